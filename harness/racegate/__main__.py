@@ -1,0 +1,5 @@
+import sys
+
+from racegate.cli import main
+
+sys.exit(main())

@@ -1,0 +1,123 @@
+"""Concrete fix advice for a bucket, chosen from its kind and the code its stacks show."""
+from __future__ import annotations
+
+import re
+
+# libstdc++ / libc++ spellings of the standard containers (public name or internal base class).
+_CONTAINERS = (
+    (re.compile(r"std::(?:__\d+::)?unordered_map\b|std::_Hashtable\b.*std::pair"), "std::unordered_map"),
+    (re.compile(r"std::(?:__\d+::)?unordered_set\b|std::_Hashtable\b"), "std::unordered_set"),
+    (re.compile(r"std::(?:__\d+::)?(?:multi)?map\b|std::_Rb_tree\b.*std::pair"), "std::map"),
+    (re.compile(r"std::(?:__\d+::)?(?:multi)?set\b|std::_Rb_tree\b"), "std::set"),
+    (re.compile(r"std::(?:__\d+::)?vector\b|std::_Vector_base\b"), "std::vector"),
+    (re.compile(r"std::(?:__\d+::)?deque\b|std::_Deque_base\b"), "std::deque"),
+    (re.compile(r"std::(?:__\d+::)?(?:forward_)?list\b|std::_List_base\b|std::__cxx11::list\b"), "std::list"),
+    (re.compile(r"std::(?:__\d+::|__cxx11::)?basic_string\b"), "std::string"),
+)
+# clang prints `$_0::operator()`, gcc `{lambda(int)#1}::operator()`, MSVC-style demanglers `<lambda_1>`.
+_LAMBDA = re.compile(r"\$_\d|\{lambda|<lambda|::operator\(\)\(")
+
+
+def advice_for(kind: str, frames: list[dict], signature: list[str], stacks: list[dict]) -> dict:
+    """Return {"what": the pattern in one sentence, "fix": what to change} for one bucket."""
+    k = kind.lower()
+    if "lock-order-inversion" in k or "deadlock" in k:
+        return _advice(
+            "Two threads take the same mutexes in opposite orders; under the wrong timing each waits for the other.",
+            "Pick one global lock order and always acquire in it, or take both at once with std::scoped_lock(a, b) "
+            "(deadlock-avoiding); better still, shrink the critical sections so one lock is never held while "
+            "taking another.",
+        )
+    if "thread leak" in k:
+        return _advice(
+            "A thread was still running (or never joined) when the program exited.",
+            "Join every std::thread before it is destroyed (std::jthread joins automatically), or detach it "
+            "deliberately and make sure it never touches objects that die before it does.",
+        )
+    if "use-after-free" in k or "vptr" in k:
+        return _advice(
+            "An object was destroyed while another thread was still using it (a lifetime race).",
+            "Join or stop the threads that use the object before destroying it; for a virtual call racing with the "
+            "destructor, stop the worker in the derived class's destructor (or before it), not in the base class. "
+            "If ownership is truly shared, hold it with std::shared_ptr in every thread.",
+        )
+    if "signal" in k:
+        return _advice(
+            "A signal handler calls a function that is not async-signal-safe (or clobbers errno).",
+            "Do only async-signal-safe work in the handler: set a volatile std::sig_atomic_t or lock-free "
+            "std::atomic flag (or write to a self-pipe) and handle it in normal code; save and restore errno.",
+        )
+    if "mutex" in k or "lock of" in k or "unlock" in k:
+        return _advice(
+            f"Mutex misuse: {kind}.",
+            "Use RAII locks (std::lock_guard, std::unique_lock, std::scoped_lock) so every lock is released by the "
+            "thread that took it, exactly once; never destroy a mutex another thread may still hold.",
+        )
+    if k == "test failure":
+        return _advice(
+            "The test's own check failed in some runs and passed in others, without a TSan report: the result "
+            "depends on the interleaving, typically check-then-act on atomics (each access atomic, the sequence not).",
+            "Make the read-modify-write one atomic step: a compare_exchange_weak loop, or fetch_sub/fetch_add and "
+            "act on the value it returns (e.g. `if (refs.fetch_sub(1) == 1) destroy();`); or hold one mutex across "
+            "the check and the act.",
+        )
+    if k == "crash":
+        return _advice(
+            "The test crashed in some runs only: a timing-dependent crash, usually memory corruption from a race "
+            "or an object used after another thread destroyed it.",
+            "Replay the failing run (racegate replay) under a debugger; look for objects shared between threads "
+            "without synchronization and for threads outliving what they use; an AddressSanitizer build may "
+            "pinpoint it.",
+        )
+    if k == "timeout":
+        return _advice(
+            "The test hung in some runs: a deadlock, a lost wake-up or a livelock that only some schedules hit.",
+            "Wait on condition variables with a predicate (cv.wait(lock, [&]{ return ready; })) and change the "
+            "predicate under the mutex before notifying; check lock order; replay and dump the threads' stacks.",
+        )
+    return _data_race_advice(kind, frames, signature, stacks)
+
+
+def _data_race_advice(kind: str, frames: list[dict], signature: list[str], stacks: list[dict]) -> dict:
+    names = [f.get("function") or "" for f in frames] + list(signature)
+    for stack in stacks:
+        names += [f.get("function") or "" for f in stack.get("frames", [])]
+    headers = " ".join(s.get("header", "") for s in stacks).lower()
+    both_write = headers.count("write") >= 2
+    access = "concurrent writes" if both_write else "a read concurrent with a write"
+    container = _container(names)
+    # std:: frames (std::thread's invoker, std::function) name the lambda in template arguments only.
+    lam = any(_LAMBDA.search(n) for n in names if not n.startswith(("std::", "__")))
+    if container:
+        what = f"{access.capitalize()} on a shared {container}: standard containers are not thread-safe."
+        fix = (
+            f"Guard every access to the {container} with one std::mutex; if it is read-mostly use "
+            f"std::shared_mutex (shared_lock to read, unique_lock to write); if contention matters shard it "
+            f"(N containers, each with its own mutex, picked by key hash), or give it one owner thread fed by a queue."
+        )
+    elif lam:
+        what = f"{access.capitalize()} on a variable a lambda captured by reference and runs on another thread."
+        fix = (
+            "Capture by value ([=] or [x]) what the thread only reads; for shared state that must change, make it "
+            "std::atomic or protect it with a mutex, and make sure it outlives the thread."
+        )
+    else:
+        what = f"{access.capitalize()} on the same memory from two threads with no synchronization ({kind})."
+        fix = (
+            "Protect the shared data with a mutex held on both sides, make a lone counter or flag std::atomic, or "
+            "confine the data to one thread and hand results over through a queue or future."
+        )
+    if lam and container:
+        fix += " The access is in a lambda: check what it captures by reference."
+    return _advice(what, fix)
+
+
+def _container(names: list[str]) -> str | None:
+    for pattern, name in _CONTAINERS:
+        if any(pattern.search(n) for n in names):
+            return name
+    return None
+
+
+def _advice(what: str, fix: str) -> dict:
+    return {"what": what, "fix": fix}

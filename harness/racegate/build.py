@@ -1,0 +1,69 @@
+"""Configure and build a project through a CMake preset, and check what was built."""
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+from racegate.errors import RacegateError
+
+_WRITTEN_TO = re.compile(r"^-- Build files have been written to: (.+)$", re.MULTILINE)
+# Linker complaints that mean the compiler has no TSan runtime to link against.
+_NO_RUNTIME = re.compile(r"cannot find -ltsan|libclang_rt\.tsan[^\s:]*: No such file|cannot find .*libclang_rt\.tsan"
+                         r"|unsupported option '-fsanitize=thread'|libtsan\.so[.\d]*: cannot open")
+
+
+def build_preset(source_dir: Path, preset: str, log_path: Path, jobs: int) -> Path:
+    """Configure and build `preset` in `source_dir`; return the binary dir. Output goes to `log_path`."""
+    if not (source_dir / "CMakePresets.json").is_file() and not (source_dir / "CMakeUserPresets.json").is_file():
+        raise RacegateError(f"no CMakePresets.json in {source_dir}: run `racegate init` there or pass -S DIR")
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "w", encoding="utf-8", errors="replace") as log:
+        configure = _logged(["cmake", "--preset", preset], source_dir, log)
+        if configure.returncode != 0:
+            raise RacegateError(_explain(f"configure of preset {preset!r} failed", configure.stdout, log_path))
+        found = _WRITTEN_TO.findall(configure.stdout)
+        if not found:
+            raise RacegateError(f"cmake did not say where preset {preset!r} builds (see {log_path})")
+        binary_dir = Path(found[-1].strip())
+        build = _logged(["cmake", "--build", str(binary_dir), "--parallel", str(jobs)], source_dir, log)
+        if build.returncode != 0:
+            raise RacegateError(_explain(f"build of preset {preset!r} failed", build.stdout, log_path))
+    return binary_dir
+
+
+def _logged(argv: list[str], cwd: Path, log) -> subprocess.CompletedProcess:
+    log.write(f"$ {' '.join(argv)}\n")
+    log.flush()
+    proc = subprocess.run(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                          errors="replace")
+    log.write(proc.stdout)
+    log.flush()
+    return proc
+
+
+def _explain(what: str, output: str, log_path: Path) -> str:
+    if _NO_RUNTIME.search(output):
+        return (f"{what}: the compiler has no ThreadSanitizer runtime "
+                f"(install libtsan2 for gcc or libclang-rt-dev for clang; see {log_path})")
+    errors = [line.strip() for line in output.splitlines() if re.search(r"\berror\b|Error", line)]
+    detail = errors[0] if errors else "see the log"
+    return f"{what} ({log_path}): {detail}"
+
+
+def cache_value(build_dir: Path, key: str) -> str | None:
+    """A value from the binary dir's CMakeCache.txt, or None."""
+    try:
+        text = (build_dir / "CMakeCache.txt").read_text(errors="replace")
+    except OSError:
+        return None
+    match = re.search(rf"^{re.escape(key)}:[A-Z]+=(.*)$", text, re.MULTILINE)
+    return match.group(1) if match else None
+
+
+def uses_tsan(build_dir: Path) -> bool:
+    """Whether the cached compile flags ask for ThreadSanitizer (presets and most setups put it there)."""
+    flags = " ".join(filter(None, (cache_value(build_dir, k) for k in (
+        "CMAKE_CXX_FLAGS", "CMAKE_C_FLAGS", "CMAKE_EXE_LINKER_FLAGS",
+        f"CMAKE_CXX_FLAGS_{(cache_value(build_dir, 'CMAKE_BUILD_TYPE') or '').upper()}"))))
+    return "-fsanitize=thread" in flags

@@ -1,0 +1,294 @@
+"""Command line: wires the pipeline stages for run, report, merge, replay, baseline and init."""
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import sys
+from pathlib import Path
+
+from racegate import __version__, discover, gate, shim, strategies
+from racegate import result as results
+from racegate.build import build_preset, cache_value, uses_tsan
+from racegate.errors import EXIT_CLEAN, EXIT_FOUND, EXIT_INTERRUPTED, EXIT_USAGE, RacegateError
+from racegate.progress import Progress
+from racegate.reporters import FORMATS, write_reports
+from racegate.session import Session, SessionConfig, planned_runs
+
+FILE_FORMATS = ("junit", "sarif", "markdown", "html")
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # Everything after `--` is the test command, never racegate's options.
+    command: list[str] = []
+    if "--" in argv:
+        split = argv.index("--")
+        argv, command = argv[:split], argv[split + 1:]
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if command and args.command != "run":
+        parser.error("`-- CMD` is only for `racegate run`")
+    args.test_command = command
+    try:
+        return args.handler(args)
+    except RacegateError as exc:
+        print(f"racegate: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("racegate: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="racegate", description="Repeat C++ tests under ThreadSanitizer and schedule perturbation, "
+        "bucket the races, gate the pipeline. Exit codes: 0 clean, 1 new races or failing tests, "
+        "2 usage or environment error, 130 interrupted.")
+    parser.add_argument("--version", action="version", version=f"racegate {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="discover, run repeatedly, bucket, report, gate",
+                         usage="racegate run [options] [--preset NAME | --build-dir DIR | -- CMD ARGS...]")
+    where = run.add_mutually_exclusive_group()
+    where.add_argument("--preset", help="configure and build this CMake preset, then run its tests")
+    where.add_argument("--build-dir", type=Path, help="run the tests of this already built CMake binary dir")
+    run.add_argument("-S", "--source", type=Path, default=Path("."), help="project dir holding the presets (default .)")
+    run.add_argument("--runs", type=_positive_int, help="runs per test (default 10 without --time-budget)")
+    run.add_argument("--time-budget", type=_positive_float, metavar="SECONDS", help="stop starting runs after this")
+    run.add_argument("--jobs", "-j", type=_positive_int, default=os.cpu_count() or 1, help="parallel runs (default: cores)")
+    run.add_argument("-R", "--tests", metavar="REGEX", help="only tests whose name matches")
+    run.add_argument("--seed", type=int, help="master seed; the same seed replays the same run seeds")
+    run.add_argument("--shard", metavar="I/N", help="run only shard I of N of the tests")
+    run.add_argument("--baseline", type=Path, help="known races that do not fail the gate")
+    run.add_argument("--out", type=Path, default=Path("racegate-out"), help="output dir (default racegate-out)")
+    run.add_argument("--schedule", metavar="LIST",
+                     help=f"comma-separated strategies to rotate ({', '.join(strategies.STRATEGIES)}); "
+                     f"default {','.join(strategies.DEFAULT_PORTFOLIO)}")
+    run.add_argument("--timeout", type=_positive_float, metavar="SECONDS",
+                     help="per-run timeout (default: the test's TIMEOUT property, else 300)")
+    run.add_argument("--until-confident", type=_probability, metavar="P",
+                     help="stop once the chance that one more run finds a new bucket is below P")
+    _format_option(run)
+    run.add_argument("--no-gate", action="store_true", help="exit 0 even when new races are found (shard jobs)")
+    run.set_defaults(handler=cmd_run)
+
+    report = sub.add_parser("report", help="re-render reports from a saved racegate.json")
+    report.add_argument("result", type=Path)
+    report.add_argument("--out", type=Path, help="where to write the report files (default: beside the result)")
+    report.add_argument("--baseline", type=Path, help="re-mark buckets as new or known against this baseline")
+    report.add_argument("--gate", action="store_true", help="exit 1 when the result has new buckets")
+    _format_option(report)
+    report.set_defaults(handler=cmd_report)
+
+    merge = sub.add_parser("merge", help="merge shard results into one")
+    merge.add_argument("results", type=Path, nargs="+")
+    merge.add_argument("-o", "--output", type=Path, required=True, help="merged racegate.json to write")
+    merge.add_argument("--baseline", type=Path)
+    merge.add_argument("--no-gate", action="store_true")
+    _format_option(merge)
+    merge.set_defaults(handler=cmd_merge)
+
+    replay = sub.add_parser("replay", help="re-run the first test/seed/schedule that produced a bucket")
+    replay.add_argument("bucket", help="bucket id (a unique prefix is enough)")
+    replay.add_argument("--from", dest="result", type=Path, default=Path("racegate-out") / results.RESULT_FILE)
+    replay.add_argument("--runs", type=_positive_int, default=10)
+    replay.add_argument("--schedule", help="override the schedule (e.g. none, to compare)")
+    replay.add_argument("--timeout", type=_positive_float)
+    replay.add_argument("--out", type=Path, help="where to keep the replay logs (default: <result dir>/replay)")
+    replay.set_defaults(handler=cmd_replay)
+
+    baseline = sub.add_parser("baseline", help="write or update the known-races baseline from a result")
+    baseline.add_argument("--from", dest="result", type=Path, default=Path("racegate-out") / results.RESULT_FILE)
+    baseline.add_argument("-o", "--output", type=Path, default=Path("racegate-baseline.json"))
+    baseline.add_argument("--note", help="note stored with each newly added bucket")
+    baseline.set_defaults(handler=cmd_baseline)
+
+    init = sub.add_parser("init", help="add racegate presets and a GitHub workflow to a CMake project")
+    init.add_argument("project", type=Path, nargs="?", default=Path("."))
+    init.set_defaults(handler=cmd_init)
+    return parser
+
+
+def _format_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--format", metavar="LIST", help=f"comma-separated report formats to write "
+                        f"(from {', '.join(sorted(FORMATS))}; default {','.join(FILE_FORMATS)})")
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    formats = _formats(args.format)
+    schedules = _schedules(args.schedule)
+    shard = discover.parse_shard(args.shard) if args.shard else None
+    known = gate.load_baseline(args.baseline)
+    out_dir = args.out.resolve()
+    source_dir = args.source.resolve()
+    build_dir = None
+    if args.test_command:
+        if args.preset or args.build_dir:
+            raise RacegateError("give one of --preset, --build-dir or -- CMD, not several")
+        tests = [discover.command_test(args.test_command)]
+    else:
+        if args.preset:
+            print(f"racegate: configuring and building preset {args.preset} ...", file=sys.stderr)
+            build_dir = build_preset(source_dir, args.preset, out_dir / "build.log", args.jobs)
+        elif args.build_dir:
+            build_dir = args.build_dir.resolve()
+        else:
+            raise RacegateError("nothing to run: give --preset NAME, --build-dir DIR or -- CMD ARGS")
+        if not uses_tsan(build_dir):
+            print(f"racegate: warning: {build_dir} is not built with -fsanitize=thread; only failures, crashes "
+                  "and hangs can be found", file=sys.stderr)
+        tests = discover.discover(build_dir, args.tests)
+    if shard:
+        tests = discover.shard(tests, *shard)
+    if not tests:
+        raise RacegateError("nothing to run: no test matched" + (f" in shard {args.shard}" if shard else ""))
+    shim_path = _shim()
+    master_seed = args.seed if args.seed is not None else secrets.randbits(32)
+    session = Session(tests, lambda t: _applicable(schedules, t, shim_path), SessionConfig(
+        out_dir=out_dir, jobs=args.jobs, master_seed=master_seed, runs=args.runs, time_budget=args.time_budget,
+        timeout=args.timeout, until_confident=args.until_confident, shim_path=shim_path))
+    print(f"racegate: {len(tests)} tests, seed {master_seed}, schedules {','.join(schedules)}, "
+          f"{args.jobs} jobs", file=sys.stderr)
+    progress = Progress(sys.stderr, planned_runs(len(tests), args.runs, args.time_budget), args.time_budget)
+    wall = session.run(progress)
+    config = {
+        "runs": args.runs, "time_budget": args.time_budget, "jobs": args.jobs, "seed": master_seed,
+        "schedules": schedules, "shard": args.shard, "until_confident": args.until_confident,
+        "source_dir": str(source_dir), "build_dir": str(build_dir) if build_dir else None,
+        "compiler": " ".join(filter(None, (cache_value(build_dir, "CMAKE_CXX_COMPILER_ID"),
+                                           cache_value(build_dir, "CMAKE_CXX_COMPILER_VERSION")))) or None
+        if build_dir else None,
+    }
+    result = session.result(config, wall)
+    gate.apply_baseline(result, known)
+    _publish(result, out_dir, formats)
+    if session.interrupted:
+        print(f"racegate: interrupted; partial results in {out_dir}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return EXIT_CLEAN if args.no_gate else gate.exit_code(result)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    result = results.load(args.result)
+    if args.baseline:
+        gate.apply_baseline(result, gate.load_baseline(args.baseline))
+    out_dir = (args.out or args.result.parent).resolve()
+    _publish(result, out_dir, _formats(args.format), save=False)
+    return gate.exit_code(result) if args.gate else EXIT_CLEAN
+
+
+def cmd_merge(args: argparse.Namespace) -> int:
+    from racegate.merge import merge
+
+    inputs = [(path.resolve(), results.load(path)) for path in args.results]
+    out_path = args.output.resolve()
+    result = merge(inputs, out_path)
+    if args.baseline:
+        gate.apply_baseline(result, gate.load_baseline(args.baseline))
+    results.save(result, out_path)
+    _publish(result, out_path.parent, _formats(args.format), save=False)
+    return EXIT_CLEAN if args.no_gate else gate.exit_code(result)
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from racegate.replay import replay
+
+    result = results.load(args.result)
+    out_dir = (args.out or args.result.parent / "replay").resolve()
+    outcome = replay(result, args.bucket, args.runs, out_dir, _shim(), args.schedule, args.timeout)
+    bucket = outcome.bucket
+    print(f"{bucket['id']}: {bucket['title']}")
+    print(f"replayed {bucket['first_seen']['test']} with seed {outcome.seed} under {outcome.schedule}: "
+          f"reproduced in {outcome.reproduced} of {outcome.runs} runs (logs in {out_dir})")
+    return EXIT_FOUND if outcome.reproduced else EXIT_CLEAN
+
+
+def cmd_baseline(args: argparse.Namespace) -> int:
+    result = results.load(args.result)
+    added, total = gate.write_baseline(result, args.output, args.note)
+    print(f"racegate: {args.output}: added {added} buckets, {total} known")
+    return EXIT_CLEAN
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from racegate.init import init_project
+
+    racegate_dir = Path(__file__).resolve().parents[2]
+    for line in init_project(args.project.resolve(), racegate_dir):
+        print(line)
+    return EXIT_CLEAN
+
+
+def _publish(result: dict, out_dir: Path, formats: list[str], save: bool = True) -> None:
+    """Save the result and every report; print the console summary and, in GitHub Actions, annotations."""
+    if save:
+        results.save(result, out_dir / results.RESULT_FILE)
+    written = write_reports(result, out_dir, formats)
+    print(FORMATS["console"].render(result))
+    if os.environ.get("GITHUB_ACTIONS") == "true":
+        print(FORMATS["github"].render(result))
+    summary_path = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary_path:
+        with open(summary_path, "a", encoding="utf-8") as summary:
+            summary.write(FORMATS["markdown"].render(result))
+    for path in written:
+        print(f"racegate: wrote {path}", file=sys.stderr)
+
+
+def _formats(text: str | None) -> list[str]:
+    if text is None:
+        return list(FILE_FORMATS)
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    unknown = [n for n in names if n not in FORMATS]
+    if unknown:
+        raise RacegateError(f"unknown report format {unknown[0]!r}; known: {', '.join(sorted(FORMATS))}")
+    return names
+
+
+def _schedules(text: str | None) -> list[str]:
+    if text is None:
+        return list(strategies.DEFAULT_PORTFOLIO)
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    unknown = [n for n in names if n not in strategies.STRATEGIES]
+    if unknown or not names:
+        raise RacegateError(f"unknown schedule {unknown[0] if unknown else text!r}; "
+                            f"known: {', '.join(strategies.STRATEGIES)}")
+    return names
+
+
+def _applicable(schedules: list[str], test, shim_path: Path | None) -> list[str]:
+    """The schedules that can apply to this test; a plain run when none can."""
+    available = set(strategies.available(list(test.command), test.is_gtest, shim_path is not None))
+    return [s for s in schedules if s in available] or ["none"]
+
+
+def _shim() -> Path | None:
+    try:
+        return shim.ensure_shim()
+    except shim.ShimError as exc:
+        print(f"racegate: warning: no scheduling shim ({exc}); only plain and in-process repeats",
+              file=sys.stderr)
+        return None
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be positive")
+    return value
+
+
+def _probability(text: str) -> float:
+    value = float(text)
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError("must be between 0 and 1")
+    return value
+

@@ -1,0 +1,136 @@
+"""Run one planned test execution: its own process group, a timeout, output and TSan logs kept on disk."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+from racegate import failure, shim, strategies
+from racegate.errors import RacegateError
+from racegate.model import PlannedRun, RunRecord
+from racegate.signature import finding_from_report
+from racegate.tsan_parse import parse_reports
+
+# racegate's TSan defaults: keep going after the first report, both deadlock stacks, the longest history.
+TSAN_DEFAULTS = "halt_on_error=0 second_deadlock_stack=1 history_size=7"
+# Older TSan runtimes die with this under newer kernels' larger mmap randomization.
+UNEXPECTED_MAPPING = "ThreadSanitizer: unexpected memory mapping"
+# What is kept of a test's output: its start and its end, which is where failures and summaries are.
+OUTPUT_HEAD = 4 << 20
+OUTPUT_TAIL = 1 << 20
+
+
+class Executor:
+    """Runs planned runs; safe to call from several worker threads; `stop()` kills everything running."""
+
+    def __init__(self, runs_dir: Path, shim_path: Path | None, timeout: float | None):
+        self.runs_dir = runs_dir
+        self.shim_path = shim_path
+        self.timeout = timeout
+        self._running: dict[int, subprocess.Popen] = {}
+        self._lock = threading.Lock()
+        self._stopped = False
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stopped = True
+            for proc in self._running.values():
+                _kill_group(proc.pid)
+
+    def run(self, plan: PlannedRun) -> RunRecord:
+        run_dir = self.runs_dir / str(plan.run)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        argv, env = self.prepare(plan, run_dir)
+        timeout = self.timeout or plan.test.timeout or 300.0
+        output_path = run_dir / "output.txt"
+        started = time.monotonic()
+        timed_out = False
+        with open(output_path, "wb") as out:
+            with self._lock:
+                if self._stopped:
+                    raise InterruptedError
+                try:
+                    proc = subprocess.Popen(argv, cwd=plan.test.cwd or None, env=env, stdin=subprocess.DEVNULL,
+                                            stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+                except OSError as exc:
+                    out.write(f"racegate: cannot start {argv[0]}: {exc}\n".encode())
+                    proc = None
+                else:
+                    self._running[proc.pid] = proc
+            if proc is None:
+                returncode: int | None = 127
+            else:
+                try:
+                    returncode = proc.wait(timeout=timeout)
+                except subprocess.TimeoutExpired:
+                    timed_out = True
+                    _kill_group(proc.pid)
+                    returncode = proc.wait()
+                # Stray children of the test (same process group) must not outlive it.
+                _kill_group(proc.pid)
+                with self._lock:
+                    self._running.pop(proc.pid, None)
+                    if self._stopped:
+                        raise InterruptedError
+        duration = time.monotonic() - started
+        output = _read_capped(output_path)
+        tsan_log = "".join(p.read_text(errors="replace") for p in sorted(run_dir.glob("tsan.*")))
+        if UNEXPECTED_MAPPING in output or UNEXPECTED_MAPPING in tsan_log:
+            raise RacegateError("the TSan runtime cannot run under this kernel's address-space randomization "
+                                "(\"unexpected memory mapping\"): run `sudo sysctl -w vm.mmap_rnd_bits=28`")
+        reports = parse_reports(tsan_log)
+        findings = [finding_from_report(r) for r in reports]
+        outcome, failures = failure.classify(plan.test, returncode, timed_out, timeout, output, tsan_log,
+                                             bool(findings))
+        report = shim.read_shim_report(run_dir / "shim.txt")
+        return RunRecord(test=plan.test.name, run=plan.run, seed=plan.seed, schedule=plan.schedule,
+                         command=argv, outcome=outcome, returncode=returncode, duration=duration,
+                         log_dir=str(run_dir), threads=report.get("max_threads"),
+                         findings=findings + failures, env=_replay_env(env))
+
+    def prepare(self, plan: PlannedRun, run_dir: Path) -> tuple[list[str], dict[str, str]]:
+        """The argv and environment of one run: the test's own, then TSan options, then the strategy's."""
+        env = dict(os.environ)
+        env.update(plan.test.env)
+        user_options = env.get("TSAN_OPTIONS", "")
+        # Later options win in TSan's parser: user settings override our defaults, our log_path is final.
+        log_path = _option("log_path", str(run_dir / "tsan"))
+        env["TSAN_OPTIONS"] = " ".join(filter(None, (TSAN_DEFAULTS, user_options, log_path)))
+        return strategies.prepare_run(plan.schedule, plan.seed, plan.test, env, self.shim_path, run_dir / "shim.txt")
+
+
+def _option(name: str, value: str) -> str:
+    # TSan splits options on white space unless the value is quoted.
+    return f'{name}="{value}"' if any(c.isspace() for c in value) else f"{name}={value}"
+
+
+def _replay_env(env: dict[str, str]) -> dict[str, str]:
+    """The part of a run's environment that a person needs to reproduce it by hand."""
+    keys = [k for k in env if k.startswith("RACEGATE_") and k != "RACEGATE_SHIM_REPORT"]
+    keys += [k for k in ("TSAN_OPTIONS", "LD_PRELOAD") if k in env]
+    return {k: env[k] for k in sorted(keys)}
+
+
+def _kill_group(pid: int) -> None:
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _read_capped(path: Path) -> str:
+    """The output's text; a huge output is cut to its head and tail, on disk too."""
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        if size <= OUTPUT_HEAD + OUTPUT_TAIL:
+            data = f.read()
+        else:
+            head = f.read(OUTPUT_HEAD)
+            f.seek(size - OUTPUT_TAIL)
+            tail = f.read()
+            data = head + f"\n[racegate: {size - OUTPUT_HEAD - OUTPUT_TAIL} bytes of output cut]\n".encode() + tail
+            path.write_bytes(data)
+    return data.decode("utf-8", errors="replace")

@@ -1,0 +1,100 @@
+"""Data passed between the pipeline stages: discover -> schedule -> run -> parse -> bucket -> report -> gate."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Outcomes of one run, in the order of severity used when a run shows several.
+OUTCOMES = ("pass", "race", "fail", "crash", "timeout")
+
+
+@dataclass(frozen=True)
+class TestCase:
+    """One CTest test as `ctest --show-only=json-v1` describes it (or one `-- CMD` command)."""
+
+    __test__ = False  # not a pytest test class
+
+    name: str
+    command: tuple[str, ...]
+    cwd: str | None = None
+    env: tuple[tuple[str, str], ...] = ()
+    timeout: float | None = None
+    labels: tuple[str, ...] = ()
+    is_gtest: bool = False
+
+
+@dataclass(frozen=True)
+class PlannedRun:
+    """One run the scheduler decided on."""
+
+    test: TestCase
+    run: int  # global index, in start order
+    seed: int
+    schedule: str  # the perturbation strategy
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One `#N function file:line:col (module+0xoff)` line of a TSan stack."""
+
+    function: str  # as printed (demangled); "" for <null>
+    file: str = ""  # "" when unknown
+    line: int | None = None
+    column: int | None = None
+    module: str = ""  # e.g. "libstdc++.so.6"; "" when not printed
+    offset: int | None = None
+
+
+# Stack roles: the accesses that conflict, and context stacks that only describe them.
+ACCESS = "access"  # "Write of size 4 at ... by thread T1:" / "Read of size ..." / "Atomic write ..."
+PREVIOUS = "previous"  # "Previous write of size 4 at ... by main thread:"
+MUTEX = "mutex"  # "Mutex M1 acquired here while holding mutex M0 in thread T1:" / "Mutex M1 created at:"
+LOCATION = "location"  # "Location is heap block of size 8 at ... allocated by main thread:"
+THREAD = "thread"  # "Thread T1 (tid=..., running) created by main thread at:"
+OTHER = "other"  # anything else with frames (e.g. "Call to malloc in signal handler")
+
+
+@dataclass
+class Stack:
+    header: str  # the line introducing the stack, stripped
+    role: str  # one of ACCESS, PREVIOUS, MUTEX, LOCATION, THREAD, OTHER
+    frames: list[Frame] = field(default_factory=list)
+
+
+@dataclass
+class TsanReport:
+    kind: str  # TSan's own report type string, e.g. "data race", "lock-order-inversion (potential deadlock)"
+    pid: int | None
+    stacks: list[Stack]
+    summary: str  # text after "SUMMARY: ThreadSanitizer: ", "" when missing
+    text: str  # the raw report block
+    truncated: bool = False
+
+
+@dataclass
+class Finding:
+    """One bucketable event seen in one run: a TSan report or a non-TSan failure."""
+
+    kind: str
+    title: str
+    signature: list[str]
+    frames: list[dict]  # [{"function", "file", "line"}], top in-project frame of each side
+    raw: str  # the full raw text to keep for the bucket
+    stacks: list[dict] = field(default_factory=list)  # [{"header", "frames": [...]}] for reports
+
+
+@dataclass
+class RunRecord:
+    """One execution of one test under one schedule and seed."""
+
+    test: str
+    run: int  # global run index, 0-based, in start order
+    seed: int
+    schedule: str
+    command: list[str]
+    outcome: str  # one of OUTCOMES
+    returncode: int | None
+    duration: float
+    log_dir: str
+    threads: int | None = None  # most threads the test had alive at once, when the shim could tell
+    findings: list[Finding] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)  # what a person sets to reproduce the run by hand

@@ -1,0 +1,40 @@
+"""A live progress line: redrawn in place on a terminal, a short line every few seconds in CI logs."""
+from __future__ import annotations
+
+import time
+from typing import TextIO
+
+TTY_INTERVAL = 0.25
+LOG_INTERVAL = 10.0
+
+
+class Progress:
+    def __init__(self, stream: TextIO, runs_planned: int | None, budget: float | None):
+        self.stream = stream
+        self.tty = stream.isatty()
+        self.runs_planned = runs_planned
+        self.budget = budget
+        self.started = time.monotonic()
+        self._last = 0.0
+        self._width = 0
+
+    def update(self, runs: int, failed: int, buckets: int, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self._last < (TTY_INTERVAL if self.tty else LOG_INTERVAL):
+            return
+        self._last = now
+        elapsed = now - self.started
+        done = f"{runs} of at most {self.runs_planned} runs" if self.runs_planned else f"{runs} runs"
+        clock = f"{elapsed:.0f}/{self.budget:.0f} s" if self.budget else f"{elapsed:.0f} s"
+        line = f"racegate: {done}, {failed} failed, {buckets} buckets, {clock}"
+        if self.tty:
+            self.stream.write("\r" + line.ljust(self._width))
+            self._width = len(line)
+        else:
+            self.stream.write(line + "\n")
+        self.stream.flush()
+
+    def finish(self) -> None:
+        if self.tty and self._width:
+            self.stream.write("\r" + " " * self._width + "\r")
+            self.stream.flush()

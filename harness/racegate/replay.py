@@ -1,0 +1,52 @@
+"""Re-run the test, seed and schedule that first produced a bucket, and say whether it came back."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from racegate.errors import RacegateError
+from racegate.execute import Executor
+from racegate.model import PlannedRun, TestCase
+from racegate.signature import bucket_id
+
+
+@dataclass
+class ReplayOutcome:
+    bucket: dict
+    schedule: str
+    seed: int
+    runs: int
+    reproduced: int
+
+
+def find_bucket(result: dict, prefix: str) -> dict:
+    matches = [b for b in result["buckets"] if b["id"].startswith(prefix.lower())]
+    if not matches:
+        raise RacegateError(f"no bucket {prefix!r} in the result")
+    if len(matches) > 1:
+        raise RacegateError(f"bucket prefix {prefix!r} is ambiguous: {', '.join(b['id'] for b in matches[:5])}")
+    return matches[0]
+
+
+def test_case(result: dict, name: str) -> TestCase:
+    for entry in result["tests"]:
+        if entry["name"] == name:
+            return TestCase(name=name, command=tuple(entry["command"]), cwd=entry.get("cwd"),
+                            env=tuple(entry.get("env", {}).items()), timeout=entry.get("timeout"),
+                            is_gtest=entry.get("is_gtest", False))
+    raise RacegateError(f"the result does not describe test {name!r}; cannot replay it")
+
+
+def replay(result: dict, prefix: str, runs: int, out_dir: Path, shim_path: Path | None,
+           schedule: str | None = None, timeout: float | None = None) -> ReplayOutcome:
+    bucket = find_bucket(result, prefix)
+    first = bucket["first_seen"]
+    test = test_case(result, first["test"])
+    schedule = schedule or first["schedule"]
+    executor = Executor(out_dir / "runs", shim_path, timeout)
+    reproduced = 0
+    for i in range(runs):
+        record = executor.run(PlannedRun(test=test, run=i, seed=first["seed"], schedule=schedule))
+        if any(bucket_id(f.kind, f.signature) == bucket["id"] for f in record.findings):
+            reproduced += 1
+    return ReplayOutcome(bucket, schedule, first["seed"], runs, reproduced)

@@ -1,0 +1,123 @@
+"""One `racegate run`: worker threads take planned runs from the scheduler until the budget is spent."""
+from __future__ import annotations
+
+import shutil
+import signal
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from racegate import result as results
+from racegate.bucket import Bucketer
+from racegate.execute import Executor
+from racegate.model import RunRecord, TestCase
+from racegate.progress import Progress
+from racegate.schedule import DEFAULT_RUNS, Scheduler
+from racegate.signature import bucket_id
+
+
+@dataclass
+class SessionConfig:
+    out_dir: Path
+    jobs: int
+    master_seed: int
+    runs: int | None
+    time_budget: float | None
+    timeout: float | None
+    until_confident: float | None
+    shim_path: Path | None
+
+
+class Session:
+    def __init__(self, tests: list[TestCase], schedules_for, config: SessionConfig):
+        self.tests = tests
+        self.config = config
+        runs_dir = config.out_dir / "runs"
+        reports_dir = config.out_dir / "reports"
+        for stale in (runs_dir, reports_dir):
+            shutil.rmtree(stale, ignore_errors=True)
+        self.scheduler = Scheduler(tests, schedules_for, config.master_seed, config.runs, config.time_budget,
+                                   config.until_confident, bucket_id)
+        self.executor = Executor(runs_dir, config.shim_path, config.timeout)
+        self.bucketer = Bucketer(reports_dir)
+        self.records: list[RunRecord] = []
+        self.interrupted = False
+        self._lock = threading.Lock()
+        self._errors: list[BaseException] = []
+
+    def run(self, progress: Progress) -> float:
+        """Run until the budget is spent or a signal arrives; returns the wall time."""
+        started = time.monotonic()
+        previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+        workers = [threading.Thread(target=self._work, daemon=True) for _ in range(max(1, self.config.jobs))]
+        for w in workers:
+            w.start()
+        try:
+            while any(w.is_alive() for w in workers):
+                for w in workers:
+                    w.join(timeout=0.1)
+                self._progress(progress)
+        except KeyboardInterrupt:
+            self.interrupted = True
+            self.scheduler.stop()
+            self.executor.stop()
+            for w in workers:
+                w.join()
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+            progress.finish()
+        if self._errors:
+            raise self._errors[0]
+        return time.monotonic() - started
+
+    def _progress(self, progress: Progress) -> None:
+        with self._lock:
+            done = len(self.records)
+            failed = sum(1 for r in self.records if r.outcome != "pass")
+            buckets = len(self.bucketer.buckets)
+        progress.update(done, failed, buckets)
+
+    def _work(self) -> None:
+        try:
+            while True:
+                plan = self.scheduler.next()
+                if plan is None:
+                    return
+                try:
+                    record = self.executor.run(plan)
+                except InterruptedError:
+                    return
+                with self._lock:
+                    self.records.append(record)
+                    self.bucketer.add(record)
+                    self.scheduler.record(record)
+                # Keep the logs of runs that found something; passing runs' dirs are noise.
+                if record.outcome == "pass":
+                    shutil.rmtree(record.log_dir, ignore_errors=True)
+        except BaseException as exc:  # a worker's crash must end the session, not hang it
+            self._errors.append(exc)
+            self.scheduler.stop()
+
+    def result(self, config: dict, wall_seconds: float) -> dict:
+        out_dir = self.config.out_dir
+        by_test: dict[str, list[RunRecord]] = {t.name: [] for t in self.tests}
+        for r in self.records:
+            by_test[r.test].append(r)
+        tests = [results.test_entry(t, by_test[t.name]) for t in self.tests]
+        buckets = [results.bucket_entry(b, out_dir) for b in self.bucketer.buckets.values()]
+        return results.assemble(config, tests, buckets,
+                                results.strategy_entries(self.records, self.bucketer.first_found),
+                                results.discovery_curve(self.bucketer.first_found, self.records),
+                                wall_seconds, self.interrupted)
+
+
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def planned_runs(tests: int, runs: int | None, budget: float | None) -> int | None:
+    """The most runs the progress line counts towards, when a run count bounds the session."""
+    if runs is None and budget is not None:
+        return None
+    return tests * (runs if runs is not None else DEFAULT_RUNS)

@@ -1,0 +1,221 @@
+"""TsanReport -> signature v1, bucket id, title and top frames (DESIGN.md section 4).
+
+A signature is a short list of normalized frames, one per side of the bug, that names the
+code involved and nothing that changes between runs, builds or compilers:
+`<file basename>:<unqualified function name>`, e.g. `word_counter.cpp:add`.
+docs/bucketing.md explains the rules and their limits.
+"""
+from __future__ import annotations
+
+import hashlib
+import posixpath
+import re
+from functools import lru_cache
+
+from .model import ACCESS, LOCATION, MUTEX, PREVIOUS, THREAD, Finding, Frame, Stack, TsanReport
+
+SIGNATURE_VERSION = 1
+
+# Report kinds that only say how TSan noticed the bug, mapped to the bug they are: clang
+# reports a vptr race or a virtual call after free where gcc reports the plain kind.
+_KIND_FAMILY = {
+    "data race on vptr (ctor/dtor vs virtual call)": "data race",
+    "heap-use-after-free (virtual call vs free)": "heap-use-after-free",
+}
+_LOCK_ORDER = "lock-order-inversion (potential deadlock)"
+_DEADLOCK_EDGE = "acquired here while holding"
+
+# Where frames that are not the user's code live.
+_RUNTIME_FILE_PARTS = ("libsanitizer/", "compiler-rt/", "sanitizer_common/", "/tsan/rtl/")
+_RUNTIME_FILE_PREFIXES = ("tsan_", "sanitizer_")
+_LIBC_FILE_PARTS = ("sysdeps/", "nptl/", "csu/", "/glibc")
+_STDLIB_FILE_PARTS = ("/usr/include/", "/include/c++/", "/usr/lib/gcc/", "/c++/v1/")
+_GTEST_FILE_PARTS = ("/googletest/", "/googlemock/", "/gtest/", "/gmock/")
+_SYSTEM_MODULE_PREFIXES = ("libtsan", "libclang_rt.", "libc.so", "libpthread", "ld-linux", "libstdc++", "libc++")
+_RUNTIME_FUNCTION_PREFIXES = ("__tsan", "__interceptor_", "__sanitizer", "__interception")
+_LIBRARY_NAMESPACES = ("std::", "__gnu_cxx::", "__cxxabiv1::", "__gthread", "testing::")
+
+# Compiler-specific spellings of lambdas and anonymous namespaces, made uniform.
+_PARENS = r"\((?:[^()]|\([^()]*\))*\)"
+_LAMBDA = re.compile(r"\{lambda" + _PARENS + r"#\d+\}|<lambda" + _PARENS + r">|'lambda\d*'" + _PARENS + r"|\$_\d+")
+_ANON_NS = re.compile(r"\((?:anonymous namespace)\)|\{anonymous\}")
+_OPERATOR = re.compile(
+    r"operator(?:\s*(?:\(\)|\[\]|<=>|<<=|>>=|<<|>>|->\*|->|&&|\|\||\+\+|--|[-+*/%^&|~!=<>,]=?)"
+    r"|\s+(?:new|delete)(?:\[\])?|\"\"\s*\w+|\s+[A-Za-z_][\w:]*(?:\s*[*&])*)"
+)
+_QUALIFIERS = {"const", "volatile", "&", "&&", "noexcept"}
+
+
+@lru_cache(maxsize=65536)
+def qualified_name(function: str) -> str:
+    """`void ns::Foo<int>::bar(int) const` -> `ns::Foo::bar`: no return type, params or template args."""
+    name = _ANON_NS.sub("anon", _LAMBDA.sub("lambda", function))
+    out: list[str] = []
+    depth = 0
+    i = 0
+    n = len(name)
+    while i < n:
+        c = name[i]
+        if c == "o" and name.startswith("operator", i) and (i == 0 or not (name[i - 1].isalnum() or name[i - 1] == "_")):
+            m = _OPERATOR.match(name, i)
+            if m is not None:
+                if depth == 0:
+                    # Keep the operator as one token; "\0" stands for its inner spaces.
+                    out.append(re.sub(r"\s+", "\0", m.group(0)))
+                i = m.end()
+                continue
+        if c in "<({[":
+            depth += 1
+        elif c in ">)}]":
+            depth = max(0, depth - 1)
+        elif depth == 0:
+            out.append(c)
+        i += 1
+    tokens = "".join(out).split()
+    while tokens and tokens[-1] in _QUALIFIERS:
+        tokens.pop()
+    return tokens[-1].replace("\0", " ") if tokens else ""
+
+
+def leaf_name(function: str) -> str:
+    """The unqualified function name: `ns::Foo<int>::bar(int) const` -> `bar`."""
+    return qualified_name(function).rsplit("::", 1)[-1]
+
+
+def is_runtime_frame(frame: Frame) -> bool:
+    """TSan runtime, interceptors and libc/libpthread."""
+    f = frame.file
+    if f and (any(p in f for p in _RUNTIME_FILE_PARTS) or any(p in f for p in _LIBC_FILE_PARTS)):
+        return True
+    if f and posixpath.basename(f).startswith(_RUNTIME_FILE_PREFIXES):
+        return True
+    if frame.module.startswith(_SYSTEM_MODULE_PREFIXES) and not f:
+        return True
+    return frame.function.startswith(_RUNTIME_FUNCTION_PREFIXES)
+
+
+def is_library_frame(frame: Frame) -> bool:
+    """Standard library and GoogleTest internals."""
+    f = frame.file
+    if f and (any(p in f for p in _STDLIB_FILE_PARTS) or any(p in f for p in _GTEST_FILE_PARTS)):
+        return True
+    return qualified_name(frame.function).startswith(_LIBRARY_NAMESPACES)
+
+
+def is_project_frame(frame: Frame) -> bool:
+    """A frame of the user's own code: has a file, and is neither runtime nor library."""
+    return bool(frame.file) and not is_runtime_frame(frame) and not is_library_frame(frame)
+
+
+def _side_key(frames: list[Frame]) -> tuple[str, Frame | None]:
+    """Normalized frame naming one side of a report, and the frame to show for it."""
+    for i, frame in enumerate(frames):
+        if is_project_frame(frame):
+            return _project_key(frames, i), frame
+    # No user frame: the first named frame outside runtime and libraries (a stripped library
+    # still exports some names), then just the module.
+    for frame in frames:
+        if frame.function and not is_runtime_frame(frame) and not is_library_frame(frame):
+            return f"{frame.module}:{leaf_name(frame.function)}", frame
+    for frame in frames:
+        if frame.module and not is_runtime_frame(frame) and not is_library_frame(frame):
+            return frame.module, frame
+    return "", None
+
+
+def _project_key(frames: list[Frame], top: int) -> str:
+    # Inlined frames share their caller's pc. gcc often drops the inlined callee that clang
+    # prints, so the outermost user frame of the inline chain is what both compilers agree on.
+    chosen = frames[top]
+    first = chosen
+    for frame in frames[top + 1 :]:
+        if first.offset is None or frame.offset != first.offset or frame.module != first.module:
+            break
+        if is_project_frame(frame):
+            chosen = frame
+    return f"{posixpath.basename(chosen.file)}:{leaf_name(chosen.function)}"
+
+
+def defining_stacks(report: TsanReport) -> list[Stack]:
+    """The stacks that define the bug: the conflicting accesses, the lock-order edges, the
+    leaked thread's creation, or the offending call."""
+    stacks = report.stacks
+    if report.kind == _LOCK_ORDER:
+        edges = [s for s in stacks if _DEADLOCK_EDGE in s.header]
+        return edges or [s for s in stacks if s.role == MUTEX]
+    accesses = [s for s in stacks if s.role in (ACCESS, PREVIOUS)]
+    if accesses:
+        return accesses
+    if report.kind == "thread leak":
+        return [s for s in stacks if s.role == THREAD][:1]
+    for s in stacks:
+        if s.role not in (LOCATION, MUTEX, THREAD) and s.frames:
+            return [s]
+    return [s for s in stacks if s.frames][:1]
+
+
+def _sides(report: TsanReport) -> list[tuple[str, Frame | None]]:
+    sides = [_side_key(s.frames) for s in defining_stacks(report)]
+    sides = [side for side in sides if side[0]]
+    # Sorting makes the order in which TSan printed the threads irrelevant.
+    sides.sort(key=lambda side: side[0])
+    if report.kind == _LOCK_ORDER:
+        # A cycle is the set of its edges, wherever TSan started printing it.
+        unique: dict[str, tuple[str, Frame | None]] = {}
+        for side in sides:
+            unique.setdefault(side[0], side)
+        sides = list(unique.values())
+    return sides
+
+
+def signature(report: TsanReport) -> list[str]:
+    """Signature v1 of a report: one normalized frame per side, in a canonical order."""
+    return [key for key, _ in _sides(report)]
+
+
+def bucket_id(kind: str, signature: list[str]) -> str:
+    """16 hex digits naming the bucket of (kind, signature) under this signature version."""
+    family = _KIND_FAMILY.get(kind, kind)
+    payload = "\n".join([f"racegate-signature-v{SIGNATURE_VERSION}", family, *signature])
+    return hashlib.sha256(payload.encode("utf-8", "replace")).hexdigest()[:16]
+
+
+def top_frames(report: TsanReport) -> list[Frame]:
+    """The top in-project frame (or its fallback) of each side, in signature order."""
+    return [frame for _, frame in _sides(report) if frame is not None]
+
+
+def _describe(frame: Frame) -> str:
+    name = qualified_name(frame.function) or "<unknown>"
+    if frame.file:
+        where = posixpath.basename(frame.file) + (f":{frame.line}" if frame.line is not None else "")
+    else:
+        where = frame.module or "?"
+    return f"{name} ({where})"
+
+
+def title(report: TsanReport) -> str:
+    """One line a person reads: `data race: Counter::add (counter.cpp:31) vs main (main.cpp:9)`."""
+    frames = top_frames(report)
+    if not frames:
+        return report.kind
+    return f"{report.kind}: " + " vs ".join(_describe(f) for f in frames)
+
+
+def _frame_dict(frame: Frame) -> dict:
+    return {"function": frame.function, "file": frame.file, "line": frame.line}
+
+
+def finding_from_report(report: TsanReport) -> Finding:
+    return Finding(
+        kind=report.kind,
+        title=title(report),
+        signature=signature(report),
+        frames=[_frame_dict(f) for f in top_frames(report)],
+        raw=report.text,
+        # Stacks TSan printed without a header line are named by the report kind.
+        stacks=[
+            {"header": s.header or report.kind, "frames": [_frame_dict(f) for f in s.frames]}
+            for s in defining_stacks(report)
+        ],
+    )

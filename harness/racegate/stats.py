@@ -1,0 +1,42 @@
+"""Statistics that tell whether more runs would likely find more distinct buckets."""
+from __future__ import annotations
+
+
+def new_bucket_chance(buckets_seen_once: int, runs: int) -> float:
+    """Good-Turing estimate of the chance that the next run shows a bucket not seen yet.
+
+    The share of runs that produced a bucket seen in no other run estimates the probability mass of everything
+    not seen so far. With no runs nothing is known, so the answer is 1.0 (assume more can be found).
+    """
+    if runs <= 0:
+        return 1.0
+    return min(1.0, max(0.0, buckets_seen_once / runs))
+
+
+def discovery_points(first_seen_runs: list[int], total_runs: int) -> list[list[int]]:
+    """Points [runs_done, distinct_buckets]: one per run that found a new bucket, plus the last run.
+
+    `first_seen_runs` holds each bucket's 0-based first run index; several buckets found in one run make one point.
+    """
+    points: list[list[int]] = []
+    for found, run in enumerate(sorted(first_seen_runs), start=1):
+        done = run + 1
+        if points and points[-1][0] == done:
+            points[-1][1] = found
+        else:
+            points.append([done, found])
+    last = max(total_runs, points[-1][0] if points else 0)
+    if not points or points[-1][0] != last:
+        points.append([last, len(first_seen_runs)])
+    return points
+
+
+def runs_since_last_discovery(points: list[list[int]]) -> int:
+    """How many runs have passed since the last new bucket (a long flat tail means the search has saturated)."""
+    if not points:
+        return 0
+    last_new = 0
+    for i, (done, found) in enumerate(points):
+        if found > (points[i - 1][1] if i else 0):
+            last_new = done
+    return points[-1][0] - last_new

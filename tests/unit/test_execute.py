@@ -1,0 +1,104 @@
+"""The executor on real processes: timeouts kill the whole process group, output is kept and capped."""
+import os
+import sys
+import time
+
+from racegate import execute
+from racegate.execute import Executor
+from racegate.model import PlannedRun, TestCase
+
+
+def run_python(tmp_path, code, timeout=None, name="t"):
+    test = TestCase(name, (sys.executable, "-c", code), cwd=str(tmp_path))
+    return Executor(tmp_path / "runs", None, timeout).run(PlannedRun(test, 0, 1234, "none"))
+
+
+def test_hung_test_and_its_children_are_killed(tmp_path):
+    pid_file = tmp_path / "child.pid"
+    code = ("import subprocess, time, sys\n"
+            "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)'])\n"
+            f"open({str(pid_file)!r}, 'w').write(str(child.pid))\n"
+            "time.sleep(600)\n")
+    record = run_python(tmp_path, code, timeout=2)
+    assert record.outcome == "timeout"
+    assert record.findings[0].kind == "timeout"
+    child = int(pid_file.read_text())
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and _alive(child):
+        time.sleep(0.05)
+    assert not _alive(child)
+
+
+def _alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split()[2] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_crash_is_reported_with_its_signal(tmp_path):
+    record = run_python(tmp_path, "import os, signal; os.kill(os.getpid(), signal.SIGABRT)")
+    assert record.outcome == "crash"
+    assert record.findings[0].signature[-1] == "SIGABRT"
+
+
+def test_huge_output_is_capped_on_disk_and_invalid_utf8_survives(tmp_path, monkeypatch):
+    monkeypatch.setattr(execute, "OUTPUT_HEAD", 1000)
+    monkeypatch.setattr(execute, "OUTPUT_TAIL", 500)
+    code = ("import sys\nsys.stdout.buffer.write(b'\\xff\\xfe start ' + b'x' * 200000 + b' end\\n')\n"
+            "sys.exit(3)\n")
+    record = run_python(tmp_path, code)
+    assert record.outcome == "fail"
+    output = (tmp_path / "runs" / "0" / "output.txt").read_bytes()
+    assert len(output) < 2000 and b"bytes of output cut" in output and output.endswith(b" end\n")
+
+
+def test_run_environment_carries_seed_schedule_and_per_run_log_path(tmp_path):
+    code = ("import os\nprint('SEED=' + os.environ['RACEGATE_SEED'])\nprint('SCHED=' + os.environ['RACEGATE_SCHEDULE'])\n"
+            "print('OPTS=' + os.environ['TSAN_OPTIONS'])\n")
+    record = run_python(tmp_path, code)
+    assert record.outcome == "pass"
+    text = (tmp_path / "runs" / "0" / "output.txt").read_text()
+    assert "SEED=1234" in text and "SCHED=none" in text
+    assert f"log_path={tmp_path / 'runs' / '0' / 'tsan'}" in text
+    assert record.env["RACEGATE_SEED"] == "1234"
+
+
+def test_user_tsan_options_are_kept_but_log_path_is_ours(tmp_path, monkeypatch):
+    monkeypatch.setenv("TSAN_OPTIONS", "history_size=2 log_path=/elsewhere")
+    test = TestCase("t", ("true",))
+    argv, env = Executor(tmp_path, None, None).prepare(PlannedRun(test, 0, 1, "none"), tmp_path / "r")
+    options = env["TSAN_OPTIONS"].split()
+    assert "history_size=2" in options and options[-1] == f"log_path={tmp_path / 'r' / 'tsan'}"
+    assert options.index("history_size=2") > options.index("history_size=7")
+
+
+def test_missing_binary_is_a_failed_run_not_a_crash_of_racegate(tmp_path):
+    test = TestCase("gone", (str(tmp_path / "no-such-binary"),))
+    record = Executor(tmp_path / "runs", None, None).run(PlannedRun(test, 0, 1, "none"))
+    assert record.outcome == "fail" and "cannot start" in record.findings[0].raw
+
+
+def test_stop_kills_running_tests(tmp_path):
+    import threading
+
+    executor = Executor(tmp_path / "runs", None, None)
+    test = TestCase("sleeper", (sys.executable, "-c", "import time; time.sleep(600)"))
+    errors = []
+
+    def work():
+        try:
+            executor.run(PlannedRun(test, 0, 1, "none"))
+        except InterruptedError:
+            errors.append("interrupted")
+
+    worker = threading.Thread(target=work)
+    worker.start()
+    time.sleep(0.5)
+    started = time.monotonic()
+    executor.stop()
+    worker.join(timeout=10)
+    assert not worker.is_alive() and errors == ["interrupted"]
+    assert time.monotonic() - started < 10
+    assert os.path.exists(tmp_path / "runs" / "0" / "output.txt")

@@ -1,0 +1,58 @@
+from racegate.failure import TSAN_EXITCODE, classify, normalize_message
+from racegate.model import TestCase
+
+TEST = TestCase("Account.Withdraw", ("./t",), is_gtest=True)
+
+GTEST_FAILURE = """[ RUN      ] Account.Withdraw
+/src/account_test.cpp:42: Failure
+Expected: (account.balance()) >= (0), actual: -30 vs 0
+balance went negative
+[  FAILED  ] Account.Withdraw (3 ms)
+"""
+
+
+def test_gtest_assertion_is_a_test_failure_keyed_on_its_message_not_values():
+    outcome, findings = classify(TEST, 1, False, 10, GTEST_FAILURE, "", False)
+    assert outcome == "fail"
+    (finding,) = findings
+    assert finding.kind == "test failure"
+    assert "account_test.cpp:42" in finding.title
+    other_values = GTEST_FAILURE.replace("-30", "-70").replace(":42:", ":45:")
+    _, (again,) = classify(TEST, 1, False, 10, other_values, "", False)
+    assert again.signature == finding.signature
+    assert finding.frames == [{"function": "Account.Withdraw", "file": "/src/account_test.cpp", "line": 42}]
+
+
+def test_tsan_exit_status_with_reports_is_a_race_not_a_failure():
+    assert classify(TEST, TSAN_EXITCODE, False, 10, "[       OK ] Account.Withdraw\n", "", True) == ("race", [])
+
+
+def test_race_and_assertion_failure_in_one_run():
+    outcome, findings = classify(TEST, TSAN_EXITCODE, False, 10, GTEST_FAILURE, "", True)
+    assert outcome == "fail" and findings[0].kind == "test failure"
+
+
+def test_signal_is_a_crash_timeout_is_a_timeout():
+    outcome, (crash,) = classify(TEST, -11, False, 10, "", "", False)
+    assert outcome == "crash" and crash.signature == [TEST.name, "SIGSEGV"]
+    outcome, (hang,) = classify(TEST, -9, True, 2.5, "", "", False)
+    assert outcome == "timeout" and "2.5 s" in hang.title
+
+
+def test_tsan_fatal_error_is_a_crash():
+    log = "==12==ERROR: ThreadSanitizer: SEGV on unknown address 0x000000000000 (pc 0x55 bp 0x1 T12)\n"
+    outcome, (crash,) = classify(TEST, 66, False, 10, "", log, False)
+    assert outcome == "crash" and crash.signature == [TEST.name, "SEGV"]
+
+
+def test_plain_nonzero_exit_without_gtest_output():
+    outcome, (finding,) = classify(TestCase("tool", ("./tool",)), 3, False, 10, "boom\n", "", False)
+    assert outcome == "fail" and finding.signature == ["tool", "exit 3"] and "boom" in finding.raw
+
+
+def test_clean_run_passes():
+    assert classify(TEST, 0, False, 10, "[  PASSED  ] 1 test.\n", "", False) == ("pass", [])
+
+
+def test_normalize_message_masks_numbers_and_addresses():
+    assert normalize_message("got 0x7ffe12 and  -3.5\n") == "got N and -N"

@@ -1,0 +1,96 @@
+import threading
+from collections import Counter
+
+from racegate.model import Finding, RunRecord, TestCase
+from racegate.schedule import DEFAULT_RUNS, Scheduler, run_seed
+
+SCHEDULES = ["none", "noise", "pct"]
+
+
+def make_tests(*names):
+    return [TestCase(n, (f"./{n}",)) for n in names]
+
+
+def finish(scheduler, plan, outcome="pass", threads=2, findings=()):
+    scheduler.record(RunRecord(test=plan.test.name, run=plan.run, seed=plan.seed, schedule=plan.schedule,
+                               command=[], outcome=outcome, returncode=0, duration=0.01, log_dir="",
+                               threads=threads, findings=list(findings)))
+
+
+def drain(scheduler, behaviour):
+    """Run the scheduler to the end one run at a time; `behaviour(plan)` gives (outcome, threads, findings)."""
+    plans = []
+    while (plan := scheduler.next()) is not None:
+        plans.append(plan)
+        finish(scheduler, plan, *behaviour(plan))
+    return plans
+
+
+def key(kind, signature):
+    return kind + "|" + "|".join(signature)
+
+
+def test_every_test_runs_first_then_repeats_up_to_runs():
+    s = Scheduler(make_tests("a", "b", "c"), lambda t: SCHEDULES, 7, runs=4, time_budget=None)
+    plans = drain(s, lambda p: ("pass", 2, ()))
+    assert [p.test.name for p in plans[:3]] == ["a", "b", "c"]
+    assert Counter(p.test.name for p in plans) == {"a": 4, "b": 4, "c": 4}
+    assert [p.run for p in plans] == list(range(12))
+
+
+def test_default_is_ten_runs_without_a_budget():
+    s = Scheduler(make_tests("a"), lambda t: SCHEDULES, 7, runs=None, time_budget=None)
+    assert len(drain(s, lambda p: ("pass", 2, ()))) == DEFAULT_RUNS
+
+
+def test_single_threaded_passing_test_is_not_repeated_but_a_failing_one_is():
+    s = Scheduler(make_tests("single", "flaky1t", "multi"), lambda t: SCHEDULES, 7, runs=5, time_budget=None)
+    plans = drain(s, lambda p: ("fail" if p.test.name == "flaky1t" else "pass", 2 if p.test.name == "multi" else 1, ()))
+    counts = Counter(p.test.name for p in plans)
+    assert counts == {"single": 1, "flaky1t": 5, "multi": 5}
+
+
+def test_schedules_rotate_per_test_and_seeds_replay():
+    s = Scheduler(make_tests("a"), lambda t: SCHEDULES, 99, runs=6, time_budget=None)
+    plans = drain(s, lambda p: ("pass", 2, ()))
+    assert [p.schedule for p in plans] == SCHEDULES * 2
+    assert [p.seed for p in plans] == [run_seed(99, "a", k) for k in range(6)]
+    assert len({p.seed for p in plans}) == 6
+    assert run_seed(99, "a", 0) != run_seed(100, "a", 0)
+
+
+def test_time_budget_favours_nondeterministic_tests():
+    # With a budget, a test that raced in some runs only gets more runs than a steady multi-threaded one.
+    s = Scheduler(make_tests("steady", "racy"), lambda t: SCHEDULES, 1, runs=None, time_budget=3600)
+    race = Finding("data race", "t", ["x"], [], "")
+    started = []
+    for _ in range(60):
+        plan = s.next()
+        started.append(plan.test.name)
+        odd = plan.test.name == "racy" and started.count("racy") % 2 == 0
+        finish(s, plan, "race" if odd else "pass", 2, [race] if odd else [])
+    counts = Counter(started)
+    assert counts["racy"] > 1.5 * counts["steady"]
+    s.stop()
+    assert s.next() is None
+
+
+def test_until_confident_stops_when_no_new_buckets_appear():
+    s = Scheduler(make_tests("a"), lambda t: SCHEDULES, 1, runs=1000, time_budget=None, until_confident=0.05,
+                  bucket_id=key)
+    plans = drain(s, lambda p: ("pass", 2, ()))
+    # (singletons + 1) / (runs + 1) < 0.05 first holds after 20 runs.
+    assert len(plans) == 20
+
+
+def test_workers_wait_for_a_first_run_before_repeating_it():
+    s = Scheduler(make_tests("a"), lambda t: SCHEDULES, 1, runs=3, time_budget=None)
+    first = s.next()
+    got = []
+    waiter = threading.Thread(target=lambda: got.append(s.next()))
+    waiter.start()
+    waiter.join(timeout=0.3)
+    assert waiter.is_alive()  # blocked: whether "a" deserves a repeat depends on its first run
+    finish(s, first, "pass", 4)
+    waiter.join(timeout=5)
+    assert got and got[0].test.name == "a" and got[0].run == 1
