@@ -113,13 +113,18 @@ def _side_key(frames: list[Frame]) -> tuple[str, Frame | None]:
         if is_project_frame(frame):
             return _project_key(frames, i), frame
     # No user frame: the first named frame outside runtime and libraries (a stripped library
-    # still exports some names), then just the module.
-    for frame in frames:
-        if frame.function and not is_runtime_frame(frame) and not is_library_frame(frame):
+    # still exports some names), then just its module, then the first library function.
+    own = [f for f in frames if not is_runtime_frame(f) and not is_library_frame(f)]
+    for frame in own:
+        if frame.function:
             return f"{frame.module}:{leaf_name(frame.function)}", frame
-    for frame in frames:
-        if frame.module and not is_runtime_frame(frame) and not is_library_frame(frame):
+    for frame in own:
+        if frame.module:
             return frame.module, frame
+    for frame in frames:
+        if frame.function and not is_runtime_frame(frame):
+            where = posixpath.basename(frame.file) or frame.module
+            return f"{where}:{leaf_name(frame.function)}", frame
     return "", None
 
 
@@ -196,10 +201,13 @@ def _describe(frame: Frame) -> str:
 
 def title(report: TsanReport) -> str:
     """One line a person reads: `data race: Counter::add (counter.cpp:31) vs main (main.cpp:9)`."""
-    frames = top_frames(report)
+    return _title(report.kind, top_frames(report))
+
+
+def _title(kind: str, frames: list[Frame]) -> str:
     if not frames:
-        return report.kind
-    return f"{report.kind}: " + " vs ".join(_describe(f) for f in frames)
+        return kind
+    return f"{kind}: " + " vs ".join(_describe(f) for f in frames)
 
 
 def _frame_dict(frame: Frame) -> dict:
@@ -207,11 +215,13 @@ def _frame_dict(frame: Frame) -> dict:
 
 
 def finding_from_report(report: TsanReport) -> Finding:
+    sides = _sides(report)
+    frames = [frame for _, frame in sides if frame is not None]
     return Finding(
         kind=report.kind,
-        title=title(report),
-        signature=signature(report),
-        frames=[_frame_dict(f) for f in top_frames(report)],
+        title=_title(report.kind, frames),
+        signature=[key for key, _ in sides],
+        frames=[_frame_dict(f) for f in frames],
         raw=report.text,
         # Stacks TSan printed without a header line are named by the report kind.
         stacks=[

@@ -79,10 +79,13 @@ def parse_reports(text: str) -> list[TsanReport]:
         body_start = text.find("\n", m.end(), limit)
         body_start = limit if body_start < 0 else body_start + 1
         summary_at = _find_summary(text, body_start, limit)
+        # A report is whole once its SUMMARY line is; a log cut inside that line is not.
+        truncated = summary_at < 0
         if summary_at >= 0:
             summary_end = text.find("\n", summary_at, limit)
             if summary_end < 0:
                 summary_end = limit
+                truncated = True
             summary = text[summary_at + len(_SUMMARY) : summary_end].strip()
             body = text[body_start:summary_at]
             block_end = _after_closing_separator(text, summary_end, limit)
@@ -101,7 +104,7 @@ def parse_reports(text: str) -> list[TsanReport]:
                 stacks=_parse_stacks(body),
                 summary=summary,
                 text=text[block_start:block_end],
-                truncated=summary_at < 0,
+                truncated=truncated,
             )
         )
         m = nxt

@@ -1,0 +1,211 @@
+"""Signature v1 and bucket ids against real TSan logs from clang 14, clang 19 and gcc 12."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from racegate.model import ACCESS, PREVIOUS, Frame, TsanReport
+from racegate.signature import (
+    SIGNATURE_VERSION,
+    bucket_id,
+    finding_from_report,
+    is_project_frame,
+    leaf_name,
+    qualified_name,
+    signature,
+    title,
+    top_frames,
+)
+from racegate.tsan_parse import parse_reports
+
+CORPUS = Path(__file__).resolve().parents[1] / "corpus"
+COMPILERS = ("clang14", "clang19", "gcc12")
+PROGRAMS = sorted(p.stem for p in (CORPUS / "programs").glob("*.cpp"))
+# The same race in one file (ledger.cpp), with lines shifted and with the threads swapped.
+LEDGER = ("ledger_shift_a", "ledger_shift_b", "ledger_swapped")
+
+# What each program's race is, read off its source: one entry per side of the bug.
+EXPECTED_SIGNATURE = {
+    "ledger_shift_a": ["ledger.cpp:credit", "ledger.cpp:report"],
+    "ledger_shift_b": ["ledger.cpp:credit", "ledger.cpp:report"],
+    "ledger_swapped": ["ledger.cpp:credit", "ledger.cpp:report"],
+    "lock_order_inversion": ["lock_order_inversion.cpp:audit", "lock_order_inversion.cpp:transfer"],
+    "mutex_bad_unlock": ["mutex_bad_unlock.cpp:release_twice"],
+    "mutex_destroy_locked": ["mutex_destroy_locked.cpp:teardown"],
+    "mutex_double_lock": ["mutex_double_lock.cpp:grab"],
+    "race_atomic_mixed": ["race_atomic_mixed.cpp:peek_plain", "race_atomic_mixed.cpp:publish"],
+    "race_class_template": ["race_class_template.cpp:push"] * 2,
+    "race_fork": ["race_fork.cpp:enqueue"] * 2,
+    "race_global": ["race_global.cpp:count_hits"] * 2,
+    "race_heap": ["race_heap.cpp:accumulate", "race_heap.cpp:read_total"],
+    # raise_level is inlined into pump; gcc does not print it, so both sides name pump.
+    "race_inlined": ["race_inlined.cpp:pump"] * 2,
+    "race_lambda_ref": ["race_lambda_ref.cpp:operator()"] * 2,
+    "race_stack_var": ["race_stack_var.cpp:read_flag", "race_stack_var.cpp:set_flag"],
+    # No file or line in a stripped library: the exported function it runs in.
+    "race_stripped_lib": ["libcodec.so:codec_feed"] * 2,
+    "race_unordered_map": ["race_unordered_map.cpp:add_words"] * 2,
+    # symbolize=0: nothing but the module is left.
+    "race_unsymbolized": ["race_unsymbolized"] * 2,
+    # clang: ~Shape (inlined into ~Square) rewrites the vptr; gcc: ~Square frees the object.
+    "race_vptr": ["race_vptr.cpp:measure", "race_vptr.cpp:~Square"],
+    "signal_errno": ["signal_errno.cpp:on_alarm"],
+    "signal_unsafe": ["signal_unsafe.cpp:on_profile"],
+    "thread_leak": ["thread_leak.cpp:start_background"],
+    "use_after_free": ["use_after_free.cpp:main", "use_after_free.cpp:touch_session"],
+    "use_after_free_virtual": ["use_after_free_virtual.cpp:dispatch", "use_after_free_virtual.cpp:~Handler"],
+}
+
+
+def reports(compiler: str, program: str) -> list[TsanReport]:
+    return parse_reports((CORPUS / compiler / f"{program}.log").read_text())
+
+
+def ids(compiler: str, program: str) -> set[str]:
+    return {bucket_id(r.kind, signature(r)) for r in reports(compiler, program)}
+
+
+@pytest.mark.parametrize("compiler", COMPILERS)
+@pytest.mark.parametrize("program", PROGRAMS)
+def test_expected_signature(compiler, program):
+    for r in reports(compiler, program):
+        assert signature(r) == EXPECTED_SIGNATURE[program]
+
+
+@pytest.mark.parametrize("program", PROGRAMS)
+def test_same_bucket_for_all_compilers(program):
+    per_compiler = [ids(c, program) for c in COMPILERS]
+    assert len(per_compiler[0]) == 1
+    assert per_compiler[0] == per_compiler[1] == per_compiler[2]
+
+
+@pytest.mark.parametrize("compiler", COMPILERS)
+def test_line_shifted_and_thread_swapped_variants_share_a_bucket(compiler):
+    a, b, swapped = (reports(compiler, p)[0] for p in LEDGER)
+    # The variants really differ in lines and in which thread is reported first ...
+    lines = lambda r: [f.line for s in r.stacks if s.role in (ACCESS, PREVIOUS) for f in s.frames[:1]]  # noqa: E731
+    assert lines(a) != lines(b)
+    first = lambda r: leaf_name(r.stacks[0].frames[0].function)  # noqa: E731
+    assert first(a) != first(swapped)
+    # ... and still are one bucket.
+    assert bucket_id(a.kind, signature(a)) == bucket_id(b.kind, signature(b)) == bucket_id(swapped.kind, signature(swapped))
+
+
+def test_different_races_get_different_buckets():
+    distinct = [p for p in PROGRAMS if p not in LEDGER[1:]]
+    all_ids = [ids("clang19", p).pop() for p in distinct]
+    assert len(set(all_ids)) == len(distinct)
+
+
+@pytest.mark.parametrize("compiler", COMPILERS)
+def test_unordered_map_reports_are_one_bucket(compiler):
+    rs = reports(compiler, "race_unordered_map")
+    # TSan reports the one race several times, at different library frames and addresses ...
+    assert len(rs) > 1
+    assert len({r.stacks[0].frames[0].function for r in rs}) > 1
+    assert len({r.stacks[0].header.split(" at ")[1].split()[0] for r in rs}) > 1
+    # ... and they all land in one bucket.
+    assert len({bucket_id(r.kind, signature(r)) for r in rs}) == 1
+
+
+@pytest.mark.parametrize("compiler", COMPILERS)
+def test_signatures_hold_no_volatile_details(compiler):
+    for program in PROGRAMS:
+        for r in reports(compiler, program):
+            for element in signature(r):
+                assert not re.search(r"0x|\d+:\d+|:\d+$|pid|\bT\d+\b|\bM\d+\b|[()<>]\w", element), element
+                assert not element.startswith(("std", "tsan", "sanitizer", "libtsan", "libc.so"))
+
+
+def test_fork_reports_from_two_pids_share_a_bucket():
+    rs = reports("clang19", "race_fork")
+    assert rs[0].pid != rs[1].pid
+    assert bucket_id(rs[0].kind, signature(rs[0])) == bucket_id(rs[1].kind, signature(rs[1]))
+
+
+def test_kind_is_part_of_the_bucket_and_variants_fold():
+    sig = ["x.cpp:f", "x.cpp:g"]
+    assert bucket_id("data race", sig) != bucket_id("heap-use-after-free", sig)
+    assert bucket_id("data race", sig) != bucket_id("data race", ["x.cpp:f", "x.cpp:h"])
+    assert bucket_id("data race on vptr (ctor/dtor vs virtual call)", sig) == bucket_id("data race", sig)
+    assert bucket_id("heap-use-after-free (virtual call vs free)", sig) == bucket_id("heap-use-after-free", sig)
+    assert re.fullmatch(r"[0-9a-f]{16}", bucket_id("data race", sig))
+    assert SIGNATURE_VERSION == 1
+
+
+@pytest.mark.parametrize(
+    "function,qualified",
+    [
+        ("main::$_0::operator()() const", "main::lambda::operator()"),
+        ("main()::<lambda()>::operator()() const", "main::lambda::operator()"),
+        ("{lambda(int)#1}::operator()(int) const", "lambda::operator()"),
+        ("void std::__invoke_impl<void, main::$_0>(std::__invoke_other, main::$_0&&)", "std::__invoke_impl"),
+        ("std::__invoke_result<main::$_0>::type std::__invoke<main::$_0>(main::$_0&&)", "std::__invoke"),
+        ("__invoke_impl<void, main()::<lambda()> >", "__invoke_impl"),
+        ("Accumulator<long>::push(long)", "Accumulator::push"),
+        ("(anonymous namespace)::Codec::operator<<(int)", "anon::Codec::operator<<"),
+        ("operator delete(void*, unsigned long)", "operator delete"),
+        ("Shape::~Shape()", "Shape::~Shape"),
+        ("Flag::operator bool() const", "Flag::operator bool"),
+        ("std::vector<int>::operator[](unsigned long)", "std::vector::operator[]"),
+        ("", ""),
+    ],
+)
+def test_qualified_name(function, qualified):
+    assert qualified_name(function) == qualified
+
+
+def test_library_runtime_and_fileless_frames_are_not_project_frames():
+    assert is_project_frame(Frame("count_hits()", "/src/app/race.cpp", 7))
+    assert not is_project_frame(Frame("count_hits()", ""))
+    assert not is_project_frame(Frame("operator()", "/usr/include/c++/12/bits/std_thread.h", 259))
+    assert not is_project_frame(Frame("std::mutex::lock()", "/opt/gcc/include/c++/13/bits/std_mutex.h", 1))
+    assert not is_project_frame(Frame("pthread_create", "../../../../src/libsanitizer/tsan/tsan_interceptors_posix.cpp", 1))
+    assert not is_project_frame(Frame("__libc_start_call_main", "csu/../sysdeps/nptl/libc_start_call_main.h", 58))
+    assert not is_project_frame(Frame("testing::Test::Run()", "/src/third_party/googletest/src/gtest.cc", 2))
+
+
+def test_finding_and_title():
+    (r,) = reports("gcc12", "race_heap")
+    finding = finding_from_report(r)
+    assert finding.kind == "data race"
+    assert finding.signature == EXPECTED_SIGNATURE["race_heap"]
+    assert finding.raw == r.text
+    assert [(f["function"], f["line"]) for f in finding.frames] == [("accumulate(void*)", 10), ("read_total(Totals const*)", 14)]
+    assert all(f["file"].endswith("/race_heap.cpp") for f in finding.frames)
+    assert len(finding.stacks) == 2
+    assert all(s["header"] and s["frames"] for s in finding.stacks)
+    assert finding.title == "data race: accumulate (race_heap.cpp:10) vs read_total (race_heap.cpp:14)"
+    assert [f.function for f in top_frames(r)] == [f["function"] for f in finding.frames]
+
+
+def test_title_and_stacks_of_single_sided_reports():
+    (r,) = reports("clang14", "thread_leak")
+    assert title(r) == "thread leak: start_background (thread_leak.cpp:9)"
+    r = reports("clang14", "signal_unsafe")[0]
+    finding = finding_from_report(r)
+    assert finding.stacks[0]["header"] == r.kind  # TSan printed this stack without a header
+    assert title(r).startswith("signal-unsafe call inside of a signal: on_profile (signal_unsafe.cpp:")
+
+
+def test_report_without_stacks_does_not_fail():
+    (r,) = parse_reports("WARNING: ThreadSanitizer: data race (pid=1)\n")
+    assert signature(r) == [] and title(r) == "data race" and top_frames(r) == []
+    assert finding_from_report(r).frames == []
+
+
+def test_side_inside_the_standard_library_only_falls_back_to_library_names():
+    (r,) = parse_reports(
+        "WARNING: ThreadSanitizer: data race (pid=1)\n"
+        "  Write of size 8 at 0x10 by thread T1:\n"
+        "    #0 std::vector<int>::push_back(int const&) /usr/include/c++/12/bits/stl_vector.h:1281 (a+0x10)\n"
+        "    #1 __tsan_thread_start_func ../../../../src/libsanitizer/tsan/tsan_interceptors_posix.cpp:1 (libtsan.so.2+0x1)\n"
+        "\n"
+        "  Previous write of size 8 at 0x10 by thread T2:\n"
+        "    #0 push_back /usr/include/c++/12/bits/stl_vector.h:1281 (a+0x20)\n"
+        "\n"
+        "SUMMARY: ThreadSanitizer: data race x\n"
+    )
+    assert signature(r) == ["stl_vector.h:push_back"] * 2
