@@ -3,19 +3,29 @@ from __future__ import annotations
 
 import re
 
-# libstdc++ / libc++ spellings of the standard containers (public name or internal base class).
+# Standard containers by the qualified name of a function inside them (templates and arguments removed), in
+# libstdc++ (public name or internal base) and libc++ (std::__1::) spelling.
 _CONTAINERS = (
-    (re.compile(r"std::(?:__\d+::)?unordered_map\b|std::_Hashtable\b.*std::pair"), "std::unordered_map"),
-    (re.compile(r"std::(?:__\d+::)?unordered_set\b|std::_Hashtable\b"), "std::unordered_set"),
-    (re.compile(r"std::(?:__\d+::)?(?:multi)?map\b|std::_Rb_tree\b.*std::pair"), "std::map"),
-    (re.compile(r"std::(?:__\d+::)?(?:multi)?set\b|std::_Rb_tree\b"), "std::set"),
-    (re.compile(r"std::(?:__\d+::)?vector\b|std::_Vector_base\b"), "std::vector"),
-    (re.compile(r"std::(?:__\d+::)?deque\b|std::_Deque_base\b"), "std::deque"),
-    (re.compile(r"std::(?:__\d+::)?(?:forward_)?list\b|std::_List_base\b|std::__cxx11::list\b"), "std::list"),
-    (re.compile(r"std::(?:__\d+::|__cxx11::)?basic_string\b"), "std::string"),
+    (re.compile(r"std::(__\d+::)?unordered_(multi)?map::|std::__detail::_Map_base::"), "std::unordered_map"),
+    (re.compile(r"std::(__\d+::)?unordered_(multi)?set::"), "std::unordered_set"),
+    (re.compile(r"std::_Hashtable::|std::__\d+::__hash_table::"), "std::unordered_"),
+    (re.compile(r"std::(__\d+::)?(multi)?map::"), "std::map"),
+    (re.compile(r"std::(__\d+::)?(multi)?set::"), "std::set"),
+    (re.compile(r"std::_Rb_tree::|std::__\d+::__tree::"), "std::"),
+    (re.compile(r"std::(__\d+::)?vector::|std::_Vector_base::"), "std::vector"),
+    (re.compile(r"std::(__\d+::)?deque::|std::_Deque_base::"), "std::deque"),
+    (re.compile(r"std::(__\d+::|__cxx11::)?(forward_)?list::|std::_List_base::|std::__detail::_List_node_base::"),
+     "std::list"),
+    (re.compile(r"std::(__\d+::|__cxx11::)?basic_string::"), "std::string"),
 )
+# The shared hash table / tree behind map and set holds key-value pairs only for the maps.
+_PAIR = re.compile(r"std::pair<|__hash_value_type<|__value_type<")
+_NESTED = re.compile(r"<[^<>]*>|\([^()]*\)")
 # clang prints `$_0::operator()`, gcc `{lambda(int)#1}::operator()`, MSVC-style demanglers `<lambda_1>`.
-_LAMBDA = re.compile(r"\$_\d|\{lambda|<lambda|::operator\(\)\(")
+# gcc's inlined frames print the bare `operator()`.
+_LAMBDA = re.compile(r"\$_\d|\{lambda|<lambda|(^|::)operator\(\)")
+# Standard library headers: frames there are plumbing (std::thread, std::invoke), not where the access is.
+_LIBRARY_FILE = re.compile(r"/c\+\+/|/bits/|/include/c\+\+")
 
 
 def advice_for(kind: str, frames: list[dict], signature: list[str], stacks: list[dict]) -> dict:
@@ -80,14 +90,22 @@ def advice_for(kind: str, frames: list[dict], signature: list[str], stacks: list
 
 def _data_race_advice(kind: str, frames: list[dict], signature: list[str], stacks: list[dict]) -> dict:
     names = [f.get("function") or "" for f in frames] + list(signature)
+    # The access happens in a lambda when the first frame outside the standard library is one.
+    accessors = [f.get("function") or "" for f in frames]
     for stack in stacks:
         names += [f.get("function") or "" for f in stack.get("frames", [])]
+        accessors += [
+            f.get("function") or ""
+            for f in stack.get("frames", [])
+            if f.get("function")
+            and not _qualified(f["function"]).startswith(("std::", "__"))
+            and not _LIBRARY_FILE.search(f.get("file") or "")
+        ][:1]
     headers = " ".join(s.get("header", "") for s in stacks).lower()
     both_write = headers.count("write") >= 2
     access = "concurrent writes" if both_write else "a read concurrent with a write"
     container = _container(names)
-    # std:: frames (std::thread's invoker, std::function) name the lambda in template arguments only.
-    lam = any(_LAMBDA.search(n) for n in names if not n.startswith(("std::", "__")))
+    lam = any(_LAMBDA.search(n) for n in accessors)
     if container:
         what = f"{access.capitalize()} on a shared {container}: standard containers are not thread-safe."
         fix = (
@@ -107,15 +125,26 @@ def _data_race_advice(kind: str, frames: list[dict], signature: list[str], stack
             "Protect the shared data with a mutex held on both sides, make a lone counter or flag std::atomic, or "
             "confine the data to one thread and hand results over through a queue or future."
         )
-    if lam and container:
-        fix += " The access is in a lambda: check what it captures by reference."
     return _advice(what, fix)
 
 
+def _qualified(function: str) -> str:
+    """`void std::vector<int>::push_back(int const&) const` -> `std::vector::push_back`."""
+    previous = None
+    while previous != function:
+        previous, function = function, _NESTED.sub("", function)
+    words = [w for w in function.split() if w not in ("const", "volatile", "&", "&&", "noexcept")]
+    return words[-1] if words else ""
+
+
 def _container(names: list[str]) -> str | None:
+    qualified = [(n, _qualified(n)) for n in names]
     for pattern, name in _CONTAINERS:
-        if any(pattern.search(n) for n in names):
-            return name
+        for raw, q in qualified:
+            if pattern.match(q):
+                if name.endswith(("::", "_")):  # internal table or tree: tell map from set by its value type
+                    name += "map" if _PAIR.search(raw) else "set"
+                return name
     return None
 
 

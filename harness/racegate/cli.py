@@ -12,7 +12,7 @@ from racegate import result as results
 from racegate.build import build_preset, cache_value, uses_tsan
 from racegate.errors import EXIT_CLEAN, EXIT_FOUND, EXIT_INTERRUPTED, EXIT_USAGE, RacegateError
 from racegate.progress import Progress
-from racegate.reporters import FORMATS, write_reports
+from racegate.reporters import FORMATS, RenderOptions, write_reports
 from racegate.session import Session, SessionConfig, planned_runs
 
 FILE_FORMATS = ("junit", "sarif", "markdown", "html")
@@ -174,7 +174,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     if args.baseline:
         gate.apply_baseline(result, gate.load_baseline(args.baseline))
     out_dir = (args.out or args.result.parent).resolve()
-    _publish(result, out_dir, _formats(args.format), save=False)
+    _publish(result, out_dir, _formats(args.format), save=False, result_dir=args.result.resolve().parent)
     return gate.exit_code(result) if args.gate else EXIT_CLEAN
 
 
@@ -220,18 +220,21 @@ def cmd_init(args: argparse.Namespace) -> int:
     return EXIT_CLEAN
 
 
-def _publish(result: dict, out_dir: Path, formats: list[str], save: bool = True) -> None:
-    """Save the result and every report; print the console summary and, in GitHub Actions, annotations."""
+def _publish(result: dict, out_dir: Path, formats: list[str], save: bool = True,
+             result_dir: Path | None = None) -> None:
+    """Save the result and every report; print the console summary and, in GitHub Actions, annotations.
+    `result_dir` holds the racegate.json whose relative raw-report paths the reports embed."""
     if save:
         results.save(result, out_dir / results.RESULT_FILE)
-    written = write_reports(result, out_dir, formats)
-    print(FORMATS["console"].render(result))
+    options = RenderOptions(base_dir=result_dir or out_dir)
+    written = write_reports(result, out_dir, formats, options)
+    print(FORMATS["console"].render(result, RenderOptions(base_dir=options.base_dir, color=sys.stdout.isatty())))
     if os.environ.get("GITHUB_ACTIONS") == "true":
-        print(FORMATS["github"].render(result))
+        print(FORMATS["github"].render(result, options))
     summary_path = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary_path:
         with open(summary_path, "a", encoding="utf-8") as summary:
-            summary.write(FORMATS["markdown"].render(result))
+            summary.write(FORMATS["markdown"].render(result, options))
     for path in written:
         print(f"racegate: wrote {path}", file=sys.stderr)
 
@@ -259,14 +262,16 @@ def _schedules(text: str | None) -> list[str]:
 
 def _applicable(schedules: list[str], test, shim_path: Path | None) -> list[str]:
     """The schedules that can apply to this test; a plain run when none can."""
-    available = set(strategies.available(list(test.command), test.is_gtest, shim_path is not None))
+    available = set(strategies.available(list(test.command)))
+    if shim_path is None:
+        available &= {"none", "repeat-in-process", "tsan-delay"}
     return [s for s in schedules if s in available] or ["none"]
 
 
 def _shim() -> Path | None:
     try:
         return shim.ensure_shim()
-    except shim.ShimError as exc:
+    except shim.ShimBuildError as exc:
         print(f"racegate: warning: no scheduling shim ({exc}); only plain and in-process repeats",
               file=sys.stderr)
         return None

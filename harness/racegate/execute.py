@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import threading
@@ -89,16 +90,15 @@ class Executor:
         return RunRecord(test=plan.test.name, run=plan.run, seed=plan.seed, schedule=plan.schedule,
                          command=argv, outcome=outcome, returncode=returncode, duration=duration,
                          log_dir=str(run_dir), threads=report.get("max_threads"),
-                         findings=findings + failures, env=_replay_env(env))
+                         findings=findings + failures, env=_replay_env(env), schedule_note=report.get("note"))
 
     def prepare(self, plan: PlannedRun, run_dir: Path) -> tuple[list[str], dict[str, str]]:
-        """The argv and environment of one run: the test's own, then TSan options, then the strategy's."""
+        """The argv and environment of one run: ours, then the test's own (merged by the strategy), then the
+        strategy's."""
         env = dict(os.environ)
-        env.update(plan.test.env)
-        user_options = env.get("TSAN_OPTIONS", "")
-        # Later options win in TSan's parser: user settings override our defaults, our log_path is final.
+        # Later options win in TSan's parser: user settings override our defaults; log_path stays ours.
         log_path = _option("log_path", str(run_dir / "tsan"))
-        env["TSAN_OPTIONS"] = " ".join(filter(None, (TSAN_DEFAULTS, user_options, log_path)))
+        env["TSAN_OPTIONS"] = " ".join(filter(None, (TSAN_DEFAULTS, env.get("TSAN_OPTIONS", ""), log_path)))
         return strategies.prepare_run(plan.schedule, plan.seed, plan.test, env, self.shim_path, run_dir / "shim.txt")
 
 
@@ -108,10 +108,14 @@ def _option(name: str, value: str) -> str:
 
 
 def _replay_env(env: dict[str, str]) -> dict[str, str]:
-    """The part of a run's environment that a person needs to reproduce it by hand."""
+    """The part of a run's environment that a person needs to reproduce it by hand; TSan then reports
+    to the terminal rather than into the old run's log dir."""
     keys = [k for k in env if k.startswith("RACEGATE_") and k != "RACEGATE_SHIM_REPORT"]
     keys += [k for k in ("TSAN_OPTIONS", "LD_PRELOAD") if k in env]
-    return {k: env[k] for k in sorted(keys)}
+    replay = {k: env[k] for k in sorted(keys)}
+    if "TSAN_OPTIONS" in replay:
+        replay["TSAN_OPTIONS"] = re.sub(r"\s*\blog_path=(\"[^\"]*\"|\S*)", "", replay["TSAN_OPTIONS"]).strip()
+    return replay
 
 
 def _kill_group(pid: int) -> None:

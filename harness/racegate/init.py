@@ -23,8 +23,9 @@ class InitError(RacegateError):
 
 def init_project(project_dir: Path, racegate_dir: Path) -> list[str]:
     """Add racegate's presets and a GitHub workflow to the project; return one line per thing done."""
-    project = project_dir.resolve()
-    racegate = racegate_dir.resolve()
+    # abspath, not resolve: a vendored racegate that is a symlink into the project must keep its in-project path.
+    project = Path(os.path.abspath(project_dir))
+    racegate = Path(os.path.abspath(racegate_dir))
     if not (project / "CMakeLists.txt").is_file():
         raise InitError(f"{project} has no CMakeLists.txt; run racegate init in the top directory of a CMake project")
     racegate_presets = racegate / "presets" / "racegate.json"
@@ -32,10 +33,10 @@ def init_project(project_dir: Path, racegate_dir: Path) -> list[str]:
         raise InitError(f"{racegate_presets} not found; racegate init needs a racegate checkout vendored into the project")
 
     rel = Path(os.path.relpath(racegate, project)).as_posix()
-    include = f"{rel}/presets/racegate.json"
+    prefix = "" if rel == "." else f"{rel}/"
+    include = f"{prefix}presets/racegate.json"
     lines: list[str] = []
-    vendored = not rel.startswith("..")
-    if not vendored:
+    if rel.startswith(".."):
         lines.append(
             f"note: racegate ({racegate}) is outside the project, so CI will not find it; vendor it, e.g. "
             f"`git submodule add <racegate url> third_party/racegate`, and run that copy's `racegate init`"
@@ -67,10 +68,10 @@ def init_project(project_dir: Path, racegate_dir: Path) -> list[str]:
         lines.append(f"{WORKFLOW_FILE.as_posix()}: exists, left as is")
     else:
         workflow.parent.mkdir(parents=True, exist_ok=True)
-        _write_atomic(workflow, _workflow(rel))
-        lines.append(f"{WORKFLOW_FILE.as_posix()}: created (uses ./{rel}/ci/github)")
+        _write_atomic(workflow, _workflow(prefix))
+        lines.append(f"{WORKFLOW_FILE.as_posix()}: created (uses ./{prefix}ci/github)")
     lines.append(f"next: cmake --preset {PRESET_NAME} && cmake --build --preset {PRESET_NAME}, "
-                 f"or {rel}/racegate run --preset {PRESET_NAME}")
+                 f"or ./{prefix}racegate run --preset {PRESET_NAME}")
     return lines
 
 
@@ -136,7 +137,7 @@ def _merge_presets(doc: dict[str, Any], project: Path, include: str, racegate_pr
     for entry in includes:
         if not isinstance(entry, str) or not entry.endswith("presets/racegate.json"):
             continue
-        if (project / entry).resolve() != racegate_presets:
+        if (project / entry).resolve() != racegate_presets.resolve():
             raise InitError(f"{path} already includes another racegate ({entry}); remove that include or run its init")
         present = True
     if not present:
@@ -213,10 +214,10 @@ def _write_atomic(path: Path, text: str) -> None:
         raise
 
 
-def _workflow(rel: str) -> str:
+def _workflow(prefix: str) -> str:
     return f"""\
 # Written by `racegate init`. Builds the `{PRESET_NAME}` preset under ThreadSanitizer, repeats the tests,
-# and fails on new races. Reports are uploaded as the `racegate` artifact. See {rel}/docs/ci.md.
+# and fails on new races. Reports are uploaded as the `racegate` artifact. See {prefix}docs/ci.md.
 name: racegate
 
 on:
@@ -233,10 +234,10 @@ jobs:
     # For code scanning alerts (public repositories or GitHub Advanced Security) set `sarif: true` below
     # and grant: permissions: {{contents: read, security-events: write, actions: read}}
     steps:
-      - uses: actions/checkout@v4
+      - uses: actions/checkout@v5
         with:
           submodules: recursive
-      - uses: ./{rel}/ci/github
+      - uses: ./{prefix}ci/github
         with:
           preset: {PRESET_NAME}
           compiler: clang

@@ -98,3 +98,4 @@ class RunRecord:
     threads: int | None = None  # most threads the test had alive at once, when the shim could tell
     findings: list[Finding] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)  # what a person sets to reproduce the run by hand
+    schedule_note: str | None = None  # the shim's word when it could not apply the schedule as asked

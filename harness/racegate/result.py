@@ -36,6 +36,7 @@ def test_entry(test: TestCase, records: list[RunRecord]) -> dict:
         "cwd": test.cwd,
         "env": dict(test.env),
         "timeout": test.timeout,
+        "labels": list(test.labels),
         "is_gtest": test.is_gtest,
     }
 

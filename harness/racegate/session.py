@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import shutil
 import signal
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -43,6 +44,7 @@ class Session:
         self.bucketer = Bucketer(reports_dir)
         self.records: list[RunRecord] = []
         self.interrupted = False
+        self.schedule_notes: list[str] = []
         self._lock = threading.Lock()
         self._errors: list[BaseException] = []
 
@@ -92,6 +94,10 @@ class Session:
                     self.records.append(record)
                     self.bucketer.add(record)
                     self.scheduler.record(record)
+                    if record.schedule_note and record.schedule_note not in self.schedule_notes:
+                        # Said once, and kept in the result, e.g. pct falling back without CAP_SYS_NICE.
+                        self.schedule_notes.append(record.schedule_note)
+                        print(f"racegate: note: {record.schedule_note}", file=sys.stderr)
                 # Keep the logs of runs that found something; passing runs' dirs are noise.
                 if record.outcome == "pass":
                     shutil.rmtree(record.log_dir, ignore_errors=True)
@@ -105,6 +111,7 @@ class Session:
         for r in self.records:
             by_test[r.test].append(r)
         tests = [results.test_entry(t, by_test[t.name]) for t in self.tests]
+        config = dict(config, schedule_notes=list(self.schedule_notes))
         buckets = [results.bucket_entry(b, out_dir) for b in self.bucketer.buckets.values()]
         return results.assemble(config, tests, buckets,
                                 results.strategy_entries(self.records, self.bucketer.first_found),

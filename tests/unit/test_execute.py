@@ -63,6 +63,8 @@ def test_run_environment_carries_seed_schedule_and_per_run_log_path(tmp_path):
     assert "SEED=1234" in text and "SCHED=none" in text
     assert f"log_path={tmp_path / 'runs' / '0' / 'tsan'}" in text
     assert record.env["RACEGATE_SEED"] == "1234"
+    # The reproduce environment lets TSan print to the terminal instead of the old run dir.
+    assert "log_path" not in record.env["TSAN_OPTIONS"] and "halt_on_error=0" in record.env["TSAN_OPTIONS"]
 
 
 def test_user_tsan_options_are_kept_but_log_path_is_ours(tmp_path, monkeypatch):

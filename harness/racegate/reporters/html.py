@@ -1,0 +1,338 @@
+"""One self-contained HTML page (inline CSS/JS, no network) for triaging every bucket of a result."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+from pathlib import Path
+
+from racegate.reporters import common as c
+from racegate.stats import runs_since_last_discovery
+
+FORMAT = "html"
+FILENAME = "racegate.html"
+
+_HERE = Path(__file__).resolve().parent
+CONTEXT_LINES = 3  # source lines shown above and below each access
+MAX_SOURCE_BYTES = 4 * 1024 * 1024
+MAX_STACK_FRAMES = 40
+
+
+def e(text: object) -> str:
+    """Escape any text for HTML element content and quoted attributes."""
+    return html.escape(c.strip_control(str(text)), quote=True)
+
+
+def _csp_hash(text: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii") + "'"
+
+
+def render(result: dict, options: c.RenderOptions | None = None) -> str:
+    opts = options or c.RenderOptions()
+    css = (_HERE / "html.css").read_text(encoding="utf-8")
+    js = (_HERE / "html.js").read_text(encoding="utf-8")
+    # Only this exact style and script may run; nothing may be fetched from anywhere.
+    csp = (
+        f"default-src 'none'; style-src {_csp_hash(css)}; script-src {_csp_hash(js)}; img-src data:; "
+        "base-uri 'none'; form-action 'none'"
+    )
+    sources = _Sources(c.source_dir(result))
+    buckets = c.by_severity(result.get("buckets") or [])
+    state = "fail" if c.failing(result) else "pass"
+    verdict = c.verdict(result)
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f'<meta http-equiv="Content-Security-Policy" content="{e(csp)}">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>racegate: {e(verdict)}</title>",
+        f"<style>{css}</style>",
+        "</head><body>",
+        f'<header class="banner {state}"><div class="inner"><h1>racegate report</h1>',
+        f'<p class="verdict">{e(verdict)}</p>',
+        f'<p class="meta">{e(_meta(result))}</p></div></header>',
+        "<main>",
+        _cards(result, buckets),
+        _discovery(result),
+        _problems(result, buckets, sources, opts),
+        _tests(result),
+        _strategies(result),
+        f'<footer>racegate {e(c.tool_version(result))} · signature v{e(result.get("signature_version", "?"))} · '
+        f"{e(_config(result))}</footer>",
+        "</main>",
+        f"<script>{js}</script>",
+        "</body></html>",
+    ]
+    return "\n".join(parts) + "\n"
+
+
+def _meta(result: dict) -> str:
+    s = result.get("summary") or {}
+    text = f"{s.get('tests', 0)} tests · {s.get('runs', 0)} runs · {float(s.get('wall_seconds') or 0):.1f} s"
+    if s.get("interrupted"):
+        text += " · interrupted: partial results"
+    return text
+
+
+def _config(result: dict) -> str:
+    cfg = result.get("config") or {}
+    keys = ("runs", "time_budget", "jobs", "seed", "schedules", "shard")
+    return "; ".join(f"{k}={', '.join(map(str, v)) if isinstance(v, list) else v}" for k in keys if (v := cfg.get(k)) is not None)
+
+
+def _cards(result: dict, buckets: list[dict]) -> str:
+    s = result.get("summary") or {}
+    new = sum(1 for b in buckets if b.get("new", True))
+    cards = [
+        (s.get("tests", 0), "tests", False),
+        (s.get("runs", 0), "runs", False),
+        (s.get("failed_runs", 0), "failed runs", bool(s.get("failed_runs"))),
+        (len(buckets), "distinct problems", False),
+        (new, "new problems", new > 0),
+        (sum(1 for t in result.get("tests") or [] if t.get("flaky")), "flaky tests", False),
+        (c.percent(c.chance(result)), "chance the next run finds a new problem", False),
+    ]
+    body = "".join(
+        f'<div class="card{" bad" if bad else ""}"><div class="num">{e(num)}</div><div class="lbl">{e(lbl)}</div></div>'
+        for num, lbl, bad in cards
+    )
+    return f'<section class="cards" aria-label="summary">{body}</section>'
+
+
+def _discovery(result: dict) -> str:
+    points = c.discovery(result)
+    total_runs = int((result.get("summary") or {}).get("runs") or 0)
+    found = points[-1][1] if points else 0
+    quiet = runs_since_last_discovery(points)
+    w, h, left, right, top, bottom = 640, 240, 44, 16, 14, 34
+    max_x = max(total_runs, points[-1][0] if points else 0, 1)
+    max_y = max(found, 1)
+
+    def x(v: float) -> float:
+        return left + (w - left - right) * v / max_x
+
+    def y(v: float) -> float:
+        return h - bottom - (h - top - bottom) * v / max_y
+
+    path, prev = [f"M{x(0):.1f},{y(0):.1f}"], 0
+    for runs_done, distinct in points:
+        path.append(f"H{x(runs_done):.1f}")
+        if distinct != prev:
+            path.append(f"V{y(distinct):.1f}")
+            prev = distinct
+    line = " ".join(path)
+    area = f"{line} V{y(0):.1f} Z"
+    dots = "".join(
+        f'<circle class="dot" cx="{x(r):.1f}" cy="{y(d):.1f}" r="3.5"><title>{e(f"run {r}: {d} distinct")}</title></circle>'
+        for i, (r, d) in enumerate(points)
+        if d > (points[i - 1][1] if i else 0)
+    )
+    yticks = sorted({0, max_y // 2, max_y})
+    grid = "".join(
+        f'<line class="grid" x1="{left}" x2="{w - right}" y1="{y(t):.1f}" y2="{y(t):.1f}"/>'
+        f'<text x="{left - 8}" y="{y(t) + 4:.1f}" text-anchor="end">{t}</text>'
+        for t in yticks
+    )
+    xticks = sorted({0, max_x // 2, max_x})
+    xlabels = "".join(f'<text x="{x(t):.1f}" y="{h - bottom + 16}" text-anchor="middle">{t}</text>' for t in xticks)
+    svg = (
+        f'<svg viewBox="0 0 {w} {h}" role="img" aria-label="distinct problems found versus runs">'
+        f"{grid}<path class=\"area\" d=\"{area}\"/><path class=\"curve\" d=\"{line}\"/>{dots}"
+        f'<line class="axis" x1="{left}" x2="{w - right}" y1="{y(0):.1f}" y2="{y(0):.1f}"/>'
+        f'<line class="axis" x1="{left}" x2="{left}" y1="{top}" y2="{y(0):.1f}"/>{xlabels}'
+        f'<text x="{(left + w - right) / 2:.0f}" y="{h - 4}" text-anchor="middle">runs</text>'
+        f'<text x="12" y="{(top + h - bottom) / 2:.0f}" text-anchor="middle" '
+        f'transform="rotate(-90 12 {(top + h - bottom) / 2:.0f})">distinct problems</text></svg>'
+    )
+    if not found:
+        reading = "No problem was found in any run."
+    elif quiet >= max_x / 2:
+        reading = (f"The curve has been flat for the last {quiet} of {max_x} runs: more runs of the same kind "
+                   "are unlikely to find new problems.")
+    else:
+        reading = (f"The last new problem appeared only {quiet} runs before the end: the curve is still rising, so "
+                   "more runs (or more strategies) would likely find more.")
+    text = (
+        f"<p>{e(reading)}</p>"
+        f"<p><strong>Good–Turing estimate:</strong> chance the next run finds a new problem: "
+        f"<strong>{e(c.percent(c.chance(result)))}</strong> <span class=\"muted\">(problems seen in exactly one run, "
+        f"divided by the number of runs)</span></p>"
+    )
+    return f'<h2 id="discovery">Discovery</h2><section class="panel discovery">{svg}<div>{text}</div></section>'
+
+
+def _problems(result: dict, buckets: list[dict], sources: _Sources, opts: c.RenderOptions) -> str:
+    if not buckets:
+        return '<h2 id="problems">Problems</h2><p class="panel">No races or failures were found.</p>'
+    toolbar = (
+        '<div class="toolbar"><button type="button" data-filter="all" aria-pressed="true">All</button>'
+        '<button type="button" data-filter="new" aria-pressed="false">New only</button>'
+        '<button type="button" id="toggle-raw" aria-pressed="false">Expand raw reports</button></div>'
+    )
+    body = "".join(_bucket(b, i, result, sources, opts) for i, b in enumerate(buckets))
+    return f'<h2 id="problems">Problems ({len(buckets)})</h2>{toolbar}{body}'
+
+
+def _bucket(b: dict, index: int, result: dict, sources: _Sources, opts: c.RenderOptions) -> str:
+    new = b.get("new", True)
+    kind = b.get("kind", "")
+    sev = c.severity_name(kind)
+    src = c.source_dir(result)
+    seen = c.first_seen(b)
+    frac = c.fraction(b, result)
+    tags = (
+        f'<div class="tags"><span class="tag {"new" if new else "known"}">{"NEW" if new else "known"}</span>'
+        f'<span class="tag kind">{e(kind)}</span><span class="tag sev-{e(sev)}">{e(sev)}</span>'
+        f'<span class="tag id">{e(b.get("id", ""))}</span></div>'
+    )
+    bar = (
+        f'<svg class="bar" width="160" height="12" aria-hidden="true"><rect class="track" width="160" height="12" rx="3"/>'
+        f'<rect class="fill" width="{max(2.0, 160 * min(frac, 1.0)):.1f}" height="12" rx="3"/></svg>'
+    )
+    per_strategy = " · ".join(
+        f"{k} {v}" for k, v in sorted((b.get("schedules") or {}).items(), key=lambda kv: (-kv[1], kv[0]))
+    )
+    facts = [
+        ("frequency", f"{bar}{e(c.frequency_text(b, result))} · {e(_plural(b.get('occurrences', 0), 'report'))}"),
+        ("found by", f"strategy <strong>{e(c.strategy(b))}</strong> in run {e(seen.get('run', '?'))}, "
+                     f"seed {e(seen.get('seed', '?'))}, test {e(seen.get('test', '?'))}"),
+    ]
+    if per_strategy:
+        facts.append(("runs per strategy", e(per_strategy)))
+    facts.append(("tests", e(", ".join(b.get("tests") or []))))
+    dl = "".join(f"<dt>{e(k)}</dt><dd>{v}</dd>" for k, v in facts)
+    adv = c.advice(b)
+    advice = (
+        f'<div class="advice"><p><strong>What:</strong> {e(adv.get("what", ""))}</p>'
+        f'<p><strong>Fix:</strong> {e(adv.get("fix", ""))}</p></div>'
+    )
+    repro = ""
+    for label, cmd, n in (("reproduce", c.reproduce_command(b), "r"), ("replay", c.replay_command(b), "p")):
+        if cmd:
+            ident = f"cmd-{index}-{n}"
+            repro += (
+                f'<div class="repro"><pre id="{ident}" aria-label="{e(label)}">{e(cmd)}</pre>'
+                f'<button type="button" data-copy="{ident}">Copy {e(label)}</button></div>'
+            )
+    baseline = ""
+    if not new:
+        baseline = f'<p class="baseline">Known (baselined): {e(b.get("baseline_note") or "in the baseline")}</p>'
+    raw = (
+        f'<details class="raw"><summary>Raw report</summary><pre>{e(c.raw_report_text(b, opts, limit=32 * 1024))}'
+        "</pre></details>"
+    )
+    return (
+        f'<article class="bucket {"new" if new else "known"}" id="b-{e(b.get("id", index))}">{tags}'
+        f"<h3>{e(b.get('title', ''))}</h3><dl class=\"facts\">{dl}</dl>"
+        f"{_stacks(b, src, sources)}{advice}{repro}{baseline}{raw}</article>"
+    )
+
+
+def _plural(n: object, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def _stacks(b: dict, src: str | None, sources: _Sources) -> str:
+    stacks = b.get("stacks") or []
+    frames = b.get("frames") or []
+    columns = []
+    if stacks:
+        for i, stack in enumerate(stacks):
+            own = next((f for f in stack.get("frames") or [] if c.repo_path(f.get("file") or "", src)), None)
+            if own is None and i < len(frames):
+                own = frames[i]
+            columns.append(_column(c.access_label(b, i), stack.get("header", ""), stack.get("frames") or [], own, src, sources))
+    else:
+        for i, frame in enumerate(frames):
+            columns.append(_column("location", "", [frame], frame, src, sources))
+    return f'<div class="stacks">{"".join(columns)}</div>' if columns else ""
+
+
+def _column(role: str, header: str, frames: list[dict], own: dict | None, src: str | None, sources: _Sources) -> str:
+    snippet = sources.snippet(own, src) if own else ""
+    items = []
+    for f in frames[:MAX_STACK_FRAMES]:
+        cls = ' class="own"' if c.repo_path(f.get("file") or "", src) else ""
+        loc = f'<span class="loc">{e(c.frame_location(f, src))}</span>' if f.get("file") else ""
+        items.append(f"<li{cls}>{e(c.frame_function(f))}{loc}</li>")
+    if len(frames) > MAX_STACK_FRAMES:
+        items.append(f"<li>… {len(frames) - MAX_STACK_FRAMES} more frames</li>")
+    title = e(header) if header else f'<span class="role">{e(role)}</span>'
+    return f'<div class="stack"><h4>{title}</h4>{snippet}<ol start="0">{"".join(items)}</ol></div>'
+
+
+def _tests(result: dict) -> str:
+    tests = result.get("tests") or []
+    if not tests:
+        return ""
+    rows = []
+    for t in sorted(tests, key=lambda t: (-int(t.get("failed_runs") or 0), t.get("name", ""))):
+        o = t.get("outcomes") or {}
+        runs = int(t.get("runs") or 0)
+        failed = int(t.get("failed_runs") or 0)
+        flag = '<span class="tag sev-high">flaky</span>' if t.get("flaky") else (
+            '<span class="tag sev-critical">failed</span>' if failed else "")
+        cells = "".join(f"<td>{e(o.get(k, 0))}</td>" for k in ("pass", "race", "fail", "crash", "timeout"))
+        threads = t.get("threads")
+        rows.append(
+            f"<tr><td>{e(t.get('name', ''))}{flag}</td><td>{runs}</td>{cells}"
+            f"<td>{e(c.percent(failed / runs) if runs else '-')}</td><td>{e(threads if threads is not None else '-')}</td>"
+            f"<td>{float(t.get('mean_seconds') or 0):.2f}</td></tr>"
+        )
+    head = ("<tr><th>test</th><th>runs</th><th>pass</th><th>race</th><th>fail</th><th>crash</th><th>timeout</th>"
+            "<th>failed</th><th>threads</th><th>mean s</th></tr>")
+    return f'<h2 id="tests">Tests</h2><table>{head}{"".join(rows)}</table>'
+
+
+def _strategies(result: dict) -> str:
+    strategies = result.get("strategies") or {}
+    if not strategies:
+        return ""
+    rows = "".join(
+        f"<tr><td>{e(name)}</td><td>{e(s.get('runs', 0))}</td><td>{e(s.get('failed_runs', 0))}</td>"
+        f"<td>{e(s.get('buckets_first_found', 0))}</td></tr>"
+        for name, s in sorted(strategies.items())
+    )
+    head = "<tr><th>strategy</th><th>runs</th><th>failed runs</th><th>problems it found first</th></tr>"
+    return f'<h2 id="strategies">Strategies</h2><table>{head}{rows}</table>'
+
+
+class _Sources:
+    """Reads project source files once each, to show the lines around an access."""
+
+    def __init__(self, source_dir: str | None) -> None:
+        self.root = Path(source_dir).resolve() if source_dir else None
+        self.cache: dict[Path, list[str] | None] = {}
+
+    def lines(self, file: str) -> list[str] | None:
+        path = Path(file)
+        if not path.is_absolute():
+            if self.root is None:
+                return None
+            path = self.root / path
+        path = path.resolve()
+        # Only the project's own files: a published report must not leak other files of the CI machine.
+        if self.root is not None and self.root not in path.parents:
+            return None
+        if path not in self.cache:
+            try:
+                ok = path.is_file() and path.stat().st_size <= MAX_SOURCE_BYTES
+                self.cache[path] = path.read_text(encoding="utf-8", errors="replace").splitlines() if ok else None
+            except OSError:
+                self.cache[path] = None
+        return self.cache[path]
+
+    def snippet(self, frame: dict, src: str | None) -> str:
+        line = frame.get("line")
+        lines = self.lines(frame.get("file") or "") if frame.get("file") and line else None
+        if not lines or not 1 <= int(line) <= len(lines):
+            return ""
+        line = int(line)
+        lo, hi = max(1, line - CONTEXT_LINES), min(len(lines), line + CONTEXT_LINES)
+        rows = "".join(
+            f'<span class="row{" hit" if n == line else ""}"><span class="ln">{n}</span>{e(lines[n - 1].expandtabs(4))}</span>'
+            for n in range(lo, hi + 1)
+        )
+        name = f'<div class="src-name">{e(c.frame_location(frame, src))}</div>'
+        return f"{name}<pre class=\"src\">{rows}</pre>"
+

@@ -1,0 +1,689 @@
+/* racegate_sched: schedule perturbation for unmodified ThreadSanitizer test binaries.
+ *
+ * Loaded with LD_PRELOAD. It wraps thread creation, mutex and condition-variable operations, yields
+ * and sleeps, counts them, and (depending on RACEGATE_SCHEDULE) perturbs the schedule around them.
+ *
+ * Where the shim sits:
+ *  - clang: the TSan runtime is linked into the executable, whose interceptors bind first; TSan
+ *    looks up its REAL() functions with dlsym(RTLD_NEXT), which finds this library. The shim runs
+ *    below TSan, between TSan's bookkeeping and glibc.
+ *  - gcc: libtsan.so.2 is a DT_NEEDED library, loaded after the preloaded shim, so the shim runs
+ *    above TSan; our dlsym(RTLD_NEXT) finds libtsan's interceptors.
+ * Either way every wrapper forwards to dlsym(RTLD_NEXT) and the schedule sees the same events.
+ *
+ * The shim itself is not instrumented and must stay invisible to TSan: it uses raw syscalls for
+ * sleeping, yielding, scheduling and writing, atomics for its state, and glibc's own allocator
+ * (__libc_malloc) for the one allocation that crosses threads.
+ *
+ * Environment:
+ *   RACEGATE_SCHEDULE     none | pin | noise | pct | tsan-delay | repeat-in-process | probe
+ *   RACEGATE_SEED         u64; every random choice derives from it and the thread creation order
+ *   RACEGATE_NOISE_PROB   probability of a delay at each perturbation point (noise)
+ *   RACEGATE_NOISE_MAX_US longest injected sleep in microseconds (noise)
+ *   RACEGATE_PCT_DEPTH    PCT bug depth d: d-1 priority change points (pct)
+ *   RACEGATE_PCT_STEPS    expected number of sync events, the range change points are drawn from
+ *   RACEGATE_PCT_SLICE_MS watchdog period: priorities rotate when no sync event happened in it
+ *   RACEGATE_SHIM_REPORT  file the shim appends key=value blocks to (one per snapshot, per process)
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+#include <fcntl.h>
+
+#ifndef SCHED_RESET_ON_FORK
+#define SCHED_RESET_ON_FORK 0x40000000
+#endif
+
+#define TLS __thread __attribute__((tls_model("initial-exec")))
+#define EXPORT __attribute__((visibility("default")))
+#define MAX_SLOTS 256          /* threads whose PCT priority the watchdog manages */
+#define MAX_PCT_DEPTH 16
+#define FOREIGN_INDEX 0x100000 /* index base for threads not created through pthread_create */
+
+enum mode { M_NONE, M_PIN, M_NOISE, M_PCT, M_PROBE };
+
+/* ---- configuration, fixed at init ---- */
+static int g_active;        /* 1 in a TSan process after init; the shim is inert elsewhere */
+static int g_mode;
+static int g_noise;         /* inject random delays */
+static char g_schedule[64] = "none";
+static char g_applied[64] = "none";
+static char g_note[200];
+static uint64_t g_seed;
+static double g_noise_prob = 0.5;
+static long g_noise_max_us = 500;
+static int g_pct_depth = 3;
+static uint64_t g_pct_steps = 200;
+static long g_slice_ms = 10;
+static char g_report_path[4096];
+static int g_cpu = -1;
+static pid_t g_pid;
+
+/* PCT: initial priority of thread i is g_prio_perm[i % g_prio_count]; change point j (0-based) drops
+ * the running thread to g_pct_depth - 1 - j, below every initial priority. */
+static int g_prio_perm[100];
+static int g_prio_count;
+static int g_prio_max;      /* the watchdog's priority, above every test thread */
+static uint64_t g_change_at[MAX_PCT_DEPTH];
+static int g_changes;       /* number of change points (d - 1) */
+
+/* ---- counters ---- */
+static long g_live = 1, g_max_live = 1, g_created, g_locks, g_unlocks, g_cond_waits, g_yields,
+            g_sleeps, g_joins, g_delays, g_change_hits, g_rotations;
+static uint64_t g_events;   /* sync events seen, drives PCT change points and watchdog progress */
+static int g_next_index;    /* thread creation order */
+static int g_next_foreign;
+
+/* A managed thread: created (the parent knows its pthread_t), running (it knows its tid), or gone. */
+enum { S_FREE, S_CREATED, S_RUNNING };
+struct slot { int state; int tid; int prio; pthread_t handle; };
+static struct slot g_slots[MAX_SLOTS];
+
+struct tstate { uint64_t rng; int index; int tid; int inited; };
+static TLS struct tstate t_self;
+
+static pthread_key_t g_exit_key;
+
+#define ADD(v, n) __atomic_add_fetch(&(v), (n), __ATOMIC_RELAXED)
+#define LOAD(v) __atomic_load_n(&(v), __ATOMIC_RELAXED)
+#define STORE(v, x) __atomic_store_n(&(v), (x), __ATOMIC_RELAXED)
+
+/* ---- real functions ---- */
+typedef int (*create_fn)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
+typedef int (*mutex_fn)(pthread_mutex_t *);
+typedef int (*cwait_fn)(pthread_cond_t *, pthread_mutex_t *);
+typedef int (*ctimed_fn)(pthread_cond_t *, pthread_mutex_t *, const struct timespec *);
+typedef int (*cclock_fn)(pthread_cond_t *, pthread_mutex_t *, clockid_t, const struct timespec *);
+typedef int (*join_fn)(pthread_t, void **);
+typedef int (*yield_fn)(void);
+typedef int (*nsleep_fn)(const struct timespec *, struct timespec *);
+typedef int (*cnsleep_fn)(clockid_t, int, const struct timespec *, struct timespec *);
+typedef int (*usleep_fn)(useconds_t);
+
+/* glibc's own entry points: the fallback while dlsym is not usable (re-entered during lookup). */
+extern int __pthread_mutex_lock(pthread_mutex_t *);
+extern int __pthread_mutex_unlock(pthread_mutex_t *);
+__asm__(".symver __pthread_mutex_lock,__pthread_mutex_lock@GLIBC_2.2.5");
+__asm__(".symver __pthread_mutex_unlock,__pthread_mutex_unlock@GLIBC_2.2.5");
+extern void *__libc_malloc(size_t);
+extern void __libc_free(void *);
+
+static TLS int t_resolving;
+
+static void *next_sym(const char *name) {
+    if (t_resolving) return NULL;
+    t_resolving = 1;
+    void *p = dlsym(RTLD_NEXT, name);
+    t_resolving = 0;
+    return p;
+}
+
+#define REAL(type, name)                                                   \
+    static type real_##name;                                               \
+    static type get_##name(void) {                                         \
+        type f = __atomic_load_n(&real_##name, __ATOMIC_ACQUIRE);          \
+        if (!f) {                                                          \
+            f = (type)next_sym(#name);                                     \
+            if (f) __atomic_store_n(&real_##name, f, __ATOMIC_RELEASE);    \
+        }                                                                  \
+        return f;                                                          \
+    }
+REAL(create_fn, pthread_create)
+REAL(mutex_fn, pthread_mutex_lock)
+REAL(mutex_fn, pthread_mutex_unlock)
+REAL(cwait_fn, pthread_cond_wait)
+REAL(ctimed_fn, pthread_cond_timedwait)
+REAL(cclock_fn, pthread_cond_clockwait)
+REAL(join_fn, pthread_join)
+REAL(yield_fn, sched_yield)
+REAL(nsleep_fn, nanosleep)
+REAL(cnsleep_fn, clock_nanosleep)
+REAL(usleep_fn, usleep)
+
+/* ---- helpers that TSan never sees ---- */
+static int raw_gettid(void) { return (int)syscall(SYS_gettid); }
+static void raw_yield(void) { syscall(SYS_sched_yield); }
+static void raw_sleep_us(long us) {
+    struct timespec ts = {us / 1000000, (us % 1000000) * 1000};
+    while (syscall(SYS_nanosleep, &ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+static int raw_set_fifo(int tid, int prio) {
+    struct sched_param sp = {.sched_priority = prio};
+    return (int)syscall(SYS_sched_setscheduler, tid, SCHED_FIFO | SCHED_RESET_ON_FORK, &sp);
+}
+
+static uint64_t mix64(uint64_t z) {
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+/* splitmix64 step */
+static uint64_t next_rand(uint64_t *state) {
+    *state += 0x9e3779b97f4a7c15ULL;
+    return mix64(*state);
+}
+static double unit_rand(uint64_t *state) { return (double)(next_rand(state) >> 11) * 0x1.0p-53; }
+
+/* ---- per-thread state ---- */
+static void thread_init(int index) {
+    t_self.index = index;
+    t_self.tid = raw_gettid();
+    t_self.rng = mix64(g_seed ^ mix64((uint64_t)index + 1));
+    t_self.inited = 1;
+}
+static struct tstate *self(void) {
+    if (!t_self.inited) {
+        int tid = raw_gettid();
+        thread_init(tid == getpid() ? 0 : FOREIGN_INDEX + ADD(g_next_foreign, 1));
+    }
+    return &t_self;
+}
+
+/* ---- report ---- */
+struct buf { char s[2048]; size_t n; };
+static void put(struct buf *b, const char *s) {
+    while (*s && b->n < sizeof b->s - 1) b->s[b->n++] = *s++;
+}
+static void put_u(struct buf *b, uint64_t v) {
+    char tmp[24];
+    int i = 0;
+    do { tmp[i++] = (char)('0' + v % 10); v /= 10; } while (v);
+    while (i && b->n < sizeof b->s - 1) b->s[b->n++] = tmp[--i];
+}
+static void kv_u(struct buf *b, const char *k, uint64_t v) { put(b, k); put(b, "="); put_u(b, v); put(b, "\n"); }
+static void kv_s(struct buf *b, const char *k, const char *v) { put(b, k); put(b, "="); put(b, v); put(b, "\n"); }
+
+/* Appends one snapshot of this process with a single write(), so concurrent writers do not mix. */
+static void write_report(const char *phase) {
+    if (!g_report_path[0]) return;
+    struct buf b;
+    b.n = 0;
+    kv_u(&b, "pid", (uint64_t)g_pid);
+    kv_s(&b, "phase", phase);
+    kv_s(&b, "schedule", g_schedule);
+    kv_s(&b, "applied", g_applied);
+    kv_u(&b, "seed", g_seed);
+    if (g_note[0]) kv_s(&b, "note", g_note);
+    kv_u(&b, "max_threads", (uint64_t)LOAD(g_max_live));
+    kv_u(&b, "threads_created", (uint64_t)LOAD(g_created));
+    kv_u(&b, "mutex_locks", (uint64_t)LOAD(g_locks));
+    kv_u(&b, "mutex_unlocks", (uint64_t)LOAD(g_unlocks));
+    kv_u(&b, "cond_waits", (uint64_t)LOAD(g_cond_waits));
+    kv_u(&b, "joins", (uint64_t)LOAD(g_joins));
+    kv_u(&b, "yields", (uint64_t)LOAD(g_yields));
+    kv_u(&b, "sleeps", (uint64_t)LOAD(g_sleeps));
+    kv_u(&b, "delays", (uint64_t)LOAD(g_delays));
+    if (g_cpu >= 0) kv_u(&b, "cpu", (uint64_t)g_cpu);
+    if (g_mode == M_PCT) {
+        int n = LOAD(g_next_index) + 1;
+        put(&b, "pct_priorities=");
+        for (int i = 0; i < n && i < 32; i++) {
+            if (i) put(&b, ",");
+            put_u(&b, (uint64_t)g_prio_perm[i % g_prio_count]);
+        }
+        put(&b, "\npct_change_points=");
+        for (int i = 0; i < g_changes; i++) {
+            if (i) put(&b, ",");
+            put_u(&b, g_change_at[i]);
+        }
+        put(&b, "\n");
+        kv_u(&b, "pct_changes_hit", (uint64_t)LOAD(g_change_hits));
+        kv_u(&b, "pct_rotations", (uint64_t)LOAD(g_rotations));
+    }
+    put(&b, "end=1\n");
+    int fd = (int)syscall(SYS_openat, AT_FDCWD, g_report_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0) return;
+    ssize_t r = syscall(SYS_write, fd, b.s, b.n);
+    (void)r;
+    syscall(SYS_close, fd);
+}
+
+static void note_once(const char *msg) {
+    size_t n = strlen(msg);
+    if (n >= sizeof g_note) n = sizeof g_note - 1;
+    memcpy(g_note, msg, n);
+    g_note[n] = 0;
+    ssize_t r = syscall(SYS_write, 2, "racegate: ", 10);
+    r = syscall(SYS_write, 2, g_note, n);
+    r = syscall(SYS_write, 2, "\n", 1);
+    (void)r;
+}
+
+/* ---- perturbation ---- */
+static void noise_point(void) {
+    struct tstate *t = self();
+    if (unit_rand(&t->rng) >= g_noise_prob) return;
+    ADD(g_delays, 1);
+    uint64_t r = next_rand(&t->rng);
+    if (r & 1) raw_yield();
+    else raw_sleep_us(1 + (long)((r >> 1) % (uint64_t)g_noise_max_us));
+}
+
+/* Sets a managed thread's priority. A thread that has not run yet is reached through its pthread_t:
+ * it cannot exit and be joined meanwhile, since it shares the one CPU with the caller (the watchdog
+ * or its creator), which outranks it or is about to return. */
+static void apply_prio(struct slot *sl, int prio) {
+    if (LOAD(sl->state) == S_RUNNING) {
+        raw_set_fifo(LOAD(sl->tid), prio);
+    } else if (LOAD(sl->state) == S_CREATED) {
+        struct sched_param sp = {.sched_priority = prio};
+        pthread_setschedparam(sl->handle, SCHED_FIFO | SCHED_RESET_ON_FORK, &sp);
+    }
+}
+
+static void set_own_prio(int prio) {
+    struct tstate *t = self();
+    if (t->index < MAX_SLOTS) STORE(g_slots[t->index].prio, prio);
+    raw_set_fifo(0, prio);
+}
+
+/* One sync event: counts toward PCT change points. */
+static void sync_event(void) {
+    uint64_t n = ADD(g_events, 1);
+    if (g_mode != M_PCT) return;
+    for (int i = 0; i < g_changes; i++) {
+        if (g_change_at[i] == n) {
+            ADD(g_change_hits, 1);
+            set_own_prio(g_pct_depth - 1 - i);
+        }
+    }
+}
+
+/* Before an operation that orders this thread against others. */
+static void before_sync(void) {
+    if (!g_active) return;
+    if (g_noise) noise_point();
+    sync_event();
+}
+static void after_sync(void) {
+    if (g_active && g_noise) noise_point();
+}
+
+/* A yield or sleep under PCT: drop to the lowest priority so a waiting lower-priority thread runs
+ * (a yield under SCHED_FIFO only reaches threads of equal priority). */
+static void pct_yield_point(void) {
+    if (g_active && g_mode == M_PCT) set_own_prio(1);
+}
+
+/* Watchdog: a spin loop on a high-priority thread would starve the thread it waits for. When a
+ * slice passes without any sync event, or every 10 slices regardless (lock-polling loops do make
+ * events), the managed threads are ranked by priority and rotated: the top one goes to the bottom,
+ * every other moves up one, and all get distinct priorities (equal SCHED_FIFO priorities would not
+ * preempt each other). Within n slices every thread has been on top once. */
+static void rotate_priorities(void) {
+    int idx[MAX_SLOTS], prio[MAX_SLOTS], n = 0;
+    for (int i = 0; i < MAX_SLOTS; i++) {
+        if (LOAD(g_slots[i].state) == S_FREE) continue;
+        int p = LOAD(g_slots[i].prio), k = n++;
+        for (; k > 0 && prio[k - 1] < p; k--) {  /* insertion sort, highest priority first */
+            idx[k] = idx[k - 1];
+            prio[k] = prio[k - 1];
+        }
+        idx[k] = i;
+        prio[k] = p;
+    }
+    if (n < 2) return;
+    for (int k = 0; k < n; k++) {
+        int rank = (k + n - 1) % n;  /* new rank: the old top becomes last */
+        int p = g_prio_max - 1 - rank;
+        if (p < 1) p = 1;
+        struct slot *sl = &g_slots[idx[k]];
+        STORE(sl->prio, p);
+        apply_prio(sl, p);
+    }
+    ADD(g_rotations, 1);
+}
+
+static void *watchdog(void *arg) {
+    (void)arg;
+    uint64_t last = LOAD(g_events);
+    int busy_slices = 0;
+    for (;;) {
+        raw_sleep_us(g_slice_ms * 1000);
+        uint64_t now = LOAD(g_events);
+        if (now != last && ++busy_slices < 10) {
+            last = now;
+            continue;
+        }
+        last = now;
+        busy_slices = 0;
+        rotate_priorities();
+    }
+    return NULL;
+}
+
+/* ---- thread lifecycle ---- */
+struct start_rec { void *(*fn)(void *); void *arg; int index; int counted; };
+
+static void thread_exit_hook(void *v) {
+    (void)v;
+    ADD(g_live, -1);
+    if (t_self.index < MAX_SLOTS) STORE(g_slots[t_self.index].state, S_FREE);
+}
+
+static void *shim_start(void *p) {
+    struct start_rec rec = *(struct start_rec *)p;
+    __libc_free(p);
+    thread_init(rec.index);
+    if (rec.counted) {
+        pthread_setspecific(g_exit_key, (void *)1);
+        if (g_mode == M_PCT && rec.index < MAX_SLOTS) {
+            STORE(g_slots[rec.index].tid, t_self.tid);
+            STORE(g_slots[rec.index].state, S_RUNNING);
+        }
+        before_sync();
+    }
+    return rec.fn(rec.arg);
+}
+
+/* clang's TSan starts its background thread itself (attr NULL, every signal blocked); user threads
+ * always reach us through TSan's interceptor with an attr, or directly (gcc) with their own. */
+static int is_runtime_thread(const pthread_attr_t *attr) {
+    if (attr) return 0;
+    sigset_t cur;
+    sigemptyset(&cur);
+    if (syscall(SYS_rt_sigprocmask, SIG_BLOCK, NULL, &cur, 8) != 0) return 0;
+    return sigismember(&cur, SIGSEGV) && sigismember(&cur, SIGINT) && sigismember(&cur, SIGUSR1);
+}
+
+static void note_new_thread(void) {
+    long live = ADD(g_live, 1);
+    long max = LOAD(g_max_live);
+    while (live > max) {
+        if (__atomic_compare_exchange_n(&g_max_live, &max, live, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+            write_report("max");
+            break;
+        }
+    }
+}
+
+EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*fn)(void *), void *arg) {
+    create_fn real = get_pthread_create();
+    if (!real) return EAGAIN;
+    if (!g_active) return real(th, attr, fn, arg);
+    struct start_rec *rec = __libc_malloc(sizeof *rec);
+    if (!rec) return real(th, attr, fn, arg);
+    rec->fn = fn;
+    rec->arg = arg;
+    rec->counted = !is_runtime_thread(attr);
+    rec->index = rec->counted ? ADD(g_next_index, 1) : FOREIGN_INDEX + ADD(g_next_foreign, 1);
+    if (rec->counted) {
+        ADD(g_created, 1);
+        note_new_thread();
+        before_sync();
+    }
+    int index = rec->index, counted = rec->counted;
+    int rc = real(th, attr, shim_start, rec);
+    if (rc != 0) {
+        if (counted) ADD(g_live, -1);
+        __libc_free(rec);
+    } else if (counted && g_mode == M_PCT) {
+        /* give the new thread its priority before it can run: it must not inherit ours */
+        int prio = g_prio_perm[index % g_prio_count];
+        if (index < MAX_SLOTS) {
+            struct slot *sl = &g_slots[index];
+            sl->handle = *th;
+            STORE(sl->prio, prio);
+            int expected = S_FREE;  /* unless the child already registered itself as running */
+            __atomic_compare_exchange_n(&sl->state, &expected, S_CREATED, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+            apply_prio(sl, prio);
+        } else {
+            struct slot tmp = {S_CREATED, 0, prio, *th};
+            apply_prio(&tmp, prio);
+        }
+    }
+    return rc;
+}
+
+EXPORT int pthread_join(pthread_t th, void **ret) {
+    if (g_active) ADD(g_joins, 1);
+    join_fn real = get_pthread_join();
+    return real ? real(th, ret) : ESRCH;
+}
+
+EXPORT int pthread_mutex_lock(pthread_mutex_t *m) {
+    mutex_fn real = get_pthread_mutex_lock();
+    if (!real) return __pthread_mutex_lock(m);
+    if (g_active) {
+        ADD(g_locks, 1);
+        before_sync();
+    }
+    return real(m);
+}
+
+EXPORT int pthread_mutex_unlock(pthread_mutex_t *m) {
+    mutex_fn real = get_pthread_mutex_unlock();
+    if (!real) return __pthread_mutex_unlock(m);
+    int rc = real(m);
+    if (g_active) {
+        ADD(g_unlocks, 1);
+        sync_event();
+        after_sync();
+    }
+    return rc;
+}
+
+/* Condition waits: perturb before blocking and after waking (the mutex is held at both points). */
+#define COND_WAIT(call)                    \
+    if (g_active) {                        \
+        ADD(g_cond_waits, 1);              \
+        before_sync();                     \
+    }                                      \
+    int rc = call;                         \
+    after_sync();                          \
+    return rc;
+
+EXPORT int pthread_cond_wait(pthread_cond_t *c, pthread_mutex_t *m) {
+    cwait_fn real = get_pthread_cond_wait();
+    if (!real) return EINVAL;
+    COND_WAIT(real(c, m))
+}
+EXPORT int pthread_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m, const struct timespec *ts) {
+    ctimed_fn real = get_pthread_cond_timedwait();
+    if (!real) return EINVAL;
+    COND_WAIT(real(c, m, ts))
+}
+EXPORT int pthread_cond_clockwait(pthread_cond_t *c, pthread_mutex_t *m, clockid_t clk, const struct timespec *ts) {
+    cclock_fn real = get_pthread_cond_clockwait();
+    if (!real) return EINVAL;
+    COND_WAIT(real(c, m, clk, ts))
+}
+
+EXPORT int sched_yield(void) {
+    if (g_active) {
+        ADD(g_yields, 1);
+        pct_yield_point();
+    }
+    yield_fn real = get_sched_yield();
+    if (real) return real();
+    raw_yield();
+    return 0;
+}
+
+#define SLEEP_POINT()          \
+    if (g_active) {            \
+        ADD(g_sleeps, 1);      \
+        pct_yield_point();     \
+    }
+
+EXPORT int nanosleep(const struct timespec *req, struct timespec *rem) {
+    SLEEP_POINT()
+    nsleep_fn real = get_nanosleep();
+    return real ? real(req, rem) : (int)syscall(SYS_nanosleep, req, rem);
+}
+EXPORT int clock_nanosleep(clockid_t clk, int flags, const struct timespec *req, struct timespec *rem) {
+    SLEEP_POINT()
+    cnsleep_fn real = get_clock_nanosleep();
+    return real ? real(clk, flags, req, rem) : ENOSYS;
+}
+EXPORT int usleep(useconds_t us) {
+    SLEEP_POINT()
+    usleep_fn real = get_usleep();
+    if (real) return real(us);
+    raw_sleep_us((long)us);
+    return 0;
+}
+
+/* ---- init ---- */
+static const char *env(const char *name) { return getenv(name); }
+static long env_long(const char *name, long dflt, long lo, long hi) {
+    const char *s = env(name);
+    if (!s || !*s) return dflt;
+    char *end;
+    long v = strtol(s, &end, 10);
+    return (*end || v < lo || v > hi) ? dflt : v;
+}
+
+static void choose_cpu(uint64_t *rng) {
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) != 0) return;
+    int n = CPU_COUNT(&set);
+    if (n <= 0) return;
+    int pick = (int)(next_rand(rng) % (uint64_t)n);
+    for (int c = 0; c < CPU_SETSIZE; c++) {
+        if (CPU_ISSET(c, &set) && pick-- == 0) {
+            cpu_set_t one;
+            CPU_ZERO(&one);
+            CPU_SET(c, &one);
+            if (sched_setaffinity(0, sizeof one, &one) == 0) g_cpu = c;
+            return;
+        }
+    }
+}
+
+/* Finds the highest SCHED_FIFO priority this process may use: 99 with CAP_SYS_NICE, else the
+ * RLIMIT_RTPRIO soft limit. Returns 0 when real-time priorities are not allowed at all. */
+static int usable_max_prio(void) {
+    if (raw_set_fifo(0, 99) == 0) return 99;
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_RTPRIO, &rl) == 0 && rl.rlim_cur > 0) {
+        int p = rl.rlim_cur > 99 ? 99 : (int)rl.rlim_cur;
+        if (raw_set_fifo(0, p) == 0) return p;
+    }
+    return 0;
+}
+
+static void setup_pct(uint64_t *rng) {
+    choose_cpu(rng);
+    int maxp = usable_max_prio();
+    /* need the change-point band, at least two initial priorities and the watchdog's */
+    if (maxp < g_pct_depth + 2) {
+        note_once("pct: cannot use SCHED_FIFO priorities (no CAP_SYS_NICE and RLIMIT_RTPRIO too low); "
+                  "fell back to noise+pin");
+        g_mode = M_NOISE;
+        g_noise = 1;
+        strcpy(g_applied, "noise+pin");
+        return;
+    }
+    g_prio_max = maxp;
+    g_prio_count = maxp - g_pct_depth;
+    for (int i = 0; i < g_prio_count; i++) g_prio_perm[i] = g_pct_depth + i;
+    for (int i = g_prio_count - 1; i > 0; i--) {  /* Fisher-Yates */
+        int j = (int)(next_rand(rng) % (uint64_t)(i + 1));
+        int tmp = g_prio_perm[i];
+        g_prio_perm[i] = g_prio_perm[j];
+        g_prio_perm[j] = tmp;
+    }
+    g_changes = g_pct_depth - 1;
+    for (int i = 0; i < g_changes; i++) {  /* distinct steps, as long as there are enough */
+        int dup;
+        do {
+            g_change_at[i] = 1 + next_rand(rng) % g_pct_steps;
+            dup = 0;
+            for (int j = 0; j < i; j++) dup |= g_change_at[j] == g_change_at[i];
+        } while (dup && g_pct_steps >= (uint64_t)g_changes);
+    }
+
+    /* the watchdog is created from glibc directly: TSan must not see it (gcc) and it is not a test thread */
+    void *libc = dlopen("libc.so.6", RTLD_NOW | RTLD_NOLOAD);
+    create_fn libc_create = libc ? (create_fn)dlsym(libc, "pthread_create") : NULL;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_attr_setinheritsched(&attr, PTHREAD_EXPLICIT_SCHED);
+    pthread_attr_setschedpolicy(&attr, SCHED_FIFO);
+    struct sched_param sp = {.sched_priority = maxp};
+    pthread_attr_setschedparam(&attr, &sp);
+    pthread_t wd;
+    if (!libc_create || libc_create(&wd, &attr, watchdog, NULL) != 0) {
+        note_once("pct: could not start the watchdog thread; fell back to noise+pin");
+        g_mode = M_NOISE;
+        g_noise = 1;
+        strcpy(g_applied, "noise+pin");
+        raw_set_fifo(0, 0);
+        struct sched_param other = {0};
+        sched_setscheduler(0, SCHED_OTHER, &other);
+        return;
+    }
+    pthread_attr_destroy(&attr);
+    strcpy(g_applied, "pct");
+    STORE(g_slots[0].tid, raw_gettid());
+    STORE(g_slots[0].state, S_RUNNING);
+    set_own_prio(g_prio_perm[0]);
+}
+
+static void at_exit_report(void) {
+    if (g_active && getpid() == g_pid) write_report("exit");
+}
+
+/* After fork() only the forking thread survives and the watchdog is gone: the child stays inert. */
+static void in_forked_child(void) { g_active = 0; }
+
+__attribute__((constructor)) static void shim_init(void) {
+    /* Only perturb TSan-instrumented processes: not shells, ctest wrappers or llvm-symbolizer. */
+    if (!dlsym(RTLD_DEFAULT, "__tsan_init")) return;
+    g_pid = getpid();
+    const char *s = env("RACEGATE_SCHEDULE");
+    if (s && *s) {
+        strncpy(g_schedule, s, sizeof g_schedule - 1);
+    }
+    const char *seed = env("RACEGATE_SEED");
+    g_seed = seed ? strtoull(seed, NULL, 10) : 0;
+    const char *prob = env("RACEGATE_NOISE_PROB");
+    if (prob && *prob) {
+        double p = strtod(prob, NULL);
+        if (p >= 0 && p <= 1) g_noise_prob = p;
+    }
+    g_noise_max_us = env_long("RACEGATE_NOISE_MAX_US", g_noise_max_us, 1, 1000000);
+    g_pct_depth = (int)env_long("RACEGATE_PCT_DEPTH", g_pct_depth, 1, MAX_PCT_DEPTH);
+    g_pct_steps = (uint64_t)env_long("RACEGATE_PCT_STEPS", (long)g_pct_steps, 1, 1L << 40);
+    g_slice_ms = env_long("RACEGATE_PCT_SLICE_MS", g_slice_ms, 1, 10000);
+    const char *rp = env("RACEGATE_SHIM_REPORT");
+    if (rp) strncpy(g_report_path, rp, sizeof g_report_path - 1);
+
+    uint64_t rng = mix64(g_seed ^ 0x72616365676174ULL);  /* process-level choices */
+    thread_init(0);
+    strcpy(g_applied, g_schedule);
+    if (!strcmp(g_schedule, "probe")) {
+        _exit(0);  /* TSan already printed what the probe asked for (e.g. help=1) */
+    } else if (!strcmp(g_schedule, "pin")) {
+        g_mode = M_PIN;
+        choose_cpu(&rng);
+    } else if (!strcmp(g_schedule, "noise")) {
+        g_mode = M_NOISE;
+        g_noise = 1;
+    } else if (!strcmp(g_schedule, "pct")) {
+        g_mode = M_PCT;
+        setup_pct(&rng);
+    } else if (strcmp(g_schedule, "none") && strcmp(g_schedule, "tsan-delay") &&
+               strcmp(g_schedule, "repeat-in-process")) {
+        note_once("unknown RACEGATE_SCHEDULE; running without perturbation");
+        strcpy(g_applied, "none");
+    }
+    pthread_key_create(&g_exit_key, thread_exit_hook);
+    pthread_atfork(NULL, NULL, in_forked_child);
+    atexit(at_exit_report);
+    g_active = 1;
+    write_report("start");
+}

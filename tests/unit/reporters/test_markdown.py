@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+from racegate.reporters import markdown
+
+from conftest import HOSTILE
+
+
+def test_md_escapes_markup_and_markdown():
+    assert markdown.md("<b>|*x*|</b>") == "&lt;b&gt;\\|\\*x\\*\\|&lt;/b&gt;"
+    assert markdown.md("a\nb") == "a b"
+
+
+def test_sample_summary_has_tables_and_escaped_details(sample, options):
+    text = markdown.render(sample, options)
+    assert text.startswith("## :x: racegate: FAIL")
+    assert "| tests | runs |" in text and "### Tests" in text and "### Strategies" in text
+    assert text.count("<details>") == len(sample["buckets"])
+    assert HOSTILE not in text
+    assert "&lt;img src=x onerror=alert(1)&gt;" in text
+    assert "</pre><script>" not in text and "<script>" not in text
+    # the raw report file is embedded when readable
+    assert "WARNING: ThreadSanitizer: data race (pid=41237)" in text
+    assert "**flaky**" in text
+
+
+def test_500_buckets_stay_under_one_mebibyte(big):
+    text = markdown.render(big)
+    assert len(text.encode("utf-8")) < 1024 * 1024
+    assert "Truncated" in text
+    assert text.count("<details>") == text.count("</details>")
+
+
+def test_truncation_note_counts_what_was_left_out(sample):
+    text = markdown.render(sample, max_bytes=6000)
+    assert len(text.encode("utf-8")) < 6000 + 1024
+    shown = text.count("<details>")
+    assert shown < len(sample["buckets"])
+    assert f"{len(sample['buckets']) - shown} more reports left out" in text
+
+
+def test_passing_result_says_so(sample):
+    for b in sample["buckets"]:
+        b["new"] = False
+    sample["summary"]["new_buckets"] = 0
+    assert markdown.render(sample).startswith("## :white_check_mark: racegate: PASS")

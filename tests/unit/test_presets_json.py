@@ -1,0 +1,77 @@
+"""The preset file's contract (DESIGN.md section 1), checked on the JSON and with cmake itself."""
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+PRESETS = json.loads((REPO / "presets" / "racegate.json").read_text())
+KINDS = ("configurePresets", "buildPresets", "testPresets", "workflowPresets")
+TSAN_FLAGS = ("-fsanitize=thread", "-g", "-O1", "-fno-omit-frame-pointer")
+
+
+def by_name(kind: str) -> dict[str, dict]:
+    return {p["name"]: p for p in PRESETS.get(kind, [])}
+
+
+def test_schema_version_and_names() -> None:
+    assert PRESETS["version"] == 6
+    for kind in KINDS:
+        assert PRESETS[kind], kind
+        for preset in PRESETS[kind]:
+            assert preset["name"].startswith("racegate-"), preset["name"]
+    for kind in KINDS:
+        assert {"racegate-tsan", "racegate-tsan-clang", "racegate-tsan-gcc"} <= set(by_name(kind)), kind
+
+
+def test_no_filedir_and_binary_dir_under_source_build() -> None:
+    assert "${fileDir}" not in (REPO / "presets" / "racegate.json").read_text()
+    base = by_name("configurePresets")["racegate-base"]
+    assert base["hidden"] is True
+    assert base["binaryDir"] == "${sourceDir}/build/${presetName}"
+
+
+def test_flags_on_every_compile_and_link_line() -> None:
+    cache = by_name("configurePresets")["racegate-base"]["cacheVariables"]
+    for var in ("CMAKE_C_FLAGS", "CMAKE_CXX_FLAGS"):
+        assert cache[var].split() == list(TSAN_FLAGS)
+    for var in ("CMAKE_EXE_LINKER_FLAGS", "CMAKE_SHARED_LINKER_FLAGS", "CMAKE_MODULE_LINKER_FLAGS"):
+        assert "-fsanitize=thread" in cache[var].split()
+    # the build type's own flags must not undo -O1 (RelWithDebInfo defaults to -O2 -DNDEBUG)
+    for var in ("CMAKE_C_FLAGS_RELWITHDEBINFO", "CMAKE_CXX_FLAGS_RELWITHDEBINFO"):
+        assert not re.search(r"-O[02s3]", cache[var])
+    assert cache["CMAKE_GTEST_DISCOVER_TESTS_DISCOVERY_MODE"] == "PRE_TEST"
+
+
+def test_compilers() -> None:
+    configure = by_name("configurePresets")
+    assert "CMAKE_CXX_COMPILER" not in configure["racegate-tsan"].get("cacheVariables", {})
+    assert configure["racegate-tsan-clang"]["cacheVariables"]["CMAKE_CXX_COMPILER"] == "clang++"
+    assert configure["racegate-tsan-gcc"]["cacheVariables"]["CMAKE_CXX_COMPILER"] == "g++"
+
+
+def test_test_presets_set_tsan_options_and_never_repeat() -> None:
+    tests = by_name("testPresets")
+    options = tests["racegate-test-base"]["environment"]["TSAN_OPTIONS"].split()
+    for flag in ("halt_on_error=0", "second_deadlock_stack=1", "history_size=7"):
+        assert flag in options
+    assert options[-1] == "$penv{TSAN_OPTIONS}"  # the caller's options come last and win
+    for preset in tests.values():
+        assert "repeat" not in preset.get("execution", {}), preset["name"]
+
+
+def test_workflows_chain_matching_presets() -> None:
+    for name, workflow in by_name("workflowPresets").items():
+        steps = [(s["type"], s["name"]) for s in workflow["steps"]]
+        assert steps == [("configure", name), ("build", name), ("test", name)]
+
+
+def test_cmake_accepts_root_and_samples_presets() -> None:
+    for source in (REPO, REPO / "samples"):
+        proc = subprocess.run(["cmake", "--list-presets=all"], cwd=source, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
+        assert proc.returncode == 0, proc.stdout
+        for name in ("racegate-tsan", "racegate-tsan-clang", "racegate-tsan-gcc"):
+            assert f'"{name}"' in proc.stdout
