@@ -67,3 +67,14 @@ def uses_tsan(build_dir: Path) -> bool:
         "CMAKE_CXX_FLAGS", "CMAKE_C_FLAGS", "CMAKE_EXE_LINKER_FLAGS",
         f"CMAKE_CXX_FLAGS_{(cache_value(build_dir, 'CMAKE_BUILD_TYPE') or '').upper()}"))))
     return "-fsanitize=thread" in flags
+
+
+def compiler(build_dir: Path) -> str | None:
+    """"Clang 14.0.6" / "GNU 12.2.0": what CMake detected for C++ in this binary dir."""
+    for path in sorted(build_dir.glob("CMakeFiles/*/CMakeCXXCompiler.cmake")):
+        text = path.read_text(errors="replace")
+        found = [re.search(rf'^set\(CMAKE_CXX_COMPILER_{key} "([^"]*)"\)', text, re.MULTILINE)
+                 for key in ("ID", "VERSION")]
+        if found[0]:
+            return " ".join(m.group(1) for m in found if m and m.group(1))
+    return None

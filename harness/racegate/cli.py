@@ -9,7 +9,7 @@ from pathlib import Path
 
 from racegate import __version__, discover, gate, shim, strategies
 from racegate import result as results
-from racegate.build import build_preset, cache_value, uses_tsan
+from racegate.build import build_preset, compiler, uses_tsan
 from racegate.errors import EXIT_CLEAN, EXIT_FOUND, EXIT_INTERRUPTED, EXIT_USAGE, RacegateError
 from racegate.progress import Progress
 from racegate.reporters import FORMATS, RenderOptions, write_reports
@@ -156,9 +156,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         "runs": args.runs, "time_budget": args.time_budget, "jobs": args.jobs, "seed": master_seed,
         "schedules": schedules, "shard": args.shard, "until_confident": args.until_confident,
         "source_dir": str(source_dir), "build_dir": str(build_dir) if build_dir else None,
-        "compiler": " ".join(filter(None, (cache_value(build_dir, "CMAKE_CXX_COMPILER_ID"),
-                                           cache_value(build_dir, "CMAKE_CXX_COMPILER_VERSION")))) or None
-        if build_dir else None,
+        "compiler": compiler(build_dir) if build_dir else None,
     }
     result = session.result(config, wall)
     gate.apply_baseline(result, known)

@@ -84,9 +84,7 @@ static uint64_t g_events;   /* sync events seen, drives PCT change points and wa
 static int g_next_index;    /* thread creation order */
 static int g_next_foreign;
 
-/* A managed thread: created (the parent knows its pthread_t), running (it knows its tid), or gone. */
-enum { S_FREE, S_CREATED, S_RUNNING };
-struct slot { int state; int tid; int prio; pthread_t handle; };
+struct slot { int tid; int prio; };  /* tid 0: free */
 static struct slot g_slots[MAX_SLOTS];
 
 struct tstate { uint64_t rng; int index; int tid; int inited; };
@@ -270,18 +268,6 @@ static void noise_point(void) {
     else raw_sleep_us(1 + (long)((r >> 1) % (uint64_t)g_noise_max_us));
 }
 
-/* Sets a managed thread's priority. A thread that has not run yet is reached through its pthread_t:
- * it cannot exit and be joined meanwhile, since it shares the one CPU with the caller (the watchdog
- * or its creator), which outranks it or is about to return. */
-static void apply_prio(struct slot *sl, int prio) {
-    if (LOAD(sl->state) == S_RUNNING) {
-        raw_set_fifo(LOAD(sl->tid), prio);
-    } else if (LOAD(sl->state) == S_CREATED) {
-        struct sched_param sp = {.sched_priority = prio};
-        pthread_setschedparam(sl->handle, SCHED_FIFO | SCHED_RESET_ON_FORK, &sp);
-    }
-}
-
 static void set_own_prio(int prio) {
     struct tstate *t = self();
     if (t->index < MAX_SLOTS) STORE(g_slots[t->index].prio, prio);
@@ -324,7 +310,7 @@ static void pct_yield_point(void) {
 static void rotate_priorities(void) {
     int idx[MAX_SLOTS], prio[MAX_SLOTS], n = 0;
     for (int i = 0; i < MAX_SLOTS; i++) {
-        if (LOAD(g_slots[i].state) == S_FREE) continue;
+        if (!LOAD(g_slots[i].tid)) continue;
         int p = LOAD(g_slots[i].prio), k = n++;
         for (; k > 0 && prio[k - 1] < p; k--) {  /* insertion sort, highest priority first */
             idx[k] = idx[k - 1];
@@ -340,7 +326,7 @@ static void rotate_priorities(void) {
         if (p < 1) p = 1;
         struct slot *sl = &g_slots[idx[k]];
         STORE(sl->prio, p);
-        apply_prio(sl, p);
+        raw_set_fifo(LOAD(sl->tid), p);
     }
     ADD(g_rotations, 1);
 }
@@ -369,7 +355,7 @@ struct start_rec { void *(*fn)(void *); void *arg; int index; int counted; };
 static void thread_exit_hook(void *v) {
     (void)v;
     ADD(g_live, -1);
-    if (t_self.index < MAX_SLOTS) STORE(g_slots[t_self.index].state, S_FREE);
+    if (t_self.index < MAX_SLOTS) STORE(g_slots[t_self.index].tid, 0);
 }
 
 static void *shim_start(void *p) {
@@ -378,9 +364,9 @@ static void *shim_start(void *p) {
     thread_init(rec.index);
     if (rec.counted) {
         pthread_setspecific(g_exit_key, (void *)1);
-        if (g_mode == M_PCT && rec.index < MAX_SLOTS) {
-            STORE(g_slots[rec.index].tid, t_self.tid);
-            STORE(g_slots[rec.index].state, S_RUNNING);
+        if (g_mode == M_PCT) {
+            if (rec.index < MAX_SLOTS) STORE(g_slots[rec.index].tid, t_self.tid);
+            set_own_prio(g_prio_perm[rec.index % g_prio_count]);
         }
         before_sync();
     }
@@ -423,25 +409,27 @@ EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*fn)
         note_new_thread();
         before_sync();
     }
-    int index = rec->index, counted = rec->counted;
-    int rc = real(th, attr, shim_start, rec);
+    int counted = rec->counted;
+    int rc;
+    if (counted && g_mode == M_PCT) {
+        /* The new thread starts at the top test priority, so it runs its start hook (registering
+         * with the watchdog and taking its own priority) before anything else; threads would
+         * otherwise start as SCHED_OTHER (SCHED_RESET_ON_FORK) and starve. gcc's TSan waits for the
+         * child inside pthread_create, before we could adjust it afterwards. */
+        pthread_attr_t local;
+        if (attr) memcpy(&local, attr, sizeof local);  /* shallow: never destroyed */
+        else pthread_attr_init(&local);
+        struct sched_param sp = {.sched_priority = g_prio_max - 1};
+        pthread_attr_setinheritsched(&local, PTHREAD_EXPLICIT_SCHED);
+        pthread_attr_setschedpolicy(&local, SCHED_FIFO);
+        pthread_attr_setschedparam(&local, &sp);
+        rc = real(th, &local, shim_start, rec);
+    } else {
+        rc = real(th, attr, shim_start, rec);
+    }
     if (rc != 0) {
         if (counted) ADD(g_live, -1);
         __libc_free(rec);
-    } else if (counted && g_mode == M_PCT) {
-        /* give the new thread its priority before it can run: it must not inherit ours */
-        int prio = g_prio_perm[index % g_prio_count];
-        if (index < MAX_SLOTS) {
-            struct slot *sl = &g_slots[index];
-            sl->handle = *th;
-            STORE(sl->prio, prio);
-            int expected = S_FREE;  /* unless the child already registered itself as running */
-            __atomic_compare_exchange_n(&sl->state, &expected, S_CREATED, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
-            apply_prio(sl, prio);
-        } else {
-            struct slot tmp = {S_CREATED, 0, prio, *th};
-            apply_prio(&tmp, prio);
-        }
     }
     return rc;
 }
@@ -629,7 +617,6 @@ static void setup_pct(uint64_t *rng) {
     pthread_attr_destroy(&attr);
     strcpy(g_applied, "pct");
     STORE(g_slots[0].tid, raw_gettid());
-    STORE(g_slots[0].state, S_RUNNING);
     set_own_prio(g_prio_perm[0]);
 }
 

@@ -1,0 +1,139 @@
+"""End-to-end: `racegate run` on the TSan builds of samples/ finds each race as one bucket, gates, merges."""
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO
+
+pytestmark = pytest.mark.e2e
+
+LAUNCHER = REPO / "racegate"
+# Racy test -> a function its bucket's top frames must name. Each is one race, found on every run.
+STEADY_RACES = {
+    "WordCounterRace.TwoThreadsCountDifferentDocuments": "WordCounter::add",
+    "StockLevelsRace.StorefrontReadsWhileRestockWrites": "StockLevels::",
+    "ScoreTallyRace.FourTasksSumOneSeason": "tally_scores",
+    "PriceCacheRace.WorkersShareOneMemo": "PriceCache::lookup",
+    "DownloadProgressRace.CallbackRunsOnLibraryThread": "DownloadProgress::",
+}
+HIDDEN_RACE = "TelemetryHiddenRace.MonitorReadsStatusAfterJobLogs"
+CHECK_THEN_ACT = "AccountCheckThenAct.TellersNeverOverdraw"
+STEADY_REGEX = "^(" + "|".join(re.escape(t) for t in STEADY_RACES) + r"|\w+Fixed\.\w+)$"
+
+
+def racegate(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, str(LAUNCHER), *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=900)
+
+
+def run_result(build: Path, out: Path, *extra: str) -> tuple[int, dict]:
+    proc = racegate("run", "--build-dir", str(build), "--out", str(out), "--seed", "7", "--jobs", "2", *extra)
+    assert proc.returncode in (0, 1), proc.stderr[-3000:]
+    return proc.returncode, json.loads((out / "racegate.json").read_text())
+
+
+def buckets_of(result: dict, test: str) -> list[dict]:
+    return [b for b in result["buckets"] if test in b["tests"]]
+
+
+@pytest.fixture(scope="module")
+def clang_run(samples_build_clang, tmp_path_factory):
+    out = tmp_path_factory.mktemp("clang") / "out"
+    return out, *run_result(samples_build_clang, out, "--runs", "12")
+
+
+@pytest.fixture(scope="module")
+def gcc_run(samples_build_gcc, tmp_path_factory):
+    out = tmp_path_factory.mktemp("gcc") / "out"
+    return out, *run_result(samples_build_gcc, out, "--runs", "6", "-R", STEADY_REGEX)
+
+
+def test_every_racy_sample_is_exactly_one_bucket_and_fixed_ones_none(clang_run):
+    out, code, result = clang_run
+    assert code == 1
+    for test, function in STEADY_RACES.items():
+        (bucket,) = buckets_of(result, test)
+        assert bucket["kind"] == "data race" and bucket["tests"] == [test]
+        assert any(function in f["function"] for f in bucket["frames"]), bucket["frames"]
+        # TSan reports one race several times per run (different addresses, different std frames).
+        assert bucket["runs_with_bucket"] == 12 and bucket["occurrences"] >= 12
+        assert (out / bucket["raw_report"]).read_text().count("WARNING: ThreadSanitizer:") == 1
+        first = bucket["first_seen"]
+        assert first["test"] == test and first["command"][0].endswith("_test")
+        assert first["env"]["RACEGATE_SEED"] == str(first["seed"])
+    fixed = [t for t in result["tests"] if t["name"].split(".")[0].endswith("Fixed")]
+    assert len(fixed) == 6
+    for test in fixed:
+        assert not buckets_of(result, test["name"]) and test["outcomes"]["pass"] == test["runs"]
+    (hidden,) = buckets_of(result, HIDDEN_RACE)
+    assert hidden["kind"] == "data race"
+    assert {f["function"].split("(")[0] for f in hidden["frames"]} == {"Telemetry::record_status",
+                                                                     "Telemetry::read_status"}
+    assert result["summary"]["runs"] == sum(t["runs"] for t in result["tests"]) >= 13 * 12
+
+
+def test_check_then_act_shows_as_a_flaky_test_failure(samples_build_clang, tmp_path):
+    code, result = run_result(samples_build_clang, tmp_path, "-R", re.escape(CHECK_THEN_ACT), "--runs", "80")
+    assert code == 1
+    (bucket,) = result["buckets"]
+    assert bucket["kind"] == "test failure" and bucket["tests"] == [CHECK_THEN_ACT]
+    (test,) = result["tests"]
+    assert test["flaky"] and 0 < test["outcomes"]["fail"] < test["runs"]
+    assert test["outcomes"]["race"] == 0  # TSan is silent: atomics only
+
+
+def test_a_baseline_of_the_found_races_passes_the_gate(clang_run, samples_build_clang, tmp_path):
+    out, _, result = clang_run
+    baseline = tmp_path / "baseline.json"
+    assert racegate("baseline", "--from", str(out / "racegate.json"), "-o", str(baseline)).returncode == 0
+    assert racegate("report", str(out / "racegate.json"), "--baseline", str(baseline), "--gate",
+                    "--out", str(tmp_path / "re")).returncode == 0
+    code, again = run_result(samples_build_clang, tmp_path / "again", "-R", STEADY_REGEX, "--runs", "3",
+                             "--baseline", str(baseline))
+    assert code == 0, [b["title"] for b in again["buckets"] if b["new"]]
+    assert again["summary"]["buckets"] == len(STEADY_RACES) and again["summary"]["new_buckets"] == 0
+
+
+def test_the_same_race_has_the_same_id_with_clang_and_gcc(clang_run, gcc_run):
+    _, _, clang = clang_run
+    _, _, gcc = gcc_run
+    for test in STEADY_RACES:
+        assert [b["id"] for b in buckets_of(clang, test)] == [b["id"] for b in buckets_of(gcc, test)], test
+    assert gcc["config"]["compiler"].startswith("GNU") and clang["config"]["compiler"].startswith("Clang")
+
+
+def test_merged_shards_equal_the_unsharded_buckets(clang_run, samples_build_clang, tmp_path):
+    _, _, whole = clang_run
+    parts = []
+    for shard in ("1/2", "2/2"):
+        out = tmp_path / shard.replace("/", "of")
+        code, part = run_result(samples_build_clang, out, "-R", STEADY_REGEX, "--runs", "2", "--shard", shard,
+                                "--no-gate")
+        assert code == 0
+        parts.append(part)
+    names = [{t["name"] for t in p["tests"]} for p in parts]
+    assert names[0] and names[1] and not names[0] & names[1]
+    merged_path = tmp_path / "merged" / "racegate.json"
+    proc = racegate("merge", str(tmp_path / "1of2" / "racegate.json"), str(tmp_path / "2of2" / "racegate.json"),
+                    "-o", str(merged_path))
+    assert proc.returncode == 1, proc.stderr
+    merged = json.loads(merged_path.read_text())
+    expected = {b["id"]: b["tests"] for b in whole["buckets"] if set(b["tests"]) <= names[0] | names[1]}
+    assert {b["id"]: b["tests"] for b in merged["buckets"]} == expected
+    assert merged["summary"]["tests"] == 11 and merged["summary"]["runs"] == 22
+    for bucket in merged["buckets"]:
+        assert (merged_path.parent / bucket["raw_report"]).is_file()
+
+
+def test_replay_reproduces_a_bucket(clang_run):
+    out, _, result = clang_run
+    bucket = buckets_of(result, "WordCounterRace.TwoThreadsCountDifferentDocuments")[0]
+    proc = racegate("replay", bucket["id"][:8], "--from", str(out / "racegate.json"), "--runs", "2")
+    assert proc.returncode == 1, proc.stderr
+    assert "reproduced in 2 of 2 runs" in proc.stdout
