@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
+import signal
 import sys
 from pathlib import Path
 
@@ -30,6 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     if command and args.command != "run":
         parser.error("`-- CMD` is only for `racegate run`")
     args.test_command = command
+    # CI cancels jobs with SIGTERM: treat it like Ctrl-C, so partial results are still written.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         return args.handler(args)
     except RacegateError as exc:
@@ -38,6 +41,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("racegate: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -135,10 +142,10 @@ def cmd_run(args: argparse.Namespace) -> int:
             build_dir = args.build_dir.resolve()
         else:
             raise RacegateError("nothing to run: give --preset NAME, --build-dir DIR or -- CMD ARGS")
+        tests = discover.discover(build_dir, args.tests)
         if not uses_tsan(build_dir):
             print(f"racegate: warning: {build_dir} is not built with -fsanitize=thread; only failures, crashes "
                   "and hangs can be found", file=sys.stderr)
-        tests = discover.discover(build_dir, args.tests)
     if shard:
         tests = discover.shard(tests, *shard)
     if not tests:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import shutil
-import signal
 import sys
 import threading
 import time
@@ -51,7 +50,6 @@ class Session:
     def run(self, progress: Progress) -> float:
         """Run until the budget is spent or a signal arrives; returns the wall time."""
         started = time.monotonic()
-        previous = signal.signal(signal.SIGTERM, _raise_interrupt)
         workers = [threading.Thread(target=self._work, daemon=True) for _ in range(max(1, self.config.jobs))]
         for w in workers:
             w.start()
@@ -67,7 +65,6 @@ class Session:
             for w in workers:
                 w.join()
         finally:
-            signal.signal(signal.SIGTERM, previous)
             progress.finish()
         if self._errors:
             raise self._errors[0]
@@ -117,10 +114,6 @@ class Session:
                                 results.strategy_entries(self.records, self.bucketer.first_found),
                                 results.discovery_curve(self.bucketer.first_found, self.records),
                                 wall_seconds, self.interrupted)
-
-
-def _raise_interrupt(signum, frame):
-    raise KeyboardInterrupt
 
 
 def planned_runs(tests: int, runs: int | None, budget: float | None) -> int | None:

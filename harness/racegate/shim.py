@@ -82,17 +82,17 @@ _FIRST_PROCESS_KEYS = ("schedule", "applied", "seed", "cpu", "pct_priorities", "
 
 
 def _parse_blocks(text: str) -> dict[str, dict[str, str]]:
-    """Last snapshot per pid, in order of first appearance."""
+    """Last complete snapshot per pid (a block ends with end=1), in order of first appearance."""
     blocks: dict[str, dict[str, str]] = {}
-    current: dict[str, str] | None = None
+    pid, current = "", None
     for line in text.splitlines():
         key, sep, value = line.partition("=")
         if not sep:
             continue
         if key == "pid":
-            current = {}
-            blocks[value] = current  # a later snapshot replaces the earlier one, keeping its place
+            pid, current = value, {}
         elif key == "end" and current is not None:
+            blocks[pid] = current  # a later snapshot replaces the earlier one, keeping its place
             current = None
         elif current is not None:
             current[key] = value

@@ -50,7 +50,7 @@
 #define MAX_PCT_DEPTH 16
 #define FOREIGN_INDEX 0x100000 /* index base for threads not created through pthread_create */
 
-enum mode { M_NONE, M_PIN, M_NOISE, M_PCT, M_PROBE };
+enum mode { M_NONE, M_PIN, M_NOISE, M_PCT };
 
 /* ---- configuration, fixed at init ---- */
 static int g_active;        /* 1 in a TSan process after init; the shim is inert elsewhere */

@@ -1,0 +1,67 @@
+#!/usr/bin/env python3
+"""Runner overhead: `racegate run` against a plain loop running the same test binary as often.
+
+Both sides run one process at a time with the same TSAN_OPTIONS, so the ratio is what racegate
+adds per run (process-group setup, per-run log dir, shim preload, parsing and bucketing) plus its
+start-up (ctest discovery) spread over the runs. Target: <= 1.10.
+
+    /usr/bin/python3 bench/runner_overhead.py --build-dir samples/build/tsan-clang --runs 100
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+TESTS = (
+    ("locked_word_counter_test", "MutexWordCounterFixed.FourThreadsCountDifferentDocuments"),
+    ("word_counter_test", "WordCounterRace.TwoThreadsCountDifferentDocuments"),
+)
+
+
+def plain_loop(binary: Path, test: str, runs: int) -> float:
+    env = dict(os.environ, TSAN_OPTIONS="halt_on_error=0 second_deadlock_stack=1 history_size=7")
+    started = time.monotonic()
+    for _ in range(runs):
+        subprocess.run([str(binary), f"--gtest_filter={test}"], env=env, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+    return time.monotonic() - started
+
+
+def racegate_runs(build_dir: Path, test: str, runs: int) -> float:
+    with tempfile.TemporaryDirectory() as out:
+        started = time.monotonic()
+        subprocess.run([sys.executable, str(REPO / "racegate"), "run", "--build-dir", str(build_dir),
+                        "-R", f"^{test}$", "--runs", str(runs), "--jobs", "1", "--schedule", "none",
+                        "--seed", "1", "--out", out, "--format", "junit"],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return time.monotonic() - started
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--build-dir", type=Path, required=True, help="a TSan build of samples/")
+    ap.add_argument("--runs", type=int, default=100)
+    ap.add_argument("--rounds", type=int, default=3, help="alternating rounds; the median ratio is printed")
+    args = ap.parse_args()
+    print(f"| test | runs | plain loop s | racegate s | ratio |\n|---|---|---|---|---|")
+    for binary, test in TESTS:
+        ratios, loops, gates = [], [], []
+        for _ in range(args.rounds):
+            # Alternate so that machine drift hits both sides alike.
+            loops.append(plain_loop(args.build_dir / binary, test, args.runs))
+            gates.append(racegate_runs(args.build_dir.resolve(), test, args.runs))
+            ratios.append(gates[-1] / loops[-1])
+        print(f"| {test} | {args.runs} | {statistics.median(loops):.2f} | {statistics.median(gates):.2f} "
+              f"| {statistics.median(ratios):.3f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
