@@ -1,0 +1,155 @@
+"""End-to-end: a project elsewhere on disk adopts the presets exactly as DESIGN.md tells users to.
+
+The project knows nothing about racegate in its CMakeLists.txt; its CMakePresets.json includes
+third_party/racegate/presets/racegate.json (a symlink to, or a copy of, this repo's presets/).
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO
+
+pytestmark = pytest.mark.e2e
+
+CMAKELISTS = """\
+cmake_minimum_required(VERSION 3.16)
+project(inventory LANGUAGES CXX)
+set(CMAKE_CXX_STANDARD 17)
+find_package(GTest REQUIRED)
+find_package(Threads REQUIRED)
+include(GoogleTest)
+enable_testing()
+add_executable(inventory_test inventory_test.cpp)
+target_link_libraries(inventory_test PRIVATE GTest::gtest_main Threads::Threads)
+gtest_discover_tests(inventory_test)
+"""
+
+TEST_SOURCE = """\
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <string>
+#include <thread>
+
+struct HitCounter {
+  int hits = 0;
+  void hit() { ++hits; }
+};
+
+TEST(Inventory, HitCounterFromTwoThreads) {
+  HitCounter counter;
+  std::thread a([&] { for (int i = 0; i < 100; ++i) counter.hit(); });
+  std::thread b([&] { for (int i = 0; i < 100; ++i) counter.hit(); });
+  a.join();
+  b.join();
+  EXPECT_LE(counter.hits, 200);
+}
+
+TEST(Inventory, SingleThreaded) {
+  HitCounter counter;
+  counter.hit();
+  EXPECT_EQ(counter.hits, 1);
+}
+
+TEST(Inventory, TsanOptionsFromTestPreset) {
+  const char* options = std::getenv("TSAN_OPTIONS");
+  ASSERT_NE(options, nullptr);
+  const std::string text = options;
+  for (const char* flag : {"halt_on_error=0", "second_deadlock_stack=1", "history_size=7"})
+    EXPECT_NE(text.find(flag), std::string::npos) << flag << " missing from " << text;
+}
+"""
+
+USER_PRESETS = {
+    "version": 6,
+    "include": ["third_party/racegate/presets/racegate.json"],
+    "configurePresets": [{"name": "tsan", "inherits": "racegate-tsan"}],
+    "buildPresets": [{"name": "tsan", "configurePreset": "tsan"}],
+    "testPresets": [{"name": "tsan", "inherits": "racegate-tsan", "configurePreset": "tsan"}],
+}
+
+
+def write_project(root: Path, vendor: str) -> Path:
+    project = root / "inventory"
+    project.mkdir()
+    (project / "CMakeLists.txt").write_text(CMAKELISTS)
+    (project / "inventory_test.cpp").write_text(TEST_SOURCE)
+    (project / "CMakePresets.json").write_text(json.dumps(USER_PRESETS, indent=2))
+    vendored = project / "third_party" / "racegate" / "presets"
+    vendored.parent.mkdir(parents=True)
+    if vendor == "symlink":
+        vendored.symlink_to(REPO / "presets", target_is_directory=True)
+    else:
+        shutil.copytree(REPO / "presets", vendored)
+    return project
+
+
+def run(argv: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                          errors="replace", timeout=900)
+
+
+def cache_value(build_dir: Path, name: str) -> str:
+    for line in (build_dir / "CMakeCache.txt").read_text().splitlines():
+        if line.startswith(name + ":"):
+            return line.split("=", 1)[1]
+    raise AssertionError(f"{name} not in the cache")
+
+
+@pytest.mark.parametrize("vendor,cxx", [("symlink", "clang++"), ("copy", "g++")])
+def test_inheriting_preset_builds_and_tests_under_tsan(tmp_path: Path, vendor: str, cxx: str) -> None:
+    project = write_project(tmp_path, vendor)
+    env = dict(os.environ, CXX=cxx, CMAKE_BUILD_PARALLEL_LEVEL="2")
+    env.pop("TSAN_OPTIONS", None)
+
+    configure = run(["cmake", "--preset", "tsan"], project, env)
+    assert configure.returncode == 0, configure.stdout[-4000:]
+    build_dir = project / "build" / "tsan"  # ${sourceDir} is the user's project, not presets/
+    assert (build_dir / "CMakeCache.txt").is_file(), configure.stdout[-4000:]
+    assert Path(cache_value(build_dir, "CMAKE_CXX_COMPILER")).name.startswith(cxx)  # racegate-tsan honours CXX
+    assert "-fsanitize=thread" in cache_value(build_dir, "CMAKE_CXX_FLAGS")
+    assert cache_value(build_dir, "CMAKE_GTEST_DISCOVER_TESTS_DISCOVERY_MODE") == "PRE_TEST"
+
+    build = run(["cmake", "--build", "--preset", "tsan"], project, env)
+    assert build.returncode == 0, build.stdout[-4000:]
+
+    test = run(["ctest", "--preset", "tsan"], project, env)
+    out = test.stdout
+    assert test.returncode != 0, out[-4000:]
+    assert "1 tests failed out of 3" in out, out[-4000:]
+    assert "Inventory.HitCounterFromTwoThreads" in out.split("The following tests FAILED:")[1]
+    # the binary is instrumented: TSan reported the race, in the test's own function
+    assert "WARNING: ThreadSanitizer: data race" in out
+    assert "HitCounter::hit()" in out
+
+    # TSAN_OPTIONS from the caller's environment are appended (and win), e.g. a log_path.
+    log_base = tmp_path / "tsan-log"
+    env["TSAN_OPTIONS"] = f"log_path={log_base}"
+    logged = run(["ctest", "--preset", "tsan", "-R", "HitCounter"], project, env)
+    assert logged.returncode != 0
+    logs = list(tmp_path.glob("tsan-log.*"))
+    assert logs and "WARNING: ThreadSanitizer: data race" in logs[0].read_text()
+
+
+def test_missing_tsan_runtime_fails_at_project(tmp_path: Path) -> None:
+    # clang without its runtime package (libclang-rt-N-dev) is simulated by pointing clang at
+    # an empty resource dir: compiling works, linking -fsanitize=thread cannot.
+    empty = tmp_path / "empty-resource-dir"
+    empty.mkdir()
+    wrapper = tmp_path / "clang++-without-tsan"
+    wrapper.write_text(f'#!/bin/sh\nexec clang++ -resource-dir "{empty}" "$@"\n')
+    wrapper.chmod(0o755)
+    project = write_project(tmp_path, "symlink")
+    env = dict(os.environ, CXX=str(wrapper))
+
+    configure = run(["cmake", "--preset", "tsan"], project, env)
+    assert configure.returncode != 0
+    assert "is not able to compile a simple test program" in configure.stdout
+    assert "libclang_rt.tsan" in configure.stdout
+    assert "CMakeLists.txt:2 (project)" in configure.stdout

@@ -1,0 +1,144 @@
+"""End-to-end: the samples built with the racegate presets, under clang and gcc.
+
+Every racy sample produces the expected TSan report naming its own functions; every fixed
+sample runs clean; the check-then-act sample fails its assertion on some runs with TSan
+silent; ctest through the racegate test preset fails the racy tests and passes the fixed.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, SAMPLES, TSAN_MARK, run_gtest
+
+pytestmark = pytest.mark.e2e
+
+# binary, gtest filter, functions that must appear in the frames of its reports.
+RACY = [
+    ("word_counter_test", "WordCounterRace.*", ["WordCounter::add"]),
+    ("stock_levels_test", "StockLevelsRace.*", ["StockLevels::set", "StockLevels::get"]),
+    ("score_tally_test", "ScoreTallyRace.*", ["tally_scores"]),
+    ("price_cache_test", "PriceCacheRace.*", ["PriceCache::lookup"]),
+    ("download_progress_test", "DownloadProgressRace.*", ["DownloadProgress::on_chunk", "DownloadProgress::percent"]),
+]
+HIDDEN = ("telemetry_test", "TelemetryHiddenRace.*", ["Telemetry::record_status", "Telemetry::read_status"])
+CHECK_THEN_ACT = ("account_test", "AccountCheckThenAct.*")
+FIXED = [
+    ("locked_word_counter_test", "MutexWordCounterFixed.*"),
+    ("guarded_stock_levels_test", "SharedMutexStockLevelsFixed.*"),
+    ("sharded_word_counter_test", "ShardedWordCounterFixed.*"),
+    ("score_keeper_test", "ChannelScoreKeeperFixed.*"),
+    ("rate_table_test", "CallOnceRateTableFixed.*"),
+    ("cas_account_test", "CasAccountFixed.*"),
+]
+FRAME = re.compile(r"^\s+#\d+ (.*)$", re.MULTILINE)
+REPORT_KIND = re.compile(r"^WARNING: ThreadSanitizer: (.+?) \(pid=\d+\)$", re.MULTILINE)
+
+
+def frames(output: str) -> list[str]:
+    return FRAME.findall(output)
+
+
+def test_every_racy_sample_is_covered() -> None:
+    # The lists above must name every sample so a new one cannot slip by untested.
+    sources = sorted(p.name[: -len("_test.cpp")] for p in (SAMPLES / "racy").glob("*_test.cpp"))
+    fixed = sorted(p.name[: -len("_test.cpp")] for p in (SAMPLES / "fixed").glob("*_test.cpp"))
+    listed = sorted(b[: -len("_test")] for b, *_ in [*RACY, HIDDEN, CHECK_THEN_ACT])
+    assert sources == listed
+    assert fixed == sorted(b[: -len("_test")] for b, _ in FIXED)
+
+
+@pytest.mark.parametrize("binary,gtest_filter,functions", RACY, ids=[r[0] for r in RACY])
+def test_racy_sample_reports_data_race_in_its_functions(samples_build: Path, binary: str, gtest_filter: str,
+                                                         functions: list[str]) -> None:
+    # These races need no particular interleaving: nothing orders the two threads, so
+    # TSan reports them on every run. Two runs show that.
+    for _ in range(2):
+        run = run_gtest(samples_build, binary, gtest_filter)
+        assert run.returncode == 66, run.output[-3000:]  # TSan's default exitcode after a report
+        assert "WARNING: ThreadSanitizer: data race" in run.output
+        assert set(REPORT_KIND.findall(run.output)) == {"data race"}
+        stack_lines = frames(run.output)
+        for function in functions:
+            assert any(function in line for line in stack_lines), (function, run.output[-3000:])
+        # halt_on_error=0: the test still ran to completion
+        assert "[==========] 1 test from 1 test suite ran." in run.output
+
+
+@pytest.mark.parametrize("binary,gtest_filter", FIXED, ids=[f[0] for f in FIXED])
+def test_fixed_sample_runs_clean(samples_build: Path, binary: str, gtest_filter: str) -> None:
+    for _ in range(3):
+        run = run_gtest(samples_build, binary, gtest_filter)
+        assert TSAN_MARK not in run.output, run.output[-3000:]
+        assert run.returncode == 0, run.output[-3000:]
+        assert "[  PASSED  ] 1 test." in run.output
+
+
+def test_hidden_race_is_found_when_pinned_to_one_cpu(samples_build: Path) -> None:
+    # Plain runs rarely show this race (bench/plain_failure_rates.py measures how
+    # rarely); sharing one CPU makes the monitor win the log mutex far more often.
+    binary, gtest_filter, functions = HIDDEN
+    for _ in range(300):
+        run = run_gtest(samples_build, binary, gtest_filter, prefix=["taskset", "-c", "0"])
+        if TSAN_MARK in run.output:
+            break
+        assert run.returncode == 0, run.output[-3000:]
+    else:
+        pytest.fail("no TSan report in 300 pinned runs of the hidden race")
+    assert "WARNING: ThreadSanitizer: data race" in run.output
+    stack_lines = frames(run.output)
+    for function in functions:
+        assert any(function in line for line in stack_lines), (function, run.output[-3000:])
+
+
+def test_check_then_act_fails_sometimes_with_tsan_silent(samples_build: Path) -> None:
+    binary, gtest_filter = CHECK_THEN_ACT
+    failures = 0
+    for _ in range(100):
+        run = run_gtest(samples_build, binary, gtest_filter)
+        assert TSAN_MARK not in run.output, run.output[-3000:]  # atomics only: no data race
+        if run.gtest_failed:
+            assert "overdrawn in round" in run.output
+            assert run.returncode == 1
+            failures += 1
+            if failures == 2:
+                break
+        else:
+            assert run.returncode == 0, run.output[-3000:]
+    assert failures >= 1, "the check-then-act bug never fired in 100 plain runs"
+
+
+CTEST_LINE = re.compile(r"Test\s+#\d+: (\S+) \.+\s*(\*{0,3}\w+)")
+
+
+def test_workflow_preset_fails_racy_and_passes_fixed(tmp_path: Path) -> None:
+    # `cmake --workflow` exactly as a user runs it, on a copy laid out like the repo
+    # (samples/ next to presets/) so the build lands in the copy's build/ dir.
+    shutil.copytree(REPO / "presets", tmp_path / "presets")
+    shutil.copytree(SAMPLES, tmp_path / "samples", ignore=shutil.ignore_patterns("build", "racegate-out"))
+    env = dict(os.environ, CMAKE_BUILD_PARALLEL_LEVEL="2")
+    env.pop("TSAN_OPTIONS", None)
+    proc = subprocess.run(["cmake", "--workflow", "--preset", "racegate-tsan-clang"], cwd=tmp_path / "samples",
+                          env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace",
+                          timeout=1200)
+    out = proc.stdout
+    assert (tmp_path / "samples" / "build" / "racegate-tsan-clang" / "CTestTestfile.cmake").is_file(), out[-3000:]
+    results = dict(CTEST_LINE.findall(out))
+    assert proc.returncode != 0  # racy tests fail the test step
+    for binary, gtest_filter, _ in RACY:
+        suite = gtest_filter.split(".")[0]
+        racy = [name for name in results if name.startswith(suite + ".")]
+        assert racy and all(results[name] == "***Failed" for name in racy), (suite, results)
+    for binary, gtest_filter in FIXED:
+        suite = gtest_filter.split(".")[0]
+        fixed = [name for name in results if name.startswith(suite + ".")]
+        assert fixed and all(results[name] == "Passed" for name in fixed), (suite, results)
+    # outputOnFailure: the TSan report is in ctest's output
+    assert "WARNING: ThreadSanitizer: data race" in out
+    # ran once each: the test preset does not repeat
+    assert len(results) == len(RACY) + len(FIXED) + 2
