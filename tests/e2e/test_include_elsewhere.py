@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO
+from samples_helpers import REPO
 
 pytestmark = pytest.mark.e2e
 

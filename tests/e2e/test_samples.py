@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, SAMPLES, TSAN_MARK, run_gtest
+from samples_helpers import REPO, SAMPLES, TSAN_MARK, run_gtest
 
 pytestmark = pytest.mark.e2e
 
