@@ -5,8 +5,10 @@ always learns how many threads a test had; it changes the schedule only for pin,
 """
 from __future__ import annotations
 
+import mmap
 import os
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -107,6 +109,10 @@ def _runtime_flags(command: list[str]) -> frozenset[str]:
         key = (binary, 0, 0)
     if key in _probe_cache:
         return _probe_cache[key]
+    if not _links_tsan(binary):
+        # Probing runs the program: never do that to one that has no TSan runtime to print flags.
+        _probe_cache[key] = frozenset()
+        return _probe_cache[key]
     env = dict(os.environ)
     env["TSAN_OPTIONS"] = "help=1"
     env["RACEGATE_SCHEDULE"] = "probe"
@@ -126,6 +132,16 @@ def _runtime_flags(command: list[str]) -> frozenset[str]:
     flags = frozenset(re.findall(r"^\t(\w+)\n\t\t- ", text, re.MULTILINE))
     _probe_cache[key] = flags
     return flags
+
+
+def _links_tsan(binary: str) -> bool:
+    """Whether the executable has TSan linked in (clang) or imports it (gcc): both name __tsan_init."""
+    path = binary if os.sep in binary else shutil.which(binary)
+    try:
+        with open(path or binary, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            return data.find(b"__tsan_init") != -1
+    except (OSError, ValueError):
+        return False
 
 
 def available(test_command: list[str]) -> list[str]:

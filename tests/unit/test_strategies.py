@@ -187,3 +187,10 @@ def test_read_shim_report_ignores_a_torn_last_block(tmp_path):
     path = tmp_path / "shim.txt"
     path.write_text("pid=3\nphase=start\nmax_threads=1\nend=1\npid=3\nphase=max\nmax_thr")
     assert read_shim_report(path)["max_threads"] == 1
+
+
+def test_available_never_runs_a_program_without_tsan(tmp_path):
+    marker = tmp_path / "ran"
+    names = strategies.available(["sh", "-c", f"touch {marker}"])
+    assert not marker.exists()
+    assert "tsan-delay" not in names and "none" in names
