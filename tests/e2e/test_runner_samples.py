@@ -79,7 +79,7 @@ def test_every_racy_sample_is_exactly_one_bucket_and_fixed_ones_none(clang_run):
 
 
 def test_check_then_act_shows_as_a_flaky_test_failure(samples_build_clang, tmp_path):
-    code, result = run_result(samples_build_clang, tmp_path, "-R", re.escape(CHECK_THEN_ACT), "--runs", "80")
+    code, result = run_result(samples_build_clang, tmp_path, "-R", re.escape(CHECK_THEN_ACT), "--runs", "200")
     assert code == 1
     (bucket,) = result["buckets"]
     assert bucket["kind"] == "test failure" and bucket["tests"] == [CHECK_THEN_ACT]

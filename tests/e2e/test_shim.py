@@ -166,7 +166,8 @@ def test_tsan_delay_probe_reads_the_runtime_flags(programs, compiler):
 
 def test_tsan_delay_offered_when_runtime_has_the_flag(tmp_path):
     fake = tmp_path / "newer-runtime-test"
-    fake.write_text("#!/bin/sh\nprintf 'Available flags for ThreadSanitizer:\\n"
+    # racegate probes only executables that name __tsan_init (TSan linked in or imported); so does this one.
+    fake.write_text("#!/bin/sh\n# __tsan_init\nprintf 'Available flags for ThreadSanitizer:\\n"
                     "\\tenable_adaptive_delay\\n\\t\\t- Adaptive delays. (Current Value: false)\\n' >&2\n")
     fake.chmod(0o755)
     assert "tsan-delay" in strategies.available([str(fake)])
