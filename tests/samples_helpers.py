@@ -77,11 +77,11 @@ class GtestRun:
 
 
 def run_gtest(build_dir: Path, binary: str, gtest_filter: str, tsan_options: str = "halt_on_error=0",
-              prefix: list[str] | None = None, timeout: float = 120) -> GtestRun:
-    """Runs one sample test binary once with a gtest filter; `prefix` wraps it (e.g. taskset)."""
-    env = dict(os.environ, TSAN_OPTIONS=tsan_options)
-    argv = [*(prefix or []), str(build_dir / binary), f"--gtest_filter={gtest_filter}"]
-    proc = subprocess.run(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+              env: dict[str, str] | None = None, timeout: float = 120) -> GtestRun:
+    """Runs one sample test binary once with a gtest filter; `env` adds to its environment."""
+    full_env = dict(os.environ, TSAN_OPTIONS=tsan_options, **(env or {}))
+    argv = [str(build_dir / binary), f"--gtest_filter={gtest_filter}"]
+    proc = subprocess.run(argv, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                           errors="replace", timeout=timeout)
     return GtestRun(proc.returncode, proc.stdout)
 

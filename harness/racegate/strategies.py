@@ -20,7 +20,7 @@ STRATEGIES = ("none", "pin", "noise", "pct", "tsan-delay", "repeat-in-process")
 # From bench/detection.py (docs/scheduling.md): pct detects the ordering-masked sample race on the
 # most runs with both compilers, pin next; noise is the one that keeps threads on all CPUs, so races
 # that need real parallelism stay visible.
-DEFAULT_PORTFOLIO = ("pct", "pin", "noise")
+DEFAULT_PORTFOLIO = ("noise", "pct")
 
 GTEST_REPEAT = 20  # iterations per process under repeat-in-process
 _TSAN_DELAY_FLAG = "enable_adaptive_delay"

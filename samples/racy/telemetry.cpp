@@ -1,22 +1,28 @@
 #include "telemetry.h"
 
-void EventLog::write(const char* line) {
-  std::lock_guard<std::mutex> hold(mutex_);
-  for (const char* c = line; *c != '\0'; ++c) checksum_ = checksum_ * 31 + static_cast<unsigned char>(*c);
-  ++lines_;
-}
-
-int EventLog::lines() const {
-  std::lock_guard<std::mutex> hold(mutex_);
-  return lines_;
+void Telemetry::finish(int status) {
+  {
+    std::lock_guard<std::mutex> hold(mutex_);
+    finished_ = true;
+    ++log_lines_;  // "job: finished"
+  }
+  record_status(status);
 }
 
 void Telemetry::record_status(int status) {
-  last_status_ = status;  // written before the log's lock...
-  log_.write("job: status recorded");
+  last_status_ = status;  // after the unlock above: a poll in this gap races
+  std::lock_guard<std::mutex> hold(mutex_);
+  ++log_lines_;  // "job: status recorded"
 }
 
-int Telemetry::read_status() {
-  log_.write("monitor: reading status");
-  return last_status_;  // ...read after it: ordered only if the job logged first
+bool Telemetry::read_status(int* status) {
+  std::lock_guard<std::mutex> hold(mutex_);
+  if (!finished_) return false;
+  *status = last_status_;
+  return true;
+}
+
+int Telemetry::log_lines() const {
+  std::lock_guard<std::mutex> hold(mutex_);
+  return log_lines_;
 }

@@ -22,7 +22,7 @@ STEADY_RACES = {
     "PriceCacheRace.WorkersShareOneMemo": "PriceCache::lookup",
     "DownloadProgressRace.CallbackRunsOnLibraryThread": "DownloadProgress::",
 }
-HIDDEN_RACE = "TelemetryHiddenRace.MonitorReadsStatusAfterJobLogs"
+HIDDEN_RACE = "TelemetryHiddenRace.MonitorPollsWhileJobFinishes"
 CHECK_THEN_ACT = "AccountCheckThenAct.TellersNeverOverdraw"
 STEADY_REGEX = "^(" + "|".join(re.escape(t) for t in STEADY_RACES) + r"|\w+Fixed\.\w+)$"
 

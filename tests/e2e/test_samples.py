@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from racegate.shim import ensure_shim
 from samples_helpers import REPO, SAMPLES, TSAN_MARK, run_gtest
 
 pytestmark = pytest.mark.e2e
@@ -79,17 +80,20 @@ def test_fixed_sample_runs_clean(samples_build: Path, binary: str, gtest_filter:
         assert "[  PASSED  ] 1 test." in run.output
 
 
-def test_hidden_race_is_found_when_pinned_to_one_cpu(samples_build: Path) -> None:
-    # Plain runs rarely show this race (bench/plain_failure_rates.py measures how
-    # rarely); sharing one CPU makes the monitor win the log mutex far more often.
+def test_hidden_race_is_found_under_noise(samples_build: Path, tmp_path: Path) -> None:
+    # Plain runs rarely show this race (bench/plain_failure_rates.py measures how rarely): a
+    # monitor poll must land in the gap between the job's two critical sections. The shim's
+    # `noise` schedule sleeps right after unlocks, which widens that gap.
     binary, gtest_filter, functions = HIDDEN
-    for _ in range(300):
-        run = run_gtest(samples_build, binary, gtest_filter, prefix=["taskset", "-c", "0"])
+    shim = ensure_shim(tmp_path / "shim")
+    for seed in range(300):
+        run = run_gtest(samples_build, binary, gtest_filter,
+                        env={"LD_PRELOAD": str(shim), "RACEGATE_SCHEDULE": "noise", "RACEGATE_SEED": str(seed)})
         if TSAN_MARK in run.output:
             break
         assert run.returncode == 0, run.output[-3000:]
     else:
-        pytest.fail("no TSan report in 300 pinned runs of the hidden race")
+        pytest.fail("no TSan report in 300 noise runs of the hidden race")
     assert "WARNING: ThreadSanitizer: data race" in run.output
     stack_lines = frames(run.output)
     for function in functions:

@@ -18,7 +18,8 @@
  * Environment:
  *   RACEGATE_SCHEDULE     none | pin | noise | pct | tsan-delay | repeat-in-process | probe
  *   RACEGATE_SEED         u64; every random choice derives from it and the thread creation order
- *   RACEGATE_NOISE_PROB   probability of a delay at each perturbation point (noise)
+ *   RACEGATE_NOISE_PROB   probability of a delay at each perturbation point (noise; default: each
+ *                         thread draws its own from the seed)
  *   RACEGATE_NOISE_MAX_US longest injected sleep in microseconds (noise)
  *   RACEGATE_PCT_DEPTH    PCT bug depth d: d-1 priority change points (pct)
  *   RACEGATE_PCT_STEPS    expected number of sync events, the range change points are drawn from
@@ -61,7 +62,8 @@ static char g_applied[64] = "none";
 static char g_note[200];
 static uint64_t g_seed;
 static double g_noise_prob = 0.5;
-static long g_noise_max_us = 500;
+static int g_noise_prob_fixed;  /* RACEGATE_NOISE_PROB given: every thread uses it */
+static long g_noise_max_us = 1000;
 static int g_pct_depth = 3;
 static uint64_t g_pct_steps = 200;
 static long g_slice_ms = 10;
@@ -87,7 +89,7 @@ static int g_next_foreign;
 struct slot { int tid; int prio; };  /* tid 0: free */
 static struct slot g_slots[MAX_SLOTS];
 
-struct tstate { uint64_t rng; int index; int tid; int inited; };
+struct tstate { uint64_t rng; double noise_prob; int index; int tid; int inited; };
 static TLS struct tstate t_self;
 
 static pthread_key_t g_exit_key;
@@ -178,6 +180,9 @@ static void thread_init(int index) {
     t_self.index = index;
     t_self.tid = raw_gettid();
     t_self.rng = mix64(g_seed ^ mix64((uint64_t)index + 1));
+    /* Without a fixed RACEGATE_NOISE_PROB each thread draws its own: uneven delays reorder threads
+     * more than the same delay everywhere, which mostly slows all of them alike. */
+    t_self.noise_prob = g_noise_prob_fixed ? g_noise_prob : unit_rand(&t_self.rng);
     t_self.inited = 1;
 }
 static struct tstate *self(void) {
@@ -260,8 +265,10 @@ static void note_once(const char *msg) {
 
 /* ---- perturbation ---- */
 static void noise_point(void) {
+    /* Alone, a thread has nobody to be reordered against: a delay would only cost time. */
+    if (LOAD(g_live) < 2) return;
     struct tstate *t = self();
-    if (unit_rand(&t->rng) >= g_noise_prob) return;
+    if (unit_rand(&t->rng) >= t->noise_prob) return;
     ADD(g_delays, 1);
     uint64_t r = next_rand(&t->rng);
     if (r & 1) raw_yield();
@@ -640,7 +647,10 @@ __attribute__((constructor)) static void shim_init(void) {
     const char *prob = env("RACEGATE_NOISE_PROB");
     if (prob && *prob) {
         double p = strtod(prob, NULL);
-        if (p >= 0 && p <= 1) g_noise_prob = p;
+        if (p >= 0 && p <= 1) {
+            g_noise_prob = p;
+            g_noise_prob_fixed = 1;
+        }
     }
     g_noise_max_us = env_long("RACEGATE_NOISE_MAX_US", g_noise_max_us, 1, 1000000);
     g_pct_depth = (int)env_long("RACEGATE_PCT_DEPTH", g_pct_depth, 1, MAX_PCT_DEPTH);
