@@ -267,7 +267,7 @@ def _schedules(text: str | None) -> list[str]:
 
 def _applicable(schedules: list[str], test, shim_path: Path | None) -> list[str]:
     """The schedules that can apply to this test; a plain run when none can."""
-    available = set(strategies.available(list(test.command)))
+    available = set(strategies.available(list(test.command), schedules))
     if shim_path is None:
         available &= {"none", "repeat-in-process", "tsan-delay"}
     return [s for s in schedules if s in available] or ["none"]

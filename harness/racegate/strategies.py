@@ -11,6 +11,7 @@ import re
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Iterable
 
 from racegate.model import TestCase
 from racegate.shim import ShimBuildError, ensure_shim
@@ -144,14 +145,17 @@ def _links_tsan(binary: str) -> bool:
         return False
 
 
-def available(test_command: list[str]) -> list[str]:
-    """Strategies that apply to this command, in STRATEGIES order.
+def available(test_command: list[str], wanted: Iterable[str] = STRATEGIES) -> list[str]:
+    """The strategies of `wanted` that apply to this command, in STRATEGIES order.
 
-    tsan-delay needs a TSan runtime with enable_adaptive_delay (LLVM 23+; probed once per binary);
-    repeat-in-process needs a GoogleTest command (one with a --gtest_ argument, as CTest registers them).
+    tsan-delay needs a TSan runtime with enable_adaptive_delay (LLVM 23+; probed once per binary, and
+    only when asked for: the probe starts the binary); repeat-in-process needs a GoogleTest command
+    (one with a --gtest_ argument, as CTest registers them).
     """
     result = []
     for name in STRATEGIES:
+        if name not in wanted:
+            continue
         if name == "tsan-delay" and _TSAN_DELAY_FLAG not in _runtime_flags(list(test_command)):
             continue
         if name == "repeat-in-process" and not _looks_like_gtest(test_command):
