@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -153,3 +154,19 @@ def test_missing_tsan_runtime_fails_at_project(tmp_path: Path) -> None:
     assert "is not able to compile a simple test program" in configure.stdout
     assert "libclang_rt.tsan" in configure.stdout
     assert "CMakeLists.txt:2 (project)" in configure.stdout
+
+
+def test_racegate_reports_a_missing_tsan_runtime_in_one_line(tmp_path: Path) -> None:
+    empty = tmp_path / "empty-resource-dir"
+    empty.mkdir()
+    wrapper = tmp_path / "clang++-without-tsan"
+    wrapper.write_text(f'#!/bin/sh\nexec clang++ -resource-dir "{empty}" "$@"\n')
+    wrapper.chmod(0o755)
+    project = write_project(tmp_path, "symlink")
+    env = dict(os.environ, CXX=str(wrapper))
+    proc = subprocess.run([sys.executable, str(REPO / "racegate"), "run", "--preset", "tsan", "--out",
+                           str(tmp_path / "out")], cwd=project, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 2
+    errors = [line for line in proc.stderr.splitlines() if not line.startswith("racegate: configuring")]
+    assert len(errors) == 1 and "no ThreadSanitizer runtime" in errors[0], proc.stderr
+    assert (tmp_path / "out" / "build.log").is_file()
