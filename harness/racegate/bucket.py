@@ -26,19 +26,15 @@ class Bucketer:
     def __init__(self, reports_dir: Path):
         self.reports_dir = reports_dir
         self.buckets: dict[str, Bucket] = {}
-        self.first_found: list[tuple[int, str]] = []  # (run index, bucket id) in the order found
 
-    def add(self, record: RunRecord) -> list[str]:
-        """Add a run's findings; return the ids of the buckets this run is the first to show."""
-        new_ids = []
+    def add(self, record: RunRecord) -> None:
+        """Add a run's findings."""
         seen_in_run: set[str] = set()
         for finding in record.findings:
             key = bucket_id(finding.kind, finding.signature)
             bucket = self.buckets.get(key)
             if bucket is None:
                 bucket = self.buckets[key] = Bucket(key, finding, record)
-                self.first_found.append((record.run, key))
-                new_ids.append(key)
                 self._keep_raw(bucket)
             elif record.run < bucket.first.run:
                 # Runs finish out of order: the earliest run is the one to replay.
@@ -50,11 +46,15 @@ class Bucketer:
                 seen_in_run.add(key)
                 bucket.runs.add(record.run)
                 bucket.schedules[record.schedule] += 1
-        return new_ids
+
+    def first_found(self) -> list[tuple[int, str]]:
+        """(run index, schedule) of the earliest run that showed each bucket."""
+        return [(b.first.run, b.first.schedule) for b in self.buckets.values()]
 
     def _keep_raw(self, bucket: Bucket) -> None:
         self.reports_dir.mkdir(parents=True, exist_ok=True)
         header = (f"# racegate bucket {bucket.id}: {bucket.finding.title}\n"
                   f"# test {bucket.first.test}, run {bucket.first.run}, seed {bucket.first.seed}, "
                   f"schedule {bucket.first.schedule}, logs in {bucket.first.log_dir}\n\n")
-        (self.reports_dir / f"{bucket.id}.txt").write_text(header + bucket.finding.raw, encoding="utf-8")
+        (self.reports_dir / f"{bucket.id}.txt").write_text(header + bucket.finding.raw, encoding="utf-8",
+                                                           errors="backslashreplace")

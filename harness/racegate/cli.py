@@ -6,6 +6,7 @@ import os
 import secrets
 import signal
 import sys
+import traceback
 from pathlib import Path
 
 from racegate import __version__, discover, gate, shim, strategies
@@ -13,14 +14,14 @@ from racegate import result as results
 from racegate.build import build_preset, compiler, uses_tsan
 from racegate.errors import EXIT_CLEAN, EXIT_FOUND, EXIT_INTERRUPTED, EXIT_USAGE, RacegateError
 from racegate.progress import Progress
-from racegate.reporters import FORMATS, RenderOptions, write_reports
+from racegate.reporters import FILE_FORMATS, FORMATS, RenderOptions, write_reports
 from racegate.session import Session, SessionConfig, planned_runs
-
-FILE_FORMATS = ("junit", "sarif", "markdown", "html")
-
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    # Test names and commands may hold bytes that are not UTF-8: print them escaped, never fail on them.
+    for stream in (sys.stdout, sys.stderr):
+        stream.reconfigure(errors="backslashreplace")
     # Everything after `--` is the test command, never racegate's options.
     command: list[str] = []
     if "--" in argv:
@@ -38,17 +39,32 @@ def main(argv: list[str] | None = None) -> int:
     except RacegateError as exc:
         print(f"racegate: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except OSError as exc:  # a tool that is missing, a dir that cannot be written, ...
+        print(f"racegate: {exc.filename or ''}{': ' if exc.filename else ''}{exc.strerror or exc}", file=sys.stderr)
+        return EXIT_USAGE
     except KeyboardInterrupt:
         print("racegate: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except Exception:  # a bug in racegate must not read as "races found" (exit 1)
+        traceback.print_exc()
+        print("racegate: internal error (traceback above)", file=sys.stderr)
+        return EXIT_USAGE
 
 
 def _interrupt(signum, frame) -> None:
     raise KeyboardInterrupt
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors are one line, like every other error (exit 2)."""
+
+    def error(self, message: str):
+        print(f"racegate: {message} (see {self.prog} --help)", file=sys.stderr)
+        sys.exit(EXIT_USAGE)
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="racegate", description="Repeat C++ tests under ThreadSanitizer and schedule perturbation, "
         "bucket the races, gate the pipeline. Exit codes: 0 clean, 1 new races or failing tests, "
         "2 usage or environment error, 130 interrupted.")
@@ -63,7 +79,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("-S", "--source", type=Path, default=Path("."), help="project dir holding the presets (default .)")
     run.add_argument("--runs", type=_positive_int, help="runs per test (default 10 without --time-budget)")
     run.add_argument("--time-budget", type=_positive_float, metavar="SECONDS", help="stop starting runs after this")
-    run.add_argument("--jobs", "-j", type=_positive_int, default=os.cpu_count() or 1, help="parallel runs (default: cores)")
+    run.add_argument("--jobs", "-j", type=_positive_int, default=len(os.sched_getaffinity(0)),
+                     help="parallel runs (default: the CPUs this process may use)")
     run.add_argument("-R", "--tests", metavar="REGEX", help="only tests whose name matches")
     run.add_argument("--seed", type=int, help="master seed; the same seed replays the same run seeds")
     run.add_argument("--shard", metavar="I/N", help="run only shard I of N of the tests")
@@ -148,8 +165,9 @@ def cmd_run(args: argparse.Namespace) -> int:
                   "and hangs can be found", file=sys.stderr)
     if shard:
         tests = discover.shard(tests, *shard)
-    if not tests:
-        raise RacegateError("nothing to run: no test matched" + (f" in shard {args.shard}" if shard else ""))
+    if not tests and not shard:
+        raise RacegateError("nothing to run: no test matched")
+    # An empty shard (more shards than tests) is not an error: its result merges as nothing.
     shim_path = _shim()
     master_seed = args.seed if args.seed is not None else secrets.randbits(32)
     session = Session(tests, lambda t: _applicable(schedules, t, shim_path), SessionConfig(
@@ -162,7 +180,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     config = {
         "runs": args.runs, "time_budget": args.time_budget, "jobs": args.jobs, "seed": master_seed,
         "schedules": schedules, "shard": args.shard, "until_confident": args.until_confident,
-        "source_dir": str(source_dir), "build_dir": str(build_dir) if build_dir else None,
+        "source_dir": str(source_dir), "build_dir": str(build_dir) if build_dir else None, "out_dir": str(out_dir),
         "compiler": compiler(build_dir) if build_dir else None,
     }
     result = session.result(config, wall)
@@ -201,7 +219,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
     result = results.load(args.result)
     out_dir = (args.out or args.result.parent / "replay").resolve()
-    outcome = replay(result, args.bucket, args.runs, out_dir, _shim(), args.schedule, args.timeout)
+    schedule = _schedules(args.schedule)[0] if args.schedule else None
+    outcome = replay(result, args.bucket, args.runs, out_dir, _shim(), schedule, args.timeout)
     bucket = outcome.bucket
     print(f"{bucket['id']}: {bucket['title']}")
     print(f"replayed {bucket['first_seen']['test']} with seed {outcome.seed} under {outcome.schedule}: "
@@ -238,7 +257,7 @@ def _publish(result: dict, out_dir: Path, formats: list[str], save: bool = True,
         print(FORMATS["github"].render(result, options))
     summary_path = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary_path:
-        with open(summary_path, "a", encoding="utf-8") as summary:
+        with open(summary_path, "a", encoding="utf-8", errors="backslashreplace") as summary:
             summary.write(FORMATS["markdown"].render(result, options))
     for path in written:
         print(f"racegate: wrote {path}", file=sys.stderr)

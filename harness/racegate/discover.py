@@ -1,8 +1,11 @@
 """Discover tests from a CMake binary dir through `ctest --show-only=json-v1`."""
 from __future__ import annotations
 
+import dataclasses
 import json
+import os
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -27,22 +30,45 @@ def discover(build_dir: Path, pattern: str | None = None) -> list[TestCase]:
         info = json.loads(proc.stdout)
     except json.JSONDecodeError as exc:
         raise RacegateError(f"ctest printed invalid JSON for {build_dir}: {exc}") from None
-    tests = [t for t in (test_from_json(entry) for entry in info.get("tests", [])) if t is not None]
+    tests = _unique_names([t for t in (test_from_json(entry) for entry in info.get("tests", [])) if t is not None])
     if pattern is not None:
         try:
             regex = re.compile(pattern)
         except re.error as exc:
             raise RacegateError(f"bad --tests regex {pattern!r}: {exc}") from None
         tests = [t for t in tests if regex.search(t.name)]
+    for test in tests:
+        if not _runnable(test.command[0]):
+            raise RacegateError(f"test {test.name!r}: {test.command[0]} does not exist or is not executable "
+                                "(is the build complete?)")
     return tests
 
 
+def _unique_names(tests: list[TestCase]) -> list[TestCase]:
+    """CTest lets two directories register the same test name; racegate keys everything on it."""
+    seen: dict[str, int] = {}
+    unique = []
+    for test in tests:
+        count = seen[test.name] = seen.get(test.name, 0) + 1
+        unique.append(test if count == 1 else dataclasses.replace(test, name=f"{test.name} #{count}"))
+    return unique
+
+
+def _runnable(program: str) -> bool:
+    if os.sep in program:
+        return os.access(program, os.X_OK) and not os.path.isdir(program)
+    return shutil.which(program) is not None
+
+
 def test_from_json(entry: dict) -> TestCase | None:
-    """One test of ctest's json-v1 listing; None for disabled tests and tests without a command."""
+    """One test of ctest's json-v1 listing; None for a disabled test."""
     props = {p.get("name"): p.get("value") for p in entry.get("properties", [])}
     command = entry.get("command")
-    if props.get("DISABLED") or not command:
+    if props.get("DISABLED"):
         return None
+    if not command:
+        # ctest leaves the command out when the test's executable does not exist.
+        raise RacegateError(f"test {entry.get('name')!r} has no executable (is the build complete?)")
     env = []
     for item in props.get("ENVIRONMENT") or []:
         key, sep, value = item.partition("=")

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import re
 import select
 import signal
 import subprocess
@@ -12,17 +11,22 @@ from pathlib import Path
 
 from racegate import failure, shim, strategies
 from racegate.errors import RacegateError
-from racegate.model import PlannedRun, RunRecord
+from racegate.model import PlannedRun, RunRecord, TestCase
 from racegate.signature import finding_from_report
 from racegate.tsan_parse import parse_reports
 
 # racegate's TSan defaults: keep going after the first report, both deadlock stacks, the longest history.
 TSAN_DEFAULTS = "halt_on_error=0 second_deadlock_stack=1 history_size=7"
+DEFAULT_TIMEOUT = 300.0  # seconds, for tests without a TIMEOUT property
 # Older TSan runtimes die with this under newer kernels' larger mmap randomization.
 UNEXPECTED_MAPPING = "ThreadSanitizer: unexpected memory mapping"
 # What is kept of a test's output: its start and its end, which is where failures and summaries are.
 OUTPUT_HEAD = 4 << 20
 OUTPUT_TAIL = 1 << 20
+
+
+class Stopped(Exception):
+    """The executor was stopped (interrupt): the run's result does not count."""
 
 
 class Executor:
@@ -46,18 +50,20 @@ class Executor:
         run_dir = self.runs_dir / str(plan.run)
         run_dir.mkdir(parents=True, exist_ok=True)
         argv, env = self.prepare(plan, run_dir)
-        timeout = self.timeout or plan.test.timeout or 300.0
+        timeout = self.timeout or plan.test.timeout or DEFAULT_TIMEOUT
+        if plan.schedule == "repeat-in-process":
+            timeout *= strategies.GTEST_REPEAT  # the timeout is for one iteration
         output_path = run_dir / "output.txt"
         started = time.monotonic()
         with open(output_path, "wb") as out:
             with self._lock:
                 if self._stopped:
-                    raise InterruptedError
+                    raise Stopped
                 try:
                     proc = subprocess.Popen(argv, cwd=plan.test.cwd or None, env=env, stdin=subprocess.DEVNULL,
                                             stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
                 except OSError as exc:
-                    out.write(f"racegate: cannot start {argv[0]}: {exc}\n".encode())
+                    out.write(f"racegate: cannot start {argv[0]}: {exc}\n".encode("utf-8", "backslashreplace"))
                     proc = None
                 else:
                     self._running[proc.pid] = proc
@@ -66,15 +72,14 @@ class Executor:
                 returncode: int | None = 127
             else:
                 timed_out = not _exited_within(proc, timeout)
-                if timed_out:
-                    _kill_group(proc.pid)
-                returncode = proc.wait()
-                # Stray children of the test (same process group) must not outlive it.
+                # Before reaping the leader, so the group id cannot have been reused: a hung test
+                # and any stray children of the test (same process group) must not outlive it.
                 _kill_group(proc.pid)
+                returncode = proc.wait()
                 with self._lock:
                     self._running.pop(proc.pid, None)
                     if self._stopped:
-                        raise InterruptedError
+                        raise Stopped
         duration = time.monotonic() - started
         output = _read_capped(output_path)
         tsan_log = "".join(p.read_text(errors="replace") for p in sorted(run_dir.glob("tsan.*")))
@@ -89,31 +94,27 @@ class Executor:
         return RunRecord(test=plan.test.name, run=plan.run, seed=plan.seed, schedule=plan.schedule,
                          command=argv, outcome=outcome, returncode=returncode, duration=duration,
                          log_dir=str(run_dir), threads=report.get("max_threads"),
-                         findings=findings + failures, env=_replay_env(env), schedule_note=report.get("note"))
+                         findings=findings + failures, env=_replay_env(plan.test, env), schedule_note=report.get("note"))
 
     def prepare(self, plan: PlannedRun, run_dir: Path) -> tuple[list[str], dict[str, str]]:
         """The argv and environment of one run: ours, then the test's own (merged by the strategy), then the
         strategy's."""
         env = dict(os.environ)
-        # Later options win in TSan's parser: user settings override our defaults; log_path stays ours.
-        log_path = _option("log_path", str(run_dir / "tsan"))
-        env["TSAN_OPTIONS"] = " ".join(filter(None, (TSAN_DEFAULTS, env.get("TSAN_OPTIONS", ""), log_path)))
+        # Later options win in TSan's parser: user settings override our defaults; log_path stays ours
+        # (quoted when the path holds a separator such as a space, comma or colon).
+        options = " ".join(filter(None, (TSAN_DEFAULTS, env.get("TSAN_OPTIONS", ""))))
+        env["TSAN_OPTIONS"] = strategies.merge_tsan_options(options, {"log_path": str(run_dir / "tsan")})
         return strategies.prepare_run(plan.schedule, plan.seed, plan.test, env, self.shim_path, run_dir / "shim.txt")
 
 
-def _option(name: str, value: str) -> str:
-    # TSan splits options on white space unless the value is quoted.
-    return f'{name}="{value}"' if any(c.isspace() for c in value) else f"{name}={value}"
-
-
-def _replay_env(env: dict[str, str]) -> dict[str, str]:
-    """The part of a run's environment that a person needs to reproduce it by hand; TSan then reports
-    to the terminal rather than into the old run's log dir."""
-    keys = [k for k in env if k.startswith("RACEGATE_") and k != "RACEGATE_SHIM_REPORT"]
-    keys += [k for k in ("TSAN_OPTIONS", "LD_PRELOAD") if k in env]
-    replay = {k: env[k] for k in sorted(keys)}
+def _replay_env(test: TestCase, env: dict[str, str]) -> dict[str, str]:
+    """The part of a run's environment that a person needs to reproduce it by hand: the test's own
+    variables and racegate's; TSan then reports to the terminal rather than into the old run dir."""
+    keys = {k for k in env if k.startswith("RACEGATE_") and k != "RACEGATE_SHIM_REPORT"}
+    keys |= {k for k, _ in test.env} | ({"TSAN_OPTIONS", "LD_PRELOAD"} & env.keys())
+    replay = {k: env[k] for k in sorted(keys) if k in env}
     if "TSAN_OPTIONS" in replay:
-        replay["TSAN_OPTIONS"] = re.sub(r"\s*\blog_path=(\"[^\"]*\"|\S*)", "", replay["TSAN_OPTIONS"]).strip()
+        replay["TSAN_OPTIONS"] = strategies.without_tsan_option(replay["TSAN_OPTIONS"], "log_path")
     return replay
 
 

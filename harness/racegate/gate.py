@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 from racegate.errors import EXIT_CLEAN, EXIT_FOUND, RacegateError
+from racegate.result import bucket_order, write_json
 
 BASELINE_SCHEMA = 1
 
@@ -34,6 +35,7 @@ def apply_baseline(result: dict, known: dict[str, dict]) -> None:
         else:
             bucket.pop("baseline_note", None)
     result["summary"]["new_buckets"] = sum(1 for b in result["buckets"] if b["new"])
+    result["buckets"].sort(key=bucket_order)
 
 
 def exit_code(result: dict) -> int:
@@ -49,6 +51,5 @@ def write_baseline(result: dict, path: Path, note: str | None) -> tuple[int, int
             known[bucket["id"]] = {"id": bucket["id"], "kind": bucket["kind"], "title": bucket["title"],
                                    "note": note or "known; tracked elsewhere"}
             added += 1
-    data = {"schema": BASELINE_SCHEMA, "known": sorted(known.values(), key=lambda e: e["id"])}
-    Path(path).write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    write_json(Path(path), {"schema": BASELINE_SCHEMA, "known": sorted(known.values(), key=lambda e: e["id"])})
     return added, len(known)

@@ -13,6 +13,10 @@ def merge(inputs: list[tuple[Path, dict]], out_path: Path) -> dict:
     """Merge (path, result) pairs; raw report paths are rebased to stay valid next to `out_path`."""
     if not inputs:
         raise RacegateError("merge needs at least one result file")
+    versions = {r.get("signature_version") for _, r in inputs}
+    if len(versions) > 1:
+        # Ids from different signature versions never match: merging them would double every bucket.
+        raise RacegateError(f"cannot merge results of different signature versions ({sorted(map(str, versions))})")
     out_dir = out_path.parent
     tests: dict[str, dict] = {}
     buckets: dict[str, dict] = {}
@@ -33,8 +37,8 @@ def merge(inputs: list[tuple[Path, dict]], out_path: Path) -> dict:
                 new_here += 1
         for name, entry in result.get("strategies", {}).items():
             total = strategies.setdefault(name, {"runs": 0, "failed_runs": 0, "buckets_first_found": 0})
-            for key in total:
-                total[key] += entry.get(key, 0)
+            total["runs"] += entry.get("runs", 0)
+            total["failed_runs"] += entry.get("failed_runs", 0)
         # Shards ran side by side; the merged curve lays them end to end, counting only buckets new to it.
         shard_runs = result["summary"]["runs"]
         if new_here:
@@ -43,6 +47,11 @@ def merge(inputs: list[tuple[Path, dict]], out_path: Path) -> dict:
         buckets_before += new_here
     if runs_before and (not discovery or discovery[-1][0] != runs_before):
         discovery.append([runs_before, buckets_before])
+    # A bucket found first in two shards counts once, for the strategy of the first-seen run kept.
+    for bucket in buckets.values():
+        schedule = bucket["first_seen"].get("schedule")
+        if schedule in strategies:
+            strategies[schedule]["buckets_first_found"] += 1
     config = dict(inputs[0][1].get("config", {}))
     config["shard"] = None
     config["merged_from"] = [str(p) for p, _ in inputs]

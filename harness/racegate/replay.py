@@ -1,6 +1,7 @@
 """Re-run the test, seed and schedule that first produced a bucket, and say whether it came back."""
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,10 +45,16 @@ def replay(result: dict, prefix: str, runs: int, out_dir: Path, shim_path: Path 
     first = bucket["first_seen"]
     test = test_case(result, first["test"])
     schedule = schedule or first["schedule"]
-    executor = Executor(out_dir / "runs", shim_path, timeout)
+    runs_dir = out_dir / "runs"
+    shutil.rmtree(runs_dir, ignore_errors=True)  # logs of an earlier replay must not count again
+    executor = Executor(runs_dir, shim_path, timeout)
     reproduced = 0
-    for i in range(runs):
-        record = executor.run(PlannedRun(test=test, run=i, seed=first["seed"], schedule=schedule))
-        if any(bucket_id(f.kind, f.signature) == bucket["id"] for f in record.findings):
-            reproduced += 1
+    try:
+        for i in range(runs):
+            record = executor.run(PlannedRun(test=test, run=i, seed=first["seed"], schedule=schedule))
+            if any(bucket_id(f.kind, f.signature) == bucket["id"] for f in record.findings):
+                reproduced += 1
+    except KeyboardInterrupt:
+        executor.stop()  # the test runs in its own session: Ctrl-C does not reach it
+        raise
     return ReplayOutcome(bucket, schedule, first["seed"], runs, reproduced)

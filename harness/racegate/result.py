@@ -64,14 +64,14 @@ def bucket_entry(bucket: Bucket, out_dir: Path) -> dict:
 
 
 def strategy_entries(records: list[RunRecord], first_found: list[tuple[int, str]]) -> dict:
-    by_run = {r.run: r.schedule for r in records}
+    """Runs, failed runs and buckets first found per strategy; `first_found` is (run, schedule) per bucket."""
     stats: dict[str, dict] = {}
     for r in records:
         entry = stats.setdefault(r.schedule, {"runs": 0, "failed_runs": 0, "buckets_first_found": 0})
         entry["runs"] += 1
         entry["failed_runs"] += r.outcome != "pass"
-    for run, _ in first_found:
-        stats[by_run[run]]["buckets_first_found"] += 1
+    for _, schedule in first_found:
+        stats[schedule]["buckets_first_found"] += 1
     return dict(sorted(stats.items()))
 
 
@@ -82,6 +82,11 @@ def discovery_curve(first_found: list[tuple[int, str]], records: list[RunRecord]
     return discovery_points([position[run] for run, _ in first_found], len(records))
 
 
+def bucket_order(bucket: dict) -> tuple:
+    """New buckets first, then the most frequent."""
+    return (not bucket["new"], -bucket["runs_with_bucket"], bucket["id"])
+
+
 def assemble(config: dict, tests: list[dict], buckets: list[dict], strategies: dict,
              discovery: list[list[int]], wall_seconds: float, interrupted: bool) -> dict:
     """The whole result, with the summary derived from its parts (shared by `run` and `merge`)."""
@@ -89,7 +94,7 @@ def assemble(config: dict, tests: list[dict], buckets: list[dict], strategies: d
     for b in buckets:
         exposed = sum(runs_per_test.get(name, 0) for name in b["tests"])
         b["run_fraction"] = round(b["runs_with_bucket"] / exposed, 4) if exposed else 0.0
-    buckets = sorted(buckets, key=lambda b: (not b["new"], -b["runs_with_bucket"], b["id"]))
+    buckets = sorted(buckets, key=bucket_order)
     runs = sum(t["runs"] for t in tests)
     return {
         "schema": SCHEMA,
@@ -115,9 +120,16 @@ def assemble(config: dict, tests: list[dict], buckets: list[dict], strategies: d
 
 def save(result: dict, path: Path) -> None:
     """Write atomically, so an interrupted write never leaves half a file."""
+    write_json(path, result)
+
+
+def write_json(path: Path, data: dict) -> None:
+    """Atomic JSON write. Names and paths that were not valid UTF-8 (surrogate escapes) are written as
+    JSON \\u escapes rather than failing the whole write at the end of a run."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8",
+                   errors="backslashreplace")
     os.replace(tmp, path)
 
 

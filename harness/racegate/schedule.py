@@ -15,11 +15,12 @@ from racegate.model import PlannedRun, RunRecord, TestCase
 NONDETERMINISTIC_WEIGHT = 4
 MULTI_THREADED_WEIGHT = 2
 DEFAULT_RUNS = 10
+CONFIDENT_MAX_RUNS = 1000  # per test, for --until-confident without --runs or --time-budget
 
 
 def run_seed(master_seed: int, test: str, k: int) -> int:
     """The seed of the k-th run of `test`: the same master seed replays the same seeds."""
-    digest = hashlib.sha256(f"{master_seed}/{test}/{k}".encode()).digest()
+    digest = hashlib.sha256(f"{master_seed}/{test}/{k}".encode("utf-8", "surrogateescape")).digest()
     return int.from_bytes(digest[:4], "big")
 
 
@@ -57,7 +58,10 @@ class Scheduler:
     def __init__(self, tests: list[TestCase], schedules_for: Callable[[TestCase], list[str]], master_seed: int,
                  runs: int | None, time_budget: float | None, until_confident: float | None = None,
                  bucket_id: Callable[[str, list[str]], str] | None = None):
-        self.runs = runs if runs is not None or time_budget is not None else DEFAULT_RUNS
+        if runs is None and time_budget is None:
+            # --until-confident alone runs until confident, within a generous cap; otherwise the default.
+            runs = CONFIDENT_MAX_RUNS if until_confident is not None else DEFAULT_RUNS
+        self.runs = runs
         self.deadline = time.monotonic() + time_budget if time_budget is not None else None
         self.master_seed = master_seed
         self.until_confident = until_confident

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import shutil
+import signal
 import sys
 import threading
 import time
@@ -10,7 +11,8 @@ from pathlib import Path
 
 from racegate import result as results
 from racegate.bucket import Bucketer
-from racegate.execute import Executor
+from racegate.errors import RacegateError
+from racegate.execute import Executor, Stopped
 from racegate.model import RunRecord, TestCase
 from racegate.progress import Progress
 from racegate.schedule import DEFAULT_RUNS, Scheduler
@@ -35,8 +37,13 @@ class Session:
         self.config = config
         runs_dir = config.out_dir / "runs"
         reports_dir = config.out_dir / "reports"
-        for stale in (runs_dir, reports_dir):
-            shutil.rmtree(stale, ignore_errors=True)
+        stale = [d for d in (runs_dir, reports_dir) if d.exists()]
+        if stale and not (config.out_dir / results.RESULT_FILE).exists():
+            # Only ever clear what an earlier racegate run left, never a user's own dirs.
+            raise RacegateError(f"{config.out_dir} has a {stale[0].name}/ dir but no {results.RESULT_FILE}: "
+                                "not a racegate output dir; pass another --out")
+        for old in stale:
+            shutil.rmtree(old)
         self.scheduler = Scheduler(tests, schedules_for, config.master_seed, config.runs, config.time_budget,
                                    config.until_confident, bucket_id)
         self.executor = Executor(runs_dir, config.shim_path, config.timeout)
@@ -50,7 +57,7 @@ class Session:
     def run(self, progress: Progress) -> float:
         """Run until the budget is spent or a signal arrives; returns the wall time."""
         started = time.monotonic()
-        workers = [threading.Thread(target=self._work, daemon=True) for _ in range(max(1, self.config.jobs))]
+        workers = [threading.Thread(target=self._work, daemon=True) for _ in range(self.config.jobs)]
         for w in workers:
             w.start()
         try:
@@ -59,6 +66,9 @@ class Session:
                     w.join(timeout=0.1)
                 self._progress(progress)
         except KeyboardInterrupt:
+            # A second Ctrl-C or SIGTERM must not cut short the writing of the partial results.
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
             self.interrupted = True
             self.scheduler.stop()
             self.executor.stop()
@@ -85,7 +95,7 @@ class Session:
                     return
                 try:
                     record = self.executor.run(plan)
-                except InterruptedError:
+                except Stopped:
                     return
                 with self._lock:
                     self.records.append(record)
@@ -111,8 +121,8 @@ class Session:
         config = dict(config, schedule_notes=list(self.schedule_notes))
         buckets = [results.bucket_entry(b, out_dir) for b in self.bucketer.buckets.values()]
         return results.assemble(config, tests, buckets,
-                                results.strategy_entries(self.records, self.bucketer.first_found),
-                                results.discovery_curve(self.bucketer.first_found, self.records),
+                                results.strategy_entries(self.records, self.bucketer.first_found()),
+                                results.discovery_curve(self.bucketer.first_found(), self.records),
                                 wall_seconds, self.interrupted)
 
 

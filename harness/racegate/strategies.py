@@ -13,6 +13,7 @@ import subprocess
 from pathlib import Path
 from typing import Iterable
 
+from racegate.discover import is_gtest_command
 from racegate.model import TestCase
 from racegate.shim import ShimBuildError, ensure_shim
 
@@ -73,6 +74,11 @@ def merge_tsan_options(existing: str, additions: dict[str, str], keep: tuple[str
     return ":".join(out)
 
 
+def without_tsan_option(text: str, name: str) -> str:
+    """The TSAN_OPTIONS string with every `name=` flag removed, the others kept as written."""
+    return ":".join(raw for flag, raw in _split_tsan_options(text) if flag != name)
+
+
 def _tsan_option_dict(text: str) -> dict[str, str]:
     result = {}
     for name, raw in _split_tsan_options(text):
@@ -81,11 +87,6 @@ def _tsan_option_dict(text: str) -> dict[str, str]:
             value = value[1:-1]
         result[name] = value
     return result
-
-
-def _looks_like_gtest(command: list[str] | tuple[str, ...]) -> bool:
-    # gtest_discover_tests and gtest_add_tests register every test with --gtest_filter=...
-    return any(arg.startswith("--gtest_") for arg in command[1:])
 
 
 def gtest_seed(seed: int) -> int:
@@ -158,7 +159,7 @@ def available(test_command: list[str], wanted: Iterable[str] = STRATEGIES) -> li
             continue
         if name == "tsan-delay" and _TSAN_DELAY_FLAG not in _runtime_flags(list(test_command)):
             continue
-        if name == "repeat-in-process" and not _looks_like_gtest(test_command):
+        if name == "repeat-in-process" and not is_gtest_command(test_command):
             continue
         result.append(name)
     return result
@@ -185,7 +186,7 @@ def prepare_run(
         raise ValueError(f"seed must be an unsigned 64-bit integer, got {seed}")
     argv = list(test.command)
     if strategy == "repeat-in-process":
-        if not (test.is_gtest or _looks_like_gtest(argv)):
+        if not (test.is_gtest or is_gtest_command(argv)):
             raise ValueError(f"repeat-in-process applies only to GoogleTest tests, not {test.name!r}")
         argv += [f"--gtest_repeat={GTEST_REPEAT}", "--gtest_shuffle", f"--gtest_random_seed={gtest_seed(seed)}"]
 

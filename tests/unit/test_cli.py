@@ -89,3 +89,25 @@ def test_time_budget_stops_starting_runs(tmp_path):
     assert proc.returncode == 0, proc.stderr
     result = json.loads((tmp_path / "racegate.json").read_text())
     assert result["summary"]["runs"] >= 1 and result["summary"]["wall_seconds"] < 60
+
+
+def test_a_command_with_bytes_that_are_not_utf8_still_gets_its_result(tmp_path):
+    proc = subprocess.run([sys.executable, str(LAUNCHER), "run", "--runs", "1", "--out", str(tmp_path), "--",
+                           b"/bin/sh", b"-c", b"exit 3", b"\xff\xfe"], capture_output=True, timeout=120)
+    assert proc.returncode == 1, proc.stderr
+    result = json.loads((tmp_path / "racegate.json").read_text(encoding="utf-8"))
+    assert result["tests"][0]["command"][-1] == "\udcff\udcfe"
+
+
+def test_out_dir_that_is_not_racegates_is_not_cleared(tmp_path):
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "runs" / "precious.txt").write_text("mine")
+    proc = racegate("run", "--runs", "1", "--out", str(tmp_path), "--", "true")
+    assert proc.returncode == 2 and "not a racegate output dir" in proc.stderr
+    assert (tmp_path / "runs" / "precious.txt").read_text() == "mine"
+
+
+def test_an_empty_shard_writes_an_empty_result(tmp_path):
+    proc = racegate("run", "--shard", "2/2", "--out", str(tmp_path), "--", "true")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads((tmp_path / "racegate.json").read_text())["summary"]["tests"] == 0

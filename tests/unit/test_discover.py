@@ -27,10 +27,11 @@ def test_test_from_json_keeps_command_env_and_properties():
     assert test.is_gtest
 
 
-def test_disabled_tests_and_commandless_entries_are_skipped():
+def test_disabled_tests_are_skipped_and_commandless_ones_refused():
     disabled = dict(CTEST_ENTRY, properties=[{"name": "DISABLED", "value": True}])
     assert discover.test_from_json(disabled) is None
-    assert discover.test_from_json({"name": "x", "properties": []}) is None
+    with pytest.raises(RacegateError, match="'x' has no executable"):
+        discover.test_from_json({"name": "x", "properties": []})
 
 
 def test_command_test_is_not_gtest_unless_flags_say_so():
@@ -81,3 +82,35 @@ def test_discover_reads_a_real_ctest_listing(tmp_path: Path):
 def test_discover_refuses_a_dir_without_tests(tmp_path: Path):
     with pytest.raises(RacegateError, match="CTestTestfile"):
         discover.discover(tmp_path)
+
+
+def _project(tmp_path: Path, body: str) -> Path:
+    src = tmp_path / "src"
+    src.mkdir(exist_ok=True)
+    (src / "CMakeLists.txt").write_text("cmake_minimum_required(VERSION 3.20)\nproject(p NONE)\nenable_testing()\n" + body)
+    build = tmp_path / "build"
+    subprocess.run(["cmake", "-S", str(src), "-B", str(build)], check=True, capture_output=True)
+    return build
+
+
+def test_same_name_in_two_directories_gets_a_unique_name(tmp_path: Path):
+    src = tmp_path / "src"
+    for sub in ("a", "b"):
+        (src / sub).mkdir(parents=True)
+        (src / sub / "CMakeLists.txt").write_text("add_test(NAME same COMMAND sh -c \"exit 0\")\n")
+    build = _project(tmp_path, "add_subdirectory(a)\nadd_subdirectory(b)\n")
+    assert [t.name for t in discover.discover(build)] == ["same", "same #2"]
+
+
+def test_a_test_whose_binary_was_not_built_is_an_environment_error(tmp_path: Path):
+    build = _project(tmp_path, f"add_test(NAME ghost COMMAND {tmp_path}/not-built --flag)\n")
+    with pytest.raises(RacegateError, match="'ghost' has no executable"):
+        discover.discover(build)
+
+
+def test_a_test_whose_program_is_not_executable_is_an_environment_error(tmp_path: Path):
+    program = tmp_path / "script"
+    program.write_text("#!/bin/sh\n")
+    build = _project(tmp_path, f"add_test(NAME noexec COMMAND {program})\n")
+    with pytest.raises(RacegateError, match="'noexec'.*not executable"):
+        discover.discover(build)

@@ -1,10 +1,11 @@
 """The executor on real processes: timeouts kill the whole process group, output is kept and capped."""
 import os
+import re
 import sys
 import time
 
 from racegate import execute
-from racegate.execute import Executor
+from racegate.execute import Executor, Stopped
 from racegate.model import PlannedRun, TestCase
 
 
@@ -71,9 +72,15 @@ def test_user_tsan_options_are_kept_but_log_path_is_ours(tmp_path, monkeypatch):
     monkeypatch.setenv("TSAN_OPTIONS", "history_size=2 log_path=/elsewhere")
     test = TestCase("t", ("true",))
     argv, env = Executor(tmp_path, None, None).prepare(PlannedRun(test, 0, 1, "none"), tmp_path / "r")
-    options = env["TSAN_OPTIONS"].split()
+    options = re.split(r"[\s:,]+", env["TSAN_OPTIONS"])
     assert "history_size=2" in options and options[-1] == f"log_path={tmp_path / 'r' / 'tsan'}"
     assert options.index("history_size=2") > options.index("history_size=7")
+
+
+def test_log_path_with_separators_is_quoted(tmp_path):
+    run_dir = tmp_path / "out,a:b c"
+    argv, env = Executor(tmp_path, None, None).prepare(PlannedRun(TestCase("t", ("true",)), 0, 1, "none"), run_dir)
+    assert env["TSAN_OPTIONS"].endswith(f'log_path="{run_dir / "tsan"}"')
 
 
 def test_missing_binary_is_a_failed_run_not_a_crash_of_racegate(tmp_path):
@@ -92,7 +99,7 @@ def test_stop_kills_running_tests(tmp_path):
     def work():
         try:
             executor.run(PlannedRun(test, 0, 1, "none"))
-        except InterruptedError:
+        except Stopped:
             errors.append("interrupted")
 
     worker = threading.Thread(target=work)

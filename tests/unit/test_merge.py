@@ -1,5 +1,9 @@
 from pathlib import Path
 
+import pytest
+
+from racegate.errors import RacegateError
+
 from racegate.merge import merge
 
 from result_factory import bucket, make_result, entry_for_test
@@ -20,6 +24,8 @@ def test_merge_sums_counts_and_unions_buckets_by_id(tmp_path):
     # Raw reports stay reachable from the merged file's directory.
     assert both["raw_report"] == str(Path("..") / "s1" / "reports" / f"{shared}.txt")
     assert merged["strategies"]["noise"]["runs"] == 16
+    # The shared bucket was first found in both shards but counts once.
+    assert sum(e["buckets_first_found"] for e in merged["strategies"].values()) == merged["summary"]["buckets"]
     assert merged["config"]["shard"] is None and len(merged["config"]["merged_from"]) == 2
     assert merged["discovery"] == [[10, 2], [16, 2]]
 
@@ -31,3 +37,10 @@ def test_merge_of_the_same_test_from_two_results_adds_runs(tmp_path):
     (test,) = merged["tests"]
     assert test["runs"] == 15 and test["failed_runs"] == 5 and test["flaky"]
     assert merged["discovery"] == [[15, 1]]
+
+
+def test_results_of_different_signature_versions_do_not_merge(tmp_path):
+    one = make_result([entry_for_test("A.x", 1, 0)], [])
+    two = dict(make_result([entry_for_test("B.y", 1, 0)], []), signature_version=2)
+    with pytest.raises(RacegateError, match="signature versions"):
+        merge([(tmp_path / "1.json", one), (tmp_path / "2.json", two)], tmp_path / "m.json")

@@ -37,7 +37,7 @@ def write_reports(
         if not module.FILENAME:
             continue
         path = out_dir / module.FILENAME
-        path.write_text(module.render(result, opts), encoding="utf-8")
+        path.write_text(module.render(result, opts), encoding="utf-8", errors="backslashreplace")
         written.append(path)
     return written
 

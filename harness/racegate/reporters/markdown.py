@@ -132,7 +132,7 @@ class _Budget:
         self.size = 0
 
     def add(self, line: str, limit: int | None = None) -> bool:
-        size = len(line.encode("utf-8")) + 1
+        size = len(line.encode("utf-8", "backslashreplace")) + 1
         if self.size + size > min(self.limit, limit or self.limit):
             return False
         self.parts.append(line)
@@ -147,7 +147,7 @@ class _Budget:
     def note(self, text: str) -> None:
         line = f"\n> **Truncated:** {md(text)}\n"
         self.parts.append(line)
-        self.size += len(line.encode("utf-8")) + 1
+        self.size += len(line.encode("utf-8", "backslashreplace")) + 1
 
     def text(self) -> str:
         return "\n".join(self.parts) + "\n"

@@ -35,7 +35,7 @@ def render(
     results = [_result(b, result, src, rule_index) for b in buckets[:max_results]]
     while True:
         text = _document(result, src, kinds, results, len(buckets))
-        if len(gzip.compress(text.encode("utf-8"))) <= max_gzip_bytes or not results:
+        if len(gzip.compress(text.encode("utf-8", "backslashreplace"))) <= max_gzip_bytes or not results:
             return text
         # Too big even compressed: keep the most important half and say so.
         results = results[: len(results) // 2]
