@@ -94,7 +94,8 @@ class Executor:
         return RunRecord(test=plan.test.name, run=plan.run, seed=plan.seed, schedule=plan.schedule,
                          command=argv, outcome=outcome, returncode=returncode, duration=duration,
                          log_dir=str(run_dir), threads=report.get("max_threads"),
-                         findings=findings + failures, env=_replay_env(plan.test, env), schedule_note=report.get("note"))
+                         findings=findings + failures, env=_replay_env(plan.test, env), schedule_note=report.get("note"),
+                         cwd=plan.test.cwd)
 
     def prepare(self, plan: PlannedRun, run_dir: Path) -> tuple[list[str], dict[str, str]]:
         """The argv and environment of one run: ours, then the test's own (merged by the strategy), then the

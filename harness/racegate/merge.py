@@ -54,6 +54,7 @@ def merge(inputs: list[tuple[Path, dict]], out_path: Path) -> dict:
             strategies[schedule]["buckets_first_found"] += 1
     config = dict(inputs[0][1].get("config", {}))
     config["shard"] = None
+    config["out_dir"] = str(out_dir)
     config["merged_from"] = [str(p) for p, _ in inputs]
     return results.assemble(
         config, sorted(tests.values(), key=lambda t: t["name"]), list(buckets.values()), dict(sorted(strategies.items())),

@@ -99,3 +99,4 @@ class RunRecord:
     findings: list[Finding] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)  # what a person sets to reproduce the run by hand
     schedule_note: str | None = None  # the shim's word when it could not apply the schedule as asked
+    cwd: str | None = None  # the working directory the test ran in

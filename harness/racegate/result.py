@@ -54,7 +54,7 @@ def bucket_entry(bucket: Bucket, out_dir: Path) -> dict:
         "occurrences": bucket.occurrences,
         "runs_with_bucket": len(bucket.runs),
         "first_seen": {"test": first.test, "run": first.run, "seed": first.seed, "schedule": first.schedule,
-                       "command": list(first.command), "env": dict(first.env),
+                       "command": list(first.command), "env": dict(first.env), "cwd": first.cwd,
                        "log_dir": os.path.relpath(first.log_dir, out_dir)},
         "schedules": dict(bucket.schedules),
         "new": True,

@@ -157,12 +157,19 @@ def reproduce_command(bucket: dict) -> str:
     if not argv:
         return ""
     env = [f"{k}={v}" for k, v in sorted((seen.get("env") or {}).items())]
-    return shlex.join(["env", *env, *argv] if env else argv)
+    chdir = ["-C", seen["cwd"]] if seen.get("cwd") else []
+    return shlex.join(["env", *chdir, *env, *argv] if env or chdir else argv)
 
 
-def replay_command(bucket: dict) -> str:
+def result_option(result: dict) -> list[str]:
+    """`--from` for racegate replay: the result file the bucket came from, when it is known."""
+    out_dir = (result.get("config") or {}).get("out_dir")
+    return ["--from", str(Path(out_dir) / "racegate.json")] if out_dir else []
+
+
+def replay_command(bucket: dict, result: dict) -> str:
     """Re-runs the same test, seed and schedule, perturbation included."""
-    return shlex.join(["racegate", "replay", str(bucket.get("id", ""))])
+    return shlex.join(["racegate", "replay", str(bucket.get("id", "")), *result_option(result)])
 
 
 def advice(bucket: dict) -> dict:

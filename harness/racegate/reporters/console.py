@@ -42,7 +42,7 @@ def render(result: dict, options: c.RenderOptions | None = None) -> str:
         out.append(f"  fix: {c.one_line(c.advice(b).get('fix', ''))}")
         if c.reproduce_command(b):
             out.append(f"  reproduce: {c.one_line(c.reproduce_command(b))}")
-        out.append(f"  replay:    {c.replay_command(b)}")
+        out.append(f"  replay:    {c.replay_command(b, result)}")
         if not b.get("new", True) and b.get("baseline_note"):
             out.append(f"  baseline: {c.one_line(b['baseline_note'])}")
         out.append("")

@@ -51,7 +51,7 @@ def _annotation(bucket: dict, result: dict, src: str | None) -> str:
     message.append(f"Fix: {c.advice(bucket).get('fix', '')}")
     if c.reproduce_command(bucket):
         message.append(f"Reproduce: {c.reproduce_command(bucket)}")
-    message.append(f"Replay: {c.replay_command(bucket)}")
+    message.append(f"Replay: {c.replay_command(bucket, result)}")
     if bucket.get("baseline_note") and not bucket.get("new", True):
         message.append(f"Baseline: {bucket['baseline_note']}")
     text = c.strip_control("\n".join(message))

@@ -207,7 +207,7 @@ def _bucket(b: dict, index: int, result: dict, sources: _Sources, opts: c.Render
         f'<p><strong>Fix:</strong> {e(adv.get("fix", ""))}</p></div>'
     )
     repro = ""
-    for label, cmd, n in (("reproduce", c.reproduce_command(b), "r"), ("replay", c.replay_command(b), "p")):
+    for label, cmd, n in (("reproduce", c.reproduce_command(b), "r"), ("replay", c.replay_command(b, result), "p")):
         if cmd:
             ident = f"cmd-{index}-{n}"
             repro += (
@@ -305,14 +305,14 @@ class _Sources:
         self.cache: dict[Path, list[str] | None] = {}
 
     def lines(self, file: str) -> list[str] | None:
+        if self.root is None:
+            return None  # without a project root nothing tells project files from the machine's others
         path = Path(file)
         if not path.is_absolute():
-            if self.root is None:
-                return None
             path = self.root / path
         path = path.resolve()
         # Only the project's own files: a published report must not leak other files of the CI machine.
-        if self.root is not None and self.root not in path.parents:
+        if self.root not in path.parents:
             return None
         if path not in self.cache:
             try:

@@ -10,7 +10,7 @@ FORMAT = "junit"
 FILENAME = "racegate-junit.xml"
 
 # Characters XML 1.0 cannot carry at all, even escaped (test output may hold NUL or terminal escapes).
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def _x(text: object) -> str:
@@ -111,5 +111,5 @@ def _details(b: dict, result: dict, src: str | None) -> str:
     lines.append(f"fix: {c.advice(b).get('fix', '')}")
     if c.reproduce_command(b):
         lines.append(f"reproduce: {c.reproduce_command(b)}")
-    lines.append(f"replay: {c.replay_command(b)}")
+    lines.append(f"replay: {c.replay_command(b, result)}")
     return "\n".join(lines)

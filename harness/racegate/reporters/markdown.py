@@ -114,7 +114,7 @@ def _details(b: dict, result: dict, src: str | None, opts: c.RenderOptions) -> s
     lines += ["", f"what: {adv.get('what', '')}", f"fix: {adv.get('fix', '')}"]
     if c.reproduce_command(b):
         lines.append(f"reproduce: {c.reproduce_command(b)}")
-    lines.append(f"replay: {c.replay_command(b)}")
+    lines.append(f"replay: {c.replay_command(b, result)}")
     if b.get("baseline_note") and not b.get("new", True):
         lines.append(f"baseline: {b['baseline_note']}")
     lines += ["", c.raw_report_text(b, opts, limit=16 * 1024)]

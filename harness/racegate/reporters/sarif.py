@@ -183,7 +183,9 @@ def _artifact(file: str, src: str | None) -> tuple[dict, bool]:
     rel = c.repo_path(file, src)
     if rel is not None:
         return {"uri": quote(rel), "uriBaseId": SRCROOT}, True
-    return {"uri": "file://" + quote(PurePosixPath(file).as_posix())}, False
+    if PurePosixPath(file).is_absolute():
+        return {"uri": "file://" + quote(PurePosixPath(file).as_posix())}, False
+    return {"uri": quote(file)}, False  # a relative reference outside the project: no scheme
 
 
 def _dir_uri(path: str) -> str:

@@ -53,3 +53,16 @@ def test_pass_verdict_when_everything_is_known(sample):
         b["new"] = False
     sample["summary"]["new_buckets"] = 0
     assert console.render(sample).splitlines()[-1] == "PASS: no new problems (8 known, baselined)"
+
+
+def test_reproduce_carries_the_run_environment_and_replay_names_the_result(sample):
+    result = dict(sample, config=dict(sample.get("config") or {}, out_dir="/ci/out dir"))
+    bucket = dict(result["buckets"][0])
+    bucket["first_seen"] = dict(bucket["first_seen"], env={"RACEGATE_SEED": "7", "RACEGATE_SCHEDULE": "noise"})
+    result["buckets"] = [bucket]
+    block = _blocks(console.render(result))[0]
+    reproduce = next(x for x in block.splitlines() if x.strip().startswith("reproduce:")).split("reproduce:", 1)[1]
+    assert shlex.split(reproduce) == ["env", "RACEGATE_SCHEDULE=noise", "RACEGATE_SEED=7",
+                                      *bucket["first_seen"]["command"]]
+    replay = next(x for x in block.splitlines() if x.strip().startswith("replay:")).split("replay:", 1)[1]
+    assert shlex.split(replay) == ["racegate", "replay", bucket["id"], "--from", "/ci/out dir/racegate.json"]
