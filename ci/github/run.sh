@@ -20,10 +20,16 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 racegate_bin="${RACEGATE_BIN:-$here/../../racegate}"
 
-# Workflow commands are plain stdout lines on GitHub and harmless text elsewhere.
-warn() { printf '::warning::%s\n' "$*"; }
+# Workflow commands are plain stdout lines on GitHub and harmless text elsewhere. Their data must have
+# %, CR and LF escaped, or an input value could end the command and start another.
+escape_data() {
+  local s="${1//%/%25}"
+  s="${s//$'\r'/%0D}"
+  printf '%s' "${s//$'\n'/%0A}"
+}
+warn() { printf '::warning::%s\n' "$(escape_data "$*")"; }
 die() {
-  printf '::error::%s\n' "$*"
+  printf '::error::%s\n' "$(escape_data "$*")"
   exit 2
 }
 group() {
@@ -35,6 +41,7 @@ endgroup() {
 
 set_output() {
   if [[ -n ${GITHUB_OUTPUT:-} ]]; then
+    [[ $2 != *$'\n'* ]] || die "output $1 would span lines"
     printf '%s=%s\n' "$1" "$2" >>"$GITHUB_OUTPUT"
   fi
 }

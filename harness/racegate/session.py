@@ -1,6 +1,7 @@
 """One `racegate run`: worker threads take planned runs from the scheduler until the budget is spent."""
 from __future__ import annotations
 
+import re
 import shutil
 import signal
 import sys
@@ -37,13 +38,14 @@ class Session:
         self.config = config
         runs_dir = config.out_dir / "runs"
         reports_dir = config.out_dir / "reports"
-        stale = [d for d in (runs_dir, reports_dir) if d.exists()]
-        if stale and not (config.out_dir / results.RESULT_FILE).exists():
-            # Only ever clear what an earlier racegate run left, never a user's own dirs.
-            raise RacegateError(f"{config.out_dir} has a {stale[0].name}/ dir but no {results.RESULT_FILE}: "
-                                "not a racegate output dir; pass another --out")
-        for old in stale:
-            shutil.rmtree(old)
+        for stale, ours in ((runs_dir, r"\d+"), (reports_dir, r"[0-9a-f]+\.txt")):
+            if not stale.exists():
+                continue
+            # Only ever clear what an earlier racegate run left, never a user's own files.
+            if not all(re.fullmatch(ours, p.name) for p in stale.iterdir()):
+                raise RacegateError(f"{stale} holds files racegate did not write: not a racegate output dir; "
+                                    "pass another --out")
+            shutil.rmtree(stale)
         self.scheduler = Scheduler(tests, schedules_for, config.master_seed, config.runs, config.time_budget,
                                    config.until_confident, bucket_id)
         self.executor = Executor(runs_dir, config.shim_path, config.timeout)

@@ -110,7 +110,7 @@ def test_gitlab_template() -> None:
     assert "CI_NODE_INDEX/$CI_NODE_TOTAL" in script
     assert 'ci/github/run.sh"' in script
     assert set(re.findall(r"\bINPUT_[A-Z_]+\b", script)) == run_sh_inputs() - {"INPUT_ARTIFACT_NAME"}
-    assert "racegate-shards/*.json" in "\n".join(doc[".racegate-merge"]["script"])
+    assert "racegate-shards/*/racegate.json" in "\n".join(doc[".racegate-merge"]["script"])
 
 
 def test_run_sh_passes_shellcheck() -> None:
@@ -319,6 +319,14 @@ def test_usage_errors_stop_before_racegate(gh: Harness, env: dict[str, str], mes
     assert result.returncode == 2
     assert f"::error::{message}" in result.stdout
     assert gh.argv() is None
+
+
+def test_workflow_command_data_is_escaped(gh: Harness) -> None:
+    # An input must not be able to end the ::error:: command and start one of its own.
+    result = gh.run(INPUT_SHARD="1/2\n::notice::injected 100%")
+    assert result.returncode == 2
+    assert "::error::shard must look like I/N, got '1/2%0A::notice::injected 100%25'" in result.stdout
+    assert "\n::notice::injected" not in result.stdout
 
 
 def test_missing_tsan_runtime_is_installed_then_reported(gh: Harness) -> None:
