@@ -14,7 +14,7 @@ from racegate import result as results
 from racegate.build import build_preset, compiler, uses_tsan
 from racegate.errors import EXIT_CLEAN, EXIT_FOUND, EXIT_INTERRUPTED, EXIT_USAGE, RacegateError
 from racegate.progress import Progress
-from racegate.reporters import FILE_FORMATS, FORMATS, RenderOptions, write_reports
+from racegate.reporters import FILE_FORMATS, RenderOptions, render, write_reports
 from racegate.session import Session, SessionConfig, planned_runs
 
 def main(argv: list[str] | None = None) -> int:
@@ -135,8 +135,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _format_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--format", metavar="LIST", help=f"comma-separated report formats to write "
-                        f"(from {', '.join(sorted(FORMATS))}; default {','.join(FILE_FORMATS)})")
+    parser.add_argument("--format", metavar="LIST", help=f"comma-separated report files to write "
+                        f"(default and choices: {','.join(FILE_FORMATS)}; the console summary always prints)")
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -252,13 +252,13 @@ def _publish(result: dict, out_dir: Path, formats: list[str], save: bool = True,
         results.save(result, out_dir / results.RESULT_FILE)
     options = RenderOptions(base_dir=result_dir or out_dir)
     written = write_reports(result, out_dir, formats, options)
-    print(FORMATS["console"].render(result, RenderOptions(base_dir=options.base_dir, color=sys.stdout.isatty())))
+    print(render("console", result, RenderOptions(base_dir=options.base_dir, color=sys.stdout.isatty())))
     if os.environ.get("GITHUB_ACTIONS") == "true":
-        print(FORMATS["github"].render(result, options))
+        print(render("github", result, options))
     summary_path = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary_path:
         with open(summary_path, "a", encoding="utf-8", errors="backslashreplace") as summary:
-            summary.write(FORMATS["markdown"].render(result, options))
+            summary.write(render("markdown", result, options))
     for path in written:
         print(f"racegate: wrote {path}", file=sys.stderr)
 
@@ -267,9 +267,9 @@ def _formats(text: str | None) -> list[str]:
     if text is None:
         return list(FILE_FORMATS)
     names = [n.strip() for n in text.split(",") if n.strip()]
-    unknown = [n for n in names if n not in FORMATS]
+    unknown = [n for n in names if n not in FILE_FORMATS]
     if unknown:
-        raise RacegateError(f"unknown report format {unknown[0]!r}; known: {', '.join(sorted(FORMATS))}")
+        raise RacegateError(f"unknown report format {unknown[0]!r}; known: {', '.join(FILE_FORMATS)}")
     return names
 
 

@@ -25,18 +25,18 @@ def classify(test: TestCase, returncode: int | None, timed_out: bool, timeout: f
              tsan_log: str, race_found: bool) -> tuple[str, list[Finding]]:
     """The run's outcome (pass, race, fail, crash, timeout) and its non-TSan findings."""
     if timed_out:
-        return "timeout", [_finding("timeout", test, [f"timeout: {test.name} ran longer than {timeout:g} s"],
+        return "timeout", [_finding("timeout", test, f"timeout: {test.name} ran longer than {timeout:g} s",
                                     ["timeout"], output)]
     findings: list[Finding] = []
     outcome = "race" if race_found else "pass"
     if returncode is not None and returncode < 0:
         name = _signal_name(-returncode)
-        findings.append(_finding("crash", test, [f"crash: {test.name} killed by {name}"], [name], output))
+        findings.append(_finding("crash", test, f"crash: {test.name} killed by {name}", [name], output))
         return "crash", findings
     fatal = _TSAN_FATAL.search(tsan_log) or _TSAN_FATAL.search(output)
     if fatal:
         what = normalize_message(fatal.group("what").split(" on ")[0])
-        findings.append(_finding("crash", test, [f"crash: {test.name}: ThreadSanitizer: {fatal.group('what')}"],
+        findings.append(_finding("crash", test, f"crash: {test.name}: ThreadSanitizer: {fatal.group('what')}",
                                  [what], tsan_log or output))
         return "crash", findings
     failures = list(_GTEST_FAILURE.finditer(output))
@@ -46,22 +46,22 @@ def classify(test: TestCase, returncode: int | None, timed_out: bool, timeout: f
         where = os.path.basename(failure.group("file"))
         findings.append(_finding(
             "test failure", test,
-            [f"test failure: {test.name}: {first} ({where}:{failure.group('line')})"],
-            [where, normalize_message(message)], f"{failure.group(0)}",
+            f"test failure: {test.name}: {first} ({where}:{failure.group('line')})",
+            [where, normalize_message(message)], failure.group(0),
             frames=[{"function": test.name, "file": failure.group("file"), "line": int(failure.group("line"))}]))
     if not failures and returncode not in (0, None) and not (race_found and returncode == TSAN_EXITCODE):
         tail = "\n".join(output.strip().splitlines()[-20:])
-        findings.append(_finding("test failure", test, [f"test failure: {test.name} exited with status {returncode}"],
+        findings.append(_finding("test failure", test, f"test failure: {test.name} exited with status {returncode}",
                                  [f"exit {returncode}"], tail))
     if findings:
         outcome = "fail"
     return outcome, findings
 
 
-def _finding(kind: str, test: TestCase, title: list[str], key: list[str], raw: str,
+def _finding(kind: str, test: TestCase, title: str, key: list[str], raw: str,
              frames: list[dict] | None = None) -> Finding:
     # Non-TSan buckets are per test: the same message in two tests is usually two problems.
-    return Finding(kind=kind, title=title[0], signature=[test.name, *key], frames=frames or [], raw=raw)
+    return Finding(kind=kind, title=title, signature=[test.name, *key], frames=frames or [], raw=raw)
 
 
 def _signal_name(number: int) -> str:

@@ -18,9 +18,9 @@ class Progress:
         self._last = 0.0
         self._width = 0
 
-    def update(self, runs: int, failed: int, buckets: int, force: bool = False) -> None:
+    def update(self, runs: int, failed: int, buckets: int) -> None:
         now = time.monotonic()
-        if not force and now - self._last < (TTY_INTERVAL if self.tty else LOG_INTERVAL):
+        if now - self._last < (TTY_INTERVAL if self.tty else LOG_INTERVAL):
             return
         self._last = now
         elapsed = now - self.started

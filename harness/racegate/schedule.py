@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from racegate.model import PlannedRun, RunRecord, TestCase
+from racegate.stats import cautious_new_bucket_chance
 
 # Fair-share weights: a test that has shown nondeterminism gets this many runs for every run of a plain
 # single-threaded one; a multi-threaded (or not yet known) test gets MULTI_THREADED_WEIGHT.
@@ -107,9 +108,9 @@ class Scheduler:
             self._cond.notify_all()
 
     def confidence_estimate(self) -> float:
-        """A conservative chance that one more run shows a bucket not seen yet: (singletons + 1) / (runs + 1)."""
+        """A cautious chance that one more run shows a bucket not seen yet."""
         singletons = sum(1 for n in self._bucket_runs.values() if n == 1)
-        return (singletons + 1) / (self._total_finished + 1)
+        return cautious_new_bucket_chance(singletons, self._total_finished)
 
     def _out_of_time(self) -> bool:
         return self.deadline is not None and time.monotonic() >= self.deadline

@@ -13,6 +13,12 @@ def new_bucket_chance(buckets_seen_once: int, runs: int) -> float:
     return min(1.0, max(0.0, buckets_seen_once / runs))
 
 
+def cautious_new_bucket_chance(buckets_seen_once: int, runs: int) -> float:
+    """Good-Turing with one imagined extra singleton, (N1 + 1) / (runs + 1): it only falls below P after
+    at least 1/P - 1 runs, so `--until-confident` cannot stop on a lucky start."""
+    return (buckets_seen_once + 1) / (max(runs, 0) + 1)
+
+
 def discovery_points(first_seen_runs: list[int], total_runs: int) -> list[list[int]]:
     """Points [runs_done, distinct_buckets]: one per run that found a new bucket, plus the last run.
 

@@ -42,11 +42,6 @@ _frame_cache: dict[str, Frame] = {}
 _FRAME_CACHE_LIMIT = 200_000
 
 
-def log_has_tsan_report(text: str) -> bool:
-    """Cheap check: does the text contain the start of at least one TSan report?"""
-    return find_report_start(text, 0) is not None
-
-
 def find_report_start(text: str, pos: int) -> re.Match[str] | None:
     """The next `WARNING: ThreadSanitizer: <kind> (pid=N)` at a line start, from pos on."""
     while True:

@@ -21,3 +21,10 @@ def test_runs_since_last_discovery():
     assert runs_since_last_discovery([[12, 1]]) == 0
     assert runs_since_last_discovery([[12, 0]]) == 12
     assert runs_since_last_discovery([]) == 0
+
+
+def test_cautious_estimate_needs_at_least_one_over_p_runs():
+    from racegate.stats import cautious_new_bucket_chance
+    assert cautious_new_bucket_chance(0, 0) == 1.0
+    assert cautious_new_bucket_chance(0, 19) == 0.05
+    assert cautious_new_bucket_chance(2, 19) == 0.15
