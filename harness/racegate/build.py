@@ -1,7 +1,10 @@
 """Configure and build a project through a CMake preset, and check what was built."""
 from __future__ import annotations
 
+import os
 import re
+import shlex
+import signal
 import subprocess
 from pathlib import Path
 
@@ -18,28 +21,37 @@ def build_preset(source_dir: Path, preset: str, log_path: Path, jobs: int) -> Pa
     if not (source_dir / "CMakePresets.json").is_file() and not (source_dir / "CMakeUserPresets.json").is_file():
         raise RacegateError(f"no CMakePresets.json in {source_dir}: run `racegate init` there or pass -S DIR")
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(log_path, "w", encoding="utf-8", errors="replace") as log:
-        configure = _logged(["cmake", "--preset", preset], source_dir, log)
-        if configure.returncode != 0:
-            raise RacegateError(_explain(f"configure of preset {preset!r} failed", configure.stdout, log_path))
-        found = _WRITTEN_TO.findall(configure.stdout)
-        if not found:
-            raise RacegateError(f"cmake did not say where preset {preset!r} builds (see {log_path})")
-        binary_dir = Path(found[-1].strip())
-        build = _logged(["cmake", "--build", str(binary_dir), "--parallel", str(jobs)], source_dir, log)
-        if build.returncode != 0:
-            raise RacegateError(_explain(f"build of preset {preset!r} failed", build.stdout, log_path))
+    log_path.write_text("")
+    returncode, output = _logged(["cmake", "--preset", preset], source_dir, log_path)
+    if returncode != 0:
+        raise RacegateError(_explain(f"configure of preset {preset!r} failed", output, log_path))
+    found = _WRITTEN_TO.findall(output)
+    if not found:
+        raise RacegateError(f"cmake did not say where preset {preset!r} builds (see {log_path})")
+    binary_dir = Path(found[-1].strip())
+    returncode, output = _logged(["cmake", "--build", str(binary_dir), "--parallel", str(jobs)], source_dir, log_path)
+    if returncode != 0:
+        raise RacegateError(_explain(f"build of preset {preset!r} failed", output, log_path))
     return binary_dir
 
 
-def _logged(argv: list[str], cwd: Path, log) -> subprocess.CompletedProcess:
-    log.write(f"$ {' '.join(argv)}\n")
-    log.flush()
-    proc = subprocess.run(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                          errors="replace")
-    log.write(proc.stdout)
-    log.flush()
-    return proc
+def _logged(argv: list[str], cwd: Path, log_path: Path) -> tuple[int, str]:
+    """Run a step with its output appended to the log as it comes (a long build can be followed there);
+    on an interrupt, the step's whole process group (make, compilers) is killed with it."""
+    with open(log_path, "ab") as log:
+        log.write(f"$ {shlex.join(argv)}\n".encode())
+        log.flush()
+        start = log.tell()
+        proc = subprocess.Popen(argv, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            returncode = proc.wait()
+        except KeyboardInterrupt:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            raise
+    with open(log_path, "rb") as log:
+        log.seek(start)
+        return returncode, log.read().decode("utf-8", errors="replace")
 
 
 def _explain(what: str, output: str, log_path: Path) -> str:

@@ -75,6 +75,7 @@ def test_from_json(entry: dict) -> TestCase | None:
         if sep:
             env.append((key, value))
     timeout = props.get("TIMEOUT")
+    skip_code = props.get("SKIP_RETURN_CODE")
     return TestCase(
         name=entry["name"],
         command=tuple(command),
@@ -83,6 +84,9 @@ def test_from_json(entry: dict) -> TestCase | None:
         timeout=float(timeout) if timeout else None,
         labels=tuple(props.get("LABELS") or ()),
         is_gtest=is_gtest_command(command),
+        will_fail=bool(props.get("WILL_FAIL")),
+        skip_return_code=int(skip_code) if skip_code is not None else None,
+        run_serial=bool(props.get("RUN_SERIAL")),
     )
 
 

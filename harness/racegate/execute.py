@@ -7,6 +7,7 @@ import signal
 import subprocess
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from racegate import failure, shim, strategies
@@ -29,6 +30,40 @@ class Stopped(Exception):
     """The executor was stopped (interrupt): the run's result does not count."""
 
 
+class _SerialGate:
+    """Shared for ordinary tests, exclusive for RUN_SERIAL ones; a waiting serial test holds off new
+    ordinary ones so it is not starved."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._shared = 0
+        self._exclusive = False
+        self._waiting_exclusive = 0
+
+    @contextmanager
+    def hold(self, exclusive: bool):
+        with self._cond:
+            if exclusive:
+                self._waiting_exclusive += 1
+                while self._exclusive or self._shared:
+                    self._cond.wait()
+                self._waiting_exclusive -= 1
+                self._exclusive = True
+            else:
+                while self._exclusive or self._waiting_exclusive:
+                    self._cond.wait()
+                self._shared += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                if exclusive:
+                    self._exclusive = False
+                else:
+                    self._shared -= 1
+                self._cond.notify_all()
+
+
 class Executor:
     """Runs planned runs; safe to call from several worker threads; `stop()` kills everything running."""
 
@@ -37,6 +72,7 @@ class Executor:
         self.shim_path = shim_path
         self.timeout = timeout
         self._running: dict[int, subprocess.Popen] = {}
+        self._serial = _SerialGate()
         self._lock = threading.Lock()
         self._stopped = False
 
@@ -54,33 +90,10 @@ class Executor:
         if plan.schedule == "repeat-in-process":
             timeout *= strategies.GTEST_REPEAT  # the timeout is for one iteration
         output_path = run_dir / "output.txt"
-        started = time.monotonic()
-        with open(output_path, "wb") as out:
-            with self._lock:
-                if self._stopped:
-                    raise Stopped
-                try:
-                    proc = subprocess.Popen(argv, cwd=plan.test.cwd or None, env=env, stdin=subprocess.DEVNULL,
-                                            stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-                except OSError as exc:
-                    out.write(f"racegate: cannot start {argv[0]}: {exc}\n".encode("utf-8", "backslashreplace"))
-                    proc = None
-                else:
-                    self._running[proc.pid] = proc
-            timed_out = False
-            if proc is None:
-                returncode: int | None = 127
-            else:
-                timed_out = not _exited_within(proc, timeout)
-                # Before reaping the leader, so the group id cannot have been reused: a hung test
-                # and any stray children of the test (same process group) must not outlive it.
-                _kill_group(proc.pid)
-                returncode = proc.wait()
-                with self._lock:
-                    self._running.pop(proc.pid, None)
-                    if self._stopped:
-                        raise Stopped
-        duration = time.monotonic() - started
+        with self._serial.hold(plan.test.run_serial), open(output_path, "wb") as out:
+            started = time.monotonic()
+            returncode, timed_out = self._execute(argv, env, plan.test.cwd, out, timeout)
+            duration = time.monotonic() - started
         output = _read_capped(output_path)
         tsan_log = "".join(p.read_text(errors="replace") for p in sorted(run_dir.glob("tsan.*")))
         if UNEXPECTED_MAPPING in output or UNEXPECTED_MAPPING in tsan_log:
@@ -96,6 +109,29 @@ class Executor:
                          log_dir=str(run_dir), threads=report.get("max_threads"),
                          findings=findings + failures, env=_replay_env(plan.test, env), schedule_note=report.get("note"),
                          cwd=plan.test.cwd)
+
+    def _execute(self, argv: list[str], env: dict[str, str], cwd: str | None, out, timeout: float) -> tuple[int, bool]:
+        """Start the test in its own process group and wait for it: (exit status, timed out)."""
+        with self._lock:
+            if self._stopped:
+                raise Stopped
+            try:
+                proc = subprocess.Popen(argv, cwd=cwd or None, env=env, stdin=subprocess.DEVNULL, stdout=out,
+                                        stderr=subprocess.STDOUT, start_new_session=True)
+            except OSError as exc:
+                out.write(f"racegate: cannot start {argv[0]}: {exc}\n".encode("utf-8", "backslashreplace"))
+                return 127, False
+            self._running[proc.pid] = proc
+        timed_out = not _exited_within(proc, timeout)
+        # Before reaping the leader, so the group id cannot have been reused: a hung test and any
+        # stray children of the test (same process group) must not outlive it.
+        _kill_group(proc.pid)
+        returncode = proc.wait()
+        with self._lock:
+            self._running.pop(proc.pid, None)
+            if self._stopped:
+                raise Stopped
+        return returncode, timed_out
 
     def prepare(self, plan: PlannedRun, run_dir: Path) -> tuple[list[str], dict[str, str]]:
         """The argv and environment of one run: ours, then the test's own (merged by the strategy), then the

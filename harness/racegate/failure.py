@@ -39,6 +39,13 @@ def classify(test: TestCase, returncode: int | None, timed_out: bool, timeout: f
         findings.append(_finding("crash", test, f"crash: {test.name}: ThreadSanitizer: {fatal.group('what')}",
                                  [what], tsan_log or output))
         return "crash", findings
+    if returncode is not None and returncode == test.skip_return_code:
+        return outcome, []  # the test skipped itself
+    if test.will_fail:
+        if returncode == 0:
+            return "fail", [_finding("test failure", test, f"test failure: {test.name} passed but is marked WILL_FAIL",
+                                     ["unexpected pass"], "\n".join(output.strip().splitlines()[-20:]))]
+        return outcome, []
     failures = list(_GTEST_FAILURE.finditer(output))
     for failure in failures:
         message = failure.group("message").strip()

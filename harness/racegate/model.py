@@ -20,6 +20,9 @@ class TestCase:
     timeout: float | None = None
     labels: tuple[str, ...] = ()
     is_gtest: bool = False
+    will_fail: bool = False  # CTest WILL_FAIL: a non-zero exit is the expected outcome
+    skip_return_code: int | None = None  # CTest SKIP_RETURN_CODE: this exit status means "skipped"
+    run_serial: bool = False  # CTest RUN_SERIAL: no other test may run at the same time
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,8 @@ def test_case(result: dict, name: str) -> TestCase:
         if entry["name"] == name:
             return TestCase(name=name, command=tuple(entry["command"]), cwd=entry.get("cwd"),
                             env=tuple(entry.get("env", {}).items()), timeout=entry.get("timeout"),
-                            labels=tuple(entry.get("labels", ())),
+                            labels=tuple(entry.get("labels", ())), will_fail=entry.get("will_fail", False),
+                            skip_return_code=entry.get("skip_return_code"), run_serial=entry.get("run_serial", False),
                             is_gtest=entry.get("is_gtest", False))
     raise RacegateError(f"the result does not describe test {name!r}; cannot replay it")
 

@@ -38,6 +38,9 @@ def test_entry(test: TestCase, records: list[RunRecord]) -> dict:
         "timeout": test.timeout,
         "labels": list(test.labels),
         "is_gtest": test.is_gtest,
+        "will_fail": test.will_fail,
+        "skip_return_code": test.skip_return_code,
+        "run_serial": test.run_serial,
     }
 
 

@@ -39,7 +39,11 @@ def _compiler_id(cc: str) -> str:
 
 def default_cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "racegate"
+    cache = Path(base) / "racegate"
+    # LD_PRELOAD splits on spaces and colons: a shim under such a path would silently not load.
+    if any(c in str(cache) for c in " :"):
+        cache = Path(tempfile.gettempdir()) / f"racegate-{os.getuid()}"
+    return cache
 
 
 def ensure_shim(cache_dir: Path | None = None) -> Path:

@@ -114,3 +114,10 @@ def test_a_test_whose_program_is_not_executable_is_an_environment_error(tmp_path
     build = _project(tmp_path, f"add_test(NAME noexec COMMAND {program})\n")
     with pytest.raises(RacegateError, match="'noexec'.*not executable"):
         discover.discover(build)
+
+
+def test_will_fail_skip_return_code_and_run_serial_are_read(tmp_path: Path):
+    build = _project(tmp_path, "add_test(NAME t COMMAND sh -c \"exit 0\")\n"
+                               "set_tests_properties(t PROPERTIES WILL_FAIL TRUE SKIP_RETURN_CODE 77 RUN_SERIAL TRUE)\n")
+    (test,) = discover.discover(build)
+    assert test.will_fail and test.skip_return_code == 77 and test.run_serial

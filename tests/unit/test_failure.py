@@ -56,3 +56,18 @@ def test_clean_run_passes():
 
 def test_normalize_message_masks_numbers_and_addresses():
     assert normalize_message("got 0x7ffe12 and  -3.5\n") == "got N and -N"
+
+
+def test_will_fail_inverts_the_exit_status_but_not_races_or_crashes():
+    expected = TestCase("t", ("./t",), will_fail=True)
+    assert classify(expected, 1, False, 10, "boom", "", False) == ("pass", [])
+    outcome, (finding,) = classify(expected, 0, False, 10, "ok", "", False)
+    assert outcome == "fail" and finding.signature == ["t", "unexpected pass"]
+    assert classify(expected, TSAN_EXITCODE, False, 10, "", "", True) == ("race", [])
+    assert classify(expected, -11, False, 10, "", "", False)[0] == "crash"
+
+
+def test_skip_return_code_means_skipped():
+    skipping = TestCase("t", ("./t",), skip_return_code=77)
+    assert classify(skipping, 77, False, 10, "skipped", "", False) == ("pass", [])
+    assert classify(skipping, 3, False, 10, "", "", False)[0] == "fail"

@@ -194,3 +194,11 @@ def test_available_never_runs_a_program_without_tsan(tmp_path):
     names = strategies.available(["sh", "-c", f"touch {marker}"])
     assert not marker.exists()
     assert "tsan-delay" not in names and "none" in names
+
+
+def test_shim_cache_avoids_paths_ld_preload_cannot_carry(monkeypatch, tmp_path):
+    from racegate.shim import default_cache_dir
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "my cache"))
+    assert " " not in str(default_cache_dir()) and ":" not in str(default_cache_dir())
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "plain"))
+    assert default_cache_dir() == tmp_path / "plain" / "racegate"
