@@ -138,16 +138,19 @@ def test_inheriting_preset_builds_and_tests_under_tsan(tmp_path: Path, vendor: s
     assert logs and "WARNING: ThreadSanitizer: data race" in logs[0].read_text()
 
 
-def test_missing_tsan_runtime_fails_at_project(tmp_path: Path) -> None:
-    # clang without its runtime package (libclang-rt-N-dev) is simulated by pointing clang at
-    # an empty resource dir: compiling works, linking -fsanitize=thread cannot.
+def project_with_clang_lacking_tsan(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    """A project and an environment whose CXX is clang without its runtime package (libclang-rt-N-dev),
+    simulated by an empty resource dir: compiling works, linking -fsanitize=thread cannot."""
     empty = tmp_path / "empty-resource-dir"
     empty.mkdir()
     wrapper = tmp_path / "clang++-without-tsan"
     wrapper.write_text(f'#!/bin/sh\nexec clang++ -resource-dir "{empty}" "$@"\n')
     wrapper.chmod(0o755)
-    project = write_project(tmp_path, "symlink")
-    env = dict(os.environ, CXX=str(wrapper))
+    return write_project(tmp_path, "symlink"), dict(os.environ, CXX=str(wrapper))
+
+
+def test_missing_tsan_runtime_fails_at_project(tmp_path: Path) -> None:
+    project, env = project_with_clang_lacking_tsan(tmp_path)
 
     configure = run(["cmake", "--preset", "tsan"], project, env)
     assert configure.returncode != 0
@@ -157,13 +160,7 @@ def test_missing_tsan_runtime_fails_at_project(tmp_path: Path) -> None:
 
 
 def test_racegate_reports_a_missing_tsan_runtime_in_one_line(tmp_path: Path) -> None:
-    empty = tmp_path / "empty-resource-dir"
-    empty.mkdir()
-    wrapper = tmp_path / "clang++-without-tsan"
-    wrapper.write_text(f'#!/bin/sh\nexec clang++ -resource-dir "{empty}" "$@"\n')
-    wrapper.chmod(0o755)
-    project = write_project(tmp_path, "symlink")
-    env = dict(os.environ, CXX=str(wrapper))
+    project, env = project_with_clang_lacking_tsan(tmp_path)
     proc = subprocess.run([sys.executable, str(REPO / "racegate"), "run", "--preset", "tsan", "--out",
                            str(tmp_path / "out")], cwd=project, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 2
