@@ -13,6 +13,7 @@ from racegate import __version__, discover, gate, shim, strategies
 from racegate import result as results
 from racegate.build import build_preset, compiler, uses_tsan
 from racegate.errors import EXIT_CLEAN, EXIT_FOUND, EXIT_INTERRUPTED, EXIT_USAGE, RacegateError
+from racegate.model import TestCase
 from racegate.progress import Progress
 from racegate.reporters import FILE_FORMATS, RenderOptions, render, write_reports
 from racegate.session import Session, SessionConfig, planned_runs
@@ -146,23 +147,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     known = gate.load_baseline(args.baseline)
     out_dir = args.out.resolve()
     source_dir = args.source.resolve()
-    build_dir = None
-    if args.test_command:
-        if args.preset or args.build_dir:
-            raise RacegateError("give one of --preset, --build-dir or -- CMD, not several")
-        tests = [discover.command_test(args.test_command)]
-    else:
-        if args.preset:
-            print(f"racegate: configuring and building preset {args.preset} ...", file=sys.stderr)
-            build_dir = build_preset(source_dir, args.preset, out_dir / "build.log", args.jobs)
-        elif args.build_dir:
-            build_dir = args.build_dir.resolve()
-        else:
-            raise RacegateError("nothing to run: give --preset NAME, --build-dir DIR or -- CMD ARGS")
-        tests = discover.discover(build_dir, args.tests)
-        if not uses_tsan(build_dir):
-            print(f"racegate: warning: {build_dir} is not built with -fsanitize=thread; only failures, crashes "
-                  "and hangs can be found", file=sys.stderr)
+    tests, build_dir = _tests(args, source_dir, out_dir)
     if shard:
         tests = discover.shard(tests, *shard)
     if not tests and not shard:
@@ -175,7 +160,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         timeout=args.timeout, until_confident=args.until_confident, shim_path=shim_path))
     print(f"racegate: {len(tests)} tests, seed {master_seed}, schedules {','.join(schedules)}, "
           f"{args.jobs} jobs", file=sys.stderr)
-    progress = Progress(sys.stderr, planned_runs(len(tests), args.runs, args.time_budget), args.time_budget)
+    planned = planned_runs(len(tests), args.runs, args.time_budget, args.until_confident)
+    progress = Progress(sys.stderr, planned, args.time_budget)
     wall = session.run(progress)
     config = {
         "runs": args.runs, "time_budget": args.time_budget, "jobs": args.jobs, "seed": master_seed,
@@ -190,6 +176,26 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"racegate: interrupted; partial results in {out_dir}", file=sys.stderr)
         return EXIT_INTERRUPTED
     return EXIT_CLEAN if args.no_gate else gate.exit_code(result)
+
+
+def _tests(args: argparse.Namespace, source_dir: Path, out_dir: Path) -> tuple[list[TestCase], Path | None]:
+    """The tests to run and the binary dir they come from (None for `-- CMD`)."""
+    if args.test_command:
+        if args.preset or args.build_dir:
+            raise RacegateError("give one of --preset, --build-dir or -- CMD, not several")
+        return [discover.command_test(args.test_command)], None
+    if args.preset:
+        print(f"racegate: configuring and building preset {args.preset} ...", file=sys.stderr)
+        build_dir = build_preset(source_dir, args.preset, out_dir / "build.log", args.jobs)
+    elif args.build_dir:
+        build_dir = args.build_dir.resolve()
+    else:
+        raise RacegateError("nothing to run: give --preset NAME, --build-dir DIR or -- CMD ARGS")
+    tests = discover.discover(build_dir, args.tests)
+    if not uses_tsan(build_dir):
+        print(f"racegate: warning: {build_dir} is not built with -fsanitize=thread; only failures, crashes "
+              "and hangs can be found", file=sys.stderr)
+    return tests, build_dir
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -284,7 +290,7 @@ def _schedules(text: str | None) -> list[str]:
     return names
 
 
-def _applicable(schedules: list[str], test, shim_path: Path | None) -> list[str]:
+def _applicable(schedules: list[str], test: TestCase, shim_path: Path | None) -> list[str]:
     """The schedules that can apply to this test; a plain run when none can."""
     available = set(strategies.available(list(test.command), schedules))
     if shim_path is None:

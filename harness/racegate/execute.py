@@ -107,8 +107,8 @@ class Executor:
         return RunRecord(test=plan.test.name, run=plan.run, seed=plan.seed, schedule=plan.schedule,
                          command=argv, outcome=outcome, returncode=returncode, duration=duration,
                          log_dir=str(run_dir), threads=report.get("max_threads"),
-                         findings=findings + failures, env=_replay_env(plan.test, env), schedule_note=report.get("note"),
-                         cwd=plan.test.cwd)
+                         findings=findings + failures, env=_replay_env(plan.test, env),
+                         schedule_note=report.get("note"), cwd=plan.test.cwd)
 
     def _execute(self, argv: list[str], env: dict[str, str], cwd: str | None, out, timeout: float) -> tuple[int, bool]:
         """Start the test in its own process group and wait for it: (exit status, timed out)."""

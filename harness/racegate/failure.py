@@ -10,8 +10,10 @@ from racegate.model import Finding, TestCase
 # TSan's default `exitcode`: the process exits with it when it printed reports.
 TSAN_EXITCODE = 66
 
-_GTEST_FAILURE = re.compile(r"^(?P<file>[^\n]*?):(?P<line>\d+): Failure\n(?P<message>(?:(?!\[  FAILED  \]|\[       OK \]|"
-                            r"[^\n]*:\d+: Failure\n)[^\n]*\n?){0,12})", re.MULTILINE)
+# "file:line: Failure" and up to 12 message lines, until the next failure or the test's verdict line.
+_GTEST_FAILURE = re.compile(r"^(?P<file>[^\n]*?):(?P<line>\d+): Failure\n"
+                            r"(?P<message>(?:(?!\[  FAILED  \]|\[       OK \]|[^\n]*:\d+: Failure\n)[^\n]*\n?){0,12})",
+                            re.MULTILINE)
 _TSAN_FATAL = re.compile(r"^(?:==\d+==)?ERROR: ThreadSanitizer: (?P<what>[^\n]+)", re.MULTILINE)
 _VOLATILE = re.compile(r"0x[0-9a-fA-F]+|\d+(?:\.\d+)?")
 

@@ -57,7 +57,8 @@ def merge(inputs: list[tuple[Path, dict]], out_path: Path) -> dict:
     config["out_dir"] = str(out_dir)
     config["merged_from"] = [str(p) for p, _ in inputs]
     return results.assemble(
-        config, sorted(tests.values(), key=lambda t: t["name"]), list(buckets.values()), dict(sorted(strategies.items())),
+        config, sorted(tests.values(), key=lambda t: t["name"]), list(buckets.values()),
+        dict(sorted(strategies.items())),
         discovery, max(r["summary"]["wall_seconds"] for _, r in inputs),
         any(r["summary"]["interrupted"] for _, r in inputs))
 

@@ -51,6 +51,7 @@ class Session:
         self.executor = Executor(runs_dir, config.shim_path, config.timeout)
         self.bucketer = Bucketer(reports_dir)
         self.records: list[RunRecord] = []
+        self.failed_runs = 0
         self.interrupted = False
         self.schedule_notes: list[str] = []
         self._lock = threading.Lock()
@@ -84,9 +85,7 @@ class Session:
 
     def _progress(self, progress: Progress) -> None:
         with self._lock:
-            done = len(self.records)
-            failed = sum(1 for r in self.records if r.outcome != "pass")
-            buckets = len(self.bucketer.buckets)
+            done, failed, buckets = len(self.records), self.failed_runs, len(self.bucketer.buckets)
         progress.update(done, failed, buckets)
 
     def _work(self) -> None:
@@ -101,6 +100,7 @@ class Session:
                     return
                 with self._lock:
                     self.records.append(record)
+                    self.failed_runs += record.outcome != "pass"
                     self.bucketer.add(record)
                     self.scheduler.record(record)
                     if record.schedule_note and record.schedule_note not in self.schedule_notes:
@@ -128,8 +128,8 @@ class Session:
                                 wall_seconds, self.interrupted)
 
 
-def planned_runs(tests: int, runs: int | None, budget: float | None) -> int | None:
+def planned_runs(tests: int, runs: int | None, budget: float | None, until_confident: float | None) -> int | None:
     """The most runs the progress line counts towards, when a run count bounds the session."""
-    if runs is None and budget is not None:
+    if runs is None and (budget is not None or until_confident is not None):
         return None
     return tests * (runs if runs is not None else DEFAULT_RUNS)
