@@ -131,6 +131,8 @@ def _parser() -> argparse.ArgumentParser:
 
     init = sub.add_parser("init", help="add racegate presets and a GitHub workflow to a CMake project")
     init.add_argument("project", type=Path, nargs="?", default=Path("."))
+    init.add_argument("--racegate-dir", type=Path,
+                      help="the vendored racegate checkout (default: the one this racegate runs from)")
     init.set_defaults(handler=cmd_init)
     return parser
 
@@ -244,7 +246,11 @@ def cmd_baseline(args: argparse.Namespace) -> int:
 def cmd_init(args: argparse.Namespace) -> int:
     from racegate.init import init_project
 
-    racegate_dir = Path(__file__).resolve().parents[2]
+    # abspath, not resolve: a vendored dir that is a symlink must stay inside the project.
+    racegate_dir = Path(os.path.abspath(args.racegate_dir or Path(__file__).resolve().parents[2]))
+    if not (racegate_dir / "presets" / "racegate.json").is_file():
+        raise RacegateError(f"{racegate_dir} is not a racegate checkout (no presets/racegate.json); "
+                            "pass --racegate-dir with the path of the vendored copy")
     for line in init_project(args.project.resolve(), racegate_dir):
         print(line)
     return EXIT_CLEAN

@@ -28,6 +28,7 @@ def racegate(*args: str, cwd: Path | None = None, timeout: float = 120) -> subpr
     (["run", "--baseline", "/nonexistent.json", "--", "true"], "cannot read baseline"),
     (["report", "/nonexistent.json"], "cannot read"),
     (["replay", "abc", "--from", "/nonexistent.json"], "cannot read"),
+    (["init", ".", "--racegate-dir", "/nonexistent"], "not a racegate checkout"),
 ])
 def test_usage_and_environment_errors_exit_2_with_one_line(tmp_path, args, message):
     proc = racegate(*args, cwd=tmp_path)
