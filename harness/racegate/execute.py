@@ -1,8 +1,10 @@
-"""Run one planned test execution: its own process group, a timeout, output and TSan logs kept on disk."""
+"""Run one planned test execution: its own process group, a timeout, and the output and TSan logs of
+every run that found something kept on disk."""
 from __future__ import annotations
 
 import os
 import select
+import shutil
 import signal
 import subprocess
 import threading
@@ -24,6 +26,8 @@ UNEXPECTED_MAPPING = "ThreadSanitizer: unexpected memory mapping"
 # What is kept of a test's output: its start and its end, which is where failures and summaries are.
 OUTPUT_HEAD = 4 << 20
 OUTPUT_TAIL = 1 << 20
+# Scratch dirs of runs in progress sit in runs/ beside the kept runs/<run> dirs.
+SCRATCH_PREFIX = "pending-"
 
 
 class Stopped(Exception):
@@ -65,7 +69,11 @@ class _SerialGate:
 
 
 class Executor:
-    """Runs planned runs; safe to call from several worker threads; `stop()` kills everything running."""
+    """Runs planned runs; safe to call from several worker threads; `stop()` kills everything running.
+
+    A run writes into a scratch dir. When it found something (or was cut short) the dir becomes
+    runs/<run>; a passing run's files are deleted and the dir serves the next run: making and
+    removing a dir per run costs more than a short test's whole share of racegate's time."""
 
     def __init__(self, runs_dir: Path, shim_path: Path | None, timeout: float | None):
         self.runs_dir = runs_dir
@@ -75,6 +83,8 @@ class Executor:
         self._serial = _SerialGate()
         self._lock = threading.Lock()
         self._stopped = False
+        self._free_scratch: list[Path] = []
+        self._scratch_made = 0
 
     def stop(self) -> None:
         with self._lock:
@@ -82,20 +92,31 @@ class Executor:
             for proc in self._running.values():
                 _kill_group(proc.pid)
 
+    def close(self) -> None:
+        """Remove the scratch dirs; the kept runs/<run> dirs stay."""
+        with self._lock:
+            free, self._free_scratch = self._free_scratch, []
+        for scratch in free:
+            shutil.rmtree(scratch, ignore_errors=True)
+
     def run(self, plan: PlannedRun) -> RunRecord:
-        run_dir = self.runs_dir / str(plan.run)
-        run_dir.mkdir(parents=True, exist_ok=True)
-        argv, env = self.prepare(plan, run_dir)
+        scratch = self._take_scratch()
+        argv, env = self.prepare(plan, scratch)
         timeout = self.timeout or plan.test.timeout or DEFAULT_TIMEOUT
         if plan.schedule == "repeat-in-process":
             timeout *= strategies.GTEST_REPEAT  # the timeout is for one iteration
-        output_path = run_dir / "output.txt"
-        with self._serial.hold(plan.test.run_serial), open(output_path, "wb") as out:
-            started = time.monotonic()
-            returncode, timed_out = self._execute(argv, env, plan.test.cwd, out, timeout)
-            duration = time.monotonic() - started
+        output_path = scratch / "output.txt"
+        try:
+            with self._serial.hold(plan.test.run_serial), open(output_path, "wb") as out:
+                started = time.monotonic()
+                returncode, timed_out = self._execute(argv, env, plan.test.cwd, out, timeout)
+                duration = time.monotonic() - started
+        except Stopped:
+            self._keep(scratch, plan.run)  # what an interrupted run printed so far
+            raise
         output = _read_capped(output_path)
-        tsan_log = "".join(p.read_text(errors="replace") for p in sorted(run_dir.glob("tsan.*")))
+        tsan_logs = sorted(name for name in os.listdir(scratch) if name.startswith("tsan."))
+        tsan_log = "".join((scratch / name).read_text(errors="replace") for name in tsan_logs)
         if UNEXPECTED_MAPPING in output or UNEXPECTED_MAPPING in tsan_log:
             raise RacegateError("the TSan runtime cannot run under this kernel's address-space randomization "
                                 "(\"unexpected memory mapping\"): run `sudo sysctl -w vm.mmap_rnd_bits=28`")
@@ -103,12 +124,41 @@ class Executor:
         findings = [finding_from_report(r) for r in reports]
         outcome, failures = failure.classify(plan.test, returncode, timed_out, timeout, output, tsan_log,
                                              bool(findings))
-        report = shim.read_shim_report(run_dir / "shim.txt")
+        report = shim.read_shim_report(scratch / "shim.txt")
+        if outcome == "pass":
+            self._recycle(scratch)
+            log_dir = ""
+        else:
+            log_dir = str(self._keep(scratch, plan.run))
         return RunRecord(test=plan.test.name, run=plan.run, seed=plan.seed, schedule=plan.schedule,
                          command=argv, outcome=outcome, returncode=returncode, duration=duration,
-                         log_dir=str(run_dir), threads=report.get("max_threads"),
+                         log_dir=log_dir, threads=report.get("max_threads"),
                          findings=findings + failures, env=_replay_env(plan.test, env),
                          schedule_note=report.get("note"), cwd=plan.test.cwd)
+
+    def _take_scratch(self) -> Path:
+        with self._lock:
+            if self._free_scratch:
+                return self._free_scratch.pop()
+            self._scratch_made += 1
+            scratch = self.runs_dir / f"{SCRATCH_PREFIX}{self._scratch_made}"
+        scratch.mkdir(parents=True, exist_ok=True)
+        return scratch
+
+    def _keep(self, scratch: Path, run: int) -> Path:
+        kept = self.runs_dir / str(run)
+        os.rename(scratch, kept)
+        return kept
+
+    def _recycle(self, scratch: Path) -> None:
+        try:
+            for entry in os.scandir(scratch):
+                os.unlink(entry.path)
+        except OSError:  # something the run made that is not a plain file: start the next run afresh
+            shutil.rmtree(scratch, ignore_errors=True)
+            return
+        with self._lock:
+            self._free_scratch.append(scratch)
 
     def _execute(self, argv: list[str], env: dict[str, str], cwd: str | None, out, timeout: float) -> tuple[int, bool]:
         """Start the test in its own process group and wait for it: (exit status, timed out)."""
@@ -141,7 +191,8 @@ class Executor:
         # (quoted when the path holds a separator such as a space, comma or colon).
         options = " ".join(filter(None, (TSAN_DEFAULTS, env.get("TSAN_OPTIONS", ""))))
         env["TSAN_OPTIONS"] = strategies.merge_tsan_options(options, {"log_path": str(run_dir / "tsan")})
-        return strategies.prepare_run(plan.schedule, plan.seed, plan.test, env, self.shim_path, run_dir / "shim.txt")
+        shim_path = self.shim_path if plan.preload_shim else None
+        return strategies.prepare_run(plan.schedule, plan.seed, plan.test, env, shim_path, run_dir / "shim.txt")
 
 
 def _replay_env(test: TestCase, env: dict[str, str]) -> dict[str, str]:

@@ -33,6 +33,9 @@ class PlannedRun:
     run: int  # global index, in start order
     seed: int
     schedule: str  # the perturbation strategy
+    # Preload the shim. Under schedules it does not carry out it only counts threads, and once a
+    # test's count is known that costs more than a short test's whole share of racegate's time.
+    preload_shim: bool = True
 
 
 @dataclass(frozen=True)

@@ -58,4 +58,6 @@ def replay(result: dict, prefix: str, runs: int, out_dir: Path, shim_path: Path 
     except KeyboardInterrupt:
         executor.stop()  # the test runs in its own session: Ctrl-C does not reach it
         raise
+    finally:
+        executor.close()
     return ReplayOutcome(bucket, schedule, first["seed"], runs, reproduced)

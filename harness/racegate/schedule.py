@@ -10,6 +10,7 @@ from typing import Callable
 
 from racegate.model import PlannedRun, RunRecord, TestCase
 from racegate.stats import cautious_new_bucket_chance
+from racegate.strategies import SHIM_SCHEDULES
 
 # Fair-share weights: a test that has shown nondeterminism gets this many runs for every run of a plain
 # single-threaded one; a multi-threaded (or not yet known) test gets MULTI_THREADED_WEIGHT.
@@ -146,4 +147,4 @@ class Scheduler:
         self._next_run += 1
         schedule = state.schedules[k % len(state.schedules)]
         return PlannedRun(test=state.test, run=run, seed=run_seed(self.master_seed, state.test.name, k),
-                          schedule=schedule)
+                          schedule=schedule, preload_shim=schedule in SHIM_SCHEDULES or state.threads is None)

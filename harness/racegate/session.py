@@ -13,7 +13,7 @@ from pathlib import Path
 from racegate import result as results
 from racegate.bucket import Bucketer
 from racegate.errors import RacegateError
-from racegate.execute import Executor, Stopped
+from racegate.execute import SCRATCH_PREFIX, Executor, Stopped
 from racegate.model import RunRecord, TestCase
 from racegate.progress import Progress
 from racegate.schedule import DEFAULT_RUNS, Scheduler
@@ -38,7 +38,7 @@ class Session:
         self.config = config
         runs_dir = config.out_dir / "runs"
         reports_dir = config.out_dir / "reports"
-        for stale, ours in ((runs_dir, r"\d+"), (reports_dir, r"[0-9a-f]+\.txt")):
+        for stale, ours in ((runs_dir, rf"\d+|{SCRATCH_PREFIX}\d+"), (reports_dir, r"[0-9a-f]+\.txt")):
             if not stale.exists():
                 continue
             # Only ever clear what an earlier racegate run left, never a user's own files.
@@ -78,6 +78,7 @@ class Session:
             for w in workers:
                 w.join()
         finally:
+            self.executor.close()
             progress.finish()
         if self._errors:
             raise self._errors[0]
@@ -107,9 +108,6 @@ class Session:
                         # Said once, and kept in the result, e.g. pct falling back without CAP_SYS_NICE.
                         self.schedule_notes.append(record.schedule_note)
                         print(f"racegate: note: {record.schedule_note}", file=sys.stderr)
-                # Keep the logs of runs that found something; passing runs' dirs are noise.
-                if record.outcome == "pass":
-                    shutil.rmtree(record.log_dir, ignore_errors=True)
         except BaseException as exc:  # a worker's crash must end the session, not hang it
             self._errors.append(exc)
             self.scheduler.stop()

@@ -1,7 +1,7 @@
 """Schedule perturbation strategies: (strategy, seed, test) -> argv and environment of one run.
 
-The shim (shim/racegate_sched.c) is preloaded for every strategy, `none` included, so the runner
-always learns how many threads a test had; it changes the schedule only for pin, noise and pct.
+The shim (shim/racegate_sched.c) changes the schedule for pin, noise and pct. Under the other
+strategies it only counts threads, so the runner preloads it there until it knows a test's count.
 """
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ STRATEGIES = ("none", "pin", "noise", "pct", "tsan-delay", "repeat-in-process")
 # most runs with both compilers, pin next; noise is the one that keeps threads on all CPUs, so races
 # that need real parallelism stay visible.
 DEFAULT_PORTFOLIO = ("noise", "pct")
+SHIM_SCHEDULES = ("pin", "noise", "pct")  # the strategies the shim carries out
 
 GTEST_REPEAT = 20  # iterations per process under repeat-in-process
 _TSAN_DELAY_FLAG = "enable_adaptive_delay"

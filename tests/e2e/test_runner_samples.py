@@ -141,6 +141,20 @@ def test_merged_shards_equal_the_unsharded_buckets(clang_run, samples_build_clan
         assert (merged_path.parent / bucket["raw_report"]).is_file()
 
 
+def test_plain_repetition_keeps_the_logs_of_exactly_the_runs_that_found_something(samples_build_clang, tmp_path):
+    racy, clean = "WordCounterRace.TwoThreadsCountDifferentDocuments", "MutexWordCounterFixed.FourThreadsCountDifferentDocuments"
+    code, result = run_result(samples_build_clang, tmp_path, "-R", f"^({re.escape(racy)}|{re.escape(clean)})$",
+                              "--runs", "5", "--schedule", "none")
+    assert code == 1
+    (bucket,) = result["buckets"]
+    assert bucket["runs_with_bucket"] == 5
+    # The shim counted the threads on each test's first run; later plain runs go without it.
+    threads = {t["name"]: t["threads"] for t in result["tests"]}
+    assert threads[racy] >= 2 and threads[clean] >= 2
+    kept = sorted((tmp_path / "runs").iterdir())
+    assert len(kept) == 5 and all(d.name.isdigit() and any(d.glob("tsan.*")) for d in kept)
+
+
 def test_replay_reproduces_a_bucket(clang_run):
     out, _, result = clang_run
     bucket = buckets_of(result, "WordCounterRace.TwoThreadsCountDifferentDocuments")[0]

@@ -56,16 +56,35 @@ def test_huge_output_is_capped_on_disk_and_invalid_utf8_survives(tmp_path, monke
 
 
 def test_run_environment_carries_seed_schedule_and_per_run_log_path(tmp_path):
-    code = ("import os\nprint('SEED=' + os.environ['RACEGATE_SEED'])\nprint('SCHED=' + os.environ['RACEGATE_SCHEDULE'])\n"
-            "print('OPTS=' + os.environ['TSAN_OPTIONS'])\n")
+    code = ("import os, sys\nprint('SEED=' + os.environ['RACEGATE_SEED'])\n"
+            "print('SCHED=' + os.environ['RACEGATE_SCHEDULE'])\nprint('OPTS=' + os.environ['TSAN_OPTIONS'])\n"
+            "sys.exit(1)\n")
     record = run_python(tmp_path, code)
-    assert record.outcome == "pass"
+    assert record.outcome == "fail" and record.log_dir == str(tmp_path / "runs" / "0")
     text = (tmp_path / "runs" / "0" / "output.txt").read_text()
     assert "SEED=1234" in text and "SCHED=none" in text
-    assert f"log_path={tmp_path / 'runs' / '0' / 'tsan'}" in text
+    # TSan wrote into the dir while the run was going; a kept run's logs are found at runs/<run>.
+    log_path = re.search(r"log_path=(\S+)/tsan", text).group(1)
+    assert os.path.dirname(log_path) == str(tmp_path / "runs")
     assert record.env["RACEGATE_SEED"] == "1234"
     # The reproduce environment lets TSan print to the terminal instead of the old run dir.
     assert "log_path" not in record.env["TSAN_OPTIONS"] and "halt_on_error=0" in record.env["TSAN_OPTIONS"]
+
+
+def test_passing_runs_leave_nothing_and_share_one_scratch_dir(tmp_path):
+    executor = Executor(tmp_path / "runs", None, None)
+    # Writes a file where TSan would put its log, as a report-free TSan run never does.
+    code = "import os\nopen(os.environ['TSAN_OPTIONS'].rsplit('log_path=', 1)[1] + '.1', 'w').write('log')\n"
+    test = TestCase("t", (sys.executable, "-c", code))
+    dirs = set()
+    for run in range(3):
+        record = executor.run(PlannedRun(test, run, 1, "none"))
+        assert record.outcome == "pass" and record.log_dir == ""
+        dirs |= {p.name for p in (tmp_path / "runs").iterdir()}
+        assert all(not any(p.iterdir()) for p in (tmp_path / "runs").iterdir())
+    assert len(dirs) == 1
+    executor.close()
+    assert list((tmp_path / "runs").iterdir()) == []
 
 
 def test_user_tsan_options_are_kept_but_log_path_is_ours(tmp_path, monkeypatch):
@@ -75,6 +94,15 @@ def test_user_tsan_options_are_kept_but_log_path_is_ours(tmp_path, monkeypatch):
     options = re.split(r"[\s:,]+", env["TSAN_OPTIONS"])
     assert "history_size=2" in options and options[-1] == f"log_path={tmp_path / 'r' / 'tsan'}"
     assert options.index("history_size=2") > options.index("history_size=7")
+
+
+def test_the_shim_is_preloaded_only_when_the_plan_asks_for_it(tmp_path):
+    executor = Executor(tmp_path, tmp_path / "shim.so", None)
+    test = TestCase("t", ("true",))
+    _, env = executor.prepare(PlannedRun(test, 0, 1, "none"), tmp_path / "r")
+    assert env["LD_PRELOAD"].split(":")[0] == str(tmp_path / "shim.so")
+    _, env = executor.prepare(PlannedRun(test, 1, 1, "none", preload_shim=False), tmp_path / "r")
+    assert str(tmp_path / "shim.so") not in env.get("LD_PRELOAD", "")
 
 
 def test_log_path_with_separators_is_quoted(tmp_path):

@@ -50,6 +50,16 @@ def test_single_threaded_passing_test_is_not_repeated_but_a_failing_one_is():
     assert counts == {"single": 1, "flaky1t": 5, "multi": 5}
 
 
+def test_shim_is_preloaded_where_it_perturbs_and_elsewhere_until_the_thread_count_is_known():
+    s = Scheduler(make_tests("counted", "uncounted"), lambda t: SCHEDULES, 7, runs=6, time_budget=None)
+    plans = drain(s, lambda p: ("pass", 3 if p.test.name == "counted" else None, ()))
+    preloads = {(p.test.name, p.schedule, p.preload_shim) for p in plans}
+    assert preloads == {("counted", "none", True), ("counted", "none", False), ("counted", "noise", True),
+                        ("counted", "pct", True), ("uncounted", "none", True), ("uncounted", "noise", True),
+                        ("uncounted", "pct", True)}
+    assert plans[0].test.name == "counted" and plans[0].schedule == "none" and plans[0].preload_shim
+
+
 def test_schedules_rotate_per_test_and_seeds_replay():
     s = Scheduler(make_tests("a"), lambda t: SCHEDULES, 99, runs=6, time_budget=None)
     plans = drain(s, lambda p: ("pass", 2, ()))
