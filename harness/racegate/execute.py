@@ -118,6 +118,7 @@ class Executor:
         tsan_logs = sorted(name for name in os.listdir(scratch) if name.startswith("tsan."))
         tsan_log = "".join((scratch / name).read_text(errors="replace") for name in tsan_logs)
         if UNEXPECTED_MAPPING in output or UNEXPECTED_MAPPING in tsan_log:
+            self._keep(scratch, plan.run)
             raise RacegateError("the TSan runtime cannot run under this kernel's address-space randomization "
                                 "(\"unexpected memory mapping\"): run `sudo sysctl -w vm.mmap_rnd_bits=28`")
         reports = parse_reports(tsan_log)

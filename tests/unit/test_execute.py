@@ -4,7 +4,10 @@ import re
 import sys
 import time
 
+import pytest
+
 from racegate import execute
+from racegate.errors import RacegateError
 from racegate.execute import Executor, Stopped
 from racegate.model import PlannedRun, TestCase
 
@@ -161,3 +164,10 @@ def test_run_serial_tests_never_overlap_with_others(tmp_path):
     assert len(others) == 4
     assert all(end <= serial[0] or start >= serial[1] for start, end in others)
     assert any(a[0] < b[1] and b[0] < a[1] for a in others for b in others if a != b)  # the others do overlap
+
+
+def test_an_old_tsan_runtime_under_a_new_kernel_is_a_clear_error_with_the_log_kept(tmp_path):
+    code = "import sys\nsys.stderr.write('FATAL: ThreadSanitizer: unexpected memory mapping 0x7f0000000000\\n')\nsys.exit(66)\n"
+    with pytest.raises(RacegateError, match=r"sysctl -w vm\.mmap_rnd_bits=28"):
+        run_python(tmp_path, code)
+    assert "unexpected memory mapping" in (tmp_path / "runs" / "0" / "output.txt").read_text()
