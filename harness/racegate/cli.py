@@ -232,7 +232,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
     bucket = outcome.bucket
     print(f"{bucket['id']}: {bucket['title']}")
     print(f"replayed {bucket['first_seen']['test']} with seed {outcome.seed} under {outcome.schedule}: "
-          f"reproduced in {outcome.reproduced} of {outcome.runs} runs (logs in {out_dir})")
+          f"reproduced in {outcome.reproduced} of {outcome.runs} runs "
+          f"(logs of the runs that did not pass in {out_dir / 'runs'})")
     return EXIT_FOUND if outcome.reproduced else EXIT_CLEAN
 
 

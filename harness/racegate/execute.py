@@ -72,8 +72,8 @@ class Executor:
     """Runs planned runs; safe to call from several worker threads; `stop()` kills everything running.
 
     A run writes into a scratch dir. When it found something (or was cut short) the dir becomes
-    runs/<run>; a passing run's files are deleted and the dir serves the next run: making and
-    removing a dir per run costs more than a short test's whole share of racegate's time."""
+    runs/<run>; a passing run's files are deleted and the dir, renamed, serves the next run: making
+    and removing a dir per run costs more than a short test's whole share of racegate's time."""
 
     def __init__(self, runs_dir: Path, shim_path: Path | None, timeout: float | None):
         self.runs_dir = runs_dir
@@ -101,24 +101,31 @@ class Executor:
 
     def run(self, plan: PlannedRun) -> RunRecord:
         scratch = self._take_scratch()
+        try:
+            record = self._run_in(scratch, plan)
+        except BaseException:
+            self._keep(scratch, plan.run)  # what a run that was stopped or went wrong left behind
+            raise
+        if record.outcome == "pass":
+            self._recycle(scratch)
+        else:
+            record.log_dir = str(self._keep(scratch, plan.run))
+        return record
+
+    def _run_in(self, scratch: Path, plan: PlannedRun) -> RunRecord:
         argv, env = self.prepare(plan, scratch)
         timeout = self.timeout or plan.test.timeout or DEFAULT_TIMEOUT
         if plan.schedule == "repeat-in-process":
             timeout *= strategies.GTEST_REPEAT  # the timeout is for one iteration
         output_path = scratch / "output.txt"
-        try:
-            with self._serial.hold(plan.test.run_serial), open(output_path, "wb") as out:
-                started = time.monotonic()
-                returncode, timed_out = self._execute(argv, env, plan.test.cwd, out, timeout)
-                duration = time.monotonic() - started
-        except Stopped:
-            self._keep(scratch, plan.run)  # what an interrupted run printed so far
-            raise
+        with self._serial.hold(plan.test.run_serial), open(output_path, "wb") as out:
+            started = time.monotonic()
+            returncode, timed_out = self._execute(argv, env, plan.test.cwd, out, timeout)
+            duration = time.monotonic() - started
         output = _read_capped(output_path)
         tsan_logs = sorted(name for name in os.listdir(scratch) if name.startswith("tsan."))
         tsan_log = "".join((scratch / name).read_text(errors="replace") for name in tsan_logs)
         if UNEXPECTED_MAPPING in output or UNEXPECTED_MAPPING in tsan_log:
-            self._keep(scratch, plan.run)
             raise RacegateError("the TSan runtime cannot run under this kernel's address-space randomization "
                                 "(\"unexpected memory mapping\"): run `sudo sysctl -w vm.mmap_rnd_bits=28`")
         reports = parse_reports(tsan_log)
@@ -126,23 +133,22 @@ class Executor:
         outcome, failures = failure.classify(plan.test, returncode, timed_out, timeout, output, tsan_log,
                                              bool(findings))
         report = shim.read_shim_report(scratch / "shim.txt")
-        if outcome == "pass":
-            self._recycle(scratch)
-            log_dir = ""
-        else:
-            log_dir = str(self._keep(scratch, plan.run))
         return RunRecord(test=plan.test.name, run=plan.run, seed=plan.seed, schedule=plan.schedule,
                          command=argv, outcome=outcome, returncode=returncode, duration=duration,
-                         log_dir=log_dir, threads=report.get("max_threads"),
+                         log_dir="", threads=report.get("max_threads"),
                          findings=findings + failures, env=_replay_env(plan.test, env),
                          schedule_note=report.get("note"), cwd=plan.test.cwd)
+
+    def _new_scratch_path(self) -> Path:
+        with self._lock:
+            self._scratch_made += 1
+            return self.runs_dir / f"{SCRATCH_PREFIX}{self._scratch_made}"
 
     def _take_scratch(self) -> Path:
         with self._lock:
             if self._free_scratch:
                 return self._free_scratch.pop()
-            self._scratch_made += 1
-            scratch = self.runs_dir / f"{SCRATCH_PREFIX}{self._scratch_made}"
+        scratch = self._new_scratch_path()
         scratch.mkdir(parents=True, exist_ok=True)
         return scratch
 
@@ -152,14 +158,19 @@ class Executor:
         return kept
 
     def _recycle(self, scratch: Path) -> None:
+        """Empty a passing run's dir for the next run, under a new name: a stray process of the run that
+        left its process group and still writes to the old path cannot reach the next run's logs."""
+        fresh = self._new_scratch_path()
         try:
-            for entry in os.scandir(scratch):
+            os.rename(scratch, fresh)
+            for entry in os.scandir(fresh):
                 os.unlink(entry.path)
-        except OSError:  # something the run made that is not a plain file: start the next run afresh
-            shutil.rmtree(scratch, ignore_errors=True)
+        except OSError:  # something the run made that is not a plain file: the next run gets a new dir
+            for path in (scratch, fresh):
+                shutil.rmtree(path, ignore_errors=True)
             return
         with self._lock:
-            self._free_scratch.append(scratch)
+            self._free_scratch.append(fresh)
 
     def _execute(self, argv: list[str], env: dict[str, str], cwd: str | None, out, timeout: float) -> tuple[int, bool]:
         """Start the test in its own process group and wait for it: (exit status, timed out)."""

@@ -8,7 +8,9 @@ from pathlib import Path
 from racegate.errors import RacegateError
 from racegate.execute import Executor
 from racegate.model import PlannedRun, TestCase
+from racegate.shim import preloads_shim
 from racegate.signature import bucket_id
+from racegate.strategies import SHIM_SCHEDULES
 
 
 @dataclass
@@ -49,10 +51,13 @@ def replay(result: dict, prefix: str, runs: int, out_dir: Path, shim_path: Path 
     runs_dir = out_dir / "runs"
     shutil.rmtree(runs_dir, ignore_errors=True)  # logs of an earlier replay must not count again
     executor = Executor(runs_dir, shim_path, timeout)
+    # As the first run had it: a plain run after the test's first went without the shim.
+    preload = schedule in SHIM_SCHEDULES or preloads_shim(first.get("env", {}).get("LD_PRELOAD", ""))
     reproduced = 0
     try:
         for i in range(runs):
-            record = executor.run(PlannedRun(test=test, run=i, seed=first["seed"], schedule=schedule))
+            record = executor.run(PlannedRun(test=test, run=i, seed=first["seed"], schedule=schedule,
+                                             preload_shim=preload))
             if any(bucket_id(f.kind, f.signature) == bucket["id"] for f in record.findings):
                 reproduced += 1
     except KeyboardInterrupt:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -14,6 +15,7 @@ SOURCE = Path(__file__).resolve().parent / "shim" / "racegate_sched.c"
 # unversioned definition in the shim would be skipped there, so these two carry glibc's version.
 _VERSION_SCRIPT = "GLIBC_2.3.2 {\n  global: pthread_cond_wait; pthread_cond_timedwait;\n};\n"
 _FLAGS = ("-shared", "-fPIC", "-O2", "-fvisibility=hidden")
+_NAME_PREFIX = "racegate_sched-"  # then the build key and ".so"
 _LIBS = ("-ldl", "-lpthread")
 
 
@@ -57,7 +59,7 @@ def ensure_shim(cache_dir: Path | None = None) -> Path:
     key = hashlib.sha256(
         b"\0".join([source, _VERSION_SCRIPT.encode(), _compiler_id(cc).encode(), " ".join(_FLAGS + _LIBS).encode()])
     ).hexdigest()[:16]
-    target = cache / f"racegate_sched-{key}.so"
+    target = cache / f"{_NAME_PREFIX}{key}.so"
     if target.is_file():
         return target
     try:
@@ -79,6 +81,11 @@ def ensure_shim(cache_dir: Path | None = None) -> Path:
             raise ShimBuildError(f"cannot build the racegate scheduling shim with {cc}: {first}")
         os.replace(out, target)
     return target
+
+
+def preloads_shim(ld_preload: str) -> bool:
+    """Whether an LD_PRELOAD value (entries split by spaces or colons) loads a build of the shim."""
+    return any(Path(entry).name.startswith(_NAME_PREFIX) for entry in re.split(r"[\s:]+", ld_preload) if entry)
 
 
 # Keys that describe the schedule of the first process; all other numeric keys add up over processes.

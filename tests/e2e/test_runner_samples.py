@@ -153,6 +153,7 @@ def test_plain_repetition_keeps_the_logs_of_exactly_the_runs_that_found_somethin
     assert threads[racy] >= 2 and threads[clean] >= 2
     kept = sorted((tmp_path / "runs").iterdir())
     assert len(kept) == 5 and all(d.name.isdigit() and any(d.glob("tsan.*")) for d in kept)
+    assert len([d for d in kept if (d / "shim.txt").is_file()]) == 1
 
 
 def test_replay_reproduces_a_bucket(clang_run):

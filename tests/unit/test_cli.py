@@ -71,6 +71,9 @@ def test_sigint_stops_the_run_and_writes_partial_results(tmp_path):
     result = json.loads((out / "racegate.json").read_text())
     assert result["summary"]["interrupted"] is True
     assert 0 < result["summary"]["runs"] < 1000
+    # The runs cut short keep what they printed; passing runs and scratch dirs leave nothing.
+    kept = [p.name for p in (out / "runs").iterdir()]
+    assert 1 <= len(kept) <= 2 and all(name.isdigit() for name in kept)
 
 
 def test_sigterm_is_handled_like_sigint(tmp_path):
@@ -106,6 +109,16 @@ def test_out_dir_that_is_not_racegates_is_not_cleared(tmp_path):
     proc = racegate("run", "--runs", "1", "--out", str(tmp_path), "--", "true")
     assert proc.returncode == 2 and "not a racegate output dir" in proc.stderr
     assert (tmp_path / "runs" / "precious.txt").read_text() == "mine"
+
+
+def test_what_an_earlier_run_left_in_the_out_dir_is_cleared(tmp_path):
+    for leftover in ("runs/7", "runs/pending-3", "reports"):
+        (tmp_path / leftover).mkdir(parents=True)
+    (tmp_path / "runs" / "pending-3" / "output.txt").write_text("from a racegate that was killed")
+    (tmp_path / "reports" / "0123abcd.txt").write_text("an old report")
+    proc = racegate("run", "--runs", "1", "--out", str(tmp_path), "--", "true")
+    assert proc.returncode == 0, proc.stderr
+    assert not list((tmp_path / "runs").iterdir()) and not (tmp_path / "reports").exists()
 
 
 def test_an_empty_shard_writes_an_empty_result(tmp_path):

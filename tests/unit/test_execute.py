@@ -3,6 +3,7 @@ import os
 import re
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -10,6 +11,7 @@ from racegate import execute
 from racegate.errors import RacegateError
 from racegate.execute import Executor, Stopped
 from racegate.model import PlannedRun, TestCase
+from racegate.tsan_parse import parse_reports
 
 
 def run_python(tmp_path, code, timeout=None, name="t"):
@@ -66,28 +68,48 @@ def test_run_environment_carries_seed_schedule_and_per_run_log_path(tmp_path):
     assert record.outcome == "fail" and record.log_dir == str(tmp_path / "runs" / "0")
     text = (tmp_path / "runs" / "0" / "output.txt").read_text()
     assert "SEED=1234" in text and "SCHED=none" in text
-    # TSan wrote into the dir while the run was going; a kept run's logs are found at runs/<run>.
-    log_path = re.search(r"log_path=(\S+)/tsan", text).group(1)
-    assert os.path.dirname(log_path) == str(tmp_path / "runs")
+    # The run wrote into a scratch dir, renamed to runs/<run> once it was known to be worth keeping.
+    log_dir = re.search(r"log_path=(\S+)/tsan", text).group(1)
+    assert re.fullmatch(re.escape(str(tmp_path / "runs" / "pending-")) + r"\d+", log_dir)
+    assert not os.path.exists(log_dir)
     assert record.env["RACEGATE_SEED"] == "1234"
     # The reproduce environment lets TSan print to the terminal instead of the old run dir.
     assert "log_path" not in record.env["TSAN_OPTIONS"] and "halt_on_error=0" in record.env["TSAN_OPTIONS"]
 
 
-def test_passing_runs_leave_nothing_and_share_one_scratch_dir(tmp_path):
+CORPUS = Path(__file__).resolve().parent.parent / "corpus"
+# Where the run's TSan log goes, read back from the environment racegate gave it.
+LOG_PATH = "os.environ['TSAN_OPTIONS'].rsplit('log_path=', 1)[1]"
+
+
+def test_passing_runs_leave_nothing_behind(tmp_path):
     executor = Executor(tmp_path / "runs", None, None)
-    # Writes a file where TSan would put its log, as a report-free TSan run never does.
-    code = "import os\nopen(os.environ['TSAN_OPTIONS'].rsplit('log_path=', 1)[1] + '.1', 'w').write('log')\n"
+    # A log file where TSan would put one; without a report in it the run still passes.
+    code = f"import os\nopen({LOG_PATH} + '.1', 'w').write('log')\n"
     test = TestCase("t", (sys.executable, "-c", code))
-    dirs = set()
     for run in range(3):
         record = executor.run(PlannedRun(test, run, 1, "none"))
         assert record.outcome == "pass" and record.log_dir == ""
-        dirs |= {p.name for p in (tmp_path / "runs").iterdir()}
-        assert all(not any(p.iterdir()) for p in (tmp_path / "runs").iterdir())
-    assert len(dirs) == 1
+        (scratch,) = (tmp_path / "runs").iterdir()  # one dir, reused, and empty
+        assert scratch.name.startswith("pending-") and not any(scratch.iterdir())
     executor.close()
     assert list((tmp_path / "runs").iterdir()) == []
+
+
+def test_a_stray_process_of_a_passing_run_cannot_write_into_the_next_runs_logs(tmp_path):
+    executor = Executor(tmp_path / "runs", None, None)
+    report = (CORPUS / "clang14" / "race_global.log").read_text()
+    # The child leaves the test's process group, so killing the group does not stop it.
+    stray = (f"import os, subprocess, sys\nsubprocess.Popen([sys.executable, '-c', 'import time, sys; "
+             f"time.sleep(0.5); open(sys.argv[1], \"w\").write(sys.argv[2])', {LOG_PATH} + '.99', "
+             f"{report!r}], start_new_session=True)\n")
+    first = executor.run(PlannedRun(TestCase("first", (sys.executable, "-c", stray)), 0, 1, "none"))
+    assert first.outcome == "pass"
+    second = executor.run(PlannedRun(TestCase("second", (sys.executable, "-c", "import time; time.sleep(1.5)")),
+                                     1, 1, "none"))
+    assert second.outcome == "pass" and second.findings == []
+    # Where the report does go, it is parsed as one: the test above is not passing for want of that.
+    assert parse_reports(report)
 
 
 def test_user_tsan_options_are_kept_but_log_path_is_ours(tmp_path, monkeypatch):

@@ -1,0 +1,81 @@
+"""Replay re-runs a bucket's first run as it was: same seed and schedule, the shim only if it had it."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from racegate.replay import replay
+
+REPO = Path(__file__).resolve().parents[2]
+LAUNCHER = REPO / "racegate"
+# Fails on every run and says what it was preloaded with.
+SHOWS_PRELOAD = "import os, sys\nprint('PRELOAD=' + os.environ.get('LD_PRELOAD', ''))\nsys.exit(3)\n"
+
+
+def result_of(tmp_path: Path, code: str, *options: str) -> dict:
+    out = tmp_path / "first"
+    subprocess.run([sys.executable, str(LAUNCHER), "run", "--runs", "1", "--out", str(out), *options, "--",
+                    sys.executable, "-c", code], capture_output=True, timeout=120)
+    return json.loads((out / "racegate.json").read_text())
+
+
+@pytest.mark.parametrize("schedule,first_had_shim,preloaded", [
+    ("none", True, True),
+    ("none", False, False),  # a plain run after the test's first, when the thread count was known
+    ("pct", False, True),  # the shim carries out pct: never without it
+])
+def test_the_shim_is_preloaded_as_the_first_run_had_it(tmp_path, schedule, first_had_shim, preloaded):
+    result = result_of(tmp_path, SHOWS_PRELOAD, "--schedule", "none")
+    (bucket,) = result["buckets"]
+    env = bucket["first_seen"]["env"]
+    assert "racegate_sched-" in env.get("LD_PRELOAD", "")  # the test's first run had it
+    if not first_had_shim:
+        del env["LD_PRELOAD"]
+    shim = tmp_path / "cache" / "racegate_sched-0123.so"
+    outcome = replay(result, bucket["id"], 1, tmp_path / "replay", shim, schedule)
+    assert outcome.reproduced == 1
+    output = (tmp_path / "replay" / "runs" / "0" / "output.txt").read_text()
+    assert (f"PRELOAD={shim}" in output) == preloaded
+
+
+def test_an_interrupted_replay_kills_its_test_and_keeps_what_it_printed(tmp_path):
+    # Fails on the first run, hangs on the replay.
+    marker = tmp_path / "ran-once"
+    code = (f"import os, sys, time\nprint('pid', os.getpid(), flush=True)\n"
+            f"if not os.path.exists({str(marker)!r}):\n    open({str(marker)!r}, 'w').close()\n    sys.exit(3)\n"
+            "time.sleep(600)\n")
+    result = result_of(tmp_path, code)
+    (bucket,) = result["buckets"]
+    out = tmp_path / "replay"
+    proc = subprocess.Popen([sys.executable, str(LAUNCHER), "replay", bucket["id"], "--from",
+                             str(tmp_path / "first" / "racegate.json"), "--out", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    kept = out / "runs" / "0" / "output.txt"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not any((out / "runs").glob("*/output.txt")):
+        time.sleep(0.1)
+    time.sleep(1)  # the test has printed its pid by now
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert [p.name for p in (out / "runs").iterdir()] == ["0"]
+    pid = int(kept.read_text().split()[1])
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and _alive(pid):
+        time.sleep(0.05)
+    assert not _alive(pid)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split()[2] != "Z"
+    except FileNotFoundError:
+        return False
