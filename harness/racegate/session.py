@@ -56,17 +56,19 @@ class Session:
         self.schedule_notes: list[str] = []
         self._lock = threading.Lock()
         self._errors: list[BaseException] = []
+        self._workers_left = 0
+        self._workers_finished = threading.Condition()
 
     def run(self, progress: Progress) -> float:
         """Run until the budget is spent or a signal arrives; returns the wall time."""
         started = time.monotonic()
-        workers = [threading.Thread(target=self._work, daemon=True) for _ in range(self.config.jobs)]
-        for w in workers:
-            w.start()
+        # Waited for through a condition, not Thread.join: in Python 3.11 a join cut short by Ctrl-C can
+        # mark a thread that is still running as finished, and a later join then returns at once.
+        self._workers_left = self.config.jobs
+        for _ in range(self.config.jobs):
+            threading.Thread(target=self._work, daemon=True).start()
         try:
-            while any(w.is_alive() for w in workers):
-                for w in workers:
-                    w.join(timeout=0.1)
+            while not self._workers_done(timeout=0.1):
                 self._progress(progress)
         except KeyboardInterrupt:
             # A second Ctrl-C or SIGTERM must not cut short the writing of the partial results.
@@ -75,14 +77,17 @@ class Session:
             self.interrupted = True
             self.scheduler.stop()
             self.executor.stop()
-            for w in workers:
-                w.join()
+            self._workers_done(timeout=None)
         finally:
             self.executor.close()
             progress.finish()
         if self._errors:
             raise self._errors[0]
         return time.monotonic() - started
+
+    def _workers_done(self, timeout: float | None) -> bool:
+        with self._workers_finished:
+            return self._workers_finished.wait_for(lambda: self._workers_left == 0, timeout)
 
     def _progress(self, progress: Progress) -> None:
         with self._lock:
@@ -111,6 +116,10 @@ class Session:
         except BaseException as exc:  # a worker's crash must end the session, not hang it
             self._errors.append(exc)
             self.scheduler.stop()
+        finally:
+            with self._workers_finished:
+                self._workers_left -= 1
+                self._workers_finished.notify_all()
 
     def result(self, config: dict, wall_seconds: float) -> dict:
         out_dir = self.config.out_dir
