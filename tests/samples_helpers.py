@@ -1,4 +1,4 @@
-"""Helpers shared by the end-to-end tests: TSan builds of samples/ and running their binaries.
+"""Helpers shared by the tests: TSan builds of samples/, running their binaries, watching processes.
 
 Import from here (`from samples_helpers import REPO, run_gtest`), not from conftest: tests/ holds
 more than one conftest.py, and whichever was imported last owns the module name `conftest`.
@@ -16,6 +16,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -93,3 +94,18 @@ def remove_temp_builds() -> None:
         shutil.rmtree(_temp_root, ignore_errors=True)
         _temp_root = None
         _builds.clear()
+
+
+def process_ends(pid: int, within: float) -> bool:
+    """Whether the process is gone (or a zombie, which runs nothing) within `within` seconds."""
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                if f.read().split()[2] == "Z":
+                    return True
+        except FileNotFoundError:
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.05)

@@ -12,6 +12,7 @@ from racegate.errors import RacegateError
 from racegate.execute import Executor, Stopped
 from racegate.model import PlannedRun, TestCase
 from racegate.tsan_parse import parse_reports
+from samples_helpers import process_ends
 
 
 def run_python(tmp_path, code, timeout=None, name="t"):
@@ -28,19 +29,7 @@ def test_hung_test_and_its_children_are_killed(tmp_path):
     record = run_python(tmp_path, code, timeout=2)
     assert record.outcome == "timeout"
     assert record.findings[0].kind == "timeout"
-    child = int(pid_file.read_text())
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline and _alive(child):
-        time.sleep(0.05)
-    assert not _alive(child)
-
-
-def _alive(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().split()[2] != "Z"
-    except FileNotFoundError:
-        return False
+    assert process_ends(int(pid_file.read_text()), within=5)
 
 
 def test_crash_is_reported_with_its_signal(tmp_path):

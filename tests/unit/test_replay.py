@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -12,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from racegate.replay import replay
+from samples_helpers import REPO, process_ends
 
-REPO = Path(__file__).resolve().parents[2]
 LAUNCHER = REPO / "racegate"
 # Fails on every run and says what it was preloaded with.
 SHOWS_PRELOAD = "import os, sys\nprint('PRELOAD=' + os.environ.get('LD_PRELOAD', ''))\nsys.exit(3)\n"
@@ -66,16 +65,5 @@ def test_an_interrupted_replay_kills_its_test_and_keeps_what_it_printed(tmp_path
     proc.communicate(timeout=60)
     assert proc.returncode == 130
     assert [p.name for p in (out / "runs").iterdir()] == ["0"]
-    pid = int(kept.read_text().split()[1])
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and _alive(pid):
-        time.sleep(0.05)
-    assert not _alive(pid)
+    assert process_ends(int(kept.read_text().split()[1]), within=10)
 
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().split()[2] != "Z"
-    except FileNotFoundError:
-        return False
