@@ -2,6 +2,11 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from typing import Sequence
+
+from racegate import kinds
+from racegate.model import SourceFrame, StackTrace
 
 # Standard containers by the qualified name of a function inside them (templates and arguments removed), in
 # libstdc++ (public name or internal base) and libc++ (std::__1::) spelling.
@@ -28,80 +33,88 @@ _LAMBDA = re.compile(r"\$_\d|\{lambda|<lambda|(^|::)operator\(\)")
 _LIBRARY_FILE = re.compile(r"/c\+\+/|/bits/|/include/c\+\+")
 
 
-def advice_for(kind: str, frames: list[dict], signature: list[str], stacks: list[dict]) -> dict:
-    """Return {"what": the pattern in one sentence, "fix": what to change} for one bucket."""
-    k = kind.lower()
-    if "lock-order-inversion" in k or "deadlock" in k:
-        return _advice(
-            "Two threads take the same mutexes in opposite orders; under the wrong timing each waits for the other.",
-            "Pick one global lock order and always acquire in it, or take both at once with std::scoped_lock(a, b) "
-            "(deadlock-avoiding); better still, shrink the critical sections so one lock is never held while "
-            "taking another.",
-        )
-    if "thread leak" in k:
-        return _advice(
-            "A thread was still running (or never joined) when the program exited.",
-            "Join every std::thread before it is destroyed (std::jthread joins automatically), or detach it "
-            "deliberately and make sure it never touches objects that die before it does.",
-        )
-    if "use-after-free" in k or "vptr" in k:
-        return _advice(
-            "An object was destroyed while another thread was still using it (a lifetime race).",
-            "Join or stop the threads that use the object before destroying it; for a virtual call racing with the "
-            "destructor, stop the worker in the derived class's destructor (or before it), not in the base class. "
-            "If ownership is truly shared, hold it with std::shared_ptr in every thread.",
-        )
-    if "signal" in k:
-        return _advice(
-            "A signal handler calls a function that is not async-signal-safe (or clobbers errno).",
-            "Do only async-signal-safe work in the handler: set a volatile std::sig_atomic_t or lock-free "
-            "std::atomic flag (or write to a self-pipe) and handle it in normal code; save and restore errno.",
-        )
-    if "mutex" in k or "lock of" in k or "unlock" in k:
-        return _advice(
-            f"Mutex misuse: {kind}.",
-            "Use RAII locks (std::lock_guard, std::unique_lock, std::scoped_lock) so every lock is released by the "
-            "thread that took it, exactly once; never destroy a mutex another thread may still hold.",
-        )
-    if k == "test failure":
-        return _advice(
-            "The test's own check failed in some runs and passed in others, without a TSan report: the result "
-            "depends on the interleaving, typically check-then-act on atomics (each access atomic, the sequence not).",
-            "Make the read-modify-write one atomic step: a compare_exchange_weak loop, or fetch_sub/fetch_add and "
-            "act on the value it returns (e.g. `if (refs.fetch_sub(1) == 1) destroy();`); or hold one mutex across "
-            "the check and the act.",
-        )
-    if k == "crash":
-        return _advice(
-            "The test crashed in some runs only: a timing-dependent crash, usually memory corruption from a race "
-            "or an object used after another thread destroyed it.",
-            "Replay the failing run (racegate replay) under a debugger; look for objects shared between threads "
-            "without synchronization and for threads outliving what they use; an AddressSanitizer build may "
-            "pinpoint it.",
-        )
-    if k == "timeout":
-        return _advice(
-            "The test hung in some runs: a deadlock, a lost wake-up or a livelock that only some schedules hit.",
-            "Wait on condition variables with a predicate (cv.wait(lock, [&]{ return ready; })) and change the "
-            "predicate under the mutex before notifying; check lock order; replay and dump the threads' stacks.",
-        )
-    return _data_race_advice(kind, frames, signature, stacks)
+@dataclass(frozen=True)
+class Advice:
+    what: str  # the pattern, in one sentence
+    fix: str  # what to change
 
 
-def _data_race_advice(kind: str, frames: list[dict], signature: list[str], stacks: list[dict]) -> dict:
-    names = [f.get("function") or "" for f in frames] + list(signature)
+def advice_for(kind: str, frames: Sequence[SourceFrame] = (), signature: Sequence[str] = (),
+               stacks: Sequence[StackTrace] = ()) -> Advice:
+    """The advice for one bucket: by its kind's category, and for races by the code its stacks show."""
+    found = kinds.category(kind)
+    if found is None or found == kinds.RACE:
+        return _data_race_advice(kind, frames, signature, stacks)
+    if found == kinds.MUTEX_MISUSE:
+        return Advice(f"Mutex misuse: {kind}.", _CATEGORY_ADVICE[found].fix)
+    return _CATEGORY_ADVICE[found]
+
+
+_CATEGORY_ADVICE = {
+    kinds.LOCK_ORDER: Advice(
+        "Two threads take the same mutexes in opposite orders; under the wrong timing each waits for the other.",
+        "Pick one global lock order and always acquire in it, or take both at once with std::scoped_lock(a, b) "
+        "(deadlock-avoiding); better still, shrink the critical sections so one lock is never held while "
+        "taking another.",
+    ),
+    kinds.THREAD_LEAK: Advice(
+        "A thread was still running (or never joined) when the program exited.",
+        "Join every std::thread before it is destroyed (std::jthread joins automatically), or detach it "
+        "deliberately and make sure it never touches objects that die before it does.",
+    ),
+    kinds.LIFETIME: Advice(
+        "An object was destroyed while another thread was still using it (a lifetime race).",
+        "Join or stop the threads that use the object before destroying it; for a virtual call racing with the "
+        "destructor, stop the worker in the derived class's destructor (or before it), not in the base class. "
+        "If ownership is truly shared, hold it with std::shared_ptr in every thread.",
+    ),
+    kinds.SIGNAL: Advice(
+        "A signal handler calls a function that is not async-signal-safe (or clobbers errno).",
+        "Do only async-signal-safe work in the handler: set a volatile std::sig_atomic_t or lock-free "
+        "std::atomic flag (or write to a self-pipe) and handle it in normal code; save and restore errno.",
+    ),
+    kinds.MUTEX_MISUSE: Advice(
+        "Mutex misuse.",
+        "Use RAII locks (std::lock_guard, std::unique_lock, std::scoped_lock) so every lock is released by the "
+        "thread that took it, exactly once; never destroy a mutex another thread may still hold.",
+    ),
+    kinds.ASSERTION: Advice(
+        "The test's own check failed in some runs and passed in others, without a TSan report: the result "
+        "depends on the interleaving, typically check-then-act on atomics (each access atomic, the sequence not).",
+        "Make the read-modify-write one atomic step: a compare_exchange_weak loop, or fetch_sub/fetch_add and "
+        "act on the value it returns (e.g. `if (refs.fetch_sub(1) == 1) destroy();`); or hold one mutex across "
+        "the check and the act.",
+    ),
+    kinds.CRASH_BUG: Advice(
+        "The test crashed in some runs only: a timing-dependent crash, usually memory corruption from a race "
+        "or an object used after another thread destroyed it.",
+        "Replay the failing run (racegate replay) under a debugger; look for objects shared between threads "
+        "without synchronization and for threads outliving what they use; an AddressSanitizer build may "
+        "pinpoint it.",
+    ),
+    kinds.HANG: Advice(
+        "The test hung in some runs: a deadlock, a lost wake-up or a livelock that only some schedules hit.",
+        "Wait on condition variables with a predicate (cv.wait(lock, [&]{ return ready; })) and change the "
+        "predicate under the mutex before notifying; check lock order; replay and dump the threads' stacks.",
+    ),
+}
+
+
+def _data_race_advice(kind: str, frames: Sequence[SourceFrame], signature: Sequence[str],
+                      stacks: Sequence[StackTrace]) -> Advice:
+    names = [f.function for f in frames] + list(signature)
     # The access happens in a lambda when the first frame outside the standard library is one.
-    accessors = [f.get("function") or "" for f in frames]
+    accessors = [f.function for f in frames]
     for stack in stacks:
-        names += [f.get("function") or "" for f in stack.get("frames", [])]
+        names += [f.function for f in stack.frames]
         accessors += [
-            f.get("function") or ""
-            for f in stack.get("frames", [])
-            if f.get("function")
-            and not _qualified(f["function"]).startswith(("std::", "__"))
-            and not _LIBRARY_FILE.search(f.get("file") or "")
+            f.function
+            for f in stack.frames
+            if f.function
+            and not _qualified(f.function).startswith(("std::", "__"))
+            and not _LIBRARY_FILE.search(f.file)
         ][:1]
-    headers = " ".join(s.get("header", "") for s in stacks).lower()
+    headers = " ".join(s.header for s in stacks).lower()
     both_write = headers.count("write") >= 2
     access = "concurrent writes" if both_write else "a read concurrent with a write"
     container = _container(names)
@@ -125,7 +138,7 @@ def _data_race_advice(kind: str, frames: list[dict], signature: list[str], stack
             "Protect the shared data with a mutex held on both sides, make a lone counter or flag std::atomic, or "
             "confine the data to one thread and hand results over through a queue or future."
         )
-    return _advice(what, fix)
+    return Advice(what, fix)
 
 
 def _qualified(function: str) -> str:
@@ -146,7 +159,3 @@ def _container(names: list[str]) -> str | None:
                     name += "map" if _PAIR.search(raw) else "set"
                 return name
     return None
-
-
-def _advice(what: str, fix: str) -> dict:
-    return {"what": what, "fix": fix}

@@ -47,10 +47,6 @@ class Bucketer:
                 bucket.runs.add(record.run)
                 bucket.schedules[record.schedule] += 1
 
-    def first_found(self) -> list[tuple[int, str]]:
-        """(run index, schedule) of the earliest run that showed each bucket."""
-        return [(b.first.run, b.first.schedule) for b in self.buckets.values()]
-
     def _keep_raw(self, bucket: Bucket) -> None:
         self.reports_dir.mkdir(parents=True, exist_ok=True)
         header = (f"# racegate bucket {bucket.id}: {bucket.finding.title}\n"

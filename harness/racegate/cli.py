@@ -165,12 +165,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     planned = planned_runs(len(tests), args.runs, args.time_budget, args.until_confident)
     progress = Progress(sys.stderr, planned, args.time_budget)
     wall = session.run(progress)
-    config = {
-        "runs": args.runs, "time_budget": args.time_budget, "jobs": args.jobs, "seed": master_seed,
-        "schedules": schedules, "shard": args.shard, "until_confident": args.until_confident,
-        "source_dir": str(source_dir), "build_dir": str(build_dir) if build_dir else None, "out_dir": str(out_dir),
-        "compiler": compiler(build_dir) if build_dir else None,
-    }
+    config = results.RunConfig(
+        runs=args.runs, time_budget=args.time_budget, jobs=args.jobs, seed=master_seed, schedules=schedules,
+        shard=args.shard, until_confident=args.until_confident, source_dir=str(source_dir),
+        build_dir=str(build_dir) if build_dir else None, out_dir=str(out_dir),
+        compiler=compiler(build_dir) if build_dir else None)
     result = session.result(config, wall)
     gate.apply_baseline(result, known)
     _publish(result, out_dir, formats)
@@ -230,8 +229,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
     schedule = _schedules(args.schedule)[0] if args.schedule else None
     outcome = replay(result, args.bucket, args.runs, out_dir, _shim(), schedule, args.timeout)
     bucket = outcome.bucket
-    print(f"{bucket['id']}: {bucket['title']}")
-    print(f"replayed {bucket['first_seen']['test']} with seed {outcome.seed} under {outcome.schedule}: "
+    print(f"{bucket.id}: {bucket.title}")
+    print(f"replayed {bucket.first_seen.test} with seed {outcome.seed} under {outcome.schedule}: "
           f"reproduced in {outcome.reproduced} of {outcome.runs} runs "
           f"(logs of the runs that did not pass in {out_dir / 'runs'})")
     return EXIT_FOUND if outcome.reproduced else EXIT_CLEAN
@@ -257,7 +256,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     return EXIT_CLEAN
 
 
-def _publish(result: dict, out_dir: Path, formats: list[str], save: bool = True,
+def _publish(result: results.Result, out_dir: Path, formats: list[str], save: bool = True,
              result_dir: Path | None = None) -> None:
     """Save the result and every report; print the console summary and, in GitHub Actions, annotations.
     `result_dir` holds the racegate.json whose relative raw-report paths the reports embed."""

@@ -5,7 +5,7 @@ import os
 import re
 import signal
 
-from racegate.model import Finding, TestCase
+from racegate.model import Finding, SourceFrame, TestCase
 
 # TSan's default `exitcode`: the process exits with it when it printed reports.
 TSAN_EXITCODE = 66
@@ -58,7 +58,7 @@ def classify(test: TestCase, returncode: int | None, timed_out: bool, timeout: f
             "test failure", test,
             f"test failure: {test.name}: {first} ({where}:{failure.group('line')})",
             [where, normalize_message(message)], failure.group(0),
-            frames=[{"function": test.name, "file": failure.group("file"), "line": int(failure.group("line"))}]))
+            frames=[SourceFrame(test.name, failure.group("file"), int(failure.group("line")))]))
     if not failures and returncode not in (0, None) and not (race_found and returncode == TSAN_EXITCODE):
         tail = "\n".join(output.strip().splitlines()[-20:])
         findings.append(_finding("test failure", test, f"test failure: {test.name} exited with status {returncode}",
@@ -73,7 +73,7 @@ def _fatal(text: str) -> re.Match[str] | None:
 
 
 def _finding(kind: str, test: TestCase, title: str, key: list[str], raw: str,
-             frames: list[dict] | None = None) -> Finding:
+             frames: list[SourceFrame] | None = None) -> Finding:
     # Non-TSan buckets are per test: the same message in two tests is usually two problems.
     return Finding(kind=kind, title=title, signature=[test.name, *key], frames=frames or [], raw=raw)
 

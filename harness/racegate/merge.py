@@ -2,45 +2,44 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
-from racegate import result as results
 from racegate.errors import RacegateError
-from racegate.model import OUTCOMES
+from racegate.result import BucketResult, Result, StrategyStats, TestResult, build_result
 
 
-def merge(inputs: list[tuple[Path, dict]], out_path: Path) -> dict:
+def merge(inputs: list[tuple[Path, Result]], out_path: Path) -> Result:
     """Merge (path, result) pairs; raw report paths are rebased to stay valid next to `out_path`."""
     if not inputs:
         raise RacegateError("merge needs at least one result file")
-    versions = {r.get("signature_version") for _, r in inputs}
+    versions = {r.signature_version for _, r in inputs}
     if len(versions) > 1:
         # Ids from different signature versions never match: merging them would double every bucket.
         raise RacegateError(f"cannot merge results of different signature versions ({sorted(map(str, versions))})")
     out_dir = out_path.parent
-    tests: dict[str, dict] = {}
-    buckets: dict[str, dict] = {}
-    strategies: dict[str, dict] = {}
+    tests: dict[str, TestResult] = {}
+    buckets: dict[str, BucketResult] = {}
+    strategies: dict[str, StrategyStats] = {}
     discovery: list[list[int]] = []
     runs_before = buckets_before = 0
     for path, result in inputs:
-        in_dir = path.parent
-        for test in result["tests"]:
-            tests[test["name"]] = _merge_test(tests.get(test["name"]), test)
+        for test in result.tests:
+            tests[test.name] = tests[test.name].merged(test) if test.name in tests else test
         new_here = 0
-        for bucket in result["buckets"]:
-            bucket = _rebase(bucket, in_dir, out_dir)
-            if bucket["id"] in buckets:
-                _merge_bucket(buckets[bucket["id"]], bucket)
+        for bucket in result.buckets:
+            bucket = _rebased(bucket, path.parent, out_dir)
+            if bucket.id in buckets:
+                buckets[bucket.id] = buckets[bucket.id].merged(bucket)
             else:
-                buckets[bucket["id"]] = bucket
+                buckets[bucket.id] = bucket
                 new_here += 1
-        for name, entry in result.get("strategies", {}).items():
-            total = strategies.setdefault(name, {"runs": 0, "failed_runs": 0, "buckets_first_found": 0})
-            total["runs"] += entry.get("runs", 0)
-            total["failed_runs"] += entry.get("failed_runs", 0)
+        for name, stats in result.strategies.items():
+            total = strategies.setdefault(name, StrategyStats())
+            total.runs += stats.runs
+            total.failed_runs += stats.failed_runs
         # Shards ran side by side; the merged curve lays them end to end, counting only buckets new to it.
-        shard_runs = result["summary"]["runs"]
+        shard_runs = result.summary.runs
         if new_here:
             discovery.append([runs_before + shard_runs, buckets_before + new_here])
         runs_before += shard_runs
@@ -49,49 +48,17 @@ def merge(inputs: list[tuple[Path, dict]], out_path: Path) -> dict:
         discovery.append([runs_before, buckets_before])
     # A bucket found first in two shards counts once, for the strategy of the first-seen run kept.
     for bucket in buckets.values():
-        schedule = bucket["first_seen"].get("schedule")
-        if schedule in strategies:
-            strategies[schedule]["buckets_first_found"] += 1
-    config = dict(inputs[0][1].get("config", {}))
-    config["shard"] = None
-    config["out_dir"] = str(out_dir)
-    config["merged_from"] = [str(p) for p, _ in inputs]
-    return results.assemble(
-        config, sorted(tests.values(), key=lambda t: t["name"]), list(buckets.values()),
-        dict(sorted(strategies.items())),
-        discovery, max(r["summary"]["wall_seconds"] for _, r in inputs),
-        any(r["summary"]["interrupted"] for _, r in inputs))
+        if bucket.first_seen.schedule in strategies:
+            strategies[bucket.first_seen.schedule].buckets_first_found += 1
+    config = replace(inputs[0][1].config, shard=None, out_dir=str(out_dir),
+                     merged_from=[str(p) for p, _ in inputs])
+    return build_result(config, sorted(tests.values(), key=lambda t: t.name), list(buckets.values()), strategies,
+                        discovery, max(r.wall_seconds for _, r in inputs), any(r.interrupted for _, r in inputs))
 
 
-def _merge_test(into: dict | None, test: dict) -> dict:
-    if into is None:
-        return dict(test, outcomes=dict(test["outcomes"]))
-    runs = into["runs"] + test["runs"]
-    merged = dict(into)
-    merged["runs"] = runs
-    merged["failed_runs"] = into["failed_runs"] + test["failed_runs"]
-    merged["outcomes"] = {o: into["outcomes"].get(o, 0) + test["outcomes"].get(o, 0) for o in OUTCOMES}
-    merged["flaky"] = 0 < merged["failed_runs"] < runs
-    threads = [t for t in (into.get("threads"), test.get("threads")) if t is not None]
-    merged["threads"] = max(threads) if threads else None
-    if runs:
-        merged["mean_seconds"] = round(
-            (into["mean_seconds"] * into["runs"] + test["mean_seconds"] * test["runs"]) / runs, 4)
-    return merged
+def _rebased(bucket: BucketResult, in_dir: Path, out_dir: Path) -> BucketResult:
+    def rebase(path: str | None) -> str | None:
+        return os.path.relpath(os.path.join(in_dir, path), out_dir) if path else path
 
-
-def _merge_bucket(into: dict, bucket: dict) -> None:
-    into["occurrences"] += bucket["occurrences"]
-    into["runs_with_bucket"] += bucket["runs_with_bucket"]
-    into["tests"] = sorted(set(into["tests"]) | set(bucket["tests"]))
-    for name, n in bucket.get("schedules", {}).items():
-        into["schedules"][name] = into["schedules"].get(name, 0) + n
-    into["new"] = into["new"] or bucket["new"]
-
-
-def _rebase(bucket: dict, in_dir: Path, out_dir: Path) -> dict:
-    bucket = dict(bucket, schedules=dict(bucket.get("schedules", {})), first_seen=dict(bucket["first_seen"]))
-    for holder, key in ((bucket, "raw_report"), (bucket["first_seen"], "log_dir")):
-        if holder.get(key):
-            holder[key] = os.path.relpath(os.path.join(in_dir, holder[key]), out_dir)
-    return bucket
+    return replace(bucket, raw_report=rebase(bucket.raw_report) or "",
+                   first_seen=replace(bucket.first_seen, log_dir=rebase(bucket.first_seen.log_dir)))

@@ -76,6 +76,23 @@ class TsanReport:
     truncated: bool = False
 
 
+@dataclass(frozen=True)
+class SourceFrame:
+    """A frame as results and reports show it: `{"function", "file", "line"}` in racegate.json."""
+
+    function: str = ""
+    file: str = ""
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class StackTrace:
+    """One stack of a bucket as results show it: TSan's header line and its frames, innermost first."""
+
+    header: str = ""
+    frames: tuple[SourceFrame, ...] = ()
+
+
 @dataclass
 class Finding:
     """One bucketable event seen in one run: a TSan report or a non-TSan failure."""
@@ -83,9 +100,9 @@ class Finding:
     kind: str
     title: str
     signature: list[str]
-    frames: list[dict]  # [{"function", "file", "line"}], top in-project frame of each side
+    frames: list[SourceFrame]  # the top in-project frame of each side
     raw: str  # the full raw text to keep for the bucket
-    stacks: list[dict] = field(default_factory=list)  # [{"header", "frames": [...]}] for reports
+    stacks: list[StackTrace] = field(default_factory=list)  # the stacks that define a TSan report
 
 
 @dataclass

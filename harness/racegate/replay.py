@@ -7,7 +7,8 @@ from pathlib import Path
 
 from racegate.errors import RacegateError
 from racegate.execute import Executor
-from racegate.model import PlannedRun, TestCase
+from racegate.model import PlannedRun
+from racegate.result import BucketResult, Result
 from racegate.shim import preloads_shim
 from racegate.signature import bucket_id
 from racegate.strategies import SHIM_SCHEDULES
@@ -15,54 +16,37 @@ from racegate.strategies import SHIM_SCHEDULES
 
 @dataclass
 class ReplayOutcome:
-    bucket: dict
+    bucket: BucketResult
     schedule: str
     seed: int
     runs: int
     reproduced: int
 
 
-def find_bucket(result: dict, prefix: str) -> dict:
-    matches = [b for b in result["buckets"] if b["id"].startswith(prefix.lower())]
-    if not matches:
-        raise RacegateError(f"no bucket {prefix!r} in the result")
-    if len(matches) > 1:
-        raise RacegateError(f"bucket prefix {prefix!r} is ambiguous: {', '.join(b['id'] for b in matches[:5])}")
-    return matches[0]
-
-
-def test_case(result: dict, name: str) -> TestCase:
-    for entry in result["tests"]:
-        if entry["name"] == name:
-            return TestCase(name=name, command=tuple(entry["command"]), cwd=entry.get("cwd"),
-                            env=tuple(entry.get("env", {}).items()), timeout=entry.get("timeout"),
-                            labels=tuple(entry.get("labels", ())), will_fail=entry.get("will_fail", False),
-                            skip_return_code=entry.get("skip_return_code"), run_serial=entry.get("run_serial", False),
-                            is_gtest=entry.get("is_gtest", False))
-    raise RacegateError(f"the result does not describe test {name!r}; cannot replay it")
-
-
-def replay(result: dict, prefix: str, runs: int, out_dir: Path, shim_path: Path | None,
+def replay(result: Result, prefix: str, runs: int, out_dir: Path, shim_path: Path | None,
            schedule: str | None = None, timeout: float | None = None) -> ReplayOutcome:
-    bucket = find_bucket(result, prefix)
-    first = bucket["first_seen"]
-    test = test_case(result, first["test"])
-    schedule = schedule or first["schedule"]
+    bucket = result.find_bucket(prefix)
+    first = bucket.first_seen
+    try:
+        test = result.test(first.test).test_case()
+    except RacegateError as exc:
+        raise RacegateError(f"{exc}; cannot replay it") from None
+    schedule = schedule or first.schedule
     runs_dir = out_dir / "runs"
     shutil.rmtree(runs_dir, ignore_errors=True)  # logs of an earlier replay must not count again
     executor = Executor(runs_dir, shim_path, timeout)
     # As the first run had it: a plain run after the test's first went without the shim.
-    preload = schedule in SHIM_SCHEDULES or preloads_shim(first.get("env", {}).get("LD_PRELOAD", ""))
+    preload = schedule in SHIM_SCHEDULES or preloads_shim(first.env.get("LD_PRELOAD", ""))
     reproduced = 0
     try:
         for i in range(runs):
-            record = executor.run(PlannedRun(test=test, run=i, seed=first["seed"], schedule=schedule,
+            record = executor.run(PlannedRun(test=test, run=i, seed=first.seed, schedule=schedule,
                                              preload_shim=preload))
-            if any(bucket_id(f.kind, f.signature) == bucket["id"] for f in record.findings):
+            if any(bucket_id(f.kind, f.signature) == bucket.id for f in record.findings):
                 reproduced += 1
     except KeyboardInterrupt:
         executor.stop()  # the test runs in its own session: Ctrl-C does not reach it
         raise
     finally:
         executor.close()
-    return ReplayOutcome(bucket, schedule, first["seed"], runs, reproduced)
+    return ReplayOutcome(bucket, schedule, first.seed, runs, reproduced)

@@ -1,16 +1,24 @@
-"""The result file, racegate.json (schema 1): build it from runs and buckets, save it, load it."""
+"""The result of a session, racegate.json (schema 1): one typed model from the bucketer to every reporter.
+
+Values that follow from others (a test's failed runs and flakiness, a bucket's run fraction, the whole summary)
+are properties computed here and nowhere else. `Result.from_json` is the one loader: it checks the schema,
+fills every default, and so reads the files of every release; `to_json` writes the schema-1 layout that
+docs/contract.md describes, key for key as earlier releases wrote it.
+"""
 from __future__ import annotations
 
 import json
 import os
 from collections import Counter
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any, Callable, Iterable, TypeVar
 
 from racegate import __version__
-from racegate.advice import advice_for
+from racegate.advice import Advice, advice_for
 from racegate.bucket import Bucket
 from racegate.errors import RacegateError
-from racegate.model import OUTCOMES, RunRecord, TestCase
+from racegate.model import OUTCOMES, RunRecord, SourceFrame, StackTrace, TestCase
 from racegate.signature import SIGNATURE_VERSION
 from racegate.stats import discovery_points, new_bucket_chance
 
@@ -18,117 +26,325 @@ SCHEMA = 1
 RESULT_FILE = "racegate.json"
 
 
-def test_entry(test: TestCase, records: list[RunRecord]) -> dict:
-    outcomes = Counter({o: 0 for o in OUTCOMES})
-    outcomes.update(r.outcome for r in records)
-    failed = sum(n for o, n in outcomes.items() if o != "pass")
-    threads = [r.threads for r in records if r.threads is not None]
-    return {
-        "name": test.name,
-        "runs": len(records),
-        "failed_runs": failed,
-        "outcomes": dict(outcomes),
-        "flaky": 0 < failed < len(records),
-        "threads": max(threads) if threads else None,
-        "mean_seconds": round(sum(r.duration for r in records) / len(records), 4) if records else 0.0,
-        # What `racegate replay` needs to run the test again.
-        "command": list(test.command),
-        "cwd": test.cwd,
-        "env": dict(test.env),
-        "timeout": test.timeout,
-        "labels": list(test.labels),
-        "is_gtest": test.is_gtest,
-        "will_fail": test.will_fail,
-        "skip_return_code": test.skip_return_code,
-        "run_serial": test.run_serial,
-    }
+@dataclass
+class FirstSeen:
+    """The earliest run that showed a bucket: what `racegate replay` and the reproduce line need."""
+
+    test: str
+    run: int
+    seed: int
+    schedule: str
+    command: list[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
+    cwd: str | None = None
+    log_dir: str | None = None  # relative to the directory holding racegate.json
 
 
-def bucket_entry(bucket: Bucket, out_dir: Path) -> dict:
-    finding, first = bucket.finding, bucket.first
-    return {
-        "id": bucket.id,
-        "kind": finding.kind,
-        "title": finding.title,
-        "signature": list(finding.signature),
-        "frames": finding.frames,
-        "stacks": finding.stacks,
-        "tests": sorted(bucket.tests),
-        "occurrences": bucket.occurrences,
-        "runs_with_bucket": len(bucket.runs),
-        "first_seen": {"test": first.test, "run": first.run, "seed": first.seed, "schedule": first.schedule,
-                       "command": list(first.command), "env": dict(first.env), "cwd": first.cwd,
-                       "log_dir": os.path.relpath(first.log_dir, out_dir)},
-        "schedules": dict(bucket.schedules),
-        "new": True,
-        "advice": advice_for(finding.kind, finding.frames, finding.signature, finding.stacks),
-        "raw_report": os.path.join("reports", f"{bucket.id}.txt"),
-    }
+@dataclass
+class TestResult:
+    """One test: how its runs went, and what `racegate replay` needs to run it again."""
+
+    __test__ = False  # not a pytest test class
+
+    name: str
+    runs: int
+    outcomes: dict[str, int]  # every OUTCOMES key
+    threads: int | None = None  # most threads alive at once, when known
+    mean_seconds: float = 0.0
+    command: list[str] = field(default_factory=list)
+    cwd: str | None = None
+    env: dict[str, str] = field(default_factory=dict)
+    timeout: float | None = None
+    labels: list[str] = field(default_factory=list)
+    is_gtest: bool = False
+    will_fail: bool = False
+    skip_return_code: int | None = None
+    run_serial: bool = False
+
+    @property
+    def failed_runs(self) -> int:
+        return sum(n for outcome, n in self.outcomes.items() if outcome != "pass")
+
+    @property
+    def flaky(self) -> bool:
+        """Some runs failed and some passed."""
+        return 0 < self.failed_runs < self.runs
+
+    @classmethod
+    def from_runs(cls, test: TestCase, records: list[RunRecord]) -> TestResult:
+        outcomes = Counter({o: 0 for o in OUTCOMES})
+        outcomes.update(r.outcome for r in records)
+        threads = [r.threads for r in records if r.threads is not None]
+        return cls(
+            name=test.name, runs=len(records), outcomes=dict(outcomes), threads=max(threads) if threads else None,
+            mean_seconds=round(sum(r.duration for r in records) / len(records), 4) if records else 0.0,
+            command=list(test.command), cwd=test.cwd, env=dict(test.env), timeout=test.timeout,
+            labels=list(test.labels), is_gtest=test.is_gtest, will_fail=test.will_fail,
+            skip_return_code=test.skip_return_code, run_serial=test.run_serial)
+
+    def test_case(self) -> TestCase:
+        """The test as discovery described it, to run it again."""
+        return TestCase(name=self.name, command=tuple(self.command), cwd=self.cwd, env=tuple(self.env.items()),
+                        timeout=self.timeout, labels=tuple(self.labels), is_gtest=self.is_gtest,
+                        will_fail=self.will_fail, skip_return_code=self.skip_return_code,
+                        run_serial=self.run_serial)
+
+    def merged(self, other: TestResult) -> TestResult:
+        """The same test's runs on two shards as one."""
+        runs = self.runs + other.runs
+        threads = [t for t in (self.threads, other.threads) if t is not None]
+        mean = self.mean_seconds
+        if runs:
+            mean = round((self.mean_seconds * self.runs + other.mean_seconds * other.runs) / runs, 4)
+        return replace(self, runs=runs, outcomes={o: self.outcomes.get(o, 0) + other.outcomes.get(o, 0)
+                                                  for o in OUTCOMES},
+                       threads=max(threads) if threads else None, mean_seconds=mean)
 
 
-def strategy_entries(records: list[RunRecord], first_found: list[tuple[int, str]]) -> dict:
-    """Runs, failed runs and buckets first found per strategy; `first_found` is (run, schedule) per bucket."""
-    stats: dict[str, dict] = {}
+@dataclass
+class BucketResult:
+    """One distinct race or failure, with the first run that showed it and how often it came back."""
+
+    id: str
+    kind: str
+    title: str
+    signature: list[str]
+    frames: list[SourceFrame]  # the top in-project frame of each side
+    stacks: list[StackTrace]  # of the first report
+    tests: list[str]  # sorted
+    occurrences: int  # reports, over all runs
+    runs_with_bucket: int
+    first_seen: FirstSeen
+    schedules: dict[str, int]  # runs with the bucket per strategy
+    advice: Advice
+    raw_report: str  # one full raw report, relative to the directory holding racegate.json
+    new: bool = True
+    baseline_note: str | None = None  # only while the bucket is known from a baseline
+
+    @classmethod
+    def from_bucket(cls, bucket: Bucket, out_dir: Path) -> BucketResult:
+        finding, first = bucket.finding, bucket.first
+        return cls(
+            id=bucket.id, kind=finding.kind, title=finding.title, signature=list(finding.signature),
+            frames=list(finding.frames), stacks=list(finding.stacks), tests=sorted(bucket.tests),
+            occurrences=bucket.occurrences, runs_with_bucket=len(bucket.runs),
+            first_seen=FirstSeen(test=first.test, run=first.run, seed=first.seed, schedule=first.schedule,
+                                 command=list(first.command), env=dict(first.env), cwd=first.cwd,
+                                 log_dir=os.path.relpath(first.log_dir, out_dir)),
+            schedules=dict(bucket.schedules),
+            advice=advice_for(finding.kind, finding.frames, finding.signature, finding.stacks),
+            raw_report=os.path.join("reports", f"{bucket.id}.txt"))
+
+    def merged(self, other: BucketResult) -> BucketResult:
+        """The same bucket seen on two shards: counts add up, the first shard's first run stays."""
+        schedules = dict(self.schedules)
+        for name, n in other.schedules.items():
+            schedules[name] = schedules.get(name, 0) + n
+        return replace(self, occurrences=self.occurrences + other.occurrences,
+                       runs_with_bucket=self.runs_with_bucket + other.runs_with_bucket,
+                       tests=sorted(set(self.tests) | set(other.tests)), schedules=schedules,
+                       new=self.new or other.new)
+
+
+@dataclass
+class StrategyStats:
+    runs: int = 0
+    failed_runs: int = 0
+    buckets_first_found: int = 0
+
+
+@dataclass
+class RunConfig:
+    """How the session was asked to run."""
+
+    runs: int | None = None
+    time_budget: float | None = None
+    jobs: int | None = None
+    seed: int | None = None
+    schedules: list[str] = field(default_factory=list)
+    shard: str | None = None
+    until_confident: float | None = None
+    source_dir: str | None = None
+    build_dir: str | None = None
+    out_dir: str | None = None
+    compiler: str | None = None
+    schedule_notes: list[str] = field(default_factory=list)  # e.g. pct falling back without CAP_SYS_NICE
+    merged_from: list[str] | None = None  # only in merged results
+
+
+@dataclass(frozen=True)
+class Summary:
+    tests: int
+    runs: int
+    failed_runs: int
+    buckets: int
+    new_buckets: int
+    wall_seconds: float
+    interrupted: bool
+    new_bucket_chance: float  # Good-Turing: buckets seen in exactly one run / runs
+
+
+@dataclass
+class Result:
+    config: RunConfig
+    tests: list[TestResult]
+    buckets: list[BucketResult]
+    strategies: dict[str, StrategyStats]
+    discovery: list[list[int]]  # [runs done, distinct buckets] at each run that found one, and at the last run
+    wall_seconds: float
+    interrupted: bool
+    tool_version: str = __version__
+    signature_version: int = SIGNATURE_VERSION
+
+    @property
+    def summary(self) -> Summary:
+        runs = sum(t.runs for t in self.tests)
+        return Summary(
+            tests=len(self.tests), runs=runs, failed_runs=sum(t.failed_runs for t in self.tests),
+            buckets=len(self.buckets), new_buckets=sum(1 for b in self.buckets if b.new),
+            wall_seconds=round(self.wall_seconds, 3), interrupted=self.interrupted,
+            new_bucket_chance=new_bucket_chance(sum(1 for b in self.buckets if b.runs_with_bucket == 1), runs))
+
+    @property
+    def known_buckets(self) -> int:
+        return sum(1 for b in self.buckets if not b.new)
+
+    def runs_exposed(self, bucket: BucketResult) -> int:
+        """Runs of the tests a bucket affects: the M of "seen in N of M runs"."""
+        names = set(bucket.tests)
+        return sum(t.runs for t in self.tests if t.name in names)
+
+    def run_fraction(self, bucket: BucketResult) -> float:
+        exposed = self.runs_exposed(bucket)
+        return round(bucket.runs_with_bucket / exposed, 4) if exposed else 0.0
+
+    def test(self, name: str) -> TestResult:
+        for test in self.tests:
+            if test.name == name:
+                return test
+        raise RacegateError(f"the result does not describe test {name!r}")
+
+    def find_bucket(self, prefix: str) -> BucketResult:
+        """The bucket whose id starts with `prefix` (ids are long; a unique prefix is enough)."""
+        matches = [b for b in self.buckets if b.id.startswith(prefix.lower())]
+        if not matches:
+            raise RacegateError(f"no bucket {prefix!r} in the result")
+        if len(matches) > 1:
+            raise RacegateError(f"bucket prefix {prefix!r} is ambiguous: {', '.join(b.id for b in matches[:5])}")
+        return matches[0]
+
+    def sort_buckets(self) -> None:
+        """New buckets first, then the most frequent: the order racegate.json keeps."""
+        self.buckets.sort(key=lambda b: (not b.new, -b.runs_with_bucket, b.id))
+
+    # -- racegate.json -----------------------------------------------------------------------------------------
+
+    def to_json(self) -> dict:
+        summary = self.summary
+        return {
+            "schema": SCHEMA,
+            "tool": {"name": "racegate", "version": self.tool_version},
+            "signature_version": self.signature_version,
+            "config": _config_json(self.config),
+            "summary": {
+                "tests": summary.tests, "runs": summary.runs, "failed_runs": summary.failed_runs,
+                "buckets": summary.buckets, "new_buckets": summary.new_buckets,
+                "wall_seconds": summary.wall_seconds, "interrupted": summary.interrupted,
+                "new_bucket_chance": summary.new_bucket_chance,
+            },
+            "tests": [_test_json(t) for t in self.tests],
+            "strategies": {name: {"runs": s.runs, "failed_runs": s.failed_runs,
+                                  "buckets_first_found": s.buckets_first_found}
+                           for name, s in self.strategies.items()},
+            "discovery": [list(point) for point in self.discovery],
+            "buckets": [self._bucket_json(b) for b in self.buckets],
+        }
+
+    def _bucket_json(self, b: BucketResult) -> dict:
+        seen = b.first_seen
+        entry = {
+            "id": b.id, "kind": b.kind, "title": b.title, "signature": list(b.signature),
+            "frames": [_frame_json(f) for f in b.frames],
+            "stacks": [{"header": s.header, "frames": [_frame_json(f) for f in s.frames]} for s in b.stacks],
+            "tests": list(b.tests), "occurrences": b.occurrences, "runs_with_bucket": b.runs_with_bucket,
+            "first_seen": {"test": seen.test, "run": seen.run, "seed": seen.seed, "schedule": seen.schedule,
+                           "command": list(seen.command), "env": dict(seen.env), "cwd": seen.cwd,
+                           "log_dir": seen.log_dir},
+            "schedules": dict(b.schedules), "new": b.new, "advice": {"what": b.advice.what, "fix": b.advice.fix},
+            "raw_report": b.raw_report, "run_fraction": self.run_fraction(b),
+        }
+        if not b.new and b.baseline_note is not None:
+            entry["baseline_note"] = b.baseline_note
+        return entry
+
+    @classmethod
+    def from_json(cls, data: Any, source: str = "the result") -> Result:
+        """Load a racegate.json of any release: defaults for every field it lacks, one-line errors for the rest."""
+        schema = data.get("schema") if isinstance(data, dict) else None
+        if isinstance(schema, int) and not isinstance(schema, bool) and schema > SCHEMA:
+            raise RacegateError(f"{source} was written by a newer racegate (result schema {schema}); "
+                                f"this racegate {__version__} reads schema {SCHEMA}")
+        if schema != SCHEMA or "buckets" not in data:
+            raise RacegateError(f"{source} is not a racegate result with schema {SCHEMA}")
+        r = _Reader(source)
+        summary = r.obj(data, "summary")
+        tests = [_test_from(r, t, f"tests[{i}]") for i, t in enumerate(r.lst(data, "tests"))]
+        buckets = [_bucket_from(r, b, f"buckets[{i}]") for i, b in enumerate(r.lst(data, "buckets"))]
+        discovery = [[r.int_(p, 0, "discovery"), r.int_(p, 1, "discovery")] for p in r.lst(data, "discovery")]
+        if not discovery:
+            # Results that predate the curve: rebuild it from where each bucket was first seen.
+            total = sum(t.runs for t in tests) or r.opt(summary, "runs", int, 0, "summary")
+            discovery = discovery_points([b.first_seen.run for b in buckets], total)
+        strategies = {str(name): StrategyStats(r.opt(s, "runs", int, 0, f"strategies.{name}"),
+                                               r.opt(s, "failed_runs", int, 0, f"strategies.{name}"),
+                                               r.opt(s, "buckets_first_found", int, 0, f"strategies.{name}"))
+                      for name, s in r.obj(data, "strategies").items()}
+        tool = r.obj(data, "tool")
+        return cls(
+            config=_config_from(r, r.obj(data, "config")), tests=tests, buckets=buckets, strategies=strategies,
+            discovery=discovery, wall_seconds=r.opt(summary, "wall_seconds", float, 0.0, "summary"),
+            interrupted=r.opt(summary, "interrupted", bool, False, "summary"),
+            tool_version=r.opt(tool, "version", str, "", "tool"),
+            signature_version=r.opt(data, "signature_version", int, SIGNATURE_VERSION, ""))
+
+
+def build_result(config: RunConfig, tests: list[TestResult], buckets: list[BucketResult],
+                 strategies: dict[str, StrategyStats], discovery: list[list[int]], wall_seconds: float,
+                 interrupted: bool) -> Result:
+    """A whole result in the order racegate.json keeps (shared by `run` and `merge`)."""
+    result = Result(config=config, tests=tests, buckets=list(buckets), strategies=dict(sorted(strategies.items())),
+                    discovery=discovery, wall_seconds=wall_seconds, interrupted=interrupted)
+    result.sort_buckets()
+    return result
+
+
+def strategy_stats(records: list[RunRecord], first_found: Iterable[str]) -> dict[str, StrategyStats]:
+    """Runs, failed runs and buckets first found per strategy; `first_found` is the schedule of each bucket's
+    first run."""
+    stats: dict[str, StrategyStats] = {}
     for r in records:
-        entry = stats.setdefault(r.schedule, {"runs": 0, "failed_runs": 0, "buckets_first_found": 0})
-        entry["runs"] += 1
-        entry["failed_runs"] += r.outcome != "pass"
-    for _, schedule in first_found:
-        stats[schedule]["buckets_first_found"] += 1
-    return dict(sorted(stats.items()))
+        entry = stats.setdefault(r.schedule, StrategyStats())
+        entry.runs += 1
+        entry.failed_runs += r.outcome != "pass"
+    for schedule in first_found:
+        stats[schedule].buckets_first_found += 1
+    return stats
 
 
-def discovery_curve(first_found: list[tuple[int, str]], records: list[RunRecord]) -> list[list[int]]:
+def discovery_curve(first_runs: Iterable[int], records: list[RunRecord]) -> list[list[int]]:
     """[runs done, distinct buckets] at each run that found a new bucket, and at the last run."""
     # Ranks, not run indices: an interrupted session leaves gaps in the indices.
     position = {run: i for i, run in enumerate(sorted(r.run for r in records))}
-    return discovery_points([position[run] for run, _ in first_found], len(records))
+    return discovery_points([position[run] for run in first_runs], len(records))
 
 
-def bucket_order(bucket: dict) -> tuple:
-    """New buckets first, then the most frequent."""
-    return (not bucket["new"], -bucket["runs_with_bucket"], bucket["id"])
-
-
-def assemble(config: dict, tests: list[dict], buckets: list[dict], strategies: dict,
-             discovery: list[list[int]], wall_seconds: float, interrupted: bool) -> dict:
-    """The whole result, with the summary derived from its parts (shared by `run` and `merge`)."""
-    runs_per_test = {t["name"]: t["runs"] for t in tests}
-    for b in buckets:
-        exposed = sum(runs_per_test.get(name, 0) for name in b["tests"])
-        b["run_fraction"] = round(b["runs_with_bucket"] / exposed, 4) if exposed else 0.0
-    buckets = sorted(buckets, key=bucket_order)
-    runs = sum(t["runs"] for t in tests)
-    return {
-        "schema": SCHEMA,
-        "tool": {"name": "racegate", "version": __version__},
-        "signature_version": SIGNATURE_VERSION,
-        "config": config,
-        "summary": {
-            "tests": len(tests),
-            "runs": runs,
-            "failed_runs": sum(t["failed_runs"] for t in tests),
-            "buckets": len(buckets),
-            "new_buckets": sum(1 for b in buckets if b["new"]),
-            "wall_seconds": round(wall_seconds, 3),
-            "interrupted": interrupted,
-            "new_bucket_chance": new_bucket_chance(sum(1 for b in buckets if b["runs_with_bucket"] == 1), runs),
-        },
-        "tests": tests,
-        "strategies": strategies,
-        "discovery": discovery,
-        "buckets": buckets,
-    }
-
-
-def save(result: dict, path: Path) -> None:
-    """Write atomically, so an interrupted write never leaves half a file."""
-    write_json(path, result)
+def save(result: Result, path: Path) -> None:
+    write_json(path, result.to_json())
 
 
 def write_json(path: Path, data: dict) -> None:
-    """Atomic JSON write. Names and paths that were not valid UTF-8 (surrogate escapes) are written as
-    JSON \\u escapes rather than failing the whole write at the end of a run."""
+    """Write atomically, so an interrupted write never leaves half a file. Names and paths that were not valid
+    UTF-8 (surrogate escapes) are written as JSON \\u escapes rather than failing the whole write at the end."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8",
@@ -136,13 +352,175 @@ def write_json(path: Path, data: dict) -> None:
     os.replace(tmp, path)
 
 
-def load(path: Path) -> dict:
+def read_json(path: Path, what: str) -> Any:
+    """A JSON file's data; a one-line error naming `what` the file should have been."""
     try:
-        result = json.loads(Path(path).read_text(encoding="utf-8"))
+        return json.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:
-        raise RacegateError(f"cannot read {path}: {exc.strerror}") from None
+        raise RacegateError(f"cannot read {what} {path}: {exc.strerror}") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise RacegateError(f"{path} is not a racegate result: invalid JSON ({exc})") from None
-    if not isinstance(result, dict) or result.get("schema") != SCHEMA or "buckets" not in result:
-        raise RacegateError(f"{path} is not a racegate result with schema {SCHEMA}")
-    return result
+        raise RacegateError(f"{what} {path} is not valid JSON ({exc})") from None
+
+
+def load(path: Path) -> Result:
+    return Result.from_json(read_json(path, "result"), str(path))
+
+
+# -- JSON details --------------------------------------------------------------------------------------------
+
+
+def _frame_json(frame: SourceFrame) -> dict:
+    return {"function": frame.function, "file": frame.file, "line": frame.line}
+
+
+def _test_json(t: TestResult) -> dict:
+    return {
+        "name": t.name, "runs": t.runs, "failed_runs": t.failed_runs, "outcomes": dict(t.outcomes),
+        "flaky": t.flaky, "threads": t.threads, "mean_seconds": t.mean_seconds,
+        "command": list(t.command), "cwd": t.cwd, "env": dict(t.env), "timeout": t.timeout,
+        "labels": list(t.labels), "is_gtest": t.is_gtest, "will_fail": t.will_fail,
+        "skip_return_code": t.skip_return_code, "run_serial": t.run_serial,
+    }
+
+
+def _config_json(c: RunConfig) -> dict:
+    data = {
+        "runs": c.runs, "time_budget": c.time_budget, "jobs": c.jobs, "seed": c.seed, "schedules": list(c.schedules),
+        "shard": c.shard, "until_confident": c.until_confident, "source_dir": c.source_dir,
+        "build_dir": c.build_dir, "out_dir": c.out_dir, "compiler": c.compiler,
+        "schedule_notes": list(c.schedule_notes),
+    }
+    if c.merged_from is not None:
+        data["merged_from"] = list(c.merged_from)
+    return data
+
+
+T = TypeVar("T")
+
+
+class _Reader:
+    """Typed field access with defaults; a field of the wrong type is a one-line error naming it."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def fail(self, where: str, key: object, expected: str) -> RacegateError:
+        path = f"{where}.{key}" if where else str(key)
+        return RacegateError(f"{self.source} is not a valid racegate result: {path} should be {expected}")
+
+    def opt(self, data: dict, key: str, kind: Callable[..., T], default: T, where: str) -> T:
+        value = data.get(key)
+        if value is None:
+            return default
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            return value  # type: ignore[return-value]  # an int is a float in JSON
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):  # type: ignore[arg-type]
+            raise self.fail(where, key, f"a {getattr(kind, '__name__', kind)}")
+        return value
+
+    def nullable(self, data: dict, key: str, kind: Callable[..., T], where: str) -> T | None:
+        return self.opt(data, key, kind, None, where)  # type: ignore[arg-type]
+
+    def obj(self, data: dict, key: str, where: str = "") -> dict:
+        value = data.get(key)
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise self.fail(where, key, "an object")
+        return value
+
+    def lst(self, data: dict, key: str, where: str = "") -> list:
+        value = data.get(key)
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            raise self.fail(where, key, "a list")
+        return value
+
+    def int_(self, point: Any, index: int, where: str) -> int:
+        if not isinstance(point, list) or len(point) <= index or not isinstance(point[index], int):
+            raise self.fail(where, index, "an integer")
+        return point[index]
+
+    def strings(self, data: dict, key: str, where: str) -> list[str]:
+        return [str(v) for v in self.lst(data, key, where)]
+
+    def str_map(self, data: dict, key: str, where: str) -> dict[str, str]:
+        return {str(k): str(v) for k, v in self.obj(data, key, where).items()}
+
+    def entry(self, value: Any, where: str) -> dict:
+        if not isinstance(value, dict):
+            raise RacegateError(f"{self.source} is not a valid racegate result: {where} should be an object")
+        return value
+
+
+def _frame_from(r: _Reader, value: Any, where: str) -> SourceFrame:
+    d = r.entry(value, where)
+    return SourceFrame(r.opt(d, "function", str, "", where), r.opt(d, "file", str, "", where),
+                       r.nullable(d, "line", int, where))
+
+
+def _test_from(r: _Reader, value: Any, where: str) -> TestResult:
+    d = r.entry(value, where)
+    name = r.opt(d, "name", str, "", where)
+    if not name:
+        raise r.fail(where, "name", "a test name")
+    given = r.obj(d, "outcomes", where)
+    outcomes = {o: r.opt(given, o, int, 0, f"{where}.outcomes") for o in OUTCOMES}
+    runs = r.opt(d, "runs", int, sum(outcomes.values()), where)
+    return TestResult(
+        name=name, runs=runs, outcomes=outcomes, threads=r.nullable(d, "threads", int, where),
+        mean_seconds=r.opt(d, "mean_seconds", float, 0.0, where), command=r.strings(d, "command", where),
+        cwd=r.nullable(d, "cwd", str, where), env=r.str_map(d, "env", where),
+        timeout=r.nullable(d, "timeout", float, where), labels=r.strings(d, "labels", where),
+        is_gtest=r.opt(d, "is_gtest", bool, False, where), will_fail=r.opt(d, "will_fail", bool, False, where),
+        skip_return_code=r.nullable(d, "skip_return_code", int, where),
+        run_serial=r.opt(d, "run_serial", bool, False, where))
+
+
+def _bucket_from(r: _Reader, value: Any, where: str) -> BucketResult:
+    d = r.entry(value, where)
+    bid = r.opt(d, "id", str, "", where)
+    if not bid:
+        raise r.fail(where, "id", "a bucket id")
+    kind = r.opt(d, "kind", str, "", where)
+    frames = [_frame_from(r, f, f"{where}.frames") for f in r.lst(d, "frames", where)]
+    stacks = []
+    for i, s in enumerate(r.lst(d, "stacks", where)):
+        s = r.entry(s, f"{where}.stacks[{i}]")
+        stacks.append(StackTrace(r.opt(s, "header", str, "", f"{where}.stacks[{i}]"),
+                                 tuple(_frame_from(r, f, f"{where}.stacks[{i}]") for f in r.lst(s, "frames"))))
+    signature = r.strings(d, "signature", where)
+    seen = r.obj(d, "first_seen", where)
+    at = f"{where}.first_seen"
+    given_advice = r.obj(d, "advice", where)
+    advice = (Advice(r.opt(given_advice, "what", str, "", where), given_advice["fix"])
+              if isinstance(given_advice.get("fix"), str) and given_advice["fix"]
+              else advice_for(kind, frames, signature, stacks))
+    runs_with = r.opt(d, "runs_with_bucket", int, 0, where)
+    new = r.opt(d, "new", bool, True, where)
+    return BucketResult(
+        id=bid, kind=kind, title=r.opt(d, "title", str, kind, where), signature=signature, frames=frames,
+        stacks=stacks, tests=sorted(r.strings(d, "tests", where)),
+        occurrences=r.opt(d, "occurrences", int, runs_with, where), runs_with_bucket=runs_with,
+        first_seen=FirstSeen(
+            test=r.opt(seen, "test", str, "", at), run=r.opt(seen, "run", int, 0, at),
+            seed=r.opt(seen, "seed", int, 0, at), schedule=r.opt(seen, "schedule", str, "", at),
+            command=r.strings(seen, "command", at), env=r.str_map(seen, "env", at),
+            cwd=r.nullable(seen, "cwd", str, at), log_dir=r.nullable(seen, "log_dir", str, at)),
+        schedules={str(k): int(v) for k, v in r.obj(d, "schedules", where).items() if isinstance(v, int)},
+        advice=advice, raw_report=r.opt(d, "raw_report", str, "", where), new=new,
+        baseline_note=r.nullable(d, "baseline_note", str, where) if not new else None)
+
+
+def _config_from(r: _Reader, d: dict) -> RunConfig:
+    w = "config"
+    merged = d.get("merged_from")
+    return RunConfig(
+        runs=r.nullable(d, "runs", int, w), time_budget=r.nullable(d, "time_budget", float, w),
+        jobs=r.nullable(d, "jobs", int, w), seed=r.nullable(d, "seed", int, w), schedules=r.strings(d, "schedules", w),
+        shard=r.nullable(d, "shard", str, w), until_confident=r.nullable(d, "until_confident", float, w),
+        source_dir=r.nullable(d, "source_dir", str, w), build_dir=r.nullable(d, "build_dir", str, w),
+        out_dir=r.nullable(d, "out_dir", str, w), compiler=r.nullable(d, "compiler", str, w),
+        schedule_notes=r.strings(d, "schedule_notes", w),
+        merged_from=[str(p) for p in merged] if isinstance(merged, list) else None)

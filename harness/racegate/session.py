@@ -7,7 +7,7 @@ import signal
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from racegate import result as results
@@ -121,18 +121,18 @@ class Session:
                 self._workers_left -= 1
                 self._workers_finished.notify_all()
 
-    def result(self, config: dict, wall_seconds: float) -> dict:
-        out_dir = self.config.out_dir
+    def result(self, config: results.RunConfig, wall_seconds: float) -> results.Result:
         by_test: dict[str, list[RunRecord]] = {t.name: [] for t in self.tests}
         for r in self.records:
             by_test[r.test].append(r)
-        tests = [results.test_entry(t, by_test[t.name]) for t in self.tests]
-        config = dict(config, schedule_notes=list(self.schedule_notes))
-        buckets = [results.bucket_entry(b, out_dir) for b in self.bucketer.buckets.values()]
-        return results.assemble(config, tests, buckets,
-                                results.strategy_entries(self.records, self.bucketer.first_found()),
-                                results.discovery_curve(self.bucketer.first_found(), self.records),
-                                wall_seconds, self.interrupted)
+        buckets = list(self.bucketer.buckets.values())
+        return results.build_result(
+            replace(config, schedule_notes=list(self.schedule_notes)),
+            [results.TestResult.from_runs(t, by_test[t.name]) for t in self.tests],
+            [results.BucketResult.from_bucket(b, self.config.out_dir) for b in buckets],
+            results.strategy_stats(self.records, (b.first.schedule for b in buckets)),
+            results.discovery_curve((b.first.run for b in buckets), self.records),
+            wall_seconds, self.interrupted)
 
 
 def planned_runs(tests: int, runs: int | None, budget: float | None, until_confident: float | None) -> int | None:

@@ -1,4 +1,4 @@
-"""TsanReport -> signature v1, bucket id, title and top frames (DESIGN.md section 4).
+"""TsanReport -> signature v1, bucket id, title and top frames (docs/contract.md, "Signature rules").
 
 A signature is a short list of normalized frames, one per side of the bug, that names the
 code involved and nothing that changes between runs, builds or compilers:
@@ -12,17 +12,11 @@ import posixpath
 import re
 from functools import lru_cache
 
-from .model import ACCESS, LOCATION, MUTEX, PREVIOUS, THREAD, Finding, Frame, Stack, TsanReport
+from .kinds import ID_FAMILY, LOCK_ORDER_KIND, THREAD_LEAK_KIND
+from .model import ACCESS, LOCATION, MUTEX, PREVIOUS, THREAD, Finding, Frame, SourceFrame, Stack, StackTrace, TsanReport
 
 SIGNATURE_VERSION = 1
 
-# Report kinds that only say how TSan noticed the bug, mapped to the bug they are: clang
-# reports a vptr race or a virtual call after free where gcc reports the plain kind.
-_KIND_FAMILY = {
-    "data race on vptr (ctor/dtor vs virtual call)": "data race",
-    "heap-use-after-free (virtual call vs free)": "heap-use-after-free",
-}
-_LOCK_ORDER = "lock-order-inversion (potential deadlock)"
 _DEADLOCK_EDGE = "acquired here while holding"
 
 # Where frames that are not the user's code live.
@@ -56,7 +50,8 @@ def qualified_name(function: str) -> str:
     n = len(name)
     while i < n:
         c = name[i]
-        if c == "o" and name.startswith("operator", i) and (i == 0 or not (name[i - 1].isalnum() or name[i - 1] == "_")):
+        at_word_start = i == 0 or not (name[i - 1].isalnum() or name[i - 1] == "_")
+        if c == "o" and at_word_start and name.startswith("operator", i):
             m = _OPERATOR.match(name, i)
             if m is not None:
                 if depth == 0:
@@ -133,7 +128,7 @@ def _project_key(frames: list[Frame], top: int) -> str:
     # prints, so the outermost user frame of the inline chain is what both compilers agree on.
     chosen = frames[top]
     first = chosen
-    for frame in frames[top + 1 :]:
+    for frame in frames[top + 1:]:
         if first.offset is None or frame.offset != first.offset or frame.module != first.module:
             break
         if is_project_frame(frame):
@@ -145,13 +140,13 @@ def defining_stacks(report: TsanReport) -> list[Stack]:
     """The stacks that define the bug: the conflicting accesses, the lock-order edges, the
     leaked thread's creation, or the offending call."""
     stacks = report.stacks
-    if report.kind == _LOCK_ORDER:
+    if report.kind == LOCK_ORDER_KIND:
         edges = [s for s in stacks if _DEADLOCK_EDGE in s.header]
         return edges or [s for s in stacks if s.role == MUTEX]
     accesses = [s for s in stacks if s.role in (ACCESS, PREVIOUS)]
     if accesses:
         return accesses
-    if report.kind == "thread leak":
+    if report.kind == THREAD_LEAK_KIND:
         return [s for s in stacks if s.role == THREAD][:1]
     for s in stacks:
         if s.role not in (LOCATION, MUTEX, THREAD) and s.frames:
@@ -164,7 +159,7 @@ def _sides(report: TsanReport) -> list[tuple[str, Frame | None]]:
     sides = [side for side in sides if side[0]]
     # Sorting makes the order in which TSan printed the threads irrelevant.
     sides.sort(key=lambda side: side[0])
-    if report.kind == _LOCK_ORDER:
+    if report.kind == LOCK_ORDER_KIND:
         # A cycle is the set of its edges, wherever TSan started printing it.
         unique: dict[str, tuple[str, Frame | None]] = {}
         for side in sides:
@@ -180,7 +175,7 @@ def signature(report: TsanReport) -> list[str]:
 
 def bucket_id(kind: str, signature: list[str]) -> str:
     """16 hex digits naming the bucket of (kind, signature) under this signature version."""
-    family = _KIND_FAMILY.get(kind, kind)
+    family = ID_FAMILY.get(kind, kind)
     payload = "\n".join([f"racegate-signature-v{SIGNATURE_VERSION}", family, *signature])
     return hashlib.sha256(payload.encode("utf-8", "replace")).hexdigest()[:16]
 
@@ -210,8 +205,8 @@ def _title(kind: str, frames: list[Frame]) -> str:
     return f"{kind}: " + " vs ".join(_describe(f) for f in frames)
 
 
-def _frame_dict(frame: Frame) -> dict:
-    return {"function": frame.function, "file": frame.file, "line": frame.line}
+def _source_frame(frame: Frame) -> SourceFrame:
+    return SourceFrame(frame.function, frame.file, frame.line)
 
 
 def finding_from_report(report: TsanReport) -> Finding:
@@ -221,11 +216,9 @@ def finding_from_report(report: TsanReport) -> Finding:
         kind=report.kind,
         title=_title(report.kind, frames),
         signature=[key for key, _ in sides],
-        frames=[_frame_dict(f) for f in frames],
+        frames=[_source_frame(f) for f in frames],
         raw=report.text,
         # Stacks TSan printed without a header line are named by the report kind.
-        stacks=[
-            {"header": s.header or report.kind, "frames": [_frame_dict(f) for f in s.frames]}
-            for s in defining_stacks(report)
-        ],
+        stacks=[StackTrace(s.header or report.kind, tuple(_source_frame(f) for f in s.frames))
+                for s in defining_stacks(report)],
     )

@@ -81,7 +81,7 @@ def parse_reports(text: str) -> list[TsanReport]:
             if summary_end < 0:
                 summary_end = limit
                 truncated = True
-            summary = text[summary_at + len(_SUMMARY) : summary_end].strip()
+            summary = text[summary_at + len(_SUMMARY):summary_end].strip()
             body = text[body_start:summary_at]
             block_end = _after_closing_separator(text, summary_end, limit)
         else:
@@ -151,7 +151,7 @@ def _parse_stacks(body: str) -> list[Stack]:
             if current is None:
                 current = Stack(header=pending_header, role=OTHER)
                 stacks.append(current)
-            key = line[line.find(" ") + 1 :] if " " in line else ""
+            key = line[line.find(" ") + 1:] if " " in line else ""
             frame = cache.get(key)
             if frame is None:
                 frame = parse_frame(line)
@@ -186,7 +186,7 @@ def parse_frame(line: str) -> Frame:
         rest = _BUILD_ID_TAIL.sub("", rest)
     pc = _PC_PREFIX.match(rest)
     if pc is not None:
-        rest = rest[pc.end() :]
+        rest = rest[pc.end():]
     function, location = _split_function_location(rest)
     file, line_no, column = _split_location(location)
     return Frame(function=function, file=file, line=line_no, column=column, module=module, offset=offset)
@@ -203,7 +203,7 @@ def _split_function_location(rest: str) -> tuple[str, str]:
         # paths with spaces survive; anything else is a single token such as "../src/x.cpp:3".
         slash = rest.find(" /")
         if slash >= 0:
-            function, location = rest[:slash], rest[slash + 1 :]
+            function, location = rest[:slash], rest[slash + 1:]
         elif " " in rest:
             function, location = rest.rsplit(" ", 1)
         else:

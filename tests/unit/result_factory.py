@@ -1,30 +1,28 @@
-"""Small, valid results built through racegate's own assembly code, for tests of gate, merge and CLI."""
+"""Small, valid results built through racegate's own model, for tests of gate, merge and CLI."""
 from __future__ import annotations
 
-from racegate import result as results
+from racegate.advice import Advice
+from racegate.model import SourceFrame
+from racegate.result import (BucketResult, FirstSeen, Result, RunConfig, StrategyStats, TestResult,
+                             build_result)
 
 
-def bucket(bid: str, test: str, runs_with: int, kind: str = "data race", schedule: str = "noise") -> dict:
-    return {
-        "id": bid, "kind": kind, "title": f"{kind}: f{bid} vs g{bid}", "signature": [f"a.cpp:f{bid}"],
-        "frames": [{"function": f"f{bid}", "file": "/src/a.cpp", "line": 3}], "stacks": [],
-        "tests": [test], "occurrences": runs_with * 2, "runs_with_bucket": runs_with,
-        "first_seen": {"test": test, "run": 0, "seed": 1, "schedule": schedule, "command": ["./t"], "env": {},
-                       "log_dir": "runs/0"},
-        "schedules": {schedule: runs_with}, "new": True, "advice": {"what": "w", "fix": "f"},
-        "raw_report": f"reports/{bid}.txt",
-    }
+def bucket(bid: str, test: str, runs_with: int, kind: str = "data race", schedule: str = "noise") -> BucketResult:
+    return BucketResult(
+        id=bid, kind=kind, title=f"{kind}: f{bid} vs g{bid}", signature=[f"a.cpp:f{bid}"],
+        frames=[SourceFrame(f"f{bid}", "/src/a.cpp", 3)], stacks=[], tests=[test], occurrences=runs_with * 2,
+        runs_with_bucket=runs_with,
+        first_seen=FirstSeen(test=test, run=0, seed=1, schedule=schedule, command=["./t"], log_dir="runs/0"),
+        schedules={schedule: runs_with}, advice=Advice("w", "f"), raw_report=f"reports/{bid}.txt")
 
 
-def entry_for_test(name: str, runs: int, failed: int) -> dict:
-    return {"name": name, "runs": runs, "failed_runs": failed,
-            "outcomes": {"pass": runs - failed, "race": failed, "fail": 0, "crash": 0, "timeout": 0},
-            "flaky": 0 < failed < runs, "threads": 2, "mean_seconds": 0.5, "command": ["./t"], "cwd": None,
-            "env": {}, "timeout": None, "is_gtest": True}
+def entry_for_test(name: str, runs: int, failed: int) -> TestResult:
+    return TestResult(name=name, runs=runs,
+                      outcomes={"pass": runs - failed, "race": failed, "fail": 0, "crash": 0, "timeout": 0},
+                      threads=2, mean_seconds=0.5, command=["./t"], is_gtest=True)
 
 
-def make_result(tests: list[dict], buckets: list[dict]) -> dict:
-    runs = sum(t["runs"] for t in tests)
-    return results.assemble({"seed": 1, "source_dir": "/src", "shard": None}, tests, buckets,
-                            {"noise": {"runs": runs, "failed_runs": 0, "buckets_first_found": len(buckets)}},
-                            [[runs, len(buckets)]], 1.5, False)
+def make_result(tests: list[TestResult], buckets: list[BucketResult]) -> Result:
+    runs = sum(t.runs for t in tests)
+    return build_result(RunConfig(seed=1, source_dir="/src"), tests, buckets,
+                        {"noise": StrategyStats(runs, 0, len(buckets))}, [[runs, len(buckets)]], 1.5, False)

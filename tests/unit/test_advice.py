@@ -5,12 +5,13 @@ from pathlib import Path
 import pytest
 
 from racegate.advice import advice_for
+from racegate.model import SourceFrame, StackTrace
 from racegate.signature import finding_from_report
 from racegate.tsan_parse import parse_reports
 
 
-def _stack(header: str, *functions: str) -> dict:
-    return {"header": header, "frames": [{"function": f, "file": "/p/x.cpp", "line": 1} for f in functions]}
+def _stack(header: str, *functions: str) -> StackTrace:
+    return StackTrace(header, tuple(SourceFrame(f, "/p/x.cpp", 1) for f in functions))
 
 
 HASH_INSERT = ("std::_Hashtable<int, std::pair<int const, int>, std::allocator<std::pair<int const, int> > >"
@@ -22,9 +23,9 @@ def test_unordered_map_read_write_race():
     stacks = [_stack("Write of size 8 at 0x1 by thread T1:", HASH_INSERT, "Cache::put(int)"),
               _stack("Previous read of size 8 at 0x1 by thread T2:", "Cache::get(int) const")]
     advice = advice_for("data race", [], [], stacks)
-    assert "std::unordered_map" in advice["what"] and "read concurrent with a write" in advice["what"]
-    assert "std::mutex" in advice["fix"] and "std::shared_mutex" in advice["fix"]
-    assert "shard" in advice["fix"] and "owner thread" in advice["fix"]
+    assert "std::unordered_map" in advice.what and "read concurrent with a write" in advice.what
+    assert "std::mutex" in advice.fix and "std::shared_mutex" in advice.fix
+    assert "shard" in advice.fix and "owner thread" in advice.fix
 
 
 @pytest.mark.parametrize("function, container", [
@@ -38,15 +39,15 @@ def test_containers_recognised_in_both_standard_libraries(function, container):
     stacks = [_stack("Write of size 8 at 0x1 by thread T1:", function, "f()"),
               _stack("Previous write of size 8 at 0x1 by thread T2:", function, "g()")]
     advice = advice_for("data race", [], [], stacks)
-    assert f"shared {container}:" in advice["what"]
-    assert advice["what"].startswith("Concurrent writes")
+    assert f"shared {container}:" in advice.what
+    assert advice.what.startswith("Concurrent writes")
 
 
 def test_user_function_taking_a_container_is_not_a_container_race():
-    frames = [{"function": "fill(std::vector<int>&)", "file": "/p/a.cpp", "line": 3}]
+    frames = [SourceFrame("fill(std::vector<int>&)", "/p/a.cpp", 3)]
     advice = advice_for("data race", frames, [], [_stack("Write of size 4 at 0x1 by thread T1:", "fill(std::vector<int>&)")])
-    assert "std::vector" not in advice["what"]
-    assert "std::atomic" in advice["fix"]
+    assert "std::vector" not in advice.what
+    assert "std::atomic" in advice.fix
 
 
 @pytest.mark.parametrize("lambda_frame", [
@@ -58,14 +59,14 @@ def test_lambda_capture_by_reference(lambda_frame):
     stacks = [_stack("Write of size 4 at 0x1 by thread T1:", lambda_frame),
               _stack("Previous read of size 4 at 0x1 by main thread:", "main")]
     advice = advice_for("data race", [], [], stacks)
-    assert "lambda captured by reference" in advice["what"]
-    assert "Capture by value" in advice["fix"]
+    assert "lambda captured by reference" in advice.what
+    assert "Capture by value" in advice.fix
 
 
 def test_lambda_only_in_std_thread_plumbing_does_not_count():
     stacks = [_stack("Write of size 4 at 0x1 by thread T1:", "Counter::add()",
                      "std::thread::_Invoker<std::tuple<main::{lambda()#1}> >::operator()()")]
-    assert "lambda" not in advice_for("data race", [], [], stacks)["what"]
+    assert "lambda" not in advice_for("data race", [], [], stacks).what
 
 
 @pytest.mark.parametrize("kind, needle", [
@@ -84,14 +85,14 @@ def test_lambda_only_in_std_thread_plumbing_does_not_count():
 ])
 def test_each_kind_gets_its_own_concrete_fix(kind, needle):
     advice = advice_for(kind, [], [], [])
-    assert set(advice) == {"what", "fix"}
-    assert needle in advice["fix"]
+    assert advice.what
+    assert needle in advice.fix
 
 
 def test_advice_differs_between_kinds():
     kinds = ["data race", "heap-use-after-free", "lock-order-inversion (potential deadlock)", "thread leak",
              "destroy of a locked mutex", "signal-unsafe call inside of a signal", "test failure", "crash", "timeout"]
-    assert len({advice_for(k, [], [], [])["fix"] for k in kinds}) == len(kinds)
+    assert len({advice_for(k, [], [], []).fix for k in kinds}) == len(kinds)
 
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"
@@ -114,4 +115,4 @@ def test_advice_on_real_tsan_reports(compiler, log, expected):
         pytest.skip(f"corpus log {path} is missing")
     finding = finding_from_report(parse_reports(path.read_text(errors="replace"))[0])
     advice = advice_for(finding.kind, finding.frames, finding.signature, finding.stacks)
-    assert expected in advice["what"]
+    assert expected in advice.what

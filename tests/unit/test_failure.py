@@ -1,5 +1,5 @@
 from racegate.failure import TSAN_EXITCODE, classify, normalize_message
-from racegate.model import TestCase
+from racegate.model import SourceFrame, TestCase
 
 TEST = TestCase("Account.Withdraw", ("./t",), is_gtest=True)
 
@@ -20,7 +20,7 @@ def test_gtest_assertion_is_a_test_failure_keyed_on_its_message_not_values():
     other_values = GTEST_FAILURE.replace("-30", "-70").replace(":42:", ":45:")
     _, (again,) = classify(TEST, 1, False, 10, other_values, "", False)
     assert again.signature == finding.signature
-    assert finding.frames == [{"function": "Account.Withdraw", "file": "/src/account_test.cpp", "line": 42}]
+    assert finding.frames == [SourceFrame("Account.Withdraw", "/src/account_test.cpp", 42)]
 
 
 def test_tsan_exit_status_with_reports_is_a_race_not_a_failure():

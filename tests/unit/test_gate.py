@@ -19,8 +19,8 @@ def test_new_buckets_fail_the_gate_and_a_baseline_of_them_passes(tmp_path):
     assert gate.write_baseline(result, path, "tracked in JIRA-1") == (2, 2)
     known = gate.load_baseline(path)
     gate.apply_baseline(result, known)
-    assert result["summary"]["new_buckets"] == 0 and gate.exit_code(result) == 0
-    assert all(b["baseline_note"] == "tracked in JIRA-1" for b in result["buckets"])
+    assert result.summary.new_buckets == 0 and gate.exit_code(result) == 0
+    assert all(b.baseline_note == "tracked in JIRA-1" for b in result.buckets)
 
 
 def test_baseline_update_keeps_notes_and_adds_only_missing(tmp_path):
@@ -31,7 +31,8 @@ def test_baseline_update_keeps_notes_and_adds_only_missing(tmp_path):
     assert notes["aaaa00000001"] == "mine"
     partial = sample()
     gate.apply_baseline(partial, {"aaaa00000001": {"note": "mine"}})
-    assert partial["summary"]["new_buckets"] == 1 and gate.exit_code(partial) == 1
+    assert partial.summary.new_buckets == 1 and gate.exit_code(partial) == 1
+    assert [b.new for b in partial.buckets] == [True, False]  # new buckets sort first
 
 
 @pytest.mark.parametrize("content", ["{", "[]", '{"known": 3}'])

@@ -1,7 +1,6 @@
 """Replay re-runs a bucket's first run as it was: same seed and schedule, the shim only if it had it."""
 from __future__ import annotations
 
-import json
 import signal
 import subprocess
 import sys
@@ -11,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from racegate.replay import replay
+from racegate.result import Result, load
 from samples_helpers import REPO, process_ends
 
 LAUNCHER = REPO / "racegate"
@@ -18,11 +18,11 @@ LAUNCHER = REPO / "racegate"
 SHOWS_PRELOAD = "import os, sys\nprint('PRELOAD=' + os.environ.get('LD_PRELOAD', ''))\nsys.exit(3)\n"
 
 
-def result_of(tmp_path: Path, code: str, *options: str) -> dict:
+def result_of(tmp_path: Path, code: str, *options: str) -> Result:
     out = tmp_path / "first"
     subprocess.run([sys.executable, str(LAUNCHER), "run", "--runs", "1", "--out", str(out), *options, "--",
                     sys.executable, "-c", code], capture_output=True, timeout=120)
-    return json.loads((out / "racegate.json").read_text())
+    return load(out / "racegate.json")
 
 
 @pytest.mark.parametrize("schedule,first_had_shim,preloaded", [
@@ -32,13 +32,13 @@ def result_of(tmp_path: Path, code: str, *options: str) -> dict:
 ])
 def test_the_shim_is_preloaded_as_the_first_run_had_it(tmp_path, schedule, first_had_shim, preloaded):
     result = result_of(tmp_path, SHOWS_PRELOAD, "--schedule", "none")
-    (bucket,) = result["buckets"]
-    env = bucket["first_seen"]["env"]
+    (bucket,) = result.buckets
+    env = bucket.first_seen.env
     assert "racegate_sched-" in env.get("LD_PRELOAD", "")  # the test's first run had it
     if not first_had_shim:
         del env["LD_PRELOAD"]
     shim = tmp_path / "cache" / "racegate_sched-0123.so"
-    outcome = replay(result, bucket["id"], 1, tmp_path / "replay", shim, schedule)
+    outcome = replay(result, bucket.id, 1, tmp_path / "replay", shim, schedule)
     assert outcome.reproduced == 1
     output = (tmp_path / "replay" / "runs" / "0" / "output.txt").read_text()
     assert (f"PRELOAD={shim}" in output) == preloaded
@@ -51,9 +51,9 @@ def test_an_interrupted_replay_kills_its_test_and_keeps_what_it_printed(tmp_path
             f"if not os.path.exists({str(marker)!r}):\n    open({str(marker)!r}, 'w').close()\n    sys.exit(3)\n"
             "time.sleep(600)\n")
     result = result_of(tmp_path, code)
-    (bucket,) = result["buckets"]
+    (bucket,) = result.buckets
     out = tmp_path / "replay"
-    proc = subprocess.Popen([sys.executable, str(LAUNCHER), "replay", bucket["id"], "--from",
+    proc = subprocess.Popen([sys.executable, str(LAUNCHER), "replay", bucket.id, "--from",
                              str(tmp_path / "first" / "racegate.json"), "--out", str(out)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     kept = out / "runs" / "0" / "output.txt"

@@ -173,12 +173,12 @@ def test_finding_and_title():
     assert finding.kind == "data race"
     assert finding.signature == EXPECTED_SIGNATURE["race_heap"]
     assert finding.raw == r.text
-    assert [(f["function"], f["line"]) for f in finding.frames] == [("accumulate(void*)", 10), ("read_total(Totals const*)", 14)]
-    assert all(f["file"].endswith("/race_heap.cpp") for f in finding.frames)
+    assert [(f.function, f.line) for f in finding.frames] == [("accumulate(void*)", 10), ("read_total(Totals const*)", 14)]
+    assert all(f.file.endswith("/race_heap.cpp") for f in finding.frames)
     assert len(finding.stacks) == 2
-    assert all(s["header"] and s["frames"] for s in finding.stacks)
+    assert all(s.header and s.frames for s in finding.stacks)
     assert finding.title == "data race: accumulate (race_heap.cpp:10) vs read_total (race_heap.cpp:14)"
-    assert [f.function for f in top_frames(r)] == [f["function"] for f in finding.frames]
+    assert [f.function for f in top_frames(r)] == [f.function for f in finding.frames]
 
 
 def test_title_and_stacks_of_single_sided_reports():
@@ -186,7 +186,7 @@ def test_title_and_stacks_of_single_sided_reports():
     assert title(r) == "thread leak: start_background (thread_leak.cpp:9)"
     r = reports("clang14", "signal_unsafe")[0]
     finding = finding_from_report(r)
-    assert finding.stacks[0]["header"] == r.kind  # TSan printed this stack without a header
+    assert finding.stacks[0].header == r.kind  # TSan printed this stack without a header
     assert title(r).startswith("signal-unsafe call inside of a signal: on_profile (signal_unsafe.cpp:")
 
 

@@ -1,48 +1,54 @@
-"""Render a result dict (racegate.json) in every output format.
+"""Render a result in every output format.
 
-Each format module exposes `FORMAT` (its name), `FILENAME` (file written into the output dir, or None for text
-the CLI prints) and `render(result, options=None) -> str`.
+A format is a module of this package that satisfies `common.Reporter` (`FORMAT`, `FILENAME`, `render`);
+adding one is that module and its line in FORMATS.
 """
 from __future__ import annotations
 
 from pathlib import Path
-from types import ModuleType
 
 from racegate.reporters import console, github, html, junit, markdown, sarif
-from racegate.reporters.common import RenderOptions
+from racegate.reporters.common import RenderOptions, Reporter
+from racegate.result import Result
 
-FORMATS: dict[str, ModuleType] = {m.FORMAT: m for m in (console, junit, sarif, markdown, github, html)}
-FILE_FORMATS = tuple(name for name, m in FORMATS.items() if m.FILENAME)
+FORMATS: dict[str, Reporter] = {
+    console.FORMAT: console,
+    junit.FORMAT: junit,
+    sarif.FORMAT: sarif,
+    markdown.FORMAT: markdown,
+    github.FORMAT: github,
+    html.FORMAT: html,
+}
+FILE_FORMATS = tuple(name for name, reporter in FORMATS.items() if reporter.FILENAME)
 
 __all__ = ["FILE_FORMATS", "FORMATS", "RenderOptions", "render", "write_reports"]
 
 
-def render(fmt: str, result: dict, options: RenderOptions | None = None) -> str:
-    return _module(fmt).render(result, options)
+def render(fmt: str, result: Result, options: RenderOptions | None = None) -> str:
+    return _reporter(fmt).render(result, options)
 
 
-def write_reports(
-    result: dict, out_dir: Path, formats: list[str], options: RenderOptions | None = None
-) -> list[Path]:
+def write_reports(result: Result, out_dir: Path, formats: list[str],
+                  options: RenderOptions | None = None) -> list[Path]:
     """Write each requested file format into `out_dir`; printed formats (console, github) are skipped.
 
     Raises ValueError for an unknown format name before writing anything.
     """
-    modules = [_module(f) for f in dict.fromkeys(formats)]
+    reporters = [_reporter(f) for f in dict.fromkeys(formats)]
     opts = options or RenderOptions(base_dir=Path(out_dir))
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
-    for module in modules:
-        if not module.FILENAME:
+    for reporter in reporters:
+        if not reporter.FILENAME:
             continue
-        path = out_dir / module.FILENAME
-        path.write_text(module.render(result, opts), encoding="utf-8", errors="backslashreplace")
+        path = out_dir / reporter.FILENAME
+        path.write_text(reporter.render(result, opts), encoding="utf-8", errors="backslashreplace")
         written.append(path)
     return written
 
 
-def _module(fmt: str) -> ModuleType:
+def _reporter(fmt: str) -> Reporter:
     try:
         return FORMATS[fmt]
     except KeyError:

@@ -1,4 +1,5 @@
-"""What every reporter needs from a result dict: ordering, locations, frequencies, commands, verdict."""
+"""What every reporter renders from: one view of a bucket, the test and strategy rows, the verdict, and text
+helpers. A format module decides only how these look."""
 from __future__ import annotations
 
 import posixpath
@@ -6,9 +7,12 @@ import re
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
-from racegate.advice import advice_for
-from racegate.stats import discovery_points, new_bucket_chance
+from racegate import gate, kinds
+from racegate.advice import Advice
+from racegate.model import SourceFrame, StackTrace
+from racegate.result import RESULT_FILE, BucketResult, FirstSeen, Result, TestResult
 
 
 @dataclass(frozen=True)
@@ -19,54 +23,144 @@ class RenderOptions:
     color: bool = False  # ANSI colour (console only)
 
 
-# Severity rank by kind (first match wins; lower is worse): memory corruption, then races, then hangs and misuse.
-_SEVERITY = (
-    ("crash", 0),
-    ("use-after-free", 0),
-    ("vptr", 0),
-    ("data race", 1),
-    ("race on", 1),
-    ("test failure", 2),
-    ("lock-order-inversion", 3),
-    ("deadlock", 3),
-    ("timeout", 3),
-    ("mutex", 4),
-    ("signal", 4),
-    ("thread leak", 5),
-)
-SEVERITY_NAMES = ("critical", "high", "high", "medium", "low", "low")
+class Reporter(Protocol):
+    """A report format: a module with these three names, and one line in the registry (reporters/__init__.py)."""
+
+    @property
+    def FORMAT(self) -> str:
+        """Its name for --format."""
+
+    @property
+    def FILENAME(self) -> str | None:
+        """The file it writes into the output dir; None for text the CLI prints."""
+
+    def render(self, result: Result, options: RenderOptions | None = None) -> str: ...
+
+
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
-def severity(kind: str) -> int:
-    k = kind.lower()
-    for needle, rank in _SEVERITY:
-        if needle in k:
-            return rank
-    return 2
+@dataclass(frozen=True)
+class Side:
+    """One side of a bucket: what it did ("write", "previous read", ...) and its top in-project frame."""
+
+    label: str
+    function: str
+    location: str
+    frame: SourceFrame
 
 
-def severity_name(kind: str) -> str:
-    return SEVERITY_NAMES[severity(kind)]
+@dataclass(frozen=True)
+class BucketView:
+    """Everything a report shows of one bucket, computed once."""
+
+    bucket: BucketResult
+    sides: list[Side]
+    runs_exposed: int  # runs of the tests the bucket affects
+    fraction: float
+    frequency: str  # "17 of 40 runs (42.5%)"
+    strategy: str  # the schedule of the first run that showed it
+    schedules: list[tuple[str, int]]  # runs with the bucket per strategy, most first
+    reproduce: str  # one shell line, "" when the command is unknown
+    replay: str
+    severity: int
+    severity_name: str
+
+    @property
+    def id(self) -> str:
+        return self.bucket.id
+
+    @property
+    def kind(self) -> str:
+        return self.bucket.kind
+
+    @property
+    def title(self) -> str:
+        return self.bucket.title
+
+    @property
+    def new(self) -> bool:
+        return self.bucket.new
+
+    @property
+    def tests(self) -> list[str]:
+        return self.bucket.tests
+
+    @property
+    def first_seen(self) -> FirstSeen:
+        return self.bucket.first_seen
+
+    @property
+    def advice(self) -> Advice:
+        return self.bucket.advice
+
+    @property
+    def stacks(self) -> list[StackTrace]:
+        return self.bucket.stacks
+
+    @property
+    def baseline_note(self) -> str | None:
+        """The baseline's note for a known bucket; None for a new one."""
+        return None if self.bucket.new else self.bucket.baseline_note or ""
 
 
-def frequency_key(bucket: dict) -> tuple:
-    return (-float(bucket.get("run_fraction") or 0.0), -int(bucket.get("runs_with_bucket") or 0))
+def bucket_view(bucket: BucketResult, result: Result) -> BucketView:
+    src = result.config.source_dir
+    # A bucket whose tests the result does not list (a hand-trimmed file) is measured against all runs.
+    exposed = result.runs_exposed(bucket) or result.summary.runs
+    fraction = round(bucket.runs_with_bucket / exposed, 4) if exposed else 0.0
+    return BucketView(
+        bucket=bucket,
+        sides=[Side(access_label(bucket, i), frame_function(f), frame_location(f, src), f)
+               for i, f in enumerate(bucket.frames)],
+        runs_exposed=exposed, fraction=fraction,
+        frequency=f"{bucket.runs_with_bucket} of {exposed} runs ({percent(fraction)})",
+        strategy=bucket.first_seen.schedule or "?",
+        schedules=sorted(bucket.schedules.items(), key=lambda kv: (-kv[1], kv[0])),
+        reproduce=reproduce_command(bucket.first_seen),
+        replay=shlex.join(["racegate", "replay", bucket.id, *result_option(result)]),
+        severity=kinds.severity(bucket.kind), severity_name=kinds.severity_name(bucket.kind))
 
 
-def by_importance(buckets: list[dict]) -> list[dict]:
+def by_importance(result: Result) -> list[BucketView]:
     """New before known, then by severity, then most frequent first; the id keeps the order stable."""
-    return sorted(
-        buckets, key=lambda b: (not b.get("new", True), severity(b.get("kind", "")), *frequency_key(b), b.get("id", ""))
-    )
+    views = [bucket_view(b, result) for b in result.buckets]
+    return sorted(views, key=lambda v: (not v.new, v.severity, -v.fraction, -v.bucket.runs_with_bucket, v.id))
 
 
-def by_severity(buckets: list[dict]) -> list[dict]:
-    return sorted(buckets, key=lambda b: (severity(b.get("kind", "")), *frequency_key(b), b.get("id", "")))
+def by_severity(result: Result) -> list[BucketView]:
+    views = [bucket_view(b, result) for b in result.buckets]
+    return sorted(views, key=lambda v: (v.severity, -v.fraction, -v.bucket.runs_with_bucket, v.id))
 
 
-def source_dir(result: dict) -> str | None:
-    return (result.get("config") or {}).get("source_dir") or None
+@dataclass(frozen=True)
+class TestRow:
+    __test__ = False  # not a pytest test class
+
+    test: TestResult
+    flag: str  # "flaky", "failed" or ""
+
+    def count(self, outcome: str) -> int:
+        return self.test.outcomes.get(outcome, 0)
+
+
+def test_rows(result: Result) -> list[TestRow]:
+    """Every test, those with the most failed runs first."""
+    rows = []
+    for t in sorted(result.tests, key=lambda t: (-t.failed_runs, t.name)):
+        rows.append(TestRow(t, "flaky" if t.flaky else "failed" if t.failed_runs else ""))
+    return rows
+
+
+def verdict(result: Result) -> str:
+    new = result.summary.new_buckets
+    known = result.known_buckets
+    tail = " (interrupted: partial results)" if result.interrupted else ""
+    if gate.failing(result):
+        return f"FAIL: {new} new problem{'s' if new != 1 else ''} ({known} known){tail}"
+    if known:
+        return f"PASS: no new problems ({known} known, baselined){tail}"
+    return f"PASS: no races or failures found{tail}"
 
 
 def repo_path(file: str, src: str | None) -> str | None:
@@ -79,7 +173,7 @@ def repo_path(file: str, src: str | None) -> str | None:
     if src:
         root = posixpath.normpath(src.replace("\\", "/"))
         if file.startswith(root.rstrip("/") + "/"):
-            return file[len(root.rstrip("/")) + 1 :]
+            return file[len(root.rstrip("/")) + 1:]
     return None
 
 
@@ -87,45 +181,24 @@ def display_path(file: str, src: str | None) -> str:
     return repo_path(file, src) or file or "?"
 
 
-def frame_location(frame: dict, src: str | None) -> str:
-    where = display_path(frame.get("file") or "", src)
-    return f"{where}:{frame['line']}" if frame.get("line") else where
+def frame_location(frame: SourceFrame, src: str | None) -> str:
+    where = display_path(frame.file, src)
+    return f"{where}:{frame.line}" if frame.line else where
 
 
-def frame_function(frame: dict) -> str:
-    return frame.get("function") or "<unknown function>"
+def frame_function(frame: SourceFrame) -> str:
+    return frame.function or "<unknown function>"
 
 
-def access_label(bucket: dict, index: int) -> str:
+def access_label(bucket: BucketResult, index: int) -> str:
     """What side `index` of a bucket did, from its stack header ("Write of size 4 ..." -> "write")."""
-    stacks = bucket.get("stacks") or []
-    if index < len(stacks):
-        header = (stacks[index].get("header") or "").strip()
-        words = header.split()
+    if index < len(bucket.stacks):
+        words = bucket.stacks[index].header.strip().split()
         if words and words[0].lower() in ("previous", "atomic") and len(words) > 1:
             return " ".join(words[:2]).lower()
         if words:
             return words[0].lower()
     return "location"
-
-
-def runs_of_tests(bucket: dict, result: dict) -> int:
-    """Runs of the tests a bucket affects (the M in "N of M runs")."""
-    names = set(bucket.get("tests") or [])
-    total = sum(int(t.get("runs") or 0) for t in result.get("tests") or [] if t.get("name") in names)
-    if total:
-        return total
-    fraction = float(bucket.get("run_fraction") or 0.0)
-    if fraction > 0:
-        return round(int(bucket.get("runs_with_bucket") or 0) / fraction)
-    return int((result.get("summary") or {}).get("runs") or 0)
-
-
-def fraction(bucket: dict, result: dict) -> float:
-    if bucket.get("run_fraction") is not None:
-        return float(bucket["run_fraction"])
-    runs = runs_of_tests(bucket, result)
-    return int(bucket.get("runs_with_bucket") or 0) / runs if runs else 0.0
 
 
 def percent(value: float) -> str:
@@ -137,85 +210,20 @@ def percent(value: float) -> str:
     return f"{p:.1f}%".replace(".0%", "%")
 
 
-def frequency_text(bucket: dict, result: dict) -> str:
-    n = int(bucket.get("runs_with_bucket") or 0)
-    return f"{n} of {runs_of_tests(bucket, result)} runs ({percent(fraction(bucket, result))})"
-
-
-def first_seen(bucket: dict) -> dict:
-    return bucket.get("first_seen") or {}
-
-
-def strategy(bucket: dict) -> str:
-    return str(first_seen(bucket).get("schedule") or "?")
-
-
-def reproduce_command(bucket: dict) -> str:
+def reproduce_command(seen: FirstSeen) -> str:
     """The first failing run's environment and command as one copy-pasteable shell line ("" when unknown)."""
-    seen = first_seen(bucket)
-    argv = [str(a) for a in seen.get("command") or []]
+    argv = [str(a) for a in seen.command]
     if not argv:
         return ""
-    env = [f"{k}={v}" for k, v in sorted((seen.get("env") or {}).items())]
-    chdir = ["-C", seen["cwd"]] if seen.get("cwd") else []
+    env = [f"{k}={v}" for k, v in sorted(seen.env.items())]
+    chdir = ["-C", seen.cwd] if seen.cwd else []
     return shlex.join(["env", *chdir, *env, *argv] if env or chdir else argv)
 
 
-def result_option(result: dict) -> list[str]:
+def result_option(result: Result) -> list[str]:
     """`--from` for racegate replay: the result file the bucket came from, when it is known."""
-    out_dir = (result.get("config") or {}).get("out_dir")
-    return ["--from", str(Path(out_dir) / "racegate.json")] if out_dir else []
-
-
-def replay_command(bucket: dict, result: dict) -> str:
-    """Re-runs the same test, seed and schedule, perturbation included."""
-    return shlex.join(["racegate", "replay", str(bucket.get("id", "")), *result_option(result)])
-
-
-def advice(bucket: dict) -> dict:
-    given = bucket.get("advice")
-    if given and given.get("fix"):
-        return given
-    return advice_for(
-        bucket.get("kind", ""), bucket.get("frames") or [], bucket.get("signature") or [], bucket.get("stacks") or []
-    )
-
-
-def chance(result: dict) -> float:
-    summary = result.get("summary") or {}
-    if summary.get("new_bucket_chance") is not None:
-        return float(summary["new_bucket_chance"])
-    once = sum(1 for b in result.get("buckets") or [] if int(b.get("runs_with_bucket") or 0) == 1)
-    return new_bucket_chance(once, int(summary.get("runs") or 0))
-
-
-def discovery(result: dict) -> list[list[int]]:
-    if result.get("discovery"):
-        return [[int(x), int(y)] for x, y in result["discovery"]]
-    runs = [int(first_seen(b).get("run") or 0) for b in result.get("buckets") or []]
-    return discovery_points(runs, int((result.get("summary") or {}).get("runs") or 0))
-
-
-def failing(result: dict) -> bool:
-    """Whether the gate fails: a new bucket (races and test failures are both buckets)."""
-    summary = result.get("summary") or {}
-    new = summary.get("new_buckets")
-    if new is None:
-        new = sum(1 for b in result.get("buckets") or [] if b.get("new", True))
-    return int(new) > 0
-
-
-def verdict(result: dict) -> str:
-    summary = result.get("summary") or {}
-    buckets = result.get("buckets") or []
-    new = sum(1 for b in buckets if b.get("new", True))
-    known = len(buckets) - new
-    tail = " (interrupted: partial results)" if summary.get("interrupted") else ""
-    if failing(result):
-        return f"FAIL: {new} new problem{'s' if new != 1 else ''} ({known} known){tail}"
-    if known:
-        return f"PASS: no new problems ({known} known, baselined){tail}"
-    return f"PASS: no races or failures found{tail}"
+    out_dir = result.config.out_dir
+    return ["--from", str(Path(out_dir) / RESULT_FILE)] if out_dir else []
 
 
 def strip_control(text: str) -> str:
@@ -223,31 +231,27 @@ def strip_control(text: str) -> str:
     return _CONTROL.sub("", text)
 
 
-def one_line(text: str) -> str:
+def one_line(text: object) -> str:
     return " ".join(strip_control(str(text)).split())
 
 
-def tool_version(result: dict) -> str:
-    return str((result.get("tool") or {}).get("version") or "")
-
-
-def stack_text(bucket: dict) -> str:
+def stack_text(bucket: BucketResult) -> str:
     """A TSan-like text of the bucket's stacks, for when the raw report file is not at hand."""
-    lines = [f"{bucket.get('kind', '')}: {bucket.get('title', '')}"]
-    for stack in bucket.get("stacks") or []:
+    lines = [f"{bucket.kind}: {bucket.title}"]
+    for stack in bucket.stacks:
         lines.append("")
-        lines.append(f"  {stack.get('header', '')}")
-        for i, frame in enumerate(stack.get("frames") or []):
-            loc = frame.get("file") or "<null>"
-            if frame.get("line"):
-                loc += f":{frame['line']}"
+        lines.append(f"  {stack.header}")
+        for i, frame in enumerate(stack.frames):
+            loc = frame.file or "<null>"
+            if frame.line:
+                loc += f":{frame.line}"
             lines.append(f"    #{i} {frame_function(frame)} {loc}")
     return "\n".join(lines)
 
 
-def raw_report_text(bucket: dict, options: RenderOptions, limit: int = 64 * 1024) -> str:
+def raw_report_text(bucket: BucketResult, options: RenderOptions, limit: int = 64 * 1024) -> str:
     """The bucket's full raw report (at most `limit` characters), else the text rebuilt from its stacks."""
-    raw = bucket.get("raw_report")
+    raw = bucket.raw_report
     if raw and options.base_dir is not None:
         path = Path(raw) if Path(raw).is_absolute() else options.base_dir / raw
         try:

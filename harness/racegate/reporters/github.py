@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from racegate.reporters import common as c
+from racegate.result import Result
 
 FORMAT = "github"
 FILENAME = None
@@ -20,11 +21,10 @@ def escape_property(text: str) -> str:
     return escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def render(result: dict, options: c.RenderOptions | None = None) -> str:
-    buckets = c.by_importance(result.get("buckets") or [])
-    src = c.source_dir(result)
-    lines = [_annotation(b, result, src) for b in buckets[:MAX_ANNOTATIONS]]
-    left = len(buckets) - len(lines)
+def render(result: Result, options: c.RenderOptions | None = None) -> str:
+    views = c.by_importance(result)
+    lines = [_annotation(v, result.config.source_dir) for v in views[:MAX_ANNOTATIONS]]
+    left = len(views) - len(lines)
     if left > 0:
         lines.append(
             f"::notice::racegate: {left} more problem{'s' if left != 1 else ''} not annotated"
@@ -33,27 +33,26 @@ def render(result: dict, options: c.RenderOptions | None = None) -> str:
     return "".join(line + "\n" for line in lines)
 
 
-def _annotation(bucket: dict, result: dict, src: str | None) -> str:
-    command = "error" if bucket.get("new", True) else "warning"
+def _annotation(v: c.BucketView, src: str | None) -> str:
+    command = "error" if v.new else "warning"
     props = {}
-    frames = bucket.get("frames") or []
-    path = c.repo_path(frames[0].get("file") or "", src) if frames else None
+    path = c.repo_path(v.sides[0].frame.file, src) if v.sides else None
     if path:
         props["file"] = path
-        if frames[0].get("line"):
-            props["line"] = str(frames[0]["line"])
-    state = "new" if bucket.get("new", True) else "known"
-    props["title"] = c.strip_control(f"racegate ({state}): {bucket.get('kind', '')}")
-    message = [c.strip_control(bucket.get("title", ""))]
-    for i, frame in enumerate(frames):
-        message.append(f"{c.access_label(bucket, i)}: {c.frame_function(frame)} at {c.frame_location(frame, src)}")
-    message.append(f"Seen in {c.frequency_text(bucket, result)}; found by strategy {c.strategy(bucket)}.")
-    message.append(f"Fix: {c.advice(bucket).get('fix', '')}")
-    if c.reproduce_command(bucket):
-        message.append(f"Reproduce: {c.reproduce_command(bucket)}")
-    message.append(f"Replay: {c.replay_command(bucket, result)}")
-    if bucket.get("baseline_note") and not bucket.get("new", True):
-        message.append(f"Baseline: {bucket['baseline_note']}")
+        if v.sides[0].frame.line:
+            props["line"] = str(v.sides[0].frame.line)
+    state = "new" if v.new else "known"
+    props["title"] = c.strip_control(f"racegate ({state}): {v.kind}")
+    message = [c.strip_control(v.title)]
+    for side in v.sides:
+        message.append(f"{side.label}: {side.function} at {side.location}")
+    message.append(f"Seen in {v.frequency}; found by strategy {v.strategy}.")
+    message.append(f"Fix: {v.advice.fix}")
+    if v.reproduce:
+        message.append(f"Reproduce: {v.reproduce}")
+    message.append(f"Replay: {v.replay}")
+    if v.baseline_note:
+        message.append(f"Baseline: {v.baseline_note}")
     text = c.strip_control("\n".join(message))
-    joined = ",".join(f"{k}={escape_property(v)}" for k, v in props.items())
+    joined = ",".join(f"{k}={escape_property(val)}" for k, val in props.items())
     return f"::{command} {joined}::{escape_data(text)}"

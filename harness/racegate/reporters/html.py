@@ -5,8 +5,12 @@ import base64
 import hashlib
 import html
 from pathlib import Path
+from typing import Sequence
 
+from racegate import gate
+from racegate.model import OUTCOMES, SourceFrame
 from racegate.reporters import common as c
+from racegate.result import Result
 from racegate.stats import runs_since_last_discovery
 
 FORMAT = "html"
@@ -27,7 +31,7 @@ def _csp_hash(text: str) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii") + "'"
 
 
-def render(result: dict, options: c.RenderOptions | None = None) -> str:
+def render(result: Result, options: c.RenderOptions | None = None) -> str:
     opts = options or c.RenderOptions()
     css = (_HERE / "html.css").read_text(encoding="utf-8")
     js = (_HERE / "html.js").read_text(encoding="utf-8")
@@ -36,9 +40,9 @@ def render(result: dict, options: c.RenderOptions | None = None) -> str:
         f"default-src 'none'; style-src {_csp_hash(css)}; script-src {_csp_hash(js)}; img-src data:; "
         "base-uri 'none'; form-action 'none'"
     )
-    sources = _Sources(c.source_dir(result))
-    buckets = c.by_severity(result.get("buckets") or [])
-    state = "fail" if c.failing(result) else "pass"
+    sources = _Sources(result.config.source_dir)
+    views = c.by_severity(result)
+    state = "fail" if gate.failing(result) else "pass"
     verdict = c.verdict(result)
     parts = [
         "<!DOCTYPE html>",
@@ -52,12 +56,12 @@ def render(result: dict, options: c.RenderOptions | None = None) -> str:
         f'<p class="verdict">{e(verdict)}</p>',
         f'<p class="meta">{e(_meta(result))}</p></div></header>',
         "<main>",
-        _cards(result, buckets),
+        _cards(result, views),
         _discovery(result),
-        _problems(result, buckets, sources, opts),
+        _problems(result, views, sources, opts),
         _tests(result),
         _strategies(result),
-        f'<footer>racegate {e(c.tool_version(result))} · signature v{e(result.get("signature_version", "?"))} · '
+        f'<footer>racegate {e(result.tool_version)} · signature v{e(result.signature_version)} · '
         f"{e(_config(result))}</footer>",
         "</main>",
         f"<script>{js}</script>",
@@ -66,31 +70,31 @@ def render(result: dict, options: c.RenderOptions | None = None) -> str:
     return "\n".join(parts) + "\n"
 
 
-def _meta(result: dict) -> str:
-    s = result.get("summary") or {}
-    text = f"{s.get('tests', 0)} tests · {s.get('runs', 0)} runs · {float(s.get('wall_seconds') or 0):.1f} s"
-    if s.get("interrupted"):
+def _meta(result: Result) -> str:
+    s = result.summary
+    text = f"{s.tests} tests · {s.runs} runs · {s.wall_seconds:.1f} s"
+    if s.interrupted:
         text += " · interrupted: partial results"
     return text
 
 
-def _config(result: dict) -> str:
-    cfg = result.get("config") or {}
-    keys = ("runs", "time_budget", "jobs", "seed", "schedules", "shard")
-    return "; ".join(f"{k}={', '.join(map(str, v)) if isinstance(v, list) else v}" for k in keys if (v := cfg.get(k)) is not None)
+def _config(result: Result) -> str:
+    cfg = result.config
+    shown = (("runs", cfg.runs), ("time_budget", cfg.time_budget), ("jobs", cfg.jobs), ("seed", cfg.seed),
+             ("schedules", ", ".join(cfg.schedules) if cfg.schedules else None), ("shard", cfg.shard))
+    return "; ".join(f"{k}={v}" for k, v in shown if v is not None)
 
 
-def _cards(result: dict, buckets: list[dict]) -> str:
-    s = result.get("summary") or {}
-    new = sum(1 for b in buckets if b.get("new", True))
+def _cards(result: Result, views: list[c.BucketView]) -> str:
+    s = result.summary
     cards = [
-        (s.get("tests", 0), "tests", False),
-        (s.get("runs", 0), "runs", False),
-        (s.get("failed_runs", 0), "failed runs", bool(s.get("failed_runs"))),
-        (len(buckets), "distinct problems", False),
-        (new, "new problems", new > 0),
-        (sum(1 for t in result.get("tests") or [] if t.get("flaky")), "flaky tests", False),
-        (c.percent(c.chance(result)), "chance the next run finds a new problem", False),
+        (s.tests, "tests", False),
+        (s.runs, "runs", False),
+        (s.failed_runs, "failed runs", bool(s.failed_runs)),
+        (len(views), "distinct problems", False),
+        (s.new_buckets, "new problems", s.new_buckets > 0),
+        (sum(1 for t in result.tests if t.flaky), "flaky tests", False),
+        (c.percent(s.new_bucket_chance), "chance the next run finds a new problem", False),
     ]
     body = "".join(
         f'<div class="card{" bad" if bad else ""}"><div class="num">{e(num)}</div><div class="lbl">{e(lbl)}</div></div>'
@@ -99,9 +103,9 @@ def _cards(result: dict, buckets: list[dict]) -> str:
     return f'<section class="cards" aria-label="summary">{body}</section>'
 
 
-def _discovery(result: dict) -> str:
-    points = c.discovery(result)
-    total_runs = int((result.get("summary") or {}).get("runs") or 0)
+def _discovery(result: Result) -> str:
+    points = result.discovery
+    total_runs = result.summary.runs
     found = points[-1][1] if points else 0
     quiet = runs_since_last_discovery(points)
     w, h, left, right, top, bottom = 640, 240, 44, 16, 14, 34
@@ -123,7 +127,8 @@ def _discovery(result: dict) -> str:
     line = " ".join(path)
     area = f"{line} V{y(0):.1f} Z"
     dots = "".join(
-        f'<circle class="dot" cx="{x(r):.1f}" cy="{y(d):.1f}" r="3.5"><title>{e(f"run {r}: {d} distinct")}</title></circle>'
+        f'<circle class="dot" cx="{x(r):.1f}" cy="{y(d):.1f}" r="3.5">'
+        f'<title>{e(f"run {r}: {d} distinct")}</title></circle>'
         for i, (r, d) in enumerate(points)
         if d > (points[i - 1][1] if i else 0)
     )
@@ -155,59 +160,55 @@ def _discovery(result: dict) -> str:
     text = (
         f"<p>{e(reading)}</p>"
         f"<p><strong>Good–Turing estimate:</strong> chance the next run finds a new problem: "
-        f"<strong>{e(c.percent(c.chance(result)))}</strong> <span class=\"muted\">(problems seen in exactly one run, "
+        f"<strong>{e(c.percent(result.summary.new_bucket_chance))}</strong> "
+        "<span class=\"muted\">(problems seen in exactly one run, "
         f"divided by the number of runs)</span></p>"
     )
     return f'<h2 id="discovery">Discovery</h2><section class="panel discovery">{svg}<div>{text}</div></section>'
 
 
-def _problems(result: dict, buckets: list[dict], sources: _Sources, opts: c.RenderOptions) -> str:
-    if not buckets:
+def _problems(result: Result, views: list[c.BucketView], sources: _Sources, opts: c.RenderOptions) -> str:
+    if not views:
         return '<h2 id="problems">Problems</h2><p class="panel">No races or failures were found.</p>'
     toolbar = (
         '<div class="toolbar"><button type="button" data-filter="all" aria-pressed="true">All</button>'
         '<button type="button" data-filter="new" aria-pressed="false">New only</button>'
         '<button type="button" id="toggle-raw" aria-pressed="false">Expand raw reports</button></div>'
     )
-    body = "".join(_bucket(b, i, result, sources, opts) for i, b in enumerate(buckets))
-    return f'<h2 id="problems">Problems ({len(buckets)})</h2>{toolbar}{body}'
+    src = result.config.source_dir
+    body = "".join(_bucket(v, i, src, sources, opts) for i, v in enumerate(views))
+    return f'<h2 id="problems">Problems ({len(views)})</h2>{toolbar}{body}'
 
 
-def _bucket(b: dict, index: int, result: dict, sources: _Sources, opts: c.RenderOptions) -> str:
-    new = b.get("new", True)
-    kind = b.get("kind", "")
-    sev = c.severity_name(kind)
-    src = c.source_dir(result)
-    seen = c.first_seen(b)
-    frac = c.fraction(b, result)
+def _bucket(v: c.BucketView, index: int, src: str | None, sources: _Sources, opts: c.RenderOptions) -> str:
+    seen = v.first_seen
     tags = (
-        f'<div class="tags"><span class="tag {"new" if new else "known"}">{"NEW" if new else "known"}</span>'
-        f'<span class="tag kind">{e(kind)}</span><span class="tag sev-{e(sev)}">{e(sev)}</span>'
-        f'<span class="tag id">{e(b.get("id", ""))}</span></div>'
+        f'<div class="tags"><span class="tag {"new" if v.new else "known"}">{"NEW" if v.new else "known"}</span>'
+        f'<span class="tag kind">{e(v.kind)}</span>'
+        f'<span class="tag sev-{e(v.severity_name)}">{e(v.severity_name)}</span>'
+        f'<span class="tag id">{e(v.id)}</span></div>'
     )
     bar = (
-        f'<svg class="bar" width="160" height="12" aria-hidden="true"><rect class="track" width="160" height="12" rx="3"/>'
-        f'<rect class="fill" width="{max(2.0, 160 * min(frac, 1.0)):.1f}" height="12" rx="3"/></svg>'
+        '<svg class="bar" width="160" height="12" aria-hidden="true">'
+        '<rect class="track" width="160" height="12" rx="3"/>'
+        f'<rect class="fill" width="{max(2.0, 160 * min(v.fraction, 1.0)):.1f}" height="12" rx="3"/></svg>'
     )
-    per_strategy = " · ".join(
-        f"{k} {v}" for k, v in sorted((b.get("schedules") or {}).items(), key=lambda kv: (-kv[1], kv[0]))
-    )
+    per_strategy = " · ".join(f"{k} {n}" for k, n in v.schedules)
     facts = [
-        ("frequency", f"{bar}{e(c.frequency_text(b, result))} · {e(_plural(b.get('occurrences', 0), 'report'))}"),
-        ("found by", f"strategy <strong>{e(c.strategy(b))}</strong> in run {e(seen.get('run', '?'))}, "
-                     f"seed {e(seen.get('seed', '?'))}, test {e(seen.get('test', '?'))}"),
+        ("frequency", f"{bar}{e(v.frequency)} · {e(_plural(v.bucket.occurrences, 'report'))}"),
+        ("found by", f"strategy <strong>{e(v.strategy)}</strong> in run {e(seen.run)}, "
+                     f"seed {e(seen.seed)}, test {e(seen.test or '?')}"),
     ]
     if per_strategy:
         facts.append(("runs per strategy", e(per_strategy)))
-    facts.append(("tests", e(", ".join(b.get("tests") or []))))
-    dl = "".join(f"<dt>{e(k)}</dt><dd>{v}</dd>" for k, v in facts)
-    adv = c.advice(b)
+    facts.append(("tests", e(", ".join(v.tests))))
+    dl = "".join(f"<dt>{e(k)}</dt><dd>{val}</dd>" for k, val in facts)
     advice = (
-        f'<div class="advice"><p><strong>What:</strong> {e(adv.get("what", ""))}</p>'
-        f'<p><strong>Fix:</strong> {e(adv.get("fix", ""))}</p></div>'
+        f'<div class="advice"><p><strong>What:</strong> {e(v.advice.what)}</p>'
+        f'<p><strong>Fix:</strong> {e(v.advice.fix)}</p></div>'
     )
     repro = ""
-    for label, cmd, n in (("reproduce", c.reproduce_command(b), "r"), ("replay", c.replay_command(b, result), "p")):
+    for label, cmd, n in (("reproduce", v.reproduce, "r"), ("replay", v.replay, "p")):
         if cmd:
             ident = f"cmd-{index}-{n}"
             repro += (
@@ -215,16 +216,17 @@ def _bucket(b: dict, index: int, result: dict, sources: _Sources, opts: c.Render
                 f'<button type="button" data-copy="{ident}">Copy {e(label)}</button></div>'
             )
     baseline = ""
-    if not new:
-        baseline = f'<p class="baseline">Known (baselined): {e(b.get("baseline_note") or "in the baseline")}</p>'
+    if v.baseline_note is not None:
+        baseline = f'<p class="baseline">Known (baselined): {e(v.baseline_note or "in the baseline")}</p>'
     raw = (
-        f'<details class="raw"><summary>Raw report</summary><pre>{e(c.raw_report_text(b, opts, limit=32 * 1024))}'
+        '<details class="raw"><summary>Raw report</summary>'
+        f'<pre>{e(c.raw_report_text(v.bucket, opts, limit=32 * 1024))}'
         "</pre></details>"
     )
     return (
-        f'<article class="bucket {"new" if new else "known"}" id="b-{e(b.get("id", index))}">{tags}'
-        f"<h3>{e(b.get('title', ''))}</h3><dl class=\"facts\">{dl}</dl>"
-        f"{_stacks(b, src, sources)}{advice}{repro}{baseline}{raw}</article>"
+        f'<article class="bucket {"new" if v.new else "known"}" id="b-{e(v.id or index)}">{tags}'
+        f"<h3>{e(v.title)}</h3><dl class=\"facts\">{dl}</dl>"
+        f"{_stacks(v, src, sources)}{advice}{repro}{baseline}{raw}</article>"
     )
 
 
@@ -232,28 +234,27 @@ def _plural(n: object, word: str) -> str:
     return f"{n} {word}" + ("" if n == 1 else "s")
 
 
-def _stacks(b: dict, src: str | None, sources: _Sources) -> str:
-    stacks = b.get("stacks") or []
-    frames = b.get("frames") or []
+def _stacks(v: c.BucketView, src: str | None, sources: _Sources) -> str:
     columns = []
-    if stacks:
-        for i, stack in enumerate(stacks):
-            own = next((f for f in stack.get("frames") or [] if c.repo_path(f.get("file") or "", src)), None)
-            if own is None and i < len(frames):
-                own = frames[i]
-            columns.append(_column(c.access_label(b, i), stack.get("header", ""), stack.get("frames") or [], own, src, sources))
+    if v.stacks:
+        for i, stack in enumerate(v.stacks):
+            own = next((f for f in stack.frames if c.repo_path(f.file, src)), None)
+            if own is None and i < len(v.sides):
+                own = v.sides[i].frame
+            columns.append(_column(c.access_label(v.bucket, i), stack.header, stack.frames, own, src, sources))
     else:
-        for i, frame in enumerate(frames):
-            columns.append(_column("location", "", [frame], frame, src, sources))
+        for side in v.sides:
+            columns.append(_column("location", "", (side.frame,), side.frame, src, sources))
     return f'<div class="stacks">{"".join(columns)}</div>' if columns else ""
 
 
-def _column(role: str, header: str, frames: list[dict], own: dict | None, src: str | None, sources: _Sources) -> str:
+def _column(role: str, header: str, frames: Sequence[SourceFrame], own: SourceFrame | None, src: str | None,
+            sources: _Sources) -> str:
     snippet = sources.snippet(own, src) if own else ""
     items = []
     for f in frames[:MAX_STACK_FRAMES]:
-        cls = ' class="own"' if c.repo_path(f.get("file") or "", src) else ""
-        loc = f'<span class="loc">{e(c.frame_location(f, src))}</span>' if f.get("file") else ""
+        cls = ' class="own"' if c.repo_path(f.file, src) else ""
+        loc = f'<span class="loc">{e(c.frame_location(f, src))}</span>' if f.file else ""
         items.append(f"<li{cls}>{e(c.frame_function(f))}{loc}</li>")
     if len(frames) > MAX_STACK_FRAMES:
         items.append(f"<li>… {len(frames) - MAX_STACK_FRAMES} more frames</li>")
@@ -261,37 +262,31 @@ def _column(role: str, header: str, frames: list[dict], own: dict | None, src: s
     return f'<div class="stack"><h4>{title}</h4>{snippet}<ol start="0">{"".join(items)}</ol></div>'
 
 
-def _tests(result: dict) -> str:
-    tests = result.get("tests") or []
-    if not tests:
-        return ""
+def _tests(result: Result) -> str:
     rows = []
-    for t in sorted(tests, key=lambda t: (-int(t.get("failed_runs") or 0), t.get("name", ""))):
-        o = t.get("outcomes") or {}
-        runs = int(t.get("runs") or 0)
-        failed = int(t.get("failed_runs") or 0)
-        flag = '<span class="tag sev-high">flaky</span>' if t.get("flaky") else (
-            '<span class="tag sev-critical">failed</span>' if failed else "")
-        cells = "".join(f"<td>{e(o.get(k, 0))}</td>" for k in ("pass", "race", "fail", "crash", "timeout"))
-        threads = t.get("threads")
+    for r in c.test_rows(result):
+        t = r.test
+        flag = {"flaky": '<span class="tag sev-high">flaky</span>',
+                "failed": '<span class="tag sev-critical">failed</span>'}.get(r.flag, "")
+        cells = "".join(f"<td>{e(r.count(k))}</td>" for k in OUTCOMES)
         rows.append(
-            f"<tr><td>{e(t.get('name', ''))}{flag}</td><td>{runs}</td>{cells}"
-            f"<td>{e(c.percent(failed / runs) if runs else '-')}</td><td>{e(threads if threads is not None else '-')}</td>"
-            f"<td>{float(t.get('mean_seconds') or 0):.2f}</td></tr>"
+            f"<tr><td>{e(t.name)}{flag}</td><td>{t.runs}</td>{cells}"
+            f"<td>{e(c.percent(t.failed_runs / t.runs) if t.runs else '-')}</td>"
+            f"<td>{e(t.threads if t.threads is not None else '-')}</td><td>{t.mean_seconds:.2f}</td></tr>"
         )
+    if not rows:
+        return ""
     head = ("<tr><th>test</th><th>runs</th><th>pass</th><th>race</th><th>fail</th><th>crash</th><th>timeout</th>"
             "<th>failed</th><th>threads</th><th>mean s</th></tr>")
     return f'<h2 id="tests">Tests</h2><table>{head}{"".join(rows)}</table>'
 
 
-def _strategies(result: dict) -> str:
-    strategies = result.get("strategies") or {}
-    if not strategies:
+def _strategies(result: Result) -> str:
+    if not result.strategies:
         return ""
     rows = "".join(
-        f"<tr><td>{e(name)}</td><td>{e(s.get('runs', 0))}</td><td>{e(s.get('failed_runs', 0))}</td>"
-        f"<td>{e(s.get('buckets_first_found', 0))}</td></tr>"
-        for name, s in sorted(strategies.items())
+        f"<tr><td>{e(name)}</td><td>{e(s.runs)}</td><td>{e(s.failed_runs)}</td><td>{e(s.buckets_first_found)}</td></tr>"
+        for name, s in sorted(result.strategies.items())
     )
     head = "<tr><th>strategy</th><th>runs</th><th>failed runs</th><th>problems it found first</th></tr>"
     return f'<h2 id="strategies">Strategies</h2><table>{head}{rows}</table>'
@@ -322,17 +317,16 @@ class _Sources:
                 self.cache[path] = None
         return self.cache[path]
 
-    def snippet(self, frame: dict, src: str | None) -> str:
-        line = frame.get("line")
-        lines = self.lines(frame.get("file") or "") if frame.get("file") and line else None
-        if not lines or not 1 <= int(line) <= len(lines):
+    def snippet(self, frame: SourceFrame, src: str | None) -> str:
+        line = frame.line
+        lines = self.lines(frame.file) if frame.file and line else None
+        if not lines or line is None or not 1 <= line <= len(lines):
             return ""
-        line = int(line)
         lo, hi = max(1, line - CONTEXT_LINES), min(len(lines), line + CONTEXT_LINES)
         rows = "".join(
-            f'<span class="row{" hit" if n == line else ""}"><span class="ln">{n}</span>{e(lines[n - 1].expandtabs(4))}</span>'
+            f'<span class="row{" hit" if n == line else ""}"><span class="ln">{n}</span>'
+            f'{e(lines[n - 1].expandtabs(4))}</span>'
             for n in range(lo, hi + 1)
         )
         name = f'<div class="src-name">{e(c.frame_location(frame, src))}</div>'
         return f"{name}<pre class=\"src\">{rows}</pre>"
-

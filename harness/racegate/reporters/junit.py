@@ -5,6 +5,7 @@ import re
 import xml.etree.ElementTree as ET
 
 from racegate.reporters import common as c
+from racegate.result import Result
 
 FORMAT = "junit"
 FILENAME = "racegate-junit.xml"
@@ -17,15 +18,13 @@ def _x(text: object) -> str:
     return _NOT_XML.sub("", str(text))
 
 
-def render(result: dict, options: c.RenderOptions | None = None) -> str:
+def render(result: Result, options: c.RenderOptions | None = None) -> str:
     root = ET.Element("testsuites", name="racegate")
-    tests_suite = _tests_suite(result)
-    buckets_suite = _buckets_suite(result)
-    for suite in (tests_suite, buckets_suite):
+    for suite in (_tests_suite(result), _buckets_suite(result)):
         root.append(suite)
     for attr in ("tests", "failures", "errors", "skipped"):
         root.set(attr, str(sum(int(s.get(attr, "0")) for s in root)))
-    root.set("time", f"{float((result.get('summary') or {}).get('wall_seconds') or 0):.3f}")
+    root.set("time", f"{result.summary.wall_seconds:.3f}")
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
@@ -42,74 +41,65 @@ def _finish(suite: ET.Element) -> ET.Element:
     return suite
 
 
-def _tests_suite(result: dict) -> ET.Element:
+def _tests_suite(result: Result) -> ET.Element:
     """A test fails when it failed in some run and a new bucket names it; failures only from known buckets
     leave it passing, yet still marked flaky."""
     suite = _suite("racegate.tests")
-    new_tests = {t for b in result.get("buckets") or [] if b.get("new", True) for t in b.get("tests") or []}
-    known_tests = {t for b in result.get("buckets") or [] if not b.get("new", True) for t in b.get("tests") or []}
-    for t in result.get("tests") or []:
-        name = t.get("name", "")
-        runs, failed = int(t.get("runs") or 0), int(t.get("failed_runs") or 0)
-        case = ET.SubElement(
-            suite, "testcase", classname="racegate.tests", name=_x(name),
-            time=f"{float(t.get('mean_seconds') or 0) * runs:.3f}",
-        )
+    new_tests = {t for b in result.buckets if b.new for t in b.tests}
+    known_tests = {t for b in result.buckets if not b.new for t in b.tests}
+    for t in result.tests:
+        runs, failed = t.runs, t.failed_runs
+        case = ET.SubElement(suite, "testcase", classname="racegate.tests", name=_x(t.name),
+                             time=f"{t.mean_seconds * runs:.3f}")
         props = ET.SubElement(case, "properties")
-        outcomes = t.get("outcomes") or {}
-        values = {"runs": runs, "failed_runs": failed, "flaky": str(bool(t.get("flaky"))).lower(), **outcomes}
-        if t.get("threads") is not None:
-            values["threads"] = t["threads"]
+        values: dict[str, object] = {"runs": runs, "failed_runs": failed, "flaky": str(t.flaky).lower(), **t.outcomes}
+        if t.threads is not None:
+            values["threads"] = t.threads
         for key, value in values.items():
             ET.SubElement(props, "property", name=_x(key), value=_x(value))
-        flaky = "FLAKY: " if t.get("flaky") else ""
-        counts = ", ".join(f"{k} {v}" for k, v in outcomes.items() if v)
+        flaky = "FLAKY: " if t.flaky else ""
+        counts = ", ".join(f"{k} {v}" for k, v in t.outcomes.items() if v)
         summary = f"{flaky}{failed} of {runs} runs failed ({counts})"
-        if failed and (name in new_tests or name not in known_tests):
-            ET.SubElement(case, "failure", message=_x(summary), type="flaky" if t.get("flaky") else "failed").text = (
+        if failed and (t.name in new_tests or t.name not in known_tests):
+            ET.SubElement(case, "failure", message=_x(summary), type="flaky" if t.flaky else "failed").text = (
                 _x(summary)
             )
-        elif failed and t.get("flaky"):
+        elif failed and t.flaky:
             # Surefire's marker for "passed, but failed in some runs"; other readers ignore it.
             ET.SubElement(case, "flakyFailure", message=_x(summary + " (known, baselined)"), type="flaky")
         ET.SubElement(case, "system-out").text = _x(summary)
     return _finish(suite)
 
 
-def _buckets_suite(result: dict) -> ET.Element:
+def _buckets_suite(result: Result) -> ET.Element:
     suite = _suite("racegate.problems")
-    src = c.source_dir(result)
-    for b in c.by_importance(result.get("buckets") or []):
-        kind = b.get("kind", "")
-        case = ET.SubElement(
-            suite, "testcase", classname=_x(f"racegate.problems.{kind}"), name=_x(f"{b.get('title', '')} [{b.get('id', '')}]"),
-            time="0",
-        )
+    for v in c.by_importance(result):
+        case = ET.SubElement(suite, "testcase", classname=_x(f"racegate.problems.{v.kind}"),
+                             name=_x(f"{v.title} [{v.id}]"), time="0")
         props = ET.SubElement(case, "properties")
         for key, value in (
-            ("id", b.get("id", "")), ("kind", kind), ("new", str(bool(b.get("new", True))).lower()),
-            ("runs_with_bucket", b.get("runs_with_bucket", 0)), ("occurrences", b.get("occurrences", 0)),
-            ("strategy", c.strategy(b)), ("tests", ", ".join(b.get("tests") or [])),
+            ("id", v.id), ("kind", v.kind), ("new", str(v.new).lower()),
+            ("runs_with_bucket", v.bucket.runs_with_bucket), ("occurrences", v.bucket.occurrences),
+            ("strategy", v.strategy), ("tests", ", ".join(v.tests)),
         ):
             ET.SubElement(props, "property", name=key, value=_x(value))
-        details = _details(b, result, src)
-        if b.get("new", True):
-            ET.SubElement(case, "failure", message=_x(b.get("title", "")), type=_x(kind)).text = _x(details)
+        details = _details(v)
+        if v.new:
+            ET.SubElement(case, "failure", message=_x(v.title), type=_x(v.kind)).text = _x(details)
         else:
-            note = b.get("baseline_note") or "in the baseline"
-            details = f"known (baselined): {note}\n{details}"
+            details = f"known (baselined): {v.baseline_note or 'in the baseline'}\n{details}"
         ET.SubElement(case, "system-out").text = _x(details)
     return _finish(suite)
 
 
-def _details(b: dict, result: dict, src: str | None) -> str:
-    lines = [f"{b.get('kind', '')}: {b.get('title', '')}"]
-    for i, frame in enumerate(b.get("frames") or []):
-        lines.append(f"  {c.access_label(b, i)}: {c.frame_function(frame)} at {c.frame_location(frame, src)}")
-    lines.append(f"seen in {c.frequency_text(b, result)}; tests: {', '.join(b.get('tests') or [])}")
-    lines.append(f"found by strategy {c.strategy(b)}")
-    lines.append(f"fix: {c.advice(b).get('fix', '')}")
-    if c.reproduce_command(b):
-        lines.append(f"reproduce: {c.reproduce_command(b)}")
-    lines.append(f"replay: {c.replay_command(b, result)}")
+def _details(v: c.BucketView) -> str:
+    lines = [f"{v.kind}: {v.title}"]
+    for side in v.sides:
+        lines.append(f"  {side.label}: {side.function} at {side.location}")
+    lines.append(f"seen in {v.frequency}; tests: {', '.join(v.tests)}")
+    lines.append(f"found by strategy {v.strategy}")
+    lines.append(f"fix: {v.advice.fix}")
+    if v.reproduce:
+        lines.append(f"reproduce: {v.reproduce}")
+    lines.append(f"replay: {v.replay}")
     return "\n".join(lines)

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import html
 
+from racegate import gate
 from racegate.reporters import common as c
+from racegate.result import Result
 
 FORMAT = "markdown"
 FILENAME = "racegate-summary.md"
@@ -24,102 +26,98 @@ def md(text: object) -> str:
     return "".join(out)
 
 
-def render(result: dict, options: c.RenderOptions | None = None, *, max_bytes: int = MAX_BYTES) -> str:
+def render(result: Result, options: c.RenderOptions | None = None, *, max_bytes: int = MAX_BYTES) -> str:
     opts = options or c.RenderOptions()
     out = _Budget(max_bytes)
-    summary = result.get("summary") or {}
-    buckets = c.by_importance(result.get("buckets") or [])
-    src = c.source_dir(result)
-    icon = ":x:" if c.failing(result) else ":white_check_mark:"
+    summary = result.summary
+    views = c.by_importance(result)
+    icon = ":x:" if gate.failing(result) else ":white_check_mark:"
     out.add(f"## {icon} racegate: {md(c.verdict(result))}\n")
     out.add("| tests | runs | failed runs | distinct problems | new | chance the next run finds a new one | time |")
     out.add("|---:|---:|---:|---:|---:|---:|---:|")
     out.add(
-        f"| {summary.get('tests', 0)} | {summary.get('runs', 0)} | {summary.get('failed_runs', 0)} | {len(buckets)} "
-        f"| {sum(1 for b in buckets if b.get('new', True))} | {md(c.percent(c.chance(result)))} "
-        f"| {float(summary.get('wall_seconds') or 0):.1f} s |\n"
+        f"| {summary.tests} | {summary.runs} | {summary.failed_runs} | {len(views)} "
+        f"| {summary.new_buckets} | {md(c.percent(summary.new_bucket_chance))} "
+        f"| {summary.wall_seconds:.1f} s |\n"
     )
-    if buckets:
+    if views:
         out.add("### Problems\n")
         out.add("| | kind | problem | where | runs | tests | found by |")
         out.add("|---|---|---|---|---:|---|---|")
         shown = 0
-        for b in buckets:
-            frames = b.get("frames") or []
-            where = "<br>".join(f"{md(c.frame_function(f))} at {md(c.frame_location(f, src))}" for f in frames) or "–"
+        for v in views:
+            where = "<br>".join(f"{md(side.function)} at {md(side.location)}" for side in v.sides) or "–"
             row = (
-                f"| {'**new**' if b.get('new', True) else 'known'} | {md(b.get('kind', ''))} "
-                f"| {md(b.get('title', ''))} | {where} | {md(c.frequency_text(b, result))} "
-                f"| {md(', '.join(b.get('tests') or []))} | {md(c.strategy(b))} |"
+                f"| {'**new**' if v.new else 'known'} | {md(v.kind)} "
+                f"| {md(v.title)} | {where} | {md(v.frequency)} "
+                f"| {md(', '.join(v.tests))} | {md(v.strategy)} |"
             )
             # The table may use half the room; the tests table and the full reports need the rest.
             if not out.add(row, limit=max_bytes // 2):
                 break
             shown += 1
         out.add("")
-        if shown < len(buckets):
-            out.note(f"{len(buckets) - shown} more problems left out to keep this summary under 1 MiB.")
+        if shown < len(views):
+            out.note(f"{len(views) - shown} more problems left out to keep this summary under 1 MiB.")
     out.add_all(_tests_table(result))
     out.add_all(_strategies_table(result))
-    if buckets:
+    if views:
         out.add("### Reports\n")
         shown = 0
-        for b in buckets:
-            if not out.add(_details(b, result, src, opts)):
+        for v in views:
+            if not out.add(_details(v, opts)):
                 break
             shown += 1
-        if shown < len(buckets):
+        if shown < len(views):
             out.note(
-                f"{len(buckets) - shown} more reports left out to keep this summary under 1 MiB; "
+                f"{len(views) - shown} more reports left out to keep this summary under 1 MiB; "
                 "see racegate.html or racegate.json."
             )
     return out.text()
 
 
-def _tests_table(result: dict) -> list[str]:
-    tests = result.get("tests") or []
-    if not tests:
+def _tests_table(result: Result) -> list[str]:
+    rows = c.test_rows(result)
+    if not rows:
         return []
-    rows = ["### Tests\n", "| test | runs | pass | race | fail | crash | timeout | |", "|---|---:|---:|---:|---:|---:|---:|---|"]
-    for t in sorted(tests, key=lambda t: (-int(t.get("failed_runs") or 0), t.get("name", ""))):
-        o = t.get("outcomes") or {}
-        flag = "**flaky**" if t.get("flaky") else ("failed" if t.get("failed_runs") else "")
-        rows.append(
-            f"| {md(t.get('name', ''))} | {t.get('runs', 0)} | {o.get('pass', 0)} | {o.get('race', 0)} "
-            f"| {o.get('fail', 0)} | {o.get('crash', 0)} | {o.get('timeout', 0)} | {flag} |"
+    lines = ["### Tests\n", "| test | runs | pass | race | fail | crash | timeout | |",
+             "|---|---:|---:|---:|---:|---:|---:|---|"]
+    for r in rows:
+        flag = {"flaky": "**flaky**", "failed": "failed"}.get(r.flag, "")
+        lines.append(
+            f"| {md(r.test.name)} | {r.test.runs} | {r.count('pass')} | {r.count('race')} "
+            f"| {r.count('fail')} | {r.count('crash')} | {r.count('timeout')} | {flag} |"
         )
-    return rows + [""]
+    return lines + [""]
 
 
-def _strategies_table(result: dict) -> list[str]:
-    strategies = result.get("strategies") or {}
-    if not strategies:
+def _strategies_table(result: Result) -> list[str]:
+    if not result.strategies:
         return []
     rows = ["### Strategies\n", "| strategy | runs | failed runs | problems found first |", "|---|---:|---:|---:|"]
-    for name, s in sorted(strategies.items()):
-        rows.append(f"| {md(name)} | {s.get('runs', 0)} | {s.get('failed_runs', 0)} | {s.get('buckets_first_found', 0)} |")
+    for name, s in sorted(result.strategies.items()):
+        rows.append(f"| {md(name)} | {s.runs} | {s.failed_runs} | {s.buckets_first_found} |")
     return rows + [""]
 
 
-def _details(b: dict, result: dict, src: str | None, opts: c.RenderOptions) -> str:
+def _details(v: c.BucketView, opts: c.RenderOptions) -> str:
     # Inside <details>/<pre> GitHub does not parse Markdown, so HTML escaping alone keeps the text literal.
     e = html.escape
-    state = "new" if b.get("new", True) else "known"
-    lines = [f"{b.get('kind', '')} [{state}] {b.get('id', '')}: {b.get('title', '')}", ""]
-    for i, frame in enumerate(b.get("frames") or []):
-        lines.append(f"{c.access_label(b, i)}: {c.frame_function(frame)} at {c.frame_location(frame, src)}")
-    lines.append(f"seen in {c.frequency_text(b, result)}; found by strategy {c.strategy(b)}")
-    lines.append(f"tests: {', '.join(b.get('tests') or [])}")
-    adv = c.advice(b)
-    lines += ["", f"what: {adv.get('what', '')}", f"fix: {adv.get('fix', '')}"]
-    if c.reproduce_command(b):
-        lines.append(f"reproduce: {c.reproduce_command(b)}")
-    lines.append(f"replay: {c.replay_command(b, result)}")
-    if b.get("baseline_note") and not b.get("new", True):
-        lines.append(f"baseline: {b['baseline_note']}")
-    lines += ["", c.raw_report_text(b, opts, limit=16 * 1024)]
+    state = "new" if v.new else "known"
+    lines = [f"{v.kind} [{state}] {v.id}: {v.title}", ""]
+    for side in v.sides:
+        lines.append(f"{side.label}: {side.function} at {side.location}")
+    lines.append(f"seen in {v.frequency}; found by strategy {v.strategy}")
+    lines.append(f"tests: {', '.join(v.tests)}")
+    lines += ["", f"what: {v.advice.what}", f"fix: {v.advice.fix}"]
+    if v.reproduce:
+        lines.append(f"reproduce: {v.reproduce}")
+    lines.append(f"replay: {v.replay}")
+    if v.baseline_note:
+        lines.append(f"baseline: {v.baseline_note}")
+    lines += ["", c.raw_report_text(v.bucket, opts, limit=16 * 1024)]
     body = e(c.strip_control("\n".join(lines)))
-    summary = e(c.one_line(f"{b.get('kind', '')}: {b.get('title', '')}"))
+    summary = e(c.one_line(f"{v.kind}: {v.title}"))
     return f"<details><summary>{summary}</summary>\n\n<pre>\n{body}\n</pre>\n\n</details>\n"
 
 

@@ -8,7 +8,10 @@ from pathlib import PurePosixPath
 from urllib.parse import quote
 
 from racegate.advice import advice_for
+from racegate.kinds import severity
+from racegate.model import SourceFrame, StackTrace
 from racegate.reporters import common as c
+from racegate.result import Result
 
 FORMAT = "sarif"
 FILENAME = "racegate.sarif"
@@ -22,39 +25,39 @@ _LEVEL = ("error", "error", "error", "warning", "warning", "note")  # by severit
 
 
 def render(
-    result: dict,
+    result: Result,
     options: c.RenderOptions | None = None,
     *,
     max_results: int = MAX_RESULTS,
     max_gzip_bytes: int = MAX_GZIP_BYTES,
 ) -> str:
-    src = c.source_dir(result)
-    buckets = c.by_importance(result.get("buckets") or [])
-    kinds = sorted({b.get("kind", "") for b in buckets}, key=lambda k: (c.severity(k), k))
+    src = result.config.source_dir
+    views = c.by_importance(result)
+    kinds = sorted({v.kind for v in views}, key=lambda k: (severity(k), k))
     rule_index = {k: i for i, k in enumerate(kinds)}
-    results = [_result(b, result, src, rule_index) for b in buckets[:max_results]]
+    results = [_result(v, src, rule_index) for v in views[:max_results]]
     while True:
-        text = _document(result, src, kinds, results, len(buckets))
+        text = _document(result, src, kinds, results, len(views))
         if len(gzip.compress(text.encode("utf-8", "backslashreplace"))) <= max_gzip_bytes or not results:
             return text
         # Too big even compressed: keep the most important half and say so.
         results = results[: len(results) // 2]
 
 
-def _document(result: dict, src: str | None, kinds: list[str], results: list[dict], total: int) -> str:
+def _document(result: Result, src: str | None, kinds: list[str], results: list[dict], total: int) -> str:
     run: dict = {
         "tool": {
             "driver": {
                 "name": "racegate",
-                "version": c.tool_version(result) or "0",
+                "version": result.tool_version or "0",
                 "rules": [_rule(k) for k in kinds],
             }
         },
         "results": results,
         "columnKind": "unicodeCodePoints",
         "properties": {
-            "summary": result.get("summary") or {},
-            "signatureVersion": result.get("signature_version"),
+            "summary": result.to_json()["summary"],
+            "signatureVersion": result.signature_version,
         },
     }
     if src:
@@ -71,8 +74,7 @@ def _document(result: dict, src: str | None, kinds: list[str], results: list[dic
             }
         )
     run["invocations"] = [
-        {"executionSuccessful": not (result.get("summary") or {}).get("interrupted"),
-         "toolExecutionNotifications": notifications}
+        {"executionSuccessful": not result.interrupted, "toolExecutionNotifications": notifications}
     ]
     doc = {
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
@@ -83,16 +85,17 @@ def _document(result: dict, src: str | None, kinds: list[str], results: list[dic
 
 
 def _rule(kind: str) -> dict:
-    generic = advice_for(kind, [], [], [])
-    text = f"{generic['what']}\n\nFix: {generic['fix']}"
+    generic = advice_for(kind)
+    text = f"{generic.what}\n\nFix: {generic.fix}"
+    level = _LEVEL[severity(kind)]
     return {
         "id": rule_id(kind),
         "name": "".join(w.capitalize() for w in re.findall(r"[a-z0-9]+", kind.lower())) or "Problem",
         "shortDescription": {"text": f"ThreadSanitizer / racegate: {kind}"},
-        "fullDescription": {"text": generic["what"]},
-        "help": {"text": text, "markdown": f"{_md(generic['what'])}\n\n**Fix:** {_md(generic['fix'])}"},
-        "defaultConfiguration": {"level": _LEVEL[c.severity(kind)]},
-        "properties": {"tags": ["concurrency", "thread-safety", "racegate"], "problem.severity": _LEVEL[c.severity(kind)]},
+        "fullDescription": {"text": generic.what},
+        "help": {"text": text, "markdown": f"{_md(generic.what)}\n\n**Fix:** {_md(generic.fix)}"},
+        "defaultConfiguration": {"level": level},
+        "properties": {"tags": ["concurrency", "thread-safety", "racegate"], "problem.severity": level},
     }
 
 
@@ -100,57 +103,53 @@ def rule_id(kind: str) -> str:
     return "racegate/" + ("-".join(re.findall(r"[a-z0-9]+", kind.lower())) or "problem")
 
 
-def _result(b: dict, result: dict, src: str | None, rule_index: dict) -> dict:
-    kind = b.get("kind", "")
-    new = b.get("new", True)
-    frames = [f for f in b.get("frames") or [] if f.get("file")]
-    advice = c.advice(b)
-    message = [c.one_line(b.get("title", "")) + "."]
-    for i, frame in enumerate(b.get("frames") or []):
-        message.append(f"{c.access_label(b, i).capitalize()}: {c.frame_function(frame)} at {c.frame_location(frame, src)}.")
-    message.append(f"Seen in {c.frequency_text(b, result)}, tests: {', '.join(b.get('tests') or [])}; "
-                   f"found by strategy {c.strategy(b)}.")
-    message.append(f"Fix: {advice.get('fix', '')}")
-    if c.reproduce_command(b):
-        message.append(f"Reproduce: {c.reproduce_command(b)}")
-    if not new:
-        message.append(f"Known (baselined): {b.get('baseline_note') or 'in the baseline'}.")
+def _result(v: c.BucketView, src: str | None, rule_index: dict) -> dict:
+    message = [c.one_line(v.title) + "."]
+    for side in v.sides:
+        message.append(f"{side.label.capitalize()}: {side.function} at {side.location}.")
+    message.append(f"Seen in {v.frequency}, tests: {', '.join(v.tests)}; found by strategy {v.strategy}.")
+    message.append(f"Fix: {v.advice.fix}")
+    if v.reproduce:
+        message.append(f"Reproduce: {v.reproduce}")
+    if not v.new:
+        message.append(f"Known (baselined): {v.baseline_note or 'in the baseline'}.")
+    located = [side for side in v.sides if side.frame.file]
     out: dict = {
-        "ruleId": rule_id(kind),
-        "ruleIndex": rule_index[kind],
-        "level": "error" if new else "note",
+        "ruleId": rule_id(v.kind),
+        "ruleIndex": rule_index[v.kind],
+        "level": "error" if v.new else "note",
         "message": {"text": "\n".join(message)},
-        "locations": [_location(frames[0], src, b.get("title", "")) if frames else _fallback_location(b)],
-        "partialFingerprints": {"primaryLocationLineHash": str(b.get("id", ""))},
-        "baselineState": "new" if new else "unchanged",
+        "locations": [_location(located[0].frame, src, v.title) if located else _fallback_location(v)],
+        "partialFingerprints": {"primaryLocationLineHash": v.id},
+        "baselineState": "new" if v.new else "unchanged",
         "properties": {
-            "bucketId": b.get("id"),
-            "occurrences": b.get("occurrences"),
-            "runsWithBucket": b.get("runs_with_bucket"),
-            "runFraction": c.fraction(b, result),
-            "tests": b.get("tests") or [],
-            "strategy": c.strategy(b),
-            "reproduce": c.reproduce_command(b),
+            "bucketId": v.id,
+            "occurrences": v.bucket.occurrences,
+            "runsWithBucket": v.bucket.runs_with_bucket,
+            "runFraction": v.fraction,
+            "tests": v.tests,
+            "strategy": v.strategy,
+            "reproduce": v.reproduce,
         },
     }
     related = [
-        dict(_location(f, src, f"{c.access_label(b, i)}: {c.frame_function(f)}"), id=i + 1)
-        for i, f in enumerate(frames)
+        dict(_location(side.frame, src, f"{c.access_label(v.bucket, i)}: {side.function}"), id=i + 1)
+        for i, side in enumerate(located)
     ]
     if related:
         out["relatedLocations"] = related
-    flows = [_thread_flow(s, src) for s in b.get("stacks") or []]
+    flows = [_thread_flow(s, src) for s in v.stacks]
     flows = [f for f in flows if f["locations"]]
     if flows:
-        out["codeFlows"] = [{"message": {"text": c.one_line(b.get("title", ""))}, "threadFlows": flows}]
+        out["codeFlows"] = [{"message": {"text": c.one_line(v.title)}, "threadFlows": flows}]
     return out
 
 
-def _thread_flow(stack: dict, src: str | None) -> dict:
+def _thread_flow(stack: StackTrace, src: str | None) -> dict:
     # SARIF orders thread-flow locations by execution: outermost caller first, the access last.
-    frames = [f for f in (stack.get("frames") or [])[:MAX_FRAMES_PER_STACK] if f.get("file")]
+    frames = [f for f in stack.frames[:MAX_FRAMES_PER_STACK] if f.file]
     return {
-        "message": {"text": c.one_line(stack.get("header", "")) or "stack"},
+        "message": {"text": c.one_line(stack.header) or "stack"},
         "locations": [
             {"location": _location(f, src, c.frame_function(f)), "nestingLevel": depth}
             for depth, f in enumerate(reversed(frames))
@@ -158,24 +157,24 @@ def _thread_flow(stack: dict, src: str | None) -> dict:
     }
 
 
-def _location(frame: dict, src: str | None, text: str) -> dict:
-    artifact, in_project = _artifact(frame.get("file") or "", src)
+def _location(frame: SourceFrame, src: str | None, text: str) -> dict:
+    artifact, in_project = _artifact(frame.file, src)
     physical: dict = {"artifactLocation": artifact}
-    if frame.get("line"):
-        physical["region"] = {"startLine": int(frame["line"])}
+    if frame.line:
+        physical["region"] = {"startLine": frame.line}
     loc: dict = {"physicalLocation": physical, "message": {"text": c.one_line(text) or "here"}}
     if not in_project:
         loc["properties"] = {"outsideProject": True}
     return loc
 
 
-def _fallback_location(b: dict) -> dict:
+def _fallback_location(v: c.BucketView) -> dict:
     # Crashes and timeouts may have no frame; GitHub needs a location, so point at the project root's build file.
     return {
         "physicalLocation": {"artifactLocation": {"uri": "CMakeLists.txt", "uriBaseId": SRCROOT},
                              "region": {"startLine": 1}},
-        "message": {"text": f"no source location known for this {b.get('kind', 'problem')}; tests: "
-                            f"{', '.join(b.get('tests') or [])}"},
+        "message": {"text": f"no source location known for this {v.kind or 'problem'}; tests: "
+                            f"{', '.join(v.tests)}"},
     }
 
 

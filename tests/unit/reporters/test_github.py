@@ -3,6 +3,7 @@ from __future__ import annotations
 import re
 
 from racegate.reporters import github
+from racegate.result import Result
 
 
 def _unescape(text: str) -> str:
@@ -24,7 +25,7 @@ def test_escaping_rules():
 
 
 def test_sample_annotations_are_single_lines_in_importance_order(sample):
-    lines = github.render(sample).splitlines()
+    lines = github.render(Result.from_json(sample)).splitlines()
     assert len(lines) == len(sample["buckets"])  # 8 <= 10: nothing left out, no notice
     commands = [_parse(line) for line in lines]
     assert [c for c, _, _ in commands] == ["error"] * 7 + ["warning"]
@@ -38,7 +39,7 @@ def test_hostile_text_cannot_inject_commands(sample):
     bucket = next(b for b in sample["buckets"] if b["id"] == "0bad0bad0bad0bad")
     bucket["title"] = "evil\n::error::injected\r,title=x"
     bucket["frames"][0]["file"] = sample["config"]["source_dir"] + "/src/a,b:c.cpp"
-    lines = github.render(sample).splitlines()
+    lines = github.render(Result.from_json(sample)).splitlines()
     assert len(lines) == len(sample["buckets"])
     line = next(x for x in lines if "a%2Cb%3Ac.cpp" in x)
     command, props, message = _parse(line)
@@ -48,7 +49,7 @@ def test_hostile_text_cannot_inject_commands(sample):
 
 
 def test_at_most_ten_then_a_notice(big):
-    lines = github.render(big).splitlines()
+    lines = github.render(Result.from_json(big)).splitlines()
     assert len(lines) == github.MAX_ANNOTATIONS + 1
     assert all(_parse(x)[0] == "error" for x in lines[:10])  # new ones first
     command, _, message = _parse(lines[-1])

@@ -6,6 +6,7 @@ import re
 from html.parser import HTMLParser
 
 from racegate.reporters import html as html_report
+from racegate.result import Result
 
 from conftest import HOSTILE
 
@@ -37,7 +38,7 @@ def _parse(text: str) -> _Collect:
 
 
 def test_hostile_names_are_text_never_markup(sample, options):
-    page = html_report.render(sample, options)
+    page = html_report.render(Result.from_json(sample), options)
     parsed = _parse(page)
     assert not [t for t, _ in parsed.tags if t == "img"]
     assert [t for t, _ in parsed.tags].count("script") == 1
@@ -49,7 +50,7 @@ def test_hostile_names_are_text_never_markup(sample, options):
 
 
 def test_self_contained_with_a_csp_that_allows_only_its_own_style_and_script(sample, options):
-    page = html_report.render(sample, options)
+    page = html_report.render(Result.from_json(sample), options)
     parsed = _parse(page)
     meta = next(a for t, a in parsed.tags if t == "meta" and a.get("http-equiv") == "Content-Security-Policy")
     csp = meta["content"]
@@ -65,7 +66,7 @@ def test_self_contained_with_a_csp_that_allows_only_its_own_style_and_script(sam
 
 
 def test_buckets_sorted_by_severity_then_frequency(sample, options):
-    page = html_report.render(sample, options)
+    page = html_report.render(Result.from_json(sample), options)
     ids = re.findall(r'<article class="bucket \w+" id="b-([0-9a-f]+)"', page)
     assert ids[:2] == ["91f2c3d4e5a6b7c8", "e4417bd2c09a3f16"]  # vptr race and crash: critical
     assert ids[2:5] == ["a81c44e0f2b9d310", "3f9a1c0b7d2e4a55", "0bad0bad0bad0bad"]  # races by frequency
@@ -73,7 +74,7 @@ def test_buckets_sorted_by_severity_then_frequency(sample, options):
 
 
 def test_source_lines_around_each_access_are_shown(sample, options):
-    page = html_report.render(sample, options)
+    page = html_report.render(Result.from_json(sample), options)
     assert '<span class="row hit"><span class="ln">15</span>    items_.emplace(key, std::move(value));' in page
     assert '<span class="row hit"><span class="ln">20</span>    auto it = items_.find(key);' in page
     assert "hashtable.h:1930" in page  # system header frames are listed...
@@ -85,11 +86,11 @@ def test_files_outside_the_source_dir_are_not_read(sample, options, tmp_path):
     secret.write_text("TOP SECRET LINE\n" * 5)
     sample["buckets"][0]["stacks"][0]["frames"] = [{"function": "f", "file": str(secret), "line": 2}]
     sample["buckets"][0]["frames"][0] = {"function": "f", "file": str(secret), "line": 2}
-    assert "TOP SECRET" not in html_report.render(sample, options)
+    assert "TOP SECRET" not in html_report.render(Result.from_json(sample), options)
 
 
 def test_page_has_discovery_curve_estimate_advice_and_reproduce(sample, options):
-    page = html_report.render(sample, options)
+    page = html_report.render(Result.from_json(sample), options)
     assert '<path class="curve" d="M' in page
     assert "Good–Turing estimate" in page and "0.6%" in page
     assert "std::scoped_lock" in page  # lock-order advice
@@ -99,5 +100,5 @@ def test_page_has_discovery_curve_estimate_advice_and_reproduce(sample, options)
 
 
 def test_large_result_renders(big):
-    page = html_report.render(big)
+    page = html_report.render(Result.from_json(big))
     assert page.count("<article") == 500

@@ -3,12 +3,13 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from racegate.reporters import junit
+from racegate.result import Result
 
 from conftest import HOSTILE
 
 
 def _parse(result: dict) -> ET.Element:
-    return ET.fromstring(junit.render(result).encode("utf-8"))
+    return ET.fromstring(junit.render(Result.from_json(result)).encode("utf-8"))
 
 
 def _props(case: ET.Element) -> dict:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from racegate.reporters import markdown
+from racegate.result import Result
 
 from conftest import HOSTILE
 
@@ -11,7 +12,7 @@ def test_md_escapes_markup_and_markdown():
 
 
 def test_sample_summary_has_tables_and_escaped_details(sample, options):
-    text = markdown.render(sample, options)
+    text = markdown.render(Result.from_json(sample), options)
     assert text.startswith("## :x: racegate: FAIL")
     assert "| tests | runs |" in text and "### Tests" in text and "### Strategies" in text
     assert text.count("<details>") == len(sample["buckets"])
@@ -24,14 +25,14 @@ def test_sample_summary_has_tables_and_escaped_details(sample, options):
 
 
 def test_500_buckets_stay_under_one_mebibyte(big):
-    text = markdown.render(big)
+    text = markdown.render(Result.from_json(big))
     assert len(text.encode("utf-8")) < 1024 * 1024
     assert "Truncated" in text
     assert text.count("<details>") == text.count("</details>")
 
 
 def test_truncation_note_counts_what_was_left_out(sample):
-    text = markdown.render(sample, max_bytes=6000)
+    text = markdown.render(Result.from_json(sample), max_bytes=6000)
     assert len(text.encode("utf-8")) < 6000 + 1024
     shown = text.count("<details>")
     assert shown < len(sample["buckets"])
@@ -42,4 +43,4 @@ def test_passing_result_says_so(sample):
     for b in sample["buckets"]:
         b["new"] = False
     sample["summary"]["new_buckets"] = 0
-    assert markdown.render(sample).startswith("## :white_check_mark: racegate: PASS")
+    assert markdown.render(Result.from_json(sample)).startswith("## :white_check_mark: racegate: PASS")

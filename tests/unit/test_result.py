@@ -1,0 +1,90 @@
+"""The result model: one loader that fills defaults and checks the schema, one writer, derived values in one place."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from racegate import gate
+from racegate.errors import RacegateError
+from racegate.model import RunRecord, TestCase
+from racegate.result import Result, TestResult, discovery_curve, load, save
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+RELEASE_0_1_0 = FIXTURES / "result_release_0_1_0.json"
+
+
+def test_a_file_written_by_release_0_1_0_loads_and_writes_back_unchanged(tmp_path):
+    original = json.loads(RELEASE_0_1_0.read_text())
+    result = load(RELEASE_0_1_0)
+    assert result.to_json() == original
+    save(result, tmp_path / "racegate.json")
+    assert json.loads((tmp_path / "racegate.json").read_text()) == original
+
+
+def test_a_baseline_written_by_release_0_1_0_still_gates():
+    result = load(RELEASE_0_1_0)
+    assert gate.exit_code(result) == 1
+    gate.apply_baseline(result, gate.load_baseline(FIXTURES / "baseline_release_0_1_0.json"))
+    assert gate.exit_code(result) == 0
+    assert {b.baseline_note for b in result.buckets} == {"known since 0.1.0"}
+
+
+def test_the_loader_fills_every_default_of_a_minimal_file():
+    minimal = {"schema": 1, "buckets": [{"id": "abc123abc123", "kind": "data race", "runs_with_bucket": 2,
+                                         "tests": ["T.a"], "first_seen": {"test": "T.a", "run": 3}}],
+               "tests": [{"name": "T.a", "outcomes": {"pass": 3, "race": 2}}]}
+    result = Result.from_json(minimal)
+    (test,) = result.tests
+    assert test.runs == 5 and test.failed_runs == 2 and test.flaky
+    assert test.outcomes == {"pass": 3, "race": 2, "fail": 0, "crash": 0, "timeout": 0}
+    (bucket,) = result.buckets
+    assert bucket.new and bucket.occurrences == 2 and bucket.title == "data race"
+    assert bucket.advice.fix  # advice is filled from the kind when a file has none
+    assert result.run_fraction(bucket) == 0.4
+    assert result.discovery == [[4, 1], [5, 1]]  # rebuilt from where the bucket was first seen
+    summary = result.summary
+    assert (summary.tests, summary.runs, summary.failed_runs, summary.new_buckets) == (1, 5, 2, 1)
+
+
+def test_a_newer_schema_is_a_clear_error():
+    with pytest.raises(RacegateError, match=r"newer racegate \(result schema 2\); .* reads schema 1"):
+        Result.from_json({"schema": 2, "buckets": []}, "r.json")
+
+
+@pytest.mark.parametrize("data", [[], {"tests": []}, {"schema": "1", "buckets": []}, {"schema": 1}])
+def test_a_foreign_file_is_not_a_racegate_result(data):
+    with pytest.raises(RacegateError, match="r.json is not a racegate result with schema 1"):
+        Result.from_json(data, "r.json")
+
+
+@pytest.mark.parametrize("data, field", [
+    ({"schema": 1, "buckets": [], "tests": [{"name": "T", "runs": "many"}]}, r"tests\[0\]\.runs"),
+    ({"schema": 1, "buckets": [{"id": "x", "frames": [3]}]}, r"buckets\[0\]\.frames"),
+    ({"schema": 1, "buckets": "none"}, "buckets"),
+])
+def test_a_field_of_the_wrong_type_names_the_field(data, field):
+    with pytest.raises(RacegateError, match=field):
+        Result.from_json(data, "r.json")
+
+
+def _record(run: int, outcome: str, duration: float, threads: int | None = None) -> RunRecord:
+    return RunRecord(test="T.a", run=run, seed=run, schedule="noise", command=["./t"], outcome=outcome,
+                     returncode=0, duration=duration, log_dir="", threads=threads)
+
+
+def test_a_test_result_derives_its_counts_from_its_runs():
+    test = TestCase("T.a", ("./t", "--gtest_filter=T.a"), cwd="/b", env=(("K", "v"),), timeout=5.0, is_gtest=True)
+    entry = TestResult.from_runs(test, [_record(0, "pass", 0.5, 2), _record(1, "race", 1.0, 3)])
+    assert entry.failed_runs == 1 and entry.flaky and entry.threads == 3 and entry.mean_seconds == 0.75
+    assert entry.test_case() == test  # what replay runs is what discovery found
+    merged = entry.merged(TestResult.from_runs(test, [_record(2, "crash", 2.0)]))
+    assert merged.runs == 3 and merged.failed_runs == 2 and merged.mean_seconds == round(3.5 / 3, 4)
+    assert merged.outcomes["crash"] == 1 and merged.threads == 3
+
+
+def test_the_discovery_curve_counts_runs_done_not_run_indices():
+    # An interrupted session leaves gaps in the run indices: the curve counts the runs that finished.
+    records = [_record(run, "pass", 0.1) for run in (0, 1, 5, 9)]
+    assert discovery_curve([5], records) == [[3, 1], [4, 1]]
