@@ -1,4 +1,4 @@
-"""The preset file's contract (DESIGN.md section 1), checked on the JSON and with cmake itself."""
+"""The preset file's contract (docs/contract.md section 1), checked on the JSON and with cmake itself."""
 from __future__ import annotations
 
 import json
