@@ -28,7 +28,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "harness"))
 
-from racegate import strategies  # noqa: E402
+from racegate import run_env, strategies  # noqa: E402
 from racegate.model import TestCase  # noqa: E402
 from racegate.shim import ensure_shim  # noqa: E402
 
@@ -62,7 +62,7 @@ def run_once(test: TestCase, strategy: str, seed: int, shim: Path, work: Path) -
     for old in work.iterdir():
         old.unlink()
     base = dict(os.environ, TSAN_OPTIONS=f"halt_on_error=0:log_path={work / 'tsan'}")
-    argv, env = strategies.prepare_run(strategy, seed, test, base, shim, work / "shim.txt")
+    argv, env = run_env.prepare_run(strategy, seed, test, base, shim, work / "shim.txt")
     start = time.monotonic()
     subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=300)
     seconds = time.monotonic() - start
@@ -134,7 +134,7 @@ def main() -> int:
             for spec in args.tests:
                 binary, gfilter = spec.split(":", 1)
                 test = TestCase(name=spec, command=(str(build_dir / binary), f"--gtest_filter={gfilter}"), is_gtest=True)
-                names = [s for s in args.strategies if s in strategies.available(list(test.command))]
+                names = [s for s in args.strategies if s in strategies.probe_applicable_strategies(list(test.command))]
                 runs: list[Run] = []
                 for i in range(args.runs):
                     order = names[i % len(names):] + names[: i % len(names)]

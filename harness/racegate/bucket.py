@@ -5,6 +5,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from racegate import outdir
 from racegate.model import Finding, RunRecord
 from racegate.signature import bucket_id
 
@@ -52,5 +53,5 @@ class Bucketer:
         header = (f"# racegate bucket {bucket.id}: {bucket.finding.title}\n"
                   f"# test {bucket.first.test}, run {bucket.first.run}, seed {bucket.first.seed}, "
                   f"schedule {bucket.first.schedule}, logs in {bucket.first.log_dir}\n\n")
-        (self.reports_dir / f"{bucket.id}.txt").write_text(header + bucket.finding.raw, encoding="utf-8",
-                                                           errors="backslashreplace")
+        path = outdir.raw_report_file(self.reports_dir, bucket.id)
+        path.write_text(header + bucket.finding.raw, encoding="utf-8", errors="backslashreplace")

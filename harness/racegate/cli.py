@@ -7,9 +7,10 @@ import secrets
 import signal
 import sys
 import traceback
+from functools import partial
 from pathlib import Path
 
-from racegate import __version__, discover, gate, shim, strategies
+from racegate import __version__, discover, gate, outdir, shim, strategies
 from racegate import result as results
 from racegate.build import build_preset, compiler, uses_tsan
 from racegate.errors import EXIT_CLEAN, EXIT_FOUND, EXIT_INTERRUPTED, EXIT_USAGE, RacegateError
@@ -116,7 +117,7 @@ def _parser() -> argparse.ArgumentParser:
 
     replay = sub.add_parser("replay", help="re-run the first test/seed/schedule that produced a bucket")
     replay.add_argument("bucket", help="bucket id (a unique prefix is enough)")
-    replay.add_argument("--from", dest="result", type=Path, default=Path("racegate-out") / results.RESULT_FILE)
+    replay.add_argument("--from", dest="result", type=Path, default=outdir.result_file(Path("racegate-out")))
     replay.add_argument("--runs", type=_positive_int, default=10)
     replay.add_argument("--schedule", help="override the schedule (e.g. none, to compare)")
     replay.add_argument("--timeout", type=_positive_float)
@@ -124,7 +125,7 @@ def _parser() -> argparse.ArgumentParser:
     replay.set_defaults(handler=cmd_replay)
 
     baseline = sub.add_parser("baseline", help="write or update the known-races baseline from a result")
-    baseline.add_argument("--from", dest="result", type=Path, default=Path("racegate-out") / results.RESULT_FILE)
+    baseline.add_argument("--from", dest="result", type=Path, default=outdir.result_file(Path("racegate-out")))
     baseline.add_argument("-o", "--output", type=Path, default=Path("racegate-baseline.json"))
     baseline.add_argument("--note", help="note stored with each newly added bucket")
     baseline.set_defaults(handler=cmd_baseline)
@@ -149,7 +150,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     known = gate.load_baseline(args.baseline)
     out_dir = args.out.resolve()
     source_dir = args.source.resolve()
-    tests, build_dir = _tests(args, source_dir, out_dir)
+    tests, build_dir = _build_and_discover(args, source_dir, out_dir)
     if shard:
         tests = discover.shard(tests, *shard)
     if not tests and not shard:
@@ -157,7 +158,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     # An empty shard (more shards than tests) is not an error: its result merges as nothing.
     shim_path = _shim()
     master_seed = args.seed if args.seed is not None else secrets.randbits(32)
-    session = Session(tests, lambda t: _applicable(schedules, t, shim_path), SessionConfig(
+    schedules_for = partial(strategies.probe_schedules_for_test, wanted=schedules, have_shim=shim_path is not None)
+    session = Session(tests, schedules_for, SessionConfig(
         out_dir=out_dir, jobs=args.jobs, master_seed=master_seed, runs=args.runs, time_budget=args.time_budget,
         timeout=args.timeout, until_confident=args.until_confident, shim_path=shim_path))
     print(f"racegate: {len(tests)} tests, seed {master_seed}, schedules {','.join(schedules)}, "
@@ -179,15 +181,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     return EXIT_CLEAN if args.no_gate else gate.exit_code(result)
 
 
-def _tests(args: argparse.Namespace, source_dir: Path, out_dir: Path) -> tuple[list[TestCase], Path | None]:
-    """The tests to run and the binary dir they come from (None for `-- CMD`)."""
+def _build_and_discover(args: argparse.Namespace, source_dir: Path,
+                        out_dir: Path) -> tuple[list[TestCase], Path | None]:
+    """Build the preset when one is given, then discover: the tests to run and the binary dir they come
+    from (None for `-- CMD`)."""
     if args.test_command:
         if args.preset or args.build_dir:
             raise RacegateError("give one of --preset, --build-dir or -- CMD, not several")
         return [discover.command_test(args.test_command)], None
     if args.preset:
         print(f"racegate: configuring and building preset {args.preset} ...", file=sys.stderr)
-        build_dir = build_preset(source_dir, args.preset, out_dir / "build.log", args.jobs)
+        build_dir = build_preset(source_dir, args.preset, outdir.build_log(out_dir), args.jobs)
     elif args.build_dir:
         build_dir = args.build_dir.resolve()
     else:
@@ -225,14 +229,14 @@ def cmd_replay(args: argparse.Namespace) -> int:
     from racegate.replay import replay
 
     result = results.load(args.result)
-    out_dir = (args.out or args.result.parent / "replay").resolve()
+    out_dir = (args.out or outdir.replay_dir(args.result.parent)).resolve()
     schedule = _schedules(args.schedule)[0] if args.schedule else None
     outcome = replay(result, args.bucket, args.runs, out_dir, _shim(), schedule, args.timeout)
     bucket = outcome.bucket
     print(f"{bucket.id}: {bucket.title}")
     print(f"replayed {bucket.first_seen.test} with seed {outcome.seed} under {outcome.schedule}: "
           f"reproduced in {outcome.reproduced} of {outcome.runs} runs "
-          f"(logs of the runs that did not pass in {out_dir / 'runs'})")
+          f"(logs of the runs that did not pass in {outdir.runs_dir(out_dir)})")
     return EXIT_FOUND if outcome.reproduced else EXIT_CLEAN
 
 
@@ -244,7 +248,7 @@ def cmd_baseline(args: argparse.Namespace) -> int:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    from racegate.init import init_project
+    from racegate.init_project import init_project
 
     # abspath, not resolve: a vendored dir that is a symlink must stay inside the project.
     racegate_dir = Path(os.path.abspath(args.racegate_dir or Path(__file__).resolve().parents[2]))
@@ -261,7 +265,7 @@ def _publish(result: results.Result, out_dir: Path, formats: list[str], save: bo
     """Save the result and every report; print the console summary and, in GitHub Actions, annotations.
     `result_dir` holds the racegate.json whose relative raw-report paths the reports embed."""
     if save:
-        results.save(result, out_dir / results.RESULT_FILE)
+        results.save(result, outdir.result_file(out_dir))
     options = RenderOptions(base_dir=result_dir or out_dir)
     written = write_reports(result, out_dir, formats, options)
     print(render("console", result, RenderOptions(base_dir=options.base_dir, color=sys.stdout.isatty())))
@@ -294,14 +298,6 @@ def _schedules(text: str | None) -> list[str]:
         raise RacegateError(f"unknown schedule {unknown[0] if unknown else text!r}; "
                             f"known: {', '.join(strategies.STRATEGIES)}")
     return names
-
-
-def _applicable(schedules: list[str], test: TestCase, shim_path: Path | None) -> list[str]:
-    """The schedules that can apply to this test; a plain run when none can."""
-    available = set(strategies.available(list(test.command), schedules))
-    if shim_path is None:
-        available &= {"none", "repeat-in-process", "tsan-delay"}
-    return [s for s in schedules if s in available] or ["none"]
 
 
 def _shim() -> Path | None:

@@ -1,5 +1,5 @@
-"""Run one planned test execution: its own process group, a timeout, and the output and TSan logs of
-every run that found something kept on disk."""
+"""Run one planned test execution: its own process group, a timeout, and its output and TSan logs on disk,
+kept for every run that found something. Reading what the logs mean is the analyse stage's job."""
 from __future__ import annotations
 
 import os
@@ -10,28 +10,41 @@ import subprocess
 import threading
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
-from racegate import failure, shim, strategies
-from racegate.errors import RacegateError
-from racegate.model import PlannedRun, RunRecord, TestCase
-from racegate.signature import finding_from_report
-from racegate.tsan_parse import parse_reports
+from racegate import outdir
+from racegate.model import PlannedRun
+from racegate.run_env import prepare_planned_run, run_timeout
 
-# racegate's TSan defaults: keep going after the first report, both deadlock stacks, the longest history.
-TSAN_DEFAULTS = "halt_on_error=0 second_deadlock_stack=1 history_size=7"
 DEFAULT_TIMEOUT = 300.0  # seconds, for tests without a TIMEOUT property
-# Older TSan runtimes die with this under newer kernels' larger mmap randomization.
-UNEXPECTED_MAPPING = "ThreadSanitizer: unexpected memory mapping"
 # What is kept of a test's output: its start and its end, which is where failures and summaries are.
 OUTPUT_HEAD = 4 << 20
 OUTPUT_TAIL = 1 << 20
-# Scratch dirs of runs in progress sit in runs/ beside the kept runs/<run> dirs.
-SCRATCH_PREFIX = "pending-"
 
 
 class Stopped(Exception):
     """The executor was stopped (interrupt): the run's result does not count."""
+
+
+@dataclass
+class Execution:
+    """What one run did, before anyone has read its logs."""
+
+    plan: PlannedRun
+    argv: list[str]
+    env: dict[str, str]
+    returncode: int
+    timed_out: bool
+    timeout: float  # seconds the run was allowed
+    duration: float
+    output: str  # stdout and stderr, capped to their head and tail
+    tsan_log: str  # every TSan log file of the run, in name order
+    shim_report: Path  # the shim's report file; absent when the shim was not loaded
+    run_dir: Path  # the scratch dir holding the logs while the run is being looked at
+    keep_logs: bool = False  # set by the caller: keep the logs at runs/<run> rather than recycle the dir
+    log_dir: str = ""  # where the logs were kept, once the run is settled; "" when they were not
 
 
 class _SerialGate:
@@ -99,50 +112,40 @@ class Executor:
         for scratch in free:
             shutil.rmtree(scratch, ignore_errors=True)
 
-    def run(self, plan: PlannedRun) -> RunRecord:
+    @contextmanager
+    def run(self, plan: PlannedRun) -> Iterator[Execution]:
+        """Run the plan; the caller looks at the Execution inside the `with` and sets `keep_logs`.
+        On leaving, the logs are kept at runs/<run> (`log_dir` says so) or the dir is recycled; they are
+        always kept when the run or the caller's look at it was cut short or went wrong."""
         scratch = self._take_scratch()
         try:
-            record = self._run_in(scratch, plan)
+            execution = self._run_in(scratch, plan)
+            yield execution
         except BaseException:
             self._keep(scratch, plan.run)  # what a run that was stopped or went wrong left behind
             raise
-        if record.outcome == "pass":
-            self._recycle(scratch)
+        if execution.keep_logs:
+            execution.log_dir = str(self._keep(scratch, plan.run))
         else:
-            record.log_dir = str(self._keep(scratch, plan.run))
-        return record
+            self._recycle(scratch)
 
-    def _run_in(self, scratch: Path, plan: PlannedRun) -> RunRecord:
-        argv, env = self.prepare(plan, scratch)
-        timeout = self.timeout or plan.test.timeout or DEFAULT_TIMEOUT
-        if plan.schedule == "repeat-in-process":
-            timeout *= strategies.GTEST_REPEAT  # the timeout is for one iteration
-        output_path = scratch / "output.txt"
+    def _run_in(self, scratch: Path, plan: PlannedRun) -> Execution:
+        argv, env = prepare_planned_run(plan, scratch, self.shim_path)
+        timeout = run_timeout(plan.schedule, self.timeout or plan.test.timeout or DEFAULT_TIMEOUT)
+        output_path = outdir.output_file(scratch)
         with self._serial.hold(plan.test.run_serial), open(output_path, "wb") as out:
             started = time.monotonic()
             returncode, timed_out = self._execute(argv, env, plan.test.cwd, out, timeout)
             duration = time.monotonic() - started
-        output = _read_capped(output_path)
-        tsan_logs = sorted(name for name in os.listdir(scratch) if name.startswith("tsan."))
-        tsan_log = "".join((scratch / name).read_text(errors="replace") for name in tsan_logs)
-        if UNEXPECTED_MAPPING in output or UNEXPECTED_MAPPING in tsan_log:
-            raise RacegateError("the TSan runtime cannot run under this kernel's address-space randomization "
-                                "(\"unexpected memory mapping\"): run `sudo sysctl -w vm.mmap_rnd_bits=28`")
-        reports = parse_reports(tsan_log)
-        findings = [finding_from_report(r) for r in reports]
-        outcome, failures = failure.classify(plan.test, returncode, timed_out, timeout, output, tsan_log,
-                                             bool(findings))
-        report = shim.read_shim_report(scratch / "shim.txt")
-        return RunRecord(test=plan.test.name, run=plan.run, seed=plan.seed, schedule=plan.schedule,
-                         command=argv, outcome=outcome, returncode=returncode, duration=duration,
-                         log_dir="", threads=report.get("max_threads"),
-                         findings=findings + failures, env=_replay_env(plan.test, env),
-                         schedule_note=report.get("note"), cwd=plan.test.cwd)
+        tsan_log = "".join(path.read_text(errors="replace") for path in outdir.tsan_logs(scratch))
+        return Execution(plan=plan, argv=argv, env=env, returncode=returncode, timed_out=timed_out, timeout=timeout,
+                         duration=duration, output=_read_capped(output_path), tsan_log=tsan_log,
+                         shim_report=outdir.shim_report_file(scratch), run_dir=scratch)
 
     def _new_scratch_path(self) -> Path:
         with self._lock:
             self._scratch_made += 1
-            return self.runs_dir / f"{SCRATCH_PREFIX}{self._scratch_made}"
+            return outdir.scratch_dir(self.runs_dir, self._scratch_made)
 
     def _take_scratch(self) -> Path:
         with self._lock:
@@ -153,7 +156,7 @@ class Executor:
         return scratch
 
     def _keep(self, scratch: Path, run: int) -> Path:
-        kept = self.runs_dir / str(run)
+        kept = outdir.kept_run_dir(self.runs_dir, run)
         os.rename(scratch, kept)
         return kept
 
@@ -194,28 +197,6 @@ class Executor:
             if self._stopped:
                 raise Stopped
         return returncode, timed_out
-
-    def prepare(self, plan: PlannedRun, run_dir: Path) -> tuple[list[str], dict[str, str]]:
-        """The argv and environment of one run: ours, then the test's own (merged by the strategy), then the
-        strategy's."""
-        env = dict(os.environ)
-        # Later options win in TSan's parser: user settings override our defaults; log_path stays ours
-        # (quoted when the path holds a separator such as a space, comma or colon).
-        options = " ".join(filter(None, (TSAN_DEFAULTS, env.get("TSAN_OPTIONS", ""))))
-        env["TSAN_OPTIONS"] = strategies.merge_tsan_options(options, {"log_path": str(run_dir / "tsan")})
-        shim_path = self.shim_path if plan.preload_shim else None
-        return strategies.prepare_run(plan.schedule, plan.seed, plan.test, env, shim_path, run_dir / "shim.txt")
-
-
-def _replay_env(test: TestCase, env: dict[str, str]) -> dict[str, str]:
-    """The part of a run's environment that a person needs to reproduce it by hand: the test's own
-    variables and racegate's; TSan then reports to the terminal rather than into the old run dir."""
-    keys = {k for k in env if k.startswith("RACEGATE_") and k != "RACEGATE_SHIM_REPORT"}
-    keys |= {k for k, _ in test.env} | ({"TSAN_OPTIONS", "LD_PRELOAD"} & env.keys())
-    replay = {k: env[k] for k in sorted(keys) if k in env}
-    if "TSAN_OPTIONS" in replay:
-        replay["TSAN_OPTIONS"] = strategies.without_tsan_option(replay["TSAN_OPTIONS"], "log_path")
-    return replay
 
 
 def _exited_within(proc: subprocess.Popen, timeout: float) -> bool:

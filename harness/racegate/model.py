@@ -1,4 +1,4 @@
-"""Data passed between the pipeline stages: discover -> schedule -> run -> parse -> bucket -> report -> gate."""
+"""Data passed between the pipeline stages: discover -> plan -> run -> analyse -> bucket -> report -> gate."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field

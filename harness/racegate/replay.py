@@ -1,10 +1,11 @@
 """Re-run the test, seed and schedule that first produced a bucket, and say whether it came back."""
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from racegate import outdir
+from racegate.analyse import analyse_run
 from racegate.errors import RacegateError
 from racegate.execute import Executor
 from racegate.model import PlannedRun
@@ -32,16 +33,17 @@ def replay(result: Result, prefix: str, runs: int, out_dir: Path, shim_path: Pat
     except RacegateError as exc:
         raise RacegateError(f"{exc}; cannot replay it") from None
     schedule = schedule or first.schedule
-    runs_dir = out_dir / "runs"
-    shutil.rmtree(runs_dir, ignore_errors=True)  # logs of an earlier replay must not count again
-    executor = Executor(runs_dir, shim_path, timeout)
+    outdir.clear_logs(out_dir, reports=False)  # logs of an earlier replay must not count again
+    executor = Executor(outdir.runs_dir(out_dir), shim_path, timeout)
     # As the first run had it: a plain run after the test's first went without the shim.
     preload = schedule in SHIM_SCHEDULES or preloads_shim(first.env.get("LD_PRELOAD", ""))
     reproduced = 0
     try:
         for i in range(runs):
-            record = executor.run(PlannedRun(test=test, run=i, seed=first.seed, schedule=schedule,
-                                             preload_shim=preload))
+            plan = PlannedRun(test=test, run=i, seed=first.seed, schedule=schedule, preload_shim=preload)
+            with executor.run(plan) as execution:
+                record = analyse_run(execution)
+                execution.keep_logs = record.outcome != "pass"
             if any(bucket_id(f.kind, f.signature) == bucket.id for f in record.findings):
                 reproduced += 1
     except KeyboardInterrupt:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterable, TypeVar
 
-from racegate import __version__
+from racegate import __version__, outdir
 from racegate.advice import Advice, advice_for
 from racegate.bucket import Bucket
 from racegate.errors import RacegateError
@@ -23,7 +23,6 @@ from racegate.signature import SIGNATURE_VERSION
 from racegate.stats import discovery_points, new_bucket_chance
 
 SCHEMA = 1
-RESULT_FILE = "racegate.json"
 
 
 @dataclass
@@ -133,7 +132,7 @@ class BucketResult:
                                  log_dir=os.path.relpath(first.log_dir, out_dir)),
             schedules=dict(bucket.schedules),
             advice=advice_for(finding.kind, finding.frames, finding.signature, finding.stacks),
-            raw_report=os.path.join("reports", f"{bucket.id}.txt"))
+            raw_report=os.path.relpath(outdir.raw_report_file(outdir.reports_dir(out_dir), bucket.id), out_dir))
 
     def merged(self, other: BucketResult) -> BucketResult:
         """The same bucket seen on two shards: counts add up, the first shard's first run stays."""

@@ -1,8 +1,6 @@
 """One `racegate run`: worker threads take planned runs from the scheduler until the budget is spent."""
 from __future__ import annotations
 
-import re
-import shutil
 import signal
 import sys
 import threading
@@ -10,10 +8,11 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from racegate import outdir
 from racegate import result as results
+from racegate.analyse import analyse_run
 from racegate.bucket import Bucketer
-from racegate.errors import RacegateError
-from racegate.execute import SCRATCH_PREFIX, Executor, Stopped
+from racegate.execute import Executor, Stopped
 from racegate.model import RunRecord, TestCase
 from racegate.progress import Progress
 from racegate.schedule import DEFAULT_RUNS, Scheduler
@@ -36,20 +35,11 @@ class Session:
     def __init__(self, tests: list[TestCase], schedules_for, config: SessionConfig):
         self.tests = tests
         self.config = config
-        runs_dir = config.out_dir / "runs"
-        reports_dir = config.out_dir / "reports"
-        for stale, ours in ((runs_dir, rf"\d+|{SCRATCH_PREFIX}\d+"), (reports_dir, r"[0-9a-f]+\.txt")):
-            if not stale.exists():
-                continue
-            # Only ever clear what an earlier racegate run left, never a user's own files.
-            if not all(re.fullmatch(ours, p.name) for p in stale.iterdir()):
-                raise RacegateError(f"{stale} holds files racegate did not write: not a racegate output dir; "
-                                    "pass another --out")
-            shutil.rmtree(stale)
+        outdir.clear_logs(config.out_dir)
         self.scheduler = Scheduler(tests, schedules_for, config.master_seed, config.runs, config.time_budget,
                                    config.until_confident, bucket_id)
-        self.executor = Executor(runs_dir, config.shim_path, config.timeout)
-        self.bucketer = Bucketer(reports_dir)
+        self.executor = Executor(outdir.runs_dir(config.out_dir), config.shim_path, config.timeout)
+        self.bucketer = Bucketer(outdir.reports_dir(config.out_dir))
         self.records: list[RunRecord] = []
         self.failed_runs = 0
         self.interrupted = False
@@ -101,9 +91,12 @@ class Session:
                 if plan is None:
                     return
                 try:
-                    record = self.executor.run(plan)
+                    with self.executor.run(plan) as execution:
+                        record = analyse_run(execution)
+                        execution.keep_logs = record.outcome != "pass"
                 except Stopped:
                     return
+                record.log_dir = execution.log_dir
                 with self._lock:
                     self.records.append(record)
                     self.failed_runs += record.outcome != "pass"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from racegate.init import init_project
+from racegate.init_project import init_project
 
 pytestmark = pytest.mark.e2e
 

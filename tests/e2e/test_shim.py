@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from racegate import strategies
+from racegate import probe, run_env, strategies
 from racegate.model import TestCase
 from racegate.shim import ensure_shim, read_shim_report
 
@@ -45,8 +45,8 @@ def run(exe: Path, mode: str, strategy: str, seed: int, shim: Path, tmp_path: Pa
         prefix: tuple[str, ...] = (), arg: str | None = None) -> tuple[subprocess.CompletedProcess[str], dict]:
     report = tmp_path / f"shim-{mode}-{strategy}-{seed}.txt"
     test = TestCase(name=mode, command=(str(exe), mode) + ((arg,) if arg else ()))
-    argv, env = strategies.prepare_run(strategy, seed, test, dict(os.environ, TSAN_OPTIONS="halt_on_error=0"),
-                                       shim, report)
+    argv, env = run_env.prepare_run(strategy, seed, test, dict(os.environ, TSAN_OPTIONS="halt_on_error=0"),
+                                    shim, report)
     proc = subprocess.run([*prefix, *argv], env=env, capture_output=True, text=True, errors="replace", timeout=120)
     return proc, read_shim_report(report)
 
@@ -157,9 +157,9 @@ def test_real_pct_when_permitted(programs, shim, tmp_path, compiler):
 
 @pytest.mark.parametrize("compiler", COMPILERS)
 def test_tsan_delay_probe_reads_the_runtime_flags(programs, compiler):
-    flags = strategies._runtime_flags([str(programs[compiler]), "spin"])
+    flags = probe.probe_tsan_runtime_flags([str(programs[compiler]), "spin"])
     assert {"history_size", "halt_on_error", "log_path"} <= flags
-    offered = strategies.available([str(programs[compiler]), "spin"])
+    offered = strategies.probe_applicable_strategies([str(programs[compiler]), "spin"])
     assert "tsan-delay" not in offered  # neither clang 14 nor gcc 12 has enable_adaptive_delay
     assert {"none", "pin", "noise", "pct"} <= set(offered)
 
@@ -170,4 +170,4 @@ def test_tsan_delay_offered_when_runtime_has_the_flag(tmp_path):
     fake.write_text("#!/bin/sh\n# __tsan_init\nprintf 'Available flags for ThreadSanitizer:\\n"
                     "\\tenable_adaptive_delay\\n\\t\\t- Adaptive delays. (Current Value: false)\\n' >&2\n")
     fake.chmod(0o755)
-    assert "tsan-delay" in strategies.available([str(fake)])
+    assert "tsan-delay" in strategies.probe_applicable_strategies([str(fake)])

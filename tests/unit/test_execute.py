@@ -1,4 +1,5 @@
-"""The executor on real processes: timeouts kill the whole process group, output is kept and capped."""
+"""The executor on real processes: timeouts kill the whole process group, output is kept and capped, the logs of
+runs that did not pass are kept at runs/<run>; the analyse stage reads them as the session has it do."""
 import os
 import re
 import sys
@@ -8,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from racegate import execute
+from racegate.analyse import analyse_run
 from racegate.errors import RacegateError
 from racegate.execute import Executor, Stopped
 from racegate.model import PlannedRun, TestCase
@@ -15,9 +17,18 @@ from racegate.tsan_parse import parse_reports
 from samples_helpers import process_ends
 
 
+def run_and_analyse(executor, plan):
+    """Run and analyse as the session does: the logs of a run that did not pass are kept."""
+    with executor.run(plan) as execution:
+        record = analyse_run(execution)
+        execution.keep_logs = record.outcome != "pass"
+    record.log_dir = execution.log_dir
+    return record
+
+
 def run_python(tmp_path, code, timeout=None, name="t"):
     test = TestCase(name, (sys.executable, "-c", code), cwd=str(tmp_path))
-    return Executor(tmp_path / "runs", None, timeout).run(PlannedRun(test, 0, 1234, "none"))
+    return run_and_analyse(Executor(tmp_path / "runs", None, timeout), PlannedRun(test, 0, 1234, "none"))
 
 
 def test_hung_test_and_its_children_are_killed(tmp_path):
@@ -77,7 +88,7 @@ def test_passing_runs_leave_nothing_behind(tmp_path):
     code = f"import os\nopen({LOG_PATH} + '.1', 'w').write('log')\n"
     test = TestCase("t", (sys.executable, "-c", code))
     for run in range(3):
-        record = executor.run(PlannedRun(test, run, 1, "none"))
+        record = run_and_analyse(executor, PlannedRun(test, run, 1, "none"))
         assert record.outcome == "pass" and record.log_dir == ""
         (scratch,) = (tmp_path / "runs").iterdir()  # one dir, reused, and empty
         assert scratch.name.startswith("pending-") and not any(scratch.iterdir())
@@ -92,42 +103,18 @@ def test_a_stray_process_of_a_passing_run_cannot_write_into_the_next_runs_logs(t
     stray = (f"import os, subprocess, sys\nsubprocess.Popen([sys.executable, '-c', 'import time, sys; "
              f"time.sleep(0.5); open(sys.argv[1], \"w\").write(sys.argv[2])', {LOG_PATH} + '.99', "
              f"{report!r}], start_new_session=True)\n")
-    first = executor.run(PlannedRun(TestCase("first", (sys.executable, "-c", stray)), 0, 1, "none"))
+    first = run_and_analyse(executor, PlannedRun(TestCase("first", (sys.executable, "-c", stray)), 0, 1, "none"))
     assert first.outcome == "pass"
-    second = executor.run(PlannedRun(TestCase("second", (sys.executable, "-c", "import time; time.sleep(1.5)")),
-                                     1, 1, "none"))
+    sleeper = TestCase("second", (sys.executable, "-c", "import time; time.sleep(1.5)"))
+    second = run_and_analyse(executor, PlannedRun(sleeper, 1, 1, "none"))
     assert second.outcome == "pass" and second.findings == []
     # Where the report does go, it is parsed as one: the test above is not passing for want of that.
     assert parse_reports(report)
 
 
-def test_user_tsan_options_are_kept_but_log_path_is_ours(tmp_path, monkeypatch):
-    monkeypatch.setenv("TSAN_OPTIONS", "history_size=2 log_path=/elsewhere")
-    test = TestCase("t", ("true",))
-    argv, env = Executor(tmp_path, None, None).prepare(PlannedRun(test, 0, 1, "none"), tmp_path / "r")
-    options = re.split(r"[\s:,]+", env["TSAN_OPTIONS"])
-    assert "history_size=2" in options and options[-1] == f"log_path={tmp_path / 'r' / 'tsan'}"
-    assert options.index("history_size=2") > options.index("history_size=7")
-
-
-def test_the_shim_is_preloaded_only_when_the_plan_asks_for_it(tmp_path):
-    executor = Executor(tmp_path, tmp_path / "shim.so", None)
-    test = TestCase("t", ("true",))
-    _, env = executor.prepare(PlannedRun(test, 0, 1, "none"), tmp_path / "r")
-    assert env["LD_PRELOAD"].split(":")[0] == str(tmp_path / "shim.so")
-    _, env = executor.prepare(PlannedRun(test, 1, 1, "none", preload_shim=False), tmp_path / "r")
-    assert str(tmp_path / "shim.so") not in env.get("LD_PRELOAD", "")
-
-
-def test_log_path_with_separators_is_quoted(tmp_path):
-    run_dir = tmp_path / "out,a:b c"
-    argv, env = Executor(tmp_path, None, None).prepare(PlannedRun(TestCase("t", ("true",)), 0, 1, "none"), run_dir)
-    assert env["TSAN_OPTIONS"].endswith(f'log_path="{run_dir / "tsan"}"')
-
-
 def test_missing_binary_is_a_failed_run_not_a_crash_of_racegate(tmp_path):
     test = TestCase("gone", (str(tmp_path / "no-such-binary"),))
-    record = Executor(tmp_path / "runs", None, None).run(PlannedRun(test, 0, 1, "none"))
+    record = run_and_analyse(Executor(tmp_path / "runs", None, None), PlannedRun(test, 0, 1, "none"))
     assert record.outcome == "fail" and "cannot start" in record.findings[0].raw
 
 
@@ -140,7 +127,7 @@ def test_stop_kills_running_tests(tmp_path):
 
     def work():
         try:
-            executor.run(PlannedRun(test, 0, 1, "none"))
+            run_and_analyse(executor, PlannedRun(test, 0, 1, "none"))
         except Stopped:
             errors.append("interrupted")
 
@@ -164,7 +151,7 @@ def test_run_serial_tests_never_overlap_with_others(tmp_path):
     executor = Executor(tmp_path / "runs", None, None)
     plans = [PlannedRun(TestCase(f"t{i}", (sys.executable, "-c", code, "serial" if i == 2 else "shared"),
                                  run_serial=i == 2), i, 1, "none") for i in range(5)]
-    workers = [threading.Thread(target=executor.run, args=(p,)) for p in plans]
+    workers = [threading.Thread(target=run_and_analyse, args=(executor, p)) for p in plans]
     for w in workers:
         w.start()
     for w in workers:
@@ -182,3 +169,19 @@ def test_an_old_tsan_runtime_under_a_new_kernel_is_a_clear_error_with_the_log_ke
     with pytest.raises(RacegateError, match=r"sysctl -w vm\.mmap_rnd_bits=28"):
         run_python(tmp_path, code)
     assert "unexpected memory mapping" in (tmp_path / "runs" / "0" / "output.txt").read_text()
+
+
+def test_an_execution_holds_the_exit_status_output_and_every_tsan_log_and_keeps_them_only_when_asked(tmp_path):
+    executor = Executor(tmp_path / "runs", None, None)
+    code = (f"import os, sys\nfor pid in (2, 1):\n    open({LOG_PATH} + f'.{{pid}}', 'w').write(f'log {{pid}}\\n')\n"
+            "print('said')\nsys.exit(5)\n")
+    plan = PlannedRun(TestCase("t", (sys.executable, "-c", code)), 3, 1, "none")
+    with executor.run(plan) as execution:
+        assert execution.returncode == 5 and not execution.timed_out
+        assert execution.output == "said\n" and execution.tsan_log == "log 1\nlog 2\n"
+        assert execution.shim_report == execution.run_dir / "shim.txt"
+    assert execution.log_dir == "" and not (tmp_path / "runs" / "3").exists()  # not asked to keep them
+    with executor.run(plan) as execution:
+        execution.keep_logs = True
+    assert execution.log_dir == str(tmp_path / "runs" / "3")
+    assert sorted(p.name for p in (tmp_path / "runs" / "3").iterdir()) == ["output.txt", "tsan.1", "tsan.2"]

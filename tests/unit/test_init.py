@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from racegate.init import InitError, init_project
+from racegate.init_project import InitError, init_project
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from racegate import gate, kinds
+from racegate import gate, kinds, outdir
 from racegate.advice import Advice
 from racegate.model import SourceFrame, StackTrace
-from racegate.result import RESULT_FILE, BucketResult, FirstSeen, Result, TestResult
+from racegate.result import BucketResult, FirstSeen, Result, TestResult
 
 
 @dataclass(frozen=True)
@@ -223,7 +223,7 @@ def reproduce_command(seen: FirstSeen) -> str:
 def result_option(result: Result) -> list[str]:
     """`--from` for racegate replay: the result file the bucket came from, when it is known."""
     out_dir = result.config.out_dir
-    return ["--from", str(Path(out_dir) / RESULT_FILE)] if out_dir else []
+    return ["--from", str(outdir.result_file(Path(out_dir)))] if out_dir else []
 
 
 def strip_control(text: str) -> str:

@@ -1,0 +1,33 @@
+"""The analyse stage: what one run's exit status and logs mean. Parses its TSan reports, signs them,
+classifies the outcome and failures without a TSan report, and reads the shim's report."""
+from __future__ import annotations
+
+from racegate import failure, shim
+from racegate.errors import RacegateError
+from racegate.execute import Execution
+from racegate.model import RunRecord
+from racegate.run_env import replay_env
+from racegate.signature import finding_from_report
+from racegate.tsan_parse import parse_reports
+
+# Older TSan runtimes die with this under newer kernels' larger mmap randomization.
+UNEXPECTED_MAPPING = "ThreadSanitizer: unexpected memory mapping"
+
+
+def analyse_run(execution: Execution) -> RunRecord:
+    """The run's record, its log_dir left empty for the executor to fill once it has kept the logs.
+    A TSan runtime that cannot run on this machine at all is an environment error, not a finding."""
+    output, tsan_log = execution.output, execution.tsan_log
+    if UNEXPECTED_MAPPING in output or UNEXPECTED_MAPPING in tsan_log:
+        raise RacegateError("the TSan runtime cannot run under this kernel's address-space randomization "
+                            "(\"unexpected memory mapping\"): run `sudo sysctl -w vm.mmap_rnd_bits=28`")
+    plan = execution.plan
+    findings = [finding_from_report(r) for r in parse_reports(tsan_log)]
+    outcome, failures = failure.classify(plan.test, execution.returncode, execution.timed_out, execution.timeout,
+                                         output, tsan_log, bool(findings))
+    report = shim.read_shim_report(execution.shim_report)
+    return RunRecord(test=plan.test.name, run=plan.run, seed=plan.seed, schedule=plan.schedule,
+                     command=execution.argv, outcome=outcome, returncode=execution.returncode,
+                     duration=execution.duration, log_dir="", threads=report.get("max_threads"),
+                     findings=findings + failures, env=replay_env(plan.test, execution.env),
+                     schedule_note=report.get("note"), cwd=plan.test.cwd)

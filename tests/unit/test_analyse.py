@@ -1,0 +1,81 @@
+"""The analyse stage on what runs leave behind: real TSan logs from tests/corpus, exit statuses, shim reports."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from racegate.analyse import analyse_run
+from racegate.errors import RacegateError
+from racegate.execute import Execution
+from racegate.model import PlannedRun, TestCase
+from racegate.run_env import prepare_planned_run
+from racegate.signature import bucket_id
+
+CORPUS = Path(__file__).resolve().parent.parent / "corpus"
+COMPILERS = ("clang14", "clang19", "gcc12")
+TEST = TestCase("Ledger.Race", ("/b/ledger_test", "--gtest_filter=Ledger.Race"), cwd="/b", is_gtest=True)
+
+
+def execution(tmp_path: Path, returncode: int = 0, output: str = "", tsan_log: str = "", timed_out: bool = False,
+              schedule: str = "pct") -> Execution:
+    plan = PlannedRun(TEST, run=7, seed=42, schedule=schedule)
+    argv, env = prepare_planned_run(plan, tmp_path, tmp_path / "racegate_sched-0123.so", {"PATH": "/usr/bin"})
+    return Execution(plan=plan, argv=argv, env=env, returncode=returncode, timed_out=timed_out, timeout=30.0,
+                     duration=1.5, output=output, tsan_log=tsan_log, shim_report=tmp_path / "shim.txt",
+                     run_dir=tmp_path)
+
+
+@pytest.mark.parametrize("compiler", COMPILERS)
+def test_a_real_race_log_is_one_signed_race_and_tsans_exit_status_is_not_a_failure(tmp_path, compiler):
+    log = (CORPUS / compiler / "race_global.log").read_text()
+    record = analyse_run(execution(tmp_path, returncode=66, tsan_log=log))
+    assert record.outcome == "race"
+    (finding,) = record.findings
+    assert finding.kind == "data race" and finding.title.startswith("data race: count_hits (race_global.cpp")
+    # The same race signs alike whichever compiler built it.
+    assert bucket_id(finding.kind, finding.signature) == "a7af29cb66215fb4"
+    assert (record.test, record.run, record.seed, record.schedule) == ("Ledger.Race", 7, 42, "pct")
+    assert record.command[:2] == list(TEST.command) and record.cwd == "/b"
+    assert record.returncode == 66 and record.duration == 1.5 and record.log_dir == ""
+
+
+def test_logs_of_several_processes_give_a_finding_each(tmp_path):
+    log = "".join((CORPUS / "gcc12" / f"{name}.log").read_text() for name in ("race_global", "lock_order_inversion"))
+    record = analyse_run(execution(tmp_path, returncode=66, tsan_log=log))
+    assert record.outcome == "race"
+    assert [f.kind for f in record.findings] == ["data race", "lock-order-inversion (potential deadlock)"]
+
+
+def test_the_shim_report_gives_the_thread_count_and_its_note(tmp_path):
+    (tmp_path / "shim.txt").write_text("pid=5\nphase=exit\nschedule=pct\napplied=noise+pin\nmax_threads=4\n"
+                                       "note=pct: no CAP_SYS_NICE; fell back to noise+pin\nend=1\n")
+    record = analyse_run(execution(tmp_path))
+    assert record.outcome == "pass" and record.findings == []
+    assert record.threads == 4 and record.schedule_note == "pct: no CAP_SYS_NICE; fell back to noise+pin"
+
+
+def test_without_a_shim_report_the_thread_count_is_unknown(tmp_path):
+    record = analyse_run(execution(tmp_path))
+    assert record.threads is None and record.schedule_note is None
+
+
+def test_failures_without_a_tsan_report_are_classified(tmp_path):
+    record = analyse_run(execution(tmp_path, returncode=3, output="boom\n"))
+    assert record.outcome == "fail" and record.findings[0].title == "test failure: Ledger.Race exited with status 3"
+    record = analyse_run(execution(tmp_path, returncode=-9, timed_out=True))
+    assert record.outcome == "timeout" and "longer than 30 s" in record.findings[0].title
+
+
+def test_the_record_keeps_the_environment_to_reproduce_the_run_without_the_log_path(tmp_path):
+    record = analyse_run(execution(tmp_path))
+    assert record.env["RACEGATE_SEED"] == "42" and record.env["RACEGATE_SCHEDULE"] == "pct"
+    assert "log_path" not in record.env["TSAN_OPTIONS"] and "RACEGATE_SHIM_REPORT" not in record.env
+    assert "PATH" not in record.env
+
+
+@pytest.mark.parametrize("where", ("output", "tsan_log"))
+def test_a_tsan_runtime_that_cannot_map_memory_is_an_environment_error(tmp_path, where):
+    text = "FATAL: ThreadSanitizer: unexpected memory mapping 0x7f0000000000-0x7f0000001000\n"
+    with pytest.raises(RacegateError, match=r"sysctl -w vm\.mmap_rnd_bits=28"):
+        analyse_run(execution(tmp_path, returncode=66, **{where: text}))
