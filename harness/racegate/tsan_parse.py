@@ -159,6 +159,11 @@ def _parse_stacks(body: str) -> list[Stack]:
                     cache.clear()
                 cache[key] = frame
             current.frames.append(frame)
+        elif line.startswith("Location is global "):
+            # A global's location is one line with no frames: it says whose memory raced (module+offset).
+            stacks.append(Stack(header=line, role=LOCATION))
+            current = None
+            pending_header = ""
         elif line[-1] == ":":
             role = _role(line)
             if role is None:

@@ -18,6 +18,7 @@ EXPECTED_KINDS = {
     "ledger_shift_a": {"data race"},
     "ledger_shift_b": {"data race"},
     "ledger_swapped": {"data race"},
+    "regex_ctype_cache": {"data race"},
     "lock_order_inversion": {"lock-order-inversion (potential deadlock)"},
     "mutex_bad_unlock": {"unlock of an unlocked mutex (or by a wrong thread)"},
     "mutex_destroy_locked": {"destroy of a locked mutex"},
@@ -27,6 +28,7 @@ EXPECTED_KINDS = {
     "race_fork": {"data race"},
     "race_global": {"data race"},
     "race_heap": {"data race"},
+    "race_shared_vector": {"data race"},
     "race_inlined": {"data race"},
     "race_lambda_ref": {"data race"},
     "race_stack_var": {"data race"},
@@ -271,3 +273,10 @@ def test_garbage():
     assert parse_reports("ThreadSanitizer: reported 0 warnings\n") == []
     (r,) = parse_reports("WARNING: ThreadSanitizer: data race (pid=5)\n  Read of size 4 at 0x1 by main thread:\n    #0\n")
     assert r.truncated and r.pid == 5 and r.stacks[0].frames[0].function == ""
+
+
+def test_a_global_location_is_kept_as_a_stack_without_frames():
+    # "Location is global ..." is one line with no frames: it says whose memory raced.
+    (report, *_) = parse_reports(load("gcc12", "race_global"))
+    (location,) = [s for s in report.stacks if s.role == LOCATION]
+    assert location.header.startswith("Location is global 'g_hits'") and location.frames == []
