@@ -5,7 +5,8 @@ from __future__ import annotations
 from racegate import failure, shim
 from racegate.errors import RacegateError
 from racegate.execute import Execution
-from racegate.model import RunRecord
+from racegate.library_reports import library_issue
+from racegate.model import CUT, Finding, RunRecord, TsanReport
 from racegate.run_env import replay_env
 from racegate.signature import finding_from_report
 from racegate.tsan_parse import parse_reports
@@ -22,12 +23,24 @@ def analyse_run(execution: Execution) -> RunRecord:
         raise RacegateError("the TSan runtime cannot run under this kernel's address-space randomization "
                             "(\"unexpected memory mapping\"): run `sudo sysctl -w vm.mmap_rnd_bits=28`")
     plan = execution.plan
-    findings = [finding_from_report(r) for r in parse_reports(tsan_log)]
-    outcome, failures = failure.classify(plan.test, execution.returncode, execution.timed_out, execution.timeout,
-                                         output, tsan_log, bool(findings))
+    findings = [_sign(r) for r in parse_reports(tsan_log)]
+    if execution.cut is not None:
+        # racegate ended the run: its exit status says nothing of the test; the races it printed still count.
+        outcome, failures = CUT, []
+    else:
+        outcome, failures = failure.classify(plan.test, execution.returncode, execution.timed_out,
+                                             execution.timeout, output, tsan_log, bool(findings))
     report = shim.read_shim_report(execution.shim_report)
     return RunRecord(test=plan.test.name, run=plan.run, seed=plan.seed, schedule=plan.schedule,
                      command=execution.argv, outcome=outcome, returncode=execution.returncode,
                      duration=execution.duration, log_dir="", threads=report.get("max_threads"),
                      findings=findings + failures, env=replay_env(plan.test, execution.env),
-                     schedule_note=report.get("note"), cwd=plan.test.cwd)
+                     schedule_note=report.get("note"), cwd=plan.test.cwd, cut=execution.cut)
+
+
+def _sign(report: TsanReport) -> Finding:
+    finding = finding_from_report(report)
+    issue = library_issue(report)
+    if issue is not None:
+        finding.library_rule = issue.rule
+    return finding

@@ -80,7 +80,8 @@ def _parser() -> argparse.ArgumentParser:
     where.add_argument("--build-dir", type=Path, help="run the tests of this already built CMake binary dir")
     run.add_argument("-S", "--source", type=Path, default=Path("."), help="project dir holding the presets (default .)")
     run.add_argument("--runs", type=_positive_int, help="runs per test (default 10 without --time-budget)")
-    run.add_argument("--time-budget", type=_positive_float, metavar="SECONDS", help="stop starting runs after this")
+    run.add_argument("--time-budget", type=_positive_float, metavar="SECONDS",
+                     help="end the session after this many seconds: runs still going are cut")
     run.add_argument("--jobs", "-j", type=_positive_int, default=len(os.sched_getaffinity(0)),
                      help="parallel runs (default: the CPUs this process may use)")
     run.add_argument("-R", "--tests", metavar="REGEX", help="only tests whose name matches")
@@ -97,6 +98,10 @@ def _parser() -> argparse.ArgumentParser:
                      help="stop once the chance that one more run finds a new bucket is below P")
     _format_option(run)
     run.add_argument("--no-gate", action="store_true", help="exit 0 even when new races are found (shard jobs)")
+    run.add_argument("--strict", action="store_true",
+                     help="timing-sensitive failures (assertions on elapsed time or deadlines) fail the gate too")
+    run.add_argument("--gate-library-reports", action="store_true",
+                     help="known races inside the standard library's own state (e.g. GCC bug 77704) fail the gate too")
     run.set_defaults(handler=cmd_run)
 
     report = sub.add_parser("report", help="re-render reports from a saved racegate.json")
@@ -171,7 +176,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         runs=args.runs, time_budget=args.time_budget, jobs=args.jobs, seed=master_seed, schedules=schedules,
         shard=args.shard, until_confident=args.until_confident, source_dir=str(source_dir),
         build_dir=str(build_dir) if build_dir else None, out_dir=str(out_dir),
-        compiler=compiler(build_dir) if build_dir else None)
+        compiler=compiler(build_dir) if build_dir else None, strict=args.strict,
+        gate_library_reports=args.gate_library_reports)
     result = session.result(config, wall)
     gate.apply_baseline(result, known)
     _publish(result, out_dir, formats)

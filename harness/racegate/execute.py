@@ -28,6 +28,11 @@ class Stopped(Exception):
     """The executor was stopped (interrupt): the run's result does not count."""
 
 
+# Why racegate itself ended a run (Execution.cut); such a run is neither a pass nor a failure of the test.
+CUT_BUDGET = "budget"  # the session's time budget ran out while it ran
+CUT_SLOW = "slow"  # a perturbed run went past its slowdown limit (a multiple of the test's plain duration)
+
+
 @dataclass
 class Execution:
     """What one run did, before anyone has read its logs."""
@@ -45,6 +50,7 @@ class Execution:
     run_dir: Path  # the scratch dir holding the logs while the run is being looked at
     keep_logs: bool = False  # set by the caller: keep the logs at runs/<run> rather than recycle the dir
     log_dir: str = ""  # where the logs were kept, once the run is settled; "" when they were not
+    cut: str | None = None  # CUT_BUDGET or CUT_SLOW when racegate ended the run itself
 
 
 class _SerialGate:
@@ -88,10 +94,12 @@ class Executor:
     runs/<run>; a passing run's files are deleted and the dir, renamed, serves the next run: making
     and removing a dir per run costs more than a short test's whole share of racegate's time."""
 
-    def __init__(self, runs_dir: Path, shim_path: Path | None, timeout: float | None):
+    def __init__(self, runs_dir: Path, shim_path: Path | None, timeout: float | None,
+                 deadline: float | None = None):
         self.runs_dir = runs_dir
         self.shim_path = shim_path
         self.timeout = timeout
+        self.deadline = deadline  # time.monotonic() at which every run still going is cut (the budget)
         self._running: dict[int, subprocess.Popen] = {}
         self._serial = _SerialGate()
         self._lock = threading.Lock()
@@ -135,12 +143,22 @@ class Executor:
         output_path = outdir.output_file(scratch)
         with self._serial.hold(plan.test.run_serial), open(output_path, "wb") as out:
             started = time.monotonic()
-            returncode, timed_out = self._execute(argv, env, plan.test.cwd, out, timeout)
+            # The run ends at the first of: its timeout (the test hangs), its slowdown limit (racegate's
+            # perturbation made it far slower than it runs plain), the session's deadline (the budget).
+            ends = [(started + timeout, None)]
+            if plan.slowdown_limit is not None and plan.slowdown_limit < timeout:
+                ends.append((started + plan.slowdown_limit, CUT_SLOW))
+            if self.deadline is not None and self.deadline < started + timeout:
+                ends.append((self.deadline, CUT_BUDGET))
+            end, cut = min(ends, key=lambda e: e[0])
+            returncode, stopped_early = self._execute(argv, env, plan.test.cwd, out, max(0.0, end - started))
             duration = time.monotonic() - started
+        timed_out = stopped_early and cut is None
+        cut = cut if stopped_early else None
         tsan_log = "".join(path.read_text(errors="replace") for path in outdir.tsan_logs(scratch))
         return Execution(plan=plan, argv=argv, env=env, returncode=returncode, timed_out=timed_out, timeout=timeout,
                          duration=duration, output=_read_capped(output_path), tsan_log=tsan_log,
-                         shim_report=outdir.shim_report_file(scratch), run_dir=scratch)
+                         shim_report=outdir.shim_report_file(scratch), run_dir=scratch, cut=cut)
 
     def _new_scratch_path(self) -> Path:
         with self._lock:
@@ -176,7 +194,8 @@ class Executor:
             self._free_scratch.append(fresh)
 
     def _execute(self, argv: list[str], env: dict[str, str], cwd: str | None, out, timeout: float) -> tuple[int, bool]:
-        """Start the test in its own process group and wait for it: (exit status, timed out)."""
+        """Start the test in its own process group and wait for it at most `timeout` seconds:
+        (exit status, whether it was still running then and was killed)."""
         with self._lock:
             if self._stopped:
                 raise Stopped

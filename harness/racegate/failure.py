@@ -17,6 +17,22 @@ _GTEST_FAILURE = re.compile(r"^(?P<file>[^\n]*?):(?P<line>\d+): Failure\n"
 _TSAN_FATAL = re.compile(r"^(?:==\d+==)?ERROR: ThreadSanitizer: (?P<what>[^\n]+)", re.MULTILINE)
 _VOLATILE = re.compile(r"0x[0-9a-fA-F]+|\d+(?:\.\d+)?")
 
+# An assertion is on time when a word of its checked expression (the message before ", actual:" or
+# "Which is:", split into lower-case words at every non-letter, so `elapsed_ms` is "elapsed" and "ms") is one
+# of these. Under TSan every test runs 5-15 times slower, so such checks fail for racegate's reasons.
+TIMING_WORDS = frozenset({
+    "elapsed", "duration", "latency", "deadline", "timeout", "timed", "took", "ms", "msec", "millis",
+    "milliseconds", "us", "usec", "micros", "microseconds", "ns", "nanoseconds", "sec", "secs", "seconds",
+    "chrono", "steady", "clock", "walltime",
+})
+_EXPRESSION_END = re.compile(r",\s*actual:|\n\s*Which is:|\n\s*Actual:")
+
+
+def is_timing_assertion(message: str) -> bool:
+    """Whether a failed check is about elapsed time or a deadline (TIMING_WORDS in its expression)."""
+    expression = _EXPRESSION_END.split(message, 1)[0]
+    return not TIMING_WORDS.isdisjoint(re.findall(r"[a-z]+", expression.lower()))
+
 
 def normalize_message(text: str) -> str:
     """A failure message with values that change from run to run (numbers, addresses) masked."""
@@ -54,11 +70,13 @@ def classify(test: TestCase, returncode: int | None, timed_out: bool, timeout: f
         message = failure.group("message").strip()
         first = message.splitlines()[0] if message else "assertion failed"
         where = os.path.basename(failure.group("file"))
-        findings.append(_finding(
+        finding = _finding(
             "test failure", test,
             f"test failure: {test.name}: {first} ({where}:{failure.group('line')})",
             [where, normalize_message(message)], failure.group(0),
-            frames=[SourceFrame(test.name, failure.group("file"), int(failure.group("line")))]))
+            frames=[SourceFrame(test.name, failure.group("file"), int(failure.group("line")))])
+        finding.timing_sensitive = is_timing_assertion(message)
+        findings.append(finding)
     if not failures and returncode not in (0, None) and not (race_found and returncode == TSAN_EXITCODE):
         tail = "\n".join(output.strip().splitlines()[-20:])
         findings.append(_finding("test failure", test, f"test failure: {test.name} exited with status {returncode}",

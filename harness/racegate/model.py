@@ -4,7 +4,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 # Outcomes of one run, in the order of severity used when a run shows several.
-OUTCOMES = ("pass", "race", "fail", "crash", "timeout")
+OUTCOMES = ("pass", "race", "fail", "crash", "timeout", "cut")
+# A run racegate stopped itself (the budget's deadline, or a perturbed run far slower than the test runs plain):
+# neither a pass nor a failure of the test. TSan reports it printed before it was stopped still count.
+CUT = "cut"
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,9 @@ class PlannedRun:
     # Preload the shim. Under schedules it does not carry out it only counts threads, and once a
     # test's count is known that costs more than a short test's whole share of racegate's time.
     preload_shim: bool = True
+    # Seconds after which a perturbed run is stopped as racegate's own slowdown, not the test's hang.
+    slowdown_limit: float | None = None
+    purpose: str = ""  # why the run was planned beyond the search: "recheck" (plain), "replay" (same seed)
 
 
 @dataclass(frozen=True)
@@ -103,6 +109,8 @@ class Finding:
     frames: list[SourceFrame]  # the top in-project frame of each side
     raw: str  # the full raw text to keep for the bucket
     stacks: list[StackTrace] = field(default_factory=list)  # the stacks that define a TSan report
+    library_rule: str | None = None  # a known report of the standard library's own state (library_reports.py)
+    timing_sensitive: bool = False  # a failed assertion on elapsed time or a deadline (failure.py)
 
 
 @dataclass
@@ -122,4 +130,5 @@ class RunRecord:
     findings: list[Finding] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)  # what a person sets to reproduce the run by hand
     schedule_note: str | None = None  # the shim's word when it could not apply the schedule as asked
+    cut: str | None = None  # why racegate ended the run itself (execute.CUT_BUDGET, CUT_SLOW); outcome CUT
     cwd: str | None = None  # the working directory the test ran in

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 from collections import Counter
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterable, TypeVar
 
@@ -18,7 +18,8 @@ from racegate import __version__, outdir
 from racegate.advice import Advice, advice_for
 from racegate.bucket import Bucket
 from racegate.errors import RacegateError
-from racegate.model import OUTCOMES, RunRecord, SourceFrame, StackTrace, TestCase
+from racegate.library_reports import BY_RULE, LibraryIssue
+from racegate.model import CUT, OUTCOMES, RunRecord, SourceFrame, StackTrace, TestCase
 from racegate.signature import SIGNATURE_VERSION
 from racegate.stats import discovery_points, new_bucket_chance
 
@@ -59,10 +60,16 @@ class TestResult:
     will_fail: bool = False
     skip_return_code: int | None = None
     run_serial: bool = False
+    not_run: str | None = None  # why the test never ran: not built, or the budget ran out first
+    notes: list[str] = field(default_factory=list)  # what racegate changed for this test, and why
 
     @property
     def failed_runs(self) -> int:
-        return sum(n for outcome, n in self.outcomes.items() if outcome != "pass")
+        return sum(n for outcome, n in self.outcomes.items() if outcome not in ("pass", CUT))
+
+    @property
+    def cut_runs(self) -> int:
+        return self.outcomes.get(CUT, 0)
 
     @property
     def flaky(self) -> bool:
@@ -81,6 +88,11 @@ class TestResult:
             labels=list(test.labels), is_gtest=test.is_gtest, will_fail=test.will_fail,
             skip_return_code=test.skip_return_code, run_serial=test.run_serial)
 
+    @classmethod
+    def never_ran(cls, test: TestCase, reason: str) -> TestResult:
+        """A selected test that did not run at all (its executable was not built, ...), with the reason."""
+        return replace(cls.from_runs(test, []), not_run=reason)
+
     def test_case(self) -> TestCase:
         """The test as discovery described it, to run it again."""
         return TestCase(name=self.name, command=tuple(self.command), cwd=self.cwd, env=tuple(self.env.items()),
@@ -97,7 +109,34 @@ class TestResult:
             mean = round((self.mean_seconds * self.runs + other.mean_seconds * other.runs) / runs, 4)
         return replace(self, runs=runs, outcomes={o: self.outcomes.get(o, 0) + other.outcomes.get(o, 0)
                                                   for o in OUTCOMES},
-                       threads=max(threads) if threads else None, mean_seconds=mean)
+                       threads=max(threads) if threads else None, mean_seconds=mean,
+                       not_run=self.not_run if other.not_run else None,
+                       notes=self.notes + [n for n in other.notes if n not in self.notes])
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What a bucket rests on beside the runs that showed it: plain runs of its tests, and replays of its
+    first run (same test, seed and strategy)."""
+
+    plain_runs: int
+    plain_runs_with_bucket: int
+    replays: int
+    replays_with_bucket: int
+
+    @classmethod
+    def from_runs(cls, bucket: Bucket, records: list[RunRecord]) -> Evidence:
+        first = bucket.first
+        plain = [r for r in records if r.test in bucket.tests and r.schedule == "none" and r.outcome != CUT]
+        replays = [r for r in records if r.test == first.test and r.seed == first.seed
+                   and r.schedule == first.schedule and r.run != first.run and r.outcome != CUT]
+        return cls(len(plain), sum(r.run in bucket.runs for r in plain),
+                   len(replays), sum(r.run in bucket.runs for r in replays))
+
+    @property
+    def only_perturbed(self) -> bool:
+        """Plain runs were tried and none showed the bucket."""
+        return self.plain_runs > 0 and self.plain_runs_with_bucket == 0
 
 
 @dataclass
@@ -117,11 +156,14 @@ class BucketResult:
     schedules: dict[str, int]  # runs with the bucket per strategy
     advice: Advice
     raw_report: str  # one full raw report, relative to the directory holding racegate.json
-    new: bool = True
+    new: bool = True  # not in the baseline
     baseline_note: str | None = None  # only while the bucket is known from a baseline
+    library_issue: LibraryIssue | None = None  # a known report of the standard library's own state
+    timing_sensitive: bool = False  # a failed assertion on elapsed time or a deadline
+    evidence: Evidence | None = None
 
     @classmethod
-    def from_bucket(cls, bucket: Bucket, out_dir: Path) -> BucketResult:
+    def from_bucket(cls, bucket: Bucket, out_dir: Path, evidence: Evidence | None = None) -> BucketResult:
         finding, first = bucket.finding, bucket.first
         return cls(
             id=bucket.id, kind=finding.kind, title=finding.title, signature=list(finding.signature),
@@ -132,7 +174,9 @@ class BucketResult:
                                  log_dir=os.path.relpath(first.log_dir, out_dir)),
             schedules=dict(bucket.schedules),
             advice=advice_for(finding.kind, finding.frames, finding.signature, finding.stacks),
-            raw_report=os.path.relpath(outdir.raw_report_file(outdir.reports_dir(out_dir), bucket.id), out_dir))
+            raw_report=os.path.relpath(outdir.raw_report_file(outdir.reports_dir(out_dir), bucket.id), out_dir),
+            library_issue=BY_RULE.get(finding.library_rule or ""), timing_sensitive=finding.timing_sensitive,
+            evidence=evidence)
 
     def merged(self, other: BucketResult) -> BucketResult:
         """The same bucket seen on two shards: counts add up, the first shard's first run stays."""
@@ -169,6 +213,8 @@ class RunConfig:
     compiler: str | None = None
     schedule_notes: list[str] = field(default_factory=list)  # e.g. pct falling back without CAP_SYS_NICE
     merged_from: list[str] | None = None  # only in merged results
+    strict: bool = False  # timing-sensitive failures gate too
+    gate_library_reports: bool = False  # known standard-library reports gate too
 
 
 @dataclass(frozen=True)
@@ -181,6 +227,8 @@ class Summary:
     wall_seconds: float
     interrupted: bool
     new_bucket_chance: float  # Good-Turing: buckets seen in exactly one run / runs
+    cut_runs: int = 0  # runs racegate ended itself (budget deadline, slowdown limit)
+    not_run: int = 0  # tests that never ran (not built, or the budget ran out first)
 
 
 @dataclass
@@ -200,13 +248,29 @@ class Result:
         runs = sum(t.runs for t in self.tests)
         return Summary(
             tests=len(self.tests), runs=runs, failed_runs=sum(t.failed_runs for t in self.tests),
-            buckets=len(self.buckets), new_buckets=sum(1 for b in self.buckets if b.new),
+            buckets=len(self.buckets), new_buckets=sum(1 for b in self.buckets if self.gates(b)),
             wall_seconds=round(self.wall_seconds, 3), interrupted=self.interrupted,
-            new_bucket_chance=new_bucket_chance(sum(1 for b in self.buckets if b.runs_with_bucket == 1), runs))
+            new_bucket_chance=new_bucket_chance(sum(1 for b in self.buckets if b.runs_with_bucket == 1), runs),
+            cut_runs=sum(t.cut_runs for t in self.tests), not_run=sum(1 for t in self.tests if t.not_run))
+
+    def status(self, bucket: BucketResult) -> str:
+        """Why a bucket fails the gate or does not: "new", "baselined", "library" or "timing-sensitive"."""
+        if not bucket.new:
+            return "baselined"
+        if bucket.library_issue is not None and not self.config.gate_library_reports:
+            return "library"
+        if bucket.timing_sensitive and not self.config.strict:
+            return "timing-sensitive"
+        return "new"
+
+    def gates(self, bucket: BucketResult) -> bool:
+        """Whether the bucket fails the gate."""
+        return self.status(bucket) == "new"
 
     @property
     def known_buckets(self) -> int:
-        return sum(1 for b in self.buckets if not b.new)
+        """Buckets reported without failing the gate."""
+        return sum(1 for b in self.buckets if not self.gates(b))
 
     def runs_exposed(self, bucket: BucketResult) -> int:
         """Runs of the tests a bucket affects: the M of "seen in N of M runs"."""
@@ -234,7 +298,7 @@ class Result:
 
     def sort_buckets(self) -> None:
         """New buckets first, then the most frequent: the order racegate.json keeps."""
-        self.buckets.sort(key=lambda b: (not b.new, -b.runs_with_bucket, b.id))
+        self.buckets.sort(key=lambda b: (not self.gates(b), -b.runs_with_bucket, b.id))
 
     # -- racegate.json -----------------------------------------------------------------------------------------
 
@@ -250,6 +314,9 @@ class Result:
                 "buckets": summary.buckets, "new_buckets": summary.new_buckets,
                 "wall_seconds": summary.wall_seconds, "interrupted": summary.interrupted,
                 "new_bucket_chance": summary.new_bucket_chance,
+                # Added within schema 1: written when they happened.
+                **({"cut_runs": summary.cut_runs} if summary.cut_runs else {}),
+                **({"not_run": summary.not_run} if summary.not_run else {}),
             },
             "tests": [_test_json(t) for t in self.tests],
             "strategies": {name: {"runs": s.runs, "failed_runs": s.failed_runs,
@@ -274,6 +341,15 @@ class Result:
         }
         if not b.new and b.baseline_note is not None:
             entry["baseline_note"] = b.baseline_note
+        # Fields added within schema 1 are written only where they hold something.
+        if b.library_issue is not None:
+            issue = b.library_issue
+            entry["library_issue"] = {"rule": issue.rule, "reference": issue.reference, "url": issue.url,
+                                      "affects": issue.affects}
+        if b.timing_sensitive:
+            entry["timing_sensitive"] = True
+        if b.evidence is not None:
+            entry["evidence"] = asdict(b.evidence)
         return entry
 
     @classmethod
@@ -373,13 +449,23 @@ def _frame_json(frame: SourceFrame) -> dict:
 
 
 def _test_json(t: TestResult) -> dict:
-    return {
-        "name": t.name, "runs": t.runs, "failed_runs": t.failed_runs, "outcomes": dict(t.outcomes),
+    entry = {
+        "name": t.name, "runs": t.runs, "failed_runs": t.failed_runs, "outcomes": _outcomes_json(t.outcomes),
         "flaky": t.flaky, "threads": t.threads, "mean_seconds": t.mean_seconds,
         "command": list(t.command), "cwd": t.cwd, "env": dict(t.env), "timeout": t.timeout,
         "labels": list(t.labels), "is_gtest": t.is_gtest, "will_fail": t.will_fail,
         "skip_return_code": t.skip_return_code, "run_serial": t.run_serial,
     }
+    if t.not_run is not None:
+        entry["not_run"] = t.not_run
+    if t.notes:
+        entry["notes"] = list(t.notes)
+    return entry
+
+
+def _outcomes_json(outcomes: dict[str, int]) -> dict[str, int]:
+    # "cut" came after schema 1's first five outcomes: written when it happened, so older files write back as read.
+    return {o: n for o, n in outcomes.items() if o != CUT or n}
 
 
 def _config_json(c: RunConfig) -> dict:
@@ -391,6 +477,9 @@ def _config_json(c: RunConfig) -> dict:
     }
     if c.merged_from is not None:
         data["merged_from"] = list(c.merged_from)
+    for flag in ("strict", "gate_library_reports"):
+        if getattr(c, flag):
+            data[flag] = True
     return data
 
 
@@ -474,7 +563,8 @@ def _test_from(r: _Reader, value: Any, where: str) -> TestResult:
         timeout=r.nullable(d, "timeout", float, where), labels=r.strings(d, "labels", where),
         is_gtest=r.opt(d, "is_gtest", bool, False, where), will_fail=r.opt(d, "will_fail", bool, False, where),
         skip_return_code=r.nullable(d, "skip_return_code", int, where),
-        run_serial=r.opt(d, "run_serial", bool, False, where))
+        run_serial=r.opt(d, "run_serial", bool, False, where), not_run=r.nullable(d, "not_run", str, where),
+        notes=r.strings(d, "notes", where))
 
 
 def _bucket_from(r: _Reader, value: Any, where: str) -> BucketResult:
@@ -509,7 +599,29 @@ def _bucket_from(r: _Reader, value: Any, where: str) -> BucketResult:
             cwd=r.nullable(seen, "cwd", str, at), log_dir=r.nullable(seen, "log_dir", str, at)),
         schedules={str(k): int(v) for k, v in r.obj(d, "schedules", where).items() if isinstance(v, int)},
         advice=advice, raw_report=r.opt(d, "raw_report", str, "", where), new=new,
-        baseline_note=r.nullable(d, "baseline_note", str, where) if not new else None)
+        baseline_note=r.nullable(d, "baseline_note", str, where) if not new else None,
+        library_issue=_library_issue_from(r, r.obj(d, "library_issue", where), f"{where}.library_issue"),
+        timing_sensitive=r.opt(d, "timing_sensitive", bool, False, where),
+        evidence=_evidence_from(r, d.get("evidence"), f"{where}.evidence"))
+
+
+def _library_issue_from(r: _Reader, d: dict, where: str) -> LibraryIssue | None:
+    if not d:
+        return None
+    rule = r.opt(d, "rule", str, "", where)
+    if rule in BY_RULE:
+        return BY_RULE[rule]
+    # A rule this release does not list (written by a later one): keep what the file says of it.
+    return LibraryIssue(rule=rule, reference=r.opt(d, "reference", str, rule, where), url=r.opt(d, "url", str, "", where),
+                        affects=r.opt(d, "affects", str, "", where), functions=frozenset(), what="")
+
+
+def _evidence_from(r: _Reader, value: Any, where: str) -> Evidence | None:
+    if value is None:
+        return None
+    d = r.entry(value, where)
+    return Evidence(*(r.opt(d, key, int, 0, where) for key in
+                      ("plain_runs", "plain_runs_with_bucket", "replays", "replays_with_bucket")))
 
 
 def _config_from(r: _Reader, d: dict) -> RunConfig:
@@ -522,4 +634,5 @@ def _config_from(r: _Reader, d: dict) -> RunConfig:
         source_dir=r.nullable(d, "source_dir", str, w), build_dir=r.nullable(d, "build_dir", str, w),
         out_dir=r.nullable(d, "out_dir", str, w), compiler=r.nullable(d, "compiler", str, w),
         schedule_notes=r.strings(d, "schedule_notes", w),
-        merged_from=[str(p) for p in merged] if isinstance(merged, list) else None)
+        merged_from=[str(p) for p in merged] if isinstance(merged, list) else None,
+        strict=r.opt(d, "strict", bool, False, w), gate_library_reports=r.opt(d, "gate_library_reports", bool, False, w))

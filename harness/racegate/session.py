@@ -13,7 +13,7 @@ from racegate import result as results
 from racegate.analyse import analyse_run
 from racegate.bucket import Bucketer
 from racegate.execute import Executor, Stopped
-from racegate.model import RunRecord, TestCase
+from racegate.model import CUT, RunRecord, TestCase
 from racegate.progress import Progress
 from racegate.schedule import DEFAULT_RUNS, Scheduler
 from racegate.signature import bucket_id
@@ -36,9 +36,12 @@ class Session:
         self.tests = tests
         self.config = config
         outdir.clear_logs(config.out_dir)
-        self.scheduler = Scheduler(tests, schedules_for, config.master_seed, config.runs, config.time_budget,
+        self.started = time.monotonic()
+        # The budget is a deadline: no run starts after it, and runs still going then are cut.
+        deadline = self.started + config.time_budget if config.time_budget is not None else None
+        self.scheduler = Scheduler(tests, schedules_for, config.master_seed, config.runs, deadline,
                                    config.until_confident, bucket_id)
-        self.executor = Executor(outdir.runs_dir(config.out_dir), config.shim_path, config.timeout)
+        self.executor = Executor(outdir.runs_dir(config.out_dir), config.shim_path, config.timeout, deadline)
         self.bucketer = Bucketer(outdir.reports_dir(config.out_dir))
         self.records: list[RunRecord] = []
         self.failed_runs = 0
@@ -50,8 +53,7 @@ class Session:
         self._workers_finished = threading.Condition()
 
     def run(self, progress: Progress) -> float:
-        """Run until the budget is spent or a signal arrives; returns the wall time."""
-        started = time.monotonic()
+        """Run until the budget is spent or a signal arrives; returns the wall time since the session began."""
         # Waited for through a condition, not Thread.join: in Python 3.11 a join cut short by Ctrl-C can
         # mark a thread that is still running as finished, and a later join then returns at once.
         self._workers_left = self.config.jobs
@@ -73,7 +75,7 @@ class Session:
             progress.finish()
         if self._errors:
             raise self._errors[0]
-        return time.monotonic() - started
+        return time.monotonic() - self.started
 
     def _workers_done(self, timeout: float | None) -> bool:
         with self._workers_finished:
@@ -99,7 +101,7 @@ class Session:
                 record.log_dir = execution.log_dir
                 with self._lock:
                     self.records.append(record)
-                    self.failed_runs += record.outcome != "pass"
+                    self.failed_runs += record.outcome not in ("pass", CUT)
                     self.bucketer.add(record)
                     self.scheduler.record(record)
                     if record.schedule_note and record.schedule_note not in self.schedule_notes:
@@ -118,11 +120,20 @@ class Session:
         by_test: dict[str, list[RunRecord]] = {t.name: [] for t in self.tests}
         for r in self.records:
             by_test[r.test].append(r)
+        notes = self.scheduler.notes()
+        tests = []
+        for t in self.tests:
+            entry = results.TestResult.from_runs(t, by_test[t.name])
+            entry.notes = notes.get(t.name, [])
+            if not by_test[t.name]:
+                entry.not_run = ("the session was interrupted before its first run" if self.interrupted
+                                 else "the time budget ran out before its first run")
+            tests.append(entry)
         buckets = list(self.bucketer.buckets.values())
         return results.build_result(
-            replace(config, schedule_notes=list(self.schedule_notes)),
-            [results.TestResult.from_runs(t, by_test[t.name]) for t in self.tests],
-            [results.BucketResult.from_bucket(b, self.config.out_dir) for b in buckets],
+            replace(config, schedule_notes=list(self.schedule_notes)), tests,
+            [results.BucketResult.from_bucket(b, self.config.out_dir, results.Evidence.from_runs(b, self.records))
+             for b in buckets],
             results.strategy_stats(self.records, (b.first.schedule for b in buckets)),
             results.discovery_curve((b.first.run for b in buckets), self.records),
             wall_seconds, self.interrupted)

@@ -1,4 +1,6 @@
-from racegate.failure import TSAN_EXITCODE, classify, normalize_message
+import pytest
+
+from racegate.failure import TSAN_EXITCODE, classify, is_timing_assertion, normalize_message
 from racegate.model import SourceFrame, TestCase
 
 TEST = TestCase("Account.Withdraw", ("./t",), is_gtest=True)
@@ -71,3 +73,26 @@ def test_skip_return_code_means_skipped():
     skipping = TestCase("t", ("./t",), skip_return_code=77)
     assert classify(skipping, 77, False, 10, "skipped", "", False) == ("pass", [])
     assert classify(skipping, 3, False, 10, "", "", False)[0] == "fail"
+
+
+@pytest.mark.parametrize("message, timing", [
+    ("Expected: (elapsed) <= (200), actual: 493 vs 200", True),
+    ("Expected: (elapsed_ms) < (kBudget), actual: 646 vs 200", True),
+    ("Expected: (std::chrono::steady_clock::now()) < (deadline), actual: ...", True),
+    ("Value of: server.wait_for_start(timeout)\n  Actual: false\nExpected: true", True),
+    ("Expected: (account.balance()) >= (0), actual: -20 vs 0", False),
+    ("Expected equality of these values:\n  counter\n    Which is: 1999\n  2000", False),
+    # The numbers in "actual" are not read: a count of 10 ms-long items is no timing check.
+    ("Expected equality of these values:\n  items.size()\n    Which is: 3\n  kMsPerTick", False),
+])
+def test_timing_assertions_are_recognised_by_the_words_of_their_expression(message, timing):
+    assert is_timing_assertion(message) is timing
+
+
+def test_a_failed_timing_assertion_is_marked_timing_sensitive():
+    output = ("[ RUN      ] Server.Answers\n/src/server_test.cpp:31: Failure\n"
+              "Expected: (elapsed) <= (200), actual: 493 vs 200\n[  FAILED  ] Server.Answers (500 ms)\n")
+    outcome, (finding,) = classify(TEST, 1, False, 60, output, "", False)
+    assert outcome == "fail" and finding.timing_sensitive
+    outcome, (finding,) = classify(TEST, 1, False, 60, GTEST_FAILURE, "", False)
+    assert not finding.timing_sensitive

@@ -38,7 +38,7 @@ def test_the_loader_fills_every_default_of_a_minimal_file():
     result = Result.from_json(minimal)
     (test,) = result.tests
     assert test.runs == 5 and test.failed_runs == 2 and test.flaky
-    assert test.outcomes == {"pass": 3, "race": 2, "fail": 0, "crash": 0, "timeout": 0}
+    assert test.outcomes == {"pass": 3, "race": 2, "fail": 0, "crash": 0, "timeout": 0, "cut": 0}
     (bucket,) = result.buckets
     assert bucket.new and bucket.occurrences == 2 and bucket.title == "data race"
     assert bucket.advice.fix  # advice is filled from the kind when a file has none

@@ -78,9 +78,12 @@ class BucketView:
     def title(self) -> str:
         return self.bucket.title
 
+    status: str  # Result.status: "new", "baselined", "library" or "timing-sensitive"
+
     @property
     def new(self) -> bool:
-        return self.bucket.new
+        """Whether the bucket fails the gate (a bucket that does not is shown as known, with why)."""
+        return self.status == "new"
 
     @property
     def tests(self) -> list[str]:
@@ -100,8 +103,31 @@ class BucketView:
 
     @property
     def baseline_note(self) -> str | None:
-        """The baseline's note for a known bucket; None for a new one."""
-        return None if self.bucket.new else self.bucket.baseline_note or ""
+        """Why a bucket that does not fail the gate is known; None for a new one."""
+        if self.status == "baselined":
+            return self.bucket.baseline_note or ""
+        issue = self.bucket.library_issue
+        if self.status == "library" and issue is not None:
+            return (f"standard library ({issue.reference}, {issue.url}): a race inside the library's own state, "
+                    "not the project's; racegate run --gate-library-reports gates it")
+        if self.status == "timing-sensitive":
+            return ("timing-sensitive: an assertion on elapsed time or a deadline, which TSan's slowdown can fail; "
+                    "racegate run --strict gates it")
+        return None
+
+    @property
+    def evidence(self) -> str:
+        """What the bucket rests on, in one line: the runs that showed it, plain runs, replays of its seed."""
+        b = self.bucket
+        parts = [f"seen in {self.frequency}"]
+        if b.evidence is not None:
+            e = b.evidence
+            if e.plain_runs:
+                parts.append(f"plain {e.plain_runs_with_bucket}/{e.plain_runs}" if e.plain_runs_with_bucket
+                             else f"never plain (0/{e.plain_runs})")
+            if e.replays:
+                parts.append(f"{self.strategy} seed {b.first_seen.seed} replays {e.replays_with_bucket}/{e.replays}")
+        return "; ".join(parts)
 
 
 def bucket_view(bucket: BucketResult, result: Result) -> BucketView:
@@ -119,7 +145,8 @@ def bucket_view(bucket: BucketResult, result: Result) -> BucketView:
         schedules=sorted(bucket.schedules.items(), key=lambda kv: (-kv[1], kv[0])),
         reproduce=reproduce_command(bucket.first_seen),
         replay=shlex.join(["racegate", "replay", bucket.id, *result_option(result)]),
-        severity=kinds.severity(bucket.kind), severity_name=kinds.severity_name(bucket.kind))
+        severity=kinds.severity(bucket.kind), severity_name=kinds.severity_name(bucket.kind),
+        status=result.status(bucket))
 
 
 def by_importance(result: Result) -> list[BucketView]:
@@ -150,6 +177,37 @@ def test_rows(result: Result) -> list[TestRow]:
     for t in sorted(result.tests, key=lambda t: (-t.failed_runs, t.name)):
         rows.append(TestRow(t, "flaky" if t.flaky else "failed" if t.failed_runs else ""))
     return rows
+
+
+_STATUS_TAGS = {"new": "NEW", "baselined": "known", "library": "known", "timing-sensitive": "timing-sensitive"}
+_NOTE_LABELS = {"baselined": "baseline", "library": "known", "timing-sensitive": "not gated"}
+
+
+def status_tag(v: BucketView) -> str:
+    return _STATUS_TAGS[v.status]
+
+
+def note_label(v: BucketView) -> str:
+    return _NOTE_LABELS.get(v.status, "note")
+
+
+def coverage_notes(result: Result) -> list[str]:
+    """What the session did not cover, one sentence each: tests that never ran, runs racegate cut, slowdowns."""
+    notes = []
+    never = [t for t in result.tests if t.not_run is not None]
+    for reason in sorted({t.not_run for t in never if t.not_run}):
+        names = [t.name for t in never if t.not_run == reason]
+        shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+        notes.append(f"{len(names)} of {len(result.tests)} tests never ran ({reason}): {shown}")
+    if any(t.not_run and "budget" in t.not_run for t in never):
+        notes.append("the time budget was too small for one pass over the tests: raise --time-budget or shard")
+    cut = result.summary.cut_runs
+    if cut:
+        notes.append(f"{cut} run{'s' if cut != 1 else ''} cut by racegate (the budget's deadline, or a strategy's "
+                     "slowdown): neither passes nor failures")
+    for t in result.tests:
+        notes += [f"{t.name}: {note}" for note in t.notes]
+    return notes
 
 
 def verdict(result: Result) -> str:

@@ -26,12 +26,12 @@ def render(result: Result, options: c.RenderOptions | None = None) -> str:
         "",
     ]
     for v in views:
-        tag = paint("NEW", "red") if v.new else paint("known", "yellow")
+        tag = paint(c.status_tag(v), "red" if v.new else "yellow")
         out.append(f"[{tag}] {paint(c.one_line(v.kind), 'bold')}  {v.id}")
         out.append(f"  {c.one_line(v.title)}")
         for side in v.sides:
             out.append(f"  {side.label:<14} {c.one_line(side.function)}  ({c.one_line(side.location)})")
-        out.append(f"  seen in {v.frequency}")
+        out.append(f"  {c.one_line(v.evidence)}")
         out.append(f"  tests: {c.one_line(', '.join(v.tests))}")
         schedules = ", ".join(f"{k} {n}" for k, n in v.schedules)
         out.append(
@@ -43,10 +43,11 @@ def render(result: Result, options: c.RenderOptions | None = None) -> str:
             out.append(f"  reproduce: {c.one_line(v.reproduce)}")
         out.append(f"  replay:    {v.replay}")
         if v.baseline_note:
-            out.append(f"  baseline: {c.one_line(v.baseline_note)}")
+            out.append(f"  {c.note_label(v)}: {c.one_line(v.baseline_note)}")
         out.append("")
     out += _tests_table(result, paint)
     out += _strategies_table(result)
+    out += [f"note: {c.one_line(note)}" for note in c.coverage_notes(result)]
     out.append(f"Good-Turing: chance the next run finds a new bucket: {c.percent(summary.new_bucket_chance)}")
     out.append(paint(c.verdict(result), "red" if gate.failing(result) else "green"))
     return "\n".join(out) + "\n"
@@ -57,12 +58,14 @@ def _tests_table(result: Result, paint) -> list[str]:
     if not rows:
         return []
     width = max(len("test"), *(len(c.one_line(r.test.name)) for r in rows))
-    head = f"{'test':<{width}}  runs  pass  race  fail  crash  timeout"
+    cut = any(r.count("cut") for r in rows)  # a column only when racegate cut a run
+    head = f"{'test':<{width}}  runs  pass  race  fail  crash  timeout" + ("  cut" if cut else "")
     lines = [head, "-" * len(head)]
     for r in rows:
         line = (
             f"{c.one_line(r.test.name):<{width}}  {r.test.runs:>4}  {r.count('pass'):>4}  {r.count('race'):>4}"
             f"  {r.count('fail'):>4}  {r.count('crash'):>5}  {r.count('timeout'):>7}"
+            + (f"  {r.count('cut'):>3}" if cut else "")
         )
         if r.flag:
             line += "  " + paint(r.flag.upper(), "yellow" if r.flag == "flaky" else "red")
