@@ -170,14 +170,15 @@ class Scheduler:
         return cautious_new_bucket_chance(singletons, self._total_finished)
 
     def _drop_slow_strategy(self, state: _TestState, record: RunRecord) -> None:
-        if record.schedule in state.schedules:
-            state.schedules.remove(record.schedule)
-            if not state.schedules:
-                state.schedules.append(NONE)
-            plain = state.plain_seconds or 0.0
-            state.notes.append(
-                f"{record.schedule} slowed this test past {SLOWDOWN_FACTOR:g}x its plain run "
-                f"({plain:.2f} s plain; stopped after {record.duration:.1f} s): {record.schedule} disabled for it")
+        if record.schedule not in state.schedules:
+            return  # a run that started before the strategy was dropped
+        state.schedules.remove(record.schedule)
+        if not state.schedules:
+            state.schedules.append(NONE)
+        plain = state.plain_seconds or 0.0
+        state.notes.append(
+            f"{record.schedule} slowed this test past {SLOWDOWN_FACTOR:g}x its plain run "
+            f"({plain:.2f} s plain; stopped after {record.duration:.1f} s): {record.schedule} disabled for it")
         # Whether the test hangs by itself is for a plain run with its normal timeout to say.
         state.rechecks.append(_Recheck(NONE, None, "recheck"))
 
