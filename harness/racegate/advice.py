@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from racegate import kinds
+from racegate.library_reports import BY_RULE
 from racegate.model import SourceFrame, StackTrace
 
 # Standard containers by the qualified name of a function inside them (templates and arguments removed), in
@@ -40,8 +41,12 @@ class Advice:
 
 
 def advice_for(kind: str, frames: Sequence[SourceFrame] = (), signature: Sequence[str] = (),
-               stacks: Sequence[StackTrace] = ()) -> Advice:
-    """The advice for one bucket: by its kind's category, and for races by the code its stacks show."""
+               stacks: Sequence[StackTrace] = (), library_rule: str | None = None) -> Advice:
+    """The advice for one bucket: a known standard-library report's own, else by its kind's category, and for
+    races by the code its stacks show."""
+    issue = BY_RULE.get(library_rule or "")
+    if issue is not None:
+        return Advice(f"A known race inside the standard library ({issue.reference}): {issue.what}.", issue.workaround)
     found = kinds.category(kind)
     if found is None or found == kinds.RACE:
         return _data_race_advice(kind, frames, signature, stacks)

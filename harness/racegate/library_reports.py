@@ -22,6 +22,7 @@ class LibraryIssue:
     affects: str  # the library versions known to report it
     functions: frozenset[str]  # racing functions, qualified, without templates or arguments
     what: str  # one sentence on the mechanism
+    workaround: str = ""  # what a project can do if the report bothers it
 
 
 LIBRARY_ISSUES = (
@@ -34,6 +35,9 @@ LIBRARY_ISSUES = (
                              "std::ctype::_M_narrow_init"}),
         what="std::ctype<char> fills its narrow/widen caches lazily inside the shared classic-locale facet; "
              "two threads using std::regex, iostreams or std::use_facet race on that cache with identical values",
+        workaround="Nothing in the project to fix. To silence it in plain TSan runs too, fill the caches once before "
+                   "starting threads (call narrow() and widen() of std::use_facet<std::ctype<char>>(std::locale()) "
+                   "for every char value) or add `race:std::ctype<char>::narrow` to the TSan suppressions file.",
     ),
 )
 BY_RULE = {issue.rule: issue for issue in LIBRARY_ISSUES}

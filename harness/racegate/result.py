@@ -173,7 +173,7 @@ class BucketResult:
                                  command=list(first.command), env=dict(first.env), cwd=first.cwd,
                                  log_dir=os.path.relpath(first.log_dir, out_dir)),
             schedules=dict(bucket.schedules),
-            advice=advice_for(finding.kind, finding.frames, finding.signature, finding.stacks),
+            advice=advice_for(finding.kind, finding.frames, finding.signature, finding.stacks, finding.library_rule),
             raw_report=os.path.relpath(outdir.raw_report_file(outdir.reports_dir(out_dir), bucket.id), out_dir),
             library_issue=BY_RULE.get(finding.library_rule or ""), timing_sensitive=finding.timing_sensitive,
             evidence=evidence)
@@ -585,7 +585,8 @@ def _bucket_from(r: _Reader, value: Any, where: str) -> BucketResult:
     given_advice = r.obj(d, "advice", where)
     advice = (Advice(r.opt(given_advice, "what", str, "", where), given_advice["fix"])
               if isinstance(given_advice.get("fix"), str) and given_advice["fix"]
-              else advice_for(kind, frames, signature, stacks))
+              else advice_for(kind, frames, signature, stacks, r.opt(r.obj(d, "library_issue", where), "rule", str,
+                                                                        "", where) or None))
     runs_with = r.opt(d, "runs_with_bucket", int, 0, where)
     new = r.opt(d, "new", bool, True, where)
     return BucketResult(

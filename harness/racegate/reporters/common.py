@@ -5,6 +5,7 @@ from __future__ import annotations
 import posixpath
 import re
 import shlex
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -210,6 +211,9 @@ def coverage_notes(result: Result) -> list[str]:
     return notes
 
 
+_KNOWN_WORDS = {"baselined": "baselined", "library": "standard library", "timing-sensitive": "timing-sensitive"}
+
+
 def verdict(result: Result) -> str:
     new = result.summary.new_buckets
     known = result.known_buckets
@@ -217,7 +221,10 @@ def verdict(result: Result) -> str:
     if gate.failing(result):
         return f"FAIL: {new} new problem{'s' if new != 1 else ''} ({known} known){tail}"
     if known:
-        return f"PASS: no new problems ({known} known, baselined){tail}"
+        statuses = Counter(result.status(b) for b in result.buckets)
+        why = ", ".join(f"{n} {_KNOWN_WORDS[s]}" if len(statuses) > 1 else _KNOWN_WORDS[s]
+                        for s, n in sorted(statuses.items()))
+        return f"PASS: no new problems ({known} known, {why}){tail}"
     return f"PASS: no races or failures found{tail}"
 
 
