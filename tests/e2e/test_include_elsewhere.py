@@ -1,4 +1,4 @@
-"""End-to-end: a project elsewhere on disk adopts the presets exactly as DESIGN.md tells users to.
+"""End-to-end: a project elsewhere on disk adopts the presets exactly as docs/presets.md tells users to.
 
 The project knows nothing about racegate in its CMakeLists.txt; its CMakePresets.json includes
 third_party/racegate/presets/racegate.json (a symlink to, or a copy of, this repo's presets/).

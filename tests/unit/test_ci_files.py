@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-REPO = Path(__file__).resolve().parents[2]
+from samples_helpers import REPO
+
 GITHUB = REPO / "ci" / "github"
 ACTION = GITHUB / "action.yml"
 RUN_SH = GITHUB / "run.sh"

@@ -34,7 +34,7 @@ def test_render_by_name(sample):
     assert reporters.render("github", sample).startswith("::error ")
 
 
-MINIMAL = {  # only DESIGN.md section 3 fields: no stacks, advice, fractions, config or discovery
+MINIMAL = {  # only the fields schema 1 requires: no stacks, advice, fractions, config or discovery
     "schema": 1, "tool": {"name": "racegate", "version": "0.1.0"},
     "summary": {"tests": 1, "runs": 10, "failed_runs": 2, "buckets": 1, "new_buckets": 1, "wall_seconds": 1.5,
                 "interrupted": True},
