@@ -1,4 +1,4 @@
-"""Paths and helpers shared by the tests: the repository's files, the racegate launcher, readiness
+"""Paths and helpers for every test: the repository's files, the racegate launcher, readiness
 signals from the processes a test starts, TSan builds of samples/ and running their binaries.
 
 Import from here (`from samples_helpers import REPO, run_gtest`), not from conftest: tests/ holds

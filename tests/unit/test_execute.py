@@ -169,7 +169,7 @@ def test_run_serial_tests_never_overlap_with_others(tmp_path):
     code = ("import time, sys\nstart = time.monotonic()\ntime.sleep(0.3)\n"
             f"open({str(marker)!r}, 'a').write(f'{{sys.argv[1]}} {{start}} {{time.monotonic()}}\\n')\n")
     executor = Executor(tmp_path / "runs", None, None)
-    plans = [PlannedRun(TestCase(f"t{i}", (sys.executable, "-c", code, "serial" if i == 2 else "shared"),
+    plans = [PlannedRun(TestCase(f"t{i}", (sys.executable, "-c", code, "serial" if i == 2 else "ordinary"),
                                  run_serial=i == 2), i, 1, "none") for i in range(5)]
     workers = [threading.Thread(target=executor.run, args=(p,)) for p in plans]
     for w in workers:
@@ -178,7 +178,7 @@ def test_run_serial_tests_never_overlap_with_others(tmp_path):
         w.join(timeout=30)
     rows = [line.split() for line in marker.read_text().splitlines()]
     serial = next((float(a), float(b)) for kind, a, b in rows if kind == "serial")
-    others = [(float(a), float(b)) for kind, a, b in rows if kind == "shared"]
+    others = [(float(a), float(b)) for kind, a, b in rows if kind == "ordinary"]
     assert len(others) == 4
     assert all(end <= serial[0] or start >= serial[1] for start, end in others)
     assert any(a[0] < b[1] and b[0] < a[1] for a in others for b in others if a != b)  # the others do overlap
