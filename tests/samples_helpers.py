@@ -1,8 +1,12 @@
-"""Helpers shared by the tests: TSan builds of samples/, running their binaries, watching processes.
+"""Paths and helpers for every test: the repository's files, the racegate launcher, readiness
+signals from the processes a test starts, TSan builds of samples/ and running their binaries.
 
 Import from here (`from samples_helpers import REPO, run_gtest`), not from conftest: tests/ holds
 more than one conftest.py, and whichever was imported last owns the module name `conftest`.
+Fixtures (samples_build*, beacon) live in tests/conftest.py.
 
+    racegate("run", "--runs", "1", "--", "true") -> CompletedProcess   # the CLI as a user runs it
+    Beacon(path).wait(2) -> ["line", "line"]                             # instead of sleeping
     build_samples("racegate-tsan-clang") -> Path   # configured + built once per session
     run_gtest(build_dir, "word_counter_test", "WordCounterRace.*") -> GtestRun
 
@@ -13,8 +17,10 @@ RACEGATE_TEST_BUILD_ROOT=/some/dir to keep them there and reuse them across sess
 from __future__ import annotations
 
 import os
+import select
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -23,8 +29,16 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+TESTS = REPO / "tests"
+LAUNCHER = REPO / "racegate"
 SAMPLES = REPO / "samples"
 PRESETS_FILE = REPO / "presets" / "racegate.json"
+FIXTURES = TESTS / "fixtures"
+SARIF_SCHEMA = TESTS / "schemas" / "sarif-schema-2.1.0.json"
+# Real TSan logs of the programs under corpus/programs, one dir per compiler (corpus/generate.py).
+CORPUS = TESTS / "corpus"
+CORPUS_COMPILERS = ("clang14", "clang19", "gcc12")
+CORPUS_PROGRAMS = sorted(p.stem for p in (CORPUS / "programs").glob("*.cpp"))
 COMPILER_PRESETS = ("racegate-tsan-clang", "racegate-tsan-gcc")
 BUILD_JOBS = "2"
 TSAN_MARK = "WARNING: ThreadSanitizer:"
@@ -51,6 +65,13 @@ def run_checked(argv: list[str], cwd: Path | None = None, env: dict[str, str] | 
     if proc.returncode != 0:
         pytest.fail(f"{argv} exited {proc.returncode}:\n{proc.stdout[-6000:]}", pytrace=False)
     return proc
+
+
+def racegate(*args: str | bytes, cwd: Path | None = None, timeout: float = 900,
+             text: bool = True) -> subprocess.CompletedProcess:
+    """Runs the racegate launcher with `args` and captures its output."""
+    return subprocess.run([sys.executable, str(LAUNCHER), *args], cwd=cwd, capture_output=True, text=text,
+                          timeout=timeout)
 
 
 def build_samples(preset: str) -> Path:
@@ -97,15 +118,49 @@ def remove_temp_builds() -> None:
 
 
 def process_ends(pid: int, within: float) -> bool:
-    """Whether the process is gone (or a zombie, which runs nothing) within `within` seconds."""
-    deadline = time.monotonic() + within
-    while True:
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                if f.read().split()[2] == "Z":
-                    return True
-        except FileNotFoundError:
-            return True
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(0.05)
+    """Whether the process is gone (or a zombie, which runs nothing) within `within` seconds. A pidfd
+    becomes readable the moment any process exits, not only a child of ours."""
+    try:
+        pidfd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return True
+    try:
+        return bool(select.select([pidfd], [], [], within)[0])
+    finally:
+        os.close(pidfd)
+
+
+class Beacon:
+    """A named pipe that the processes a test starts write a line to when they reach the point the test
+    waits for (started, printed its pid, holds a lock): the test reads those lines instead of sleeping.
+
+        beacon = Beacon(tmp_path / "ready")
+        code = f"...; open({str(beacon.path)!r}, 'w').write('started\\n'); ..."
+        beacon.wait()  # ['started'], once a process has written it
+
+    Lines shorter than PIPE_BUF (4096 bytes) arrive whole even when several processes write at once.
+    """
+
+    def __init__(self, path: Path):
+        os.mkfifo(path)
+        self.path = path
+        self._read = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        # Our own write end: without a writer the pipe reads as end-of-file and select() would spin.
+        self._hold = os.open(path, os.O_WRONLY)
+        self._pending = b""
+
+    def wait(self, lines: int = 1, within: float = 60) -> list[str]:
+        """The next `lines` lines; fails the test when they have not come within `within` seconds (a
+        guard against a hang, not a timing the test relies on)."""
+        deadline = time.monotonic() + within
+        while self._pending.count(b"\n") < lines:
+            if not select.select([self._read], [], [], max(0.0, deadline - time.monotonic()))[0]:
+                pytest.fail(f"waited {within} s for {lines} line(s) on {self.path}, got {self._pending!r}",
+                            pytrace=False)
+            self._pending += os.read(self._read, 65536)
+        *got, self._pending = self._pending.split(b"\n", lines)
+        return [line.decode() for line in got]
+
+    def close(self) -> None:
+        os.close(self._read)
+        os.close(self._hold)

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from racegate.reporters import RenderOptions, html
+from samples_helpers import FIXTURES
 
 pytestmark = pytest.mark.browser
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 HOSTILE = "<img src=x onerror=alert(1)>"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 

@@ -3,17 +3,14 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from samples_helpers import REPO
+from samples_helpers import racegate
 
 pytestmark = pytest.mark.e2e
 
-LAUNCHER = REPO / "racegate"
 # Racy test -> a function its bucket's top frames must name. Each is one race, found on every run.
 STEADY_RACES = {
     "WordCounterRace.TwoThreadsCountDifferentDocuments": "WordCounter::add",
@@ -25,11 +22,6 @@ STEADY_RACES = {
 HIDDEN_RACE = "TelemetryHiddenRace.MonitorPollsWhileJobFinishes"
 CHECK_THEN_ACT = "AccountCheckThenAct.TellersNeverOverdraw"
 STEADY_REGEX = "^(" + "|".join(re.escape(t) for t in STEADY_RACES) + r"|\w+Fixed\.\w+)$"
-
-
-def racegate(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, str(LAUNCHER), *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=900)
 
 
 def run_result(build: Path, out: Path, *extra: str) -> tuple[int, dict]:

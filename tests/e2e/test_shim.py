@@ -13,13 +13,13 @@ import pytest
 from racegate import probe, run_env, strategies
 from racegate.model import TestCase
 from racegate.shim import ensure_shim, read_shim_report
+from samples_helpers import TESTS, TSAN_MARK
 
 pytestmark = pytest.mark.e2e
 
-PROGRAM = Path(__file__).resolve().parent.parent / "shim_programs" / "shimprog.cpp"
+PROGRAM = TESTS / "shim_programs" / "shimprog.cpp"
 COMPILERS = {"clang": "clang++", "gcc": "g++"}
 SHIM_STRATEGIES = ("none", "pin", "noise", "pct")
-TSAN_MARK = "WARNING: ThreadSanitizer:"
 
 
 @pytest.fixture(scope="module")

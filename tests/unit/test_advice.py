@@ -1,13 +1,12 @@
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from racegate.advice import advice_for
 from racegate.model import SourceFrame, StackTrace
 from racegate.signature import finding_from_report
 from racegate.tsan_parse import parse_reports
+from samples_helpers import CORPUS, CORPUS_COMPILERS
 
 
 def _stack(header: str, *functions: str) -> StackTrace:
@@ -95,10 +94,7 @@ def test_advice_differs_between_kinds():
     assert len({advice_for(k, [], [], []).fix for k in kinds}) == len(kinds)
 
 
-CORPUS = Path(__file__).resolve().parents[1] / "corpus"
-
-
-@pytest.mark.parametrize("compiler", ["clang14", "clang19", "gcc12"])
+@pytest.mark.parametrize("compiler", CORPUS_COMPILERS)
 @pytest.mark.parametrize("log, expected", [
     ("race_unordered_map", "shared std::unordered_map"),
     ("race_lambda_ref", "lambda captured by reference"),

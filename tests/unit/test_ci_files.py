@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-REPO = Path(__file__).resolve().parents[2]
+from samples_helpers import REPO
+
 GITHUB = REPO / "ci" / "github"
 ACTION = GITHUB / "action.yml"
 RUN_SH = GITHUB / "run.sh"
@@ -156,7 +157,8 @@ exit 0
 
 
 class Harness:
-    """A fake GitHub runner around run.sh: stub tools on PATH, GITHUB_* files, a recording racegate."""
+    """A fake GitHub runner around run.sh: stub tools on PATH, GITHUB_* files, a recording racegate.
+    The tests using it run the whole script with its tools as processes, so they are e2e."""
 
     def __init__(self, tmp: Path) -> None:
         self.work = tmp / "work"
@@ -214,6 +216,7 @@ def gh(tmp_path: Path) -> Harness:
     return Harness(tmp_path)
 
 
+@pytest.mark.e2e
 def test_defaults(gh: Harness) -> None:
     result = gh.run()
     assert result.returncode == 0, result.stdout + result.stderr
@@ -227,6 +230,7 @@ def test_defaults(gh: Harness) -> None:
     assert out["sarif-file"] == str(gh.work / "racegate-out" / "racegate.sarif")
 
 
+@pytest.mark.e2e
 def test_every_input_becomes_an_argument_verbatim(gh: Harness) -> None:
     (gh.work / "known.json").write_text("{}")
     hostile = "Ledger.*|$(touch pwned); `touch pwned2`"
@@ -248,6 +252,7 @@ def test_every_input_becomes_an_argument_verbatim(gh: Harness) -> None:
     assert gh.outputs()["out-dir"] == str(gh.work / "out dir")
 
 
+@pytest.mark.e2e
 def test_gcc_preset_picks_gcc_and_probes_it(gh: Harness) -> None:
     assert gh.run(INPUT_PRESET="racegate-tsan-gcc").returncode == 0
     assert (gh.logs / "env").read_text() == "CC=gcc\nCXX=g++\n"
@@ -255,6 +260,7 @@ def test_gcc_preset_picks_gcc_and_probes_it(gh: Harness) -> None:
     assert gh.calls("clang++") == []
 
 
+@pytest.mark.e2e
 def test_job_cc_cxx_win(gh: Harness) -> None:
     assert gh.run(INPUT_PRESET="tsan", CC="clang", CXX="clang++").returncode == 0
     assert (gh.logs / "env").read_text() == "CC=clang\nCXX=clang++\n"
@@ -264,6 +270,7 @@ def test_job_cc_cxx_win(gh: Harness) -> None:
     ("true", "0", 0), ("true", "1", 1), ("true", "2", 2), ("true", "130", 130),
     ("false", "0", 0), ("false", "1", 0), ("false", "2", 2),
 ])
+@pytest.mark.e2e
 def test_exit_code(gh: Harness, gate: str, racegate_rc: str, expected: int) -> None:
     result = gh.run(INPUT_GATE=gate, STUB_RC=racegate_rc)
     assert result.returncode == expected, result.stdout + result.stderr
@@ -271,6 +278,7 @@ def test_exit_code(gh: Harness, gate: str, racegate_rc: str, expected: int) -> N
     assert ("--no-gate" in gh.argv()) == (gate == "false")
 
 
+@pytest.mark.e2e
 def test_summary_fallback_only_when_racegate_wrote_none(gh: Harness) -> None:
     gh.run(STUB_RC="1")
     assert gh.files["GITHUB_STEP_SUMMARY"].read_text() == "## racegate stub summary\n"
@@ -282,12 +290,14 @@ def test_summary_fallback_only_when_racegate_wrote_none(gh: Harness) -> None:
 
 
 @pytest.mark.parametrize("bits, lowered", [("32\n", True), ("29", True), ("28\n", False), ("18\n", False)])
+@pytest.mark.e2e
 def test_mmap_rnd_bits(gh: Harness, bits: str, lowered: bool) -> None:
     gh.mmap_bits.write_text(bits)
     assert gh.run().returncode == 0
     assert gh.calls("sysctl") == ([["-w", "vm.mmap_rnd_bits=28"]] if lowered else [])
 
 
+@pytest.mark.e2e
 def test_mmap_rnd_bits_unreadable_or_sysctl_failing_still_runs(gh: Harness) -> None:
     gh.mmap_bits.unlink()
     assert gh.run().returncode == 0
@@ -300,6 +310,7 @@ def test_mmap_rnd_bits_unreadable_or_sysctl_failing_still_runs(gh: Harness) -> N
     assert gh.argv() is not None
 
 
+@pytest.mark.e2e
 def test_missing_baseline_warns_and_is_not_passed(gh: Harness) -> None:
     result = gh.run(INPUT_BASELINE="racegate-baseline.json")
     assert result.returncode == 0
@@ -314,6 +325,7 @@ def test_missing_baseline_warns_and_is_not_passed(gh: Harness) -> None:
     ({"INPUT_GATE": "maybe"}, "expected true or false"),
     ({"STUB_CMAKE_VERSION": "3.22.1"}, "cmake 3.22 is too old"),
 ])
+@pytest.mark.e2e
 def test_usage_errors_stop_before_racegate(gh: Harness, env: dict[str, str], message: str) -> None:
     result = gh.run(**env)
     assert result.returncode == 2
@@ -321,6 +333,7 @@ def test_usage_errors_stop_before_racegate(gh: Harness, env: dict[str, str], mes
     assert gh.argv() is None
 
 
+@pytest.mark.e2e
 def test_workflow_command_data_is_escaped(gh: Harness) -> None:
     # An input must not be able to end the ::error:: command and start one of its own.
     result = gh.run(INPUT_SHARD="1/2\n::notice::injected 100%")
@@ -329,6 +342,7 @@ def test_workflow_command_data_is_escaped(gh: Harness) -> None:
     assert "\n::notice::injected" not in result.stdout
 
 
+@pytest.mark.e2e
 def test_missing_tsan_runtime_is_installed_then_reported(gh: Harness) -> None:
     result = gh.run(STUB_CXX_FAILS="1")
     assert result.returncode == 2
@@ -341,6 +355,7 @@ def test_missing_tsan_runtime_is_installed_then_reported(gh: Harness) -> None:
     assert gh.argv() is None
 
 
+@pytest.mark.e2e
 def test_setup_can_be_skipped(gh: Harness) -> None:
     gh.mmap_bits.write_text("32\n")
     assert gh.run(RACEGATE_SKIP_SETUP="1", STUB_CXX_FAILS="1").returncode == 0

@@ -58,6 +58,7 @@ def test_bad_shard_is_a_usage_error(text):
         discover.parse_shard(text)
 
 
+@pytest.mark.e2e
 def test_discover_reads_a_real_ctest_listing(tmp_path: Path):
     src = tmp_path / "src"
     src.mkdir()
@@ -93,6 +94,7 @@ def _project(tmp_path: Path, body: str) -> Path:
     return build
 
 
+@pytest.mark.e2e
 def test_same_name_in_two_directories_gets_a_unique_name(tmp_path: Path):
     src = tmp_path / "src"
     for sub in ("a", "b"):
@@ -102,12 +104,14 @@ def test_same_name_in_two_directories_gets_a_unique_name(tmp_path: Path):
     assert [t.name for t in discover.discover(build)] == ["same", "same #2"]
 
 
+@pytest.mark.e2e
 def test_a_test_whose_binary_was_not_built_is_an_environment_error(tmp_path: Path):
     build = _project(tmp_path, f"add_test(NAME ghost COMMAND {tmp_path}/not-built --flag)\n")
     with pytest.raises(RacegateError, match="'ghost' has no executable"):
         discover.discover(build)
 
 
+@pytest.mark.e2e
 def test_a_test_whose_program_is_not_executable_is_an_environment_error(tmp_path: Path):
     program = tmp_path / "script"
     program.write_text("#!/bin/sh\n")
@@ -116,6 +120,7 @@ def test_a_test_whose_program_is_not_executable_is_an_environment_error(tmp_path
         discover.discover(build)
 
 
+@pytest.mark.e2e
 def test_will_fail_skip_return_code_and_run_serial_are_read(tmp_path: Path):
     build = _project(tmp_path, "add_test(NAME t COMMAND sh -c \"exit 0\")\n"
                                "set_tests_properties(t PROPERTIES WILL_FAIL TRUE SKIP_RETURN_CODE 77 RUN_SERIAL TRUE)\n")

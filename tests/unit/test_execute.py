@@ -3,8 +3,8 @@ runs that did not pass are kept at runs/<run>; the analyse stage reads them as t
 import os
 import re
 import sys
+import threading
 import time
-from pathlib import Path
 
 import pytest
 
@@ -14,7 +14,7 @@ from racegate.errors import RacegateError
 from racegate.execute import Executor, Stopped
 from racegate.model import PlannedRun, TestCase
 from racegate.tsan_parse import parse_reports
-from samples_helpers import process_ends
+from samples_helpers import CORPUS, process_ends
 
 
 def run_and_analyse(executor, plan):
@@ -77,7 +77,6 @@ def test_run_environment_carries_seed_schedule_and_per_run_log_path(tmp_path):
     assert "log_path" not in record.env["TSAN_OPTIONS"] and "halt_on_error=0" in record.env["TSAN_OPTIONS"]
 
 
-CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 # Where the run's TSan log goes, read back from the environment racegate gave it.
 LOG_PATH = "os.environ['TSAN_OPTIONS'].rsplit('log_path=', 1)[1]"
 
@@ -97,17 +96,30 @@ def test_passing_runs_leave_nothing_behind(tmp_path):
 
 
 def test_a_stray_process_of_a_passing_run_cannot_write_into_the_next_runs_logs(tmp_path):
-    executor = Executor(tmp_path / "runs", None, None)
+    # A timeout turns a broken handshake into a failed run instead of a hang.
+    executor = Executor(tmp_path / "runs", None, 60)
     report = (CORPUS / "clang14" / "race_global.log").read_text()
-    # The child leaves the test's process group, so killing the group does not stop it.
-    stray = (f"import os, subprocess, sys\nsubprocess.Popen([sys.executable, '-c', 'import time, sys; "
-             f"time.sleep(0.5); open(sys.argv[1], \"w\").write(sys.argv[2])', {LOG_PATH} + '.99', "
-             f"{report!r}], start_new_session=True)\n")
-    first = run_and_analyse(executor, PlannedRun(TestCase("first", (sys.executable, "-c", stray)), 0, 1, "none"))
+    go, done, what = tmp_path / "go", tmp_path / "done", tmp_path / "what"
+    os.mkfifo(go)
+    os.mkfifo(done)
+    # The first run leaves a child behind outside its process group, so killing the group does not stop it.
+    # The child waits (on the `go` pipe) until the second run is under way, writes a TSan report where the
+    # first run's log went, and tells the second run (on `done`) what became of the write before it ends.
+    stray = ("import sys\npath, report, go, done = sys.argv[1:]\nopen(go).read()\n"
+             "try:\n    open(path, 'w').write(report)\n    what = 'written'\n"
+             "except FileNotFoundError:\n    what = 'no such dir'\nopen(done, 'w').write(what)\n")
+    leave_stray = (f"import os, subprocess, sys\nsubprocess.Popen([sys.executable, '-c', {stray!r}, "
+                   f"{LOG_PATH} + '.99', {report!r}, {str(go)!r}, {str(done)!r}], start_new_session=True)\n")
+    first = run_and_analyse(executor, PlannedRun(TestCase("first", (sys.executable, "-c", leave_stray)), 0, 1,
+                                                 "none"))
     assert first.outcome == "pass"
-    sleeper = TestCase("second", (sys.executable, "-c", "import time; time.sleep(1.5)"))
-    second = run_and_analyse(executor, PlannedRun(sleeper, 1, 1, "none"))
+    let_stray_write = (f"open({str(go)!r}, 'w').write('go')\n"
+                       f"open({str(what)!r}, 'w').write(open({str(done)!r}).read())\n")
+    second = run_and_analyse(executor, PlannedRun(TestCase("second", (sys.executable, "-c", let_stray_write)), 1,
+                                                  1, "none"))
     assert second.outcome == "pass" and second.findings == []
+    # The stray did write while the second run ran, to a path that no longer exists.
+    assert what.read_text() == "no such dir"
     # Where the report does go, it is parsed as one: the test above is not passing for want of that.
     assert parse_reports(report)
 
@@ -118,11 +130,10 @@ def test_missing_binary_is_a_failed_run_not_a_crash_of_racegate(tmp_path):
     assert record.outcome == "fail" and "cannot start" in record.findings[0].raw
 
 
-def test_stop_kills_running_tests(tmp_path):
-    import threading
-
+def test_stop_kills_running_tests(tmp_path, beacon):
     executor = Executor(tmp_path / "runs", None, None)
-    test = TestCase("sleeper", (sys.executable, "-c", "import time; time.sleep(600)"))
+    code = f"import time\nopen({str(beacon.path)!r}, 'w').write('started\\n')\ntime.sleep(600)\n"
+    test = TestCase("sleeper", (sys.executable, "-c", code))
     errors = []
 
     def work():
@@ -133,7 +144,7 @@ def test_stop_kills_running_tests(tmp_path):
 
     worker = threading.Thread(target=work)
     worker.start()
-    time.sleep(0.5)
+    beacon.wait()
     started = time.monotonic()
     executor.stop()
     worker.join(timeout=10)
@@ -143,13 +154,11 @@ def test_stop_kills_running_tests(tmp_path):
 
 
 def test_run_serial_tests_never_overlap_with_others(tmp_path):
-    import threading
-
     marker = tmp_path / "intervals"
     code = ("import time, sys\nstart = time.monotonic()\ntime.sleep(0.3)\n"
             f"open({str(marker)!r}, 'a').write(f'{{sys.argv[1]}} {{start}} {{time.monotonic()}}\\n')\n")
     executor = Executor(tmp_path / "runs", None, None)
-    plans = [PlannedRun(TestCase(f"t{i}", (sys.executable, "-c", code, "serial" if i == 2 else "shared"),
+    plans = [PlannedRun(TestCase(f"t{i}", (sys.executable, "-c", code, "serial" if i == 2 else "ordinary"),
                                  run_serial=i == 2), i, 1, "none") for i in range(5)]
     workers = [threading.Thread(target=run_and_analyse, args=(executor, p)) for p in plans]
     for w in workers:
@@ -158,7 +167,7 @@ def test_run_serial_tests_never_overlap_with_others(tmp_path):
         w.join(timeout=30)
     rows = [line.split() for line in marker.read_text().splitlines()]
     serial = next((float(a), float(b)) for kind, a, b in rows if kind == "serial")
-    others = [(float(a), float(b)) for kind, a, b in rows if kind == "shared"]
+    others = [(float(a), float(b)) for kind, a, b in rows if kind == "ordinary"]
     assert len(others) == 4
     assert all(end <= serial[0] or start >= serial[1] for start, end in others)
     assert any(a[0] < b[1] and b[0] < a[1] for a in others for b in others if a != b)  # the others do overlap

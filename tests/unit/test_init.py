@@ -12,7 +12,7 @@ import yaml
 
 from racegate.init_project import InitError, init_project
 
-REPO = Path(__file__).resolve().parents[2]
+from samples_helpers import REPO
 
 
 @pytest.fixture
@@ -63,6 +63,7 @@ def test_creates_presets_and_workflow(project: Path, racegate: Path) -> None:
     assert not any("submodule add" in line for line in lines)  # vendored: no advice needed
 
 
+@pytest.mark.e2e
 def test_cmake_accepts_the_result(project: Path, racegate: Path) -> None:
     cmake = shutil.which("cmake")
     if cmake is None:

@@ -4,10 +4,12 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
-PRESETS = json.loads((REPO / "presets" / "racegate.json").read_text())
+import pytest
+
+from samples_helpers import PRESETS_FILE, REPO
+
+PRESETS = json.loads(PRESETS_FILE.read_text())
 KINDS = ("configurePresets", "buildPresets", "testPresets", "workflowPresets")
 TSAN_FLAGS = ("-fsanitize=thread", "-g", "-O1", "-fno-omit-frame-pointer")
 
@@ -27,7 +29,7 @@ def test_schema_version_and_names() -> None:
 
 
 def test_no_filedir_and_binary_dir_under_source_build() -> None:
-    assert "${fileDir}" not in (REPO / "presets" / "racegate.json").read_text()
+    assert "${fileDir}" not in PRESETS_FILE.read_text()
     base = by_name("configurePresets")["racegate-base"]
     assert base["hidden"] is True
     assert base["binaryDir"] == "${sourceDir}/build/${presetName}"
@@ -68,6 +70,7 @@ def test_workflows_chain_matching_presets() -> None:
         assert steps == [("configure", name), ("build", name), ("test", name)]
 
 
+@pytest.mark.e2e
 def test_cmake_accepts_root_and_samples_presets() -> None:
     for source in (REPO, REPO / "samples"):
         proc = subprocess.run(["cmake", "--list-presets=all"], cwd=source, stdout=subprocess.PIPE,

@@ -1,19 +1,21 @@
-"""Replay re-runs a bucket's first run as it was: same seed and schedule, the shim only if it had it."""
+"""Replay re-runs a bucket's first run as it was: same seed and schedule, the shim only if it had it.
+
+e2e: each test first lets `racegate run` find a bucket in a test command.
+"""
 from __future__ import annotations
 
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from racegate.replay import replay
 from racegate.result import Result, load
-from samples_helpers import REPO, process_ends
+from samples_helpers import LAUNCHER, process_ends
 
-LAUNCHER = REPO / "racegate"
+pytestmark = pytest.mark.e2e
 # Fails on every run and says what it was preloaded with.
 SHOWS_PRELOAD = "import os, sys\nprint('PRELOAD=' + os.environ.get('LD_PRELOAD', ''))\nsys.exit(3)\n"
 
@@ -44,11 +46,12 @@ def test_the_shim_is_preloaded_as_the_first_run_had_it(tmp_path, schedule, first
     assert (f"PRELOAD={shim}" in output) == preloaded
 
 
-def test_an_interrupted_replay_kills_its_test_and_keeps_what_it_printed(tmp_path):
-    # Fails on the first run, hangs on the replay.
+def test_an_interrupted_replay_kills_its_test_and_keeps_what_it_printed(tmp_path, beacon):
+    # Fails on the first run; on the replay it tells the beacon its pid, then hangs.
     marker = tmp_path / "ran-once"
     code = (f"import os, sys, time\nprint('pid', os.getpid(), flush=True)\n"
             f"if not os.path.exists({str(marker)!r}):\n    open({str(marker)!r}, 'w').close()\n    sys.exit(3)\n"
+            f"open({str(beacon.path)!r}, 'w').write(f'{{os.getpid()}}\\n')\n"
             "time.sleep(600)\n")
     result = result_of(tmp_path, code)
     (bucket,) = result.buckets
@@ -56,14 +59,10 @@ def test_an_interrupted_replay_kills_its_test_and_keeps_what_it_printed(tmp_path
     proc = subprocess.Popen([sys.executable, str(LAUNCHER), "replay", bucket.id, "--from",
                              str(tmp_path / "first" / "racegate.json"), "--out", str(out)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    kept = out / "runs" / "0" / "output.txt"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not any((out / "runs").glob("*/output.txt")):
-        time.sleep(0.1)
-    time.sleep(1)  # the test has printed its pid by now
+    (pid,) = beacon.wait()
     proc.send_signal(signal.SIGINT)
     proc.communicate(timeout=60)
     assert proc.returncode == 130
     assert [p.name for p in (out / "runs").iterdir()] == ["0"]
-    assert process_ends(int(kept.read_text().split()[1]), within=10)
-
+    assert (out / "runs" / "0" / "output.txt").read_text() == f"pid {pid}\n"
+    assert process_ends(int(pid), within=10)

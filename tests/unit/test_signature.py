@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
@@ -19,10 +18,10 @@ from racegate.signature import (
     top_frames,
 )
 from racegate.tsan_parse import parse_reports
+from samples_helpers import CORPUS
+from samples_helpers import CORPUS_COMPILERS as COMPILERS
+from samples_helpers import CORPUS_PROGRAMS as PROGRAMS
 
-CORPUS = Path(__file__).resolve().parents[1] / "corpus"
-COMPILERS = ("clang14", "clang19", "gcc12")
-PROGRAMS = sorted(p.stem for p in (CORPUS / "programs").glob("*.cpp"))
 # The same race in one file (ledger.cpp), with lines shifted and with the threads swapped.
 LEDGER = ("ledger_shift_a", "ledger_shift_b", "ledger_swapped")
 

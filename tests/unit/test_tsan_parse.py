@@ -2,16 +2,15 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
 from racegate.model import ACCESS, LOCATION, MUTEX, OTHER, PREVIOUS, THREAD
 from racegate.tsan_parse import parse_frame, parse_reports
+from samples_helpers import CORPUS
+from samples_helpers import CORPUS_COMPILERS as COMPILERS
+from samples_helpers import CORPUS_PROGRAMS as PROGRAMS
 
-CORPUS = Path(__file__).resolve().parents[1] / "corpus"
-COMPILERS = ("clang14", "clang19", "gcc12")
-PROGRAMS = sorted(p.stem for p in (CORPUS / "programs").glob("*.cpp"))
 
 # Report kinds each program produces; a set where compilers differ in how they name the bug.
 EXPECTED_KINDS = {

@@ -1,15 +1,13 @@
 """Property tests: whatever the log looks like, parsing never raises and never invents reports."""
 from __future__ import annotations
 
-from pathlib import Path
-
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from racegate.signature import bucket_id, finding_from_report, signature
 from racegate.tsan_parse import parse_reports
+from samples_helpers import CORPUS
 
-CORPUS = Path(__file__).resolve().parents[1] / "corpus"
 LOGS = sorted(CORPUS.glob("*/*.log"))
 _TEXT = {p: p.read_text() for p in LOGS}
 

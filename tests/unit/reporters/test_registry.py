@@ -35,7 +35,8 @@ def test_render_by_name(sample):
     assert reporters.render("github", Result.from_json(sample)).startswith("::error ")
 
 
-MINIMAL = {  # only the fields every release wrote (docs/contract.md section 4): no stacks, advice, fractions, config or discovery
+MINIMAL = {  # only the fields every release wrote (docs/contract.md section 4): no stacks, advice, fractions,
+            # config or discovery
     "schema": 1, "tool": {"name": "racegate", "version": "0.1.0"},
     "summary": {"tests": 1, "runs": 10, "failed_runs": 2, "buckets": 1, "new_buckets": 1, "wall_seconds": 1.5,
                 "interrupted": True},

@@ -2,22 +2,18 @@ from __future__ import annotations
 
 import gzip
 import json
-from pathlib import Path
 
 import pytest
 
 from racegate.reporters import sarif
 from racegate.result import Result
-
-SCHEMA = Path(__file__).resolve().parents[4] / "shared" / "schemas" / "sarif-schema-2.1.0.json"
+from samples_helpers import SARIF_SCHEMA
 
 
 @pytest.fixture(scope="module")
 def validator():
     jsonschema = pytest.importorskip("jsonschema")
-    if not SCHEMA.is_file():
-        pytest.skip(f"SARIF schema not found at {SCHEMA} (shared/ is expected beside the repository)")
-    schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
+    schema = json.loads(SARIF_SCHEMA.read_text(encoding="utf-8"))
     return jsonschema.Draft4Validator(schema)
 
 

@@ -8,7 +8,11 @@ from pathlib import Path
 
 import pytest
 
-CPP = Path(__file__).resolve().parent.parent / "cpp"
+from samples_helpers import TESTS
+
+pytestmark = pytest.mark.e2e
+
+CPP = TESTS / "cpp"
 TSAN = "-fsanitize=thread -g -O1"
 BUILDS = {
     "plain": ("c++", ""),

@@ -1,0 +1,100 @@
+"""Bucketer: one bucket per distinct finding, the earliest run shown and kept, counts per run."""
+from __future__ import annotations
+
+from racegate.bucket import Bucketer
+from racegate.model import Finding, RunRecord
+from racegate.signature import bucket_id
+
+RACE = ("data race", ["a.cpp:Cache::put", "a.cpp:Cache::get"])
+OTHER_RACE = ("data race", ["b.cpp:Log::write", "b.cpp:Log::flush"])
+
+
+def finding(kind: str, signature: list[str], raw: str = "") -> Finding:
+    return Finding(kind=kind, title=f"{kind} in {' vs '.join(signature)}", signature=list(signature), frames=[],
+                   raw=raw or f"WARNING: ThreadSanitizer: {kind}\n")
+
+
+def run(index: int, *findings: Finding, test: str = "Cache.Concurrent", schedule: str = "noise") -> RunRecord:
+    return RunRecord(test=test, run=index, seed=1000 + index, schedule=schedule, command=["./cache_test"],
+                     outcome="race" if findings else "pass", returncode=66 if findings else 0, duration=0.1,
+                     log_dir=f"runs/{index}" if findings else "", findings=list(findings))
+
+
+def test_one_bucket_per_kind_and_signature(tmp_path):
+    bucketer = Bucketer(tmp_path / "reports")
+    bucketer.add(run(0, finding(*RACE), finding(*OTHER_RACE)))
+    bucketer.add(run(1, finding(*RACE)))
+    bucketer.add(run(2, finding("heap-use-after-free", RACE[1])))  # same frames, another kind of bug
+    assert set(bucketer.buckets) == {bucket_id(*RACE), bucket_id(*OTHER_RACE),
+                                     bucket_id("heap-use-after-free", RACE[1])}
+    race = bucketer.buckets[bucket_id(*RACE)]
+    assert race.id == bucket_id(*RACE) and race.runs == {0, 1} and race.occurrences == 2
+
+
+def test_a_run_without_findings_adds_nothing(tmp_path):
+    bucketer = Bucketer(tmp_path / "reports")
+    bucketer.add(run(0))
+    assert bucketer.buckets == {}
+    assert not (tmp_path / "reports").exists()
+
+
+def test_the_earliest_run_wins_whatever_order_runs_finish_in(tmp_path):
+    bucketer = Bucketer(tmp_path / "reports")
+    bucketer.add(run(5, finding(*RACE, raw="report of run 5\n"), schedule="pct"))
+    bucketer.add(run(2, finding(*RACE, raw="report of run 2\n"), schedule="pin"))
+    bucketer.add(run(9, finding(*RACE, raw="report of run 9\n"), schedule="noise"))
+    (bucket,) = bucketer.buckets.values()
+    assert bucket.first.run == 2 and bucket.first.seed == 1002 and bucket.finding.raw == "report of run 2\n"
+    assert bucket.first.schedule == "pin"
+    # The raw report on disk is the earliest run's too, so the one shown and the one replayed agree.
+    assert (tmp_path / "reports" / f"{bucket.id}.txt").read_text().endswith("report of run 2\n")
+
+
+def test_a_finding_repeated_within_one_run_counts_that_run_once(tmp_path):
+    # TSan reports one race once per address and per process: several findings of a bucket in one run.
+    bucketer = Bucketer(tmp_path / "reports")
+    bucketer.add(run(0, finding(*RACE), finding(*RACE), finding(*RACE), schedule="noise"))
+    (bucket,) = bucketer.buckets.values()
+    assert bucket.occurrences == 3
+    assert bucket.runs == {0} and bucket.schedules == {"noise": 1}
+
+
+def test_schedules_count_the_runs_that_showed_the_bucket(tmp_path):
+    bucketer = Bucketer(tmp_path / "reports")
+    bucketer.add(run(0, finding(*RACE), finding(*RACE), schedule="noise"))
+    bucketer.add(run(1, finding(*RACE), schedule="noise"))
+    bucketer.add(run(2, finding(*RACE), finding(*RACE), schedule="pct"))
+    bucketer.add(run(3, finding(*OTHER_RACE), schedule="pct"))  # another bucket: not counted here
+    bucket = bucketer.buckets[bucket_id(*RACE)]
+    assert bucket.schedules == {"noise": 2, "pct": 1}
+    assert bucket.runs == {0, 1, 2} and bucket.occurrences == 5
+
+
+def test_tests_that_showed_a_bucket_are_all_named(tmp_path):
+    bucketer = Bucketer(tmp_path / "reports")
+    bucketer.add(run(0, finding(*RACE), test="Cache.Put"))
+    bucketer.add(run(1, finding(*RACE), test="Cache.Get"))
+    bucketer.add(run(2, finding(*RACE), test="Cache.Put"))
+    assert bucketer.buckets[bucket_id(*RACE)].tests == {"Cache.Put", "Cache.Get"}
+
+
+def test_the_raw_report_is_kept_with_where_it_came_from(tmp_path):
+    bucketer = Bucketer(tmp_path / "reports")
+    raw = "WARNING: ThreadSanitizer: data race (pid=4242)\n  Write of size 4 at 0x7b04 by thread T1:\n"
+    bucketer.add(run(3, finding(*RACE, raw=raw), schedule="pct"))
+    (bucket,) = bucketer.buckets.values()
+    (kept,) = (tmp_path / "reports").iterdir()
+    assert kept.name == f"{bucket.id}.txt"
+    text = kept.read_text()
+    assert text.endswith("\n\n" + raw)  # the report itself, whole, after the header
+    header = text[:-len(raw)]
+    for detail in (bucket.id, "Cache.Concurrent", "run 3", "seed 1003", "schedule pct", "runs/3"):
+        assert detail in header
+
+
+def test_raw_reports_that_are_not_valid_text_are_kept(tmp_path):
+    # A test's output may hold any bytes; decoded with surrogateescape they must still reach the disk.
+    bucketer = Bucketer(tmp_path / "reports")
+    bucketer.add(run(0, finding(*RACE, raw="bad byte \udcff here\n")))
+    (kept,) = (tmp_path / "reports").iterdir()
+    assert kept.read_text(encoding="utf-8").endswith("bad byte \\udcff here\n")
