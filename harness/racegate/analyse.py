@@ -24,6 +24,7 @@ def analyse_run(execution: Execution) -> RunRecord:
                             "(\"unexpected memory mapping\"): run `sudo sysctl -w vm.mmap_rnd_bits=28`")
     plan = execution.plan
     findings = [_sign(r) for r in parse_reports(tsan_log)]
+    failures: list[Finding]
     if execution.cut is not None:
         # racegate ended the run: its exit status says nothing of the test; the races it printed still count.
         outcome, failures = CUT, []

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import secrets
 import signal
@@ -19,11 +20,13 @@ from racegate.progress import Progress
 from racegate.reporters import FILE_FORMATS, RenderOptions, render, write_reports
 from racegate.session import Session, SessionConfig, planned_runs
 
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     # Test names and commands may hold bytes that are not UTF-8: print them escaped, never fail on them.
     for stream in (sys.stdout, sys.stderr):
-        stream.reconfigure(errors="backslashreplace")
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="backslashreplace")
     # Everything after `--` is the test command, never racegate's options.
     command: list[str] = []
     if "--" in argv:
@@ -334,4 +337,3 @@ def _probability(text: str) -> float:
     if not 0 < value < 1:
         raise argparse.ArgumentTypeError("must be between 0 and 1")
     return value
-

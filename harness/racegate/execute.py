@@ -145,7 +145,7 @@ class Executor:
             started = time.monotonic()
             # The run ends at the first of: its timeout (the test hangs), its slowdown limit (racegate's
             # perturbation made it far slower than it runs plain), the session's deadline (the budget).
-            ends = [(started + timeout, None)]
+            ends: list[tuple[float, str | None]] = [(started + timeout, None)]
             if plan.slowdown_limit is not None and plan.slowdown_limit < timeout:
                 ends.append((started + plan.slowdown_limit, CUT_SLOW))
             if self.deadline is not None and self.deadline < started + timeout:

@@ -30,7 +30,8 @@ def init_project(project_dir: Path, racegate_dir: Path) -> list[str]:
         raise InitError(f"{project} has no CMakeLists.txt; run racegate init in the top directory of a CMake project")
     racegate_presets = racegate / "presets" / "racegate.json"
     if not racegate_presets.is_file():
-        raise InitError(f"{racegate_presets} not found; racegate init needs a racegate checkout vendored into the project")
+        raise InitError(f"{racegate_presets} not found; "
+                        "racegate init needs a racegate checkout vendored into the project")
 
     rel = Path(os.path.relpath(racegate, project)).as_posix()
     prefix = "" if rel == "." else f"{rel}/"
@@ -94,7 +95,9 @@ def _parse_presets(text: str, path: Path) -> dict[str, Any]:
 
 def _preset_names(doc: Any, kind: str) -> list[str]:
     presets = doc.get(kind, []) if isinstance(doc, dict) else []
-    return [p.get("name") for p in presets if isinstance(p, dict)] if isinstance(presets, list) else []
+    if not isinstance(presets, list):
+        return []
+    return [str(p["name"]) for p in presets if isinstance(p, dict) and "name" in p]
 
 
 def _check_user_presets(path: Path) -> None:
@@ -107,7 +110,8 @@ def _check_user_presets(path: Path) -> None:
         return  # not ours to judge; cmake will report it
     for kind in ("configurePresets", "buildPresets", "testPresets"):
         if PRESET_NAME in _preset_names(doc, kind):
-            raise InitError(f"{path.name} already defines a '{PRESET_NAME}' preset in {kind}; rename it and run init again")
+            raise InitError(f"{path.name} already defines a '{PRESET_NAME}' preset in {kind}; "
+                            "rename it and run init again")
 
 
 def _inherits(preset: dict[str, Any], name: str) -> bool:

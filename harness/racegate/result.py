@@ -583,10 +583,10 @@ def _bucket_from(r: _Reader, value: Any, where: str) -> BucketResult:
     seen = r.obj(d, "first_seen", where)
     at = f"{where}.first_seen"
     given_advice = r.obj(d, "advice", where)
+    library_issue = _library_issue_from(r, r.obj(d, "library_issue", where), f"{where}.library_issue")
     advice = (Advice(r.opt(given_advice, "what", str, "", where), given_advice["fix"])
               if isinstance(given_advice.get("fix"), str) and given_advice["fix"]
-              else advice_for(kind, frames, signature, stacks, r.opt(r.obj(d, "library_issue", where), "rule", str,
-                                                                        "", where) or None))
+              else advice_for(kind, frames, signature, stacks, library_issue.rule if library_issue else None))
     runs_with = r.opt(d, "runs_with_bucket", int, 0, where)
     new = r.opt(d, "new", bool, True, where)
     return BucketResult(
@@ -601,7 +601,7 @@ def _bucket_from(r: _Reader, value: Any, where: str) -> BucketResult:
         schedules={str(k): int(v) for k, v in r.obj(d, "schedules", where).items() if isinstance(v, int)},
         advice=advice, raw_report=r.opt(d, "raw_report", str, "", where), new=new,
         baseline_note=r.nullable(d, "baseline_note", str, where) if not new else None,
-        library_issue=_library_issue_from(r, r.obj(d, "library_issue", where), f"{where}.library_issue"),
+        library_issue=library_issue,
         timing_sensitive=r.opt(d, "timing_sensitive", bool, False, where),
         evidence=_evidence_from(r, d.get("evidence"), f"{where}.evidence"))
 
@@ -613,8 +613,9 @@ def _library_issue_from(r: _Reader, d: dict, where: str) -> LibraryIssue | None:
     if rule in BY_RULE:
         return BY_RULE[rule]
     # A rule this release does not list (written by a later one): keep what the file says of it.
-    return LibraryIssue(rule=rule, reference=r.opt(d, "reference", str, rule, where), url=r.opt(d, "url", str, "", where),
-                        affects=r.opt(d, "affects", str, "", where), functions=frozenset(), what="")
+    return LibraryIssue(rule=rule, reference=r.opt(d, "reference", str, rule, where),
+                        url=r.opt(d, "url", str, "", where), affects=r.opt(d, "affects", str, "", where),
+                        functions=frozenset(), what="")
 
 
 def _evidence_from(r: _Reader, value: Any, where: str) -> Evidence | None:
@@ -636,4 +637,5 @@ def _config_from(r: _Reader, d: dict) -> RunConfig:
         out_dir=r.nullable(d, "out_dir", str, w), compiler=r.nullable(d, "compiler", str, w),
         schedule_notes=r.strings(d, "schedule_notes", w),
         merged_from=[str(p) for p in merged] if isinstance(merged, list) else None,
-        strict=r.opt(d, "strict", bool, False, w), gate_library_reports=r.opt(d, "gate_library_reports", bool, False, w))
+        strict=r.opt(d, "strict", bool, False, w),
+        gate_library_reports=r.opt(d, "gate_library_reports", bool, False, w))

@@ -40,12 +40,6 @@ SEED_REPLAYS = 2
 _FAILURE_KINDS = (TEST_FAILURE, CRASH, TIMEOUT)
 
 
-def run_seed(master_seed: int, test: str, k: int) -> int:
-    """The seed of the k-th run of `test`: the same master seed replays the same seeds."""
-    digest = hashlib.sha256(f"{master_seed}/{test}/{k}".encode("utf-8", "surrogateescape")).digest()
-    return int.from_bytes(digest[:4], "big")
-
-
 def slowdown_limit(plain_seconds: float) -> float:
     return max(SLOWDOWN_FACTOR * plain_seconds, plain_seconds + SLOWDOWN_MIN_EXTRA)
 

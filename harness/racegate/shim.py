@@ -95,7 +95,8 @@ _FIRST_PROCESS_KEYS = ("schedule", "applied", "seed", "cpu", "pct_priorities", "
 def _parse_blocks(text: str) -> dict[str, dict[str, str]]:
     """Last complete snapshot per pid (a block ends with end=1), in order of first appearance."""
     blocks: dict[str, dict[str, str]] = {}
-    pid, current = "", None
+    pid = ""
+    current: dict[str, str] | None = None
     for line in text.splitlines():
         key, sep, value = line.partition("=")
         if not sep:

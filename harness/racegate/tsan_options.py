@@ -56,7 +56,7 @@ def tsan_option_dict(text: str) -> dict[str, str]:
     """{flag: value} with quotes taken off; a flag set twice keeps its last value, as in TSan."""
     result = {}
     for name, raw in _split_tsan_options(text):
-        value = raw[len(name) + 1 :]
+        value = raw[len(name) + 1:]
         if len(value) >= 2 and value[0] in "'\"" and value[-1] == value[0]:
             value = value[1:-1]
         result[name] = value
