@@ -372,3 +372,57 @@ def test_a_failing_doctor_fails_the_job_early_with_its_reason(gh: Harness) -> No
     assert "ok    stub doctor line" in result.stdout  # the whole report is in the log
     assert "::error::racegate: doctor: stub check: broken; fix: mend it" in result.stdout
     assert gh.argv() is None  # racegate run never started
+
+
+# --- the validators .ci/run installs from the npm registry ----------------------------------------
+
+VALIDATE = REPO / ".ci" / "validate-ci-files"
+VALIDATORS = REPO / ".ci" / "node" / "node_modules" / ".bin"
+needs_validators = pytest.mark.skipif(
+    not all((VALIDATORS / tool).exists() for tool in ("action-validator", "gitlab-ci-local")),
+    reason="validators not installed (.ci/run installs them into .ci/node)")
+
+
+def validate(*paths: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["bash", str(VALIDATE), *map(str, paths)], capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.e2e
+@needs_validators
+def test_validators_accept_the_ci_files() -> None:
+    result = validate()
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count(" ok\n") == 3
+
+
+@pytest.mark.e2e
+@needs_validators
+@pytest.mark.parametrize("original, old, new, complaint", [
+    (ACTION, "using: composite", "using: kompozit", "/runs/using"),
+    (EXAMPLE, "runs-on: ubuntu-24.04", "runs_on: ubuntu-24.04", "runs_on"),
+    (GITLAB, "when: always", "when: alwayz", "found alwayz"),
+], ids=["action", "workflow", "gitlab"])
+def test_validators_reject_a_broken_copy(tmp_path: Path, original: Path, old: str, new: str, complaint: str) -> None:
+    text = original.read_text()
+    assert old in text
+    broken = tmp_path / original.name  # the validators tell the file's kind by its name
+    broken.write_text(text.replace(old, new, 1))
+    result = validate(broken)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert complaint in result.stderr
+    assert f"validate-ci-files: {broken} is invalid" in result.stderr
+
+
+def test_validate_script_passes_shellcheck() -> None:
+    shellcheck = shutil.which("shellcheck")
+    if shellcheck is None:
+        pytest.skip("shellcheck not installed")
+    result = subprocess.run([shellcheck, str(VALIDATE)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout
+
+
+def test_validate_script_says_when_a_validator_is_missing(tmp_path: Path) -> None:
+    result = subprocess.run(["bash", str(VALIDATE)], capture_output=True, text=True, timeout=60,
+                            env={**os.environ, "RACEGATE_VALIDATORS": str(tmp_path)})
+    assert result.returncode == 2
+    assert result.stderr == f"validate-ci-files: {tmp_path}/action-validator missing (.ci/run installs it)\n"
