@@ -139,8 +139,10 @@ def _parser() -> argparse.ArgumentParser:
                             usage="racegate doctor [--preset NAME | --build-dir DIR] [-S DIR] [--build-log FILE]")
     where = doctor.add_mutually_exclusive_group()
     where.add_argument("--preset", help="check for this CMake preset (its compiler, and its build dir if built)")
-    where.add_argument("--build-dir", type=Path, help="check this built CMake binary dir and the libraries its tests load")
-    doctor.add_argument("-S", "--source", type=Path, default=Path("."), help="project dir holding the presets (default .)")
+    where.add_argument("--build-dir", type=Path,
+                       help="check this built CMake binary dir and the libraries its tests load")
+    doctor.add_argument("-S", "--source", type=Path, default=Path("."),
+                        help="project dir holding the presets (default .)")
     doctor.add_argument("--build-log", type=Path,
                         help="build output to scan for -Wtsan warnings (default racegate-out/build.log if present)")
     doctor.set_defaults(handler=cmd_doctor)

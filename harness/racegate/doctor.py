@@ -27,6 +27,11 @@ OK, INFO, WARN, FAIL = "ok", "info", "warn", "FAIL"
 MMAP_BITS_ENV = "RACEGATE_MMAP_RND_BITS_FILE"
 MMAP_BITS_FILE = "/proc/sys/vm/mmap_rnd_bits"
 SAFE_MMAP_BITS = 28
+# LLVM 18+ runtimes start under up to 30 bits as they are, and above that re-exec without ASLR.
+NEW_RUNTIME_MMAP_BITS = 30
+# What a runtime prints when the kernel's layout does not fit: old runtimes, and new ones whose re-exec
+# without ASLR a sandbox refused (the CHECK message before LLVM 21, the FATAL one after).
+_LAYOUT_DEATHS = (UNEXPECTED_MAPPING, "unable to disable ASLR", "personality(old_personality | ADDR_NO_RANDOMIZE)")
 _ADDR_NO_RANDOMIZE = 0x0040000
 # Libraries that are the sanitizer runtime or the C/C++ runtime: never instrumented, and TSan intercepts
 # or models what matters in them.
@@ -97,16 +102,23 @@ def probe(command: str) -> Compiler:
     with tempfile.TemporaryDirectory(prefix="racegate-doctor-") as tmp:
         source, exe = Path(tmp) / "probe.cpp", Path(tmp) / "probe"
         source.write_text(_PROBE)
-        link = subprocess.run([command, "-fsanitize=thread", str(source), "-o", str(exe)], capture_output=True,
-                              text=True, errors="replace", timeout=300)
+        try:
+            link = subprocess.run([command, "-fsanitize=thread", str(source), "-o", str(exe)],
+                                  capture_output=True, text=True, errors="replace", timeout=300)
+        except subprocess.TimeoutExpired:
+            return Compiler(command, family, version, False, "compiling a one-line program took over 300 s")
         if link.returncode != 0:
             # The line naming the missing runtime says more than the linker's closing "error" line.
             lines = link.stderr.splitlines()
             errors = [line for line in lines if _NO_RUNTIME.search(line)] or \
                 [line for line in lines if "error" in line.lower()] or lines or ["link failed"]
             return Compiler(command, family, version, False, errors[0].strip())
-        started = subprocess.run([str(exe)], capture_output=True, text=True, errors="replace", timeout=60)
-    return Compiler(command, family, version, True, mapping_error=UNEXPECTED_MAPPING in started.stderr)
+        try:
+            started = subprocess.run([str(exe)], capture_output=True, text=True, errors="replace", timeout=60)
+        except subprocess.TimeoutExpired:
+            return Compiler(command, family, version, False, "the probe program did not exit within 60 s")
+    return Compiler(command, family, version, True,
+                    mapping_error=any(death in started.stderr for death in _LAYOUT_DEATHS))
 
 
 def _compiler_version(command: str, family: str, version_text: str) -> str:
@@ -163,23 +175,31 @@ def mmap_bits_file() -> Path:
     return Path(os.environ.get(MMAP_BITS_ENV) or MMAP_BITS_FILE)
 
 
-def check_mmap_bits(compilers: list[Compiler], bits_file: Path | None = None) -> list[Check]:
-    """vm.mmap_rnd_bits against the runtimes that link: older ones die at start above 28."""
+def check_mmap_bits(compilers: list[Compiler], bits_file: Path | None = None,
+                    personality_allowed: bool = True) -> list[Check]:
+    """vm.mmap_rnd_bits against the runtimes that link: older ones die at start above 28; newer ones
+    above 30 re-exec without ASLR, which needs personality()."""
     bits_file = bits_file or mmap_bits_file()
     fix = f"sysctl -w vm.mmap_rnd_bits={SAFE_MMAP_BITS} (as root; on the host for a container runner)"
     died = [c.label for c in compilers if c.mapping_error]
     if died:
-        return [Check(FAIL, "vm.mmap_rnd_bits", f"a TSan program built with {', '.join(died)} died with "
-                      "\"unexpected memory mapping\"", fix)]
+        return [Check(FAIL, "vm.mmap_rnd_bits", f"a TSan program built with {', '.join(died)} died at start "
+                      "because the memory layout did not fit (\"unexpected memory mapping\" or no ASLR re-exec)",
+                      fix)]
     try:
         bits = int(bits_file.read_text().strip())
     except (OSError, ValueError) as exc:
         return [Check(INFO, "vm.mmap_rnd_bits", f"cannot read {bits_file} ({exc}); not checked")]
-    too_many = [c for c in compilers if c.links and c.max_mmap_bits is not None and bits > c.max_mmap_bits]
+    linked = [c for c in compilers if c.links]
+    too_many = [c for c in linked if c.max_mmap_bits is not None and bits > c.max_mmap_bits]
     if too_many:
         return [Check(FAIL, "vm.mmap_rnd_bits", f"{bits}, but the TSan runtime of "
                       f"{', '.join(c.label for c in too_many)} dies with \"unexpected memory mapping\" above "
                       f"{SAFE_MMAP_BITS}", fix)]
+    stuck = [c for c in linked if c.max_mmap_bits is None and bits > NEW_RUNTIME_MMAP_BITS]
+    if stuck and not personality_allowed:
+        return [Check(FAIL, "vm.mmap_rnd_bits", f"{bits}: the TSan runtime of {', '.join(c.label for c in stuck)} "
+                      "must re-exec itself without ASLR above 30, and this sandbox refuses personality()", fix)]
     return [Check(OK, "vm.mmap_rnd_bits", f"{bits} (the runtimes found start under it)")]
 
 
@@ -194,12 +214,9 @@ def check_sched_fifo() -> list[Check]:
     return [Check(OK, "SCHED_FIFO", "allowed: the pct schedule uses real priorities")]
 
 
-def check_sandbox(status_file: Path = Path("/proc/self/status")) -> list[Check]:
-    """A seccomp filter (containers) may forbid personality(ADDR_NO_RANDOMIZE), which newer TSan runtimes
-    use to re-exec themselves when the memory layout does not fit."""
-    seccomp = re.search(r"^Seccomp:\s*(\d+)", status_file.read_text(), re.MULTILINE)
-    mode = {"0": "no seccomp filter", "1": "seccomp strict mode", "2": "a seccomp filter (container sandbox)"}.get(
-        seccomp.group(1) if seccomp else "", "seccomp state unknown")
+def personality_refusal() -> str | None:
+    """Why personality(ADDR_NO_RANDOMIZE) fails here (a seccomp filter, in containers), None when it works.
+    Newer TSan runtimes call it to re-exec themselves when the memory layout does not fit."""
     # In a child: disabling ASLR in racegate itself would carry over to every test it starts.
     code = ("import ctypes, os, sys\n"
             "libc = ctypes.CDLL(None, use_errno=True)\n"
@@ -207,9 +224,16 @@ def check_sandbox(status_file: Path = Path("/proc/self/status")) -> list[Check]:
             f"ok = current != -1 and libc.personality(current | {_ADDR_NO_RANDOMIZE}) != -1\n"
             "sys.exit(0 if ok else os.strerror(ctypes.get_errno()))\n")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    if proc.returncode == 0:
+    return None if proc.returncode == 0 else (proc.stderr.strip() or f"exit status {proc.returncode}")
+
+
+def check_sandbox(refusal: str | None, status_file: Path = Path("/proc/self/status")) -> list[Check]:
+    seccomp = re.search(r"^Seccomp:\s*(\d+)", status_file.read_text(), re.MULTILINE)
+    mode = {"0": "no seccomp filter", "1": "seccomp strict mode", "2": "a seccomp filter (container sandbox)"}.get(
+        seccomp.group(1) if seccomp else "", "seccomp state unknown")
+    if refusal is None:
         return [Check(OK, "sandbox", f"{mode}; personality(ADDR_NO_RANDOMIZE) allowed")]
-    return [Check(WARN, "sandbox", f"{mode}; personality(ADDR_NO_RANDOMIZE) refused ({proc.stderr.strip()}): "
+    return [Check(WARN, "sandbox", f"{mode}; personality(ADDR_NO_RANDOMIZE) refused ({refusal}): "
                   "a TSan runtime that re-execs itself without ASLR cannot",
                   f"allow personality in the container's seccomp profile, or keep vm.mmap_rnd_bits at "
                   f"{SAFE_MMAP_BITS} so TSan never needs the re-exec")]
@@ -218,9 +242,20 @@ def check_sandbox(status_file: Path = Path("/proc/self/status")) -> list[Check]:
 def check_uninstrumented(build_dir: Path) -> list[Check]:
     """Shared libraries the test executables load that have no __tsan_ imports: races inside them are
     invisible, and their synchronization unseen (false reports)."""
-    executables = sorted({t.command[0] for t in discover.discover(build_dir) if _is_elf(Path(t.command[0]))})
+    checks = []
+    if not uses_tsan(build_dir):
+        # Flags added per target do not show in the cache: a warning, as `racegate run` gives.
+        checks.append(Check(WARN, "build", f"{build_dir}: no -fsanitize=thread in the cached compile flags; "
+                            "without it only failures, crashes and hangs can be found",
+                            "configure it with a racegate-tsan preset (or -fsanitize=thread in CMAKE_CXX_FLAGS "
+                            "and CMAKE_EXE_LINKER_FLAGS)"))
+    try:
+        tests = discover.discover(build_dir)
+    except RacegateError as exc:  # e.g. a test executable not built
+        return checks + [Check(FAIL, "build", str(exc), "build it completely (cmake --build)")]
+    executables = sorted({t.command[0] for t in tests if _is_elf(Path(t.command[0]))})
     if not executables:
-        return [Check(INFO, "libraries", f"no test executable in {build_dir} to look into")]
+        return checks + [Check(INFO, "libraries", f"no test executable in {build_dir} to look into")]
     loaded_by: dict[str, list[str]] = {}
     for exe in executables:
         for lib in _loaded_libraries(exe):
@@ -228,12 +263,12 @@ def check_uninstrumented(build_dir: Path) -> list[Check]:
                 loaded_by.setdefault(lib, []).append(os.path.basename(exe))
     plain = {lib: exes for lib, exes in loaded_by.items() if not tsan_instrumented(Path(lib))}
     if not plain:
-        return [Check(OK, "libraries", f"the {len(executables)} test executables load no uninstrumented "
+        return checks + [Check(OK, "libraries", f"the {len(executables)} test executables load no uninstrumented "
                       "library besides the TSan and C/C++ runtimes")]
     fix = ("build it with -fsanitize=thread, or run with TSAN_OPTIONS=ignore_noninstrumented_modules=1 "
            "(then races inside it go unreported)")
-    return [Check(WARN, "library", f"{lib} is not TSan-instrumented (loaded by {', '.join(sorted(exes))})", fix)
-            for lib, exes in sorted(plain.items())]
+    return checks + [Check(WARN, "library", f"{lib} is not TSan-instrumented (loaded by {', '.join(sorted(exes))})",
+                           fix) for lib, exes in sorted(plain.items())]
 
 
 def _is_elf(path: Path) -> bool:
@@ -376,7 +411,9 @@ def diagnose(source_dir: Path, preset: str | None, build_dir: Path | None, build
     names = [wanted] if wanted else found_compilers()
     compilers = [probe(name) for name in names]
     checks = check_runtimes(compilers, required=bool(wanted))
-    checks += check_symbolizer() + check_mmap_bits(compilers) + check_sched_fifo() + check_sandbox()
+    refusal = personality_refusal()
+    checks += check_symbolizer() + check_mmap_bits(compilers, personality_allowed=refusal is None)
+    checks += check_sched_fifo() + check_sandbox(refusal)
     if build_dir and (build_dir / "CTestTestfile.cmake").is_file():
         checks += check_uninstrumented(build_dir)
     elif build_dir or preset:

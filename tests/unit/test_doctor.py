@@ -48,6 +48,17 @@ def test_mmap_bits_ignores_compilers_without_runtime_and_unreadable_files(tmp_pa
     assert doctor.check_mmap_bits([Compiler("c++", "clang", "14.0.6", True)], tmp_path / "none")[0].status == INFO
 
 
+def test_new_runtime_above_30_bits_needs_personality(tmp_path: Path):
+    bits_file = tmp_path / "mmap_rnd_bits"
+    bits_file.write_text("32\n")
+    new = [Compiler("clang++", "clang", "19.1.7", links=True)]
+    assert doctor.check_mmap_bits(new, bits_file, personality_allowed=True)[0].status == OK
+    [check] = doctor.check_mmap_bits(new, bits_file, personality_allowed=False)
+    assert check.status == FAIL and "refuses personality()" in check.detail
+    bits_file.write_text("30\n")  # LLVM 18+ maps up to 30 bits without the re-exec
+    assert doctor.check_mmap_bits(new, bits_file, personality_allowed=False)[0].status == OK
+
+
 def test_a_probe_that_died_of_the_mapping_fails_whatever_the_file_says(tmp_path: Path):
     bits_file = tmp_path / "mmap_rnd_bits"
     bits_file.write_text("28\n")
@@ -159,15 +170,15 @@ def build_with_plain_library(tmp_path: Path, cxx: str) -> Path:
     (src / "CMakeLists.txt").write_text(
         "cmake_minimum_required(VERSION 3.25)\nproject(libs CXX)\nenable_testing()\n"
         "add_library(plain SHARED plain.cpp)\n"
+        "target_compile_options(plain PRIVATE -fno-sanitize=thread)\n"  # after the cached -fsanitize=thread
         "add_library(inst SHARED inst.cpp)\n"
-        "target_compile_options(inst PRIVATE -fsanitize=thread)\ntarget_link_options(inst PRIVATE -fsanitize=thread)\n"
+        "target_link_options(inst PRIVATE -fsanitize=thread)\n"
         "add_executable(uses_libs main.cpp)\n"
-        "target_compile_options(uses_libs PRIVATE -fsanitize=thread)\n"
-        "target_link_options(uses_libs PRIVATE -fsanitize=thread)\n"
         "target_link_libraries(uses_libs PRIVATE plain inst)\n"
         "add_test(NAME uses_libs COMMAND uses_libs)\n")
     build = tmp_path / "build"
-    for argv in (["cmake", "-S", str(src), "-B", str(build), f"-DCMAKE_CXX_COMPILER={cxx}"],
+    for argv in (["cmake", "-S", str(src), "-B", str(build), f"-DCMAKE_CXX_COMPILER={cxx}",
+                  "-DCMAKE_CXX_FLAGS=-fsanitize=thread", "-DCMAKE_EXE_LINKER_FLAGS=-fsanitize=thread"],
                  ["cmake", "--build", str(build)]):
         subprocess.run(argv, check=True, capture_output=True, timeout=300)
     return build
@@ -261,11 +272,12 @@ int main(int argc, char **argv) {
 }
 """
 
-SANDBOX_CHECK = "from racegate import doctor; print('\\n'.join(doctor.check_sandbox()[0].lines()))"
+SANDBOX_CHECK = ("from racegate import doctor\n"
+                 "print('\\n'.join(doctor.check_sandbox(doctor.personality_refusal())[0].lines()))")
 
 
 def test_sandbox_allows_personality_here():
-    [check] = doctor.check_sandbox()
+    [check] = doctor.check_sandbox(doctor.personality_refusal())
     assert check.status == OK and "personality(ADDR_NO_RANDOMIZE) allowed" in check.detail
 
 
@@ -328,3 +340,22 @@ def test_preset_build_dir_follows_inherits_and_includes(tmp_path: Path):
         "version": 6, "configurePresets": [{"name": "base", "binaryDir": "${sourceDir}/out/${presetName}"}]}))
     assert doctor.preset_build_dir(tmp_path, "mine") == tmp_path / "out" / "mine"
     assert doctor.preset_build_dir(tmp_path, "unknown") is None
+
+
+@pytest.mark.e2e
+def test_a_build_without_tsan_warns_and_a_missing_test_executable_fails(tmp_path: Path):
+    build = build_with_plain_library(tmp_path, "g++")
+    (build / "uses_libs").unlink()
+    [check] = doctor.check_uninstrumented(build)
+    assert check.status == FAIL and "uses_libs" in check.detail and check.fix.startswith("build it")
+
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    (plain / "CMakeLists.txt").write_text("cmake_minimum_required(VERSION 3.25)\nproject(p CXX)\nenable_testing()\n"
+                                          "add_executable(t t.cpp)\nadd_test(NAME t COMMAND t)\n")
+    (plain / "t.cpp").write_text("int main() { return 0; }\n")
+    subprocess.run(["cmake", "-S", str(plain), "-B", str(plain / "build")], check=True, capture_output=True)
+    subprocess.run(["cmake", "--build", str(plain / "build")], check=True, capture_output=True)
+    warning, libraries = doctor.check_uninstrumented(plain / "build")
+    assert warning.status == WARN and "no -fsanitize=thread in the cached compile flags" in warning.detail
+    assert libraries.status == OK
