@@ -64,6 +64,7 @@ class Compiler:
     links: bool
     error: str = ""  # first line of the link errors
     mapping_error: bool = False  # the probe died with "unexpected memory mapping"
+    found: bool = True  # False: the command does not run at all
 
     @property
     def major(self) -> int:
@@ -96,7 +97,7 @@ def probe(command: str) -> Compiler:
         version_text = subprocess.run([command, "--version"], capture_output=True, text=True,
                                       errors="replace", timeout=60).stdout
     except (OSError, subprocess.TimeoutExpired) as exc:
-        return Compiler(command, "gcc", "", False, f"cannot run it: {exc}")
+        return Compiler(command, "gcc", "", False, f"cannot run it: {exc}", found=False)
     family = "clang" if "clang" in version_text.lower() else "gcc"
     version = _compiler_version(command, family, version_text)
     with tempfile.TemporaryDirectory(prefix="racegate-doctor-") as tmp:
@@ -154,7 +155,10 @@ def check_runtimes(compilers: list[Compiler], required: bool) -> list[Check]:
     any_links = any(c.links for c in compilers)
     checks = []
     for c in compilers:
-        if c.links:
+        if not c.found:
+            checks.append(Check(FAIL, c.command, c.error, "install it, or point CMAKE_CXX_COMPILER (or CXX) at "
+                                "an installed compiler"))
+        elif c.links:
             checks.append(Check(OK, c.label, f"ThreadSanitizer runtime links and starts (package {c.package})"))
         else:
             status = FAIL if required or not any_links else WARN
@@ -450,6 +454,8 @@ def preflight(source_dir: Path, preset: str | None, build_dir: Path | None) -> N
     if not command:
         return
     compiler = probe(command)
+    if not compiler.found:
+        return  # configuring says that the compiler is missing, with CMake's own words
     if not compiler.links:
         raise RacegateError(f"{compiler.label} has no ThreadSanitizer runtime: {compiler.error}; "
                             f"fix: apt-get install {compiler.package} (racegate doctor checks the rest)")

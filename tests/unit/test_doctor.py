@@ -128,6 +128,13 @@ def test_a_compiler_without_its_runtime(tmp_path: Path):
     assert doctor.check_runtimes([compiler], required=False)[0].status == FAIL  # no compiler works
 
 
+def test_a_compiler_that_is_not_there(tmp_path: Path):
+    compiler = doctor.probe(str(tmp_path / "no-such-c++"))
+    assert not compiler.found and not compiler.links
+    [check] = doctor.check_runtimes([compiler], required=True)
+    assert check.status == FAIL and "cannot run it" in check.detail and "CMAKE_CXX_COMPILER" in check.fix
+
+
 @pytest.mark.e2e
 def test_doctor_and_run_stop_on_the_preset_compiler_without_runtime(tmp_path: Path):
     project = project_with_compiler(tmp_path, clang_without_tsan(tmp_path))
