@@ -65,6 +65,7 @@ class Compiler:
     error: str = ""  # first line of the link errors
     mapping_error: bool = False  # the probe died with "unexpected memory mapping"
     found: bool = True  # False: the command does not run at all
+    start_error: str = ""  # the probe linked but exited non-zero for another reason: its first line
 
     @property
     def major(self) -> int:
@@ -118,8 +119,11 @@ def probe(command: str) -> Compiler:
             started = subprocess.run([str(exe)], capture_output=True, text=True, errors="replace", timeout=60)
         except subprocess.TimeoutExpired:
             return Compiler(command, family, version, False, "the probe program did not exit within 60 s")
-    return Compiler(command, family, version, True,
-                    mapping_error=any(death in started.stderr for death in _LAYOUT_DEATHS))
+    layout_death = any(death in started.stderr for death in _LAYOUT_DEATHS)
+    start_error = ""
+    if started.returncode != 0 and not layout_death:
+        start_error = (started.stderr.strip().splitlines() or [f"exit status {started.returncode}"])[0]
+    return Compiler(command, family, version, True, mapping_error=layout_death, start_error=start_error)
 
 
 def _compiler_version(command: str, family: str, version_text: str) -> str:
@@ -158,6 +162,10 @@ def check_runtimes(compilers: list[Compiler], required: bool) -> list[Check]:
         if not c.found:
             checks.append(Check(FAIL, c.command, c.error, "install it, or point CMAKE_CXX_COMPILER (or CXX) at "
                                 "an installed compiler"))
+        elif c.start_error:
+            checks.append(Check(FAIL, c.label, f"a -fsanitize=thread program links but does not start: "
+                                f"{c.start_error}", "that is TSan's own message: check TSAN_OPTIONS (e.g. a "
+                                "suppressions file that is not there), which every test run gets too"))
         elif c.links:
             checks.append(Check(OK, c.label, f"ThreadSanitizer runtime links and starts (package {c.package})"))
         else:
@@ -459,6 +467,9 @@ def preflight(source_dir: Path, preset: str | None, build_dir: Path | None) -> N
     if not compiler.links:
         raise RacegateError(f"{compiler.label} has no ThreadSanitizer runtime: {compiler.error}; "
                             f"fix: apt-get install {compiler.package} (racegate doctor checks the rest)")
+    if compiler.start_error:
+        raise RacegateError(f"a ThreadSanitizer program built with {compiler.label} does not start: "
+                            f"{compiler.start_error} (check TSAN_OPTIONS)")
     failed = [c for c in check_mmap_bits([compiler]) if c.status == FAIL]
     if failed:
         raise RacegateError(f"vm.mmap_rnd_bits: {failed[0].detail}; fix: {failed[0].fix}")

@@ -128,6 +128,16 @@ def test_a_compiler_without_its_runtime(tmp_path: Path):
     assert doctor.check_runtimes([compiler], required=False)[0].status == FAIL  # no compiler works
 
 
+@pytest.mark.e2e
+@pytest.mark.parametrize("cxx", COMPILERS)
+def test_a_runtime_that_cannot_start_under_the_users_tsan_options(monkeypatch: pytest.MonkeyPatch, cxx: str):
+    monkeypatch.setenv("TSAN_OPTIONS", "suppressions=/nonexistent/racegate.supp")
+    compiler = doctor.probe(cxx)
+    assert compiler.links and "failed to read suppressions file" in compiler.start_error
+    [check] = doctor.check_runtimes([compiler], required=False)
+    assert check.status == FAIL and "TSAN_OPTIONS" in check.fix
+
+
 def test_a_compiler_that_is_not_there(tmp_path: Path):
     compiler = doctor.probe(str(tmp_path / "no-such-c++"))
     assert not compiler.found and not compiler.links
@@ -161,6 +171,17 @@ def test_run_preflight_stops_on_mmap_bits_before_building(tmp_path: Path):
     assert proc.returncode == 2
     [error] = proc.stderr.splitlines()
     assert error.startswith("racegate: vm.mmap_rnd_bits: 32") and "sysctl -w vm.mmap_rnd_bits=28" in error
+    assert not (project / "build").exists()
+
+
+@pytest.mark.e2e
+def test_run_preflight_stops_when_tsan_cannot_start(tmp_path: Path):
+    project = project_with_compiler(tmp_path, "g++")
+    proc = racegate("run", "--preset", "tsan", "--out", str(tmp_path / "out"), cwd=project,
+                    TSAN_OPTIONS="suppressions=/nonexistent/racegate.supp")
+    assert proc.returncode == 2
+    [error] = proc.stderr.splitlines()
+    assert "does not start: ThreadSanitizer: failed to read suppressions file" in error
     assert not (project / "build").exists()
 
 
