@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The logic behind ci/github/action.yml (also used by the GitLab template): make sure a ThreadSanitizer
-# toolchain is present, lower mmap entropy for old TSan runtimes, run `racegate run`, and hand its
-# results to the CI job. Every input arrives as an INPUT_* environment variable, never as script text,
-# so a branch name or regex cannot inject shell code.
+# toolchain is present, lower mmap entropy for old TSan runtimes, run `racegate doctor` (a failing one ends
+# the job), then `racegate run`, and hand its results to the CI job. Every input arrives as an INPUT_*
+# environment variable, never as script text, so a branch name or regex cannot inject shell code.
 #
 # Inputs (all optional): INPUT_PRESET INPUT_COMPILER INPUT_RUNS INPUT_TIME_BUDGET INPUT_JOBS INPUT_SHARD
 #   INPUT_BASELINE INPUT_TESTS INPUT_OUT INPUT_GATE INPUT_EXTRA_ARGS INPUT_ARTIFACT_NAME
@@ -177,6 +177,23 @@ if [[ ${RACEGATE_SKIP_SETUP:-} != 1 ]]; then
   [[ -z $preset ]] || check_cmake_version
   lower_mmap_entropy
   endgroup
+fi
+
+# --- doctor ---------------------------------------------------------------------------------------
+# Its report goes to the log of every job; a missing runtime or an mmap setting the runtime cannot start
+# under stops the job here with doctor's one-line reason, before anything is built.
+doctor_args=(doctor)
+[[ -z $preset ]] || doctor_args+=(--preset "$preset")
+doctor_err="$(mktemp "${RUNNER_TEMP:-${TMPDIR:-/tmp}}/racegate-doctor.XXXXXX")"
+group "racegate doctor"
+doctor_rc=0
+"$racegate_bin" "${doctor_args[@]}" 2>"$doctor_err" || doctor_rc=$?
+cat "$doctor_err" >&2
+endgroup
+doctor_reason="$(tail -n 1 "$doctor_err")"
+rm -f "$doctor_err"
+if ((doctor_rc != 0)); then
+  die "${doctor_reason:-racegate doctor failed with status $doctor_rc}"
 fi
 
 # --- run ------------------------------------------------------------------------------------------

@@ -143,6 +143,18 @@ def _parser() -> argparse.ArgumentParser:
     init.add_argument("--racegate-dir", type=Path,
                       help="the vendored racegate checkout (default: the one this racegate runs from)")
     init.set_defaults(handler=cmd_init)
+
+    doctor = sub.add_parser("doctor", help="check this machine (and a build) for what breaks or weakens TSan runs",
+                            usage="racegate doctor [--preset NAME | --build-dir DIR] [-S DIR] [--build-log FILE]")
+    where = doctor.add_mutually_exclusive_group()
+    where.add_argument("--preset", help="check for this CMake preset (its compiler, and its build dir if built)")
+    where.add_argument("--build-dir", type=Path,
+                       help="check this built CMake binary dir and the libraries its tests load")
+    doctor.add_argument("-S", "--source", type=Path, default=Path("."),
+                        help="project dir holding the presets (default .)")
+    doctor.add_argument("--build-log", type=Path,
+                        help="build output to scan for -Wtsan warnings (default racegate-out/build.log if present)")
+    doctor.set_defaults(handler=cmd_doctor)
     return parser
 
 
@@ -158,6 +170,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     known = gate.load_baseline(args.baseline)
     out_dir = args.out.resolve()
     source_dir = args.source.resolve()
+    if not args.test_command:
+        from racegate.doctor import preflight
+
+        preflight(source_dir, args.preset, args.build_dir.resolve() if args.build_dir else None)
     tests, build_dir = _build_and_discover(args, source_dir, out_dir)
     if shard:
         tests = discover.shard(tests, *shard)
@@ -266,6 +282,19 @@ def cmd_init(args: argparse.Namespace) -> int:
                             "pass --racegate-dir with the path of the vendored copy")
     for line in init_project(args.project.resolve(), racegate_dir):
         print(line)
+    return EXIT_CLEAN
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from racegate import doctor
+
+    checks = doctor.diagnose(args.source.resolve(), args.preset, args.build_dir.resolve() if args.build_dir else None,
+                             args.build_log)
+    for check in checks:
+        print("\n".join(check.lines()), flush=True)
+    error = doctor.summary_error(checks)
+    if error:
+        raise RacegateError(error)
     return EXIT_CLEAN
 
 

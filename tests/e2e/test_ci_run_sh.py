@@ -81,6 +81,7 @@ def test_action_script_finds_the_race_and_gates(project: Path, tmp_path: Path) -
     result, outputs = run_action(project, tmp_path, INPUT_PRESET="tsan", INPUT_RUNS="2", INPUT_JOBS="2")
     log = result.stdout + result.stderr
     assert result.returncode == 1, log
+    assert "::group::racegate doctor" in log and "ok    vm.mmap_rnd_bits" in log
     assert outputs["exit-code"] == "1"
     doc = json.loads(Path(outputs["result"]).read_text())
     assert [b["kind"] for b in doc["buckets"]] == ["data race"]
@@ -91,3 +92,14 @@ def test_action_script_finds_the_race_and_gates(project: Path, tmp_path: Path) -
     result, outputs = run_action(project, tmp_path, INPUT_PRESET="tsan", INPUT_RUNS="1", INPUT_GATE="false")
     assert result.returncode == 0, result.stdout + result.stderr
     assert outputs["exit-code"] == "0"
+
+
+def test_action_script_stops_on_what_doctor_finds(project: Path, tmp_path: Path) -> None:
+    # The sysctl is refused (as in a container), so the old runtime cannot start: the job ends before building.
+    bits = tmp_path / "mmap_rnd_bits"
+    bits.write_text("32\n")
+    result, outputs = run_action(project, tmp_path, INPUT_PRESET="tsan", RACEGATE_MMAP_RND_BITS_FILE=str(bits))
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "FAIL  vm.mmap_rnd_bits: 32" in result.stdout
+    assert "::error::racegate: doctor: vm.mmap_rnd_bits: 32" in result.stdout
+    assert "exit-code" not in outputs and not (project / "build").exists()

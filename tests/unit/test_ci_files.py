@@ -109,7 +109,7 @@ def test_gitlab_template() -> None:
     assert job["artifacts"]["when"] == "always"
     script = "\n".join(job["script"])
     assert "CI_NODE_INDEX/$CI_NODE_TOTAL" in script
-    assert 'ci/github/run.sh"' in script
+    assert 'ci/github/run.sh"' in script  # which runs racegate doctor first (tested below)
     assert set(re.findall(r"\bINPUT_[A-Z_]+\b", script)) == run_sh_inputs() - {"INPUT_ARTIFACT_NAME"}
     assert "racegate-shards/*/racegate.json" in "\n".join(doc[".racegate-merge"]["script"])
 
@@ -125,6 +125,12 @@ def test_run_sh_passes_shellcheck() -> None:
 # --- run.sh against stubs -----------------------------------------------------------------------
 
 RACEGATE_STUB = """#!/bin/sh
+if [ "$1" = doctor ]; then
+  printf '%s\\0' "$@" > "$STUB_LOG/doctor-argv"
+  echo 'ok    stub doctor line'
+  if [ "${STUB_DOCTOR_RC:-0}" != 0 ]; then echo 'racegate: doctor: stub check: broken; fix: mend it' >&2; fi
+  exit "${STUB_DOCTOR_RC:-0}"
+fi
 printf '%s\\0' "$@" > "$STUB_LOG/argv"
 printf 'CC=%s\\nCXX=%s\\n' "$CC" "$CXX" > "$STUB_LOG/env"
 out=racegate-out
@@ -198,8 +204,8 @@ class Harness:
         return subprocess.run(["bash", str(RUN_SH)], cwd=self.work, env={**self.env, **env},
                               capture_output=True, text=True, timeout=60)
 
-    def argv(self) -> list[str] | None:
-        path = self.logs / "argv"
+    def argv(self, name: str = "argv") -> list[str] | None:
+        path = self.logs / name
         return path.read_text().split("\0")[:-1] if path.exists() else None
 
     def calls(self, name: str) -> list[list[str]]:
@@ -360,3 +366,78 @@ def test_setup_can_be_skipped(gh: Harness) -> None:
     gh.mmap_bits.write_text("32\n")
     assert gh.run(RACEGATE_SKIP_SETUP="1", STUB_CXX_FAILS="1").returncode == 0
     assert gh.calls("sysctl") == [] and gh.calls("clang++") == []
+
+
+def test_doctor_runs_first_and_its_report_is_in_the_log(gh: Harness) -> None:
+    result = gh.run(INPUT_PRESET="tsan")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert gh.argv("doctor-argv") == ["doctor", "--preset", "tsan"]
+    log = result.stdout
+    assert log.index("::group::racegate doctor") < log.index("ok    stub doctor line") < log.index("+ racegate run")
+
+
+def test_doctor_without_a_preset_checks_the_machine(gh: Harness) -> None:
+    assert gh.run(INPUT_PRESET="", INPUT_EXTRA_ARGS="--build-dir build").returncode == 0
+    assert gh.argv("doctor-argv") == ["doctor"]
+
+
+def test_a_failing_doctor_fails_the_job_early_with_its_reason(gh: Harness) -> None:
+    result = gh.run(STUB_DOCTOR_RC="2")
+    assert result.returncode == 2
+    assert "ok    stub doctor line" in result.stdout  # the whole report is in the log
+    assert "::error::racegate: doctor: stub check: broken; fix: mend it" in result.stdout
+    assert gh.argv() is None  # racegate run never started
+
+
+# --- the validators .ci/run installs from the npm registry ----------------------------------------
+
+VALIDATE = REPO / ".ci" / "validate-ci-files"
+VALIDATORS = REPO / ".ci" / "node" / "node_modules" / ".bin"
+needs_validators = pytest.mark.skipif(
+    not all((VALIDATORS / tool).exists() for tool in ("action-validator", "gitlab-ci-local")),
+    reason="validators not installed (.ci/run installs them into .ci/node)")
+
+
+def validate(*paths: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["bash", str(VALIDATE), *map(str, paths)], capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.e2e
+@needs_validators
+def test_validators_accept_the_ci_files() -> None:
+    result = validate()
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count(" ok\n") == 3
+
+
+@pytest.mark.e2e
+@needs_validators
+@pytest.mark.parametrize("original, old, new, complaint", [
+    (ACTION, "using: composite", "using: kompozit", "/runs/using"),
+    (EXAMPLE, "runs-on: ubuntu-24.04", "runs_on: ubuntu-24.04", "runs_on"),
+    (GITLAB, "when: always", "when: alwayz", "found alwayz"),
+], ids=["action", "workflow", "gitlab"])
+def test_validators_reject_a_broken_copy(tmp_path: Path, original: Path, old: str, new: str, complaint: str) -> None:
+    text = original.read_text()
+    assert old in text
+    broken = tmp_path / original.name  # the validators tell the file's kind by its name
+    broken.write_text(text.replace(old, new, 1))
+    result = validate(broken)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert complaint in result.stderr
+    assert f"validate-ci-files: {broken} is invalid" in result.stderr
+
+
+def test_validate_script_passes_shellcheck() -> None:
+    shellcheck = shutil.which("shellcheck")
+    if shellcheck is None:
+        pytest.skip("shellcheck not installed")
+    result = subprocess.run([shellcheck, str(VALIDATE)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout
+
+
+def test_validate_script_says_when_a_validator_is_missing(tmp_path: Path) -> None:
+    result = subprocess.run(["bash", str(VALIDATE)], capture_output=True, text=True, timeout=60,
+                            env={**os.environ, "RACEGATE_VALIDATORS": str(tmp_path)})
+    assert result.returncode == 2
+    assert result.stderr == f"validate-ci-files: {tmp_path}/action-validator missing (.ci/run installs it)\n"

@@ -1,0 +1,476 @@
+"""`racegate doctor`: what on this machine (and in a build) stops ThreadSanitizer runs or weakens them.
+
+Each check is a small function returning Check lines; a failing line carries its fix. `preflight` runs the
+cheap checks that would make `racegate run` fail, before it builds anything.
+"""
+from __future__ import annotations
+
+import json
+import mmap
+import os
+import re
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from racegate import discover
+from racegate.build import _NO_RUNTIME, cache_value, uses_tsan
+from racegate.errors import RacegateError
+from racegate.analyse import UNEXPECTED_MAPPING
+
+OK, INFO, WARN, FAIL = "ok", "info", "warn", "FAIL"
+# Tests point this at a file of their own; run.sh reads the same variable.
+MMAP_BITS_ENV = "RACEGATE_MMAP_RND_BITS_FILE"
+MMAP_BITS_FILE = "/proc/sys/vm/mmap_rnd_bits"
+SAFE_MMAP_BITS = 28
+# LLVM 18+ runtimes start under up to 30 bits as they are, and above that re-exec without ASLR.
+NEW_RUNTIME_MMAP_BITS = 30
+# What a runtime prints when the kernel's layout does not fit: old runtimes, and new ones whose re-exec
+# without ASLR a sandbox refused (the CHECK message before LLVM 21, the FATAL one after).
+_LAYOUT_DEATHS = (UNEXPECTED_MAPPING, "unable to disable ASLR", "personality(old_personality | ADDR_NO_RANDOMIZE)")
+_ADDR_NO_RANDOMIZE = 0x0040000
+# Libraries that are the sanitizer runtime or the C/C++ runtime: never instrumented, and TSan intercepts
+# or models what matters in them.
+_RUNTIME_LIBS = re.compile(r"^(ld-linux|linux-vdso|linux-gate|libc\.|libm\.|libmvec\.|libpthread\.|libdl\.|"
+                           r"librt\.|libutil\.|libresolv\.|libstdc\+\+\.|libgcc_s\.|libatomic\.|libtsan\.|"
+                           r"libclang_rt\.|libc\+\+\.|libc\+\+abi\.|libunwind\.)")
+_PROBE = "int main() { return 0; }\n"
+
+
+@dataclass(frozen=True)
+class Check:
+    status: str  # OK, INFO, WARN (works, but weaker) or FAIL (a run cannot work)
+    name: str
+    detail: str
+    fix: str = ""
+
+    def lines(self) -> list[str]:
+        out = [f"{self.status:<5} {self.name}: {self.detail}"]
+        if self.fix:
+            out.append(f"      fix: {self.fix}")
+        return out
+
+
+@dataclass(frozen=True)
+class Compiler:
+    """A C++ compiler and what a -fsanitize=thread probe program did with it."""
+    command: str
+    family: str  # "gcc" or "clang"
+    version: str
+    links: bool
+    error: str = ""  # first line of the link errors
+    mapping_error: bool = False  # the probe died with "unexpected memory mapping"
+    found: bool = True  # False: the command does not run at all
+    start_error: str = ""  # the probe linked but exited non-zero for another reason: its first line
+
+    @property
+    def major(self) -> int:
+        match = re.match(r"\d+", self.version)
+        return int(match.group()) if match else 0
+
+    @property
+    def label(self) -> str:
+        return f"{self.command} {self.version}".strip()
+
+    @property
+    def package(self) -> str:
+        """The Debian/Ubuntu package that ships this compiler's TSan runtime."""
+        if self.family == "clang":
+            return f"libclang-rt-{self.major}-dev" if self.major else "libclang-rt-dev"
+        return "libtsan2" if self.major >= 12 or not self.major else "libtsan0"
+
+    @property
+    def max_mmap_bits(self) -> int | None:
+        """The highest vm.mmap_rnd_bits this runtime starts under, None when it copes with any.
+        LLVM 18 taught TSan to re-exec itself without ASLR when the mapping does not fit; GCC up to 14
+        imported its libsanitizer from LLVM before that."""
+        old = self.major < 18 if self.family == "clang" else self.major < 15
+        return SAFE_MMAP_BITS if old else None
+
+
+def probe(command: str) -> Compiler:
+    """Identify `command`, then compile, link and start a -fsanitize=thread program with it."""
+    try:
+        version_text = subprocess.run([command, "--version"], capture_output=True, text=True,
+                                      errors="replace", timeout=60).stdout
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return Compiler(command, "gcc", "", False, f"cannot run it: {exc}", found=False)
+    family = "clang" if "clang" in version_text.lower() else "gcc"
+    version = _compiler_version(command, family, version_text)
+    with tempfile.TemporaryDirectory(prefix="racegate-doctor-") as tmp:
+        source, exe = Path(tmp) / "probe.cpp", Path(tmp) / "probe"
+        source.write_text(_PROBE)
+        try:
+            link = subprocess.run([command, "-fsanitize=thread", str(source), "-o", str(exe)],
+                                  capture_output=True, text=True, errors="replace", timeout=300)
+        except subprocess.TimeoutExpired:
+            return Compiler(command, family, version, False, "compiling a one-line program took over 300 s")
+        if link.returncode != 0:
+            # The line naming the missing runtime says more than the linker's closing "error" line.
+            lines = link.stderr.splitlines()
+            errors = [line for line in lines if _NO_RUNTIME.search(line)] or \
+                [line for line in lines if "error" in line.lower()] or lines or ["link failed"]
+            return Compiler(command, family, version, False, errors[0].strip())
+        try:
+            started = subprocess.run([str(exe)], capture_output=True, text=True, errors="replace", timeout=60)
+        except subprocess.TimeoutExpired:
+            return Compiler(command, family, version, False, "the probe program did not exit within 60 s")
+    layout_death = any(death in started.stderr for death in _LAYOUT_DEATHS)
+    start_error = ""
+    if started.returncode != 0 and not layout_death:
+        start_error = (started.stderr.strip().splitlines() or [f"exit status {started.returncode}"])[0]
+    return Compiler(command, family, version, True, mapping_error=layout_death, start_error=start_error)
+
+
+def _compiler_version(command: str, family: str, version_text: str) -> str:
+    if family == "gcc":
+        # -dumpfullversion is gcc's full "12.2.0"; plain -dumpversion may print only "12".
+        proc = subprocess.run([command, "-dumpfullversion", "-dumpversion"], capture_output=True, text=True,
+                              timeout=60)
+        if proc.returncode == 0 and proc.stdout.strip():
+            return proc.stdout.strip()
+    match = re.search(r"version (\d+[\d.]*)", version_text) or re.search(r"(\d+\.\d+[\d.]*)", version_text)
+    return match.group(1) if match else ""
+
+
+def found_compilers() -> list[str]:
+    """$CXX, g++ and clang++ as found on PATH, each binary once."""
+    seen: set[str] = set()
+    found: list[str] = []
+    for name in (os.environ.get("CXX"), "g++", "clang++"):
+        path = shutil.which(name) if name else None
+        if name and path and os.path.realpath(path) not in seen:
+            seen.add(os.path.realpath(path))
+            found.append(name)
+    return found
+
+
+# --- checks ---------------------------------------------------------------------------------------
+
+def check_runtimes(compilers: list[Compiler], required: bool) -> list[Check]:
+    """One line per compiler. A missing runtime fails when the run needs that compiler (`required`) or
+    when no compiler found has one."""
+    if not compilers:
+        return [Check(FAIL, "compiler", "no C++ compiler found (looked for $CXX, g++, clang++)",
+                      "apt-get install clang libclang-rt-dev (or g++ libtsan2)")]
+    any_links = any(c.links for c in compilers)
+    checks = []
+    for c in compilers:
+        if not c.found:
+            checks.append(Check(FAIL, c.command, c.error, "install it, or point CMAKE_CXX_COMPILER (or CXX) at "
+                                "an installed compiler"))
+        elif c.start_error:
+            checks.append(Check(FAIL, c.label, f"a -fsanitize=thread program links but does not start: "
+                                f"{c.start_error}", "that is TSan's own message: check TSAN_OPTIONS (e.g. a "
+                                "suppressions file that is not there), which every test run gets too"))
+        elif c.links:
+            checks.append(Check(OK, c.label, f"ThreadSanitizer runtime links and starts (package {c.package})"))
+        else:
+            status = FAIL if required or not any_links else WARN
+            checks.append(Check(status, c.label, f"cannot link a -fsanitize=thread program: {c.error}",
+                                f"apt-get install {c.package}"))
+    return checks
+
+
+def check_symbolizer() -> list[Check]:
+    path = shutil.which("llvm-symbolizer")
+    if path:
+        return [Check(OK, "llvm-symbolizer", path)]
+    return [Check(WARN, "llvm-symbolizer", "not on PATH: TSan reports have fewer function names and "
+                  "source lines, so races bucket by address", "apt-get install llvm")]
+
+
+def mmap_bits_file() -> Path:
+    return Path(os.environ.get(MMAP_BITS_ENV) or MMAP_BITS_FILE)
+
+
+def check_mmap_bits(compilers: list[Compiler], bits_file: Path | None = None,
+                    personality_allowed: bool = True) -> list[Check]:
+    """vm.mmap_rnd_bits against the runtimes that link: older ones die at start above 28; newer ones
+    above 30 re-exec without ASLR, which needs personality()."""
+    bits_file = bits_file or mmap_bits_file()
+    fix = f"sysctl -w vm.mmap_rnd_bits={SAFE_MMAP_BITS} (as root; on the host for a container runner)"
+    died = [c.label for c in compilers if c.mapping_error]
+    if died:
+        return [Check(FAIL, "vm.mmap_rnd_bits", f"a TSan program built with {', '.join(died)} died at start "
+                      "because the memory layout did not fit (\"unexpected memory mapping\" or no ASLR re-exec)",
+                      fix)]
+    try:
+        bits = int(bits_file.read_text().strip())
+    except (OSError, ValueError) as exc:
+        return [Check(INFO, "vm.mmap_rnd_bits", f"cannot read {bits_file} ({exc}); not checked")]
+    linked = [c for c in compilers if c.links]
+    too_many = [c for c in linked if c.max_mmap_bits is not None and bits > c.max_mmap_bits]
+    if too_many:
+        return [Check(FAIL, "vm.mmap_rnd_bits", f"{bits}, but the TSan runtime of "
+                      f"{', '.join(c.label for c in too_many)} dies with \"unexpected memory mapping\" above "
+                      f"{SAFE_MMAP_BITS}", fix)]
+    stuck = [c for c in linked if c.max_mmap_bits is None and bits > NEW_RUNTIME_MMAP_BITS]
+    if stuck and not personality_allowed:
+        return [Check(FAIL, "vm.mmap_rnd_bits", f"{bits}: the TSan runtime of {', '.join(c.label for c in stuck)} "
+                      "must re-exec itself without ASLR above 30, and this sandbox refuses personality()", fix)]
+    return [Check(OK, "vm.mmap_rnd_bits", f"{bits} (the runtimes found start under it)")]
+
+
+def check_sched_fifo() -> list[Check]:
+    """pct gives threads SCHED_FIFO priorities; without permission the shim falls back to noise+pin."""
+    try:
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(1))
+    except PermissionError:
+        return [Check(INFO, "SCHED_FIFO", "not allowed: the pct schedule falls back to noise+pin (not an error; "
+                      "for real pct give the runner CAP_SYS_NICE or a real-time priority limit, ulimit -r)")]
+    os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
+    return [Check(OK, "SCHED_FIFO", "allowed: the pct schedule uses real priorities")]
+
+
+def personality_refusal() -> str | None:
+    """Why personality(ADDR_NO_RANDOMIZE) fails here (a seccomp filter, in containers), None when it works.
+    Newer TSan runtimes call it to re-exec themselves when the memory layout does not fit."""
+    # In a child: disabling ASLR in racegate itself would carry over to every test it starts.
+    code = ("import ctypes, os, sys\n"
+            "libc = ctypes.CDLL(None, use_errno=True)\n"
+            "current = libc.personality(0xffffffff)\n"
+            f"ok = current != -1 and libc.personality(current | {_ADDR_NO_RANDOMIZE}) != -1\n"
+            "sys.exit(0 if ok else os.strerror(ctypes.get_errno()))\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    return None if proc.returncode == 0 else (proc.stderr.strip() or f"exit status {proc.returncode}")
+
+
+def check_sandbox(refusal: str | None, status_file: Path = Path("/proc/self/status")) -> list[Check]:
+    seccomp = re.search(r"^Seccomp:\s*(\d+)", status_file.read_text(), re.MULTILINE)
+    mode = {"0": "no seccomp filter", "1": "seccomp strict mode", "2": "a seccomp filter (container sandbox)"}.get(
+        seccomp.group(1) if seccomp else "", "seccomp state unknown")
+    if refusal is None:
+        return [Check(OK, "sandbox", f"{mode}; personality(ADDR_NO_RANDOMIZE) allowed")]
+    return [Check(WARN, "sandbox", f"{mode}; personality(ADDR_NO_RANDOMIZE) refused ({refusal}): "
+                  "a TSan runtime that re-execs itself without ASLR cannot",
+                  f"allow personality in the container's seccomp profile, or keep vm.mmap_rnd_bits at "
+                  f"{SAFE_MMAP_BITS} so TSan never needs the re-exec")]
+
+
+def check_uninstrumented(build_dir: Path) -> list[Check]:
+    """Shared libraries the test executables load that have no __tsan_ imports: races inside them are
+    invisible, and their synchronization unseen (false reports)."""
+    checks = []
+    if not uses_tsan(build_dir):
+        # Flags added per target do not show in the cache: a warning, as `racegate run` gives.
+        checks.append(Check(WARN, "build", f"{build_dir}: no -fsanitize=thread in the cached compile flags; "
+                            "without it only failures, crashes and hangs can be found",
+                            "configure it with a racegate-tsan preset (or -fsanitize=thread in CMAKE_CXX_FLAGS "
+                            "and CMAKE_EXE_LINKER_FLAGS)"))
+    try:
+        tests = discover.discover(build_dir)
+    except RacegateError as exc:  # e.g. a test executable not built
+        return checks + [Check(FAIL, "build", str(exc), "build it completely (cmake --build)")]
+    executables = sorted({t.command[0] for t in tests if _is_elf(Path(t.command[0]))})
+    if not executables:
+        return checks + [Check(INFO, "libraries", f"no test executable in {build_dir} to look into")]
+    loaded_by: dict[str, list[str]] = {}
+    for exe in executables:
+        for lib in _loaded_libraries(exe):
+            if not _RUNTIME_LIBS.match(os.path.basename(lib)):
+                loaded_by.setdefault(lib, []).append(os.path.basename(exe))
+    plain = {lib: exes for lib, exes in loaded_by.items() if not tsan_instrumented(Path(lib))}
+    if not plain:
+        return checks + [Check(OK, "libraries", f"the {len(executables)} test executables load no uninstrumented "
+                               "library besides the TSan and C/C++ runtimes")]
+    fix = ("build it with -fsanitize=thread, or run with TSAN_OPTIONS=ignore_noninstrumented_modules=1 "
+           "(then races inside it go unreported)")
+    return checks + [Check(WARN, "library", f"{lib} is not TSan-instrumented (loaded by {', '.join(sorted(exes))})",
+                           fix) for lib, exes in sorted(plain.items())]
+
+
+def _is_elf(path: Path) -> bool:
+    try:
+        with open(path, "rb") as f:
+            return f.read(4) == b"\x7fELF"
+    except OSError:
+        return False
+
+
+def _loaded_libraries(exe: str) -> list[str]:
+    """The resolved paths of the shared libraries `exe` loads, as the dynamic loader finds them."""
+    proc = subprocess.run(["ldd", exe], capture_output=True, text=True, errors="replace", timeout=60)
+    return re.findall(r"=>\s*(/\S+)\s+\(", proc.stdout)
+
+
+def tsan_instrumented(path: Path) -> bool:
+    """Whether the ELF file imports __tsan_* symbols (undefined in its dynamic symbol table)."""
+    with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        if data[:4] != b"\x7fELF":
+            return False
+        is64, order = data[4] == 2, "<" if data[5] == 1 else ">"
+        if is64:
+            (shoff,) = struct.unpack_from(order + "Q", data, 0x28)
+            shentsize, shnum = struct.unpack_from(order + "HH", data, 0x3A)
+            header, sym_shndx = order + "IIQQQQIIQQ", 6
+        else:
+            (shoff,) = struct.unpack_from(order + "I", data, 0x20)
+            shentsize, shnum = struct.unpack_from(order + "HH", data, 0x2E)
+            header, sym_shndx = order + "IIIIIIIIII", 14
+        # (type, offset, size, link, entsize) of each section
+        sections = [struct.unpack_from(header, data, shoff + i * shentsize) for i in range(shnum)]
+        sections = [(s[1], s[4], s[5], s[6], s[9]) for s in sections]
+        for kind, offset, size, link, entsize in sections:
+            if kind != 11 or not entsize:  # SHT_DYNSYM
+                continue
+            strings = sections[link][1]
+            for sym in range(offset, offset + size, entsize):
+                (name,) = struct.unpack_from(order + "I", data, sym)
+                (shndx,) = struct.unpack_from(order + "H", data, sym + sym_shndx)
+                if shndx == 0 and data[strings + name:strings + name + 7] == b"__tsan_":
+                    return True
+    return False
+
+
+_FENCE_WARNING = re.compile(r"\[-Wtsan\]|atomic_thread_fence.*(?:sanitize|tsan)", re.IGNORECASE)
+
+
+def check_build_log(log: Path | None) -> list[Check]:
+    """GCC's -Wtsan: TSan does not model atomic_thread_fence, so orderings built on fences look like races."""
+    if log is None or not log.is_file():
+        return [Check(INFO, "build log", "none to read (pass --build-log FILE; `racegate run --preset` writes "
+                      "racegate-out/build.log)")]
+    hits = [line.strip() for line in log.read_text(errors="replace").splitlines() if _FENCE_WARNING.search(line)]
+    if not hits:
+        return [Check(OK, "build log", f"{log}: no -Wtsan or atomic_thread_fence warning")]
+    return [Check(WARN, "build log", f"{log}: {len(hits)} -Wtsan/atomic_thread_fence warnings, first: {hits[0]}",
+                  "TSan ignores fences: order with atomic operations instead (acquire/release loads and "
+                  "stores), or expect false reports there; -Wno-tsan keeps a -Werror build going")]
+
+
+def check_versions(compilers: list[Compiler]) -> list[Check]:
+    cmake = shutil.which("cmake")
+    cmake_version = "not found"
+    if cmake:
+        out = subprocess.run([cmake, "--version"], capture_output=True, text=True, timeout=60).stdout
+        cmake_version = (out.splitlines() or ["?"])[0].replace("cmake version ", "")
+    parts = [f"cmake {cmake_version}"] + [f"{c.label} ({c.family})" for c in compilers]
+    return [Check(INFO, "versions", ", ".join(parts))]
+
+
+# --- where the build is ---------------------------------------------------------------------------
+
+def preset_variables(source_dir: Path, preset: str) -> str:
+    """The cache variables a configure preset sets, as `cmake --preset P -N` prints them (without
+    configuring anything)."""
+    proc = subprocess.run(["cmake", "--preset", preset, "-N"], cwd=source_dir, capture_output=True, text=True,
+                          errors="replace", timeout=60)
+    if proc.returncode != 0:
+        first = (proc.stderr.strip().splitlines() or ["cmake failed"])[0]
+        raise RacegateError(f"preset {preset!r} in {source_dir}: {first}")
+    return proc.stdout
+
+
+def preset_compiler(variables: str) -> str | None:
+    """The C++ compiler the preset names, else the $CXX CMake would take."""
+    match = re.search(r'^\s*CMAKE_CXX_COMPILER="([^"]*)"', variables, re.MULTILINE)
+    return match.group(1) if match else os.environ.get("CXX")
+
+
+def preset_build_dir(source_dir: Path, preset: str) -> Path | None:
+    """The binaryDir of a configure preset (following inherits and includes), when it uses only the
+    macros ${sourceDir}, ${sourceParentDir}, ${sourceDirName} and ${presetName}."""
+    presets: dict[str, dict] = {}
+    _read_presets(source_dir / "CMakePresets.json", presets, set())
+    _read_presets(source_dir / "CMakeUserPresets.json", presets, set())
+    pending, seen = [preset], set()
+    while pending:
+        name = pending.pop(0)
+        if name in seen or name not in presets:
+            continue
+        seen.add(name)
+        if "binaryDir" in presets[name]:
+            text = presets[name]["binaryDir"]
+            for macro, value in (("${sourceDir}", str(source_dir)), ("${sourceParentDir}", str(source_dir.parent)),
+                                 ("${sourceDirName}", source_dir.name), ("${presetName}", preset)):
+                text = text.replace(macro, value)
+            if "$" in text:
+                return None
+            return (source_dir / text).resolve()
+        inherits = presets[name].get("inherits", [])
+        pending.extend([inherits] if isinstance(inherits, str) else inherits)
+    return None
+
+
+def _read_presets(path: Path, presets: dict[str, dict], seen: set[Path]) -> None:
+    if path in seen or not path.is_file():
+        return
+    seen.add(path)
+    try:
+        doc = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return
+    for entry in doc.get("configurePresets", []):
+        presets.setdefault(entry.get("name"), entry)
+    for include in doc.get("include", []):
+        _read_presets((path.parent / include).resolve(), presets, seen)
+
+
+# --- entry points ---------------------------------------------------------------------------------
+
+def diagnose(source_dir: Path, preset: str | None, build_dir: Path | None, build_log: Path | None) -> list[Check]:
+    """Every check, in the order `racegate doctor` prints them."""
+    wanted = None  # the compiler the run needs, when a preset or build dir says
+    if preset:
+        wanted = preset_compiler(preset_variables(source_dir, preset))
+        build_dir = build_dir or preset_build_dir(source_dir, preset)
+    if build_dir and (build_dir / "CMakeCache.txt").is_file():
+        wanted = cache_value(build_dir, "CMAKE_CXX_COMPILER") or wanted
+    names = [wanted] if wanted else found_compilers()
+    compilers = [probe(name) for name in names]
+    checks = check_runtimes(compilers, required=bool(wanted))
+    refusal = personality_refusal()
+    checks += check_symbolizer() + check_mmap_bits(compilers, personality_allowed=refusal is None)
+    checks += check_sched_fifo() + check_sandbox(refusal)
+    if build_dir and (build_dir / "CTestTestfile.cmake").is_file():
+        checks += check_uninstrumented(build_dir)
+    elif build_dir or preset:
+        where = build_dir or f"preset {preset}"
+        checks.append(Check(INFO, "libraries", f"{where} is not built yet: build it (racegate run --preset) "
+                            "and run doctor again to check the libraries its tests load"))
+    default_log = Path("racegate-out") / "build.log"
+    checks += check_build_log(build_log or (default_log if default_log.is_file() else None))
+    checks += check_versions(compilers)
+    return checks
+
+
+def summary_error(checks: list[Check]) -> str | None:
+    """The one-line error for a failed doctor, None when nothing needed for a run is missing."""
+    failed = [c for c in checks if c.status == FAIL]
+    if not failed:
+        return None
+    first = failed[0]
+    more = f" (and {len(failed) - 1} more above)" if len(failed) > 1 else ""
+    return f"doctor: {first.name}: {first.detail}; fix: {first.fix}{more}"
+
+
+def preflight(source_dir: Path, preset: str | None, build_dir: Path | None) -> None:
+    """Before `racegate run` builds: the build's compiler must link TSan programs and its runtime must
+    start under this kernel's vm.mmap_rnd_bits. Raises RacegateError with the fix otherwise."""
+    # Only builds that ask for TSan: a plain build runs without the runtime (racegate warns about it later).
+    if build_dir and (build_dir / "CMakeCache.txt").is_file():
+        command = cache_value(build_dir, "CMAKE_CXX_COMPILER") if uses_tsan(build_dir) else None
+    elif preset and any((source_dir / f).is_file() for f in ("CMakePresets.json", "CMakeUserPresets.json")):
+        variables = preset_variables(source_dir, preset)
+        command = preset_compiler(variables) if "-fsanitize=thread" in variables else None
+    else:
+        return  # `-- CMD`, or no presets: the build step says what is wrong
+    if not command:
+        return
+    compiler = probe(command)
+    if not compiler.found:
+        return  # configuring says that the compiler is missing, with CMake's own words
+    if not compiler.links:
+        raise RacegateError(f"{compiler.label} has no ThreadSanitizer runtime: {compiler.error}; "
+                            f"fix: apt-get install {compiler.package} (racegate doctor checks the rest)")
+    if compiler.start_error:
+        raise RacegateError(f"a ThreadSanitizer program built with {compiler.label} does not start: "
+                            f"{compiler.start_error} (check TSAN_OPTIONS)")
+    failed = [c for c in check_mmap_bits([compiler]) if c.status == FAIL]
+    if failed:
+        raise RacegateError(f"vm.mmap_rnd_bits: {failed[0].detail}; fix: {failed[0].fix}")
