@@ -132,7 +132,7 @@ __asm__(".symver __pthread_mutex_unlock,__pthread_mutex_unlock@GLIBC_2.2.5");
 extern void *__libc_malloc(size_t);
 extern void __libc_free(void *);
 
-static TLS int t_resolving;
+static TLS volatile int t_resolving;  /* volatile: the compiler must not drop the store around dlsym */
 
 #define REAL_FUNCTIONS(X)                                                             \
     X(create_fn, pthread_create) X(mutex_fn, pthread_mutex_lock)                      \
