@@ -19,7 +19,7 @@
 
 struct Task {
   int id;
-  long payload;
+  int payload;
 };
 
 class SpinQueue {

@@ -20,7 +20,7 @@
 
 struct Task {
   int id;
-  long payload;
+  int payload;
 };
 
 class SpinQueue {

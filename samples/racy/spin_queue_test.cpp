@@ -41,7 +41,7 @@ TEST(SpinQueueRace, SpinningWorkersDrainEveryRound) {
   for (int r = 0; r < kRounds; ++r) {
     round.store(r, std::memory_order_release);
     for (int i = 0; i < kBatch; ++i) {
-      Task task{r * kBatch + i, 3L * (r * kBatch + i) + 1};
+      Task task{r * kBatch + i, 3 * (r * kBatch + i) + 1};
       while (!queue.try_push(task)) {
       }
       expected += task.payload;

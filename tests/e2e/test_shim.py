@@ -228,7 +228,7 @@ def test_pct_gives_up_priorities_on_spinning_code(programs, shim, tmp_path, comp
         proc, rep = run(programs[compiler], "spin", "pct", seed, shim, tmp_path)
         assert proc.returncode == 0, proc.stderr
         assert rep["applied"] == "pct"
-        assert rep["pct_spin_slices"] == 10 and rep["pct_released"] == 1
+        assert rep["pct_spin_slices"] == 3 and rep["pct_released"] == 1
 
 
 @pytest.mark.parametrize("compiler", COMPILERS)

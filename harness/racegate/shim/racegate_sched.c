@@ -75,7 +75,7 @@ static long g_noise_max_us = 1000;
 static int g_pct_depth = 3;
 static uint64_t g_pct_steps = 200;
 static long g_slice_ms = 10;
-static long g_spin_limit = 10;  /* spinning slices before pct gives up its priorities */
+static long g_spin_limit = 3;   /* spinning slices before pct gives up its priorities */
 static char g_report_path[4096];
 static int g_cpu = -1;
 static cpu_set_t g_all_cpus;   /* the affinity before pinning, restored when pct gives up */
