@@ -90,9 +90,9 @@ def main() -> int:
                         released += schedule == "pct" and info.get("pct_released", 0) > 0
                 med = {s: statistics.median(times[s]) for s in SCHEDULES}
                 counts = "/".join(str(reports[s]) for s in SCHEDULES)
+                ratios = f"{med['noise'] / med['plain']:.1f}x | {med['pct'] / med['plain']:.1f}x"
                 print(f"| {compiler} | {gfilter[:-2]} | {med['plain']:.2f} | {med['noise']:.2f} | {med['pct']:.2f} | "
-                      f"{med['noise'] / med['plain']:.1f}x | {med['pct'] / med['plain']:.1f}x | {counts} of {args.rounds} | "
-                      f"{released} of {args.rounds} |", flush=True)
+                      f"{ratios} | {counts} of {args.rounds} | {released} of {args.rounds} |", flush=True)
         return 0
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
