@@ -39,6 +39,19 @@ def _compiler_id(cc: str) -> str:
     return os.path.realpath(cc) + "\n" + (out.splitlines() or [""])[0]
 
 
+# The shim binds glibc's x86-64 symbol versions (GLIBC_2.2.5, GLIBC_2.3.2); other targets have other ones.
+SUPPORTED_ARCHITECTURES = ("x86_64",)
+
+
+def _target_architecture(cc: str) -> str:
+    """The CPU the compiler builds for, from its target triple (e.g. x86_64-linux-gnu -> x86_64)."""
+    try:
+        out = subprocess.run([cc, "-dumpmachine"], capture_output=True, text=True, timeout=30).stdout
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise ShimBuildError(f"cannot build the racegate scheduling shim: {cc} -dumpmachine failed: {exc}") from exc
+    return out.strip().split("-", 1)[0]
+
+
 def default_cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     cache = Path(base) / "racegate"
@@ -52,6 +65,10 @@ def ensure_shim(cache_dir: Path | None = None) -> Path:
     """Return the path of the compiled shim, compiling it first when this source/compiler has no build yet."""
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     cc = _compiler()
+    arch = _target_architecture(cc)
+    if arch not in SUPPORTED_ARCHITECTURES:
+        raise ShimBuildError(f"cannot build the racegate scheduling shim: architecture {arch or 'unknown'} is not "
+                             f"supported ({cc} targets it; the shim supports {', '.join(SUPPORTED_ARCHITECTURES)})")
     try:
         source = SOURCE.read_bytes()
     except OSError as exc:

@@ -1,6 +1,8 @@
 """The scheduling shim on real TSan builds (clang: runtime in the executable, shim below TSan; gcc:
 libtsan.so.2, shim above TSan): interception, thread counting, termination under every strategy,
-seeded determinism, the PCT permission fallback and the tsan-delay probe."""
+seeded determinism, the PCT permission fallback, the tsan-delay probe, errno kept across the shim's own
+system calls, watchdog slots reused over many threads, symbol lookup re-entered from inside dlsym and
+pct giving up its priorities on spinning code."""
 from __future__ import annotations
 
 import os
@@ -12,12 +14,13 @@ import pytest
 
 from racegate import probe, run_env, strategies
 from racegate.model import TestCase
-from racegate.shim import ensure_shim, read_shim_report
+from racegate.shim import SOURCE, ensure_shim, read_shim_report
 from samples_helpers import TESTS, TSAN_MARK
 
 pytestmark = pytest.mark.e2e
 
-PROGRAM = TESTS / "shim_programs" / "shimprog.cpp"
+PROGRAMS = TESTS / "shim_programs"
+PROGRAM = PROGRAMS / "shimprog.cpp"
 COMPILERS = {"clang": "clang++", "gcc": "g++"}
 SHIM_STRATEGIES = ("none", "pin", "noise", "pct")
 
@@ -42,11 +45,12 @@ def programs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 def run(exe: Path, mode: str, strategy: str, seed: int, shim: Path, tmp_path: Path,
-        prefix: tuple[str, ...] = (), arg: str | None = None) -> tuple[subprocess.CompletedProcess[str], dict]:
-    report = tmp_path / f"shim-{mode}-{strategy}-{seed}.txt"
+        prefix: tuple[str, ...] = (), arg: str | None = None, env_extra: dict[str, str] | None = None,
+        report: Path | None = None) -> tuple[subprocess.CompletedProcess[str], dict]:
+    report = report or tmp_path / f"shim-{mode}-{strategy}-{seed}.txt"
     test = TestCase(name=mode, command=(str(exe), mode) + ((arg,) if arg else ()))
-    argv, env = run_env.prepare_run(strategy, seed, test, dict(os.environ, TSAN_OPTIONS="halt_on_error=0"),
-                                    shim, report)
+    base_env = dict(os.environ, TSAN_OPTIONS="halt_on_error=0", **(env_extra or {}))
+    argv, env = run_env.prepare_run(strategy, seed, test, base_env, shim, report)
     proc = subprocess.run([*prefix, *argv], env=env, capture_output=True, text=True, errors="replace", timeout=120)
     return proc, read_shim_report(report)
 
@@ -143,12 +147,32 @@ def test_pct_falls_back_without_cap_sys_nice(programs, shim, tmp_path, compiler)
 
 
 @pytest.mark.parametrize("compiler", COMPILERS)
-def test_real_pct_when_permitted(programs, shim, tmp_path, compiler):
+def test_pct_fallback_puts_the_main_thread_back_to_normal_scheduling(programs, shim, tmp_path, compiler):
+    setpriv, prlimit = shutil.which("setpriv"), shutil.which("prlimit")
+    if not setpriv or not prlimit:
+        pytest.skip("needs setpriv and prlimit (util-linux)")
+    # RLIMIT_RTPRIO 3 lets the shim make main real-time while probing, but is too low for pct (depth 3
+    # needs 5 priorities): the fallback must not leave main at a real-time priority.
+    if subprocess.run([prlimit, "--rtprio=3", "true"], capture_output=True, timeout=30).returncode != 0:
+        pytest.skip("cannot raise RLIMIT_RTPRIO to 3 here (needs CAP_SYS_RESOURCE when the hard limit is lower)")
+    prefix = (prlimit, "--rtprio=3", setpriv, "--bounding-set=-sys_nice", "--inh-caps=-sys_nice", "--")
+    proc, rep = run(programs[compiler], "policy", "pct", 2, shim, tmp_path, prefix=prefix)
+    assert proc.returncode == 0, proc.stderr
+    assert rep["applied"] == "noise+pin" and "fell back" in rep["note"]
+    assert f"policy={os.SCHED_OTHER}" in proc.stdout
+
+
+def require_sched_fifo() -> None:
     try:
         os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(1))
         os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
     except PermissionError:
         pytest.skip("this machine does not allow SCHED_FIFO")
+
+
+@pytest.mark.parametrize("compiler", COMPILERS)
+def test_real_pct_when_permitted(programs, shim, tmp_path, compiler):
+    require_sched_fifo()
     proc, rep = run(programs[compiler], "threads", "pct", 8, shim, tmp_path, arg="2")
     assert proc.returncode == 0, proc.stderr
     assert rep["applied"] == "pct" and "note" not in rep
@@ -171,3 +195,70 @@ def test_tsan_delay_offered_when_runtime_has_the_flag(tmp_path):
                     "\\tenable_adaptive_delay\\n\\t\\t- Adaptive delays. (Current Value: false)\\n' >&2\n")
     fake.chmod(0o755)
     assert "tsan-delay" in strategies.probe_applicable_strategies([str(fake)])
+
+
+@pytest.mark.parametrize("compiler", COMPILERS)
+@pytest.mark.parametrize("strategy", SHIM_STRATEGIES)
+def test_program_errno_survives_the_shims_system_calls(programs, shim, tmp_path, compiler, strategy):
+    # A report file in a missing directory: the shim's open() fails at each new maximum of live threads,
+    # inside the program's pthread_create.
+    missing = tmp_path / "missing" / "shim.txt"
+    proc, _ = run(programs[compiler], "errno", strategy, 4, shim, tmp_path, report=missing)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "errno changed 0 times" in proc.stdout
+
+
+@pytest.mark.parametrize("compiler", COMPILERS)
+def test_pct_manages_threads_created_after_many_others_ended(programs, shim, tmp_path, compiler):
+    require_sched_fifo()
+    # 1000 threads come and go, then two spin on each other: only the watchdog's rotations let the
+    # lower-priority one run, so the last thread must still get a slot. Spin give-up is off here.
+    proc, rep = run(programs[compiler], "many", "pct", 6, shim, tmp_path, arg="1000",
+                    env_extra={"RACEGATE_PCT_SPIN_SLICES": "1000000"})
+    assert proc.returncode == 0, proc.stderr
+    assert rep["applied"] == "pct" and rep["threads_created"] == 1001
+    assert rep["pct_rotations"] > 0 and rep["pct_released"] == 0
+
+
+@pytest.mark.parametrize("compiler", COMPILERS)
+def test_pct_gives_up_priorities_on_spinning_code(programs, shim, tmp_path, compiler):
+    require_sched_fifo()
+    # 20 pure spin hand-offs: each waits for a rotation, a slice without any event.
+    for seed in (1, 2):
+        proc, rep = run(programs[compiler], "spin", "pct", seed, shim, tmp_path)
+        assert proc.returncode == 0, proc.stderr
+        assert rep["applied"] == "pct"
+        assert rep["pct_spin_slices"] == 3 and rep["pct_released"] == 1
+
+
+@pytest.mark.parametrize("compiler", COMPILERS)
+@pytest.mark.parametrize("mode", ["condvar", "sleep", "lockpoll"])
+def test_pct_keeps_priorities_when_threads_sync_or_sleep(programs, shim, tmp_path, compiler, mode):
+    require_sched_fifo()
+    proc, rep = run(programs[compiler], mode, "pct", 3, shim, tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert rep["applied"] == "pct" and rep["pct_released"] == 0
+
+
+@pytest.mark.parametrize("compiler", COMPILERS)
+def test_functions_reentered_during_symbol_lookup_still_work(programs, shim, tmp_path, compiler):
+    # ifunc_yield.so, preloaded after the shim, runs a resolver inside the shim's dlsym that yields
+    # and sleeps through the shim before it knows the real functions.
+    helper = tmp_path / "ifunc_yield.so"
+    subprocess.run(["cc", "-shared", "-fPIC", "-O1", str(PROGRAMS / "ifunc_yield.c"), "-o", str(helper)],
+                   check=True, timeout=120)
+    proc, rep = run(programs[compiler], "yield", "none", 1, shim, tmp_path,
+                    env_extra={"LD_PRELOAD": str(helper)})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "resolver: sched_yield returned 0, clock_nanosleep returned 0" in proc.stderr
+    assert rep["yields"] > 0
+
+
+def test_shim_source_refuses_other_architectures(tmp_path):
+    clang = shutil.which("clang")
+    if not clang:
+        pytest.skip("needs clang (cross-target preprocessing)")
+    proc = subprocess.run([clang, "--target=aarch64-linux-gnu", "-fsyntax-only", str(SOURCE)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0
+    assert "racegate scheduling shim: unsupported architecture (only x86_64 is supported)" in proc.stderr

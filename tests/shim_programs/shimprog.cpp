@@ -1,6 +1,10 @@
 // Workloads for the scheduling shim's end-to-end tests: `shimprog MODE [N]`.
 // Every mode must terminate under every schedule, including PCT's strict priorities on one CPU.
+#include <pthread.h>
+#include <sched.h>
+
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -133,6 +137,40 @@ int lockpoll() {
     return 0;
 }
 
+// errno across intercepted calls: the shim's own system calls (here a report file it cannot open, at
+// each new maximum of live threads) must not change what the program sees.
+int keeps_errno() {
+    int bad = 0;
+    for (int i = 0; i < 20; ++i) {
+        errno = EDOM;
+        pthread_t th;
+        if (pthread_create(&th, nullptr, [](void*) -> void* { return nullptr; }, nullptr) != 0) return 3;
+        bad += errno != EDOM;
+        errno = ERANGE;
+        pthread_join(th, nullptr);
+        bad += errno != ERANGE;
+        errno = EDOM;
+        mu.lock();
+        mu.unlock();
+        bad += errno != EDOM;
+    }
+    std::printf("errno changed %d times\n", bad);
+    return bad ? 1 : 0;
+}
+
+// The main thread's scheduling policy as the test body starts.
+int policy() {
+    std::printf("policy=%d\n", sched_getscheduler(0));
+    return 0;
+}
+
+// N short-lived threads one after another, then a spin hand-off: under pct the last thread must still
+// be managed by the watchdog, or the hand-off never finishes.
+int many(int n) {
+    for (int i = 0; i < n; ++i) std::thread([] {}).join();
+    return spin();
+}
+
 // An unsynchronized counter: TSan reports it whatever the schedule.
 int race() {
     int counter = 0;
@@ -156,6 +194,9 @@ int main(int argc, char** argv) {
     if (!std::strcmp(mode, "condvar")) return condvar();
     if (!std::strcmp(mode, "lockpoll")) return lockpoll();
     if (!std::strcmp(mode, "race")) return race();
+    if (!std::strcmp(mode, "errno")) return keeps_errno();
+    if (!std::strcmp(mode, "policy")) return policy();
+    if (!std::strcmp(mode, "many")) return many(n);
     std::fprintf(stderr, "unknown mode %s\n", mode);
     return 2;
 }

@@ -24,8 +24,16 @@
  *   RACEGATE_PCT_DEPTH    PCT bug depth d: d-1 priority change points (pct)
  *   RACEGATE_PCT_STEPS    expected number of sync events, the range change points are drawn from
  *   RACEGATE_PCT_SLICE_MS watchdog period: priorities rotate when no sync event happened in it
+ *   RACEGATE_PCT_SPIN_SLICES spinning slices after which pct gives up its priorities for the run
  *   RACEGATE_SHIM_REPORT  file the shim appends key=value blocks to (one per snapshot, per process)
  */
+/* The symbol versions below (GLIBC_2.2.5 for the glibc entry points, GLIBC_2.3.2 for the condition
+ * variables clang's TSan looks up) are those of x86-64 glibc; other architectures have other base
+ * versions, and a build with the wrong ones would load but miss calls. */
+#if !defined(__x86_64__)
+#error "racegate scheduling shim: unsupported architecture (only x86_64 is supported)"
+#endif
+
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
@@ -47,7 +55,7 @@
 
 #define TLS __thread __attribute__((tls_model("initial-exec")))
 #define EXPORT __attribute__((visibility("default")))
-#define MAX_SLOTS 256          /* threads whose PCT priority the watchdog manages */
+#define MAX_SLOTS 256          /* threads alive at once whose PCT priority the watchdog manages */
 #define MAX_PCT_DEPTH 16
 #define FOREIGN_INDEX 0x100000 /* index base for threads not created through pthread_create */
 
@@ -67,8 +75,11 @@ static long g_noise_max_us = 1000;
 static int g_pct_depth = 3;
 static uint64_t g_pct_steps = 200;
 static long g_slice_ms = 10;
+static long g_spin_limit = 3;   /* spinning slices before pct gives up its priorities */
 static char g_report_path[4096];
 static int g_cpu = -1;
+static cpu_set_t g_all_cpus;   /* the affinity before pinning, restored when pct gives up */
+static int g_all_cpus_known;
 static pid_t g_pid;
 
 /* PCT: initial priority of thread i is g_prio_perm[i % g_prio_count]; change point j (0-based) drops
@@ -81,15 +92,18 @@ static int g_changes;       /* number of change points (d - 1) */
 
 /* ---- counters ---- */
 static long g_live = 1, g_max_live = 1, g_created, g_locks, g_unlocks, g_cond_waits, g_yields,
-            g_sleeps, g_joins, g_delays, g_change_hits, g_rotations;
+            g_sleeps, g_joins, g_delays, g_change_hits, g_rotations, g_spin_slices;
+static int g_pct_released;  /* pct gave up its priorities after g_spin_limit spinning slices */
 static uint64_t g_events;   /* sync events seen, drives PCT change points and watchdog progress */
 static int g_next_index;    /* thread creation order */
 static int g_next_foreign;
 
+/* A thread claims a free slot when it starts and frees it when it ends, so any number of threads
+ * over the run can be managed, MAX_SLOTS of them at once. */
 struct slot { int tid; int prio; };  /* tid 0: free */
 static struct slot g_slots[MAX_SLOTS];
 
-struct tstate { uint64_t rng; double noise_prob; int index; int tid; int inited; };
+struct tstate { uint64_t rng; double noise_prob; int index; int tid; int slot; int inited; };
 static TLS struct tstate t_self;
 
 static pthread_key_t g_exit_key;
@@ -118,49 +132,76 @@ __asm__(".symver __pthread_mutex_unlock,__pthread_mutex_unlock@GLIBC_2.2.5");
 extern void *__libc_malloc(size_t);
 extern void __libc_free(void *);
 
-static TLS int t_resolving;
+static TLS volatile int t_resolving;  /* volatile: the compiler must not drop the store around dlsym */
 
-static void *next_sym(const char *name) {
-    if (t_resolving) return NULL;
+#define REAL_FUNCTIONS(X)                                                             \
+    X(create_fn, pthread_create) X(mutex_fn, pthread_mutex_lock)                      \
+    X(mutex_fn, pthread_mutex_unlock) X(cwait_fn, pthread_cond_wait)                  \
+    X(ctimed_fn, pthread_cond_timedwait) X(cclock_fn, pthread_cond_clockwait)         \
+    X(join_fn, pthread_join) X(yield_fn, sched_yield) X(nsleep_fn, nanosleep)         \
+    X(cnsleep_fn, clock_nanosleep) X(usleep_fn, usleep)
+
+#define DECLARE_REAL(type, name) static type real_##name;
+REAL_FUNCTIONS(DECLARE_REAL)
+
+/* Looks up every wrapped function at once, with all signals blocked: a signal handler cannot
+ * re-enter the shim while dlsym runs on this thread, so the only re-entry left is from inside the
+ * dynamic linker itself (an IFUNC resolver, an allocator), which the wrappers below serve without
+ * dlsym. Threads that arrive concurrently resolve for themselves; dlsym is thread-safe. */
+static void resolve_all(void) {
+    int saved_errno = errno;
+    sigset_t all, old;
+    sigfillset(&all);
+    syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, &old, 8);
     t_resolving = 1;
-    void *p = dlsym(RTLD_NEXT, name);
+#define RESOLVE(type, name)                                                              \
+    if (!__atomic_load_n(&real_##name, __ATOMIC_ACQUIRE))                                \
+        __atomic_store_n(&real_##name, (type)dlsym(RTLD_NEXT, #name), __ATOMIC_RELEASE);
+    REAL_FUNCTIONS(RESOLVE)
     t_resolving = 0;
-    return p;
+    syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old, NULL, 8);
+    errno = saved_errno;
 }
 
-#define REAL(type, name)                                                   \
-    static type real_##name;                                               \
-    static type get_##name(void) {                                         \
-        type f = __atomic_load_n(&real_##name, __ATOMIC_ACQUIRE);          \
-        if (!f) {                                                          \
-            f = (type)next_sym(#name);                                     \
-            if (f) __atomic_store_n(&real_##name, f, __ATOMIC_RELEASE);    \
-        }                                                                  \
-        return f;                                                          \
+/* NULL only while this thread is inside resolve_all, or when the C library lacks the function. */
+#define DEFINE_GET(type, name)                                              \
+    static type get_##name(void) {                                          \
+        type f = __atomic_load_n(&real_##name, __ATOMIC_ACQUIRE);           \
+        if (!f && !t_resolving) {                                           \
+            resolve_all();                                                  \
+            f = __atomic_load_n(&real_##name, __ATOMIC_ACQUIRE);            \
+        }                                                                   \
+        return f;                                                           \
     }
-REAL(create_fn, pthread_create)
-REAL(mutex_fn, pthread_mutex_lock)
-REAL(mutex_fn, pthread_mutex_unlock)
-REAL(cwait_fn, pthread_cond_wait)
-REAL(ctimed_fn, pthread_cond_timedwait)
-REAL(cclock_fn, pthread_cond_clockwait)
-REAL(join_fn, pthread_join)
-REAL(yield_fn, sched_yield)
-REAL(nsleep_fn, nanosleep)
-REAL(cnsleep_fn, clock_nanosleep)
-REAL(usleep_fn, usleep)
+REAL_FUNCTIONS(DEFINE_GET)
 
 /* ---- helpers that TSan never sees ---- */
-static int raw_gettid(void) { return (int)syscall(SYS_gettid); }
-static void raw_yield(void) { syscall(SYS_sched_yield); }
+
+/* A system call that leaves errno as it was: the shim runs inside the program's calls, and the
+ * program must see the errno its own calls set. Returns -errno on failure, like the kernel. */
+static long raw(long nr, long a, long b, long c, long d) {
+    int saved_errno = errno;
+    long r = syscall(nr, a, b, c, d);
+    if (r == -1) r = -errno;
+    errno = saved_errno;
+    return r;
+}
+#define RAW(nr, a, b, c, d) raw((nr), (long)(a), (long)(b), (long)(c), (long)(d))
+
+static int raw_gettid(void) { return (int)RAW(SYS_gettid, 0, 0, 0, 0); }
+static void raw_yield(void) { RAW(SYS_sched_yield, 0, 0, 0, 0); }
 static void raw_sleep_us(long us) {
     struct timespec ts = {us / 1000000, (us % 1000000) * 1000};
-    while (syscall(SYS_nanosleep, &ts, &ts) != 0 && errno == EINTR) {
+    while (RAW(SYS_nanosleep, &ts, &ts, 0, 0) == -EINTR) {
     }
 }
 static int raw_set_fifo(int tid, int prio) {
     struct sched_param sp = {.sched_priority = prio};
-    return (int)syscall(SYS_sched_setscheduler, tid, SCHED_FIFO | SCHED_RESET_ON_FORK, &sp);
+    return (int)RAW(SYS_sched_setscheduler, tid, SCHED_FIFO | SCHED_RESET_ON_FORK, &sp, 0);
+}
+static void raw_set_other(int tid) {
+    struct sched_param sp = {.sched_priority = 0};
+    RAW(SYS_sched_setscheduler, tid, SCHED_OTHER, &sp, 0);
 }
 
 static uint64_t mix64(uint64_t z) {
@@ -183,6 +224,7 @@ static void thread_init(int index) {
     /* Without a fixed RACEGATE_NOISE_PROB each thread draws its own: uneven delays reorder threads
      * more than the same delay everywhere, which mostly slows all of them alike. */
     t_self.noise_prob = g_noise_prob_fixed ? g_noise_prob : unit_rand(&t_self.rng);
+    t_self.slot = -1;
     t_self.inited = 1;
 }
 static struct tstate *self(void) {
@@ -243,13 +285,14 @@ static void write_report(const char *phase) {
         put(&b, "\n");
         kv_u(&b, "pct_changes_hit", (uint64_t)LOAD(g_change_hits));
         kv_u(&b, "pct_rotations", (uint64_t)LOAD(g_rotations));
+        kv_u(&b, "pct_spin_slices", (uint64_t)LOAD(g_spin_slices));
+        kv_u(&b, "pct_released", (uint64_t)LOAD(g_pct_released));
     }
     put(&b, "end=1\n");
-    int fd = (int)syscall(SYS_openat, AT_FDCWD, g_report_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    int fd = (int)RAW(SYS_openat, AT_FDCWD, g_report_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (fd < 0) return;
-    ssize_t r = syscall(SYS_write, fd, b.s, b.n);
-    (void)r;
-    syscall(SYS_close, fd);
+    RAW(SYS_write, fd, b.s, b.n, 0);
+    RAW(SYS_close, fd, 0, 0, 0);
 }
 
 static void note_once(const char *msg) {
@@ -257,10 +300,9 @@ static void note_once(const char *msg) {
     if (n >= sizeof g_note) n = sizeof g_note - 1;
     memcpy(g_note, msg, n);
     g_note[n] = 0;
-    ssize_t r = syscall(SYS_write, 2, "racegate: ", 10);
-    r = syscall(SYS_write, 2, g_note, n);
-    r = syscall(SYS_write, 2, "\n", 1);
-    (void)r;
+    RAW(SYS_write, 2, "racegate: ", 10, 0);
+    RAW(SYS_write, 2, g_note, n, 0);
+    RAW(SYS_write, 2, "\n", 1, 0);
 }
 
 /* ---- perturbation ---- */
@@ -275,16 +317,27 @@ static void noise_point(void) {
     else raw_sleep_us(1 + (long)((r >> 1) % (uint64_t)g_noise_max_us));
 }
 
+/* Returns this thread to how a plain run has it: SCHED_OTHER, every CPU the process started with. */
+static void leave_pct_self(void) {
+    raw_set_other(0);
+    if (g_all_cpus_known) RAW(SYS_sched_setaffinity, 0, sizeof g_all_cpus, &g_all_cpus, 0);
+}
+
 static void set_own_prio(int prio) {
     struct tstate *t = self();
-    if (t->index < MAX_SLOTS) STORE(g_slots[t->index].prio, prio);
+    if (t->slot >= 0) STORE(g_slots[t->slot].prio, prio);
     raw_set_fifo(0, prio);
+    /* The watchdog may have released every slot between our check and the change above. */
+    if (LOAD(g_pct_released)) leave_pct_self();
 }
+
+/* Under pct and not released: priorities still apply. */
+static int pct_on(void) { return g_mode == M_PCT && !LOAD(g_pct_released); }
 
 /* One sync event: counts toward PCT change points. */
 static void sync_event(void) {
     uint64_t n = ADD(g_events, 1);
-    if (g_mode != M_PCT) return;
+    if (!pct_on()) return;
     for (int i = 0; i < g_changes; i++) {
         if (g_change_at[i] == n) {
             ADD(g_change_hits, 1);
@@ -306,7 +359,7 @@ static void after_sync(void) {
 /* A yield or sleep under PCT: drop to the lowest priority so a waiting lower-priority thread runs
  * (a yield under SCHED_FIFO only reaches threads of equal priority). */
 static void pct_yield_point(void) {
-    if (g_active && g_mode == M_PCT) set_own_prio(1);
+    if (g_active && pct_on()) set_own_prio(1);
 }
 
 /* Watchdog: a spin loop on a high-priority thread would starve the thread it waits for. When a
@@ -338,13 +391,46 @@ static void rotate_priorities(void) {
     ADD(g_rotations, 1);
 }
 
+/* Gives up pct for the rest of the run: every managed thread back to SCHED_OTHER on all CPUs. */
+static void release_priorities(void) {
+    STORE(g_pct_released, 1);
+    for (int i = 0; i < MAX_SLOTS; i++) {
+        int tid = LOAD(g_slots[i].tid);
+        if (!tid) continue;
+        raw_set_other(tid);
+        if (g_all_cpus_known) RAW(SYS_sched_setaffinity, tid, sizeof g_all_cpus, &g_all_cpus, 0);
+    }
+}
+
+static uint64_t process_cpu_ns(void) {
+    struct timespec ts;
+    if (RAW(SYS_clock_gettime, CLOCK_PROCESS_CPUTIME_ID, &ts, 0, 0) != 0) return 0;
+    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* Sync events, yields and sleeps: a thread that makes any of them lets the schedule move on. */
+static uint64_t progress_events(void) { return LOAD(g_events) + LOAD(g_yields) + LOAD(g_sleeps); }
+
+/* Spinning: threads that wait by polling atomics make no event, so each hand-off between them waits
+ * for a rotation, a whole slice. A slice is *spinning* when at least two test threads are alive, no
+ * sync event, yield or sleep happened in it, and the process (all on one CPU) was on the CPU for at
+ * least half of it. After g_spin_limit spinning slices in a run, pct gives up its priorities: the
+ * run's extra cost is bounded by that many slices. */
 static void *watchdog(void *arg) {
     (void)arg;
-    uint64_t last = LOAD(g_events);
+    uint64_t last = LOAD(g_events), last_progress = progress_events(), last_cpu = process_cpu_ns();
     int busy_slices = 0;
     for (;;) {
         raw_sleep_us(g_slice_ms * 1000);
-        uint64_t now = LOAD(g_events);
+        uint64_t now = LOAD(g_events), progress = progress_events(), cpu = process_cpu_ns();
+        int spinning = progress == last_progress && LOAD(g_live) >= 2 &&
+                       cpu - last_cpu >= (uint64_t)g_slice_ms * 500000ULL;
+        last_progress = progress;
+        last_cpu = cpu;
+        if (spinning && ADD(g_spin_slices, 1) >= g_spin_limit) {
+            release_priorities();
+            return NULL;
+        }
         if (now != last && ++busy_slices < 10) {
             last = now;
             continue;
@@ -353,16 +439,38 @@ static void *watchdog(void *arg) {
         busy_slices = 0;
         rotate_priorities();
     }
-    return NULL;
 }
 
 /* ---- thread lifecycle ---- */
+
+/* Thread creation, joins and condition waits have no substitute the shim could call without its
+ * lookup, and nothing reaches them while it runs (signals are blocked; the dynamic linker does not
+ * create threads or wait). Should it happen anyway, stop loudly rather than hand the program an
+ * error it would take for the real one. Mutexes, yields and sleeps have direct substitutes. */
+static void unresolvable(const char *name) {
+    RAW(SYS_write, 2, "racegate: the scheduling shim cannot find the real ", 51, 0);
+    RAW(SYS_write, 2, name, strlen(name), 0);
+    RAW(SYS_write, 2, "\n", 1, 0);
+    abort();
+}
 struct start_rec { void *(*fn)(void *); void *arg; int index; int counted; };
+
+/* A free slot for this thread, or -1 when MAX_SLOTS threads are managed already. */
+static int claim_slot(int tid) {
+    for (int i = 0; i < MAX_SLOTS; i++) {
+        int free_tid = 0;
+        if (LOAD(g_slots[i].tid) == 0 &&
+            __atomic_compare_exchange_n(&g_slots[i].tid, &free_tid, tid, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+            return i;
+    }
+    return -1;
+}
 
 static void thread_exit_hook(void *v) {
     (void)v;
     ADD(g_live, -1);
-    if (t_self.index < MAX_SLOTS) STORE(g_slots[t_self.index].tid, 0);
+    if (t_self.slot >= 0) STORE(g_slots[t_self.slot].tid, 0);
+    t_self.slot = -1;
 }
 
 static void *shim_start(void *p) {
@@ -372,8 +480,12 @@ static void *shim_start(void *p) {
     if (rec.counted) {
         pthread_setspecific(g_exit_key, (void *)1);
         if (g_mode == M_PCT) {
-            if (rec.index < MAX_SLOTS) STORE(g_slots[rec.index].tid, t_self.tid);
-            set_own_prio(g_prio_perm[rec.index % g_prio_count]);
+            if (pct_on()) {
+                t_self.slot = claim_slot(t_self.tid);
+                set_own_prio(g_prio_perm[rec.index % g_prio_count]);
+            } else {
+                leave_pct_self();  /* created at a real-time priority just before pct gave up */
+            }
         }
         before_sync();
     }
@@ -386,7 +498,7 @@ static int is_runtime_thread(const pthread_attr_t *attr) {
     if (attr) return 0;
     sigset_t cur;
     sigemptyset(&cur);
-    if (syscall(SYS_rt_sigprocmask, SIG_BLOCK, NULL, &cur, 8) != 0) return 0;
+    if (RAW(SYS_rt_sigprocmask, SIG_BLOCK, NULL, &cur, 8) != 0) return 0;
     return sigismember(&cur, SIGSEGV) && sigismember(&cur, SIGINT) && sigismember(&cur, SIGUSR1);
 }
 
@@ -403,7 +515,7 @@ static void note_new_thread(void) {
 
 EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*fn)(void *), void *arg) {
     create_fn real = get_pthread_create();
-    if (!real) return EAGAIN;
+    if (!real) unresolvable("pthread_create");
     if (!g_active) return real(th, attr, fn, arg);
     struct start_rec *rec = __libc_malloc(sizeof *rec);
     if (!rec) return real(th, attr, fn, arg);
@@ -418,7 +530,7 @@ EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*fn)
     }
     int counted = rec->counted;
     int rc;
-    if (counted && g_mode == M_PCT) {
+    if (counted && pct_on()) {
         /* The new thread starts at the top test priority, so it runs its start hook (registering
          * with the watchdog and taking its own priority) before anything else; threads would
          * otherwise start as SCHED_OTHER (SCHED_RESET_ON_FORK) and starve. gcc's TSan waits for the
@@ -444,7 +556,8 @@ EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*fn)
 EXPORT int pthread_join(pthread_t th, void **ret) {
     if (g_active) ADD(g_joins, 1);
     join_fn real = get_pthread_join();
-    return real ? real(th, ret) : ESRCH;
+    if (!real) unresolvable("pthread_join");
+    return real(th, ret);
 }
 
 EXPORT int pthread_mutex_lock(pthread_mutex_t *m) {
@@ -481,17 +594,17 @@ EXPORT int pthread_mutex_unlock(pthread_mutex_t *m) {
 
 EXPORT int pthread_cond_wait(pthread_cond_t *c, pthread_mutex_t *m) {
     cwait_fn real = get_pthread_cond_wait();
-    if (!real) return EINVAL;
+    if (!real) unresolvable("pthread_cond_wait");
     COND_WAIT(real(c, m))
 }
 EXPORT int pthread_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m, const struct timespec *ts) {
     ctimed_fn real = get_pthread_cond_timedwait();
-    if (!real) return EINVAL;
+    if (!real) unresolvable("pthread_cond_timedwait");
     COND_WAIT(real(c, m, ts))
 }
 EXPORT int pthread_cond_clockwait(pthread_cond_t *c, pthread_mutex_t *m, clockid_t clk, const struct timespec *ts) {
     cclock_fn real = get_pthread_cond_clockwait();
-    if (!real) return EINVAL;
+    if (!real) unresolvable("pthread_cond_clockwait");
     COND_WAIT(real(c, m, clk, ts))
 }
 
@@ -520,7 +633,9 @@ EXPORT int nanosleep(const struct timespec *req, struct timespec *rem) {
 EXPORT int clock_nanosleep(clockid_t clk, int flags, const struct timespec *req, struct timespec *rem) {
     SLEEP_POINT()
     cnsleep_fn real = get_clock_nanosleep();
-    return real ? real(clk, flags, req, rem) : ENOSYS;
+    if (real) return real(clk, flags, req, rem);
+    long r = RAW(SYS_clock_nanosleep, clk, flags, req, rem);
+    return r < 0 ? (int)-r : 0;  /* clock_nanosleep returns the error number, errno untouched */
 }
 EXPORT int usleep(useconds_t us) {
     SLEEP_POINT()
@@ -543,6 +658,8 @@ static long env_long(const char *name, long dflt, long lo, long hi) {
 static void choose_cpu(uint64_t *rng) {
     cpu_set_t set;
     if (sched_getaffinity(0, sizeof set, &set) != 0) return;
+    g_all_cpus = set;
+    g_all_cpus_known = 1;
     int n = CPU_COUNT(&set);
     if (n <= 0) return;
     int pick = (int)(next_rand(rng) % (uint64_t)n);
@@ -569,16 +686,23 @@ static int usable_max_prio(void) {
     return 0;
 }
 
+/* The one way out of pct: noise on the pinned CPU, with the main thread back at SCHED_OTHER
+ * (probing the usable priority may have left it real-time). */
+static void pct_fall_back(const char *why) {
+    note_once(why);
+    g_mode = M_NOISE;
+    g_noise = 1;
+    strcpy(g_applied, "noise+pin");
+    raw_set_other(0);
+}
+
 static void setup_pct(uint64_t *rng) {
     choose_cpu(rng);
     int maxp = usable_max_prio();
     /* need the change-point band, at least two initial priorities and the watchdog's */
     if (maxp < g_pct_depth + 2) {
-        note_once("pct: cannot use SCHED_FIFO priorities (no CAP_SYS_NICE and RLIMIT_RTPRIO too low); "
-                  "fell back to noise+pin");
-        g_mode = M_NOISE;
-        g_noise = 1;
-        strcpy(g_applied, "noise+pin");
+        pct_fall_back("pct: cannot use SCHED_FIFO priorities (no CAP_SYS_NICE and RLIMIT_RTPRIO too low); "
+                      "fell back to noise+pin");
         return;
     }
     g_prio_max = maxp;
@@ -611,19 +735,14 @@ static void setup_pct(uint64_t *rng) {
     struct sched_param sp = {.sched_priority = maxp};
     pthread_attr_setschedparam(&attr, &sp);
     pthread_t wd;
-    if (!libc_create || libc_create(&wd, &attr, watchdog, NULL) != 0) {
-        note_once("pct: could not start the watchdog thread; fell back to noise+pin");
-        g_mode = M_NOISE;
-        g_noise = 1;
-        strcpy(g_applied, "noise+pin");
-        raw_set_fifo(0, 0);
-        struct sched_param other = {0};
-        sched_setscheduler(0, SCHED_OTHER, &other);
+    int started = libc_create && libc_create(&wd, &attr, watchdog, NULL) == 0;
+    pthread_attr_destroy(&attr);
+    if (!started) {
+        pct_fall_back("pct: could not start the watchdog thread; fell back to noise+pin");
         return;
     }
-    pthread_attr_destroy(&attr);
     strcpy(g_applied, "pct");
-    STORE(g_slots[0].tid, raw_gettid());
+    t_self.slot = claim_slot(raw_gettid());
     set_own_prio(g_prio_perm[0]);
 }
 
@@ -656,6 +775,7 @@ __attribute__((constructor)) static void shim_init(void) {
     g_pct_depth = (int)env_long("RACEGATE_PCT_DEPTH", g_pct_depth, 1, MAX_PCT_DEPTH);
     g_pct_steps = (uint64_t)env_long("RACEGATE_PCT_STEPS", (long)g_pct_steps, 1, 1L << 40);
     g_slice_ms = env_long("RACEGATE_PCT_SLICE_MS", g_slice_ms, 1, 10000);
+    g_spin_limit = env_long("RACEGATE_PCT_SPIN_SLICES", g_spin_limit, 1, 1000000);
     const char *rp = env("RACEGATE_SHIM_REPORT");
     if (rp) strncpy(g_report_path, rp, sizeof g_report_path - 1);
 
