@@ -85,19 +85,23 @@ def test_build_preset_targets_run_and_the_unbuilt_tests_are_listed(tmp_path: Pat
             none.stderr
 
 
-@pytest.mark.parametrize("cc,preset", [("clang", "racegate-tsan-clang"), ("gcc", "configure-only-gcc")])
-def test_target_builds_just_that_target(tmp_path: Path, cc: str, preset: str) -> None:
-    # racegate-tsan-clang is a build preset (of the included presets); configure-only-gcc has none.
+@pytest.mark.parametrize("preset,configure_preset,is_build_preset", [
+    ("racegate-tsan-clang", "racegate-tsan-clang", True),  # a build preset (of the included ones) without targets
+    ("configure-only-gcc", "configure-only-gcc", False),  # no build preset of that name: the binary dir is built
+    ("tally-gcc", "racegate-tsan-gcc", True),  # --target replaces the build preset's targets
+])
+def test_target_builds_just_that_target(tmp_path: Path, preset: str, configure_preset: str,
+                                        is_build_preset: bool) -> None:
     project = project_copy(tmp_path)
     out = tmp_path / "out"
     proc = racegate(project, "--preset", preset, "--target", "checkout_test", "--runs", "2", "--out", str(out))
     assert proc.returncode == 0, proc.stderr[-4000:]
-    build_dir = project / "build" / preset
+    build_dir = project / "build" / configure_preset
     assert (build_dir / "checkout_test").is_file()
     assert not (build_dir / "tally_test").exists() and not (build_dir / "inventory_test").exists()
     tests = {t["name"]: t for t in result_of(out)["tests"]}
     assert tests["checkout"]["runs"] >= 1 and tests["checkout"]["outcomes"]["pass"] == tests["checkout"]["runs"]
     assert tests["tally_test_NOT_BUILT"]["not_run"] == "not built: tally_test is missing"
     assert tests["inventory_test_NOT_BUILT"]["not_run"] == "not built: inventory_test is missing"
-    built_through = f"--preset {preset}" if preset.startswith("racegate-") else str(build_dir)
+    built_through = f"--preset {preset}" if is_build_preset else str(build_dir)
     assert f"$ cmake --build {built_through} --parallel 2 --target checkout_test\n" in (out / "build.log").read_text()
