@@ -6,6 +6,7 @@ import pytest
 
 from racegate import discover
 from racegate.errors import RacegateError
+from racegate.model import TestCase
 
 CTEST_ENTRY = {
     "name": "Cache.ConcurrentLookups",
@@ -174,3 +175,36 @@ def test_will_fail_skip_return_code_and_run_serial_are_read(tmp_path: Path):
                                "set_tests_properties(t PROPERTIES WILL_FAIL TRUE SKIP_RETURN_CODE 77 RUN_SERIAL TRUE)\n")
     (test,) = discover.discover(build)
     assert test.will_fail and test.skip_return_code == 77 and test.run_serial
+
+
+def _selection(tmp_path: Path, names: list[str], built: set[str], shard=None):
+    """cli's selection over tests whose programs exist (executable) only for the names in `built`."""
+    from racegate import cli
+
+    tests = []
+    for name in names:
+        program = tmp_path / name
+        if name in built:
+            program.write_text("#!/bin/sh\n")
+            program.chmod(0o755)
+        tests.append(TestCase(name=name, command=(str(program),)))
+    return cli._select(tests, tmp_path, shard)
+
+
+def test_the_selection_lists_unbuilt_tests_as_not_run(tmp_path: Path):
+    run, not_built = _selection(tmp_path, ["a", "b", "c"], built={"b"})
+    assert [t.name for t in run] == ["b"]
+    assert [(t.name, t.not_run, t.runs) for t in not_built] == [
+        ("a", f"not built: {tmp_path}/a is missing", 0), ("c", f"not built: {tmp_path}/c is missing", 0)]
+
+
+def test_nothing_built_is_an_error_on_every_shard_but_one_unlucky_shard_is_not(tmp_path: Path):
+    with pytest.raises(RacegateError, match=rf"^nothing to run: no selected test is built \(a: {tmp_path}/a is "
+                                            r"missing, and 1 more\)$"):
+        _selection(tmp_path, ["a", "b"], built=set())
+    for shard in ((1, 2), (2, 2)):
+        with pytest.raises(RacegateError, match="no selected test is built"):
+            _selection(tmp_path, ["a", "b"], built=set(), shard=shard)
+    # Shard 1/2 of a, b, c, d is a and c (round-robin over sorted names): both unbuilt, listed, no error.
+    run, not_built = _selection(tmp_path, ["a", "b", "c", "d"], built={"b", "d"}, shard=(1, 2))
+    assert run == [] and [t.name for t in not_built] == ["a", "c"]
