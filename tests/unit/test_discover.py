@@ -136,8 +136,8 @@ def test_the_placeholder_of_an_unbuilt_discovery_target_is_listed(tmp_path: Path
     # What gtest_discover_tests writes: an include file that registers TARGET_NOT_BUILT while the target's
     # executable does not exist (a real one is exercised end to end in tests/e2e/test_partial_build.py).
     include = tmp_path / "queue_include.cmake"
-    include.write_text(f'if(EXISTS "{tmp_path}/queue_test")\nelse()\n  add_test(queue_test_NOT_BUILT queue_test_NOT_BUILT)\n'
-                       "endif()\n")
+    include.write_text(f'if(EXISTS "{tmp_path}/queue_test")\nelse()\n'
+                       "  add_test(queue_test_NOT_BUILT queue_test_NOT_BUILT)\nendif()\n")
     build = _project(tmp_path, f'set_property(DIRECTORY APPEND PROPERTY TEST_INCLUDE_FILES "{include}")\n'
                                "add_test(NAME alive COMMAND sh -c \"exit 0\")\n")
     tests = {t.name: t for t in discover.discover(build)}
