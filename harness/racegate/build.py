@@ -1,11 +1,13 @@
 """Configure and build a project through a CMake preset, and check what was built."""
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
 import signal
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 from racegate.errors import RacegateError
@@ -16,23 +18,108 @@ _NO_RUNTIME = re.compile(r"cannot find -ltsan|libclang_rt\.tsan[^\s:]*: No such 
                          r"|unsupported option '-fsanitize=thread'|libtsan\.so[.\d]*: cannot open")
 
 
-def build_preset(source_dir: Path, preset: str, log_path: Path, jobs: int) -> Path:
-    """Configure and build `preset` in `source_dir`; return the binary dir. Output goes to `log_path`."""
+def build_preset(source_dir: Path, preset: str, log_path: Path, jobs: int, targets: tuple[str, ...] = ()) -> Path:
+    """Configure and build `preset` in `source_dir`; return the binary dir. Output goes to `log_path`.
+
+    When the project has a build preset of that name, the build goes through it (its `targets`, `jobs` and
+    `configuration` apply) after configuring its configure preset; otherwise `preset` is a configure preset
+    and every target of its binary dir is built. `targets` replace what would be built."""
     if not (source_dir / "CMakePresets.json").is_file() and not (source_dir / "CMakeUserPresets.json").is_file():
         raise RacegateError(f"no CMakePresets.json in {source_dir}: run `racegate init` there or pass -S DIR")
+    build = find_build_preset(source_dir, preset)
+    configure = build.configure_preset if build else preset
     log_path.parent.mkdir(parents=True, exist_ok=True)
     log_path.write_text("")
-    returncode, output = _logged(["cmake", "--preset", preset], source_dir, log_path)
+    returncode, output = _logged(["cmake", "--preset", configure], source_dir, log_path)
     if returncode != 0:
-        raise RacegateError(_explain(f"configure of preset {preset!r} failed", output, log_path))
+        raise RacegateError(_explain(f"configure of preset {configure!r} failed", output, log_path))
     found = _WRITTEN_TO.findall(output)
     if not found:
-        raise RacegateError(f"cmake did not say where preset {preset!r} builds (see {log_path})")
+        raise RacegateError(f"cmake did not say where preset {configure!r} builds (see {log_path})")
     binary_dir = Path(found[-1].strip())
-    returncode, output = _logged(["cmake", "--build", str(binary_dir), "--parallel", str(jobs)], source_dir, log_path)
+    if build is None:
+        argv = ["cmake", "--build", str(binary_dir), "--parallel", str(jobs)]
+    else:
+        # A preset's own `jobs` is the project's choice; without one, build as parallel as racegate runs.
+        argv = ["cmake", "--build", "--preset", preset] + ([] if build.has_jobs else ["--parallel", str(jobs)])
+    for target in targets:
+        argv += ["--target", target]
+    returncode, output = _logged(argv, source_dir, log_path)
     if returncode != 0:
         raise RacegateError(_explain(f"build of preset {preset!r} failed", output, log_path))
     return binary_dir
+
+
+@dataclass(frozen=True)
+class BuildPreset:
+    """What racegate needs of a build preset: the configure preset to configure first, whether it sets jobs."""
+
+    name: str
+    configure_preset: str
+    has_jobs: bool
+
+
+def find_build_preset(source_dir: Path, name: str) -> BuildPreset | None:
+    """The visible build preset `name` of the project's CMakePresets.json and CMakeUserPresets.json (and the
+    files they include), with inherited fields resolved; None when there is none."""
+    presets: dict[str, dict] = {}
+    for path in _preset_files(source_dir):
+        for preset in _read_presets(path).get("buildPresets", []):
+            if isinstance(preset, dict) and isinstance(preset.get("name"), str):
+                presets.setdefault(preset["name"], preset)
+    preset = presets.get(name)
+    if preset is None or preset.get("hidden"):
+        return None
+    configure = _inherited(presets, preset, "configurePreset", {name})
+    if not isinstance(configure, str):
+        raise RacegateError(f"build preset {name!r} names no configurePreset")
+    return BuildPreset(name, configure, _inherited(presets, preset, "jobs", {name}) is not None)
+
+
+def _preset_files(source_dir: Path) -> list[Path]:
+    """CMakePresets.json, CMakeUserPresets.json and every file they include (paths relative to the file
+    that includes them), each once."""
+    pending = [p for p in (source_dir / "CMakePresets.json", source_dir / "CMakeUserPresets.json") if p.is_file()]
+    files: list[Path] = []
+    seen: set[Path] = set()
+    while pending:
+        path = pending.pop(0)
+        if path.resolve() in seen:
+            continue
+        seen.add(path.resolve())
+        files.append(path)
+        includes = _read_presets(path).get("include", [])
+        if not isinstance(includes, list):
+            raise RacegateError(f"presets file {path}: \"include\" is not a list")
+        for include in includes:
+            included = path.parent / include
+            if not included.is_file():
+                raise RacegateError(f"{path} includes {include}, which is not a file")
+            pending.append(included)
+    return files
+
+
+def _read_presets(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise RacegateError(f"cannot read presets file {path}: {exc}") from None
+    if not isinstance(data, dict):
+        raise RacegateError(f"presets file {path} is not a JSON object")
+    return data
+
+
+def _inherited(presets: dict[str, dict], preset: dict, key: str, seen: set[str]):
+    """`key` of `preset`, or of the first preset it inherits from (depth first, in order) that has it."""
+    if key in preset:
+        return preset[key]
+    parents = preset.get("inherits", [])
+    for parent in [parents] if isinstance(parents, str) else parents:
+        if parent in presets and parent not in seen:
+            value = _inherited(presets, presets[parent], key, seen | {parent})
+            if value is not None:
+                return value
+    return None
 
 
 def _logged(argv: list[str], cwd: Path, log_path: Path) -> tuple[int, str]:

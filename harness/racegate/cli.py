@@ -81,6 +81,8 @@ def _parser() -> argparse.ArgumentParser:
     where = run.add_mutually_exclusive_group()
     where.add_argument("--preset", help="configure and build this CMake preset, then run its tests")
     where.add_argument("--build-dir", type=Path, help="run the tests of this already built CMake binary dir")
+    run.add_argument("--target", action="append", default=[], metavar="TARGET",
+                     help="build only this target of the preset (repeatable; replaces a build preset's targets)")
     run.add_argument("-S", "--source", type=Path, default=Path("."), help="project dir holding the presets (default .)")
     run.add_argument("--runs", type=_positive_int, help="runs per test (default 10 without --time-budget)")
     run.add_argument("--time-budget", type=_positive_float, metavar="SECONDS",
@@ -174,12 +176,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         from racegate.doctor import preflight
 
         preflight(source_dir, args.preset, args.build_dir.resolve() if args.build_dir else None)
-    tests, build_dir = _build_and_discover(args, source_dir, out_dir)
-    if shard:
-        tests = discover.shard(tests, *shard)
-    if not tests and not shard:
-        raise RacegateError("nothing to run: no test matched")
-    # An empty shard (more shards than tests) is not an error: its result merges as nothing.
+    found, build_dir = _build_and_discover(args, source_dir, out_dir)
+    tests, not_built = _select(found, build_dir, shard)
     shim_path = _shim()
     master_seed = args.seed if args.seed is not None else secrets.randbits(32)
     schedules_for = partial(strategies.probe_schedules_for_test, wanted=schedules, have_shim=shim_path is not None)
@@ -198,6 +196,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         compiler=compiler(build_dir) if build_dir else None, strict=args.strict,
         gate_library_reports=args.gate_library_reports)
     result = session.result(config, wall)
+    result.tests.extend(not_built)
     gate.apply_baseline(result, known)
     _publish(result, out_dir, formats)
     if session.interrupted:
@@ -214,9 +213,11 @@ def _build_and_discover(args: argparse.Namespace, source_dir: Path,
         if args.preset or args.build_dir:
             raise RacegateError("give one of --preset, --build-dir or -- CMD, not several")
         return [discover.command_test(args.test_command)], None
+    if args.target and not args.preset:
+        raise RacegateError("--target needs --preset: racegate builds only through a preset")
     if args.preset:
         print(f"racegate: configuring and building preset {args.preset} ...", file=sys.stderr)
-        build_dir = build_preset(source_dir, args.preset, outdir.build_log(out_dir), args.jobs)
+        build_dir = build_preset(source_dir, args.preset, outdir.build_log(out_dir), args.jobs, tuple(args.target))
     elif args.build_dir:
         build_dir = args.build_dir.resolve()
     else:
@@ -226,6 +227,32 @@ def _build_and_discover(args: argparse.Namespace, source_dir: Path,
         print(f"racegate: warning: {build_dir} is not built with -fsanitize=thread; only failures, crashes "
               "and hangs can be found", file=sys.stderr)
     return tests, build_dir
+
+
+def _select(found: list[TestCase], build_dir: Path | None,
+            shard: tuple[int, int] | None) -> tuple[list[TestCase], list[results.TestResult]]:
+    """The tests to run, and the selected ones whose executable was not built as results that never ran.
+    -R (in discovery) and the shard choose first, so an unbuilt test they leave out never matters."""
+    # `-- CMD` is run as given: a missing program there is the command's own failure, not a partial build.
+    missing = {t.name: why for t in found if build_dir and (why := discover.missing_executable(t))}
+    if found and len(missing) == len(found):
+        # Decided before sharding, the same way on every shard: a shard whose tests all happen to be
+        # unbuilt only lists them, like an empty shard, while the others run.
+        first = found[0]
+        more = f", and {len(found) - 1} more" if len(found) > 1 else ""
+        raise RacegateError(f"nothing to run: no selected test is built ({first.name}: "
+                            f"{missing[first.name].removeprefix('not built: ')}{more})")
+    if shard:
+        found = discover.shard(found, *shard)
+    if not found and not shard:
+        raise RacegateError("nothing to run: no test matched")
+    # An empty shard (more shards than tests) is not an error: its result merges as nothing.
+    not_built = [results.TestResult.never_ran(t, missing[t.name]) for t in found if t.name in missing]
+    if not_built:
+        names = ", ".join(t.name for t in not_built[:5]) + (" ..." if len(not_built) > 5 else "")
+        print(f"racegate: {len(not_built)} selected test{'s' if len(not_built) != 1 else ''} not built, "
+              f"listed as not run: {names}", file=sys.stderr)
+    return [t for t in found if t.name not in missing], not_built
 
 
 def cmd_report(args: argparse.Namespace) -> int:

@@ -13,8 +13,14 @@ from racegate.errors import RacegateError
 from racegate.model import TestCase
 
 
+# gtest_discover_tests registers this placeholder in place of the tests of a target that was not built.
+_NOT_BUILT = "_NOT_BUILT"
+
+
 def discover(build_dir: Path, pattern: str | None = None) -> list[TestCase]:
-    """Every enabled test of `build_dir`, with its exact command, environment and properties."""
+    """Every enabled test of `build_dir` whose name matches `pattern`, with its exact command, environment
+    and properties, whether or not its executable was built: selection comes first, so a test that is not
+    selected never matters (`missing_executable` says which selected ones cannot run)."""
     if not (build_dir / "CTestTestfile.cmake").is_file():
         raise RacegateError(f"{build_dir} has no CTestTestfile.cmake: not a built CMake dir with enable_testing()")
     proc = subprocess.run(
@@ -30,18 +36,61 @@ def discover(build_dir: Path, pattern: str | None = None) -> list[TestCase]:
         info = json.loads(proc.stdout)
     except json.JSONDecodeError as exc:
         raise RacegateError(f"ctest printed invalid JSON for {build_dir}: {exc}") from None
-    tests = _unique_names([t for t in (test_from_json(entry) for entry in info.get("tests", [])) if t is not None])
+    entries = info.get("tests", [])
+    if any(not entry.get("command") for entry in entries):
+        registered = _registered_commands(build_dir)
+        entries = [entry if entry.get("command") else dict(entry, command=registered.get(entry.get("name"), []))
+                   for entry in entries]
+    tests = _unique_names([t for t in (test_from_json(entry) for entry in entries) if t is not None])
     if pattern is not None:
         try:
             regex = re.compile(pattern)
         except re.error as exc:
             raise RacegateError(f"bad --tests regex {pattern!r}: {exc}") from None
         tests = [t for t in tests if regex.search(t.name)]
-    for test in tests:
-        if not _runnable(test.command[0]):
-            raise RacegateError(f"test {test.name!r}: {test.command[0]} does not exist or is not executable "
-                                "(is the build complete?)")
     return tests
+
+
+def missing_executable(test: TestCase) -> str | None:
+    """Why `test` cannot run because its program was not built ("not built: PATH is missing"), or None."""
+    if not test.command:
+        if test.name.endswith(_NOT_BUILT):
+            # The target's name is what the user passes to `--target` to build it.
+            return f"not built: {test.name[:-len(_NOT_BUILT)]} is missing"
+        return f"not built: the executable of {test.name} is missing"
+    program = test.command[0]
+    if _runnable(program):
+        return None
+    if os.sep in program and os.path.isfile(program):
+        return f"not built: {program} is not executable"
+    return f"not built: {program} is missing"
+
+
+def _registered_commands(build_dir: Path) -> dict[str, list[str]]:
+    """The commands CMake wrote for each test into the CTestTestfile.cmake files of `build_dir` and its
+    subdirs. ctest's listing leaves out the command of a test whose program does not exist; these files
+    still say which program that is."""
+    commands: dict[str, list[str]] = {}
+    pending = [build_dir]
+    while pending:
+        directory = pending.pop()
+        try:
+            text = (directory / "CTestTestfile.cmake").read_text(errors="replace")
+        except OSError:
+            continue
+        for match in _ADD_TEST.finditer(text):
+            name = match.group("bracketed") if match.group("bracketed") is not None else match.group("plain")
+            args = [re.sub(r"\\(.)", r"\1", arg) for arg in _QUOTED.findall(match.group("args"))]
+            commands.setdefault(name, args)
+        pending.extend(directory / sub for sub in reversed(_SUBDIRS.findall(text)))
+    return commands
+
+
+# `add_test([=[name]=] "program" "arg")` (policy CMP0110 NEW) or `add_test(name "program" "arg")` (OLD).
+_ADD_TEST = re.compile(r'^add_test\((?:\[(?P<eq>=*)\[(?P<bracketed>.*?)\](?P=eq)\]|(?P<plain>[^\s"]+)) (?P<args>.*)\)$',
+                       re.MULTILINE)
+_QUOTED = re.compile(r'"((?:[^"\\]|\\.)*)"')
+_SUBDIRS = re.compile(r'^subdirs\("((?:[^"\\]|\\.)*)"\)$', re.MULTILINE)
 
 
 def _unique_names(tests: list[TestCase]) -> list[TestCase]:
@@ -61,14 +110,12 @@ def _runnable(program: str) -> bool:
 
 
 def test_from_json(entry: dict) -> TestCase | None:
-    """One test of ctest's json-v1 listing; None for a disabled test."""
+    """One test of ctest's json-v1 listing; None for a disabled test. A test whose program was not built has
+    no command (ctest leaves it out) or the one CMake registered for it; `missing_executable` tells."""
     props = {p.get("name"): p.get("value") for p in entry.get("properties", [])}
     command = entry.get("command")
     if props.get("DISABLED"):
         return None
-    if not command:
-        # ctest leaves the command out when the test's executable does not exist.
-        raise RacegateError(f"test {entry.get('name')!r} has no executable (is the build complete?)")
     env = []
     for item in props.get("ENVIRONMENT") or []:
         key, sep, value = item.partition("=")
@@ -78,12 +125,12 @@ def test_from_json(entry: dict) -> TestCase | None:
     skip_code = props.get("SKIP_RETURN_CODE")
     return TestCase(
         name=entry["name"],
-        command=tuple(command),
+        command=tuple(command or ()),
         cwd=props.get("WORKING_DIRECTORY"),
         env=tuple(env),
         timeout=float(timeout) if timeout else None,
         labels=tuple(props.get("LABELS") or ()),
-        is_gtest=is_gtest_command(command),
+        is_gtest=is_gtest_command(command or ()),
         will_fail=bool(props.get("WILL_FAIL")),
         skip_return_code=int(skip_code) if skip_code is not None else None,
         run_serial=bool(props.get("RUN_SERIAL")),

@@ -1,0 +1,94 @@
+"""Build presets: which one `racegate run --preset P` builds through, and the cmake commands it runs."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from racegate import build
+from racegate.errors import RacegateError
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def write(path: Path, data: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data))
+
+
+def test_a_build_preset_is_found_through_includes_and_user_presets_with_inherited_fields(tmp_path: Path):
+    write(tmp_path / "CMakePresets.json", {"version": 6, "include": ["cmake/more.json"]})
+    write(tmp_path / "cmake" / "more.json", {"version": 6, "include": ["../vendor/base.json"], "buildPresets": [
+        {"name": "core", "configurePreset": "tsan", "jobs": 3, "targets": ["core_test"]}]})
+    write(tmp_path / "vendor" / "base.json", {"version": 6, "buildPresets": [
+        {"name": "base", "hidden": True, "configurePreset": "tsan-gcc"}]})
+    write(tmp_path / "CMakeUserPresets.json", {"version": 6, "buildPresets": [
+        {"name": "mine", "inherits": ["core"], "targets": ["other_test"]},
+        {"name": "from-hidden", "inherits": "base"}]})
+    assert build.find_build_preset(tmp_path, "core") == build.BuildPreset("core", "tsan", has_jobs=True)
+    assert build.find_build_preset(tmp_path, "mine") == build.BuildPreset("mine", "tsan", has_jobs=True)
+    assert build.find_build_preset(tmp_path, "from-hidden") == build.BuildPreset("from-hidden", "tsan-gcc", False)
+    assert build.find_build_preset(tmp_path, "base") is None  # hidden: cmake would refuse it
+    assert build.find_build_preset(tmp_path, "tsan") is None
+
+
+def test_the_repos_own_presets_have_build_presets_for_each_compiler():
+    found = build.find_build_preset(REPO, "racegate-tsan-clang")
+    assert found == build.BuildPreset("racegate-tsan-clang", "racegate-tsan-clang", has_jobs=False)
+
+
+@pytest.mark.parametrize("files,message", [
+    ({"CMakePresets.json": "{"}, "cannot read presets file"),
+    ({"CMakePresets.json": '{"include": ["gone.json"]}'}, "includes gone.json, which is not a file"),
+    ({"CMakePresets.json": '{"include": "x.json"}'}, "is not a list"),
+    ({"CMakePresets.json": '{"buildPresets": [{"name": "b"}]}'}, "names no configurePreset"),
+])
+def test_broken_presets_are_one_line_errors(tmp_path: Path, files: dict[str, str], message: str):
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    with pytest.raises(RacegateError, match=message):
+        build.find_build_preset(tmp_path, "b")
+
+
+@pytest.fixture
+def commands(monkeypatch) -> list[list[str]]:
+    """The cmake commands build_preset runs, answered as a successful configure and build would be."""
+    ran: list[list[str]] = []
+
+    def fake(argv, cwd, log_path):
+        ran.append(argv)
+        return 0, "-- Build files have been written to: /b/dir\n"
+    monkeypatch.setattr(build, "_logged", fake)
+    return ran
+
+
+def test_a_build_preset_configures_its_configure_preset_and_builds_through_itself(tmp_path, commands):
+    write(tmp_path / "CMakePresets.json", {"version": 6, "buildPresets": [
+        {"name": "core", "configurePreset": "tsan", "targets": ["core_test"]},
+        {"name": "paced", "configurePreset": "tsan", "jobs": 1}]})
+    assert build.build_preset(tmp_path, "core", tmp_path / "log", 4) == Path("/b/dir")
+    assert commands == [["cmake", "--preset", "tsan"], ["cmake", "--build", "--preset", "core", "--parallel", "4"]]
+    commands.clear()
+    # The preset's own jobs win; --target replaces its targets.
+    build.build_preset(tmp_path, "paced", tmp_path / "log", 4, ("a", "b"))
+    assert commands[1] == ["cmake", "--build", "--preset", "paced", "--target", "a", "--target", "b"]
+
+
+def test_without_a_build_preset_every_target_or_the_given_ones_are_built(tmp_path, commands):
+    write(tmp_path / "CMakePresets.json", {"version": 6, "configurePresets": [{"name": "tsan"}]})
+    build.build_preset(tmp_path, "tsan", tmp_path / "log", 2)
+    assert commands == [["cmake", "--preset", "tsan"], ["cmake", "--build", "/b/dir", "--parallel", "2"]]
+    commands.clear()
+    build.build_preset(tmp_path, "tsan", tmp_path / "log", 2, ("t",))
+    assert commands[1] == ["cmake", "--build", "/b/dir", "--parallel", "2", "--target", "t"]
+
+
+def test_target_without_preset_is_a_usage_error(tmp_path: Path):
+    proc = subprocess.run([sys.executable, str(REPO / "racegate"), "run", "--target", "t", "--build-dir",
+                           str(tmp_path)], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "--target needs --preset" in lines[0]
