@@ -38,7 +38,10 @@ SARIF_SCHEMA = TESTS / "schemas" / "sarif-schema-2.1.0.json"
 # Real TSan logs of the programs under corpus/programs, one dir per compiler (corpus/generate.py).
 CORPUS = TESTS / "corpus"
 CORPUS_COMPILERS = ("clang14", "clang19", "gcc12")
-CORPUS_PROGRAMS = sorted(p.stem for p in (CORPUS / "programs").glob("*.cpp"))
+# Programs whose log holds TSan reports, and programs that crash under TSan (`// corpus: crash=1`).
+_CRASHES = {p.stem for p in (CORPUS / "programs").glob("*.cpp") if "// corpus: crash=1" in p.read_text()}
+CORPUS_PROGRAMS = sorted(p.stem for p in (CORPUS / "programs").glob("*.cpp") if p.stem not in _CRASHES)
+CORPUS_CRASHES = sorted(_CRASHES)
 COMPILER_PRESETS = ("racegate-tsan-clang", "racegate-tsan-gcc")
 BUILD_JOBS = "2"
 TSAN_MARK = "WARNING: ThreadSanitizer:"

@@ -41,15 +41,18 @@ class Advice:
 
 
 def advice_for(kind: str, frames: Sequence[SourceFrame] = (), signature: Sequence[str] = (),
-               stacks: Sequence[StackTrace] = (), library_rule: str | None = None) -> Advice:
-    """The advice for one bucket: a known standard-library report's own, else by its kind's category, and for
-    races by the code its stacks show."""
+               stacks: Sequence[StackTrace] = (), library_rule: str | None = None,
+               timing_sensitive: bool = False) -> Advice:
+    """The advice for one bucket: a known standard-library report's own, else by its kind's category; for races
+    by the code its stacks show, for failed checks by the pattern of the check, said plainly when none fits."""
     issue = BY_RULE.get(library_rule or "")
     if issue is not None:
         return Advice(f"A known race inside the standard library ({issue.reference}): {issue.what}.", issue.workaround)
     found = kinds.category(kind)
     if found is None or found == kinds.RACE:
         return _data_race_advice(kind, frames, signature, stacks)
+    if found == kinds.ASSERTION:
+        return _failed_check_advice(signature[-1] if signature else "", timing_sensitive)
     if found == kinds.MUTEX_MISUSE:
         return Advice(f"Mutex misuse: {kind}.", _CATEGORY_ADVICE[found].fix)
     return _CATEGORY_ADVICE[found]
@@ -83,13 +86,6 @@ _CATEGORY_ADVICE = {
         "Use RAII locks (std::lock_guard, std::unique_lock, std::scoped_lock) so every lock is released by the "
         "thread that took it, exactly once; never destroy a mutex another thread may still hold.",
     ),
-    kinds.ASSERTION: Advice(
-        "The test's own check failed in some runs and passed in others, without a TSan report: the result "
-        "depends on the interleaving, typically check-then-act on atomics (each access atomic, the sequence not).",
-        "Make the read-modify-write one atomic step: a compare_exchange_weak loop, or fetch_sub/fetch_add and "
-        "act on the value it returns (e.g. `if (refs.fetch_sub(1) == 1) destroy();`); or hold one mutex across "
-        "the check and the act.",
-    ),
     kinds.CRASH_BUG: Advice(
         "The test crashed in some runs only: a timing-dependent crash, usually memory corruption from a race "
         "or an object used after another thread destroyed it.",
@@ -105,24 +101,69 @@ _CATEGORY_ADVICE = {
 }
 
 
+# Failed checks, by what the check says (the normalized failure message); the first pattern that fits wins.
+_TIMING_CHECK = Advice(
+    "A check on elapsed time or a deadline failed: ThreadSanitizer alone slows a test 5-15 times, and perturbed "
+    "schedules more, so this says more about the build than about the code.",
+    "Check what happened rather than how long it took; where the deadline is the point of the test, scale it for "
+    "sanitizer builds (e.g. a factor from the environment) or run that test outside the TSan job.",
+)
+_FAILED_CHECKS = (
+    (re.compile(r"connect|refused|reset by peer|broken pipe|socket|\bbind\b|address already in use|"
+                r"eaddrinuse|econnrefused|econnreset|timed out|status code|http", re.I),
+     Advice("A connection or request failed in some runs only: typically a server not listening yet, a port "
+            "still in use, or a client timeout shorter than a sanitizer build needs.",
+            "Wait for readiness instead of sleeping (signal once listen() has returned), bind port 0 and read the "
+            "chosen port back, and give request timeouts headroom under TSan.")),
+    (re.compile(r"Expected: \(.*\) (?:<|<=|>|>=) \(.*\), actual"),
+     Advice("A bound the test checks was broken in some runs only, without a TSan report: typically check-then-act "
+            "on atomics (each access atomic, the sequence not), so two threads both act on one check.",
+            "Make the read-modify-write one atomic step: a compare_exchange_weak loop, or fetch_sub/fetch_add and "
+            "act on the value it returns (e.g. `if (refs.fetch_sub(1) == 1) destroy();`); or hold one mutex "
+            "across the check and the act.")),
+    (re.compile(r"Expected equality of these values|Value of: ", re.I),
+     Advice("A value came out wrong in some runs only, without a TSan report: typically an update lost between "
+            "threads (read, compute, write back on an atomic or under two separate locks).",
+            "Do each update as one atomic step (fetch_add, a compare_exchange_weak loop) or under one lock held "
+            "from the read to the write.")),
+)
+_UNKNOWN_CHECK = Advice(
+    "The test failed in some runs and passed in others, and racegate does not recognize the pattern of the failure.",
+    "Replay the failing run (`racegate replay <id>` runs the same seed and schedule) and compare its output with "
+    "a passing run's; the reproduce line runs it by hand, under a debugger if need be.",
+)
+
+
+def _failed_check_advice(message: str, timing_sensitive: bool) -> Advice:
+    if timing_sensitive:
+        return _TIMING_CHECK
+    for pattern, advice in _FAILED_CHECKS:
+        if pattern.search(message):
+            return advice
+    return _UNKNOWN_CHECK
+
+
 def _data_race_advice(kind: str, frames: Sequence[SourceFrame], signature: Sequence[str],
                       stacks: Sequence[StackTrace]) -> Advice:
-    names = [f.function for f in frames] + list(signature)
+    # The shared object is what the accessed library frames work on: the frames above the project's in each
+    # access stack, from the one the project called inwards (a map's find before the key compare inside it).
+    # Argument types name nothing that was accessed: `get(const std::string&)` of a map does not race on a string.
+    accessed: list[str] = []
     # The access happens in a lambda when the first frame outside the standard library is one.
     accessors = [f.function for f in frames]
     for stack in stacks:
-        names += [f.function for f in stack.frames]
-        accessors += [
-            f.function
-            for f in stack.frames
-            if f.function
-            and not _qualified(f.function).startswith(("std::", "__"))
-            and not _LIBRARY_FILE.search(f.file)
-        ][:1]
+        inside = []
+        for f in stack.frames:
+            if not _is_library(f):
+                if f.function:
+                    accessors.append(f.function)
+                break
+            inside.append(f.function)
+        accessed += reversed(inside)
     headers = " ".join(s.header for s in stacks).lower()
     both_write = headers.count("write") >= 2
     access = "concurrent writes" if both_write else "a read concurrent with a write"
-    container = _container(names)
+    container = _container(accessed)
     lam = any(_LAMBDA.search(n) for n in accessors)
     if container:
         what = f"{access.capitalize()} on a shared {container}: standard containers are not thread-safe."
@@ -155,10 +196,15 @@ def _qualified(function: str) -> str:
     return words[-1] if words else ""
 
 
+def _is_library(frame: SourceFrame) -> bool:
+    return _qualified(frame.function).startswith(("std::", "__")) or bool(_LIBRARY_FILE.search(frame.file))
+
+
 def _container(names: list[str]) -> str | None:
-    qualified = [(n, _qualified(n)) for n in names]
-    for pattern, name in _CONTAINERS:
-        for raw, q in qualified:
+    """The first container that one of the functions (in order) belongs to."""
+    for raw in names:
+        q = _qualified(raw)
+        for pattern, name in _CONTAINERS:
             if pattern.match(q):
                 if name.endswith(("::", "_")):  # internal table or tree: tell map from set by its value type
                     name += "map" if _PAIR.search(raw) else "set"

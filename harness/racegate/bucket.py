@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from racegate import outdir
+from racegate.kinds import CRASH, TEST_FAILURE, TIMEOUT, severity
 from racegate.model import Finding, RunRecord
 from racegate.signature import bucket_id
 
@@ -13,12 +14,32 @@ from racegate.signature import bucket_id
 @dataclass
 class Bucket:
     id: str
-    finding: Finding  # the one from the earliest run, shown to people
-    first: RunRecord
+    finding: Finding  # shown to people: of the most severe kind the bucket was reported as, its earliest run
+    first: RunRecord  # the run of `finding`, the one to replay
     occurrences: int = 0
     runs: set[int] = field(default_factory=set)
     tests: set[str] = field(default_factory=set)
     schedules: Counter = field(default_factory=Counter)
+    kinds: Counter = field(default_factory=Counter)  # runs per report kind (a lifetime bug: race, use-after-free)
+    legacy_ids: set[str] = field(default_factory=set)  # the ids of its reports under signature v1
+
+
+def _shows_before(finding: Finding, record: RunRecord, bucket: Bucket) -> bool:
+    """Whether a finding should be the one a bucket shows: a more severe kind, or the same kind earlier."""
+    mine, shown = severity(finding.kind), severity(bucket.finding.kind)
+    return mine < shown or (mine == shown and record.run < bucket.first.run)
+
+
+# A failure (assertion, crash, hang) is a symptom of a race when at least this share of the runs that showed it
+# also showed the race, in the same test: "the sum assertion failed in 33 of the 66 runs that had this race".
+SYMPTOM_SHARE = 0.9
+_FAILURE_KINDS = (TEST_FAILURE, CRASH, TIMEOUT)
+
+
+@dataclass(frozen=True)
+class SymptomOf:
+    cause: str  # the race bucket's id
+    runs_with_both: int
 
 
 class Bucketer:
@@ -30,23 +51,42 @@ class Bucketer:
 
     def add(self, record: RunRecord) -> None:
         """Add a run's findings."""
-        seen_in_run: set[str] = set()
+        seen_in_run: set = set()  # bucket ids, and (bucket id, kind) pairs
         for finding in record.findings:
             key = bucket_id(finding.kind, finding.signature)
             bucket = self.buckets.get(key)
             if bucket is None:
                 bucket = self.buckets[key] = Bucket(key, finding, record)
                 self._keep_raw(bucket)
-            elif record.run < bucket.first.run:
-                # Runs finish out of order: the earliest run is the one to replay.
+            elif _shows_before(finding, record, bucket):
+                # Runs finish out of order: the earliest run is the one to replay; a lifetime bug is shown as the
+                # use after free it is, though TSan reports it as a race on other runs.
                 bucket.finding, bucket.first = finding, record
                 self._keep_raw(bucket)
             bucket.occurrences += 1
             bucket.tests.add(record.test)
+            if finding.legacy_id:
+                bucket.legacy_ids.add(finding.legacy_id)
+            if (key, finding.kind) not in seen_in_run:
+                seen_in_run.add((key, finding.kind))
+                bucket.kinds[finding.kind] += 1
             if key not in seen_in_run:
                 seen_in_run.add(key)
                 bucket.runs.add(record.run)
                 bucket.schedules[record.schedule] += 1
+
+    def symptoms(self) -> dict[str, SymptomOf]:
+        """Failure buckets that are symptoms of a race bucket (SYMPTOM_SHARE of their runs show it), by id."""
+        found: dict[str, SymptomOf] = {}
+        races = [b for b in self.buckets.values() if b.finding.kind not in _FAILURE_KINDS]
+        for failure in self.buckets.values():
+            if failure.finding.kind not in _FAILURE_KINDS:
+                continue
+            best = max(((len(failure.runs & race.runs), race.id) for race in races if failure.tests & race.tests),
+                       default=(0, ""))
+            if best[0] and best[0] >= SYMPTOM_SHARE * len(failure.runs):
+                found[failure.id] = SymptomOf(best[1], best[0])
+        return found
 
     def _keep_raw(self, bucket: Bucket) -> None:
         self.reports_dir.mkdir(parents=True, exist_ok=True)

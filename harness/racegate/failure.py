@@ -5,7 +5,10 @@ import os
 import re
 import signal
 
-from racegate.model import Finding, SourceFrame, TestCase
+from racegate.kinds import CRASH
+from racegate.model import Finding, Frame, SourceFrame, StackTrace, TestCase
+from racegate.signature import V1, bucket_id, describe, side_key
+from racegate.tsan_parse import parse_frame
 
 # TSan's default `exitcode`: the process exits with it when it printed reports.
 TSAN_EXITCODE = 66
@@ -53,9 +56,7 @@ def classify(test: TestCase, returncode: int | None, timed_out: bool, timeout: f
         return "crash", findings
     fatal = _fatal(tsan_log) or _fatal(output)
     if fatal:
-        what = normalize_message(fatal.group("what").split(" on ")[0])
-        findings.append(_finding("crash", test, f"crash: {test.name}: ThreadSanitizer: {fatal.group('what')}",
-                                 [what], tsan_log or output))
+        findings.append(_crash_finding(test, fatal))
         return "crash", findings
     if returncode is not None and returncode == test.skip_return_code:
         return outcome, []  # the test skipped itself
@@ -90,10 +91,48 @@ def _fatal(text: str) -> re.Match[str] | None:
     return _TSAN_FATAL.search(text) if "ERROR: ThreadSanitizer: " in text else None
 
 
+def _crash_finding(test: TestCase, fatal: re.Match[str]) -> Finding:
+    """A crash TSan reported (SEGV, abort, ...): keyed like any report on the top project frame of the stack
+    TSan printed; on the test and what happened when there is no stack to key on."""
+    text = fatal.string
+    what = normalize_message(fatal.group("what").split(" on ")[0])
+    frames = _crash_frames(text, fatal.end())
+    key, top = side_key(frames)
+    # The raw report: TSan's crash block, from its error line to its ABORTING line.
+    aborting = text.find("==ABORTING", fatal.end())
+    stop = text.find("\n", aborting) if aborting >= 0 else -1
+    raw = text[text.rfind("\n", 0, fatal.start()) + 1:stop if stop >= 0 else len(text)]
+    # Signature v1 keyed every crash on the test and what happened; baselines of earlier releases hold that id.
+    legacy = bucket_id(CRASH, [test.name, what], V1)
+    if top is None:
+        finding = _finding(CRASH, test, f"crash: {test.name}: ThreadSanitizer: {fatal.group('what')}", [what], raw)
+    else:
+        shown = SourceFrame(top.function, top.file, top.line)
+        finding = Finding(kind=CRASH, title=f"crash: {what} in {describe(top)}", signature=[key], frames=[shown],
+                          raw=raw, stacks=[StackTrace(fatal.group("what").strip(),
+                                                      tuple(SourceFrame(f.function, f.file, f.line) for f in frames))])
+    finding.legacy_id = legacy
+    return finding
+
+
+def _crash_frames(text: str, start: int) -> list[Frame]:
+    """The frames TSan printed under a fatal error line: after its `==pid==` notes, until the first other line."""
+    frames: list[Frame] = []
+    for line in text[start:start + 64 * 1024].splitlines()[1:]:
+        stripped = line.strip()
+        if stripped.startswith("#"):
+            frames.append(parse_frame(stripped))
+        elif frames or not (stripped.startswith("==") or not stripped):
+            break
+    return frames
+
+
 def _finding(kind: str, test: TestCase, title: str, key: list[str], raw: str,
              frames: list[SourceFrame] | None = None) -> Finding:
     # Non-TSan buckets are per test: the same message in two tests is usually two problems.
-    return Finding(kind=kind, title=title, signature=[test.name, *key], frames=frames or [], raw=raw)
+    signature = [test.name, *key]
+    return Finding(kind=kind, title=title, signature=signature, frames=frames or [], raw=raw,
+                   legacy_id=bucket_id(kind, signature, V1))
 
 
 def _signal_name(number: int) -> str:

@@ -22,7 +22,8 @@ def load_baseline(path: Path | None) -> dict[str, dict]:
 def apply_baseline(result: Result, known: dict[str, dict]) -> None:
     """Mark each bucket new or known."""
     for bucket in result.buckets:
-        entry = known.get(bucket.id)
+        # A baseline of an earlier release holds the bucket's signature v1 ids.
+        entry = known.get(bucket.id) or next((known[i] for i in bucket.legacy_ids if i in known), None)
         bucket.new = entry is None
         bucket.baseline_note = str(entry.get("note", "")) if entry is not None else None
     result.sort_buckets()

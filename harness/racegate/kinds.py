@@ -48,12 +48,6 @@ _SEVERITY = {
 _UNKNOWN_SEVERITY = 2
 SEVERITY_NAMES = ("critical", "high", "high", "medium", "low", "low")
 
-# Report kinds that only say how TSan noticed the bug, mapped to the bug they are, for bucket ids: clang
-# reports a vptr race or a virtual call after free where gcc reports the plain kind.
-ID_FAMILY = {
-    "data race on vptr (ctor/dtor vs virtual call)": "data race",
-    "heap-use-after-free (virtual call vs free)": "heap-use-after-free",
-}
 LOCK_ORDER_KIND = "lock-order-inversion (potential deadlock)"
 THREAD_LEAK_KIND = "thread leak"
 

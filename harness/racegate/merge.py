@@ -61,4 +61,5 @@ def _rebased(bucket: BucketResult, in_dir: Path, out_dir: Path) -> BucketResult:
         return os.path.relpath(os.path.join(in_dir, path), out_dir) if path else path
 
     return replace(bucket, raw_report=rebase(bucket.raw_report) or "",
-                   first_seen=replace(bucket.first_seen, log_dir=rebase(bucket.first_seen.log_dir)))
+                   first_seen=replace(bucket.first_seen, log_dir=rebase(bucket.first_seen.log_dir)),
+                   symptoms=[replace(s, raw_report=rebase(s.raw_report) or "") for s in bucket.symptoms])

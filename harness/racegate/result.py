@@ -140,6 +140,21 @@ class Evidence:
 
 
 @dataclass
+class Symptom:
+    """A failure that came with a race: counted, gated and baselined with the race, kept with its evidence."""
+
+    id: str  # the bucket id it would have had on its own
+    kind: str  # "test failure", "crash" or "timeout"
+    title: str
+    runs: int  # runs that showed the failure
+    runs_with_cause: int  # of those, runs that also showed the race
+    raw_report: str  # relative to the directory holding racegate.json
+
+    def merged(self, other: Symptom) -> Symptom:
+        return replace(self, runs=self.runs + other.runs, runs_with_cause=self.runs_with_cause + other.runs_with_cause)
+
+
+@dataclass
 class BucketResult:
     """One distinct race or failure, with the first run that showed it and how often it came back."""
 
@@ -161,9 +176,13 @@ class BucketResult:
     library_issue: LibraryIssue | None = None  # a known report of the standard library's own state
     timing_sensitive: bool = False  # a failed assertion on elapsed time or a deadline
     evidence: Evidence | None = None
+    kinds: dict[str, int] = field(default_factory=dict)  # runs per report kind, when it was reported as several
+    legacy_ids: list[str] = field(default_factory=list)  # its reports' ids under signature v1 (old baselines)
+    symptoms: list[Symptom] = field(default_factory=list)
 
     @classmethod
-    def from_bucket(cls, bucket: Bucket, out_dir: Path, evidence: Evidence | None = None) -> BucketResult:
+    def from_bucket(cls, bucket: Bucket, out_dir: Path, evidence: Evidence | None = None,
+                    symptoms: list[Symptom] | None = None) -> BucketResult:
         finding, first = bucket.finding, bucket.first
         return cls(
             id=bucket.id, kind=finding.kind, title=finding.title, signature=list(finding.signature),
@@ -173,20 +192,34 @@ class BucketResult:
                                  command=list(first.command), env=dict(first.env), cwd=first.cwd,
                                  log_dir=os.path.relpath(first.log_dir, out_dir)),
             schedules=dict(bucket.schedules),
-            advice=advice_for(finding.kind, finding.frames, finding.signature, finding.stacks, finding.library_rule),
+            advice=advice_for(finding.kind, finding.frames, finding.signature, finding.stacks, finding.library_rule,
+                              finding.timing_sensitive),
             raw_report=os.path.relpath(outdir.raw_report_file(outdir.reports_dir(out_dir), bucket.id), out_dir),
             library_issue=BY_RULE.get(finding.library_rule or ""), timing_sensitive=finding.timing_sensitive,
-            evidence=evidence)
+            evidence=evidence, kinds=dict(bucket.kinds) if len(bucket.kinds) > 1 else {},
+            legacy_ids=sorted(bucket.legacy_ids), symptoms=list(symptoms or []))
+
+    def symptom(self, runs_with_cause: int) -> Symptom:
+        """This failure bucket as a symptom of a race that showed in `runs_with_cause` of its runs."""
+        return Symptom(self.id, self.kind, self.title, self.runs_with_bucket, runs_with_cause, self.raw_report)
 
     def merged(self, other: BucketResult) -> BucketResult:
         """The same bucket seen on two shards: counts add up, the first shard's first run stays."""
         schedules = dict(self.schedules)
         for name, n in other.schedules.items():
             schedules[name] = schedules.get(name, 0) + n
+        kinds = dict(self.kinds)
+        for name, n in other.kinds.items():
+            kinds[name] = kinds.get(name, 0) + n
+        symptoms = {s.id: s for s in self.symptoms}
+        for s in other.symptoms:
+            symptoms[s.id] = symptoms[s.id].merged(s) if s.id in symptoms else s
         return replace(self, occurrences=self.occurrences + other.occurrences,
                        runs_with_bucket=self.runs_with_bucket + other.runs_with_bucket,
                        tests=sorted(set(self.tests) | set(other.tests)), schedules=schedules,
-                       new=self.new or other.new)
+                       new=self.new or other.new, kinds=kinds,
+                       legacy_ids=sorted(set(self.legacy_ids) | set(other.legacy_ids)),
+                       symptoms=list(symptoms.values()))
 
 
 @dataclass
@@ -350,6 +383,12 @@ class Result:
             entry["timing_sensitive"] = True
         if b.evidence is not None:
             entry["evidence"] = asdict(b.evidence)
+        if b.kinds:
+            entry["kinds"] = dict(b.kinds)
+        if b.legacy_ids:
+            entry["legacy_ids"] = list(b.legacy_ids)
+        if b.symptoms:
+            entry["symptoms"] = [asdict(s) for s in b.symptoms]
         return entry
 
     @classmethod
@@ -586,7 +625,8 @@ def _bucket_from(r: _Reader, value: Any, where: str) -> BucketResult:
     library_issue = _library_issue_from(r, r.obj(d, "library_issue", where), f"{where}.library_issue")
     advice = (Advice(r.opt(given_advice, "what", str, "", where), given_advice["fix"])
               if isinstance(given_advice.get("fix"), str) and given_advice["fix"]
-              else advice_for(kind, frames, signature, stacks, library_issue.rule if library_issue else None))
+              else advice_for(kind, frames, signature, stacks, library_issue.rule if library_issue else None,
+                              r.opt(d, "timing_sensitive", bool, False, where)))
     runs_with = r.opt(d, "runs_with_bucket", int, 0, where)
     new = r.opt(d, "new", bool, True, where)
     return BucketResult(
@@ -603,7 +643,18 @@ def _bucket_from(r: _Reader, value: Any, where: str) -> BucketResult:
         baseline_note=r.nullable(d, "baseline_note", str, where) if not new else None,
         library_issue=library_issue,
         timing_sensitive=r.opt(d, "timing_sensitive", bool, False, where),
-        evidence=_evidence_from(r, d.get("evidence"), f"{where}.evidence"))
+        evidence=_evidence_from(r, d.get("evidence"), f"{where}.evidence"),
+        kinds={str(k): v for k, v in r.obj(d, "kinds", where).items() if isinstance(v, int)},
+        legacy_ids=r.strings(d, "legacy_ids", where),
+        symptoms=[_symptom_from(r, s, f"{where}.symptoms[{i}]") for i, s in enumerate(r.lst(d, "symptoms", where))])
+
+
+def _symptom_from(r: _Reader, value: Any, where: str) -> Symptom:
+    d = r.entry(value, where)
+    return Symptom(id=r.opt(d, "id", str, "", where), kind=r.opt(d, "kind", str, "", where),
+                   title=r.opt(d, "title", str, "", where), runs=r.opt(d, "runs", int, 0, where),
+                   runs_with_cause=r.opt(d, "runs_with_cause", int, 0, where),
+                   raw_report=r.opt(d, "raw_report", str, "", where))
 
 
 def _library_issue_from(r: _Reader, d: dict, where: str) -> LibraryIssue | None:

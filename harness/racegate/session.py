@@ -130,12 +130,16 @@ class Session:
                                  else "the time budget ran out before its first run")
             tests.append(entry)
         buckets = list(self.bucketer.buckets.values())
+        entries = {b.id: results.BucketResult.from_bucket(b, self.config.out_dir,
+                                                          results.Evidence.from_runs(b, self.records))
+                   for b in buckets}
+        # A failure that came with a race is the race's symptom: shown, counted and gated with it.
+        for failure, of in self.bucketer.symptoms().items():
+            entries[of.cause].symptoms.append(entries.pop(failure).symptom(of.runs_with_both))
         return results.build_result(
-            replace(config, schedule_notes=list(self.schedule_notes)), tests,
-            [results.BucketResult.from_bucket(b, self.config.out_dir, results.Evidence.from_runs(b, self.records))
-             for b in buckets],
-            results.strategy_stats(self.records, (b.first.schedule for b in buckets)),
-            results.discovery_curve((b.first.run for b in buckets), self.records),
+            replace(config, schedule_notes=list(self.schedule_notes)), tests, list(entries.values()),
+            results.strategy_stats(self.records, (b.first.schedule for b in buckets if b.id in entries)),
+            results.discovery_curve((b.first.run for b in buckets if b.id in entries), self.records),
             wall_seconds, self.interrupted)
 
 

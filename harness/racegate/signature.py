@@ -1,8 +1,10 @@
-"""TsanReport -> signature v1, bucket id, title and top frames (docs/contract.md, "Signature rules").
+"""TsanReport -> signature, bucket id, title and top frames (docs/contract.md, "Signature rules").
 
 A signature is a short list of normalized frames, one per side of the bug, that names the
 code involved and nothing that changes between runs, builds or compilers:
 `<file basename>:<unqualified function name>`, e.g. `word_counter.cpp:add`.
+The rules of each signature version are data (`SignatureRules`); findings carry the id under the
+current version and under version 1, so baselines written by earlier releases keep matching.
 docs/bucketing.md explains the rules and their limits.
 """
 from __future__ import annotations
@@ -12,10 +14,37 @@ import posixpath
 import re
 from functools import lru_cache
 
-from .kinds import ID_FAMILY, LOCK_ORDER_KIND, THREAD_LEAK_KIND
+from dataclasses import dataclass
+from typing import Mapping
+
+from .kinds import LOCK_ORDER_KIND, THREAD_LEAK_KIND
 from .model import ACCESS, LOCATION, MUTEX, PREVIOUS, THREAD, Finding, Frame, SourceFrame, Stack, StackTrace, TsanReport
 
-SIGNATURE_VERSION = 1
+
+@dataclass(frozen=True)
+class SignatureRules:
+    version: int
+    # Allocation and deallocation functions and the libc functions TSan intercepts never name a side (a runtime
+    # without debug info prints them with the test binary as their module and no file).
+    skip_allocation: bool
+    # Kinds folded together for bucket ids: the finding keeps TSan's own kind string.
+    id_families: Mapping[str, str]
+
+
+V1 = SignatureRules(1, skip_allocation=False, id_families={
+    # clang reports a vptr race or a virtual call after free where gcc reports the plain kind.
+    "data race on vptr (ctor/dtor vs virtual call)": "data race",
+    "heap-use-after-free (virtual call vs free)": "heap-use-after-free",
+})
+# Version 2: a lifetime bug is one bucket whether TSan saw the use after the free (heap-use-after-free) or the
+# two accesses unordered (data race): both name the same pair of project frames.
+V2 = SignatureRules(2, skip_allocation=True, id_families={
+    "data race on vptr (ctor/dtor vs virtual call)": "data race",
+    "heap-use-after-free": "data race",
+    "heap-use-after-free (virtual call vs free)": "data race",
+})
+CURRENT = V2
+SIGNATURE_VERSION = CURRENT.version
 
 _DEADLOCK_EDGE = "acquired here while holding"
 
@@ -28,6 +57,14 @@ _GTEST_FILE_PARTS = ("/googletest/", "/googlemock/", "/gtest/", "/gmock/")
 _SYSTEM_MODULE_PREFIXES = ("libtsan", "libclang_rt.", "libc.so", "libpthread", "ld-linux", "libstdc++", "libc++")
 _RUNTIME_FUNCTION_PREFIXES = ("__tsan", "__interceptor_", "__sanitizer", "__interception")
 _LIBRARY_NAMESPACES = ("std::", "__gnu_cxx::", "__cxxabiv1::", "__gthread", "testing::")
+# What allocates, frees and what TSan intercepts in libc, by qualified name: never a project's frame.
+_ALLOCATION_FUNCTIONS = frozenset({
+    "operator new", "operator new[]", "operator delete", "operator delete[]", "malloc", "free", "calloc",
+    "realloc", "reallocarray", "posix_memalign", "aligned_alloc", "memalign", "valloc", "pvalloc", "cfree",
+    "memcpy", "memmove", "memset", "memcmp", "strlen", "strcmp", "strncmp", "strcpy", "strncpy", "strdup",
+    "abort", "raise", "exit", "_exit", "atexit", "__cxa_atexit", "__cxa_finalize", "__libc_start_main",
+})
+_INTERCEPTED_PREFIXES = ("pthread_", "__libc_", "__pthread_")
 
 # Compiler-specific spellings of lambdas and anonymous namespaces, made uniform.
 _PARENS = r"\((?:[^()]|\([^()]*\))*\)"
@@ -77,6 +114,12 @@ def leaf_name(function: str) -> str:
     return qualified_name(function).rsplit("::", 1)[-1]
 
 
+def is_allocation_frame(frame: Frame) -> bool:
+    """An allocation or deallocation function, or a libc function TSan intercepts (signature v2 skips them)."""
+    name = qualified_name(frame.function)
+    return name in _ALLOCATION_FUNCTIONS or (not frame.file and name.startswith(_INTERCEPTED_PREFIXES))
+
+
 def is_runtime_frame(frame: Frame) -> bool:
     """TSan runtime, interceptors and libc/libpthread."""
     f = frame.file
@@ -102,8 +145,10 @@ def is_project_frame(frame: Frame) -> bool:
     return bool(frame.file) and not is_runtime_frame(frame) and not is_library_frame(frame)
 
 
-def _side_key(frames: list[Frame]) -> tuple[str, Frame | None]:
+def _side_key(frames: list[Frame], rules: SignatureRules = CURRENT) -> tuple[str, Frame | None]:
     """Normalized frame naming one side of a report, and the frame to show for it."""
+    if rules.skip_allocation:
+        frames = [f for f in frames if not is_allocation_frame(f)]
     for i, frame in enumerate(frames):
         if is_project_frame(frame):
             return _project_key(frames, i), frame
@@ -154,8 +199,8 @@ def defining_stacks(report: TsanReport) -> list[Stack]:
     return [s for s in stacks if s.frames][:1]
 
 
-def _sides(report: TsanReport) -> list[tuple[str, Frame | None]]:
-    sides = [_side_key(s.frames) for s in defining_stacks(report)]
+def _sides(report: TsanReport, rules: SignatureRules = CURRENT) -> list[tuple[str, Frame | None]]:
+    sides = [_side_key(s.frames, rules) for s in defining_stacks(report)]
     sides = [side for side in sides if side[0]]
     # Sorting makes the order in which TSan printed the threads irrelevant.
     sides.sort(key=lambda side: side[0])
@@ -168,16 +213,21 @@ def _sides(report: TsanReport) -> list[tuple[str, Frame | None]]:
     return sides
 
 
-def signature(report: TsanReport) -> list[str]:
-    """Signature v1 of a report: one normalized frame per side, in a canonical order."""
-    return [key for key, _ in _sides(report)]
+def signature(report: TsanReport, rules: SignatureRules = CURRENT) -> list[str]:
+    """The signature of a report: one normalized frame per side, in a canonical order."""
+    return [key for key, _ in _sides(report, rules)]
 
 
-def bucket_id(kind: str, signature: list[str]) -> str:
-    """16 hex digits naming the bucket of (kind, signature) under this signature version."""
-    family = ID_FAMILY.get(kind, kind)
-    payload = "\n".join([f"racegate-signature-v{SIGNATURE_VERSION}", family, *signature])
+def bucket_id(kind: str, signature: list[str], rules: SignatureRules = CURRENT) -> str:
+    """16 hex digits naming the bucket of (kind, signature) under a signature version."""
+    family = rules.id_families.get(kind, kind)
+    payload = "\n".join([f"racegate-signature-v{rules.version}", family, *signature])
     return hashlib.sha256(payload.encode("utf-8", "replace")).hexdigest()[:16]
+
+
+def side_key(frames: list[Frame]) -> tuple[str, Frame | None]:
+    """The normalized frame naming a stack (a crash's, say) as it would name one side of a report."""
+    return _side_key(frames)
 
 
 def top_frames(report: TsanReport) -> list[Frame]:
@@ -199,6 +249,11 @@ def title(report: TsanReport) -> str:
     return _title(report.kind, top_frames(report))
 
 
+def describe(frame: Frame) -> str:
+    """`Counter::add (counter.cpp:31)`: a frame as titles name it."""
+    return _describe(frame)
+
+
 def _title(kind: str, frames: list[Frame]) -> str:
     if not frames:
         return kind
@@ -216,6 +271,7 @@ def finding_from_report(report: TsanReport) -> Finding:
         kind=report.kind,
         title=_title(report.kind, frames),
         signature=[key for key, _ in sides],
+        legacy_id=bucket_id(report.kind, signature(report, V1), V1),
         frames=[_source_frame(f) for f in frames],
         raw=report.text,
         # Stacks TSan printed without a header line are named by the report kind.

@@ -8,6 +8,7 @@ A program may carry directives in lines of the form `// corpus: key=value`:
   source_name=NAME   compile the file under this name, so variants of one source share a file name
   tsan_options=OPTS  extra TSAN_OPTIONS for the run (e.g. symbolize=0)
   shared_lib=PATH    build PATH (relative to programs/) as a stripped shared library and link it
+  crash=1            the program crashes under TSan: its log holds TSan's SEGV report, not warnings
 """
 from __future__ import annotations
 
@@ -58,6 +59,8 @@ def load_program(path: Path) -> Program:
             prog.source_name = value
         elif key == "tsan_options":
             prog.tsan_options = value
+        elif key == "crash":
+            pass  # read by the tests, which expect no warnings in such a log
         elif key == "shared_lib":
             prog.shared_lib = PROGRAMS / value
         else:

@@ -77,7 +77,7 @@ def test_lambda_only_in_std_thread_plumbing_does_not_count():
     ("destroy of a locked mutex", "RAII"),
     ("signal-unsafe call inside of a signal", "sig_atomic_t"),
     ("signal handler spoils errno", "errno"),
-    ("test failure", "compare_exchange"),
+    ("test failure", "racegate replay"),
     ("crash", "replay"),
     ("timeout", "predicate"),
     ("data race", "mutex"),
@@ -112,3 +112,34 @@ def test_advice_on_real_tsan_reports(compiler, log, expected):
     finding = finding_from_report(parse_reports(path.read_text(errors="replace"))[0])
     advice = advice_for(finding.kind, finding.frames, finding.signature, finding.stacks)
     assert expected in advice.what
+
+
+def test_the_container_is_the_one_accessed_not_an_argument_type():
+    # A std::map keyed by strings: the racing read is the key compare inside map::find, called by an accessor
+    # taking a std::string. The map is what two threads share.
+    stacks = [_stack("Read of size 8 at 0x1 by thread T1:",
+                     "std::__cxx11::basic_string<char>::compare(std::__cxx11::basic_string<char> const&) const",
+                     "std::_Rb_tree<std::__cxx11::basic_string<char>, std::pair<std::__cxx11::basic_string<char> "
+                     "const, int> >::_M_lower_bound(...)",
+                     "std::map<std::__cxx11::basic_string<char>, int>::find(std::__cxx11::basic_string<char> const&)",
+                     "Prices::get(std::__cxx11::basic_string<char> const&)"),
+              _stack("Previous write of size 8 at 0x1 by thread T2:",
+                     "std::_Rb_tree<std::__cxx11::basic_string<char>, std::pair<std::__cxx11::basic_string<char> "
+                     "const, int> >::_M_insert_unique(...)",
+                     "Prices::set(std::__cxx11::basic_string<char> const&, int)")]
+    advice = advice_for("data race", [], ["prices.cpp:get", "prices.cpp:set"], stacks)
+    assert "shared std::map:" in advice.what and "std::string" not in advice.fix
+
+
+@pytest.mark.parametrize("message, timing, needle", [
+    ("Expected: (elapsed) <= (N), actual: N vs N", True, "sanitizer builds"),
+    ("Value of: client.Get(\"/hi\")->status Actual: false Expected: true Connection refused", False, "readiness"),
+    ("Expected: (account.balance()) >= (N), actual: -N vs N", False, "compare_exchange_weak"),
+    ("Expected equality of these values: counter.load() Which is: N N", False, "fetch_add"),
+    ("the widget was not rendered", False, "racegate replay"),
+])
+def test_a_failed_check_gets_advice_only_for_a_pattern_it_fits(message, timing, needle):
+    advice = advice_for("test failure", [], ["Suite.Test", "x_test.cpp", message], [], timing_sensitive=timing)
+    assert needle in advice.fix
+    if needle == "racegate replay":
+        assert "does not recognize" in advice.what

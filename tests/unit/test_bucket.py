@@ -1,7 +1,7 @@
 """Bucketer: one bucket per distinct finding, the earliest run shown and kept, counts per run."""
 from __future__ import annotations
 
-from racegate.bucket import Bucketer
+from racegate.bucket import Bucketer, SymptomOf
 from racegate.model import Finding, RunRecord
 from racegate.signature import bucket_id
 
@@ -24,9 +24,8 @@ def test_one_bucket_per_kind_and_signature(tmp_path):
     bucketer = Bucketer(tmp_path / "reports")
     bucketer.add(run(0, finding(*RACE), finding(*OTHER_RACE)))
     bucketer.add(run(1, finding(*RACE)))
-    bucketer.add(run(2, finding("heap-use-after-free", RACE[1])))  # same frames, another kind of bug
-    assert set(bucketer.buckets) == {bucket_id(*RACE), bucket_id(*OTHER_RACE),
-                                     bucket_id("heap-use-after-free", RACE[1])}
+    bucketer.add(run(2, finding("thread leak", RACE[1])))  # same frames, another kind of bug
+    assert set(bucketer.buckets) == {bucket_id(*RACE), bucket_id(*OTHER_RACE), bucket_id("thread leak", RACE[1])}
     race = bucketer.buckets[bucket_id(*RACE)]
     assert race.id == bucket_id(*RACE) and race.runs == {0, 1} and race.occurrences == 2
 
@@ -98,3 +97,51 @@ def test_raw_reports_that_are_not_valid_text_are_kept(tmp_path):
     bucketer.add(run(0, finding(*RACE, raw="bad byte \udcff here\n")))
     (kept,) = (tmp_path / "reports").iterdir()
     assert kept.read_text(encoding="utf-8").endswith("bad byte \\udcff here\n")
+
+
+def test_a_lifetime_bug_is_one_bucket_shown_as_its_most_severe_kind(tmp_path):
+    # TSan reports one use-after-free as a data race on some runs (the free and the use unordered) and as a
+    # heap-use-after-free on others: one bucket, titled by the worse kind, with both kinds counted.
+    bucketer = Bucketer(tmp_path / "reports")
+    bucketer.add(run(0, finding(*RACE)))
+    bucketer.add(run(3, finding("heap-use-after-free", RACE[1], raw="use after free, run 3\n")))
+    bucketer.add(run(1, finding(*RACE)))
+    (bucket,) = bucketer.buckets.values()
+    assert bucket.finding.kind == "heap-use-after-free" and bucket.first.run == 3
+    assert bucket.kinds == {"data race": 2, "heap-use-after-free": 1} and bucket.runs == {0, 1, 3}
+    assert (tmp_path / "reports" / f"{bucket.id}.txt").read_text().endswith("use after free, run 3\n")
+
+
+def test_a_bucket_keeps_the_signature_v1_ids_of_its_reports(tmp_path):
+    bucketer = Bucketer(tmp_path / "reports")
+    race = finding(*RACE)
+    race.legacy_id = "0123456789abcdef"
+    use_after_free = finding("heap-use-after-free", RACE[1])
+    use_after_free.legacy_id = "fedcba9876543210"
+    bucketer.add(run(0, race, use_after_free))
+    (bucket,) = bucketer.buckets.values()
+    assert bucket.legacy_ids == {"0123456789abcdef", "fedcba9876543210"}
+
+
+def test_a_failure_that_comes_with_a_race_is_its_symptom(tmp_path):
+    bucketer = Bucketer(tmp_path / "reports")
+    lost_update = finding("test failure", ["Counter.Sum", "counter_test.cpp", "Expected: N"])
+    other_failure = finding("test failure", ["Counter.Sum", "counter_test.cpp", "Expected: (x) > (N)"])
+    for index in range(10):
+        # The race on every run; the sum assertion on the even runs only; another check on two runs, one with
+        # the race's test but ...
+        found = [finding(*RACE)] + ([lost_update] if index % 2 == 0 else [])
+        bucketer.add(run(index, *found, test="Counter.Sum"))
+    # ... a failure that also happens in runs without the race stays its own bucket.
+    bucketer.add(run(10, other_failure, test="Counter.Sum"))
+    bucketer.add(run(11, other_failure, finding(*RACE), test="Counter.Sum"))
+    symptoms = bucketer.symptoms()
+    race_id = bucket_id(*RACE)
+    assert symptoms == {bucket_id(lost_update.kind, lost_update.signature): SymptomOf(race_id, 5)}
+
+
+def test_a_failure_in_another_test_is_never_a_symptom(tmp_path):
+    bucketer = Bucketer(tmp_path / "reports")
+    bucketer.add(run(0, finding(*RACE), test="A.race"))
+    bucketer.add(run(0, finding("crash", ["B.crash", "SIGSEGV"]), test="B.crash"))
+    assert bucketer.symptoms() == {}

@@ -117,6 +117,20 @@ class BucketView:
         return None
 
     @property
+    def symptoms(self) -> list[str]:
+        """One line per failure that came with this bucket: "<title>: in 33 of the 66 runs that had this race"."""
+        b = self.bucket
+        return [f"{s.title}: in {s.runs_with_cause} of the {b.runs_with_bucket} runs that had this {b.kind}"
+                + (f" ({s.runs - s.runs_with_cause} more without it)" if s.runs > s.runs_with_cause else "")
+                for s in b.symptoms]
+
+    @property
+    def reported_as(self) -> str:
+        """The report kinds of a bucket TSan reported in several ways, most runs first ("" for one kind)."""
+        kinds = sorted(self.bucket.kinds.items(), key=lambda kv: (-kv[1], kv[0]))
+        return ", ".join(f"{kind} in {n} run{'s' if n != 1 else ''}" for kind, n in kinds)
+
+    @property
     def evidence(self) -> str:
         """What the bucket rests on, in one line: the runs that showed it, plain runs, replays of its seed."""
         b = self.bucket

@@ -32,6 +32,9 @@ def render(result: Result, options: c.RenderOptions | None = None) -> str:
         for side in v.sides:
             out.append(f"  {side.label:<14} {c.one_line(side.function)}  ({c.one_line(side.location)})")
         out.append(f"  {c.one_line(v.evidence)}")
+        if v.reported_as:
+            out.append(f"  reported as: {c.one_line(v.reported_as)}")
+        out += [f"  symptom: {c.one_line(line)}" for line in v.symptoms]
         out.append(f"  tests: {c.one_line(', '.join(v.tests))}")
         schedules = ", ".join(f"{k} {n}" for k, n in v.schedules)
         out.append(

@@ -201,6 +201,12 @@ def _bucket(v: c.BucketView, index: int, src: str | None, sources: _Sources, opt
     ]
     if per_strategy:
         facts.append(("runs per strategy", e(per_strategy)))
+    if v.evidence != f"seen in {v.frequency}":
+        facts.append(("evidence", e(v.evidence)))
+    if v.reported_as:
+        facts.append(("reported as", e(v.reported_as)))
+    if v.symptoms:
+        facts.append(("symptoms", "<br>".join(e(line) for line in v.symptoms)))
     facts.append(("tests", e(", ".join(v.tests))))
     dl = "".join(f"<dt>{e(k)}</dt><dd>{val}</dd>" for k, val in facts)
     advice = (

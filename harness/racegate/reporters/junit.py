@@ -96,7 +96,8 @@ def _details(v: c.BucketView) -> str:
     lines = [f"{v.kind}: {v.title}"]
     for side in v.sides:
         lines.append(f"  {side.label}: {side.function} at {side.location}")
-    lines.append(f"seen in {v.frequency}; tests: {', '.join(v.tests)}")
+    lines.append(f"{v.evidence}; tests: {', '.join(v.tests)}")
+    lines += [f"symptom: {line}" for line in v.symptoms]
     lines.append(f"found by strategy {v.strategy}")
     lines.append(f"fix: {v.advice.fix}")
     if v.reproduce:

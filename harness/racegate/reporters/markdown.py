@@ -107,7 +107,10 @@ def _details(v: c.BucketView, opts: c.RenderOptions) -> str:
     lines = [f"{v.kind} [{state}] {v.id}: {v.title}", ""]
     for side in v.sides:
         lines.append(f"{side.label}: {side.function} at {side.location}")
-    lines.append(f"seen in {v.frequency}; found by strategy {v.strategy}")
+    lines.append(f"{v.evidence}; found by strategy {v.strategy}")
+    if v.reported_as:
+        lines.append(f"reported as: {v.reported_as}")
+    lines += [f"symptom: {line}" for line in v.symptoms]
     lines.append(f"tests: {', '.join(v.tests)}")
     lines += ["", f"what: {v.advice.what}", f"fix: {v.advice.fix}"]
     if v.reproduce:
