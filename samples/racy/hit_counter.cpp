@@ -1,0 +1,3 @@
+#include "hit_counter.h"
+
+void HitCounter::record() { hits_ += 1; }
