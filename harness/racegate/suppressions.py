@@ -105,6 +105,13 @@ def suppression_type(kind: str) -> str | None:
             kinds.SIGNAL: "signal", kinds.MUTEX_MISUSE: "mutex"}.get(category or "")
 
 
+def tsan_pattern(function: str) -> str:
+    """A pattern TSan matches against `function` as it prints it. Patterns are substrings where `*` matches
+    anything, a leading `^` anchors, and a `$` anywhere ends the match: clang names lambdas `$_0`, so each `$`
+    becomes a `*`, which matches the `$` too."""
+    return function.replace("$", "*")
+
+
 def suppressions_text(buckets: Iterable[tuple[str, str, str, str | None]]) -> str:
     """A suppressions file for (id, kind, title, function) buckets: one `type:function` line each, the function
     being the bucket's top project frame as TSan prints it; TSan matches a pattern against every frame of the
@@ -118,5 +125,5 @@ def suppressions_text(buckets: Iterable[tuple[str, str, str, str | None]]) -> st
         elif not function:
             lines.append("#   not written: the report has no function to match")
         else:
-            lines.append(f"{stype}:{function}")
+            lines.append(f"{stype}:{tsan_pattern(function)}")
     return "\n".join(lines) + "\n"

@@ -150,8 +150,10 @@ def test_the_written_file_has_a_line_per_tsan_bucket_of_the_type_tsan_matches():
         ("e" * 16, "unlock of an unlocked mutex (or by a wrong thread)", "unlock", "release()"),
         ("f" * 16, "signal-unsafe call inside of a signal", "signal", "on_signal(int)"),
         ("0" * 16, "test failure", "assertion", "TEST_body()"),
-        ("1" * 16, "data race", "no frame", None)])
+        ("1" * 16, "data race", "no frame", None),
+        ("2" * 16, "data race", "clang lambda", "tally(int)::$_0::operator()() const")])
     lines = [line for line in text.splitlines() if not line.startswith("#")]
     assert lines == ["race:WordCounter::add(std::string const&)", "race:Cache::get()", "deadlock:Bank::transfer()",
-                     "thread:spawn()", "mutex:release()", "signal:on_signal(int)"]
+                     "thread:spawn()", "mutex:release()", "signal:on_signal(int)",
+                     "race:tally(int)::*_0::operator()() const"]
     assert "not suppressible: test failure" in text
