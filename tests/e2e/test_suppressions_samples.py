@@ -22,12 +22,15 @@ STEADY = ("WordCounterRace.TwoThreadsCountDifferentDocuments", "StockLevelsRace.
           "DownloadProgressRace.CallbackRunsOnLibraryThread")
 
 
-def test_a_run_counts_each_entrys_matches_and_names_the_stale_one(samples_build, tmp_path):
+@pytest.mark.parametrize("given", ("option", "TSAN_OPTIONS"))
+def test_a_run_counts_each_entrys_matches_and_names_the_stale_one(samples_build, tmp_path, monkeypatch, given):
     # A relative path, as a user types it: racegate hands every test (which runs elsewhere) the absolute one.
     (tmp_path / "tsan.supp").write_text(f"# samples\nrace:WordCounter::add\n{STALE_ENTRY}\n")
+    option = ["--suppressions", "tsan.supp"] if given == "option" else []
+    if given == "TSAN_OPTIONS":
+        monkeypatch.setenv("TSAN_OPTIONS", "suppressions=tsan.supp")
     proc = racegate("run", "--build-dir", str(samples_build), "--out", "out", "--seed", "7", "--jobs", "2",
-                    "--runs", "3", "--suppressions", "tsan.supp", "-R", f"^({SUPPRESSED_TEST}|{KEPT_TEST})$",
-                    cwd=tmp_path)
+                    "--runs", "3", *option, "-R", f"^({SUPPRESSED_TEST}|{KEPT_TEST})$", cwd=tmp_path)
     assert proc.returncode == 1, proc.stderr[-3000:]
     result = json.loads((tmp_path / "out" / "racegate.json").read_text())
     supp_file = str(tmp_path / "tsan.supp")
