@@ -5,7 +5,7 @@
 # environment variable, never as script text, so a branch name or regex cannot inject shell code.
 #
 # Inputs (all optional): INPUT_PRESET INPUT_COMPILER INPUT_RUNS INPUT_TIME_BUDGET INPUT_JOBS INPUT_SHARD
-#   INPUT_BASELINE INPUT_TESTS INPUT_OUT INPUT_GATE INPUT_EXTRA_ARGS INPUT_ARTIFACT_NAME
+#   INPUT_BASELINE INPUT_SUPPRESSIONS INPUT_TESTS INPUT_OUT INPUT_GATE INPUT_EXTRA_ARGS INPUT_ARTIFACT_NAME
 # Overrides, for tests and unusual runners:
 #   RACEGATE_BIN                 racegate executable (default: the launcher of this checkout)
 #   RACEGATE_APT_GET             apt-get command used to install missing tools
@@ -211,6 +211,8 @@ if [[ -n ${INPUT_BASELINE:-} ]]; then
     warn "baseline '$INPUT_BASELINE' does not exist; every race counts as new (create it with: racegate baseline --from $out/racegate.json)"
   fi
 fi
+# A missing suppressions file is racegate's usage error (exit 2), unlike a baseline still to be written.
+[[ -z ${INPUT_SUPPRESSIONS:-} ]] || args+=(--suppressions "$INPUT_SUPPRESSIONS")
 args+=(--out "$out")
 [[ $gate == true ]] || args+=(--no-gate)
 if [[ -n ${INPUT_EXTRA_ARGS:-} ]]; then

@@ -9,6 +9,7 @@ from racegate.library_reports import library_issue
 from racegate.model import CUT, Finding, RunRecord, TsanReport
 from racegate.run_env import replay_env
 from racegate.signature import finding_from_report
+from racegate.suppressions import matched_counts
 from racegate.tsan_parse import parse_reports
 
 # Older TSan runtimes die with this under newer kernels' larger mmap randomization.
@@ -36,7 +37,8 @@ def analyse_run(execution: Execution) -> RunRecord:
                      command=execution.argv, outcome=outcome, returncode=execution.returncode,
                      duration=execution.duration, log_dir="", threads=report.get("max_threads"),
                      findings=findings + failures, env=replay_env(plan.test, execution.env),
-                     schedule_note=report.get("note"), cwd=plan.test.cwd, cut=execution.cut)
+                     schedule_note=report.get("note"), cwd=plan.test.cwd, cut=execution.cut,
+                     suppressed=dict(matched_counts(output, tsan_log)))
 
 
 def _sign(report: TsanReport) -> Finding:

@@ -11,7 +11,7 @@ import traceback
 from functools import partial
 from pathlib import Path
 
-from racegate import __version__, discover, gate, outdir, shim, strategies
+from racegate import __version__, discover, gate, outdir, shim, strategies, suppressions
 from racegate import result as results
 from racegate.build import build_preset, compiler, uses_tsan
 from racegate.errors import EXIT_CLEAN, EXIT_FOUND, EXIT_INTERRUPTED, EXIT_USAGE, RacegateError
@@ -93,6 +93,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, help="master seed; the same seed replays the same run seeds")
     run.add_argument("--shard", metavar="I/N", help="run only shard I of N of the tests")
     run.add_argument("--baseline", type=Path, help="known races that do not fail the gate")
+    run.add_argument("--suppressions", type=Path, metavar="FILE",
+                     help="TSan suppressions file for every run (with TSAN_OPTIONS suppressions= too, both apply); "
+                     "the result counts what each entry matched and lists the stale ones")
     run.add_argument("--out", type=Path, default=Path("racegate-out"), help="output dir (default racegate-out)")
     run.add_argument("--schedule", metavar="LIST",
                      help=f"comma-separated strategies to rotate ({', '.join(strategies.STRATEGIES)}); "
@@ -138,6 +141,8 @@ def _parser() -> argparse.ArgumentParser:
     baseline.add_argument("--from", dest="result", type=Path, default=outdir.result_file(Path("racegate-out")))
     baseline.add_argument("-o", "--output", type=Path, default=Path("racegate-baseline.json"))
     baseline.add_argument("--note", help="note stored with each newly added bucket")
+    baseline.add_argument("--suppressions-out", type=Path, metavar="FILE",
+                          help="also write a TSan suppressions file silencing the result's buckets (for ctest alone)")
     baseline.set_defaults(handler=cmd_baseline)
 
     init = sub.add_parser("init", help="add racegate presets and a GitHub workflow to a CMake project")
@@ -172,6 +177,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     known = gate.load_baseline(args.baseline)
     out_dir = args.out.resolve()
     source_dir = args.source.resolve()
+    supp = suppressions.suppression_file(args.suppressions, os.environ.get("TSAN_OPTIONS", ""), out_dir)
     if not args.test_command:
         from racegate.doctor import preflight
 
@@ -183,7 +189,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     schedules_for = partial(strategies.probe_schedules_for_test, wanted=schedules, have_shim=shim_path is not None)
     session = Session(tests, schedules_for, SessionConfig(
         out_dir=out_dir, jobs=args.jobs, master_seed=master_seed, runs=args.runs, time_budget=args.time_budget,
-        timeout=args.timeout, until_confident=args.until_confident, shim_path=shim_path))
+        timeout=args.timeout, until_confident=args.until_confident, shim_path=shim_path, suppressions=supp))
     print(f"racegate: {len(tests)} tests, seed {master_seed}, schedules {','.join(schedules)}, "
           f"{args.jobs} jobs", file=sys.stderr)
     planned = planned_runs(len(tests), args.runs, args.time_budget, args.until_confident)
@@ -194,7 +200,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         shard=args.shard, until_confident=args.until_confident, source_dir=str(source_dir),
         build_dir=str(build_dir) if build_dir else None, out_dir=str(out_dir),
         compiler=compiler(build_dir) if build_dir else None, strict=args.strict,
-        gate_library_reports=args.gate_library_reports)
+        gate_library_reports=args.gate_library_reports, suppression_files=list(supp.sources) if supp else None)
     result = session.result(config, wall)
     result.tests.extend(not_built)
     gate.apply_baseline(result, known)
@@ -296,6 +302,13 @@ def cmd_baseline(args: argparse.Namespace) -> int:
     result = results.load(args.result)
     added, total = gate.write_baseline(result, args.output, args.note)
     print(f"racegate: {args.output}: added {added} buckets, {total} known")
+    if args.suppressions_out:
+        text = suppressions.suppressions_text(
+            (b.id, b.kind, b.title, next((f.function for f in b.frames if f.function), None))
+            for b in result.buckets)
+        args.suppressions_out.write_text(text, encoding="utf-8")
+        written = sum(1 for line in text.splitlines() if not line.startswith("#"))
+        print(f"racegate: {args.suppressions_out}: {written} suppressions for {len(result.buckets)} buckets")
     return EXIT_CLEAN
 
 

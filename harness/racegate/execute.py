@@ -95,8 +95,9 @@ class Executor:
     and removing a dir per run costs more than a short test's whole share of racegate's time."""
 
     def __init__(self, runs_dir: Path, shim_path: Path | None, timeout: float | None,
-                 deadline: float | None = None):
+                 deadline: float | None = None, tsan_flags: dict[str, str] | None = None):
         self.runs_dir = runs_dir
+        self.tsan_flags = tsan_flags or {}  # set over the user's TSAN_OPTIONS in every run (the suppressions)
         self.shim_path = shim_path
         self.timeout = timeout
         self.deadline = deadline  # time.monotonic() at which every run still going is cut (the budget)
@@ -138,7 +139,7 @@ class Executor:
             self._recycle(scratch)
 
     def _run_in(self, scratch: Path, plan: PlannedRun) -> Execution:
-        argv, env = prepare_planned_run(plan, scratch, self.shim_path)
+        argv, env = prepare_planned_run(plan, scratch, self.shim_path, tsan_flags=self.tsan_flags)
         timeout = run_timeout(plan.schedule, self.timeout or plan.test.timeout or DEFAULT_TIMEOUT)
         output_path = outdir.output_file(scratch)
         with self._serial.hold(plan.test.run_serial), open(output_path, "wb") as out:

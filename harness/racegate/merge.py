@@ -6,7 +6,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from racegate.errors import RacegateError
-from racegate.result import BucketResult, Result, StrategyStats, TestResult, build_result
+from racegate.result import BucketResult, Result, StrategyStats, SuppressionResult, TestResult, build_result
 
 
 def merge(inputs: list[tuple[Path, Result]], out_path: Path) -> Result:
@@ -51,9 +51,26 @@ def merge(inputs: list[tuple[Path, Result]], out_path: Path) -> Result:
         if bucket.first_seen.schedule in strategies:
             strategies[bucket.first_seen.schedule].buckets_first_found += 1
     config = replace(inputs[0][1].config, shard=None, out_dir=str(out_dir),
-                     merged_from=[str(p) for p, _ in inputs])
+                     merged_from=[str(p) for p, _ in inputs], suppression_files=_suppression_files(inputs))
     return build_result(config, sorted(tests.values(), key=lambda t: t.name), list(buckets.values()), strategies,
-                        discovery, max(r.wall_seconds for _, r in inputs), any(r.interrupted for _, r in inputs))
+                        discovery, max(r.wall_seconds for _, r in inputs), any(r.interrupted for _, r in inputs),
+                        _merged_suppressions(inputs))
+
+
+def _merged_suppressions(inputs: list[tuple[Path, Result]]) -> list[SuppressionResult] | None:
+    """Each entry once, its counts added over the shards: stale only if it matched nothing on any shard."""
+    entries: dict[str, SuppressionResult] = {}
+    for _, result in inputs:
+        for s in result.suppressions or ():
+            entries[s.entry] = entries[s.entry].merged(s) if s.entry in entries else s
+    if all(r.suppressions is None for _, r in inputs):
+        return None
+    return list(entries.values())
+
+
+def _suppression_files(inputs: list[tuple[Path, Result]]) -> list[str] | None:
+    files = [f for _, r in inputs for f in r.config.suppression_files or ()]
+    return list(dict.fromkeys(files)) if any(r.config.suppression_files is not None for _, r in inputs) else None
 
 
 def _rebased(bucket: BucketResult, in_dir: Path, out_dir: Path) -> BucketResult:

@@ -133,3 +133,4 @@ class RunRecord:
     schedule_note: str | None = None  # the shim's word when it could not apply the schedule as asked
     cut: str | None = None  # why racegate ended the run itself (execute.CUT_BUDGET, CUT_SLOW); outcome CUT
     cwd: str | None = None  # the working directory the test ran in
+    suppressed: dict[str, int] = field(default_factory=dict)  # reports TSan suppressed, per "type:pattern" entry

@@ -13,6 +13,7 @@ from racegate.result import BucketResult, Result
 from racegate.shim import preloads_shim
 from racegate.signature import bucket_id
 from racegate.strategies import SHIM_SCHEDULES
+from racegate.tsan_options import tsan_option_dict
 
 
 @dataclass
@@ -34,7 +35,10 @@ def replay(result: Result, prefix: str, runs: int, out_dir: Path, shim_path: Pat
         raise RacegateError(f"{exc}; cannot replay it") from None
     schedule = schedule or first.schedule
     outdir.clear_logs(out_dir, reports=False)  # logs of an earlier replay must not count again
-    executor = Executor(outdir.runs_dir(out_dir), shim_path, timeout)
+    # The suppressions file the session gave every run, so a replay sees what the session saw.
+    supp = tsan_option_dict(first.env.get("TSAN_OPTIONS", "")).get("suppressions")
+    executor = Executor(outdir.runs_dir(out_dir), shim_path, timeout,
+                        tsan_flags={"suppressions": supp} if supp else None)
     # As the first run had it: a plain run after the test's first went without the shim.
     preload = schedule in SHIM_SCHEDULES or preloads_shim(first.env.get("LD_PRELOAD", ""))
     reproduced = 0

@@ -22,6 +22,7 @@ from racegate.library_reports import BY_RULE, LibraryIssue
 from racegate.model import CUT, OUTCOMES, RunRecord, SourceFrame, StackTrace, TestCase
 from racegate.signature import SIGNATURE_VERSION
 from racegate.stats import discovery_points, new_bucket_chance
+from racegate.suppressions import UNCOUNTED_TYPE
 
 SCHEMA = 1
 
@@ -230,6 +231,24 @@ class StrategyStats:
 
 
 @dataclass
+class SuppressionResult:
+    """One entry of the user's TSan suppressions file, and how many reports it silenced over the session."""
+
+    entry: str  # "type:pattern", as written in the file
+    file: str  # the user's file holding it
+    matched: int = 0  # reports TSan suppressed with it, summed over every run
+
+    @property
+    def stale(self) -> bool:
+        """Matched nothing in any run: a candidate for pruning. TSan never counts called_from_lib entries."""
+        return self.matched == 0 and not self.entry.startswith(UNCOUNTED_TYPE + ":")
+
+    def merged(self, other: SuppressionResult) -> SuppressionResult:
+        """The same entry on two shards: stale only when it is stale on both."""
+        return replace(self, matched=self.matched + other.matched)
+
+
+@dataclass
 class RunConfig:
     """How the session was asked to run."""
 
@@ -248,6 +267,7 @@ class RunConfig:
     merged_from: list[str] | None = None  # only in merged results
     strict: bool = False  # timing-sensitive failures gate too
     gate_library_reports: bool = False  # known standard-library reports gate too
+    suppression_files: list[str] | None = None  # the user's TSan suppressions files, when given
 
 
 @dataclass(frozen=True)
@@ -275,6 +295,7 @@ class Result:
     interrupted: bool
     tool_version: str = __version__
     signature_version: int = SIGNATURE_VERSION
+    suppressions: list[SuppressionResult] | None = None  # each entry of the user's file; None without one
 
     @property
     def summary(self) -> Summary:
@@ -357,6 +378,9 @@ class Result:
                            for name, s in self.strategies.items()},
             "discovery": [list(point) for point in self.discovery],
             "buckets": [self._bucket_json(b) for b in self.buckets],
+            # Added within schema 1: written only when the session ran with a suppressions file.
+            **({"suppressions": [_suppression_json(s) for s in self.suppressions]}
+               if self.suppressions is not None else {}),
         }
 
     def _bucket_json(self, b: BucketResult) -> dict:
@@ -419,15 +443,17 @@ class Result:
             discovery=discovery, wall_seconds=r.opt(summary, "wall_seconds", float, 0.0, "summary"),
             interrupted=r.opt(summary, "interrupted", bool, False, "summary"),
             tool_version=r.opt(tool, "version", str, "", "tool"),
-            signature_version=r.opt(data, "signature_version", int, SIGNATURE_VERSION, ""))
+            signature_version=r.opt(data, "signature_version", int, SIGNATURE_VERSION, ""),
+            suppressions=_suppressions_from(r, data.get("suppressions")))
 
 
 def build_result(config: RunConfig, tests: list[TestResult], buckets: list[BucketResult],
                  strategies: dict[str, StrategyStats], discovery: list[list[int]], wall_seconds: float,
-                 interrupted: bool) -> Result:
+                 interrupted: bool, suppressions: list[SuppressionResult] | None = None) -> Result:
     """A whole result in the order racegate.json keeps (shared by `run` and `merge`)."""
     result = Result(config=config, tests=tests, buckets=list(buckets), strategies=dict(sorted(strategies.items())),
-                    discovery=discovery, wall_seconds=wall_seconds, interrupted=interrupted)
+                    discovery=discovery, wall_seconds=wall_seconds, interrupted=interrupted,
+                    suppressions=suppressions)
     result.sort_buckets()
     return result
 
@@ -519,7 +545,13 @@ def _config_json(c: RunConfig) -> dict:
     for flag in ("strict", "gate_library_reports"):
         if getattr(c, flag):
             data[flag] = True
+    if c.suppression_files is not None:
+        data["suppression_files"] = list(c.suppression_files)
     return data
+
+
+def _suppression_json(s: SuppressionResult) -> dict:
+    return {"entry": s.entry, "file": s.file, "matched": s.matched, "stale": s.stale}
 
 
 T = TypeVar("T")
@@ -689,4 +721,20 @@ def _config_from(r: _Reader, d: dict) -> RunConfig:
         schedule_notes=r.strings(d, "schedule_notes", w),
         merged_from=[str(p) for p in merged] if isinstance(merged, list) else None,
         strict=r.opt(d, "strict", bool, False, w),
-        gate_library_reports=r.opt(d, "gate_library_reports", bool, False, w))
+        gate_library_reports=r.opt(d, "gate_library_reports", bool, False, w),
+        suppression_files=r.strings(d, "suppression_files", w) if "suppression_files" in d else None)
+
+
+def _suppressions_from(r: _Reader, value: Any) -> list[SuppressionResult] | None:
+    if value is None:
+        return None
+    if not isinstance(value, list):
+        raise r.fail("", "suppressions", "a list")
+    entries = []
+    for i, item in enumerate(value):
+        where = f"suppressions[{i}]"
+        d = r.entry(item, where)
+        # "stale" is written for readers of the file; it follows from "matched" and is not read back.
+        entries.append(SuppressionResult(r.opt(d, "entry", str, "", where), r.opt(d, "file", str, "", where),
+                                         r.opt(d, "matched", int, 0, where)))
+    return entries

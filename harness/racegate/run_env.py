@@ -14,18 +14,23 @@ from racegate.tsan_options import merge_tsan_options, tsan_option_dict, without_
 
 # racegate's TSan defaults: keep going after the first report, both deadlock stacks, the longest history.
 TSAN_DEFAULTS = "halt_on_error=0 second_deadlock_stack=1 history_size=7"
+# Set over the user's: at exit TSan prints how often each suppression matched, which racegate counts.
+TSAN_FORCED = {"print_suppressions": "1"}
 GTEST_REPEAT = 20  # iterations per process under repeat-in-process
 
 
 def prepare_planned_run(plan: PlannedRun, run_dir: Path, shim_path: Path | None,
-                        base_env: Mapping[str, str] = os.environ) -> tuple[list[str], dict[str, str]]:
+                        base_env: Mapping[str, str] = os.environ,
+                        tsan_flags: Mapping[str, str] | None = None) -> tuple[list[str], dict[str, str]]:
     """The argv and environment of one planned run writing its logs into `run_dir`: ours, then the test's
-    own (merged by the strategy), then the strategy's."""
+    own (merged by the strategy), then the strategy's. `tsan_flags` are the session's own TSan flags over the
+    user's (the suppressions file every run gets)."""
     env = dict(base_env)
     # Later options win in TSan's parser: user settings override our defaults; log_path stays ours
     # (quoted when the path holds a separator such as a space, comma or colon).
     options = " ".join(filter(None, (TSAN_DEFAULTS, env.get("TSAN_OPTIONS", ""))))
-    env["TSAN_OPTIONS"] = merge_tsan_options(options, {"log_path": str(outdir.tsan_log_path(run_dir))})
+    env["TSAN_OPTIONS"] = merge_tsan_options(options, {**TSAN_FORCED, **(tsan_flags or {}),
+                                                       "log_path": str(outdir.tsan_log_path(run_dir))})
     shim = shim_path if plan.preload_shim else None
     return prepare_run(plan.schedule, plan.seed, plan.test, env, shim, outdir.shim_report_file(run_dir))
 

@@ -5,6 +5,7 @@ import signal
 import sys
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from racegate.model import CUT, RunRecord, TestCase
 from racegate.progress import Progress
 from racegate.schedule import DEFAULT_RUNS, Scheduler
 from racegate.signature import bucket_id
+from racegate.suppressions import SuppressionFile
 
 
 @dataclass
@@ -29,6 +31,7 @@ class SessionConfig:
     timeout: float | None
     until_confident: float | None
     shim_path: Path | None
+    suppressions: SuppressionFile | None = None  # the file every run gets, and its entries
 
 
 class Session:
@@ -41,7 +44,9 @@ class Session:
         deadline = self.started + config.time_budget if config.time_budget is not None else None
         self.scheduler = Scheduler(tests, schedules_for, config.master_seed, config.runs, deadline,
                                    config.until_confident, bucket_id)
-        self.executor = Executor(outdir.runs_dir(config.out_dir), config.shim_path, config.timeout, deadline)
+        tsan_flags = {"suppressions": str(config.suppressions.path)} if config.suppressions else None
+        self.executor = Executor(outdir.runs_dir(config.out_dir), config.shim_path, config.timeout, deadline,
+                                 tsan_flags)
         self.bucketer = Bucketer(outdir.reports_dir(config.out_dir))
         self.records: list[RunRecord] = []
         self.failed_runs = 0
@@ -140,7 +145,16 @@ class Session:
             replace(config, schedule_notes=list(self.schedule_notes)), tests, list(entries.values()),
             results.strategy_stats(self.records, (b.first.schedule for b in buckets if b.id in entries)),
             results.discovery_curve((b.first.run for b in buckets if b.id in entries), self.records),
-            wall_seconds, self.interrupted)
+            wall_seconds, self.interrupted, self._suppression_results())
+
+    def _suppression_results(self) -> list[results.SuppressionResult] | None:
+        if self.config.suppressions is None:
+            return None
+        matched: Counter[str] = Counter()
+        for record in self.records:
+            matched.update(record.suppressed)
+        return [results.SuppressionResult(entry, file, matched[entry])
+                for entry, file in self.config.suppressions.entries]
 
 
 def planned_runs(tests: int, runs: int | None, budget: float | None, until_confident: float | None) -> int | None:

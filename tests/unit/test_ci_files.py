@@ -111,6 +111,9 @@ def test_gitlab_template() -> None:
     assert "CI_NODE_INDEX/$CI_NODE_TOTAL" in script
     assert 'ci/github/run.sh"' in script  # which runs racegate doctor first (tested below)
     assert set(re.findall(r"\bINPUT_[A-Z_]+\b", script)) == run_sh_inputs() - {"INPUT_ARTIFACT_NAME"}
+    # Each input comes from the variable of the same name (a suppressions file, a baseline, ...).
+    for name in set(re.findall(r"\bINPUT_([A-Z_]+)=\"\$RACEGATE_", script)):
+        assert f'INPUT_{name}="$RACEGATE_{name}"' in script and f"RACEGATE_{name}" in job["variables"]
     assert "racegate-shards/*/racegate.json" in "\n".join(doc[".racegate-merge"]["script"])
 
 
@@ -242,14 +245,16 @@ def test_every_input_becomes_an_argument_verbatim(gh: Harness) -> None:
     hostile = "Ledger.*|$(touch pwned); `touch pwned2`"
     result = gh.run(
         INPUT_PRESET="tsan", INPUT_COMPILER="gcc", INPUT_RUNS="50", INPUT_TIME_BUDGET="120", INPUT_JOBS="2",
-        INPUT_SHARD="2/4", INPUT_BASELINE="known.json", INPUT_TESTS=hostile, INPUT_OUT="out dir",
+        INPUT_SHARD="2/4", INPUT_BASELINE="known.json", INPUT_SUPPRESSIONS="my tsan.supp", INPUT_TESTS=hostile,
+        INPUT_OUT="out dir",
         INPUT_GATE="false", INPUT_EXTRA_ARGS="--seed 7 --schedule 'sleep, yield' --timeout 30",
         INPUT_ARTIFACT_NAME="races",
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert gh.argv() == [
         "run", "--preset", "tsan", "--runs", "50", "--time-budget", "120", "--jobs", "2", "--shard", "2/4",
-        "--tests", hostile, "--baseline", "known.json", "--out", "out dir", "--no-gate",
+        "--tests", hostile, "--baseline", "known.json", "--suppressions", "my tsan.supp", "--out", "out dir",
+        "--no-gate",
         "--seed", "7", "--schedule", "sleep, yield", "--timeout", "30",
     ]
     assert not list(gh.work.glob("pwned*")) and not list(Path.cwd().glob("pwned*"))

@@ -22,6 +22,7 @@ from samples_helpers import LAUNCHER, racegate
     (["run", "--schedule", "chaos", "--", "true"], "unknown schedule"),
     (["run", "--format", "pdf", "--", "true"], "unknown report format"),
     (["run", "--baseline", "/nonexistent.json", "--", "true"], "cannot read baseline"),
+    (["run", "--suppressions", "missing.supp", "--", "true"], "missing.supp (from --suppressions) does not exist"),
     (["report", "/nonexistent.json"], "cannot read"),
     (["replay", "abc", "--from", "/nonexistent.json"], "cannot read"),
     (["init", ".", "--racegate-dir", "/nonexistent"], "not a racegate checkout"),

@@ -66,3 +66,14 @@ def test_an_interrupted_replay_kills_its_test_and_keeps_what_it_printed(tmp_path
     assert [p.name for p in (out / "runs").iterdir()] == ["0"]
     assert (out / "runs" / "0" / "output.txt").read_text() == f"pid {pid}\n"
     assert process_ends(int(pid), within=10)
+
+
+def test_a_replay_gets_the_suppressions_file_the_session_gave_its_runs(tmp_path):
+    supp = tmp_path / "my tsan.supp"
+    supp.write_text("race:third_party_refresh\n")
+    shows_tsan = "import os, sys\nprint('TSAN=' + os.environ.get('TSAN_OPTIONS', ''))\nsys.exit(3)\n"
+    result = result_of(tmp_path, shows_tsan, "--schedule", "none", "--suppressions", str(supp))
+    (bucket,) = result.buckets
+    replay(result, bucket.id, 1, tmp_path / "replay", None)
+    output = (tmp_path / "replay" / "runs" / "0" / "output.txt").read_text()
+    assert f'suppressions="{supp}"' in output and "print_suppressions=1" in output

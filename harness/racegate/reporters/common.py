@@ -340,3 +340,18 @@ def raw_report_text(bucket: BucketResult, options: RenderOptions, limit: int = 6
         if text:
             return text if len(text) <= limit else text[:limit] + f"\n[... {len(text) - limit} more characters]"
     return stack_text(bucket)
+
+
+def suppressions_summary(result: Result) -> str | None:
+    """One sentence on the user's suppressions file for every format; None when the session ran without one."""
+    entries = result.suppressions
+    if entries is None:
+        return None
+    matched = sum(s.matched for s in entries)
+    stale = sum(1 for s in entries if s.stale)
+    text = (f"{len(entries)} suppression{'s' if len(entries) != 1 else ''} in use, "
+            f"{matched} report{'s' if matched != 1 else ''} suppressed")
+    if stale:
+        text += (f"; {stale} stale (matched nothing in any of the {result.summary.runs} runs): "
+                 "prune them, or keep them for code these tests do not reach")
+    return text

@@ -50,6 +50,7 @@ def render(result: Result, options: c.RenderOptions | None = None) -> str:
         out.append("")
     out += _tests_table(result, paint)
     out += _strategies_table(result)
+    out += _suppressions_table(result, paint)
     out += [f"note: {c.one_line(note)}" for note in c.coverage_notes(result)]
     out.append(f"Good-Turing: chance the next run finds a new bucket: {c.percent(summary.new_bucket_chance)}")
     out.append(paint(c.verdict(result), "red" if gate.failing(result) else "green"))
@@ -74,6 +75,21 @@ def _tests_table(result: Result, paint) -> list[str]:
             line += "  " + paint(r.flag.upper(), "yellow" if r.flag == "flaky" else "red")
         lines.append(line)
     return lines + [""]
+
+
+def _suppressions_table(result: Result, paint) -> list[str]:
+    """Each entry of the user's suppressions file and the reports it silenced; nothing without a file."""
+    summary = c.suppressions_summary(result)
+    if summary is None:
+        return []
+    entries = result.suppressions or []
+    width = max(len("suppression"), *(len(c.one_line(s.entry)) for s in entries)) if entries else len("suppression")
+    head = f"{'suppression':<{width}}  matched"
+    lines = [head, "-" * len(head)]
+    for s in entries:
+        line = f"{c.one_line(s.entry):<{width}}  {s.matched:>7}"
+        lines.append(line + ("  " + paint("STALE", "yellow") if s.stale else ""))
+    return lines + [summary, ""]
 
 
 def _strategies_table(result: Result) -> list[str]:

@@ -61,6 +61,7 @@ def render(result: Result, options: c.RenderOptions | None = None) -> str:
         _problems(result, views, sources, opts),
         _tests(result),
         _strategies(result),
+        _suppressions(result),
         f'<footer>racegate {e(result.tool_version)} · signature v{e(result.signature_version)} · '
         f"{e(_config(result))}</footer>",
         "</main>",
@@ -285,6 +286,19 @@ def _tests(result: Result) -> str:
     head = ("<tr><th>test</th><th>runs</th><th>pass</th><th>race</th><th>fail</th><th>crash</th><th>timeout</th>"
             "<th>failed</th><th>threads</th><th>mean s</th></tr>")
     return f'<h2 id="tests">Tests</h2><table>{head}{"".join(rows)}</table>'
+
+
+def _suppressions(result: Result) -> str:
+    summary = c.suppressions_summary(result)
+    if summary is None:
+        return ""
+    stale = '<span class="tag known">stale</span>'
+    rows = "".join(
+        f"<tr><td><code>{e(s.entry)}</code>{stale if s.stale else ''}</td>"
+        f"<td>{e(s.file)}</td><td>{e(s.matched)}</td></tr>"
+        for s in result.suppressions or [])
+    head = "<tr><th>suppression</th><th>file</th><th>reports matched</th></tr>"
+    return f'<h2 id="suppressions">Suppressions</h2><p>{e(summary)}</p><table>{head}{rows}</table>'
 
 
 def _strategies(result: Result) -> str:

@@ -61,6 +61,7 @@ def render(result: Result, options: c.RenderOptions | None = None, *, max_bytes:
             out.note(f"{len(views) - shown} more problems left out to keep this summary under 1 MiB.")
     out.add_all(_tests_table(result))
     out.add_all(_strategies_table(result))
+    out.add_all(_suppressions_table(result))
     if views:
         out.add("### Reports\n")
         shown = 0
@@ -89,6 +90,16 @@ def _tests_table(result: Result) -> list[str]:
             f"| {r.count('fail')} | {r.count('crash')} | {r.count('timeout')} | {flag} |"
         )
     return lines + [""]
+
+
+def _suppressions_table(result: Result) -> list[str]:
+    summary = c.suppressions_summary(result)
+    if summary is None:
+        return []
+    rows = ["### Suppressions\n", f"{md(summary)}\n", "| suppression | file | matched | |", "|---|---|---:|---|"]
+    for s in result.suppressions or []:
+        rows.append(f"| `{md(s.entry)}` | {md(s.file)} | {s.matched} | {'**stale**' if s.stale else ''} |")
+    return rows + [""]
 
 
 def _strategies_table(result: Result) -> list[str]:
