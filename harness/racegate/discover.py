@@ -145,7 +145,8 @@ def command_test(argv: list[str]) -> TestCase:
     """A test made of an arbitrary command (`racegate run -- CMD ARGS`)."""
     if not argv:
         raise RacegateError("nothing to run: give --preset, --build-dir or -- CMD ARGS")
-    return TestCase(name=" ".join(argv)[:200], command=tuple(argv), is_gtest=is_gtest_command(argv))
+    # Run where racegate was started: the reproduce line then says so (env -C), relative paths and all.
+    return TestCase(name=" ".join(argv)[:200], command=tuple(argv), cwd=os.getcwd(), is_gtest=is_gtest_command(argv))
 
 
 def shard(tests: list[TestCase], index: int, count: int) -> list[TestCase]:

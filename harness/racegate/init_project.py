@@ -48,7 +48,7 @@ def init_project(project_dir: Path, racegate_dir: Path) -> list[str]:
     presets_path = project / PRESETS_FILE
     has_test_base = BASE_PRESET in _preset_names(_load_json(racegate_presets), "testPresets")
     if presets_path.exists():
-        text = presets_path.read_text(encoding="utf-8")
+        text = presets_path.read_text(encoding="utf-8-sig")  # CMake accepts a byte-order mark
         doc = _parse_presets(text, presets_path)
         changes = _merge_presets(doc, project, include, racegate_presets, has_test_base)
         if changes:
@@ -105,7 +105,7 @@ def _check_user_presets(path: Path) -> None:
     if not path.exists():
         return
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
+        doc = json.loads(path.read_text(encoding="utf-8-sig"))
     except ValueError:
         return  # not ours to judge; cmake will report it
     for kind in ("configurePresets", "buildPresets", "testPresets"):

@@ -27,18 +27,21 @@ class SignatureRules:
     # Allocation and deallocation functions and the libc functions TSan intercepts never name a side (a runtime
     # without debug info prints them with the test binary as their module and no file).
     skip_allocation: bool
+    # In an inline chain, never move out to a frame whose name says nothing of the code: a lambda's operator()
+    # or a test framework's generated test body (numbered, so a test added above it would change the id).
+    skip_generic_callers: bool
     # Kinds folded together for bucket ids: the finding keeps TSan's own kind string.
     id_families: Mapping[str, str]
 
 
-V1 = SignatureRules(1, skip_allocation=False, id_families={
+V1 = SignatureRules(1, skip_allocation=False, skip_generic_callers=False, id_families={
     # clang reports a vptr race or a virtual call after free where gcc reports the plain kind.
     "data race on vptr (ctor/dtor vs virtual call)": "data race",
     "heap-use-after-free (virtual call vs free)": "heap-use-after-free",
 })
 # Version 2: a lifetime bug is one bucket whether TSan saw the use after the free (heap-use-after-free) or the
 # two accesses unordered (data race): both name the same pair of project frames.
-V2 = SignatureRules(2, skip_allocation=True, id_families={
+V2 = SignatureRules(2, skip_allocation=True, skip_generic_callers=True, id_families={
     "data race on vptr (ctor/dtor vs virtual call)": "data race",
     "heap-use-after-free": "data race",
     "heap-use-after-free (virtual call vs free)": "data race",
@@ -65,6 +68,9 @@ _ALLOCATION_FUNCTIONS = frozenset({
     "abort", "raise", "exit", "_exit", "atexit", "__cxa_atexit", "__cxa_finalize", "__libc_start_main",
 })
 _INTERCEPTED_PREFIXES = ("pthread_", "__libc_", "__pthread_")
+# Frames that name no code of their own: lambdas, and test bodies GoogleTest, doctest and Catch2 generate.
+_GENERIC_NAME = re.compile(r"operator\(\)|TestBody|DOCTEST_ANON_FUNC_\d+|C_A_T_C_H_T_E_S_T_\d+|"
+                           r"____C_A_T_C_H____T_E_S_T____\d+")
 
 # Compiler-specific spellings of lambdas and anonymous namespaces, made uniform.
 _PARENS = r"\((?:[^()]|\([^()]*\))*\)"
@@ -151,7 +157,7 @@ def _side_key(frames: list[Frame], rules: SignatureRules = CURRENT) -> tuple[str
         frames = [f for f in frames if not is_allocation_frame(f)]
     for i, frame in enumerate(frames):
         if is_project_frame(frame):
-            return _project_key(frames, i), frame
+            return _project_key(frames, i, rules), frame
     # No user frame: the first named frame outside runtime and libraries (a stripped library
     # still exports some names), then just its module, then the first library function.
     own = [f for f in frames if not is_runtime_frame(f) and not is_library_frame(f)]
@@ -168,15 +174,18 @@ def _side_key(frames: list[Frame], rules: SignatureRules = CURRENT) -> tuple[str
     return "", None
 
 
-def _project_key(frames: list[Frame], top: int) -> str:
+def _project_key(frames: list[Frame], top: int, rules: SignatureRules) -> str:
     # Inlined frames share their caller's pc. gcc often drops the inlined callee that clang
-    # prints, so the outermost user frame of the inline chain is what both compilers agree on.
+    # prints, so the outermost user frame of the inline chain is what both compilers agree on;
+    # unless that frame is only a lambda or a generated test body, which would name every race
+    # reached from it alike.
     chosen = frames[top]
     first = chosen
     for frame in frames[top + 1:]:
         if first.offset is None or frame.offset != first.offset or frame.module != first.module:
             break
-        if is_project_frame(frame):
+        if is_project_frame(frame) and not (rules.skip_generic_callers
+                                            and _GENERIC_NAME.fullmatch(leaf_name(frame.function))):
             chosen = frame
     return f"{posixpath.basename(chosen.file)}:{leaf_name(chosen.function)}"
 

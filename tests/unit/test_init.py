@@ -119,6 +119,13 @@ def test_appends_to_existing_include_and_keeps_newer_version(project: Path, race
     assert doc["include"] == ["cmake/common.json", "third_party/racegate/presets/racegate.json"]
 
 
+def test_a_presets_file_with_a_byte_order_mark_is_read_as_cmake_reads_it(project: Path, racegate: Path) -> None:
+    (project / "CMakePresets.json").write_text("\ufeff" + json.dumps({"version": 6, "include": ["a.json"]}),
+                                               encoding="utf-8")
+    init_project(project, racegate)
+    assert presets_of(project)["include"] == ["a.json", "third_party/racegate/presets/racegate.json"]
+
+
 def test_second_run_changes_nothing(project: Path, racegate: Path) -> None:
     init_project(project, racegate)
     presets_before = (project / "CMakePresets.json").read_bytes()

@@ -28,6 +28,7 @@ EXPECTED_KINDS = {
     "race_global": {"data race"},
     "race_heap": {"data race"},
     "race_shared_vector": {"data race"},
+    "race_inlined_lambdas": {"data race"},
     "race_inlined": {"data race"},
     "race_lambda_ref": {"data race"},
     "race_stack_var": {"data race"},

@@ -131,7 +131,7 @@ def _details(v: c.BucketView, opts: c.RenderOptions) -> str:
         lines.append(f"baseline: {v.baseline_note}")
     lines += ["", c.raw_report_text(v.bucket, opts, limit=16 * 1024)]
     body = e(c.strip_control("\n".join(lines)))
-    summary = e(c.one_line(f"{v.kind}: {v.title}"))
+    summary = e(c.one_line(v.title if v.title.startswith(v.kind) else f"{v.kind}: {v.title}"))
     return f"<details><summary>{summary}</summary>\n\n<pre>\n{body}\n</pre>\n\n</details>\n"
 
 
