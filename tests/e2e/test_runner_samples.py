@@ -62,7 +62,7 @@ def test_every_racy_sample_is_exactly_one_bucket_and_fixed_ones_none(clang_run):
         assert first["test"] == test and first["command"][0].endswith("_test")
         assert first["env"]["RACEGATE_SEED"] == str(first["seed"])
     fixed = [t for t in result["tests"] if t["name"].split(".")[0].endswith("Fixed")]
-    assert len(fixed) == 7
+    assert len(fixed) == 9
     for test in fixed:
         assert not buckets_of(result, test["name"]) and test["outcomes"]["pass"] == test["runs"]
     assert result["summary"]["runs"] == sum(t["runs"] for t in result["tests"]) >= 15 * 12
@@ -152,7 +152,7 @@ def test_merged_shards_equal_the_unsharded_buckets(clang_run, samples_build_clan
     merged = json.loads(merged_path.read_text())
     expected = {b["id"]: b["tests"] for b in whole["buckets"] if set(b["tests"]) <= names[0] | names[1]}
     assert {b["id"]: b["tests"] for b in merged["buckets"]} == expected
-    assert merged["summary"]["tests"] == 12 and merged["summary"]["runs"] == 24
+    assert merged["summary"]["tests"] == 14 and merged["summary"]["runs"] == 28
     for bucket in merged["buckets"]:
         assert (merged_path.parent / bucket["raw_report"]).is_file()
 
@@ -178,3 +178,35 @@ def test_replay_reproduces_a_bucket(clang_run):
     proc = racegate("replay", bucket["id"][:8], "--from", str(out / "racegate.json"), "--runs", "2")
     assert proc.returncode == 1, proc.stderr
     assert "reproduced in 2 of 2 runs" in proc.stdout
+
+
+ONE_BUG_REGEX = r"^(SessionReaperRace|HitCounterRace|JoinedSessionReaperFixed|AtomicHitCounterFixed)\."
+
+
+def test_one_bug_is_one_bucket_whatever_tsan_calls_it_and_whatever_fails_with_it(samples_build, tmp_path):
+    code, result = run_result(samples_build, tmp_path, "-R", ONE_BUG_REGEX, "--runs", "12")
+    assert code == 1
+    # The session deleted under its worker: reported as heap-use-after-free or as a data race, one bucket.
+    (lifetime,) = buckets_of(result, "SessionReaperRace.WorkerOutlivesTheSession")
+    assert set(lifetime.get("kinds") or {lifetime["kind"]: 1}) <= {"heap-use-after-free", "data race"}
+    assert {f["function"].split("(")[0].split("::")[-1] for f in lifetime["frames"]} >= {"serve"}
+    # The lost update: one data race bucket; the failed total check is its symptom, not a second problem.
+    (lost,) = buckets_of(result, "HitCounterRace.FourThreadsCountEveryHit")
+    assert lost["kind"] == "data race"
+    test = next(t for t in result["tests"] if t["name"] == "HitCounterRace.FourThreadsCountEveryHit")
+    failed_checks = test["outcomes"]["fail"]
+    assert sum(s["runs"] for s in lost.get("symptoms", [])) == failed_checks
+    assert all(s["kind"] == "test failure" and s["runs_with_cause"] == s["runs"] for s in lost.get("symptoms", []))
+    # Nothing else: no stray bucket, none for the fixes.
+    assert len(result["buckets"]) == 2
+
+
+def test_a_baseline_written_by_release_0_1_0_still_knows_its_races(clang_run, tmp_path):
+    # Signature v2 renamed every bucket; the v1 ids each bucket keeps let an old baseline match.
+    out, _, _ = clang_run
+    baseline = Path(__file__).resolve().parents[1] / "fixtures" / "baseline_release_0_1_0.json"
+    proc = racegate("report", str(out / "racegate.json"), "--baseline", str(baseline), "--out", str(tmp_path),
+                    "--format", "junit")
+    assert proc.returncode == 0, proc.stderr
+    block = next(b for b in proc.stdout.split("\n\n") if "WordCounterRace" in b and b.startswith("["))
+    assert block.startswith("[known] data race") and "baseline: known since 0.1.0" in block

@@ -186,6 +186,16 @@ class TestRow:
         return self.test.outcomes.get(outcome, 0)
 
 
+def is_quiet(test: TestResult) -> bool:
+    """A test with nothing to look at: it ran, never failed and never ran a second thread (so it was not repeated)."""
+    return test.not_run is None and test.failed_runs == 0 and test.threads == 1
+
+
+def quiet_line(count: int) -> str:
+    return (f"{count} single-threaded test{'s' if count != 1 else ''} passed (one thread cannot race, so "
+            f"{'they were' if count != 1 else 'it was'} not repeated)")
+
+
 def test_rows(result: Result) -> list[TestRow]:
     """Every test, those with the most failed runs first."""
     rows = []

@@ -31,6 +31,15 @@ document.addEventListener("DOMContentLoaded", function () {
       }
     });
   });
+  var quiet = document.getElementById("toggle-quiet");
+  if (quiet) {
+    quiet.addEventListener("click", function () {
+      var show = quiet.getAttribute("aria-pressed") !== "true";
+      quiet.setAttribute("aria-pressed", String(show));
+      quiet.textContent = show ? "Hide them" : "Show them";
+      document.querySelectorAll("tr.quiet").forEach(function (row) { row.classList.toggle("hidden", !show); });
+    });
+  }
   var toggle = document.getElementById("toggle-raw");
   if (toggle) {
     toggle.addEventListener("click", function () {

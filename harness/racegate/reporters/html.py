@@ -18,6 +18,7 @@ FILENAME = "racegate.html"
 
 _HERE = Path(__file__).resolve().parent
 CONTEXT_LINES = 3  # source lines shown above and below each access
+FLAT_BELOW = 0.05  # the discovery curve reads as flat only while Good-Turing's chance of a new problem is below this
 MAX_SOURCE_BYTES = 4 * 1024 * 1024
 MAX_STACK_FRAMES = 40
 
@@ -150,8 +151,14 @@ def _discovery(result: Result) -> str:
         f'<text x="12" y="{(top + h - bottom) / 2:.0f}" text-anchor="middle" '
         f'transform="rotate(-90 12 {(top + h - bottom) / 2:.0f})">distinct problems</text></svg>'
     )
+    chance = result.summary.new_bucket_chance
     if not found:
         reading = "No problem was found in any run."
+    elif chance >= FLAT_BELOW:
+        # The Good-Turing estimate below rests on problems seen once: the curve cannot be called flat while they
+        # make up that much of the runs.
+        reading = (f"{found} problem{'s' if found != 1 else ''} found; some showed in a single run only, so more runs "
+                   "would likely find more.")
     elif quiet >= max_x / 2:
         reading = (f"The curve has been flat for the last {quiet} of {max_x} runs: more runs of the same kind "
                    "are unlikely to find new problems.")
@@ -271,21 +278,30 @@ def _column(role: str, header: str, frames: Sequence[SourceFrame], own: SourceFr
 
 def _tests(result: Result) -> str:
     rows = []
+    quiet = 0
     for r in c.test_rows(result):
         t = r.test
         flag = {"flaky": '<span class="tag sev-high">flaky</span>',
                 "failed": '<span class="tag sev-critical">failed</span>'}.get(r.flag, "")
+        if t.not_run:
+            flag += f'<span class="tag known">not run: {e(t.not_run)}</span>'
         cells = "".join(f"<td>{e(r.count(k))}</td>" for k in OUTCOMES)
+        # Single-threaded tests that passed are listed, behind the filter: there is nothing to look at in them.
+        hidden = c.is_quiet(t)
+        quiet += hidden
+        row_class = ' class="quiet hidden"' if hidden else ""
         rows.append(
-            f"<tr><td>{e(t.name)}{flag}</td><td>{t.runs}</td>{cells}"
+            f"<tr{row_class}><td>{e(t.name)}{flag}</td><td>{t.runs}</td>{cells}"
             f"<td>{e(c.percent(t.failed_runs / t.runs) if t.runs else '-')}</td>"
             f"<td>{e(t.threads if t.threads is not None else '-')}</td><td>{t.mean_seconds:.2f}</td></tr>"
         )
     if not rows:
         return ""
-    head = ("<tr><th>test</th><th>runs</th><th>pass</th><th>race</th><th>fail</th><th>crash</th><th>timeout</th>"
-            "<th>failed</th><th>threads</th><th>mean s</th></tr>")
-    return f'<h2 id="tests">Tests</h2><table>{head}{"".join(rows)}</table>'
+    head = ("<tr><th>test</th><th>runs</th>" + "".join(f"<th>{e(o)}</th>" for o in OUTCOMES)
+            + "<th>failed</th><th>threads</th><th>mean s</th></tr>")
+    toggle = (f'<p class="toolbar">{e(c.quiet_line(quiet))}. <button type="button" id="toggle-quiet" '
+              'aria-pressed="false">Show them</button></p>' if quiet else "")
+    return f'<h2 id="tests">Tests</h2>{toggle}<table>{head}{"".join(rows)}</table>'
 
 
 def _suppressions(result: Result) -> str:

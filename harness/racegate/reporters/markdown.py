@@ -83,12 +83,16 @@ def _tests_table(result: Result) -> list[str]:
         return []
     lines = ["### Tests\n", "| test | runs | pass | race | fail | crash | timeout | |",
              "|---|---:|---:|---:|---:|---:|---:|---|"]
-    for r in rows:
+    # A summary sized for people: the tests worth a look, and one line for the rest.
+    quiet = [r for r in rows if c.is_quiet(r.test)]
+    for r in (r for r in rows if not c.is_quiet(r.test)):
         flag = {"flaky": "**flaky**", "failed": "failed"}.get(r.flag, "")
         lines.append(
             f"| {md(r.test.name)} | {r.test.runs} | {r.count('pass')} | {r.count('race')} "
             f"| {r.count('fail')} | {r.count('crash')} | {r.count('timeout')} | {flag} |"
         )
+    if quiet:
+        lines.append(f"\n{md(c.quiet_line(len(quiet)))}; racegate.html lists them.")
     return lines + [""]
 
 

@@ -102,3 +102,9 @@ def test_page_has_discovery_curve_estimate_advice_and_reproduce(sample, options)
 def test_large_result_renders(big):
     page = html_report.render(Result.from_json(big))
     assert page.count("<article") == 500
+
+
+def test_the_full_tests_table_keeps_quiet_tests_behind_a_filter(sample, options):
+    page = html_report.render(Result.from_json(sample), options)
+    row = re.search(r'<tr class="quiet hidden"><td>MathTest\.Add</td>', page)
+    assert row and 'id="toggle-quiet"' in page and "1 single-threaded test passed" in page

@@ -44,3 +44,11 @@ def test_passing_result_says_so(sample):
         b["new"] = False
     sample["summary"]["new_buckets"] = 0
     assert markdown.render(Result.from_json(sample)).startswith("## :white_check_mark: racegate: PASS")
+
+
+def test_single_threaded_passing_tests_fold_into_one_line(sample):
+    text = markdown.render(Result.from_json(sample))
+    tests_table = text.split("### Tests", 1)[1].split("###", 1)[0]
+    assert "MathTest" not in tests_table  # one thread, every run passed
+    assert "1 single\\-threaded test passed" in tests_table
+    assert "RegistryTest" in tests_table
