@@ -145,6 +145,26 @@ class BucketView:
         return "; ".join(parts)
 
 
+def detail_lines(v: BucketView) -> list[str]:
+    """The plain-text detail of a bucket that the GitHub, JUnit, Markdown and SARIF reports carry: both sides,
+    what the bucket rests on, its symptoms, the tests, how it was found, the fix, how to run it again, why it
+    does not gate when it does not."""
+    lines = [f"{side.label}: {side.function} at {side.location}" for side in v.sides]
+    lines.append(v.evidence)
+    if v.reported_as:
+        lines.append(f"reported as: {v.reported_as}")
+    lines += [f"symptom: {line}" for line in v.symptoms]
+    lines.append(f"tests: {', '.join(v.tests)}")
+    lines.append(f"found by: strategy {v.strategy} (run {v.first_seen.run}, seed {v.first_seen.seed})")
+    lines.append(f"fix: {v.advice.fix}")
+    if v.reproduce:
+        lines.append(f"reproduce: {v.reproduce}")
+    lines.append(f"replay: {v.replay}")
+    if v.baseline_note is not None:
+        lines.append(f"{note_label(v)}: {v.baseline_note or 'in the baseline'}")
+    return lines
+
+
 def bucket_view(bucket: BucketResult, result: Result) -> BucketView:
     src = result.config.source_dir
     # A bucket whose tests the result does not list (a hand-trimmed file) is measured against all runs.

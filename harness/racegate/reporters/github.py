@@ -43,16 +43,6 @@ def _annotation(v: c.BucketView, src: str | None) -> str:
             props["line"] = str(v.sides[0].frame.line)
     state = "new" if v.new else "known"
     props["title"] = c.strip_control(f"racegate ({state}): {v.kind}")
-    message = [c.strip_control(v.title)]
-    for side in v.sides:
-        message.append(f"{side.label}: {side.function} at {side.location}")
-    message.append(f"Seen in {v.frequency}; found by strategy {v.strategy}.")
-    message.append(f"Fix: {v.advice.fix}")
-    if v.reproduce:
-        message.append(f"Reproduce: {v.reproduce}")
-    message.append(f"Replay: {v.replay}")
-    if v.baseline_note:
-        message.append(f"Baseline: {v.baseline_note}")
-    text = c.strip_control("\n".join(message))
+    text = c.strip_control("\n".join([v.title, *c.detail_lines(v)]))
     joined = ",".join(f"{k}={escape_property(val)}" for k, val in props.items())
     return f"::{command} {joined}::{escape_data(text)}"

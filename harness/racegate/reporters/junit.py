@@ -83,24 +83,12 @@ def _buckets_suite(result: Result) -> ET.Element:
             ("strategy", v.strategy), ("tests", ", ".join(v.tests)),
         ):
             ET.SubElement(props, "property", name=key, value=_x(value))
-        details = _details(v)
+        details = _details(v)  # a known bucket's last line says why it is known
         if v.new:
             ET.SubElement(case, "failure", message=_x(v.title), type=_x(v.kind)).text = _x(details)
-        else:
-            details = f"known (baselined): {v.baseline_note or 'in the baseline'}\n{details}"
         ET.SubElement(case, "system-out").text = _x(details)
     return _finish(suite)
 
 
 def _details(v: c.BucketView) -> str:
-    lines = [f"{v.kind}: {v.title}"]
-    for side in v.sides:
-        lines.append(f"  {side.label}: {side.function} at {side.location}")
-    lines.append(f"{v.evidence}; tests: {', '.join(v.tests)}")
-    lines += [f"symptom: {line}" for line in v.symptoms]
-    lines.append(f"found by strategy {v.strategy}")
-    lines.append(f"fix: {v.advice.fix}")
-    if v.reproduce:
-        lines.append(f"reproduce: {v.reproduce}")
-    lines.append(f"replay: {v.replay}")
-    return "\n".join(lines)
+    return "\n".join([v.title, *c.detail_lines(v)])

@@ -119,21 +119,8 @@ def _details(v: c.BucketView, opts: c.RenderOptions) -> str:
     # Inside <details>/<pre> GitHub does not parse Markdown, so HTML escaping alone keeps the text literal.
     e = html.escape
     state = "new" if v.new else "known"
-    lines = [f"{v.kind} [{state}] {v.id}: {v.title}", ""]
-    for side in v.sides:
-        lines.append(f"{side.label}: {side.function} at {side.location}")
-    lines.append(f"{v.evidence}; found by strategy {v.strategy}")
-    if v.reported_as:
-        lines.append(f"reported as: {v.reported_as}")
-    lines += [f"symptom: {line}" for line in v.symptoms]
-    lines.append(f"tests: {', '.join(v.tests)}")
-    lines += ["", f"what: {v.advice.what}", f"fix: {v.advice.fix}"]
-    if v.reproduce:
-        lines.append(f"reproduce: {v.reproduce}")
-    lines.append(f"replay: {v.replay}")
-    if v.baseline_note:
-        lines.append(f"baseline: {v.baseline_note}")
-    lines += ["", c.raw_report_text(v.bucket, opts, limit=16 * 1024)]
+    lines = [f"[{state}] {v.id}: {v.title}", "", f"what: {v.advice.what}", *c.detail_lines(v),
+             "", c.raw_report_text(v.bucket, opts, limit=16 * 1024)]
     body = e(c.strip_control("\n".join(lines)))
     summary = e(c.one_line(v.title if v.title.startswith(v.kind) else f"{v.kind}: {v.title}"))
     return f"<details><summary>{summary}</summary>\n\n<pre>\n{body}\n</pre>\n\n</details>\n"

@@ -104,15 +104,7 @@ def rule_id(kind: str) -> str:
 
 
 def _result(v: c.BucketView, src: str | None, rule_index: dict) -> dict:
-    message = [c.one_line(v.title) + "."]
-    for side in v.sides:
-        message.append(f"{side.label.capitalize()}: {side.function} at {side.location}.")
-    message.append(f"Seen in {v.frequency}, tests: {', '.join(v.tests)}; found by strategy {v.strategy}.")
-    message.append(f"Fix: {v.advice.fix}")
-    if v.reproduce:
-        message.append(f"Reproduce: {v.reproduce}")
-    if not v.new:
-        message.append(f"Known (baselined): {v.baseline_note or 'in the baseline'}.")
+    message = [c.one_line(v.title), *c.detail_lines(v)]
     located = [side for side in v.sides if side.frame.file]
     out: dict = {
         "ruleId": rule_id(v.kind),

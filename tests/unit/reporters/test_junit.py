@@ -48,7 +48,8 @@ def test_one_testcase_per_bucket_new_fail_known_pass(sample):
     failing = {_props(c)["id"] for c in cases if c.find("failure") is not None}
     assert failing == {b["id"] for b in sample["buckets"] if b["new"]}
     known = next(c for c in cases if _props(c)["id"] == "91f2c3d4e5a6b7c8")
-    assert "known (baselined)" in known.find("system-out").text
+    note = next(b["baseline_note"] for b in sample["buckets"] if b["id"] == "91f2c3d4e5a6b7c8")
+    assert known.find("system-out").text.endswith(f"baseline: {note}")
     registry = next(c for c in cases if _props(c)["id"] == "3f9a1c0b7d2e4a55")
     assert "reproduce: " in registry.find("failure").text
 
