@@ -134,11 +134,6 @@ class Evidence:
         return cls(len(plain), sum(r.run in bucket.runs for r in plain),
                    len(replays), sum(r.run in bucket.runs for r in replays))
 
-    @property
-    def only_perturbed(self) -> bool:
-        """Plain runs were tried and none showed the bucket."""
-        return self.plain_runs > 0 and self.plain_runs_with_bucket == 0
-
 
 @dataclass
 class Symptom:
