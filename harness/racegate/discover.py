@@ -14,7 +14,9 @@ from racegate.model import TestCase
 
 
 # gtest_discover_tests registers this placeholder in place of the tests of a target that was not built.
-_NOT_BUILT = "_NOT_BUILT"
+# The placeholder gtest_discover_tests (`<target>_NOT_BUILT`) and doctest_discover_tests
+# (`<target>_NOT_BUILT-<hash>`) register for a target that was not built.
+_NOT_BUILT = re.compile(r"(?P<target>.+)_NOT_BUILT(?:-[0-9a-f]+)?")
 
 
 def discover(build_dir: Path, pattern: str | None = None) -> list[TestCase]:
@@ -54,9 +56,10 @@ def discover(build_dir: Path, pattern: str | None = None) -> list[TestCase]:
 def missing_executable(test: TestCase) -> str | None:
     """Why `test` cannot run because its program was not built ("not built: PATH is missing"), or None."""
     if not test.command:
-        if test.name.endswith(_NOT_BUILT):
+        placeholder = _NOT_BUILT.fullmatch(test.name)
+        if placeholder:
             # The target's name is what the user passes to `--target` to build it.
-            return f"not built: {test.name[:-len(_NOT_BUILT)]} is missing"
+            return f"not built: {placeholder.group('target')} is missing"
         return f"not built: the executable of {test.name} is missing"
     program = test.command[0]
     if _runnable(program):

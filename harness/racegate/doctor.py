@@ -266,7 +266,9 @@ def check_uninstrumented(build_dir: Path) -> list[Check]:
         tests = discover.discover(build_dir)
     except RacegateError as exc:  # e.g. a test executable not built
         return checks + [Check(FAIL, "build", str(exc), "build it completely (cmake --build)")]
-    executables = sorted({t.command[0] for t in tests if _is_elf(Path(t.command[0]))})
+    # Tests whose executable was not built have nothing to check (`racegate run` lists them as not run).
+    executables = sorted({t.command[0] for t in tests
+                          if discover.missing_executable(t) is None and _is_elf(Path(t.command[0]))})
     if not executables:
         return checks + [Check(INFO, "libraries", f"no test executable in {build_dir} to look into")]
     loaded_by: dict[str, list[str]] = {}

@@ -74,8 +74,8 @@ class TestResult:
 
     @property
     def flaky(self) -> bool:
-        """Some runs failed and some passed."""
-        return 0 < self.failed_runs < self.runs
+        """Some runs failed and some passed (a cut run is neither)."""
+        return 0 < self.failed_runs < self.runs - self.cut_runs
 
     @classmethod
     def from_runs(cls, test: TestCase, records: list[RunRecord]) -> TestResult:
@@ -460,7 +460,7 @@ def strategy_stats(records: list[RunRecord], first_found: Iterable[str]) -> dict
     for r in records:
         entry = stats.setdefault(r.schedule, StrategyStats())
         entry.runs += 1
-        entry.failed_runs += r.outcome != "pass"
+        entry.failed_runs += r.outcome not in ("pass", CUT)
     for schedule in first_found:
         stats[schedule].buckets_first_found += 1
     return stats

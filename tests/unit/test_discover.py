@@ -38,6 +38,9 @@ def test_disabled_tests_are_skipped_and_commandless_ones_kept_as_not_built():
     # gtest_discover_tests' placeholder for a target that was not built names the target.
     placeholder = discover.test_from_json({"name": "queue_test_NOT_BUILT", "properties": []})
     assert discover.missing_executable(placeholder) == "not built: queue_test is missing"
+    # doctest_discover_tests' carries a hash.
+    hashed = discover.test_from_json({"name": "clock_test_NOT_BUILT-7c0fa19", "properties": []})
+    assert discover.missing_executable(hashed) == "not built: clock_test is missing"
 
 
 def test_command_test_is_not_gtest_unless_flags_say_so():

@@ -9,7 +9,7 @@ import pytest
 from racegate import gate
 from racegate.errors import RacegateError
 from racegate.model import RunRecord, TestCase
-from racegate.result import Result, TestResult, discovery_curve, load, save
+from racegate.result import Result, StrategyStats, TestResult, discovery_curve, load, save, strategy_stats
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 RELEASE_0_1_0 = FIXTURES / "result_release_0_1_0.json"
@@ -88,3 +88,12 @@ def test_the_discovery_curve_counts_runs_done_not_run_indices():
     # An interrupted session leaves gaps in the run indices: the curve counts the runs that finished.
     records = [_record(run, "pass", 0.1) for run in (0, 1, 5, 9)]
     assert discovery_curve([5], records) == [[3, 1], [4, 1]]
+
+
+def test_a_cut_run_is_neither_a_pass_nor_a_failure():
+    test = TestCase("T.a", ("./t",))
+    records = [_record(run, "race", 0.5) for run in range(3)] + [_record(3, "cut", 60.0)]
+    entry = TestResult.from_runs(test, records)
+    assert entry.runs == 4 and entry.failed_runs == 3 and entry.cut_runs == 1
+    assert not entry.flaky  # every run that finished failed: steadily racy, not flaky
+    assert strategy_stats(records, []) == {"noise": StrategyStats(runs=4, failed_runs=3, buckets_first_found=0)}
