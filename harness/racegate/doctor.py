@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from racegate import discover
-from racegate.build import _NO_RUNTIME, cache_value, uses_tsan
+from racegate.build import _NO_RUNTIME, cache_value, find_build_preset, uses_tsan
 from racegate.errors import RacegateError
 from racegate.analyse import UNEXPECTED_MAPPING
 
@@ -264,9 +264,13 @@ def check_uninstrumented(build_dir: Path) -> list[Check]:
                             "and CMAKE_EXE_LINKER_FLAGS)"))
     try:
         tests = discover.discover(build_dir)
-    except RacegateError as exc:  # e.g. a test executable not built
-        return checks + [Check(FAIL, "build", str(exc), "build it completely (cmake --build)")]
+    except RacegateError as exc:  # e.g. no tests in it, or ctest cannot list them
+        return checks + [Check(FAIL, "build", str(exc), "configure and build it (cmake --preset, cmake --build)")]
     # Tests whose executable was not built have nothing to check (`racegate run` lists them as not run).
+    missing = [reason for reason in map(discover.missing_executable, tests) if reason]
+    if missing:
+        checks.append(Check(INFO, "build", f"{len(missing)} of {len(tests)} tests are not built, e.g. {missing[0]}; "
+                            "racegate run lists them as not run"))
     executables = sorted({t.command[0] for t in tests
                           if discover.missing_executable(t) is None and _is_elf(Path(t.command[0]))})
     if not executables:
@@ -360,8 +364,8 @@ def check_versions(compilers: list[Compiler]) -> list[Check]:
 def preset_variables(source_dir: Path, preset: str) -> str:
     """The cache variables a configure preset sets, as `cmake --preset P -N` prints them (without
     configuring anything)."""
-    proc = subprocess.run(["cmake", "--preset", preset, "-N"], cwd=source_dir, capture_output=True, text=True,
-                          errors="replace", timeout=60)
+    proc = subprocess.run(["cmake", "--preset", _configure_preset(source_dir, preset), "-N"], cwd=source_dir,
+                          capture_output=True, text=True, errors="replace", timeout=60)
     if proc.returncode != 0:
         first = (proc.stderr.strip().splitlines() or ["cmake failed"])[0]
         raise RacegateError(f"preset {preset!r} in {source_dir}: {first}")
@@ -374,13 +378,20 @@ def preset_compiler(variables: str) -> str | None:
     return match.group(1) if match else os.environ.get("CXX")
 
 
+def _configure_preset(source_dir: Path, preset: str) -> str:
+    """A build preset's name stands for its configure preset, as in `racegate run --preset`."""
+    build = find_build_preset(source_dir, preset)
+    return build.configure_preset if build else preset
+
+
 def preset_build_dir(source_dir: Path, preset: str) -> Path | None:
     """The binaryDir of a configure preset (following inherits and includes), when it uses only the
     macros ${sourceDir}, ${sourceParentDir}, ${sourceDirName} and ${presetName}."""
     presets: dict[str, dict] = {}
     _read_presets(source_dir / "CMakePresets.json", presets, set())
     _read_presets(source_dir / "CMakeUserPresets.json", presets, set())
-    pending, seen = [preset], set()
+    configure = _configure_preset(source_dir, preset)
+    pending, seen = [configure], set()
     while pending:
         name = pending.pop(0)
         if name in seen or name not in presets:
@@ -389,7 +400,7 @@ def preset_build_dir(source_dir: Path, preset: str) -> Path | None:
         if "binaryDir" in presets[name]:
             text = presets[name]["binaryDir"]
             for macro, value in (("${sourceDir}", str(source_dir)), ("${sourceParentDir}", str(source_dir.parent)),
-                                 ("${sourceDirName}", source_dir.name), ("${presetName}", preset)):
+                                 ("${sourceDirName}", source_dir.name), ("${presetName}", configure)):
                 text = text.replace(macro, value)
             if "$" in text:
                 return None

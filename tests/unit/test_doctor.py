@@ -177,11 +177,12 @@ def test_run_preflight_stops_on_mmap_bits_before_building(tmp_path: Path):
 @pytest.mark.e2e
 def test_run_preflight_stops_when_tsan_cannot_start(tmp_path: Path):
     project = project_with_compiler(tmp_path, "g++")
+    # A flag value the runtime cannot parse: it dies at start, whatever the test.
     proc = racegate("run", "--preset", "tsan", "--out", str(tmp_path / "out"), cwd=project,
-                    TSAN_OPTIONS="suppressions=/nonexistent/racegate.supp")
+                    TSAN_OPTIONS="history_size=many")
     assert proc.returncode == 2
     [error] = proc.stderr.splitlines()
-    assert "does not start: ThreadSanitizer: failed to read suppressions file" in error
+    assert "does not start:" in error and "Invalid value for int option" in error
     assert not (project / "build").exists()
 
 
@@ -374,8 +375,9 @@ def test_preset_build_dir_follows_inherits_and_includes(tmp_path: Path):
 def test_a_build_without_tsan_warns_and_a_missing_test_executable_fails(tmp_path: Path):
     build = build_with_plain_library(tmp_path, "g++")
     (build / "uses_libs").unlink()
-    [check] = doctor.check_uninstrumented(build)
-    assert check.status == FAIL and "uses_libs" in check.detail and check.fix.startswith("build it")
+    # A partial build is fine (racegate run lists such tests as not run); doctor says which are missing.
+    check, _ = doctor.check_uninstrumented(build)
+    assert check.status == INFO and "not built" in check.detail and "uses_libs" in check.detail
 
     plain = tmp_path / "plain"
     plain.mkdir()
