@@ -163,8 +163,11 @@ def _discovery(result: Result) -> str:
         reading = (f"The curve has been flat for the last {quiet} of {max_x} runs: more runs of the same kind "
                    "are unlikely to find new problems.")
     else:
-        reading = (f"The last new problem appeared only {quiet} runs before the end: the curve is still rising, so "
-                   "more runs (or more strategies) would likely find more.")
+        # Recent, but every problem showed in more than one run: the estimate says the next run is unlikely to add
+        # one, and the reading must not say otherwise.
+        reading = (f"The last new problem appeared {_plural(quiet, 'run')} before the end, and every problem showed "
+                   "in more than one run: the next run is unlikely to find a new one, though the curve has not had "
+                   "long to flatten.")
     text = (
         f"<p>{e(reading)}</p>"
         f"<p><strong>Good–Turing estimate:</strong> chance the next run finds a new problem: "

@@ -5,6 +5,8 @@ import hashlib
 import re
 from html.parser import HTMLParser
 
+import pytest
+
 from racegate.reporters import html as html_report
 from racegate.result import Result
 
@@ -108,3 +110,16 @@ def test_the_full_tests_table_keeps_quiet_tests_behind_a_filter(sample, options)
     page = html_report.render(Result.from_json(sample), options)
     row = re.search(r'<tr class="quiet hidden"><td>MathTest\.Add</td>', page)
     assert row and 'id="toggle-quiet"' in page and "1 single-threaded test passed" in page
+
+
+@pytest.mark.parametrize("runs_with_bucket, rising", [(1, True), (2, False)])
+def test_the_discovery_reading_agrees_with_the_good_turing_estimate(runs_with_bucket, rising):
+    # One bucket found on the second-last of 10 runs: seen in one run, the estimate is 10% and more runs would
+    # likely find more; seen in two, the estimate is 0% and the reading must not promise more.
+    data = {"schema": 1, "tests": [{"name": "T.a", "runs": 10, "outcomes": {"pass": 10 - runs_with_bucket,
+                                                                              "race": runs_with_bucket}}],
+            "buckets": [{"id": "abcd", "kind": "data race", "tests": ["T.a"], "runs_with_bucket": runs_with_bucket,
+                         "first_seen": {"test": "T.a", "run": 8}}]}
+    page = html_report.render(Result.from_json(data))
+    assert ("would likely find more" in page) is rising
+    assert ("unlikely to find a new one" in page) is not rising
