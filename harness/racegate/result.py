@@ -550,6 +550,7 @@ def _suppression_json(s: SuppressionResult) -> dict:
 
 
 T = TypeVar("T")
+_TYPE_WORDS: dict[Any, str] = {int: "an integer", float: "a number", str: "a string", bool: "true or false"}
 
 
 class _Reader:
@@ -569,7 +570,7 @@ class _Reader:
         if kind is float and isinstance(value, int) and not isinstance(value, bool):
             return value  # type: ignore[return-value]  # an int is a float in JSON
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):  # type: ignore[arg-type]
-            raise self.fail(where, key, f"a {getattr(kind, '__name__', kind)}")
+            raise self.fail(where, key, _TYPE_WORDS.get(kind, "something else"))
         return value
 
     def nullable(self, data: dict, key: str, kind: Callable[..., T], where: str) -> T | None:
