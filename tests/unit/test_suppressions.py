@@ -112,7 +112,7 @@ def test_without_a_suppressions_file_the_result_writes_no_new_keys():
 def test_a_wrong_suppressions_field_is_a_clear_error():
     data = _with_suppressions([1]).to_json()
     data["suppressions"][0]["matched"] = "many"
-    with pytest.raises(RacegateError, match=r"suppressions\[0\]\.matched should be a int"):
+    with pytest.raises(RacegateError, match=r"suppressions\[0\]\.matched should be an integer"):
         Result.from_json(data)
 
 
