@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from racegate import outdir
-from racegate.kinds import CRASH, TEST_FAILURE, TIMEOUT, severity
+from racegate.kinds import FAILURE_KINDS, severity
 from racegate.model import Finding, RunRecord
 from racegate.signature import bucket_id
 
@@ -33,7 +33,6 @@ def _shows_before(finding: Finding, record: RunRecord, bucket: Bucket) -> bool:
 # A failure (assertion, crash, hang) is a symptom of a race when at least this share of the runs that showed it
 # also showed the race, in the same test: "the sum assertion failed in 33 of the 66 runs that had this race".
 SYMPTOM_SHARE = 0.9
-_FAILURE_KINDS = (TEST_FAILURE, CRASH, TIMEOUT)
 
 
 @dataclass(frozen=True)
@@ -78,9 +77,9 @@ class Bucketer:
     def symptoms(self) -> dict[str, SymptomOf]:
         """Failure buckets that are symptoms of a race bucket (SYMPTOM_SHARE of their runs show it), by id."""
         found: dict[str, SymptomOf] = {}
-        races = [b for b in self.buckets.values() if b.finding.kind not in _FAILURE_KINDS]
+        races = [b for b in self.buckets.values() if b.finding.kind not in FAILURE_KINDS]
         for failure in self.buckets.values():
-            if failure.finding.kind not in _FAILURE_KINDS:
+            if failure.finding.kind not in FAILURE_KINDS:
                 continue
             best = max(((len(failure.runs & race.runs), race.id) for race in races if failure.tests & race.tests),
                        default=(0, ""))

@@ -7,7 +7,7 @@ import signal
 
 from racegate.kinds import CRASH
 from racegate.model import Finding, Frame, SourceFrame, StackTrace, TestCase
-from racegate.signature import V1, bucket_id, describe, side_key
+from racegate.signature import V1, bucket_id, describe, side_key, source_frame
 from racegate.tsan_parse import parse_frame
 
 # TSan's default `exitcode`: the process exits with it when it printed reports.
@@ -107,10 +107,9 @@ def _crash_finding(test: TestCase, fatal: re.Match[str]) -> Finding:
     if top is None:
         finding = _finding(CRASH, test, f"crash: {test.name}: ThreadSanitizer: {fatal.group('what')}", [what], raw)
     else:
-        shown = SourceFrame(top.function, top.file, top.line)
-        finding = Finding(kind=CRASH, title=f"crash: {what} in {describe(top)}", signature=[key], frames=[shown],
-                          raw=raw, stacks=[StackTrace(fatal.group("what").strip(),
-                                                      tuple(SourceFrame(f.function, f.file, f.line) for f in frames))])
+        finding = Finding(kind=CRASH, title=f"crash: {what} in {describe(top)}", signature=[key],
+                          frames=[source_frame(top)], raw=raw,
+                          stacks=[StackTrace(fatal.group("what").strip(), tuple(map(source_frame, frames)))])
     finding.legacy_id = legacy
     return finding
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 TEST_FAILURE = "test failure"
 CRASH = "crash"
 TIMEOUT = "timeout"
+# racegate's own kinds: what a test did, not what TSan reported.
+FAILURE_KINDS = (TEST_FAILURE, CRASH, TIMEOUT)
 
 # Categories: what kind of bug a kind is, whatever the wording of the runtime that reported it.
 CRASH_BUG = "crash"

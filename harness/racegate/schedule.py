@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from racegate.execute import CUT_SLOW
-from racegate.kinds import CRASH, TEST_FAILURE, TIMEOUT
+from racegate.kinds import FAILURE_KINDS
 from racegate.model import CUT, PlannedRun, RunRecord, TestCase
 from racegate.run_env import run_timeout
 from racegate.stats import cautious_new_bucket_chance
@@ -37,7 +37,6 @@ SLOWDOWN_MIN_EXTRA = 10.0
 # A failure seen only under perturbation is re-checked: this many plain runs, and replays of its seed.
 PLAIN_RECHECKS = 3
 SEED_REPLAYS = 2
-_FAILURE_KINDS = (TEST_FAILURE, CRASH, TIMEOUT)
 
 
 def slowdown_limit(plain_seconds: float) -> float:
@@ -179,7 +178,7 @@ class Scheduler:
     def _recheck_perturbation_failures(self, state: _TestState, record: RunRecord) -> None:
         """A failure first seen under perturbation is weighed before it is reported: plain runs, and its seed."""
         for finding in record.findings:
-            if finding.kind not in _FAILURE_KINDS:
+            if finding.kind not in FAILURE_KINDS:
                 continue
             bucket = self._bucket_id(finding.kind, finding.signature)  # type: ignore[misc]
             if bucket in self._rechecked or bucket in self._seen_plain:

@@ -269,7 +269,8 @@ def _title(kind: str, frames: list[Frame]) -> str:
     return f"{kind}: " + " vs ".join(_describe(f) for f in frames)
 
 
-def _source_frame(frame: Frame) -> SourceFrame:
+def source_frame(frame: Frame) -> SourceFrame:
+    """A parsed frame as results show it."""
     return SourceFrame(frame.function, frame.file, frame.line)
 
 
@@ -281,9 +282,9 @@ def finding_from_report(report: TsanReport) -> Finding:
         title=_title(report.kind, frames),
         signature=[key for key, _ in sides],
         legacy_id=bucket_id(report.kind, signature(report, V1), V1),
-        frames=[_source_frame(f) for f in frames],
+        frames=[source_frame(f) for f in frames],
         raw=report.text,
         # Stacks TSan printed without a header line are named by the report kind.
-        stacks=[StackTrace(s.header or report.kind, tuple(_source_frame(f) for f in s.frames))
+        stacks=[StackTrace(s.header or report.kind, tuple(source_frame(f) for f in s.frames))
                 for s in defining_stacks(report)],
     )
