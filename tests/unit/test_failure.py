@@ -2,6 +2,8 @@ import pytest
 
 from racegate.failure import TSAN_EXITCODE, classify, is_timing_assertion, normalize_message
 from racegate.model import SourceFrame, TestCase
+from racegate.signature import V1, bucket_id
+from samples_helpers import CORPUS, CORPUS_CRASHES
 
 TEST = TestCase("Account.Withdraw", ("./t",), is_gtest=True)
 
@@ -96,3 +98,26 @@ def test_a_failed_timing_assertion_is_marked_timing_sensitive():
     assert outcome == "fail" and finding.timing_sensitive
     outcome, (finding,) = classify(TEST, 1, False, 60, GTEST_FAILURE, "", False)
     assert not finding.timing_sensitive
+
+
+@pytest.mark.parametrize("program", CORPUS_CRASHES)
+def test_a_tsan_crash_is_keyed_on_its_stack_alike_with_every_compiler(program):
+    ids = set()
+    for compiler in ("clang14", "clang19", "gcc12"):
+        log = (CORPUS / compiler / f"{program}.log").read_text()
+        outcome, (finding,) = classify(TEST, 66, False, 60, "", log, False)
+        assert outcome == "crash" and finding.kind == "crash"
+        assert finding.signature == ["crash_null_deref.cpp:finish_job"]
+        assert finding.title == "crash: SEGV in finish_job (crash_null_deref.cpp:8)"
+        assert finding.stacks[0].frames[0].function.startswith("finish_job")
+        assert finding.raw.rstrip().endswith("==ABORTING")
+        # The id release 0.1.0 gave it (test and signal), which its baselines hold.
+        assert finding.legacy_id == bucket_id("crash", [TEST.name, "SEGV"], V1)
+        ids.add(bucket_id(finding.kind, finding.signature))
+    assert len(ids) == 1
+
+
+def test_a_crash_without_a_stack_is_keyed_on_the_test_and_what_happened():
+    outcome, (finding,) = classify(TEST, 66, False, 60, "==7==ERROR: ThreadSanitizer: SEGV on unknown address\n",
+                                   "", False)
+    assert outcome == "crash" and finding.signature == [TEST.name, "SEGV"]
