@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from html.parser import HTMLParser
 
-from racegate.reporters import common, console, html, markdown
+import xml.etree.ElementTree as ET
+
+from racegate.reporters import common, console, html, junit, markdown
 from racegate.result import Result
 
 from conftest import HOSTILE
@@ -65,6 +67,12 @@ def test_html_draws_both_curves_and_lists_every_test_by_time(timed):
     assert "<td>QueueTest.Shutdown</td><td>40</td><td>113.0 s</td><td>56%" in time
     assert "strategy <strong>yield</strong> in run 2, seed 1002, test RegistryTest.ConcurrentAdd, after 1.20 s" in page
     assert "<th>seconds</th>" in _section(page, "strategies")
+
+
+def test_junit_gives_each_test_the_seconds_its_runs_took(timed):
+    root = ET.fromstring(junit.render(Result.from_json(timed)))
+    case = root.find("testsuite[@name='racegate.tests']/testcase[@name='QueueTest.Shutdown']")
+    assert case is not None and case.get("time") == "113.050"
 
 
 def test_a_result_of_an_earlier_release_shows_no_invented_times(sample):
