@@ -121,7 +121,7 @@ def _curve(points: Sequence[Sequence[float]], end: float, axis: str, tick: Calla
     def y(v: float) -> float:
         return h - bottom - (h - top - bottom) * v / max_y
 
-    path, prev = [f"M{x(0):.1f},{y(0):.1f}"], 0
+    path, prev = [f"M{x(0):.1f},{y(0):.1f}"], 0.0
     for runs_done, distinct in points:
         path.append(f"H{x(runs_done):.1f}")
         if distinct != prev:
