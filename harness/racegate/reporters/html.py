@@ -353,9 +353,12 @@ def _strategies(result: Result) -> str:
     return f'<h2 id="strategies">Strategies</h2><table>{head}{rows}</table>'
 
 
+TIME_ROWS = 50  # tests listed by time; the rest of a large suite is one row (the tests table lists every test)
+
+
 def _time(result: Result) -> str:
-    """Where the time went: search against verification in one line, then every test that ran, most time first,
-    with its runs and seconds per strategy."""
+    """Where the time went: search against verification in one line, then the tests that took the most of it,
+    with their runs and seconds per strategy."""
     costs = c.test_costs(result)
     per = any(t.test.strategies for t in costs)  # results of earlier releases have no split per strategy
     rows = "".join(
@@ -365,8 +368,13 @@ def _time(result: Result) -> str:
         f'<rect class="fill" width="{max(1.0, 100 * t.share):.1f}" height="10" rx="3"/></svg></td>'
         + (f'<td class="text">{e(c.per_strategy(t.test))}</td>' if per else "")
         + "</tr>"
-        for t in costs
+        for t in costs[:TIME_ROWS]
     )
+    rest = costs[TIME_ROWS:]
+    if rest:
+        spent, part = sum(t.seconds for t in rest), sum(t.share for t in rest)
+        rows += (f'<tr><td class="muted">{len(rest)} more tests</td><td>{sum(t.test.runs for t in rest)}</td>'
+                 f"<td>{e(c.seconds(spent))}</td><td>{e(c.share(part))}</td>" + ("<td></td>" if per else "") + "</tr>")
     head = ("<tr><th>test</th><th>runs</th><th>seconds</th><th>share of the run time</th>"
             + ('<th class="text">per strategy</th>' if per else "") + "</tr>")
     table = f'<table class="time">{head}{rows}</table>' if costs else ""

@@ -75,6 +75,18 @@ def test_junit_gives_each_test_the_seconds_its_runs_took(timed):
     assert case is not None and case.get("time") == "113.050"
 
 
+def test_a_large_suite_lists_the_tests_that_took_most_time_and_sums_the_rest(big):
+    page = html.render(Result.from_json(big))  # 20 tests of 50 runs at 0.2 s each
+    assert _section(page, "time").count("<tr>") == 1 + 20  # fewer than TIME_ROWS: every test, no sum row
+    many = dict(big, tests=[dict(big["tests"][0], name=f"T{i:03d}", mean_seconds=0.01 * (i + 1)) for i in range(80)])
+    time = _section(html.render(Result.from_json(many)), "time")
+    assert time.count("<tr>") == 1 + html.TIME_ROWS + 1
+    assert "<td>T079</td>" in time and "<td>T000</td>" not in time  # the slowest are listed
+    rest = sum(50 * 0.01 * (i + 1) for i in range(80 - html.TIME_ROWS))
+    assert f'<td class="muted">{80 - html.TIME_ROWS} more tests</td><td>{50 * (80 - html.TIME_ROWS)}</td>' \
+           f"<td>{common.seconds(rest)}</td>" in time
+
+
 def test_a_result_of_an_earlier_release_shows_no_invented_times(sample):
     result = Result.from_json(sample)
     text = console.render(result)
