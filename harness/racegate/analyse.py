@@ -38,7 +38,7 @@ def analyse_run(execution: Execution) -> RunRecord:
                      duration=execution.duration, log_dir="", threads=report.get("max_threads"),
                      findings=findings + failures, env=replay_env(plan.test, execution.env),
                      schedule_note=report.get("note"), cwd=plan.test.cwd, cut=execution.cut,
-                     suppressed=dict(matched_counts(output, tsan_log)))
+                     suppressed=dict(matched_counts(output, tsan_log)), purpose=plan.purpose)
 
 
 def _sign(report: TsanReport) -> Finding:

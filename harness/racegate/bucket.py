@@ -22,6 +22,9 @@ class Bucket:
     schedules: Counter = field(default_factory=Counter)
     kinds: Counter = field(default_factory=Counter)  # runs per report kind (a lifetime bug: race, use-after-free)
     legacy_ids: set[str] = field(default_factory=set)  # the ids of its reports under signature v1
+    # When it was first seen: the earliest end, in seconds since the session started, of a run that showed it.
+    # With several jobs that run may not be `first` (the earliest started), as runs finish out of order.
+    seconds: float | None = None
 
 
 def _shows_before(finding: Finding, record: RunRecord, bucket: Bucket) -> bool:
@@ -73,6 +76,9 @@ class Bucketer:
                 seen_in_run.add(key)
                 bucket.runs.add(record.run)
                 bucket.schedules[record.schedule] += 1
+                ended = record.ended
+                if ended is not None and (bucket.seconds is None or ended < bucket.seconds):
+                    bucket.seconds = round(ended, 3)
 
     def symptoms(self) -> dict[str, SymptomOf]:
         """Failure buckets that are symptoms of a race bucket (SYMPTOM_SHARE of their runs show it), by id."""

@@ -51,6 +51,7 @@ class Execution:
     keep_logs: bool = False  # set by the caller: keep the logs at runs/<run> rather than recycle the dir
     log_dir: str = ""  # where the logs were kept, once the run is settled; "" when they were not
     cut: str | None = None  # CUT_BUDGET or CUT_SLOW when racegate ended the run itself
+    started: float = 0.0  # time.monotonic() when the test's process was started (after any RUN_SERIAL wait)
 
 
 class _SerialGate:
@@ -159,7 +160,8 @@ class Executor:
         tsan_log = "".join(path.read_text(errors="replace") for path in outdir.tsan_logs(scratch))
         return Execution(plan=plan, argv=argv, env=env, returncode=returncode, timed_out=timed_out, timeout=timeout,
                          duration=duration, output=_read_capped(output_path), tsan_log=tsan_log,
-                         shim_report=outdir.shim_report_file(scratch), run_dir=scratch, cut=cut)
+                         shim_report=outdir.shim_report_file(scratch), run_dir=scratch, cut=cut,
+                         started=started)
 
     def _new_scratch_path(self) -> Path:
         with self._lock:

@@ -6,7 +6,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from racegate.errors import RacegateError
-from racegate.result import BucketResult, Result, StrategyStats, SuppressionResult, TestResult, build_result
+from racegate.result import (BucketResult, Result, Spent, StrategyStats, SuppressionResult, TestResult, added,
+                             build_result, discovery_curve_seconds)
 
 
 def merge(inputs: list[tuple[Path, Result]], out_path: Path) -> Result:
@@ -35,9 +36,12 @@ def merge(inputs: list[tuple[Path, Result]], out_path: Path) -> Result:
                 buckets[bucket.id] = bucket
                 new_here += 1
         for name, stats in result.strategies.items():
-            total = strategies.setdefault(name, StrategyStats())
+            total = strategies.setdefault(name, StrategyStats(seconds=0.0))
             total.runs += stats.runs
             total.failed_runs += stats.failed_runs
+            # Unknown when a shard of an earlier release did not time its runs: a part is not the sum.
+            total.seconds = (None if total.seconds is None or stats.seconds is None
+                             else round(total.seconds + stats.seconds, 3))
         # Shards ran side by side; the merged curve lays them end to end, counting only buckets new to it.
         shard_runs = result.summary.runs
         if new_here:
@@ -52,9 +56,19 @@ def merge(inputs: list[tuple[Path, Result]], out_path: Path) -> Result:
             strategies[bucket.first_seen.schedule].buckets_first_found += 1
     config = replace(inputs[0][1].config, shard=None, out_dir=str(out_dir),
                      merged_from=[str(p) for p, _ in inputs], suppression_files=_suppression_files(inputs))
+    wall = max(r.wall_seconds for _, r in inputs)
+    # Seconds add up over the shards. Times since the start do not: shards run side by side, each timed from its
+    # own start, so the curve in seconds takes each bucket's earliest time and ends at the longest shard's end.
+    timed = all(r.discovery_seconds is not None for _, r in inputs)
+    verification: dict[str, Spent] | None = None
+    if all(r.verification is not None for _, r in inputs):
+        verification = {}
+        for _, result in inputs:
+            verification = added(verification, result.verification or {})
     return build_result(config, sorted(tests.values(), key=lambda t: t.name), list(buckets.values()), strategies,
-                        discovery, max(r.wall_seconds for _, r in inputs), any(r.interrupted for _, r in inputs),
-                        _merged_suppressions(inputs))
+                        discovery, wall, any(r.interrupted for _, r in inputs), _merged_suppressions(inputs),
+                        discovery_seconds=discovery_curve_seconds(buckets.values(), wall) if timed else None,
+                        verification=verification)
 
 
 def _merged_suppressions(inputs: list[tuple[Path, Result]]) -> list[SuppressionResult] | None:

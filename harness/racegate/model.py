@@ -134,3 +134,12 @@ class RunRecord:
     cut: str | None = None  # why racegate ended the run itself (execute.CUT_BUDGET, CUT_SLOW); outcome CUT
     cwd: str | None = None  # the working directory the test ran in
     suppressed: dict[str, int] = field(default_factory=dict)  # reports TSan suppressed, per "type:pattern" entry
+    # When the run's test process started, in seconds since the session started (None outside a session, e.g. in
+    # `racegate replay`). A run of several tests in one process gives each test's record its own start.
+    started: float | None = None
+    purpose: str = ""  # PlannedRun.purpose: "" for a search run, "recheck" or "replay" for one that weighs a finding
+
+    @property
+    def ended(self) -> float | None:
+        """When the run ended, in seconds since the session started: when what it found became known."""
+        return None if self.started is None else self.started + self.duration

@@ -39,6 +39,27 @@ class FirstSeen:
     env: dict[str, str] = field(default_factory=dict)
     cwd: str | None = None
     log_dir: str | None = None  # relative to the directory holding racegate.json
+    # When the bucket was first seen: seconds from the session's start to the end of the earliest-ending run that
+    # showed it (None in results of earlier releases). With several jobs that may be another run than `run`,
+    # the earliest started. In a merged result: the earliest over the shards, each counted from its own start.
+    seconds: float | None = None
+
+
+@dataclass
+class Spent:
+    """Runs, and seconds summed over their durations: what a test, a strategy or the re-checks cost."""
+
+    runs: int = 0
+    seconds: float = 0.0
+
+    def add(self, runs: int, seconds: float) -> None:
+        self.runs += runs
+        self.seconds = round(self.seconds + seconds, 3)
+
+
+# The purposes of runs planned to weigh a finding rather than to search (PlannedRun.purpose): plain re-checks of a
+# failure seen only under perturbation, and replays of its seed.
+VERIFICATION_PURPOSES = ("recheck", "replay")
 
 
 @dataclass
@@ -63,6 +84,14 @@ class TestResult:
     run_serial: bool = False
     not_run: str | None = None  # why the test never ran: not built, or the budget ran out first
     notes: list[str] = field(default_factory=list)  # what racegate changed for this test, and why
+    strategies: dict[str, Spent] = field(default_factory=dict)  # runs and seconds per strategy; {} in old results
+
+    @property
+    def seconds(self) -> float:
+        """Seconds its runs took, summed; older results know only the mean, which gives nearly the same."""
+        if self.strategies:
+            return round(sum(s.seconds for s in self.strategies.values()), 3)
+        return round(self.mean_seconds * self.runs, 3)
 
     @property
     def failed_runs(self) -> int:
@@ -87,7 +116,8 @@ class TestResult:
             mean_seconds=round(sum(r.duration for r in records) / len(records), 4) if records else 0.0,
             command=list(test.command), cwd=test.cwd, env=dict(test.env), timeout=test.timeout,
             labels=list(test.labels), is_gtest=test.is_gtest, will_fail=test.will_fail,
-            skip_return_code=test.skip_return_code, run_serial=test.run_serial)
+            skip_return_code=test.skip_return_code, run_serial=test.run_serial,
+            strategies=spent_per_strategy(records))
 
     @classmethod
     def never_ran(cls, test: TestCase, reason: str) -> TestResult:
@@ -112,7 +142,10 @@ class TestResult:
                                                   for o in OUTCOMES},
                        threads=max(threads) if threads else None, mean_seconds=mean,
                        not_run=self.not_run if other.not_run else None,
-                       notes=self.notes + [n for n in other.notes if n not in self.notes])
+                       notes=self.notes + [n for n in other.notes if n not in self.notes],
+                       # Per strategy only when both shards timed their runs; else seconds come from the mean.
+                       strategies=added(self.strategies, other.strategies)
+                       if _timed(self) and _timed(other) else {})
 
 
 @dataclass(frozen=True)
@@ -186,7 +219,7 @@ class BucketResult:
             occurrences=bucket.occurrences, runs_with_bucket=len(bucket.runs),
             first_seen=FirstSeen(test=first.test, run=first.run, seed=first.seed, schedule=first.schedule,
                                  command=list(first.command), env=dict(first.env), cwd=first.cwd,
-                                 log_dir=os.path.relpath(first.log_dir, out_dir)),
+                                 log_dir=os.path.relpath(first.log_dir, out_dir), seconds=bucket.seconds),
             schedules=dict(bucket.schedules),
             advice=advice_for(finding.kind, finding.frames, finding.signature, finding.stacks, finding.library_rule,
                               finding.timing_sensitive),
@@ -210,7 +243,10 @@ class BucketResult:
         symptoms = {s.id: s for s in self.symptoms}
         for s in other.symptoms:
             symptoms[s.id] = symptoms[s.id].merged(s) if s.id in symptoms else s
-        return replace(self, occurrences=self.occurrences + other.occurrences,
+        # Each shard counts seconds from its own start; shards run side by side, so the earliest is kept.
+        times = [t for t in (self.first_seen.seconds, other.first_seen.seconds) if t is not None]
+        return replace(self, first_seen=replace(self.first_seen, seconds=min(times) if times else None),
+                       occurrences=self.occurrences + other.occurrences,
                        runs_with_bucket=self.runs_with_bucket + other.runs_with_bucket,
                        tests=sorted(set(self.tests) | set(other.tests)), schedules=schedules,
                        new=self.new or other.new, kinds=kinds,
@@ -223,6 +259,7 @@ class StrategyStats:
     runs: int = 0
     failed_runs: int = 0
     buckets_first_found: int = 0
+    seconds: float | None = None  # summed over its runs; None in results of earlier releases
 
 
 @dataclass
@@ -291,6 +328,17 @@ class Result:
     tool_version: str = __version__
     signature_version: int = SIGNATURE_VERSION
     suppressions: list[SuppressionResult] | None = None  # each entry of the user's file; None without one
+    # [seconds since the session started, distinct buckets] at each bucket's first_seen.seconds, and at the end;
+    # None in results of earlier releases.
+    discovery_seconds: list[list[float]] | None = None
+    # Runs and seconds of the runs that weighed findings rather than searched, per VERIFICATION_PURPOSES;
+    # None in results of earlier releases.
+    verification: dict[str, Spent] | None = None
+
+    @property
+    def run_seconds(self) -> float:
+        """Seconds of test runs, summed over every run: with several jobs, more than the wall time."""
+        return round(sum(t.seconds for t in self.tests), 3)
 
     @property
     def summary(self) -> Summary:
@@ -368,10 +416,12 @@ class Result:
                 **({"not_run": summary.not_run} if summary.not_run else {}),
             },
             "tests": [_test_json(t) for t in self.tests],
-            "strategies": {name: {"runs": s.runs, "failed_runs": s.failed_runs,
-                                  "buckets_first_found": s.buckets_first_found}
-                           for name, s in self.strategies.items()},
+            "strategies": {name: _strategy_json(s) for name, s in self.strategies.items()},
             "discovery": [list(point) for point in self.discovery],
+            # Added within schema 1: written by sessions that timed their runs.
+            **({"discovery_seconds": [list(point) for point in self.discovery_seconds]}
+               if self.discovery_seconds is not None else {}),
+            **({"verification": _spent_json(self.verification)} if self.verification is not None else {}),
             "buckets": [self._bucket_json(b) for b in self.buckets],
             # Added within schema 1: written only when the session ran with a suppressions file.
             **({"suppressions": [_suppression_json(s) for s in self.suppressions]}
@@ -387,7 +437,7 @@ class Result:
             "tests": list(b.tests), "occurrences": b.occurrences, "runs_with_bucket": b.runs_with_bucket,
             "first_seen": {"test": seen.test, "run": seen.run, "seed": seen.seed, "schedule": seen.schedule,
                            "command": list(seen.command), "env": dict(seen.env), "cwd": seen.cwd,
-                           "log_dir": seen.log_dir},
+                           "log_dir": seen.log_dir, **({"seconds": seen.seconds} if seen.seconds is not None else {})},
             "schedules": dict(b.schedules), "new": b.new, "advice": {"what": b.advice.what, "fix": b.advice.fix},
             "raw_report": b.raw_report, "run_fraction": self.run_fraction(b),
         }
@@ -430,8 +480,13 @@ class Result:
             discovery = discovery_points([b.first_seen.run for b in buckets], total)
         strategies = {str(name): StrategyStats(r.opt(s, "runs", int, 0, f"strategies.{name}"),
                                                r.opt(s, "failed_runs", int, 0, f"strategies.{name}"),
-                                               r.opt(s, "buckets_first_found", int, 0, f"strategies.{name}"))
+                                               r.opt(s, "buckets_first_found", int, 0, f"strategies.{name}"),
+                                               r.nullable(s, "seconds", float, f"strategies.{name}"))
                       for name, s in r.obj(data, "strategies").items()}
+        timed = data.get("discovery_seconds")
+        discovery_seconds = None if timed is None else [
+            [r.num(p, 0, "discovery_seconds"), r.int_(p, 1, "discovery_seconds")]
+            for p in r.lst(data, "discovery_seconds")]
         tool = r.obj(data, "tool")
         return cls(
             config=_config_from(r, r.obj(data, "config")), tests=tests, buckets=buckets, strategies=strategies,
@@ -439,16 +494,20 @@ class Result:
             interrupted=r.opt(summary, "interrupted", bool, False, "summary"),
             tool_version=r.opt(tool, "version", str, "", "tool"),
             signature_version=r.opt(data, "signature_version", int, SIGNATURE_VERSION, ""),
-            suppressions=_suppressions_from(r, data.get("suppressions")))
+            suppressions=_suppressions_from(r, data.get("suppressions")), discovery_seconds=discovery_seconds,
+            verification=_spent_from(r, data["verification"], "verification")
+            if data.get("verification") is not None else None)
 
 
 def build_result(config: RunConfig, tests: list[TestResult], buckets: list[BucketResult],
                  strategies: dict[str, StrategyStats], discovery: list[list[int]], wall_seconds: float,
-                 interrupted: bool, suppressions: list[SuppressionResult] | None = None) -> Result:
+                 interrupted: bool, suppressions: list[SuppressionResult] | None = None,
+                 discovery_seconds: list[list[float]] | None = None,
+                 verification: dict[str, Spent] | None = None) -> Result:
     """A whole result in the order racegate.json keeps (shared by `run` and `merge`)."""
     result = Result(config=config, tests=tests, buckets=list(buckets), strategies=dict(sorted(strategies.items())),
                     discovery=discovery, wall_seconds=wall_seconds, interrupted=interrupted,
-                    suppressions=suppressions)
+                    suppressions=suppressions, discovery_seconds=discovery_seconds, verification=verification)
     result.sort_buckets()
     return result
 
@@ -458,9 +517,10 @@ def strategy_stats(records: list[RunRecord], first_found: Iterable[str]) -> dict
     first run."""
     stats: dict[str, StrategyStats] = {}
     for r in records:
-        entry = stats.setdefault(r.schedule, StrategyStats())
+        entry = stats.setdefault(r.schedule, StrategyStats(seconds=0.0))
         entry.runs += 1
         entry.failed_runs += r.outcome not in ("pass", CUT)
+        entry.seconds = round((entry.seconds or 0.0) + r.duration, 3)
     for schedule in first_found:
         stats[schedule].buckets_first_found += 1
     return stats
@@ -471,6 +531,55 @@ def discovery_curve(first_runs: Iterable[int], records: list[RunRecord]) -> list
     # Ranks, not run indices: an interrupted session leaves gaps in the indices.
     position = {run: i for i, run in enumerate(sorted(r.run for r in records))}
     return discovery_points([position[run] for run in first_runs], len(records))
+
+
+def discovery_curve_seconds(buckets: Iterable[BucketResult], wall_seconds: float) -> list[list[float]] | None:
+    """[seconds since the start, distinct buckets] at each time a new bucket was first seen, and at the end;
+    None when a bucket's time is unknown (a shard of an earlier release)."""
+    given = [b.first_seen.seconds for b in buckets]
+    times = [t for t in given if t is not None]
+    if len(times) < len(given):
+        return None
+    points: list[list[float]] = []
+    for found, at in enumerate(sorted(times), start=1):
+        at = round(at, 3)
+        if points and points[-1][0] == at:
+            points[-1][1] = found
+        else:
+            points.append([at, found])
+    end = round(max(wall_seconds, points[-1][0] if points else 0.0), 3)
+    if not points or points[-1][0] != end:
+        points.append([end, points[-1][1] if points else 0])
+    return points
+
+
+def spent_per_strategy(records: Iterable[RunRecord]) -> dict[str, Spent]:
+    """Runs and seconds per strategy, in the order the strategies first ran."""
+    spent: dict[str, Spent] = {}
+    for r in records:
+        spent.setdefault(r.schedule, Spent()).add(1, r.duration)
+    return spent
+
+
+def verification_spent(records: Iterable[RunRecord]) -> dict[str, Spent]:
+    """What the runs that weighed findings cost, per purpose; every purpose listed, so 0 reads as none."""
+    spent = {purpose: Spent() for purpose in VERIFICATION_PURPOSES}
+    for r in records:
+        if r.purpose in spent:
+            spent[r.purpose].add(1, r.duration)
+    return spent
+
+
+def _timed(test: TestResult) -> bool:
+    return bool(test.strategies) or not test.runs
+
+
+def added(one: dict[str, Spent], other: dict[str, Spent]) -> dict[str, Spent]:
+    """Two tallies of runs and seconds as one (shards, or a test's runs on two shards)."""
+    total = {k: Spent(v.runs, v.seconds) for k, v in one.items()}
+    for k, v in other.items():
+        total.setdefault(k, Spent()).add(v.runs, v.seconds)
+    return total
 
 
 def save(result: Result, path: Path) -> None:
@@ -520,7 +629,20 @@ def _test_json(t: TestResult) -> dict:
         entry["not_run"] = t.not_run
     if t.notes:
         entry["notes"] = list(t.notes)
+    if t.strategies:
+        entry["strategies"] = _spent_json(t.strategies)
     return entry
+
+
+def _spent_json(spent: dict[str, Spent]) -> dict:
+    return {k: {"runs": v.runs, "seconds": v.seconds} for k, v in spent.items()}
+
+
+def _strategy_json(s: StrategyStats) -> dict:
+    data: dict[str, Any] = {"runs": s.runs, "failed_runs": s.failed_runs, "buckets_first_found": s.buckets_first_found}
+    if s.seconds is not None:
+        data["seconds"] = s.seconds
+    return data
 
 
 def _outcomes_json(outcomes: dict[str, int]) -> dict[str, int]:
@@ -592,6 +714,12 @@ class _Reader:
             raise self.fail(where, key, "a list")
         return value
 
+    def num(self, point: Any, index: int, where: str) -> float:
+        value = point[index] if isinstance(point, list) and len(point) > index else None
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            raise self.fail(where, index, "a number")
+        return value
+
     def int_(self, point: Any, index: int, where: str) -> int:
         if not isinstance(point, list) or len(point) <= index or not isinstance(point[index], int):
             raise self.fail(where, index, "an integer")
@@ -631,7 +759,20 @@ def _test_from(r: _Reader, value: Any, where: str) -> TestResult:
         is_gtest=r.opt(d, "is_gtest", bool, False, where), will_fail=r.opt(d, "will_fail", bool, False, where),
         skip_return_code=r.nullable(d, "skip_return_code", int, where),
         run_serial=r.opt(d, "run_serial", bool, False, where), not_run=r.nullable(d, "not_run", str, where),
-        notes=r.strings(d, "notes", where))
+        notes=r.strings(d, "notes", where), strategies=_spent_from(r, d.get("strategies"), f"{where}.strategies"))
+
+
+def _spent_from(r: _Reader, value: Any, where: str) -> dict[str, Spent]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise RacegateError(f"{r.source} is not a valid racegate result: {where} should be an object")
+    spent = {}
+    for key, item in value.items():
+        d = r.entry(item, f"{where}.{key}")
+        spent[str(key)] = Spent(r.opt(d, "runs", int, 0, f"{where}.{key}"),
+                                r.opt(d, "seconds", float, 0.0, f"{where}.{key}"))
+    return spent
 
 
 def _bucket_from(r: _Reader, value: Any, where: str) -> BucketResult:
@@ -665,7 +806,8 @@ def _bucket_from(r: _Reader, value: Any, where: str) -> BucketResult:
             test=r.opt(seen, "test", str, "", at), run=r.opt(seen, "run", int, 0, at),
             seed=r.opt(seen, "seed", int, 0, at), schedule=r.opt(seen, "schedule", str, "", at),
             command=r.strings(seen, "command", at), env=r.str_map(seen, "env", at),
-            cwd=r.nullable(seen, "cwd", str, at), log_dir=r.nullable(seen, "log_dir", str, at)),
+            cwd=r.nullable(seen, "cwd", str, at), log_dir=r.nullable(seen, "log_dir", str, at),
+            seconds=r.nullable(seen, "seconds", float, at)),
         schedules={str(k): int(v) for k, v in r.obj(d, "schedules", where).items() if isinstance(v, int)},
         advice=advice, raw_report=r.opt(d, "raw_report", str, "", where), new=new,
         baseline_note=r.nullable(d, "baseline_note", str, where) if not new else None,

@@ -104,6 +104,7 @@ class Session:
                 except Stopped:
                     return
                 record.log_dir = execution.log_dir
+                record.started = round(execution.started - self.started, 3)
                 with self._lock:
                     self.records.append(record)
                     self.failed_runs += record.outcome not in ("pass", CUT)
@@ -145,7 +146,10 @@ class Session:
             replace(config, schedule_notes=list(self.schedule_notes)), tests, list(entries.values()),
             results.strategy_stats(self.records, (b.first.schedule for b in buckets if b.id in entries)),
             results.discovery_curve((b.first.run for b in buckets if b.id in entries), self.records),
-            wall_seconds, self.interrupted, self._suppression_results())
+            wall_seconds, self.interrupted, self._suppression_results(),
+            # Time: when each bucket was first seen, and what weighing findings cost beside the search.
+            discovery_seconds=results.discovery_curve_seconds(entries.values(), wall_seconds),
+            verification=results.verification_spent(self.records))
 
     def _suppression_results(self) -> list[results.SuppressionResult] | None:
         if self.config.suppressions is None:

@@ -88,6 +88,13 @@ def test_a_failure_only_perturbation_produces_gates_with_its_evidence(build, tmp
     assert evidence["replays"] == 2 and evidence["replays_with_bucket"] == 2
     seed = bucket["first_seen"]["seed"]
     assert f"never plain (0/{evidence['plain_runs']}); noise seed {seed} replays 2/2" in proc.stdout
+    # What weighing it cost is counted apart from the search, and it was first seen before the session ended.
+    spent = result["verification"]
+    assert spent["recheck"]["runs"] == evidence["plain_runs"] - 1 and spent["replay"]["runs"] == 2  # 1 plain search
+    assert spent["recheck"]["seconds"] > 0 and spent["replay"]["seconds"] > 0
+    assert 0 < bucket["first_seen"]["seconds"] <= result["summary"]["wall_seconds"]
+    assert result["discovery_seconds"][0] == [bucket["first_seen"]["seconds"], 1]
+    assert "verification " in proc.stdout and " plain re-checks " in proc.stdout
 
 
 def test_a_timing_assertion_is_reported_and_gates_only_with_strict(build, tmp_path):

@@ -145,3 +145,19 @@ def test_a_failure_in_another_test_is_never_a_symptom(tmp_path):
     bucketer.add(run(0, finding(*RACE), test="A.race"))
     bucketer.add(run(0, finding("crash", ["B.crash", "SIGSEGV"]), test="B.crash"))
     assert bucketer.symptoms() == {}
+
+
+def test_a_bucket_is_first_seen_when_the_earliest_ending_run_that_shows_it_ends(tmp_path):
+    # Two jobs: run 0 started first but ran long; run 1 started later and ended first. Run 0 stays the one to
+    # replay; the bucket was known from the end of run 1.
+    bucketer = Bucketer(tmp_path / "reports")
+    slow, quick = run(0, finding(*RACE)), run(1, finding(*RACE))
+    slow.started, slow.duration = 0.0, 5.0
+    quick.started, quick.duration = 1.0, 1.25
+    bucketer.add(quick)
+    bucketer.add(slow)
+    bucket = bucketer.buckets[bucket_id(*RACE)]
+    assert bucket.first.run == 0 and bucket.seconds == 2.25
+    untimed = Bucketer(tmp_path / "other")
+    untimed.add(run(2, finding(*RACE)))  # a record outside a session (replay) has no start
+    assert untimed.buckets[bucket_id(*RACE)].seconds is None

@@ -48,3 +48,45 @@ def test_results_of_different_signature_versions_do_not_merge(tmp_path):
     two.signature_version = 1  # a shard of an earlier release
     with pytest.raises(RacegateError, match="signature versions"):
         merge([(tmp_path / "1.json", one), (tmp_path / "2.json", two)], tmp_path / "m.json")
+
+
+def _timed_shard(test, buckets_at: dict[str, float], wall: float, seconds: float, rechecks: int):
+    from racegate.result import Spent, discovery_curve_seconds
+
+    buckets = []
+    for bid, at in buckets_at.items():
+        b = bucket(bid, test.name, 1)
+        b.first_seen.seconds = at
+        buckets.append(b)
+    result = make_result([test], buckets)
+    result.wall_seconds = wall
+    result.strategies["noise"].seconds = seconds
+    result.discovery_seconds = discovery_curve_seconds(result.buckets, wall)
+    result.verification = {"recheck": Spent(rechecks, rechecks * 0.5), "replay": Spent(0, 0.0)}
+    return result
+
+
+def test_merged_seconds_add_up_and_each_bucket_keeps_its_earliest_time(tmp_path):
+    from racegate.result import Spent
+
+    shared = "cccc00000003"
+    one = _timed_shard(entry_for_test("A.x", 10, 3), {"aaaa00000001": 2.0, shared: 7.5}, 20.0, 30.0, 3)
+    two = _timed_shard(entry_for_test("B.y", 6, 2), {shared: 4.25}, 12.0, 11.5, 1)
+    merged = merge([(tmp_path / "s1.json", one), (tmp_path / "s2.json", two)], tmp_path / "m.json")
+    assert merged.strategies["noise"].seconds == 41.5
+    assert merged.verification == {"recheck": Spent(4, 2.0), "replay": Spent(0, 0.0)}
+    both = next(b for b in merged.buckets if b.id == shared)
+    # Shards run side by side, each timed from its own start: the earliest sighting stands.
+    assert both.first_seen.seconds == 4.25 and both.first_seen.run == 0
+    assert merged.discovery_seconds == [[2.0, 1], [4.25, 2], [20.0, 2]]
+    data = merged.to_json()
+    assert data["discovery_seconds"] == merged.discovery_seconds and data["verification"]["recheck"]["runs"] == 4
+
+
+def test_merging_with_a_shard_of_an_earlier_release_leaves_out_what_it_did_not_time(tmp_path):
+    timed = _timed_shard(entry_for_test("A.x", 10, 3), {"aaaa00000001": 2.0}, 20.0, 30.0, 3)
+    old = make_result([entry_for_test("B.y", 6, 2)], [bucket("bbbb00000002", "B.y", 2)])
+    merged = merge([(tmp_path / "s1.json", timed), (tmp_path / "s2.json", old)], tmp_path / "m.json")
+    assert merged.discovery_seconds is None and merged.verification is None
+    assert merged.strategies["noise"].seconds is None  # 30 s of the timed shard are not all the runs' seconds
+    assert "discovery_seconds" not in merged.to_json() and "verification" not in merged.to_json()

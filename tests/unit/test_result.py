@@ -9,7 +9,10 @@ import pytest
 from racegate import gate
 from racegate.errors import RacegateError
 from racegate.model import RunRecord, TestCase
-from racegate.result import Result, StrategyStats, TestResult, discovery_curve, load, save, strategy_stats
+from racegate.result import (Result, Spent, StrategyStats, TestResult, discovery_curve, discovery_curve_seconds,
+                             load, save, strategy_stats, verification_spent)
+
+from result_factory import bucket, entry_for_test, make_result
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 RELEASE_0_1_0 = FIXTURES / "result_release_0_1_0.json"
@@ -63,6 +66,17 @@ def test_a_foreign_file_is_not_a_racegate_result(data):
     ({"schema": 1, "buckets": [], "tests": [{"name": "T", "runs": "many"}]}, r"tests\[0\]\.runs"),
     ({"schema": 1, "buckets": [{"id": "x", "frames": [3]}]}, r"buckets\[0\]\.frames"),
     ({"schema": 1, "buckets": "none"}, "buckets"),
+    ({"schema": 1, "buckets": [{"id": "x", "first_seen": {"seconds": "soon"}}]},
+     r"buckets\[0\]\.first_seen\.seconds should be a number"),
+    ({"schema": 1, "buckets": [], "discovery_seconds": [["1.5", 1]]}, r"discovery_seconds\.0 should be a number"),
+    ({"schema": 1, "buckets": [], "discovery_seconds": [[1.5, 1.5]]}, r"discovery_seconds\.1 should be an integer"),
+    ({"schema": 1, "buckets": [], "tests": [{"name": "T", "strategies": {"noise": {"seconds": "2"}}}]},
+     r"tests\[0\]\.strategies\.noise\.seconds should be a number"),
+    ({"schema": 1, "buckets": [], "tests": [{"name": "T", "strategies": [1]}]},
+     r"tests\[0\]\.strategies should be an object"),
+    ({"schema": 1, "buckets": [], "strategies": {"pct": {"seconds": True}}}, r"strategies\.pct\.seconds should be a number"),
+    ({"schema": 1, "buckets": [], "verification": {"recheck": {"runs": 1.5}}},
+     r"verification\.recheck\.runs should be an integer"),
 ])
 def test_a_field_of_the_wrong_type_names_the_field(data, field):
     with pytest.raises(RacegateError, match=field):
@@ -96,4 +110,64 @@ def test_a_cut_run_is_neither_a_pass_nor_a_failure():
     entry = TestResult.from_runs(test, records)
     assert entry.runs == 4 and entry.failed_runs == 3 and entry.cut_runs == 1
     assert not entry.flaky  # every run that finished failed: steadily racy, not flaky
-    assert strategy_stats(records, []) == {"noise": StrategyStats(runs=4, failed_runs=3, buckets_first_found=0)}
+    assert strategy_stats(records, []) == {"noise": StrategyStats(runs=4, failed_runs=3, buckets_first_found=0,
+                                                                  seconds=61.5)}
+
+
+def _timed(run: int, test: str, schedule: str, started: float, duration: float, purpose: str = "") -> RunRecord:
+    return RunRecord(test=test, run=run, seed=run, schedule=schedule, command=["./t"], outcome="pass", returncode=0,
+                     duration=duration, log_dir="", started=started, purpose=purpose)
+
+
+def test_time_spent_per_test_strategy_and_purpose_round_trips():
+    records = [_timed(0, "T.a", "none", 0.0, 0.5), _timed(1, "T.a", "noise", 0.5, 1.25),
+               _timed(2, "T.a", "noise", 1.75, 1.0), _timed(3, "T.a", "none", 2.75, 0.25, purpose="recheck")]
+    test = TestResult.from_runs(TestCase("T.a", ("./t",)), records)
+    assert test.strategies == {"none": Spent(2, 0.75), "noise": Spent(2, 2.25)} and test.seconds == 3.0
+    timed_bucket = bucket("aaaa00000001", "T.a", 1)
+    timed_bucket.first_seen.seconds = 1.75
+    result = make_result([test], [timed_bucket])
+    result.strategies = strategy_stats(records, ["noise"])
+    result.discovery_seconds = discovery_curve_seconds(result.buckets, 3.5)
+    result.verification = verification_spent(records)
+    data = result.to_json()
+    assert data["tests"][0]["strategies"] == {"none": {"runs": 2, "seconds": 0.75},
+                                              "noise": {"runs": 2, "seconds": 2.25}}
+    assert data["strategies"]["noise"] == {"runs": 2, "failed_runs": 0, "buckets_first_found": 1, "seconds": 2.25}
+    assert data["buckets"][0]["first_seen"]["seconds"] == 1.75
+    assert data["discovery_seconds"] == [[1.75, 1], [3.5, 1]]
+    assert data["verification"] == {"recheck": {"runs": 1, "seconds": 0.25}, "replay": {"runs": 0, "seconds": 0.0}}
+    again = Result.from_json(json.loads(json.dumps(data)))
+    assert again.to_json() == data
+    assert again.tests[0].seconds == 3.0 and again.run_seconds == 3.0
+
+
+def test_a_result_of_an_earlier_release_has_no_times_but_a_test_still_knows_its_seconds():
+    result = load(RELEASE_0_1_0)
+    assert result.discovery_seconds is None and result.verification is None
+    assert all(b.first_seen.seconds is None for b in result.buckets)
+    assert all(s.seconds is None for s in result.strategies.values())
+    # From its mean: what an older result knows of a test's time.
+    assert all(t.seconds == round(t.mean_seconds * t.runs, 3) and not t.strategies for t in result.tests)
+
+
+def test_the_discovery_curve_in_seconds_steps_at_each_first_sighting_and_ends_at_the_wall_time():
+    buckets = [bucket(f"b{i:011d}", "T.a", 1) for i in range(3)]
+    for b, at in zip(buckets, (4.0, 1.5, 4.0)):
+        b.first_seen.seconds = at
+    assert discovery_curve_seconds(buckets, 9.25) == [[1.5, 1], [4.0, 3], [9.25, 3]]
+    assert discovery_curve_seconds([], 2.0) == [[2.0, 0]]
+    buckets[0].first_seen.seconds = None  # a bucket of an older shard: no curve rather than a wrong one
+    assert discovery_curve_seconds(buckets, 9.25) is None
+
+
+def test_a_test_merged_from_two_shards_adds_its_seconds_per_strategy():
+    one, two = entry_for_test("A.x", 2, 0), entry_for_test("A.x", 3, 1)
+    one.strategies = {"none": Spent(1, 0.5), "noise": Spent(1, 2.0)}
+    two.strategies = {"noise": Spent(2, 1.5), "pct": Spent(1, 4.0)}
+    merged = one.merged(two)
+    assert merged.strategies == {"none": Spent(1, 0.5), "noise": Spent(3, 3.5), "pct": Spent(1, 4.0)}
+    assert merged.seconds == 8.0 and one.strategies["noise"] == Spent(1, 2.0)  # the shard's own stays
+    older = entry_for_test("A.x", 4, 0)  # a shard of an earlier release: its mean, no seconds per strategy
+    mixed = one.merged(older)
+    assert not mixed.strategies and mixed.seconds == round(mixed.mean_seconds * mixed.runs, 3)

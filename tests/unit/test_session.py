@@ -220,3 +220,40 @@ def test_an_interrupted_session_waits_for_every_worker_before_it_returns(tmp_pat
         prober.join()
     assert interrupted.is_set() and session.interrupted
     assert worker_finished_first, "Session.run returned while a worker was still running"
+
+
+def test_every_run_is_timed_from_the_session_start_and_each_bucket_knows_when_it_was_first_seen(tmp_path):
+    tests = [TestCase("passes", ("true",)), TestCase("fails", ("sh", "-c", "sleep 0.05; exit 1"))]
+    session = make_session(tmp_path, tests, runs=3)
+    wall = session.run(quiet())
+    assert all(r.started is not None and 0 <= r.started <= r.ended <= wall for r in session.records)
+    result = session.result(RunConfig(), wall)
+    (bucket,) = result.buckets
+    fails = [r for r in session.records if r.test == "fails"]
+    # The earliest end of a run that showed it, which with two jobs need not be its earliest-started run.
+    assert bucket.first_seen.seconds == round(min(r.ended for r in fails), 3)
+    assert result.discovery_seconds == [[bucket.first_seen.seconds, 1], [round(wall, 3), 1]]
+    by_test = {t.name: t for t in result.tests}
+    assert by_test["fails"].strategies["none"].runs == 3
+    assert by_test["fails"].seconds == pytest.approx(sum(r.duration for r in fails), abs=0.002)
+    assert by_test["fails"].seconds >= 0.15  # three runs that each sleep 50 ms
+    assert result.strategies["none"].seconds == pytest.approx(sum(r.duration for r in session.records), abs=0.002)
+    # Only search runs here: the re-checks of a finding cost nothing, and say so.
+    assert {k: (v.runs, v.seconds) for k, v in result.verification.items()} == {"recheck": (0, 0.0),
+                                                                                "replay": (0, 0.0)}
+
+
+def test_the_runs_that_weigh_a_finding_are_counted_apart_from_the_search(tmp_path):
+    # Fails only when perturbed: the scheduler re-checks it with plain runs and replays of the failing seed.
+    test = TestCase("perturbed", ("sh", "-c", '[ "$RACEGATE_SCHEDULE" = none ]'))
+    settings = dict(out_dir=tmp_path / "out", jobs=1, master_seed=1, runs=2, time_budget=None, timeout=60,
+                    until_confident=None, shim_path=None)
+    session = Session([test], lambda t: ["noise"], SessionConfig(**settings))
+    wall = session.run(quiet())
+    purposes = sorted(r.purpose for r in session.records)
+    assert purposes == ["", "", "recheck", "recheck", "recheck", "replay", "replay"]
+    result = session.result(RunConfig(), wall)
+    spent = result.verification
+    assert (spent["recheck"].runs, spent["replay"].runs) == (3, 2)
+    assert spent["recheck"].seconds == pytest.approx(
+        sum(r.duration for r in session.records if r.purpose == "recheck"), abs=0.002)

@@ -13,7 +13,7 @@ from typing import Protocol
 from racegate import gate, kinds, outdir
 from racegate.advice import Advice
 from racegate.model import SourceFrame, StackTrace
-from racegate.result import BucketResult, FirstSeen, Result, TestResult
+from racegate.result import VERIFICATION_PURPOSES, BucketResult, FirstSeen, Result, Spent, StrategyStats, TestResult
 
 
 @dataclass(frozen=True)
@@ -155,7 +155,8 @@ def detail_lines(v: BucketView) -> list[str]:
         lines.append(f"reported as: {v.reported_as}")
     lines += [f"symptom: {line}" for line in v.symptoms]
     lines.append(f"tests: {', '.join(v.tests)}")
-    lines.append(f"found by: strategy {v.strategy} (run {v.first_seen.run}, seed {v.first_seen.seed})")
+    lines.append(f"found by: strategy {v.strategy} (run {v.first_seen.run}, seed {v.first_seen.seed}"
+                 f"{found_after(v.first_seen)})")
     lines.append(f"fix: {v.advice.fix}")
     if v.reproduce:
         lines.append(f"reproduce: {v.reproduce}")
@@ -385,3 +386,131 @@ def suppressions_summary(result: Result) -> str | None:
         text += (f"; {stale} stale (matched nothing in any of the {result.summary.runs} runs): "
                  "prune them, or keep them for code these tests do not reach")
     return text
+
+
+# -- time: when problems were found and where the budget went ------------------------------------------------
+
+_PURPOSE_WORDS = {"recheck": "plain re-check", "replay": "seed replay"}
+
+
+def seconds(value: float) -> str:
+    """A duration as reports print it: "0.42 s" below ten seconds, "12.3 s" above."""
+    return f"{value:.2f} s" if value < 10 else f"{value:.1f} s"
+
+
+def share(fraction: float) -> str:
+    """A part of a whole in whole percent: "36%", "<1%"."""
+    if 0 < fraction < 0.005:
+        return "<1%"
+    return f"{fraction * 100:.0f}%"
+
+
+def found_after(seen: FirstSeen) -> str:
+    """", after 3.4 s" when the result says when the bucket was first seen, else ""."""
+    return f", after {seconds(seen.seconds)}" if seen.seconds is not None else ""
+
+
+@dataclass(frozen=True)
+class DiscoveryStep:
+    """The k-th distinct problem: the runs done and the seconds since the start when the count first reached k."""
+
+    found: int
+    runs: int
+    seconds: float | None  # None in results of earlier releases
+
+
+def discovery_steps(result: Result) -> list[DiscoveryStep]:
+    """One step per distinct problem, read off the curve in runs and the curve in seconds."""
+    def reached(points: list[list], k: int):
+        return next((p[0] for p in points if p[1] >= k), None)
+
+    found = result.discovery[-1][1] if result.discovery else 0
+    timed = result.discovery_seconds
+    return [DiscoveryStep(k, reached(result.discovery, k), reached(timed, k) if timed else None)
+            for k in range(1, found + 1)]
+
+
+def quiet_tail(result: Result) -> str:
+    """How long the session went on after its last new problem: "312 runs (41.0 s)"; "" when it found none, or
+    found one in its last run."""
+    steps = discovery_steps(result)
+    if not steps or not result.discovery:
+        return ""
+    last, end = steps[-1], result.discovery[-1][0]
+    if end == last.runs:
+        return ""
+    text = f"{end - last.runs} run{'s' if end - last.runs != 1 else ''}"
+    if last.seconds is not None and result.discovery_seconds:
+        text += f" ({seconds(result.discovery_seconds[-1][0] - last.seconds)})"
+    return text
+
+
+def discovery_line(result: Result, limit: int = 8) -> str | None:
+    """The discovery curve in one line: when each problem was first seen, in runs and seconds; None for none."""
+    steps = discovery_steps(result)
+    if not steps:
+        return None
+    shown = [f"#{s.found} run {s.runs}" + (f", {seconds(s.seconds)}" if s.seconds is not None else "")
+             for s in steps[:limit]]
+    if len(steps) > limit:
+        shown.append(f"... {len(steps) - limit} more, the last at run {steps[-1].runs}"
+                     + (f", {seconds(steps[-1].seconds)}" if steps[-1].seconds is not None else ""))
+    tail = quiet_tail(result)
+    return f"distinct problems first seen at: {' · '.join(shown)}" + (f"; nothing new in the last {tail}" if tail else "")
+
+
+@dataclass(frozen=True)
+class TestCost:
+    """One test's share of the time spent on test runs."""
+
+    __test__ = False  # not a pytest test class
+
+    test: TestResult
+    seconds: float
+    share: float  # of every run's seconds
+
+
+def test_costs(result: Result) -> list[TestCost]:
+    """Every test that ran, the most seconds first."""
+    total = result.run_seconds
+    costs = [TestCost(t, t.seconds, t.seconds / total if total else 0.0) for t in result.tests if t.runs]
+    return sorted(costs, key=lambda c: (-c.seconds, c.test.name))
+
+
+def per_strategy(test: TestResult) -> str:
+    """A test's runs and seconds per strategy, most seconds first: "noise 12 runs 3.40 s · pct 4 runs 1.10 s"."""
+    spent = sorted(test.strategies.items(), key=lambda kv: (-kv[1].seconds, kv[0]))
+    return " · ".join(f"{name} {_runs(s.runs)} {seconds(s.seconds)}" for name, s in spent)
+
+
+def strategy_seconds(stats: StrategyStats) -> str:
+    return seconds(stats.seconds) if stats.seconds is not None else "-"
+
+
+def timed_strategies(result: Result) -> bool:
+    """Whether the result knows the seconds of its strategies (results of earlier releases do not)."""
+    return any(s.seconds is not None for s in result.strategies.values())
+
+
+def budget_line(result: Result) -> str:
+    """Where the time went, in one sentence: run-seconds against wall time, and search against verification."""
+    total, runs = result.run_seconds, result.summary.runs
+    jobs = result.config.jobs
+    text = (f"{seconds(total)} of test runs in {seconds(result.wall_seconds)}"
+            + (f" on {jobs} job{'s' if jobs != 1 else ''}" if jobs else ""))
+    spent = result.verification
+    if spent is None:
+        return text
+    checks = Spent()
+    for s in spent.values():
+        checks.add(s.runs, s.seconds)
+    text += f": search {seconds(max(0.0, total - checks.seconds))} in {_runs(runs - checks.runs)}"
+    if not checks.runs:
+        return text + "; no finding needed re-checking"
+    parts = [f"{_runs(spent[p].runs, _PURPOSE_WORDS[p])} {seconds(spent[p].seconds)}"
+             for p in VERIFICATION_PURPOSES if p in spent and spent[p].runs]
+    return text + f"; verification {seconds(checks.seconds)} in {_runs(checks.runs)} ({', '.join(parts)})"
+
+
+def _runs(n: int, word: str = "run") -> str:
+    return f"{n} {word}{'s' if n != 1 else ''}"

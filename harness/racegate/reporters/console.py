@@ -38,7 +38,8 @@ def render(result: Result, options: c.RenderOptions | None = None) -> str:
         out.append(f"  tests: {c.one_line(', '.join(v.tests))}")
         schedules = ", ".join(f"{k} {n}" for k, n in v.schedules)
         out.append(
-            f"  found by: {c.one_line(v.strategy)} (run {v.first_seen.run}, seed {v.first_seen.seed})"
+            f"  found by: {c.one_line(v.strategy)} (run {v.first_seen.run}, seed {v.first_seen.seed}"
+            f"{c.found_after(v.first_seen)})"
             + (f"; runs per strategy: {c.one_line(schedules)}" if schedules else "")
         )
         out.append(f"  fix: {c.one_line(v.advice.fix)}")
@@ -50,6 +51,7 @@ def render(result: Result, options: c.RenderOptions | None = None) -> str:
         out.append("")
     out += _tests_table(result, paint)
     out += _strategies_table(result)
+    out += _time(result)
     out += _suppressions_table(result, paint)
     out += [f"note: {c.one_line(note)}" for note in c.coverage_notes(result)]
     out.append(f"Good-Turing: chance the next run finds a new bucket: {c.percent(summary.new_bucket_chance)}")
@@ -95,7 +97,32 @@ def _suppressions_table(result: Result, paint) -> list[str]:
 def _strategies_table(result: Result) -> list[str]:
     if not result.strategies:
         return []
-    rows = ["strategy      runs  failed  buckets first found", "-" * 44]
+    timed = c.timed_strategies(result)  # a seconds column only when the result has them
+    base = "strategy      runs  failed  buckets first found"
+    head = base + ("    seconds" if timed else "")
+    rows = [head, "-" * len(head)]
     for name, s in sorted(result.strategies.items()):
-        rows.append(f"{c.one_line(name):<12} {s.runs:>5}  {s.failed_runs:>6}  {s.buckets_first_found:>6}")
+        row = f"{c.one_line(name):<12} {s.runs:>5}  {s.failed_runs:>6}  {s.buckets_first_found:>6}"
+        rows.append(f"{row:<{len(base)}}  {c.strategy_seconds(s):>9}" if timed else row)
     return rows + [""]
+
+
+TOP_TESTS = 5  # the console names the tests that took the most time; the HTML report lists them all
+
+
+def _time(result: Result) -> list[str]:
+    """Where the time went (the tests that took most of it, per strategy) and when each problem was found."""
+    lines = [f"time: {c.one_line(c.budget_line(result))}"]
+    costs = c.test_costs(result)
+    if costs:
+        top = costs[:TOP_TESTS]
+        width = max(len(c.one_line(t.test.name)) for t in top)
+        lines.append(f"most time ({len(top)} of {len(costs)} tests):")
+        for t in top:
+            per = c.per_strategy(t.test)
+            lines.append(f"  {c.one_line(t.test.name):<{width}}  {t.test.runs:>4} runs  {c.seconds(t.seconds):>8}"
+                         f"  {c.share(t.share):>4}" + (f"  {c.one_line(per)}" if per else ""))
+    discovery = c.discovery_line(result)
+    if discovery:
+        lines.append(c.one_line(discovery))
+    return lines + [""]

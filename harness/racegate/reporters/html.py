@@ -5,7 +5,7 @@ import base64
 import hashlib
 import html
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 from racegate import gate
 from racegate.model import OUTCOMES, SourceFrame
@@ -62,6 +62,7 @@ def render(result: Result, options: c.RenderOptions | None = None) -> str:
         _problems(result, views, sources, opts),
         _tests(result),
         _strategies(result),
+        _time(result),
         _suppressions(result),
         f'<footer>racegate {e(result.tool_version)} · signature v{e(result.signature_version)} · '
         f"{e(_config(result))}</footer>",
@@ -105,13 +106,13 @@ def _cards(result: Result, views: list[c.BucketView]) -> str:
     return f'<section class="cards" aria-label="summary">{body}</section>'
 
 
-def _discovery(result: Result) -> str:
-    points = result.discovery
-    total_runs = result.summary.runs
-    found = points[-1][1] if points else 0
-    quiet = runs_since_last_discovery(points)
+def _curve(points: Sequence[Sequence[float]], end: float, axis: str, tick: Callable[[float], str],
+           tip: Callable[[float], str]) -> str:
+    """A step curve of distinct problems against `axis` (runs, or seconds since the start), as inline SVG;
+    `tick` words an x value on the axis, `tip` in a point's tooltip."""
+    found = int(points[-1][1]) if points else 0
     w, h, left, right, top, bottom = 640, 240, 44, 16, 14, 34
-    max_x = max(total_runs, points[-1][0] if points else 0, 1)
+    max_x = max(end, points[-1][0] if points else 0, 1)
     max_y = max(found, 1)
 
     def x(v: float) -> float:
@@ -120,7 +121,7 @@ def _discovery(result: Result) -> str:
     def y(v: float) -> float:
         return h - bottom - (h - top - bottom) * v / max_y
 
-    path, prev = [f"M{x(0):.1f},{y(0):.1f}"], 0
+    path, prev = [f"M{x(0):.1f},{y(0):.1f}"], 0.0
     for runs_done, distinct in points:
         path.append(f"H{x(runs_done):.1f}")
         if distinct != prev:
@@ -130,7 +131,7 @@ def _discovery(result: Result) -> str:
     area = f"{line} V{y(0):.1f} Z"
     dots = "".join(
         f'<circle class="dot" cx="{x(r):.1f}" cy="{y(d):.1f}" r="3.5">'
-        f'<title>{e(f"run {r}: {d} distinct")}</title></circle>'
+        f'<title>{e(f"{tip(r)}: {d} distinct")}</title></circle>'
         for i, (r, d) in enumerate(points)
         if d > (points[i - 1][1] if i else 0)
     )
@@ -140,17 +141,32 @@ def _discovery(result: Result) -> str:
         f'<text x="{left - 8}" y="{y(t) + 4:.1f}" text-anchor="end">{t}</text>'
         for t in yticks
     )
-    xticks = sorted({0, max_x // 2, max_x})
-    xlabels = "".join(f'<text x="{x(t):.1f}" y="{h - bottom + 16}" text-anchor="middle">{t}</text>' for t in xticks)
-    svg = (
-        f'<svg viewBox="0 0 {w} {h}" role="img" aria-label="distinct problems found versus runs">'
+    xticks = sorted({0, max_x / 2, max_x})
+    # The last label ends at the axis's end rather than centred on it, so the page's edge does not clip it.
+    xlabels = "".join(f'<text x="{x(t):.1f}" y="{h - bottom + 16}" text-anchor="{"end" if t == max_x else "middle"}">'
+                      f"{e(tick(t))}</text>" for t in xticks)
+    return (
+        f'<svg viewBox="0 0 {w} {h}" role="img" aria-label="distinct problems found versus {e(axis)}">'
         f"{grid}<path class=\"area\" d=\"{area}\"/><path class=\"curve\" d=\"{line}\"/>{dots}"
         f'<line class="axis" x1="{left}" x2="{w - right}" y1="{y(0):.1f}" y2="{y(0):.1f}"/>'
         f'<line class="axis" x1="{left}" x2="{left}" y1="{top}" y2="{y(0):.1f}"/>{xlabels}'
-        f'<text x="{(left + w - right) / 2:.0f}" y="{h - 4}" text-anchor="middle">runs</text>'
+        f'<text x="{(left + w - right) / 2:.0f}" y="{h - 4}" text-anchor="middle">{e(axis)}</text>'
         f'<text x="12" y="{(top + h - bottom) / 2:.0f}" text-anchor="middle" '
         f'transform="rotate(-90 12 {(top + h - bottom) / 2:.0f})">distinct problems</text></svg>'
     )
+
+
+def _discovery(result: Result) -> str:
+    points = result.discovery
+    found = points[-1][1] if points else 0
+    quiet = runs_since_last_discovery(points)
+    max_x = max(result.summary.runs, points[-1][0] if points else 0, 1)
+    # The same search drawn twice: against runs, and against seconds since the start (sessions of this release).
+    svg = _curve(points, result.summary.runs, "runs", lambda r: f"{r:.0f}" if r == int(r) else f"{r:.1f}",
+                 lambda r: f"run {r:.0f}")
+    timed = result.discovery_seconds
+    if timed is not None:
+        svg += _curve(timed, result.wall_seconds, "seconds since the start", c.seconds, c.seconds)
     chance = result.summary.new_bucket_chance
     if not found:
         reading = "No problem was found in any run."
@@ -168,14 +184,17 @@ def _discovery(result: Result) -> str:
         reading = (f"The last new problem appeared {_plural(quiet, 'run')} before the end, and every problem showed "
                    "in more than one run: the next run is unlikely to find a new one, though the curve has not had "
                    "long to flatten.")
+    steps = c.discovery_line(result)
     text = (
         f"<p>{e(reading)}</p>"
+        + (f'<p class="muted">{e(steps)}</p>' if steps else "") +
         f"<p><strong>Good–Turing estimate:</strong> chance the next run finds a new problem: "
         f"<strong>{e(c.percent(result.summary.new_bucket_chance))}</strong> "
         "<span class=\"muted\">(problems seen in exactly one run, "
         f"divided by the number of runs)</span></p>"
     )
-    return f'<h2 id="discovery">Discovery</h2><section class="panel discovery">{svg}<div>{text}</div></section>'
+    return (f'<h2 id="discovery">Discovery</h2><section class="panel discovery"><div class="curves">{svg}</div>'
+            f"<div>{text}</div></section>")
 
 
 def _problems(result: Result, views: list[c.BucketView], sources: _Sources, opts: c.RenderOptions) -> str:
@@ -208,7 +227,7 @@ def _bucket(v: c.BucketView, index: int, src: str | None, sources: _Sources, opt
     facts = [
         ("frequency", f"{bar}{e(v.frequency)} · {e(_plural(v.bucket.occurrences, 'report'))}"),
         ("found by", f"strategy <strong>{e(v.strategy)}</strong> in run {e(seen.run)}, "
-                     f"seed {e(seen.seed)}, test {e(seen.test or '?')}"),
+                     f"seed {e(seen.seed)}, test {e(seen.test or '?')}{e(c.found_after(seen))}"),
     ]
     if per_strategy:
         facts.append(("runs per strategy", e(per_strategy)))
@@ -323,12 +342,43 @@ def _suppressions(result: Result) -> str:
 def _strategies(result: Result) -> str:
     if not result.strategies:
         return ""
+    timed = c.timed_strategies(result)
     rows = "".join(
-        f"<tr><td>{e(name)}</td><td>{e(s.runs)}</td><td>{e(s.failed_runs)}</td><td>{e(s.buckets_first_found)}</td></tr>"
+        f"<tr><td>{e(name)}</td><td>{e(s.runs)}</td><td>{e(s.failed_runs)}</td><td>{e(s.buckets_first_found)}</td>"
+        + (f"<td>{e(c.strategy_seconds(s))}</td>" if timed else "") + "</tr>"
         for name, s in sorted(result.strategies.items())
     )
-    head = "<tr><th>strategy</th><th>runs</th><th>failed runs</th><th>problems it found first</th></tr>"
+    head = ("<tr><th>strategy</th><th>runs</th><th>failed runs</th><th>problems it found first</th>"
+            + ("<th>seconds</th>" if timed else "") + "</tr>")
     return f'<h2 id="strategies">Strategies</h2><table>{head}{rows}</table>'
+
+
+TIME_ROWS = 50  # tests listed by time; the rest of a large suite is one row (the tests table lists every test)
+
+
+def _time(result: Result) -> str:
+    """Where the time went: search against verification in one line, then the tests that took the most of it,
+    with their runs and seconds per strategy."""
+    costs = c.test_costs(result)
+    per = any(t.test.strategies for t in costs)  # results of earlier releases have no split per strategy
+    rows = "".join(
+        f"<tr><td>{e(t.test.name)}</td><td>{t.test.runs}</td><td>{e(c.seconds(t.seconds))}</td>"
+        f'<td>{e(c.share(t.share))}<svg class="bar after" width="100" height="10" aria-hidden="true">'
+        f'<rect class="track" width="100" height="10" rx="3"/>'
+        f'<rect class="fill" width="{max(1.0, 100 * t.share):.1f}" height="10" rx="3"/></svg></td>'
+        + (f'<td class="text">{e(c.per_strategy(t.test))}</td>' if per else "")
+        + "</tr>"
+        for t in costs[:TIME_ROWS]
+    )
+    rest = costs[TIME_ROWS:]
+    if rest:
+        spent, part = sum(t.seconds for t in rest), sum(t.share for t in rest)
+        rows += (f'<tr><td class="muted">{len(rest)} more tests</td><td>{sum(t.test.runs for t in rest)}</td>'
+                 f"<td>{e(c.seconds(spent))}</td><td>{e(c.share(part))}</td>" + ("<td></td>" if per else "") + "</tr>")
+    head = ("<tr><th>test</th><th>runs</th><th>seconds</th><th>share of the run time</th>"
+            + ('<th class="text">per strategy</th>' if per else "") + "</tr>")
+    table = f'<table class="time">{head}{rows}</table>' if costs else ""
+    return f'<h2 id="time">Time</h2><p class="panel">{e(c.budget_line(result))}</p>{table}'
 
 
 class _Sources:

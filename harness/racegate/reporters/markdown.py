@@ -50,7 +50,7 @@ def render(result: Result, options: c.RenderOptions | None = None, *, max_bytes:
             row = (
                 f"| {'**new**' if v.new else 'known'} | {md(v.kind)} "
                 f"| {md(v.title)} | {where} | {md(v.frequency)} "
-                f"| {md(', '.join(v.tests))} | {md(v.strategy)} |"
+                f"| {md(', '.join(v.tests))} | {md(v.strategy + c.found_after(v.first_seen))} |"
             )
             # The table may use half the room; the tests table and the full reports need the rest.
             if not out.add(row, limit=max_bytes // 2):
@@ -61,6 +61,7 @@ def render(result: Result, options: c.RenderOptions | None = None, *, max_bytes:
             out.note(f"{len(views) - shown} more problems left out to keep this summary under 1 MiB.")
     out.add_all(_tests_table(result))
     out.add_all(_strategies_table(result))
+    out.add_all(_time(result))
     out.add_all(_suppressions_table(result))
     if views:
         out.add("### Reports\n")
@@ -109,10 +110,50 @@ def _suppressions_table(result: Result) -> list[str]:
 def _strategies_table(result: Result) -> list[str]:
     if not result.strategies:
         return []
-    rows = ["### Strategies\n", "| strategy | runs | failed runs | problems found first |", "|---|---:|---:|---:|"]
+    timed = c.timed_strategies(result)
+    rows = ["### Strategies\n", "| strategy | runs | failed runs | problems found first |" + (" seconds |" if timed else ""),
+            "|---|---:|---:|---:|" + ("---:|" if timed else "")]
     for name, s in sorted(result.strategies.items()):
-        rows.append(f"| {md(name)} | {s.runs} | {s.failed_runs} | {s.buckets_first_found} |")
+        rows.append(f"| {md(name)} | {s.runs} | {s.failed_runs} | {s.buckets_first_found} |"
+                    + (f" {md(c.strategy_seconds(s))} |" if timed else ""))
     return rows + [""]
+
+
+TOP_TESTS = 20  # rows of the tests-by-time table; the rest are summed in one line
+TOP_STEPS = 20  # rows of the discovery table
+
+
+def _time(result: Result) -> list[str]:
+    """Where the time went: search against verification, the tests that took it, and when each problem came."""
+    lines = ["### Time\n", f"{md(c.budget_line(result))}\n"]
+    costs = c.test_costs(result)
+    if costs:
+        per = any(t.test.strategies for t in costs)  # results of earlier releases have no split per strategy
+        lines += ["| test | runs | seconds | share |" + (" per strategy |" if per else ""),
+                  "|---|---:|---:|---:|" + ("---|" if per else "")]
+        for t in costs[:TOP_TESTS]:
+            lines.append(f"| {md(t.test.name)} | {t.test.runs} | {md(c.seconds(t.seconds))} | {md(c.share(t.share))} |"
+                         + (f" {md(c.per_strategy(t.test))} |" if per else ""))
+        rest = costs[TOP_TESTS:]
+        if rest:
+            lines.append(f"\n{md(f'{len(rest)} more tests took {c.seconds(sum(t.seconds for t in rest))}')}; "
+                         "racegate.html lists them.")
+        lines.append("")
+    steps = c.discovery_steps(result)
+    if steps:
+        timed = result.discovery_seconds is not None
+        lines += ["| distinct problems | after runs |" + (" after seconds |" if timed else ""),
+                  "|---:|---:|" + ("---:|" if timed else "")]
+        for step in steps[:TOP_STEPS]:
+            lines.append(f"| {step.found} | {step.runs} |"
+                         + (f" {md(c.seconds(step.seconds))} |" if step.seconds is not None else ""))
+        if len(steps) > TOP_STEPS:
+            lines.append(f"\n{md(f'{len(steps) - TOP_STEPS} more, the last after {steps[-1].runs} runs')}.")
+        tail = c.quiet_tail(result)
+        if tail:
+            lines.append(f"\n{md(f'Nothing new in the last {tail}.')}")
+        lines.append("")
+    return lines
 
 
 def _details(v: c.BucketView, opts: c.RenderOptions) -> str:

@@ -61,6 +61,29 @@ def make_result(n: int, runs_per_test: int = 50) -> dict:
     }
 
 
+def with_times(data: dict) -> dict:
+    """The sample as a session of this release writes it: every run timed, re-checks counted apart."""
+    schedules = data["config"]["schedules"]
+    for t in data["tests"]:
+        per = [t["runs"] // len(schedules) + (i < t["runs"] % len(schedules)) for i in range(len(schedules))]
+        t["strategies"] = {name: {"runs": n, "seconds": round(n * t["mean_seconds"] * (1 + i / 2), 3)}
+                           for i, (name, n) in enumerate(zip(schedules, per))}
+    for name in schedules:
+        data["strategies"][name]["seconds"] = round(sum(t["strategies"][name]["seconds"] for t in data["tests"]), 3)
+    for b in data["buckets"]:
+        b["first_seen"]["seconds"] = round(0.4 * (b["first_seen"]["run"] + 1), 3)
+    times = sorted(b["first_seen"]["seconds"] for b in data["buckets"])
+    data["discovery_seconds"] = [[at, k] for k, at in enumerate(times, 1)] + [[data["summary"]["wall_seconds"],
+                                                                              len(times)]]
+    data["verification"] = {"recheck": {"runs": 6, "seconds": 2.5}, "replay": {"runs": 4, "seconds": 3.25}}
+    return data
+
+
+@pytest.fixture
+def timed(sample) -> dict:
+    return with_times(sample)
+
+
 @pytest.fixture
 def sample() -> dict:
     return load_sample()
