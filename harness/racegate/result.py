@@ -85,6 +85,8 @@ class TestResult:
     not_run: str | None = None  # why the test never ran: not built, or the budget ran out first
     notes: list[str] = field(default_factory=list)  # what racegate changed for this test, and why
     strategies: dict[str, Spent] = field(default_factory=dict)  # runs and seconds per strategy; {} in old results
+    # Cut runs per cause (RunRecord.cut: execute.CUT_BUDGET, CUT_SLOW); {} in results of earlier releases.
+    cuts: dict[str, int] = field(default_factory=dict)
 
     @property
     def seconds(self) -> float:
@@ -117,7 +119,7 @@ class TestResult:
             command=list(test.command), cwd=test.cwd, env=dict(test.env), timeout=test.timeout,
             labels=list(test.labels), is_gtest=test.is_gtest, will_fail=test.will_fail,
             skip_return_code=test.skip_return_code, run_serial=test.run_serial,
-            strategies=spent_per_strategy(records))
+            strategies=spent_per_strategy(records), cuts=dict(Counter(r.cut for r in records if r.cut)))
 
     @classmethod
     def never_ran(cls, test: TestCase, reason: str) -> TestResult:
@@ -145,7 +147,8 @@ class TestResult:
                        notes=self.notes + [n for n in other.notes if n not in self.notes],
                        # Per strategy only when both shards timed their runs; else seconds come from the mean.
                        strategies=added(self.strategies, other.strategies)
-                       if _timed(self) and _timed(other) else {})
+                       if _timed(self) and _timed(other) else {},
+                       cuts=dict(Counter(self.cuts) + Counter(other.cuts)))
 
 
 @dataclass(frozen=True)
@@ -631,6 +634,8 @@ def _test_json(t: TestResult) -> dict:
         entry["notes"] = list(t.notes)
     if t.strategies:
         entry["strategies"] = _spent_json(t.strategies)
+    if t.cuts:
+        entry["cuts"] = dict(t.cuts)
     return entry
 
 
@@ -759,7 +764,8 @@ def _test_from(r: _Reader, value: Any, where: str) -> TestResult:
         is_gtest=r.opt(d, "is_gtest", bool, False, where), will_fail=r.opt(d, "will_fail", bool, False, where),
         skip_return_code=r.nullable(d, "skip_return_code", int, where),
         run_serial=r.opt(d, "run_serial", bool, False, where), not_run=r.nullable(d, "not_run", str, where),
-        notes=r.strings(d, "notes", where), strategies=_spent_from(r, d.get("strategies"), f"{where}.strategies"))
+        notes=r.strings(d, "notes", where), strategies=_spent_from(r, d.get("strategies"), f"{where}.strategies"),
+        cuts={str(k): r.opt(r.obj(d, "cuts", where), k, int, 0, f"{where}.cuts") for k in r.obj(d, "cuts", where)})
 
 
 def _spent_from(r: _Reader, value: Any, where: str) -> dict[str, Spent]:

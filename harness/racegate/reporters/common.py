@@ -249,11 +249,31 @@ def coverage_notes(result: Result) -> list[str]:
         notes.append("the time budget was too small for one pass over the tests: raise --time-budget or shard")
     cut = result.summary.cut_runs
     if cut:
-        notes.append(f"{cut} run{'s' if cut != 1 else ''} cut by racegate (the budget's deadline, or a strategy's "
-                     "slowdown): neither passes nor failures")
+        notes.append(cut_note(result, cut))
     for t in result.tests:
         notes += [f"{t.name}: {note}" for note in t.notes]
     return notes
+
+
+# Why racegate cut a run (TestResult.cuts keys, execute.CUT_BUDGET and CUT_SLOW).
+_CUT_WORDS = {"budget": "at the budget's deadline", "slow": "past a strategy's slowdown limit"}
+
+
+def cut_note(result: Result, cut: int) -> str:
+    """"3 runs cut by racegate: 2 at the budget's deadline, 1 past a strategy's slowdown limit; ..."."""
+    causes: Counter[str] = Counter()
+    for t in result.tests:
+        causes.update(t.cuts)
+    order = [*_CUT_WORDS, *sorted(set(causes) - set(_CUT_WORDS))]  # a later release's cause keeps its key
+    parts = [f"{causes[cause]} {_CUT_WORDS.get(cause, f'for another reason ({cause})')}"
+             for cause in order if causes[cause]]
+    unknown = cut - sum(causes.values())
+    if not parts:  # a result of an earlier release: the causes were not recorded
+        parts = ["at the budget's deadline or past a strategy's slowdown limit"]
+    elif unknown > 0:  # merged with a shard of an earlier release
+        parts.append(f"{unknown} for a reason not recorded")
+    return (f"{cut} run{'s' if cut != 1 else ''} cut by racegate: {', '.join(parts)}; "
+            "a cut run is neither a pass nor a failure")
 
 
 _KNOWN_WORDS = {"baselined": "baselined", "library": "standard library", "timing-sensitive": "timing-sensitive"}
