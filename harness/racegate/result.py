@@ -18,10 +18,12 @@ from racegate import __version__, outdir
 from racegate.advice import Advice, advice_for
 from racegate.bucket import Bucket
 from racegate.errors import RacegateError
+from racegate.kinds import FAILURE_KINDS
 from racegate.library_reports import BY_RULE, LibraryIssue
 from racegate.model import CUT, OUTCOMES, RunRecord, SourceFrame, StackTrace, TestCase
 from racegate.signature import SIGNATURE_VERSION
 from racegate.stats import discovery_points, new_bucket_chance
+from racegate.strategies import NONE
 from racegate.suppressions import UNCOUNTED_TYPE
 
 SCHEMA = 1
@@ -60,6 +62,9 @@ class Spent:
 # The purposes of runs planned to weigh a finding rather than to search (PlannedRun.purpose): plain re-checks of a
 # failure seen only under perturbation, and replays of its seed.
 VERIFICATION_PURPOSES = ("recheck", "replay")
+# Why a session ended before every run it planned had run (Evidence.ended_by): its time budget ran out, it was
+# interrupted, or --until-confident's estimate fell below its threshold.
+ENDED_BY = ("budget", "interrupt", "confident")
 
 
 @dataclass
@@ -160,15 +165,30 @@ class Evidence:
     plain_runs_with_bucket: int
     replays: int
     replays_with_bucket: int
+    # A failure first seen under perturbation is weighed by plain re-checks and replays of its seed. When the
+    # session ended before they ran: which are missing (VERIFICATION_PURPOSES) and why the session ended
+    # (ENDED_BY). Empty and None otherwise, and in results of earlier releases.
+    skipped: tuple[str, ...] = ()
+    ended_by: str | None = None
 
     @classmethod
-    def from_runs(cls, bucket: Bucket, records: list[RunRecord]) -> Evidence:
+    def from_runs(cls, bucket: Bucket, records: list[RunRecord], ended_by: str | None = None) -> Evidence:
+        """`ended_by`: why the session ended, when something other than running out of work ended it."""
         first = bucket.first
-        plain = [r for r in records if r.test in bucket.tests and r.schedule == "none" and r.outcome != CUT]
+        plain = [r for r in records if r.test in bucket.tests and r.schedule == NONE and r.outcome != CUT]
         replays = [r for r in records if r.test == first.test and r.seed == first.seed
                    and r.schedule == first.schedule and r.run != first.run and r.outcome != CUT]
-        return cls(len(plain), sum(r.run in bucket.runs for r in plain),
-                   len(replays), sum(r.run in bucket.runs for r in replays))
+        seen_plain = sum(r.run in bucket.runs for r in plain)
+        skipped: tuple[str, ...] = ()
+        found = bucket.seconds
+        # The runs that weigh a failure are planned once it is known, so only runs started after it count.
+        if (ended_by and found is not None and first.schedule != NONE and not seen_plain
+                and bucket.finding.kind in FAILURE_KINDS):
+            plain_after = any(r.test == first.test and r.started is not None and r.started >= found for r in plain)
+            skipped = tuple(purpose for purpose, done in zip(VERIFICATION_PURPOSES, (plain_after, bool(replays)))
+                            if not done)
+        return cls(len(plain), seen_plain, len(replays), sum(r.run in bucket.runs for r in replays),
+                   skipped, ended_by if skipped else None)
 
 
 @dataclass
@@ -454,7 +474,7 @@ class Result:
         if b.timing_sensitive:
             entry["timing_sensitive"] = True
         if b.evidence is not None:
-            entry["evidence"] = asdict(b.evidence)
+            entry["evidence"] = _evidence_json(b.evidence)
         if b.kinds:
             entry["kinds"] = dict(b.kinds)
         if b.legacy_ids:
@@ -637,6 +657,14 @@ def _test_json(t: TestResult) -> dict:
     if t.cuts:
         entry["cuts"] = dict(t.cuts)
     return entry
+
+
+def _evidence_json(e: Evidence) -> dict:
+    data: dict[str, Any] = {"plain_runs": e.plain_runs, "plain_runs_with_bucket": e.plain_runs_with_bucket,
+                            "replays": e.replays, "replays_with_bucket": e.replays_with_bucket}
+    if e.skipped:  # added within schema 1: written when a re-check was skipped
+        data.update(skipped=list(e.skipped), ended_by=e.ended_by)
+    return data
 
 
 def _spent_json(spent: dict[str, Spent]) -> dict:
@@ -849,8 +877,10 @@ def _evidence_from(r: _Reader, value: Any, where: str) -> Evidence | None:
     if value is None:
         return None
     d = r.entry(value, where)
+    skipped = tuple(r.strings(d, "skipped", where))
     return Evidence(*(r.opt(d, key, int, 0, where) for key in
-                      ("plain_runs", "plain_runs_with_bucket", "replays", "replays_with_bucket")))
+                      ("plain_runs", "plain_runs_with_bucket", "replays", "replays_with_bucket")),
+                    skipped=skipped, ended_by=r.nullable(d, "ended_by", str, where) if skipped else None)
 
 
 def _config_from(r: _Reader, d: dict) -> RunConfig:

@@ -136,8 +136,9 @@ class Session:
                                  else "the time budget ran out before its first run")
             tests.append(entry)
         buckets = list(self.bucketer.buckets.values())
+        ended_by = self._ended_by(wall_seconds)
         entries = {b.id: results.BucketResult.from_bucket(b, self.config.out_dir,
-                                                          results.Evidence.from_runs(b, self.records))
+                                                          results.Evidence.from_runs(b, self.records, ended_by))
                    for b in buckets}
         # A failure that came with a race is the race's symptom: shown, counted and gated with it.
         for failure, of in self.bucketer.symptoms().items():
@@ -150,6 +151,15 @@ class Session:
             # Time: when each bucket was first seen, and what weighing findings cost beside the search.
             discovery_seconds=results.discovery_curve_seconds(entries.values(), wall_seconds),
             verification=results.verification_spent(self.records))
+
+    def _ended_by(self, wall_seconds: float) -> str | None:
+        """Why the session ended while runs it planned may still have been waiting (results.ENDED_BY); None when
+        it ran out of work."""
+        if self.interrupted:
+            return "interrupt"
+        if self.config.time_budget is not None and wall_seconds >= self.config.time_budget:
+            return "budget"
+        return "confident" if self.config.until_confident is not None else None
 
     def _suppression_results(self) -> list[results.SuppressionResult] | None:
         if self.config.suppressions is None:

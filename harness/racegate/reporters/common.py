@@ -142,7 +142,24 @@ class BucketView:
                              else f"never plain (0/{e.plain_runs})")
             if e.replays:
                 parts.append(f"{self.strategy} seed {b.first_seen.seed} replays {e.replays_with_bucket}/{e.replays}")
+            if e.skipped:
+                parts.append(skipped_checks(e.skipped, e.ended_by))
         return "; ".join(parts)
+
+
+_ENDED_WORDS = {"budget": "the budget ran out", "interrupt": "the session was interrupted",
+                "confident": "--until-confident ended the session"}
+
+
+def skipped_checks(skipped: tuple[str, ...], ended_by: str | None) -> str:
+    """What a failure first seen under perturbation missed of its re-checks, why, and how to run them now."""
+    why = _ENDED_WORDS.get(ended_by or "", "the session ended")
+    if "recheck" in skipped and "replay" in skipped:
+        return (f"not re-checked: {why} before its plain re-runs and seed replays; "
+                "the replay command re-runs its seed, and with --schedule none runs it plain")
+    if "recheck" in skipped:
+        return f"not re-checked plain: {why} first; the replay command with --schedule none runs it plain"
+    return f"seed not replayed: {why} first; the replay command re-runs it"
 
 
 def detail_lines(v: BucketView) -> list[str]:
