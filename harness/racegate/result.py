@@ -22,6 +22,7 @@ from racegate.kinds import FAILURE_KINDS
 from racegate.library_reports import BY_RULE, LibraryIssue
 from racegate.model import CUT, OUTCOMES, RunRecord, SourceFrame, StackTrace, TestCase
 from racegate.signature import SIGNATURE_VERSION
+from racegate.steady_crash import SteadyCrash
 from racegate.stats import discovery_points, new_bucket_chance
 from racegate.strategies import NONE
 from racegate.suppressions import UNCOUNTED_TYPE
@@ -357,6 +358,8 @@ class Result:
     # Runs and seconds of the runs that weighed findings rather than searched, per VERIFICATION_PURPOSES;
     # None in results of earlier releases.
     verification: dict[str, Spent] | None = None
+    # Tests that crashed on every run by one signal without a TSan report, per signal; [] in earlier releases.
+    steady_crashes: list[SteadyCrash] = field(default_factory=list)
 
     @property
     def run_seconds(self) -> float:
@@ -449,6 +452,9 @@ class Result:
             # Added within schema 1: written only when the session ran with a suppressions file.
             **({"suppressions": [_suppression_json(s) for s in self.suppressions]}
                if self.suppressions is not None else {}),
+            # Added within schema 1: written when some test crashed that way.
+            **({"steady_crashes": [{"signal": c.signal, "tests": list(c.tests)} for c in self.steady_crashes]}
+               if self.steady_crashes else {}),
         }
 
     def _bucket_json(self, b: BucketResult) -> dict:
@@ -519,7 +525,9 @@ class Result:
             signature_version=r.opt(data, "signature_version", int, SIGNATURE_VERSION, ""),
             suppressions=_suppressions_from(r, data.get("suppressions")), discovery_seconds=discovery_seconds,
             verification=_spent_from(r, data["verification"], "verification")
-            if data.get("verification") is not None else None)
+            if data.get("verification") is not None else None,
+            steady_crashes=[_steady_crash_from(r, c, f"steady_crashes[{i}]")
+                            for i, c in enumerate(r.lst(data, "steady_crashes"))])
 
 
 def build_result(config: RunConfig, tests: list[TestResult], buckets: list[BucketResult],
@@ -881,6 +889,11 @@ def _evidence_from(r: _Reader, value: Any, where: str) -> Evidence | None:
     return Evidence(*(r.opt(d, key, int, 0, where) for key in
                       ("plain_runs", "plain_runs_with_bucket", "replays", "replays_with_bucket")),
                     skipped=skipped, ended_by=r.nullable(d, "ended_by", str, where) if skipped else None)
+
+
+def _steady_crash_from(r: _Reader, value: Any, where: str) -> SteadyCrash:
+    d = r.entry(value, where)
+    return SteadyCrash(r.opt(d, "signal", str, "", where), sorted(r.strings(d, "tests", where)))
 
 
 def _config_from(r: _Reader, d: dict) -> RunConfig:

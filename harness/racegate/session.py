@@ -9,7 +9,8 @@ from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from racegate import outdir
+from racegate import outdir, steady_crash
+from racegate.advice import steady_crash_advice
 from racegate import result as results
 from racegate.analyse import analyse_run
 from racegate.bucket import Bucketer
@@ -143,7 +144,12 @@ class Session:
         # A failure that came with a race is the race's symptom: shown, counted and gated with it.
         for failure, of in self.bucketer.symptoms().items():
             entries[of.cause].symptoms.append(entries.pop(failure).symptom(of.runs_with_both))
-        return results.build_result(
+        # Tests killed by a signal on every run without a TSan report: advice for a steady crash, not a racy one.
+        steady, steady_buckets = steady_crash.find(self.records)
+        for bid, signal_name in steady_buckets.items():
+            if bid in entries:
+                entries[bid].advice = steady_crash_advice(signal_name)
+        result = results.build_result(
             replace(config, schedule_notes=list(self.schedule_notes)), tests, list(entries.values()),
             results.strategy_stats(self.records, (b.first.schedule for b in buckets if b.id in entries)),
             results.discovery_curve((b.first.run for b in buckets if b.id in entries), self.records),
@@ -151,6 +157,8 @@ class Session:
             # Time: when each bucket was first seen, and what weighing findings cost beside the search.
             discovery_seconds=results.discovery_curve_seconds(entries.values(), wall_seconds),
             verification=results.verification_spent(self.records))
+        result.steady_crashes = steady
+        return result
 
     def _ended_by(self, wall_seconds: float) -> str | None:
         """Why the session ended while runs it planned may still have been waiting (results.ENDED_BY); None when

@@ -264,6 +264,13 @@ def coverage_notes(result: Result) -> list[str]:
         notes.append(f"{len(names)} of {len(result.tests)} tests never ran ({reason}): {shown}")
     if any(t.not_run and "budget" in t.not_run for t in never):
         notes.append("the time budget was too small for one pass over the tests: raise --time-budget or shard")
+    for crash in result.steady_crashes:
+        if crash.alike:
+            n = len(crash.tests)
+            shown = ", ".join(crash.tests[:5]) + (f" and {n - 5} more" if n > 5 else "")
+            notes.append(f"{n} tests crashed with {crash.signal} on every run, plain ones too, and TSan reported "
+                         f"nothing: that points at the environment (the build, the TSan runtime, the machine) rather "
+                         f"than at {n} bugs; run racegate doctor, then one of them by hand under gdb: {shown}")
     cut = result.summary.cut_runs
     if cut:
         notes.append(cut_note(result, cut))
