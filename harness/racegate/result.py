@@ -885,10 +885,12 @@ def _evidence_from(r: _Reader, value: Any, where: str) -> Evidence | None:
     if value is None:
         return None
     d = r.entry(value, where)
+    plain, plain_with, replays, replays_with = (r.opt(d, key, int, 0, where) for key in
+                                                ("plain_runs", "plain_runs_with_bucket", "replays",
+                                                 "replays_with_bucket"))
     skipped = tuple(r.strings(d, "skipped", where))
-    return Evidence(*(r.opt(d, key, int, 0, where) for key in
-                      ("plain_runs", "plain_runs_with_bucket", "replays", "replays_with_bucket")),
-                    skipped=skipped, ended_by=r.nullable(d, "ended_by", str, where) if skipped else None)
+    return Evidence(plain, plain_with, replays, replays_with, skipped,
+                    r.nullable(d, "ended_by", str, where) if skipped else None)
 
 
 def _steady_crash_from(r: _Reader, value: Any, where: str) -> SteadyCrash:

@@ -10,9 +10,8 @@ from racegate.bucket import Bucketer
 from racegate.model import Finding, RunRecord, TestCase
 from racegate.progress import Progress
 from racegate.reporters import common, console, html, junit, markdown, sarif
-from racegate.result import Evidence, Result
+from racegate.result import Evidence, Result, RunConfig
 from racegate.session import Session, SessionConfig
-from racegate.result import RunConfig
 
 from result_factory import bucket, entry_for_test, make_result
 
@@ -107,8 +106,8 @@ def test_the_skipped_checks_round_trip_and_are_written_only_when_set():
     assert Result.from_json(data).buckets[0].evidence == Evidence(1, 0, 0, 0, ("recheck", "replay"), "budget")
     quiet = _skipped_result((), "budget")
     quiet.buckets[0].evidence = Evidence(2, 0, 1, 1)
-    assert set(quiet.to_json()["buckets"][0]["evidence"]) == {"plain_runs", "plain_runs_with_bucket", "replays",
-                                                             "replays_with_bucket"}
+    written = quiet.to_json()["buckets"][0]["evidence"]
+    assert set(written) == {"plain_runs", "plain_runs_with_bucket", "replays", "replays_with_bucket"}
 
 
 # A test that fails only under perturbation, passes its first plain run, and hangs on every later plain run, so
