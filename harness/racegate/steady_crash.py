@@ -16,7 +16,8 @@ from racegate.model import CUT, RunRecord
 from racegate.signature import bucket_id
 from racegate.strategies import NONE
 
-# How many tests must crash alike before racegate points at the environment rather than at each test.
+# How many tests must crash alike before racegate points at one cause (most often the environment) rather than at
+# each test. Two tests failing an assert() on every run also crash alike (SIGABRT), hence "most often".
 MIN_TESTS = 2
 
 

@@ -73,9 +73,9 @@ def test_the_note_is_said_once_for_several_tests_and_the_file_keeps_every_group(
     result = _result_with([SteadyCrash("SIGSEGV", names), SteadyCrash("SIGABRT", ["Other.one"])])
     notes = [n for n in common.coverage_notes(result) if "every run" in n]
     assert notes == ["10 tests crashed with SIGSEGV on every run, plain ones too, and TSan reported nothing: that "
-                     "points at the environment (the build, the TSan runtime, the machine) rather than at 10 bugs; "
-                     "run racegate doctor, then one of them by hand under gdb: ServerTest.Get0, ServerTest.Get1, "
-                     "ServerTest.Get2, ServerTest.Get3, ServerTest.Get4 and 5 more"]
+                     "points at one cause rather than 10 bugs, most often the environment (the build, the TSan "
+                     "runtime, the machine); run racegate doctor, then one of them by hand under gdb: "
+                     "ServerTest.Get0, ServerTest.Get1, ServerTest.Get2, ServerTest.Get3, ServerTest.Get4 and 5 more"]
     assert console.render(result).count("tests crashed with") == 1
     data = json.loads(json.dumps(result.to_json()))
     assert data["steady_crashes"] == [{"signal": "SIGSEGV", "tests": names},

@@ -268,9 +268,11 @@ def coverage_notes(result: Result) -> list[str]:
         if crash.alike:
             n = len(crash.tests)
             shown = ", ".join(crash.tests[:5]) + (f" and {n - 5} more" if n > 5 else "")
+            # Alike, they are likely one cause; a real bug in each would rarely crash every run the same way.
             notes.append(f"{n} tests crashed with {crash.signal} on every run, plain ones too, and TSan reported "
-                         f"nothing: that points at the environment (the build, the TSan runtime, the machine) rather "
-                         f"than at {n} bugs; run racegate doctor, then one of them by hand under gdb: {shown}")
+                         f"nothing: that points at one cause rather than {n} bugs, most often the environment (the "
+                         f"build, the TSan runtime, the machine); run racegate doctor, then one of them by hand under "
+                         f"gdb: {shown}")
     cut = result.summary.cut_runs
     if cut:
         notes.append(cut_note(result, cut))

@@ -59,7 +59,7 @@ def _check(proc: subprocess.CompletedProcess[str], result: dict, crashing: list[
         assert "racegate doctor" in b["advice"]["fix"]
         assert "shared between threads" not in b["advice"]["fix"]  # not the advice for a racy crash
     note = (f"note: {len(crashing)} tests crashed with SIGSEGV on every run, plain ones too, and TSan reported "
-            "nothing: that points at the environment")
+            f"nothing: that points at one cause rather than {len(crashing)} bugs, most often the environment")
     assert proc.stdout.count(note) == 1 and "run racegate doctor" in proc.stdout
     assert "Passes" not in proc.stdout.split(note)[1].splitlines()[0]
 
