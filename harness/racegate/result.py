@@ -63,9 +63,6 @@ class Spent:
 # The purposes of runs planned to weigh a finding rather than to search (PlannedRun.purpose): plain re-checks of a
 # failure seen only under perturbation, and replays of its seed.
 VERIFICATION_PURPOSES = ("recheck", "replay")
-# Why a session ended before every run it planned had run (Evidence.ended_by): its time budget ran out, it was
-# interrupted, or --until-confident's estimate fell below its threshold.
-ENDED_BY = ("budget", "interrupt", "confident")
 
 
 @dataclass
@@ -168,7 +165,8 @@ class Evidence:
     replays_with_bucket: int
     # A failure first seen under perturbation is weighed by plain re-checks and replays of its seed. When the
     # session ended before they ran: which are missing (VERIFICATION_PURPOSES) and why the session ended
-    # (ENDED_BY). Empty and None otherwise, and in results of earlier releases.
+    # ("budget", "interrupt", or "confident": --until-confident's estimate fell below its threshold).
+    # Empty and None otherwise, and in results of earlier releases.
     skipped: tuple[str, ...] = ()
     ended_by: str | None = None
 

@@ -161,7 +161,7 @@ class Session:
         return result
 
     def _ended_by(self, wall_seconds: float) -> str | None:
-        """Why the session ended while runs it planned may still have been waiting (results.ENDED_BY); None when
+        """Why the session ended while runs it planned may still have been waiting (Evidence.ended_by); None when
         it ran out of work."""
         if self.interrupted:
             return "interrupt"
