@@ -108,11 +108,12 @@ def steady_crash_advice(signal: str) -> Advice:
         f"The test was killed by {signal} on every run, plain ones too, and TSan reported nothing: a steady crash, "
         "not a timing-dependent one. When several tests crash like this, one cause outside them (the build, the "
         "TSan runtime, the machine) is likelier than a bug in each.",
-        "Run `racegate doctor` to check the build and the runtime; then run the reproduce line by hand under gdb "
-        "(gdb -ex run --args ...) and look at the crashing thread. A crash inside TSan's runtime in a thread the C "
-        "library started itself (glibc's getaddrinfo_a resolver, for one) is the environment's: turn off the "
-        "project option that starts such threads in the TSan build. A crash in the test's own code is a plain bug "
-        "to debug without racegate.",
+        "Run `racegate doctor --build-dir <build dir>`: it checks the build and the TSan runtime, and names the test "
+        "executables that call glibc's getaddrinfo_a, whose resolver thread glibc starts out of TSan's sight and "
+        "which crashes in TSan's runtime (turn that lookup off in the TSan build). Otherwise run the reproduce line "
+        "by hand under gdb (gdb -ex run --args ...) and look at the crashing thread: a crash in a thread the C "
+        "library started itself is the environment's; one in the test's own code is a plain bug to debug without "
+        "racegate.",
     )
 
 
