@@ -101,6 +101,22 @@ _CATEGORY_ADVICE = {
 }
 
 
+def steady_crash_advice(signal: str) -> Advice:
+    """For a test that crashed on every run, plain ones too, by `signal` and without a TSan report
+    (steady_crash.py): not a timing-dependent crash, and, when several tests do it, likely the environment's."""
+    return Advice(
+        f"The test was killed by {signal} on every run, plain ones too, and TSan reported nothing: a steady crash, "
+        "not a timing-dependent one. When several tests crash like this, one cause outside them (the build, the "
+        "TSan runtime, the machine) is likelier than a bug in each.",
+        "Run `racegate doctor --build-dir <build dir>`: it checks the build and the TSan runtime, and names the test "
+        "executables that call glibc's getaddrinfo_a, whose resolver thread glibc starts out of TSan's sight and "
+        "which crashes in TSan's runtime (turn that lookup off in the TSan build). Otherwise run the reproduce line "
+        "by hand under gdb (gdb -ex run --args ...) and look at the crashing thread: a crash in a thread the C "
+        "library started itself is the environment's; one in the test's own code is a plain bug to debug without "
+        "racegate.",
+    )
+
+
 # Failed checks, by what the check says (the normalized failure message); the first pattern that fits wins.
 _TIMING_CHECK = Advice(
     "A check on elapsed time or a deadline failed: ThreadSanitizer alone slows a test 5-15 times, and perturbed "

@@ -21,6 +21,7 @@ from racegate import discover
 from racegate.build import _NO_RUNTIME, cache_value, find_build_preset, uses_tsan
 from racegate.errors import RacegateError
 from racegate.analyse import UNEXPECTED_MAPPING
+from racegate.failure import signal_name
 
 OK, INFO, WARN, FAIL = "ok", "info", "warn", "FAIL"
 # Tests point this at a file of their own; run.sh reads the same variable.
@@ -34,9 +35,10 @@ NEW_RUNTIME_MMAP_BITS = 30
 _LAYOUT_DEATHS = (UNEXPECTED_MAPPING, "unable to disable ASLR", "personality(old_personality | ADDR_NO_RANDOMIZE)")
 _ADDR_NO_RANDOMIZE = 0x0040000
 # Libraries that are the sanitizer runtime or the C/C++ runtime: never instrumented, and TSan intercepts
-# or models what matters in them.
+# or models what matters in them. The exception, libanl's getaddrinfo_a (its resolver thread), has a check of
+# its own: check_resolver_thread.
 _RUNTIME_LIBS = re.compile(r"^(ld-linux|linux-vdso|linux-gate|libc\.|libm\.|libmvec\.|libpthread\.|libdl\.|"
-                           r"librt\.|libutil\.|libresolv\.|libstdc\+\+\.|libgcc_s\.|libatomic\.|libtsan\.|"
+                           r"librt\.|libutil\.|libresolv\.|libanl\.|libstdc\+\+\.|libgcc_s\.|libatomic\.|libtsan\.|"
                            r"libclang_rt\.|libc\+\+\.|libc\+\+abi\.|libunwind\.)")
 _PROBE = "int main() { return 0; }\n"
 
@@ -252,9 +254,10 @@ def check_sandbox(refusal: str | None, status_file: Path = Path("/proc/self/stat
                   f"{SAFE_MMAP_BITS} so TSan never needs the re-exec")]
 
 
-def check_uninstrumented(build_dir: Path) -> list[Check]:
+def check_uninstrumented(build_dir: Path, compiler: str | None = None) -> list[Check]:
     """Shared libraries the test executables load that have no __tsan_ imports: races inside them are
-    invisible, and their synchronization unseen (false reports)."""
+    invisible, and their synchronization unseen (false reports). Then what the executables call that crashes
+    under TSan (check_resolver_thread, which tries it with `compiler`)."""
     checks = []
     if not uses_tsan(build_dir):
         # Flags added per target do not show in the cache: a warning, as `racegate run` gives.
@@ -275,6 +278,10 @@ def check_uninstrumented(build_dir: Path) -> list[Check]:
                           if discover.missing_executable(t) is None and _is_elf(Path(t.command[0]))})
     if not executables:
         return checks + [Check(INFO, "libraries", f"no test executable in {build_dir} to look into")]
+    return checks + _library_checks(executables) + check_resolver_thread(executables, compiler)
+
+
+def _library_checks(executables: list[str]) -> list[Check]:
     loaded_by: dict[str, list[str]] = {}
     for exe in executables:
         for lib in _loaded_libraries(exe):
@@ -282,12 +289,60 @@ def check_uninstrumented(build_dir: Path) -> list[Check]:
                 loaded_by.setdefault(lib, []).append(os.path.basename(exe))
     plain = {lib: exes for lib, exes in loaded_by.items() if not tsan_instrumented(Path(lib))}
     if not plain:
-        return checks + [Check(OK, "libraries", f"the {len(executables)} test executables load no uninstrumented "
-                               "library besides the TSan and C/C++ runtimes")]
+        return [Check(OK, "libraries", f"the {len(executables)} test executables load no uninstrumented "
+                      "library besides the TSan and C/C++ runtimes")]
     fix = ("build it with -fsanitize=thread, or run with TSAN_OPTIONS=ignore_noninstrumented_modules=1 "
            "(then races inside it go unreported)")
-    return checks + [Check(WARN, "library", f"{lib} is not TSan-instrumented (loaded by {', '.join(sorted(exes))})",
-                           fix) for lib, exes in sorted(plain.items())]
+    return [Check(WARN, "library", f"{lib} is not TSan-instrumented (loaded by {', '.join(sorted(exes))})", fix)
+            for lib, exes in sorted(plain.items())]
+
+
+# glibc's asynchronous name lookup starts its resolver thread itself, past TSan's pthread_create interceptor; on
+# glibc 2.36 with clang 14 and gcc 12 that thread crashes in TSan's malloc on every run, with no report (the
+# cpp-httplib field test: every test that resolved a name crashed). Tried on this machine when a test calls it.
+RESOLVER_FUNCTION = "getaddrinfo_a"
+_RESOLVER_PROBE = ("#include <netdb.h>\n#include <cstring>\nint main() {\n  gaicb request;\n"
+                   "  std::memset(&request, 0, sizeof request);\n  request.ar_name = \"localhost\";\n"
+                   "  gaicb* requests[] = {&request};\n  return getaddrinfo_a(GAI_WAIT, requests, 1, nullptr);\n}\n")
+
+
+def check_resolver_thread(executables: list[str], compiler: str | None) -> list[Check]:
+    """Test executables that call getaddrinfo_a, and whether a TSan program that calls it survives here."""
+    users = sorted(os.path.basename(exe) for exe in executables if RESOLVER_FUNCTION in dynamic_imports(Path(exe)))
+    if not users:
+        return []
+    named = ", ".join(users[:3]) + (f" and {len(users) - 3} more" if len(users) > 3 else "")
+    calls = f"{named} call{'s' if len(users) == 1 else ''} {RESOLVER_FUNCTION}"
+    killed_by, untried = (_try_resolver(compiler) if compiler
+                          else (None, "no compiler that links TSan programs to try it with"))
+    if killed_by:
+        return [Check(WARN, RESOLVER_FUNCTION, f"{calls}, and a TSan program that calls it is killed by {killed_by} "
+                      "here: glibc starts the resolver thread out of TSan's sight and the thread crashes in TSan's "
+                      "runtime, so every test that looks a name up this way crashes, plain runs too, with no report",
+                      "turn the asynchronous name lookup off in the TSan build (cpp-httplib: "
+                      "-DHTTPLIB_USE_NON_BLOCKING_GETADDRINFO=OFF), or leave those tests out of the TSan run (-E)")]
+    if not untried:
+        return [Check(OK, RESOLVER_FUNCTION, f"{calls}, which a TSan program runs here without crashing")]
+    return [Check(INFO, RESOLVER_FUNCTION, f"{calls}, whose resolver thread crashed every TSan run on glibc 2.36; "
+                  f"not tried here: {untried}")]
+
+
+def _try_resolver(compiler: str) -> tuple[str | None, str]:
+    """Build and run a TSan program that calls getaddrinfo_a: (the signal that killed it, or None; why it could
+    not be tried, or "")."""
+    with tempfile.TemporaryDirectory(prefix="racegate-doctor-") as tmp:
+        source, exe = Path(tmp) / "resolver.cpp", Path(tmp) / "resolver"
+        source.write_text(_RESOLVER_PROBE)
+        try:
+            # -lanl: before glibc 2.34 getaddrinfo_a lives there; later its stub is still there to link.
+            link = subprocess.run([compiler, "-fsanitize=thread", "-pthread", str(source), "-o", str(exe), "-lanl"],
+                                  capture_output=True, text=True, errors="replace", timeout=300)
+            if link.returncode != 0:
+                return None, f"{compiler} could not build a program that calls it"
+            ran = subprocess.run([str(exe)], capture_output=True, timeout=60)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            return None, f"trying it failed ({exc})"
+    return (signal_name(-ran.returncode) if ran.returncode < 0 else None), ""
 
 
 def _is_elf(path: Path) -> bool:
@@ -306,9 +361,15 @@ def _loaded_libraries(exe: str) -> list[str]:
 
 def tsan_instrumented(path: Path) -> bool:
     """Whether the ELF file imports __tsan_* symbols (undefined in its dynamic symbol table)."""
+    return any(name.startswith("__tsan_") for name in dynamic_imports(path))
+
+
+def dynamic_imports(path: Path) -> set[str]:
+    """The symbols an ELF file imports: the undefined ones in its dynamic symbol table (none for another file)."""
+    imported: set[str] = set()
     with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
         if data[:4] != b"\x7fELF":
-            return False
+            return imported
         is64, order = data[4] == 2, "<" if data[5] == 1 else ">"
         if is64:
             (shoff,) = struct.unpack_from(order + "Q", data, 0x28)
@@ -328,9 +389,10 @@ def tsan_instrumented(path: Path) -> bool:
             for sym in range(offset, offset + size, entsize):
                 (name,) = struct.unpack_from(order + "I", data, sym)
                 (shndx,) = struct.unpack_from(order + "H", data, sym + sym_shndx)
-                if shndx == 0 and data[strings + name:strings + name + 7] == b"__tsan_":
-                    return True
-    return False
+                if shndx == 0 and name:
+                    start = strings + name
+                    imported.add(data[start:data.find(b"\0", start)].decode("ascii", "replace"))
+    return imported
 
 
 _FENCE_WARNING = re.compile(r"\[-Wtsan\]|atomic_thread_fence.*(?:sanitize|tsan)", re.IGNORECASE)
@@ -441,7 +503,7 @@ def diagnose(source_dir: Path, preset: str | None, build_dir: Path | None, build
     checks += check_symbolizer() + check_mmap_bits(compilers, personality_allowed=refusal is None)
     checks += check_sched_fifo() + check_sandbox(refusal)
     if build_dir and (build_dir / "CTestTestfile.cmake").is_file():
-        checks += check_uninstrumented(build_dir)
+        checks += check_uninstrumented(build_dir, next((c.command for c in compilers if c.links), None))
     elif build_dir or preset:
         where = build_dir or f"preset {preset}"
         checks.append(Check(INFO, "libraries", f"{where} is not built yet: build it (racegate run --preset) "

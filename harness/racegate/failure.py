@@ -51,7 +51,7 @@ def classify(test: TestCase, returncode: int | None, timed_out: bool, timeout: f
     findings: list[Finding] = []
     outcome = "race" if race_found else "pass"
     if returncode is not None and returncode < 0:
-        name = _signal_name(-returncode)
+        name = signal_name(-returncode)
         findings.append(_finding("crash", test, f"crash: {test.name} killed by {name}", [name], output))
         return "crash", findings
     fatal = _fatal(tsan_log) or _fatal(output)
@@ -134,7 +134,7 @@ def _finding(kind: str, test: TestCase, title: str, key: list[str], raw: str,
                    legacy_id=bucket_id(kind, signature, V1))
 
 
-def _signal_name(number: int) -> str:
+def signal_name(number: int) -> str:
     try:
         return signal.Signals(number).name
     except ValueError:

@@ -5,6 +5,7 @@ import os
 from dataclasses import replace
 from pathlib import Path
 
+from racegate import steady_crash
 from racegate.errors import RacegateError
 from racegate.result import (BucketResult, Result, Spent, StrategyStats, SuppressionResult, TestResult, added,
                              build_result, discovery_curve_seconds)
@@ -65,10 +66,12 @@ def merge(inputs: list[tuple[Path, Result]], out_path: Path) -> Result:
         verification = {}
         for _, result in inputs:
             verification = added(verification, result.verification or {})
-    return build_result(config, sorted(tests.values(), key=lambda t: t.name), list(buckets.values()), strategies,
-                        discovery, wall, any(r.interrupted for _, r in inputs), _merged_suppressions(inputs),
-                        discovery_seconds=discovery_curve_seconds(buckets.values(), wall) if timed else None,
-                        verification=verification)
+    merged = build_result(config, sorted(tests.values(), key=lambda t: t.name), list(buckets.values()), strategies,
+                          discovery, wall, any(r.interrupted for _, r in inputs), _merged_suppressions(inputs),
+                          discovery_seconds=discovery_curve_seconds(buckets.values(), wall) if timed else None,
+                          verification=verification)
+    merged.steady_crashes = steady_crash.merged([r.steady_crashes for _, r in inputs])
+    return merged
 
 
 def _merged_suppressions(inputs: list[tuple[Path, Result]]) -> list[SuppressionResult] | None:

@@ -18,10 +18,13 @@ from racegate import __version__, outdir
 from racegate.advice import Advice, advice_for
 from racegate.bucket import Bucket
 from racegate.errors import RacegateError
+from racegate.kinds import FAILURE_KINDS
 from racegate.library_reports import BY_RULE, LibraryIssue
 from racegate.model import CUT, OUTCOMES, RunRecord, SourceFrame, StackTrace, TestCase
 from racegate.signature import SIGNATURE_VERSION
+from racegate.steady_crash import SteadyCrash
 from racegate.stats import discovery_points, new_bucket_chance
+from racegate.strategies import NONE
 from racegate.suppressions import UNCOUNTED_TYPE
 
 SCHEMA = 1
@@ -85,6 +88,8 @@ class TestResult:
     not_run: str | None = None  # why the test never ran: not built, or the budget ran out first
     notes: list[str] = field(default_factory=list)  # what racegate changed for this test, and why
     strategies: dict[str, Spent] = field(default_factory=dict)  # runs and seconds per strategy; {} in old results
+    # Cut runs per cause (RunRecord.cut: execute.CUT_BUDGET, CUT_SLOW); {} in results of earlier releases.
+    cuts: dict[str, int] = field(default_factory=dict)
 
     @property
     def seconds(self) -> float:
@@ -117,7 +122,7 @@ class TestResult:
             command=list(test.command), cwd=test.cwd, env=dict(test.env), timeout=test.timeout,
             labels=list(test.labels), is_gtest=test.is_gtest, will_fail=test.will_fail,
             skip_return_code=test.skip_return_code, run_serial=test.run_serial,
-            strategies=spent_per_strategy(records))
+            strategies=spent_per_strategy(records), cuts=dict(Counter(r.cut for r in records if r.cut)))
 
     @classmethod
     def never_ran(cls, test: TestCase, reason: str) -> TestResult:
@@ -145,7 +150,8 @@ class TestResult:
                        notes=self.notes + [n for n in other.notes if n not in self.notes],
                        # Per strategy only when both shards timed their runs; else seconds come from the mean.
                        strategies=added(self.strategies, other.strategies)
-                       if _timed(self) and _timed(other) else {})
+                       if _timed(self) and _timed(other) else {},
+                       cuts=dict(Counter(self.cuts) + Counter(other.cuts)))
 
 
 @dataclass(frozen=True)
@@ -157,15 +163,31 @@ class Evidence:
     plain_runs_with_bucket: int
     replays: int
     replays_with_bucket: int
+    # A failure first seen under perturbation is weighed by plain re-checks and replays of its seed. When the
+    # session ended before they ran: which are missing (VERIFICATION_PURPOSES) and why the session ended
+    # ("budget", "interrupt", or "confident": --until-confident's estimate fell below its threshold).
+    # Empty and None otherwise, and in results of earlier releases.
+    skipped: tuple[str, ...] = ()
+    ended_by: str | None = None
 
     @classmethod
-    def from_runs(cls, bucket: Bucket, records: list[RunRecord]) -> Evidence:
+    def from_runs(cls, bucket: Bucket, records: list[RunRecord], ended_by: str | None = None) -> Evidence:
+        """`ended_by`: why the session ended, when something other than running out of work ended it."""
         first = bucket.first
-        plain = [r for r in records if r.test in bucket.tests and r.schedule == "none" and r.outcome != CUT]
+        plain = [r for r in records if r.test in bucket.tests and r.schedule == NONE and r.outcome != CUT]
         replays = [r for r in records if r.test == first.test and r.seed == first.seed
                    and r.schedule == first.schedule and r.run != first.run and r.outcome != CUT]
-        return cls(len(plain), sum(r.run in bucket.runs for r in plain),
-                   len(replays), sum(r.run in bucket.runs for r in replays))
+        seen_plain = sum(r.run in bucket.runs for r in plain)
+        skipped: tuple[str, ...] = ()
+        found = bucket.seconds
+        # The runs that weigh a failure are planned once it is known, so only runs started after it count.
+        if (ended_by and found is not None and first.schedule != NONE and not seen_plain
+                and bucket.finding.kind in FAILURE_KINDS):
+            plain_after = any(r.test == first.test and r.started is not None and r.started >= found for r in plain)
+            skipped = tuple(purpose for purpose, done in zip(VERIFICATION_PURPOSES, (plain_after, bool(replays)))
+                            if not done)
+        return cls(len(plain), seen_plain, len(replays), sum(r.run in bucket.runs for r in replays),
+                   skipped, ended_by if skipped else None)
 
 
 @dataclass
@@ -334,6 +356,8 @@ class Result:
     # Runs and seconds of the runs that weighed findings rather than searched, per VERIFICATION_PURPOSES;
     # None in results of earlier releases.
     verification: dict[str, Spent] | None = None
+    # Tests that crashed on every run by one signal without a TSan report, per signal; [] in earlier releases.
+    steady_crashes: list[SteadyCrash] = field(default_factory=list)
 
     @property
     def run_seconds(self) -> float:
@@ -426,6 +450,9 @@ class Result:
             # Added within schema 1: written only when the session ran with a suppressions file.
             **({"suppressions": [_suppression_json(s) for s in self.suppressions]}
                if self.suppressions is not None else {}),
+            # Added within schema 1: written when some test crashed that way.
+            **({"steady_crashes": [{"signal": c.signal, "tests": list(c.tests)} for c in self.steady_crashes]}
+               if self.steady_crashes else {}),
         }
 
     def _bucket_json(self, b: BucketResult) -> dict:
@@ -451,7 +478,7 @@ class Result:
         if b.timing_sensitive:
             entry["timing_sensitive"] = True
         if b.evidence is not None:
-            entry["evidence"] = asdict(b.evidence)
+            entry["evidence"] = _evidence_json(b.evidence)
         if b.kinds:
             entry["kinds"] = dict(b.kinds)
         if b.legacy_ids:
@@ -496,7 +523,9 @@ class Result:
             signature_version=r.opt(data, "signature_version", int, SIGNATURE_VERSION, ""),
             suppressions=_suppressions_from(r, data.get("suppressions")), discovery_seconds=discovery_seconds,
             verification=_spent_from(r, data["verification"], "verification")
-            if data.get("verification") is not None else None)
+            if data.get("verification") is not None else None,
+            steady_crashes=[_steady_crash_from(r, c, f"steady_crashes[{i}]")
+                            for i, c in enumerate(r.lst(data, "steady_crashes"))])
 
 
 def build_result(config: RunConfig, tests: list[TestResult], buckets: list[BucketResult],
@@ -631,7 +660,17 @@ def _test_json(t: TestResult) -> dict:
         entry["notes"] = list(t.notes)
     if t.strategies:
         entry["strategies"] = _spent_json(t.strategies)
+    if t.cuts:
+        entry["cuts"] = dict(t.cuts)
     return entry
+
+
+def _evidence_json(e: Evidence) -> dict:
+    data: dict[str, Any] = {"plain_runs": e.plain_runs, "plain_runs_with_bucket": e.plain_runs_with_bucket,
+                            "replays": e.replays, "replays_with_bucket": e.replays_with_bucket}
+    if e.skipped:  # added within schema 1: written when a re-check was skipped
+        data.update(skipped=list(e.skipped), ended_by=e.ended_by)
+    return data
 
 
 def _spent_json(spent: dict[str, Spent]) -> dict:
@@ -759,7 +798,8 @@ def _test_from(r: _Reader, value: Any, where: str) -> TestResult:
         is_gtest=r.opt(d, "is_gtest", bool, False, where), will_fail=r.opt(d, "will_fail", bool, False, where),
         skip_return_code=r.nullable(d, "skip_return_code", int, where),
         run_serial=r.opt(d, "run_serial", bool, False, where), not_run=r.nullable(d, "not_run", str, where),
-        notes=r.strings(d, "notes", where), strategies=_spent_from(r, d.get("strategies"), f"{where}.strategies"))
+        notes=r.strings(d, "notes", where), strategies=_spent_from(r, d.get("strategies"), f"{where}.strategies"),
+        cuts={str(k): r.opt(r.obj(d, "cuts", where), k, int, 0, f"{where}.cuts") for k in r.obj(d, "cuts", where)})
 
 
 def _spent_from(r: _Reader, value: Any, where: str) -> dict[str, Spent]:
@@ -843,8 +883,17 @@ def _evidence_from(r: _Reader, value: Any, where: str) -> Evidence | None:
     if value is None:
         return None
     d = r.entry(value, where)
-    return Evidence(*(r.opt(d, key, int, 0, where) for key in
-                      ("plain_runs", "plain_runs_with_bucket", "replays", "replays_with_bucket")))
+    plain, plain_with, replays, replays_with = (r.opt(d, key, int, 0, where) for key in
+                                                ("plain_runs", "plain_runs_with_bucket", "replays",
+                                                 "replays_with_bucket"))
+    skipped = tuple(r.strings(d, "skipped", where))
+    return Evidence(plain, plain_with, replays, replays_with, skipped,
+                    r.nullable(d, "ended_by", str, where) if skipped else None)
+
+
+def _steady_crash_from(r: _Reader, value: Any, where: str) -> SteadyCrash:
+    d = r.entry(value, where)
+    return SteadyCrash(r.opt(d, "signal", str, "", where), sorted(r.strings(d, "tests", where)))
 
 
 def _config_from(r: _Reader, d: dict) -> RunConfig:

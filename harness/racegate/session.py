@@ -9,7 +9,8 @@ from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from racegate import outdir
+from racegate import outdir, steady_crash
+from racegate.advice import steady_crash_advice
 from racegate import result as results
 from racegate.analyse import analyse_run
 from racegate.bucket import Bucketer
@@ -136,13 +137,19 @@ class Session:
                                  else "the time budget ran out before its first run")
             tests.append(entry)
         buckets = list(self.bucketer.buckets.values())
+        ended_by = self._ended_by(wall_seconds)
         entries = {b.id: results.BucketResult.from_bucket(b, self.config.out_dir,
-                                                          results.Evidence.from_runs(b, self.records))
+                                                          results.Evidence.from_runs(b, self.records, ended_by))
                    for b in buckets}
         # A failure that came with a race is the race's symptom: shown, counted and gated with it.
         for failure, of in self.bucketer.symptoms().items():
             entries[of.cause].symptoms.append(entries.pop(failure).symptom(of.runs_with_both))
-        return results.build_result(
+        # Tests killed by a signal on every run without a TSan report: advice for a steady crash, not a racy one.
+        steady, steady_buckets = steady_crash.find(self.records)
+        for bid, signal_name in steady_buckets.items():
+            if bid in entries:
+                entries[bid].advice = steady_crash_advice(signal_name)
+        result = results.build_result(
             replace(config, schedule_notes=list(self.schedule_notes)), tests, list(entries.values()),
             results.strategy_stats(self.records, (b.first.schedule for b in buckets if b.id in entries)),
             results.discovery_curve((b.first.run for b in buckets if b.id in entries), self.records),
@@ -150,6 +157,17 @@ class Session:
             # Time: when each bucket was first seen, and what weighing findings cost beside the search.
             discovery_seconds=results.discovery_curve_seconds(entries.values(), wall_seconds),
             verification=results.verification_spent(self.records))
+        result.steady_crashes = steady
+        return result
+
+    def _ended_by(self, wall_seconds: float) -> str | None:
+        """Why the session ended while runs it planned may still have been waiting (Evidence.ended_by); None when
+        it ran out of work."""
+        if self.interrupted:
+            return "interrupt"
+        if self.config.time_budget is not None and wall_seconds >= self.config.time_budget:
+            return "budget"
+        return "confident" if self.config.until_confident is not None else None
 
     def _suppression_results(self) -> list[results.SuppressionResult] | None:
         if self.config.suppressions is None:

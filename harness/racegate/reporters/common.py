@@ -142,7 +142,24 @@ class BucketView:
                              else f"never plain (0/{e.plain_runs})")
             if e.replays:
                 parts.append(f"{self.strategy} seed {b.first_seen.seed} replays {e.replays_with_bucket}/{e.replays}")
+            if e.skipped:
+                parts.append(skipped_checks(e.skipped, e.ended_by))
         return "; ".join(parts)
+
+
+_ENDED_WORDS = {"budget": "the budget ran out", "interrupt": "the session was interrupted",
+                "confident": "--until-confident ended the session"}
+
+
+def skipped_checks(skipped: tuple[str, ...], ended_by: str | None) -> str:
+    """What a failure first seen under perturbation missed of its re-checks, why, and how to run them now."""
+    why = _ENDED_WORDS.get(ended_by or "", "the session ended")
+    if "recheck" in skipped and "replay" in skipped:
+        return (f"not re-checked: {why} before its plain re-runs and seed replays; "
+                "the replay command re-runs its seed, and with --schedule none runs it plain")
+    if "recheck" in skipped:
+        return f"not re-checked plain: {why} first; the replay command with --schedule none runs it plain"
+    return f"seed not replayed: {why} first; the replay command re-runs it"
 
 
 def detail_lines(v: BucketView) -> list[str]:
@@ -247,13 +264,42 @@ def coverage_notes(result: Result) -> list[str]:
         notes.append(f"{len(names)} of {len(result.tests)} tests never ran ({reason}): {shown}")
     if any(t.not_run and "budget" in t.not_run for t in never):
         notes.append("the time budget was too small for one pass over the tests: raise --time-budget or shard")
+    for crash in result.steady_crashes:
+        if crash.alike:
+            n = len(crash.tests)
+            shown = ", ".join(crash.tests[:5]) + (f" and {n - 5} more" if n > 5 else "")
+            # Alike, they are likely one cause; a real bug in each would rarely crash every run the same way.
+            notes.append(f"{n} tests crashed with {crash.signal} on every run, plain ones too, and TSan reported "
+                         f"nothing: that points at one cause rather than {n} bugs, most often the environment (the "
+                         f"build, the TSan runtime, the machine); run racegate doctor, then one of them by hand under "
+                         f"gdb: {shown}")
     cut = result.summary.cut_runs
     if cut:
-        notes.append(f"{cut} run{'s' if cut != 1 else ''} cut by racegate (the budget's deadline, or a strategy's "
-                     "slowdown): neither passes nor failures")
+        notes.append(cut_note(result, cut))
     for t in result.tests:
         notes += [f"{t.name}: {note}" for note in t.notes]
     return notes
+
+
+# Why racegate cut a run (TestResult.cuts keys, execute.CUT_BUDGET and CUT_SLOW).
+_CUT_WORDS = {"budget": "at the budget's deadline", "slow": "past a strategy's slowdown limit"}
+
+
+def cut_note(result: Result, cut: int) -> str:
+    """"3 runs cut by racegate: 2 at the budget's deadline, 1 past a strategy's slowdown limit; ..."."""
+    causes: Counter[str] = Counter()
+    for t in result.tests:
+        causes.update(t.cuts)
+    order = [*_CUT_WORDS, *sorted(set(causes) - set(_CUT_WORDS))]  # a later release's cause keeps its key
+    parts = [f"{causes[cause]} {_CUT_WORDS.get(cause, f'for another reason ({cause})')}"
+             for cause in order if causes[cause]]
+    unknown = cut - sum(causes.values())
+    if not parts:  # a result of an earlier release: the causes were not recorded
+        parts = ["at the budget's deadline or past a strategy's slowdown limit"]
+    elif unknown > 0:  # merged with a shard of an earlier release
+        parts.append(f"{unknown} for a reason not recorded")
+    return (f"{cut} run{'s' if cut != 1 else ''} cut by racegate: {', '.join(parts)}; "
+            "a cut run is neither a pass nor a failure")
 
 
 _KNOWN_WORDS = {"baselined": "baselined", "library": "standard library", "timing-sensitive": "timing-sensitive"}
