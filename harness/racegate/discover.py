@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import mmap
 import os
 import re
 import shutil
 import subprocess
 from pathlib import Path
 
+from racegate import gtest
 from racegate.errors import RacegateError
 from racegate.model import TestCase
 
@@ -150,6 +152,42 @@ def command_test(argv: list[str]) -> TestCase:
         raise RacegateError("nothing to run: give --preset, --build-dir or -- CMD ARGS")
     # Run where racegate was started: the reproduce line then says so (env -C), relative paths and all.
     return TestCase(name=" ".join(argv)[:200], command=tuple(argv), cwd=os.getcwd(), is_gtest=is_gtest_command(argv))
+
+
+def command_tests(argv: list[str]) -> list[TestCase]:
+    """The tests of `racegate run -- CMD ARGS`: each test of a GoogleTest program (as its `--gtest_list_tests`
+    lists them, honouring a --gtest_filter given), else the command as one test."""
+    whole = command_test(argv)
+    if not is_gtest_program(argv):
+        return [whole]
+    try:
+        proc = subprocess.run([*argv, "--gtest_list_tests"], capture_output=True, text=True, errors="replace",
+                              stdin=subprocess.DEVNULL, timeout=LISTING_TIMEOUT)
+    except (OSError, subprocess.TimeoutExpired):
+        return [whole]  # the command's own run says what is wrong with it
+    names = gtest.parse_listing(proc.stdout) if proc.returncode == 0 else []
+    if not names:
+        return [whole]
+    rest = [arg for arg in argv[1:] if not arg.startswith("--gtest_filter=")]
+    # The filter right after the program, where gtest_discover_tests puts it.
+    return [dataclasses.replace(whole, name=name, command=(argv[0], f"--gtest_filter={name}", *rest))
+            for name in names]
+
+
+LISTING_TIMEOUT = 120.0  # seconds for a test program to list its tests (under TSan it starts slowly)
+
+
+def is_gtest_program(argv: list[str]) -> bool:
+    """Whether the command runs a GoogleTest program: it passes --gtest_ flags, or its executable holds
+    gtest's own flag name (statically linked, as libgtest.a and every vendored gtest are) or links libgtest."""
+    if is_gtest_command(argv):
+        return True
+    program = argv[0] if os.sep in argv[0] else shutil.which(argv[0])
+    try:
+        with open(program or argv[0], "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            return data[:4] == b"\x7fELF" and (data.find(b"gtest_list_tests") >= 0 or data.find(b"libgtest.so") >= 0)
+    except (OSError, ValueError):
+        return False
 
 
 def shard(tests: list[TestCase], index: int, count: int) -> list[TestCase]:
