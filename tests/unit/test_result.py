@@ -97,3 +97,24 @@ def test_a_cut_run_is_neither_a_pass_nor_a_failure():
     assert entry.runs == 4 and entry.failed_runs == 3 and entry.cut_runs == 1
     assert not entry.flaky  # every run that finished failed: steadily racy, not flaky
     assert strategy_stats(records, []) == {"noise": StrategyStats(runs=4, failed_runs=3, buckets_first_found=0)}
+
+
+def test_the_cost_split_is_written_when_set_and_read_back(tmp_path):
+    from racegate.reporters import render
+    from racegate.result import Cost
+    from result_factory import make_result
+
+    result = make_result([], [])
+    assert "cost" not in result.to_json()  # results that predate it, and merged ones, have none
+    cost = Cost(repetition_seconds=30.0, first_repetition_after=4.5)
+    cost.add_batch([(2.0, 1.5, 100), (2.2, None, 40)])  # the second process crashed: no start-up measure
+    result.cost = cost.rounded()
+    written = result.to_json()["cost"]
+    assert written == {"first_pass_seconds": 4.2, "repetition_seconds": 30.0, "processes": 2, "batched_tests": 140,
+                       "batch_processes": 2, "startup_seconds": 0.5, "startup_share": round(1.0 / 34.2, 4),
+                       "first_repetition_after": 4.5}
+    save(result, tmp_path / "r.json")
+    assert load(tmp_path / "r.json").to_json()["cost"] == written
+    console = render("console", load(tmp_path / "r.json"))
+    assert ("cost: first pass 4.2 s, 140 tests of it batched in 2 processes; repetitions 30.0 s; 2 processes, "
+            "~0.50 s each to start and exit (2.9% of the time); first repetition after 4.5 s") in console
