@@ -169,6 +169,7 @@ def split_execution(execution: Execution, runs: list[PlannedRun], per_test_timeo
     overhead = 0.0 if len(ended) < len(ran) else max(0.0, open_seconds) / max(1, len(ran))
     if ran and len(ended) == len(ran):
         split.tests_seconds = execution.duration - open_seconds
+    failures: list[Finding]
     for plan, segment in ran:
         text = output[segment.start:segment.end]
         own, others = _own_reports(plan, text)
