@@ -9,6 +9,7 @@ For each size it prints, side by side:
     per-process    `racegate run --runs 1 --no-batch`: racegate's first pass, one process per test
     batched        `racegate run --runs 1`: the first pass batched
     one process    every executable run once, all its tests in one process, one after the other
+    sharded -j     the executables under gtest's own sharding, JOBS processes at a time, without racegate
     target         one process / JOBS * 1.2: the issue's target for the batched first pass
     1st rep.       seconds until the first repetition starts (`--runs 2` under a time budget): batched, and
                    per process (with --full only; else the per-process first pass is its lower bound)
@@ -21,6 +22,7 @@ and whether both racegate passes found the same buckets.
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import json
 import os
 import shutil
@@ -141,18 +143,37 @@ def executables(build_dir: Path) -> list[Path]:
     return sorted(p for p in build_dir.glob("suite*") if p.is_file() and os.access(p, os.X_OK))
 
 
-def measure(build_dir: Path, tests: int, jobs: int, full: bool) -> dict:
-    ctest, _ = timed(["ctest", "--test-dir", str(build_dir), "-j", str(jobs)], env=TSAN_ENV)
+def sharded_wall(programs: list[Path], jobs: int) -> float:
+    """The best a runner without racegate does with whole processes: gtest's own sharding, JOBS processes at a
+    time, each executable split into enough shards that the jobs have work (on a loaded machine two processes
+    side by side do not take half the time of one)."""
+    shards = max(1, -(-jobs // len(programs)))
+    tasks = [(exe, i) for exe in programs for i in range(shards)]
+    started = time.monotonic()
+    with concurrent.futures.ThreadPoolExecutor(jobs) as pool:
+        list(pool.map(lambda task: subprocess.run(
+            [str(task[0])], capture_output=True,
+            env=dict(TSAN_ENV, GTEST_TOTAL_SHARDS=str(shards), GTEST_SHARD_INDEX=str(task[1]))), tasks))
+    return time.monotonic() - started
+
+
+def measure(build_dir: Path, tests: int, jobs: int, full: bool, batched_only: bool) -> dict:
+    ctest = per_process = None
+    if not batched_only:
+        ctest, _ = timed(["ctest", "--test-dir", str(build_dir), "-j", str(jobs)], env=TSAN_ENV)
     one = 0.0
     for exe in executables(build_dir):
         seconds, _ = timed([str(exe)], env=TSAN_ENV)
         one += seconds
-    per_process, pp_result = racegate(build_dir, jobs, "--runs", "1", "--no-batch")
+    sharded = sharded_wall(executables(build_dir), jobs)
+    pp_result: dict = {"buckets": []}
+    if not batched_only:
+        per_process, pp_result = racegate(build_dir, jobs, "--runs", "1", "--no-batch")
     batched, b_result = racegate(build_dir, jobs, "--runs", "1")
     # A budget a little beyond the first pass: long enough for repetitions to begin, then it stops.
     _, b_rep = racegate(build_dir, jobs, "--runs", "2", "--time-budget", f"{batched + 5:.0f}")
     pp_rep = None
-    if full:
+    if full and per_process is not None:
         _, pp_rep_result = racegate(build_dir, jobs, "--runs", "2", "--time-budget", f"{per_process + 5:.0f}")
         pp_rep = pp_rep_result.get("cost", {}).get("first_repetition_after")
 
@@ -161,8 +182,9 @@ def measure(build_dir: Path, tests: int, jobs: int, full: bool) -> dict:
 
     return {
         "tests": tests, "ctest": ctest, "per_process": per_process, "batched": batched, "one": one,
+        "sharded": sharded,
         "target": one / jobs * 1.2, "b_rep": b_rep.get("cost", {}).get("first_repetition_after"),
-        "pp_rep": pp_rep, "same_buckets": buckets(pp_result) == buckets(b_result),
+        "pp_rep": pp_rep, "same_buckets": None if batched_only else buckets(pp_result) == buckets(b_result),
         "buckets": len(buckets(b_result)), "pp_buckets": len(buckets(pp_result)),
         "startup": b_result.get("cost", {}).get("startup_seconds"),
     }
@@ -175,6 +197,8 @@ def main() -> int:
     ap.add_argument("--compiler", choices=("clang", "gcc"), default="clang")
     ap.add_argument("--full", action="store_true",
                     help="also measure when the first repetition starts per process (runs that first pass again)")
+    ap.add_argument("--batched-only", action="store_true",
+                    help="skip ctest and the per-process pass (for 3,000 tests they take a quarter of an hour)")
     ap.add_argument("--work", type=Path, help="keep the generated suites and builds here (default: a temp dir)")
     args = ap.parse_args()
     root = args.work.resolve() if args.work else Path(tempfile.mkdtemp(prefix="racegate-large-suite-"))
@@ -184,24 +208,33 @@ def main() -> int:
             src, out = root / f"src{size}", root / f"build{size}-{args.compiler}"
             generate(src, size)
             build(src, out, args.compiler)
-            rows.append(measure(out, size, args.jobs, args.full))
+            rows.append(measure(out, size, args.jobs, args.full, args.batched_only))
     finally:
         if not args.work:
             shutil.rmtree(root, ignore_errors=True)
     print(f"{args.jobs} jobs, {args.compiler} TSan; seconds (ratio to the target: one process / jobs * 1.2)")
     head = (f"{'tests':>6}  {'ctest -j':>9}  {'per-process':>11}  {'batched':>9}  {'one process':>11}  "
-            f"{'target':>7}  {'batched/target':>14}  {'per-proc/batched':>16}  {'1st rep. batched':>16}  "
+            f"{'target':>7}  {'batched/target':>14}  {'sharded -j':>10}  {'batched/sharded':>15}  "
+            f"{'per-proc/batched':>16}  {'1st rep. batched':>16}  "
             f"{'1st rep. per-proc':>17}  {'start-up':>8}  same buckets")
     print(head)
     print("-" * len(head))
     for r in rows:
-        pp_rep = f"{r['pp_rep']:.1f}" if r["pp_rep"] is not None else f">={r['per_process']:.1f}"
-        b_rep = f"{r['b_rep']:.1f}" if r["b_rep"] is not None else "-"
-        startup = f"{r['startup']:.2f}" if r["startup"] is not None else "-"
-        print(f"{r['tests']:>6}  {r['ctest']:>9.1f}  {r['per_process']:>11.1f}  {r['batched']:>9.1f}  "
+        def num(value: float | None, suffix: str = "") -> str:
+            return "-" if value is None else f"{value:.1f}{suffix}"
+
+        if r["pp_rep"] is not None:
+            pp_rep = num(r["pp_rep"])
+        else:
+            pp_rep = "-" if r["per_process"] is None else f">={r['per_process']:.1f}"
+        ratio = None if r["per_process"] is None else r["per_process"] / r["batched"]
+        same = "-" if r["same_buckets"] is None else (
+            f"{'yes' if r['same_buckets'] else 'NO'} ({r['buckets']} / {r['pp_buckets']})")
+        print(f"{r['tests']:>6}  {num(r['ctest']):>9}  {num(r['per_process']):>11}  {r['batched']:>9.1f}  "
               f"{r['one']:>11.1f}  {r['target']:>7.1f}  {r['batched'] / r['target']:>13.2f}x  "
-              f"{r['per_process'] / r['batched']:>15.1f}x  {b_rep:>16}  {pp_rep:>17}  {startup:>8}  "
-              f"{'yes' if r['same_buckets'] else 'NO'} ({r['buckets']} / {r['pp_buckets']})")
+              f"{r['sharded']:>10.1f}  {r['batched'] / r['sharded']:>14.2f}x  "
+              f"{num(ratio, 'x'):>16}  {num(r['b_rep']):>16}  {pp_rep:>17}  "
+              f"{'-' if r['startup'] is None else format(r['startup'], '.2f'):>8}  {same}")
     return 0
 
 
