@@ -24,7 +24,7 @@ def analyse_run(execution: Execution) -> RunRecord:
         raise RacegateError("the TSan runtime cannot run under this kernel's address-space randomization "
                             "(\"unexpected memory mapping\"): run `sudo sysctl -w vm.mmap_rnd_bits=28`")
     plan = execution.plan
-    findings = [_sign(r) for r in parse_reports(tsan_log)]
+    findings = [sign_report(r) for r in parse_reports(tsan_log)]
     failures: list[Finding]
     if execution.cut is not None:
         # racegate ended the run: its exit status says nothing of the test; the races it printed still count.
@@ -41,7 +41,7 @@ def analyse_run(execution: Execution) -> RunRecord:
                      suppressed=dict(matched_counts(output, tsan_log)), purpose=plan.purpose)
 
 
-def _sign(report: TsanReport) -> Finding:
+def sign_report(report: TsanReport) -> Finding:
     finding = finding_from_report(report)
     issue = library_issue(report)
     if issue is not None:

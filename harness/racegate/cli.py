@@ -104,6 +104,9 @@ def _parser() -> argparse.ArgumentParser:
                      help="per-run timeout (default: the test's TIMEOUT property, else 300)")
     run.add_argument("--until-confident", type=_probability, metavar="P",
                      help="stop once the chance that one more run finds a new bucket is below P")
+    run.add_argument("--no-batch", action="store_true",
+                     help="run every test's first run in a process of its own (default: the first runs of a "
+                     "GoogleTest executable's tests share a few processes)")
     _format_option(run)
     run.add_argument("--no-gate", action="store_true", help="exit 0 even when new races are found (shard jobs)")
     run.add_argument("--strict", action="store_true",
@@ -189,7 +192,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     schedules_for = partial(strategies.probe_schedules_for_test, wanted=schedules, have_shim=shim_path is not None)
     session = Session(tests, schedules_for, SessionConfig(
         out_dir=out_dir, jobs=args.jobs, master_seed=master_seed, runs=args.runs, time_budget=args.time_budget,
-        timeout=args.timeout, until_confident=args.until_confident, shim_path=shim_path, suppressions=supp))
+        timeout=args.timeout, until_confident=args.until_confident, shim_path=shim_path, suppressions=supp,
+        batch=not args.no_batch))
     print(f"racegate: {len(tests)} tests, seed {master_seed}, schedules {','.join(schedules)}, "
           f"{args.jobs} jobs", file=sys.stderr)
     planned = planned_runs(len(tests), args.runs, args.time_budget, args.until_confident)
@@ -218,7 +222,7 @@ def _build_and_discover(args: argparse.Namespace, source_dir: Path,
     if args.test_command:
         if args.preset or args.build_dir:
             raise RacegateError("give one of --preset, --build-dir or -- CMD, not several")
-        return [discover.command_test(args.test_command)], None
+        return discover.command_tests(args.test_command), None
     if args.target and not args.preset:
         raise RacegateError("--target needs --preset: racegate builds only through a preset")
     if args.preset:

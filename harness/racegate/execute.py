@@ -12,9 +12,10 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from racegate import outdir
+from racegate.gtest import StallWatch
 from racegate.model import PlannedRun
 from racegate.run_env import prepare_planned_run, run_timeout
 
@@ -141,8 +142,11 @@ class Executor:
 
     def _run_in(self, scratch: Path, plan: PlannedRun) -> Execution:
         argv, env = prepare_planned_run(plan, scratch, self.shim_path, tsan_flags=self.tsan_flags)
-        timeout = run_timeout(plan.schedule, self.timeout or plan.test.timeout or DEFAULT_TIMEOUT)
+        per_test = self.timeout or plan.test.timeout or DEFAULT_TIMEOUT
+        # A batch may take each of its tests' time, but no one test of it more than its own.
+        timeout = run_timeout(plan.schedule, per_test * max(1, plan.batch))
         output_path = outdir.output_file(scratch)
+        watch = StallWatch(output_path, per_test) if plan.batch else None
         with self._serial.hold(plan.test.run_serial), open(output_path, "wb") as out:
             started = time.monotonic()
             # The run ends at the first of: its timeout (the test hangs), its slowdown limit (racegate's
@@ -153,7 +157,7 @@ class Executor:
             if self.deadline is not None and self.deadline < started + timeout:
                 ends.append((self.deadline, CUT_BUDGET))
             end, cut = min(ends, key=lambda e: e[0])
-            returncode, stopped_early = self._execute(argv, env, plan.test.cwd, out, max(0.0, end - started))
+            returncode, stopped_early = self._execute(argv, env, plan.test.cwd, out, max(0.0, end - started), watch)
             duration = time.monotonic() - started
         timed_out = stopped_early and cut is None
         cut = cut if stopped_early else None
@@ -196,9 +200,10 @@ class Executor:
         with self._lock:
             self._free_scratch.append(fresh)
 
-    def _execute(self, argv: list[str], env: dict[str, str], cwd: str | None, out, timeout: float) -> tuple[int, bool]:
-        """Start the test in its own process group and wait for it at most `timeout` seconds:
-        (exit status, whether it was still running then and was killed)."""
+    def _execute(self, argv: list[str], env: dict[str, str], cwd: str | None, out, timeout: float,
+                 watch: Callable[[], bool] | None = None) -> tuple[int, bool]:
+        """Start the test in its own process group and wait for it at most `timeout` seconds, or until `watch`
+        says it hangs: (exit status, whether it was still running then and was killed)."""
         with self._lock:
             if self._stopped:
                 raise Stopped
@@ -209,7 +214,7 @@ class Executor:
                 out.write(f"racegate: cannot start {argv[0]}: {exc}\n".encode("utf-8", "backslashreplace"))
                 return 127, False
             self._running[proc.pid] = proc
-        timed_out = not _exited_within(proc, timeout)
+        timed_out = not _exited_within(proc, timeout) if watch is None else _watched(proc, timeout, watch)
         # Before reaping the leader, so the group id cannot have been reused: a hung test and any
         # stray children of the test (same process group) must not outlive it.
         _kill_group(proc.pid)
@@ -238,6 +243,20 @@ def _exited_within(proc: subprocess.Popen, timeout: float) -> bool:
         return bool(poller.poll(timeout * 1000))
     finally:
         os.close(pidfd)
+
+
+WATCH_INTERVAL = 0.5  # seconds between looks at a batch's output for a test that hangs
+
+
+def _watched(proc: subprocess.Popen, timeout: float, watch: Callable[[], bool]) -> bool:
+    """Whether the process was still running after `timeout` seconds or when `watch` said it hangs."""
+    end = time.monotonic() + timeout
+    while True:
+        left = end - time.monotonic()
+        if _exited_within(proc, max(0.0, min(left, WATCH_INTERVAL))):
+            return False
+        if left <= WATCH_INTERVAL or watch():
+            return True
 
 
 def _kill_group(pid: int) -> None:

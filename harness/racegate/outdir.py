@@ -3,7 +3,7 @@
     <out>/racegate.json            the result (reports/ paths in it are relative to <out>)
     <out>/build.log                cmake's output of `run --preset`
     <out>/runs/<run>/              logs of one run that did not pass or was cut short:
-                                   output.txt, tsan.<pid>, shim.txt
+                                   output.txt, tsan.<pid>, shim.txt, gtest.json (a batch)
     <out>/runs/pending-<k>/        scratch dirs of runs in progress, removed when racegate ends
     <out>/reports/<bucket id>.txt  one full raw report per bucket
     <result dir>/replay/runs/...   `racegate replay`'s run logs, laid out as <out>/runs
@@ -27,6 +27,7 @@ SCRATCH_PREFIX = "pending-"
 OUTPUT_FILE = "output.txt"
 TSAN_LOG = "tsan"
 SHIM_REPORT = "shim.txt"
+GTEST_JSON = "gtest.json"  # a batched run's --gtest_output=json file
 
 # What racegate writes into runs/ and reports/, and so may clear again.
 _OURS = {RUNS: re.compile(rf"\d+|{re.escape(SCRATCH_PREFIX)}\d+"), REPORTS: re.compile(r"[0-9a-f]+\.txt")}
@@ -77,6 +78,10 @@ def tsan_log_path(run_dir: Path) -> Path:
 def tsan_logs(run_dir: Path) -> list[Path]:
     """The TSan log files of a run, in name order."""
     return [run_dir / name for name in sorted(os.listdir(run_dir)) if name.startswith(TSAN_LOG + ".")]
+
+
+def gtest_json_file(run_dir: Path) -> Path:
+    return run_dir / GTEST_JSON
 
 
 def shim_report_file(run_dir: Path) -> Path:

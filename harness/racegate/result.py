@@ -324,6 +324,60 @@ class RunConfig:
     suppression_files: list[str] | None = None  # the user's TSan suppressions files, when given
 
 
+@dataclass
+class Cost:
+    """Where the session's process time went: every test's first run, and the repetitions after it; and what
+    starting a process costs, as the batched first pass measured it (its processes' time beyond their tests')."""
+
+    first_pass_seconds: float = 0.0  # process seconds of the first runs (a batch's processes counted whole)
+    repetition_seconds: float = 0.0  # process seconds of every later run
+    processes: int = 0  # processes started
+    batched_tests: int = 0  # tests whose first run shared a process with others
+    batch_processes: int = 0  # processes those first runs took (more than the batches when one crashed)
+    startup_seconds: float | None = None  # one process's own cost (start-up, set-up, exit); None when unmeasured
+    first_repetition_after: float | None = None  # seconds from the session's start until a repetition started
+    _overheads: list[float] = field(default_factory=list, repr=False)
+
+    def add_batch(self, processes: list[tuple[float, float | None, int]]) -> None:
+        """The processes of one batch: (seconds, its tests' own seconds or None, tests run in it)."""
+        for seconds, tests_seconds, tests in processes:
+            self.processes += 1
+            self.batch_processes += 1
+            self.batched_tests += tests
+            self.first_pass_seconds += seconds
+            if tests_seconds is not None:
+                self._overheads.append(max(0.0, seconds - tests_seconds))
+        if self._overheads:
+            ordered = sorted(self._overheads)
+            self.startup_seconds = ordered[len(ordered) // 2]
+
+    @property
+    def startup_share(self) -> float | None:
+        """The share of all process time that went on starting processes, by the measured start-up cost."""
+        total = self.first_pass_seconds + self.repetition_seconds
+        if self.startup_seconds is None or not total:
+            return None
+        return min(1.0, self.startup_seconds * self.processes / total)
+
+    def rounded(self) -> Cost:
+        return replace(self, first_pass_seconds=round(self.first_pass_seconds, 3),
+                       repetition_seconds=round(self.repetition_seconds, 3),
+                       startup_seconds=None if self.startup_seconds is None else round(self.startup_seconds, 3),
+                       _overheads=[])
+
+    def to_json(self) -> dict:
+        data: dict[str, Any] = {"first_pass_seconds": self.first_pass_seconds,
+                                "repetition_seconds": self.repetition_seconds, "processes": self.processes}
+        if self.batch_processes:
+            data.update(batched_tests=self.batched_tests, batch_processes=self.batch_processes)
+        if self.startup_seconds is not None:
+            data["startup_seconds"] = self.startup_seconds
+            data["startup_share"] = round(self.startup_share or 0.0, 4)
+        if self.first_repetition_after is not None:
+            data["first_repetition_after"] = self.first_repetition_after
+        return data
+
+
 @dataclass(frozen=True)
 class Summary:
     tests: int
@@ -358,6 +412,7 @@ class Result:
     verification: dict[str, Spent] | None = None
     # Tests that crashed on every run by one signal without a TSan report, per signal; [] in earlier releases.
     steady_crashes: list[SteadyCrash] = field(default_factory=list)
+    cost: Cost | None = None  # where the process time went; None in results that predate it, and merged ones
 
     @property
     def run_seconds(self) -> float:
@@ -453,6 +508,8 @@ class Result:
             # Added within schema 1: written when some test crashed that way.
             **({"steady_crashes": [{"signal": c.signal, "tests": list(c.tests)} for c in self.steady_crashes]}
                if self.steady_crashes else {}),
+            # Added within schema 1: written by `run`.
+            **({"cost": self.cost.to_json()} if self.cost is not None else {}),
         }
 
     def _bucket_json(self, b: BucketResult) -> dict:
@@ -525,7 +582,8 @@ class Result:
             verification=_spent_from(r, data["verification"], "verification")
             if data.get("verification") is not None else None,
             steady_crashes=[_steady_crash_from(r, c, f"steady_crashes[{i}]")
-                            for i, c in enumerate(r.lst(data, "steady_crashes"))])
+                            for i, c in enumerate(r.lst(data, "steady_crashes"))],
+            cost=_cost_from(r, data.get("cost")))
 
 
 def build_result(config: RunConfig, tests: list[TestResult], buckets: list[BucketResult],
@@ -925,3 +983,17 @@ def _suppressions_from(r: _Reader, value: Any) -> list[SuppressionResult] | None
         entries.append(SuppressionResult(r.opt(d, "entry", str, "", where), r.opt(d, "file", str, "", where),
                                          r.opt(d, "matched", int, 0, where)))
     return entries
+
+
+def _cost_from(r: _Reader, value: Any) -> Cost | None:
+    if value is None:
+        return None
+    d = r.entry(value, "cost")
+    # "startup_share" follows from the others and is not read back.
+    return Cost(first_pass_seconds=r.opt(d, "first_pass_seconds", float, 0.0, "cost"),
+                repetition_seconds=r.opt(d, "repetition_seconds", float, 0.0, "cost"),
+                processes=r.opt(d, "processes", int, 0, "cost"),
+                batched_tests=r.opt(d, "batched_tests", int, 0, "cost"),
+                batch_processes=r.opt(d, "batch_processes", int, 0, "cost"),
+                startup_seconds=r.nullable(d, "startup_seconds", float, "cost"),
+                first_repetition_after=r.nullable(d, "first_repetition_after", float, "cost"))

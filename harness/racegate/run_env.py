@@ -29,10 +29,16 @@ def prepare_planned_run(plan: PlannedRun, run_dir: Path, shim_path: Path | None,
     # Later options win in TSan's parser: user settings override our defaults; log_path stays ours
     # (quoted when the path holds a separator such as a space, comma or colon).
     options = " ".join(filter(None, (TSAN_DEFAULTS, env.get("TSAN_OPTIONS", ""))))
-    env["TSAN_OPTIONS"] = merge_tsan_options(options, {**TSAN_FORCED, **(tsan_flags or {}),
-                                                       "log_path": str(outdir.tsan_log_path(run_dir))})
+    # A batch's reports go to stderr, the same file as gtest's markers, so their place tells which test
+    # printed them (gtest.py); any other run's go to files of their own, apart from the test's output.
+    log_path = "stderr" if plan.batch else str(outdir.tsan_log_path(run_dir))
+    env["TSAN_OPTIONS"] = merge_tsan_options(options, {**TSAN_FORCED, **(tsan_flags or {}), "log_path": log_path})
     shim = shim_path if plan.preload_shim else None
-    return prepare_run(plan.schedule, plan.seed, plan.test, env, shim, outdir.shim_report_file(run_dir))
+    argv, env = prepare_run(plan.schedule, plan.seed, plan.test, env, shim, outdir.shim_report_file(run_dir))
+    if plan.batch:
+        # Last on the line: gtest takes the last of repeated flags.
+        argv.append(f"--gtest_output=json:{outdir.gtest_json_file(run_dir)}")
+    return argv, env
 
 
 def prepare_run(

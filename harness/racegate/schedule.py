@@ -8,6 +8,7 @@ from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Callable
 
+from racegate.batch import PlannedBatch
 from racegate.execute import CUT_SLOW
 from racegate.kinds import FAILURE_KINDS
 from racegate.model import CUT, PlannedRun, RunRecord, TestCase
@@ -109,24 +110,47 @@ class Scheduler:
         self._total_finished = 0
         self._stopped = False
         self._cond = threading.Condition()
+        self._batches: deque[list[_TestState]] = deque()  # first runs to hand out as batches (batch.py)
 
     def stop(self) -> None:
         with self._cond:
             self._stopped = True
             self._cond.notify_all()
 
-    def next(self) -> PlannedRun | None:
-        """The next run to start, or None when the budget is spent; waits while pending runs decide it."""
+    def next(self) -> PlannedRun | PlannedBatch | None:
+        """The next run to start, or None when the budget is spent; waits while pending runs decide it.
+        The first-pass batches come first, while any are left."""
         with self._cond:
             while True:
                 if self._stopped or self._out_of_time() or self._confident():
                     return None
+                if self._batches:
+                    return self._plan_batch(self._batches.popleft())
                 state = self._pick()
                 if state is not None:
                     return self._plan(state)
                 if not any(s.started > s.finished for s in self._states):
                     return None
                 self._cond.wait(timeout=1.0)
+
+    # -- the batched first pass: kept apart from the search above --------------------------------------------
+
+    def add_batches(self, batches: list[list[TestCase]]) -> None:
+        """Run the first runs of these tests as batches, one process per batch, before any other run."""
+        with self._cond:
+            self._batches.extend([self._by_name[t.name] for t in batch] for batch in batches)
+
+    def reserve_run(self) -> int:
+        """A run index of its own, for a process of a batch (its log dir, its record of what no test owns)."""
+        with self._cond:
+            run = self._next_run
+            self._next_run += 1
+            return run
+
+    def _plan_batch(self, states: list[_TestState]) -> PlannedBatch:
+        # Each test's first run as _plan makes it (its run index, seed, plain schedule): the tests count as
+        # started, so nothing else plans them until their records come back.
+        return PlannedBatch(tuple(self._plan(state) for state in states if state.started == 0))
 
     def record(self, record: RunRecord) -> None:
         with self._cond:

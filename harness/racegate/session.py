@@ -13,6 +13,7 @@ from racegate import outdir, steady_crash
 from racegate.advice import steady_crash_advice
 from racegate import result as results
 from racegate.analyse import analyse_run
+from racegate.batch import OUTSIDE_NOTE, BatchResult, PlannedBatch, plan_batches, run_batch
 from racegate.bucket import Bucketer
 from racegate.execute import Executor, Stopped
 from racegate.model import CUT, RunRecord, TestCase
@@ -33,6 +34,7 @@ class SessionConfig:
     until_confident: float | None
     shim_path: Path | None
     suppressions: SuppressionFile | None = None  # the file every run gets, and its entries
+    batch: bool = True  # the first runs of a gtest executable's tests share processes (batch.py)
 
 
 class Session:
@@ -49,6 +51,11 @@ class Session:
         self.executor = Executor(outdir.runs_dir(config.out_dir), config.shim_path, config.timeout, deadline,
                                  tsan_flags)
         self.bucketer = Bucketer(outdir.reports_dir(config.out_dir))
+        if config.batch:
+            self.scheduler.add_batches(plan_batches(tests, config.jobs))
+        self.cost = results.Cost()
+        self._ran: set[str] = set()  # tests with a finished run: a run of one of them is a repetition
+        self._outside: dict[str, TestCase] = {}  # "<program> (outside its tests)" of the batches that had one
         self.records: list[RunRecord] = []
         self.failed_runs = 0
         self.interrupted = False
@@ -98,6 +105,16 @@ class Session:
                 plan = self.scheduler.next()
                 if plan is None:
                     return
+                if isinstance(plan, PlannedBatch):
+                    try:
+                        done = run_batch(self.executor, plan, self.scheduler.reserve_run, self.started)
+                    except Stopped:
+                        return
+                    self._settle_batch(done)
+                    continue
+                with self._lock:
+                    if self.cost.first_repetition_after is None and plan.test.name in self._ran:
+                        self.cost.first_repetition_after = round(time.monotonic() - self.started, 3)
                 try:
                     with self.executor.run(plan) as execution:
                         record = analyse_run(execution)
@@ -107,14 +124,12 @@ class Session:
                 record.log_dir = execution.log_dir
                 record.started = round(execution.started - self.started, 3)
                 with self._lock:
-                    self.records.append(record)
-                    self.failed_runs += record.outcome not in ("pass", CUT)
-                    self.bucketer.add(record)
-                    self.scheduler.record(record)
-                    if record.schedule_note and record.schedule_note not in self.schedule_notes:
-                        # Said once, and kept in the result, e.g. pct falling back without CAP_SYS_NICE.
-                        self.schedule_notes.append(record.schedule_note)
-                        print(f"racegate: note: {record.schedule_note}", file=sys.stderr)
+                    self.cost.processes += 1
+                    if record.test in self._ran:
+                        self.cost.repetition_seconds += record.duration
+                    else:
+                        self.cost.first_pass_seconds += record.duration
+                self._settle(record)
         except BaseException as exc:  # a worker's crash must end the session, not hang it
             self._errors.append(exc)
             self.scheduler.stop()
@@ -123,13 +138,42 @@ class Session:
                 self._workers_left -= 1
                 self._workers_finished.notify_all()
 
+    def _settle(self, record: RunRecord, scheduled: bool = True) -> None:
+        """Count, bucket and hand a finished run to the scheduler (unless it is a batch's record of what none
+        of its tests owns: the scheduler plans tests, not executables)."""
+        with self._lock:
+            self.records.append(record)
+            self._ran.add(record.test)
+            self.failed_runs += record.outcome not in ("pass", CUT)
+            self.bucketer.add(record)
+            if scheduled:
+                self.scheduler.record(record)
+            if record.schedule_note and record.schedule_note not in self.schedule_notes:
+                # Said once, and kept in the result, e.g. pct falling back without CAP_SYS_NICE.
+                self.schedule_notes.append(record.schedule_note)
+                print(f"racegate: note: {record.schedule_note}", file=sys.stderr)
+
+    def _settle_batch(self, done: BatchResult) -> None:
+        with self._lock:
+            self.cost.add_batch([(p.seconds, p.tests_seconds, p.tests) for p in done.processes])
+            for record in done.outside:
+                self._outside.setdefault(record.test, TestCase(
+                    name=record.test, command=tuple(record.command), cwd=record.cwd, is_gtest=True))
+        for record in done.records:
+            self._settle(record)
+        for record in done.outside:
+            self._settle(record, scheduled=False)
+
     def result(self, config: results.RunConfig, wall_seconds: float) -> results.Result:
-        by_test: dict[str, list[RunRecord]] = {t.name: [] for t in self.tests}
+        every_test = self.tests + list(self._outside.values())
+        by_test: dict[str, list[RunRecord]] = {t.name: [] for t in every_test}
         for r in self.records:
             by_test[r.test].append(r)
         notes = self.scheduler.notes()
+        for name in self._outside:
+            notes[name] = [OUTSIDE_NOTE]
         tests = []
-        for t in self.tests:
+        for t in every_test:
             entry = results.TestResult.from_runs(t, by_test[t.name])
             entry.notes = notes.get(t.name, [])
             if not by_test[t.name]:
@@ -158,6 +202,7 @@ class Session:
             discovery_seconds=results.discovery_curve_seconds(entries.values(), wall_seconds),
             verification=results.verification_spent(self.records))
         result.steady_crashes = steady
+        result.cost = self.cost.rounded()
         return result
 
     def _ended_by(self, wall_seconds: float) -> str | None:

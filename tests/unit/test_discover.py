@@ -219,3 +219,32 @@ def test_nothing_built_is_an_error_on_every_shard_but_one_unlucky_shard_is_not(t
     # Shard 1/2 of a, b, c, d is a and c (round-robin over sorted names): both unbuilt, listed, no error.
     run, not_built = _selection(tmp_path, ["a", "b", "c", "d"], built={"b", "d"}, shard=(1, 2))
     assert run == [] and [t.name for t in not_built] == ["a", "c"]
+
+
+def test_a_doctest_listing_gives_its_case_names():
+    from racegate.discover import _doctest_filter, parse_doctest_listing
+
+    listing = """[doctest] doctest version is "2.4.11"
+[doctest] run with "--help" for options
+===============================================================================
+[doctest] listing all test case names
+===============================================================================
+SilentDependentAsync.LinearChain.1thread
+a case, with a comma
+===============================================================================
+[doctest] unskipped test cases passing the current filters: 2
+"""
+    assert parse_doctest_listing(listing) == ["SilentDependentAsync.LinearChain.1thread", "a case, with a comma"]
+    assert parse_doctest_listing("no listing here\n") == []
+    assert _doctest_filter("a case, with a comma") == "a case\\, with a comma"
+
+
+def test_only_a_test_program_is_listed(tmp_path):
+    from racegate.discover import GTEST, command_tests, test_framework
+
+    script = tmp_path / "t.sh"
+    script.write_text("#!/bin/sh\necho gtest_list_tests\n")  # names the flag, but is no ELF test program
+    script.chmod(0o755)
+    assert test_framework([str(script)]) is None
+    assert [t.command for t in command_tests([str(script), "x"])] == [(str(script), "x")]
+    assert test_framework(["./anything", "--gtest_repeat=2"]) == GTEST

@@ -502,7 +502,8 @@ def discovery_line(result: Result, limit: int = 8) -> str | None:
         shown.append(f"... {len(steps) - limit} more, the last at run {steps[-1].runs}"
                      + (f", {seconds(steps[-1].seconds)}" if steps[-1].seconds is not None else ""))
     tail = quiet_tail(result)
-    return f"distinct problems first seen at: {' · '.join(shown)}" + (f"; nothing new in the last {tail}" if tail else "")
+    return (f"distinct problems first seen at: {' · '.join(shown)}"
+            + (f"; nothing new in the last {tail}" if tail else ""))
 
 
 @dataclass(frozen=True)

@@ -54,6 +54,7 @@ def render(result: Result, options: c.RenderOptions | None = None) -> str:
     out += _time(result)
     out += _suppressions_table(result, paint)
     out += [f"note: {c.one_line(note)}" for note in c.coverage_notes(result)]
+    out += _cost_lines(result)
     out.append(f"Good-Turing: chance the next run finds a new bucket: {c.percent(summary.new_bucket_chance)}")
     out.append(paint(c.verdict(result), "red" if gate.failing(result) else "green"))
     return "\n".join(out) + "\n"
@@ -126,3 +127,19 @@ def _time(result: Result) -> list[str]:
     if discovery:
         lines.append(c.one_line(discovery))
     return lines + [""]
+
+
+def _cost_lines(result: Result) -> list[str]:
+    """Where the process time went: the first pass (batched or not) against the repetitions, and start-up."""
+    cost = result.cost
+    if cost is None or not cost.processes:
+        return []
+    batched = (f", {cost.batched_tests} tests of it batched in {cost.batch_processes} processes"
+               if cost.batch_processes else "")
+    line = (f"cost: first pass {cost.first_pass_seconds:.1f} s{batched}; repetitions {cost.repetition_seconds:.1f} s;"
+            f" {cost.processes} processes")
+    if cost.startup_seconds is not None and cost.startup_share is not None:
+        line += f", ~{cost.startup_seconds:.2f} s each to start and exit ({c.percent(cost.startup_share)} of the time)"
+    if cost.first_repetition_after is not None:
+        line += f"; first repetition after {cost.first_repetition_after:.1f} s"
+    return [line]

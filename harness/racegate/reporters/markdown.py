@@ -111,7 +111,8 @@ def _strategies_table(result: Result) -> list[str]:
     if not result.strategies:
         return []
     timed = c.timed_strategies(result)
-    rows = ["### Strategies\n", "| strategy | runs | failed runs | problems found first |" + (" seconds |" if timed else ""),
+    rows = ["### Strategies\n",
+            "| strategy | runs | failed runs | problems found first |" + (" seconds |" if timed else ""),
             "|---|---:|---:|---:|" + ("---:|" if timed else "")]
     for name, s in sorted(result.strategies.items()):
         rows.append(f"| {md(name)} | {s.runs} | {s.failed_runs} | {s.buckets_first_found} |"

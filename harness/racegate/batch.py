@@ -1,0 +1,319 @@
+"""The batched first pass: the first, plain runs of many tests of one GoogleTest executable in a few processes.
+
+Under TSan a process costs far more to start than a small test costs to run (0.5 s and 340 MB for a real
+HTTP library's test binary), so a suite of thousands of tests run one per process spends its first pass
+starting processes. The tests `gtest_discover_tests` registers for one executable differ only in their
+`--gtest_filter`: here they run as a few processes with a filter list, split across the jobs, and each
+process's output is cut at gtest's `[ RUN      ]` markers into one record per test (gtest.py says why that
+order holds). Repetitions stay one test per process: isolation is what they measure.
+
+A report TSan printed outside every test (before the first, between two, after the last) or whose stacks run
+in the body of another test (a thread that outlived its test) cannot be laid at one test with certainty: it
+goes to a record of the executable itself, the test "<program> (outside its tests)", which says so in a note.
+
+A crash or hang ends the process at the test that was running: that test gets the crash or timeout, as it
+would have run alone; the tests after it run again in a new process. A process that died before its first
+test (a crash in global set-up) runs its tests one per process, so each gets the outcome it would have alone.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Callable
+
+from racegate import failure, gtest, outdir, shim
+from racegate.analyse import analyse_run, sign_report
+from racegate.execute import DEFAULT_TIMEOUT, Execution, Executor
+from racegate.model import CUT, Finding, PlannedRun, RunRecord, TestCase
+from racegate.run_env import replay_env
+from racegate.suppressions import matched_counts
+from racegate.tsan_parse import parse_reports
+
+# Linux caps one argument at 128 KiB (MAX_ARG_STRLEN): a batch's --gtest_filter stays well below.
+FILTER_LIMIT = 100_000
+FILTER_FLAG = "--gtest_filter="
+OUTSIDE = " (outside its tests)"
+OUTSIDE_NOTE = ("TSan reports printed by a batched first-pass process outside any one of its tests (before the "
+                "first, between two, after the last, or from a thread that outlived its test); they belong to "
+                "the executable as a whole")
+# A filter that is a pattern or a list selects more than one test: such a test is not one gtest test.
+_PATTERN = re.compile(r"[*?:\-]")
+
+
+@dataclass(frozen=True)
+class PlannedBatch:
+    """The first runs of tests of one gtest executable, to run in one process (several when one crashes)."""
+
+    runs: tuple[PlannedRun, ...]
+
+
+def gtest_name(test: TestCase) -> str | None:
+    """The one gtest test (Suite.Test) that the test's `--gtest_filter=` selects, or None."""
+    filters = [arg[len(FILTER_FLAG):] for arg in test.command[1:] if arg.startswith(FILTER_FLAG)]
+    if len(filters) != 1 or not filters[0] or _PATTERN.search(filters[0]) or "." not in filters[0]:
+        return None
+    return filters[0]
+
+
+def batch_key(test: TestCase) -> tuple | None:
+    """What tests must share to run in one process: the command apart from the filter, the working
+    directory and environment. None for a test that runs alone: not one gtest test, RUN_SERIAL (nothing
+    may run beside it), or WILL_FAIL / SKIP_RETURN_CODE (their meaning is the exit status of their own process)."""
+    if not test.is_gtest or test.run_serial or test.will_fail or test.skip_return_code is not None:
+        return None
+    if gtest_name(test) is None:
+        return None
+    base = tuple(arg for arg in test.command if not arg.startswith(FILTER_FLAG))
+    return base, test.cwd, test.env
+
+
+def plan_batches(tests: list[TestCase], jobs: int) -> list[list[TestCase]]:
+    """The tests to run batched, as batches: tests of one executable (same key) together, split so that the
+    jobs share them (about tests/jobs per batch) and each filter stays under FILTER_LIMIT. An executable with
+    one selected test runs it alone."""
+    groups: dict[tuple, list[TestCase]] = {}
+    for test in tests:
+        key = batch_key(test)
+        if key is not None:
+            groups.setdefault(key, []).append(test)
+    groups = {k: g for k, g in groups.items() if len(g) > 1}
+    total = sum(len(g) for g in groups.values())
+    if not total:
+        return []
+    size = math.ceil(total / jobs)
+    batches: list[list[TestCase]] = []
+    for group in groups.values():
+        count = math.ceil(len(group) / size)
+        step = math.ceil(len(group) / count)
+        for i in range(0, len(group), step):
+            batches.extend(_within_filter_limit(group[i:i + step]))
+    return batches
+
+
+def _within_filter_limit(tests: list[TestCase]) -> list[list[TestCase]]:
+    chunks: list[list[TestCase]] = [[]]
+    length = 0
+    for test in tests:
+        add = len(gtest_name(test) or "") + 1
+        if chunks[-1] and length + add > FILTER_LIMIT:
+            chunks.append([])
+            length = 0
+        chunks[-1].append(test)
+        length += add
+    return chunks
+
+
+def batch_command(tests: list[TestCase]) -> tuple[str, ...]:
+    """The shared command with one filter naming every test, where the first test had its filter."""
+    first = tests[0].command
+    where = next(i for i, arg in enumerate(first) if arg.startswith(FILTER_FLAG))
+    names = ":".join(gtest_name(t) or "" for t in tests)
+    return first[:where] + (FILTER_FLAG + names,) + first[where + 1:]
+
+
+def outside_test(tests: list[TestCase], command: tuple[str, ...]) -> TestCase:
+    """The pseudo test that holds what a batch process printed outside its tests."""
+    first = tests[0]
+    return TestCase(name=Path(first.command[0]).name + OUTSIDE, command=command, cwd=first.cwd, env=first.env,
+                    is_gtest=True)
+
+
+# -- cutting one process's output into its tests' records ---------------------------------------------------
+
+
+@dataclass
+class Split:
+    """One batch process, cut into its tests: records of the tests it ran, what it printed outside them, and the
+    tests it never reached (after the one that crashed or hung, or all when it died before its first)."""
+
+    records: list[RunRecord] = field(default_factory=list)
+    outside: RunRecord | None = None
+    rest: list[PlannedRun] = field(default_factory=list)
+    started_any: bool = False
+    # The tests' own seconds, as gtest timed them, when every test that started ended; else None.
+    tests_seconds: float | None = None
+
+
+def split_execution(execution: Execution, runs: list[PlannedRun], per_test_timeout: float) -> Split:
+    """The records of one batch process: outcomes from gtest's JSON where it wrote one, else from the markers;
+    reports by their place in the output."""
+    by_name = {gtest_name(p.test): p for p in runs}
+    output = execution.output
+    segments = gtest.split_output(output)
+    outcomes = gtest.read_json(outdir.gtest_json_file(execution.run_dir)) or {}
+    report = shim.read_shim_report(execution.shim_report)
+    threads = 1 if report.get("max_threads") == 1 else None  # one thread all along: none of its tests had more
+    split = Split()
+    outside_text: list[str] = []
+    moved: list[Finding] = []
+    ran: list[tuple[PlannedRun, gtest.Segment]] = []
+    for segment in segments:
+        plan = by_name.get(segment.test) if segment.test is not None else None
+        if plan is None:  # outside every test, or a test the filter did not ask for
+            outside_text.append(output[segment.start:segment.end])
+            continue
+        ran.append((plan, segment))
+    split.started_any = bool(ran)
+    reached = {id(plan) for plan, _ in ran}
+    split.rest = [p for p in runs if id(p) not in reached] if ran else list(runs)
+
+    def own_seconds(plan: PlannedRun, segment: gtest.Segment) -> float:
+        name = gtest_name(plan.test) or ""
+        return outcomes[name].seconds if name in outcomes else segment.seconds or 0.0
+
+    open_seconds = execution.duration - sum(own_seconds(p, s) for p, s in ran if s.verdict is not None)
+    ended = [s for _, s in ran if s.verdict is not None]
+    # The process's own cost (start-up, set-up, exit) is shared by its tests when they all ended.
+    overhead = 0.0 if len(ended) < len(ran) else max(0.0, open_seconds) / max(1, len(ran))
+    if ran and len(ended) == len(ran):
+        split.tests_seconds = execution.duration - open_seconds
+    failures: list[Finding]
+    for plan, segment in ran:
+        text = output[segment.start:segment.end]
+        own, others = _own_reports(plan, text)
+        moved.extend(others)
+        name = gtest_name(plan.test) or ""
+        verdict = outcomes[name].verdict if name in outcomes else segment.verdict
+        if segment.verdict is None:  # it crashed, hung or was cut: the process's end is its end
+            seconds = max(0.0, open_seconds)
+            if execution.cut is not None:
+                outcome, failures = CUT, []
+            else:
+                outcome, failures = failure.classify(plan.test, execution.returncode, execution.timed_out,
+                                                     per_test_timeout, text, text, bool(own))
+        else:
+            seconds = own_seconds(plan, segment) + overhead
+            outcome, failures = failure.classify(plan.test, 1 if verdict == "fail" else 0, False,
+                                                 per_test_timeout, text, text, bool(own))
+        split.records.append(_record(plan, execution, outcome, own + failures, seconds, threads))
+    outside = [sign_report(r) for r in parse_reports("".join(outside_text))] + moved
+    exit_failures = _exit_failures(execution, ran, per_test_timeout, "".join(outside_text))
+    if outside or exit_failures:
+        tests = [p.test for p in runs]
+        pseudo = outside_test(tests, batch_command(tests))
+        split.outside = RunRecord(
+            test=pseudo.name, run=execution.plan.run, seed=execution.plan.seed, schedule=execution.plan.schedule,
+            command=list(pseudo.command), outcome=_outcome(outside, exit_failures, execution),
+            returncode=execution.returncode, duration=0.0, log_dir="", findings=outside + exit_failures,
+            env=replay_env(pseudo, execution.env), cwd=pseudo.cwd, cut=execution.cut)
+    # What TSan suppressed is counted per process, at its exit: once, on its last record.
+    counted = split.outside or (split.records[-1] if split.records else None)
+    if counted is not None:
+        counted.suppressed = dict(matched_counts(output, ""))
+    return split
+
+
+def _own_reports(plan: PlannedRun, text: str) -> tuple[list[Finding], list[Finding]]:
+    """The reports in a test's stretch of output that are its own, and those whose stacks run in another
+    test's body (a thread that outlived its test): those are not laid at this test."""
+    own: list[Finding] = []
+    others: list[Finding] = []
+    body = gtest.body_class(gtest_name(plan.test) or "")
+    for report in parse_reports(text):
+        bodies = gtest.bodies_named([f.function for s in report.stacks for f in s.frames])
+        (others if bodies - {body} else own).append(sign_report(report))
+    return own, others
+
+
+def _exit_failures(execution: Execution, ran: list[tuple[PlannedRun, gtest.Segment]], per_test_timeout: float,
+                   outside_text: str) -> list[Finding]:
+    """A crash, hang or exit status of the process that no test of it explains: the executable's own."""
+    if execution.cut is not None or any(s.verdict is None for _, s in ran) or not ran:
+        return []  # a test that never ended carries it; a process that ran no test runs its tests alone
+    status = execution.returncode
+    explained = status == 0 or (status == failure.TSAN_EXITCODE) or (
+        status == 1 and any(s.verdict == "fail" for _, s in ran))
+    if explained and not execution.timed_out:
+        return []
+    pseudo = outside_test([p.test for p, _ in ran], tuple(execution.argv))
+    _, findings = failure.classify(pseudo, status, execution.timed_out, per_test_timeout, outside_text,
+                                   outside_text, False)
+    return findings
+
+
+def _outcome(findings: list[Finding], exit_failures: list[Finding], execution: Execution) -> str:
+    if execution.cut is not None:
+        return CUT
+    for kind in ("timeout", "crash"):
+        if any(f.kind == kind for f in exit_failures):
+            return kind
+    return "fail" if exit_failures else "race"
+
+
+def _record(plan: PlannedRun, execution: Execution, outcome: str, findings: list[Finding], seconds: float,
+            threads: int | None) -> RunRecord:
+    """One test's record: its own command and environment to reproduce it alone."""
+    test = plan.test
+    return RunRecord(test=test.name, run=plan.run, seed=plan.seed, schedule=plan.schedule, command=list(test.command),
+                     outcome=outcome, returncode=execution.returncode if outcome in ("crash", "timeout") else None,
+                     duration=round(seconds, 4), log_dir="", threads=threads, findings=findings,
+                     env=replay_env(test, execution.env), cwd=test.cwd,
+                     cut=execution.cut if outcome == CUT else None)
+
+
+# -- running a batch ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class Process:
+    """One process the batched first pass started: its wall time, and its tests' own time when gtest said."""
+
+    seconds: float
+    tests_seconds: float | None  # None when the process did not end normally (its tests' times are partial)
+    tests: int
+
+
+@dataclass
+class BatchResult:
+    records: list[RunRecord] = field(default_factory=list)  # one per test that ran
+    outside: list[RunRecord] = field(default_factory=list)  # per process that printed something outside its tests
+    processes: list[Process] = field(default_factory=list)
+
+
+def run_batch(executor: Executor, batch: PlannedBatch, reserve_run: Callable[[], int],
+              session_started: float) -> BatchResult:
+    """Run the batch until every test has a record, re-running the tests after one that crashed or hung.
+    A process that cannot tell its tests apart (it died before the first) gives way to one per test.
+    Each record's `started` counts from `session_started` (time.monotonic()): a batched test is taken to start
+    when the tests before it in its process have had their share of its time."""
+    result = BatchResult()
+    pending = list(batch.runs)
+    while len(pending) > 1:
+        tests = [p.test for p in pending]
+        per_test = executor.timeout or max(t.timeout or DEFAULT_TIMEOUT for t in tests)
+        first = pending[0]
+        # The batch's own run index names its log dir; each test keeps the run index it was planned with.
+        plan = PlannedRun(test=replace(tests[0], name=Path(tests[0].command[0]).name + " (batch)",
+                                       command=batch_command(tests), timeout=per_test),
+                          run=reserve_run(), seed=first.seed, schedule=first.schedule, preload_shim=True,
+                          batch=len(pending))
+        with executor.run(plan) as execution:
+            split = split_execution(execution, pending, per_test)
+            execution.keep_logs = split.outside is not None or any(r.outcome != "pass" for r in split.records)
+        for record in split.records + ([split.outside] if split.outside else []):
+            record.log_dir = execution.log_dir
+        offset = execution.started - session_started
+        for record in split.records:
+            record.started = round(offset, 3)
+            offset += record.duration
+        if split.outside:
+            split.outside.started = round(execution.started - session_started, 3)
+        result.records.extend(split.records)
+        result.outside.extend([split.outside] if split.outside else [])
+        result.processes.append(Process(execution.duration, split.tests_seconds, len(split.records)))
+        if execution.cut is not None:
+            return result  # the budget ran out: the tests not reached stay without a run
+        if not split.started_any:
+            break  # it died before its first test: each runs alone
+        pending = split.rest
+    for plan in pending:
+        with executor.run(plan) as execution:
+            record = analyse_run(execution)
+            execution.keep_logs = record.outcome != "pass"
+        record.log_dir = execution.log_dir
+        record.started = round(execution.started - session_started, 3)
+        result.records.append(record)
+        result.processes.append(Process(execution.duration, None, 1))
+    return result

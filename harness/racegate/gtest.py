@@ -1,0 +1,181 @@
+"""What a GoogleTest executable prints: its test listing (`--gtest_list_tests`), the `[ RUN      ]` markers that
+split one process's output into the tests it ran, and its `--gtest_output=json` file.
+
+A batched first pass (batch.py) reads a process's output as one ordered stream: gtest prints each marker line
+with printf and fflush()es stdout before and after every test, and TSan write()s each report to fd 2 unbuffered;
+both fds are the same open file, so the bytes land in the file in the order they were written.
+"""
+from __future__ import annotations
+
+import json
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+RUN = "[ RUN      ] "
+# How a test ends in gtest's output: passed, failed, skipped (GTEST_SKIP).
+ENDS = {"[       OK ] ": "pass", "[  FAILED  ] ": "fail", "[  SKIPPED ] ": "skip"}
+
+
+@dataclass
+class Segment:
+    """A stretch of one process's output: one test's, from its RUN line to its end line, or text outside any."""
+
+    test: str | None  # the gtest name (Suite.Test), None for text outside every test
+    start: int
+    end: int
+    verdict: str | None = None  # "pass", "fail", "skip"; None while it never ended (the test crashed or hung)
+    seconds: float | None = None  # as its end line says, "(12 ms)"
+
+
+def split_output(text: str) -> list[Segment]:
+    """The output cut at the markers, in order; a test that never ended runs to the end of the text.
+    Lines that merely look like an end (the summary's `[  FAILED  ] Suite.Test` list) end nothing."""
+    segments: list[Segment] = []
+    open_test: Segment | None = None
+    outside = 0  # where the current stretch outside every test began
+    pos = 0
+    while pos < len(text):
+        nl = text.find("\n", pos)
+        line_end = len(text) if nl < 0 else nl + 1
+        line = text[pos:line_end]
+        if line.startswith(RUN):
+            if open_test is not None:  # a RUN without an end: the previous test's output is unterminated
+                open_test.end = pos
+                segments.append(open_test)
+            elif pos > outside:
+                segments.append(Segment(None, outside, pos))
+            open_test = Segment(_marker_name(line[len(RUN):]), pos, len(text))
+        elif open_test is not None:
+            for prefix, verdict in ENDS.items():
+                if line.startswith(prefix) and _marker_name(line[len(prefix):]) == open_test.test:
+                    open_test.end, open_test.verdict = line_end, verdict
+                    took = _TOOK.search(line)
+                    open_test.seconds = int(took.group(1)) / 1000 if took else None
+                    segments.append(open_test)
+                    open_test, outside = None, line_end
+                    break
+        pos = line_end
+    if open_test is not None:
+        segments.append(open_test)
+    elif len(text) > outside:
+        segments.append(Segment(None, outside, len(text)))
+    return segments
+
+
+_TOOK = re.compile(r"\((\d+) ms\)\s*$")
+
+
+def _marker_name(rest: str) -> str:
+    """`Suite.Test (12 ms)` or `Suite.Test/0, where GetParam() = 3 (0 ms)` -> the test's name."""
+    return rest.strip().split(" ", 1)[0].rstrip(",")
+
+
+@dataclass(frozen=True)
+class JsonOutcome:
+    verdict: str  # "pass", "fail", "skip"
+    seconds: float
+
+
+def read_json(path: Path) -> dict[str, JsonOutcome] | None:
+    """{Suite.Test: outcome} from a --gtest_output=json file; None when it is missing or unreadable
+    (the process died before gtest wrote it at the end)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8", errors="replace"))
+    except (OSError, ValueError):
+        return None
+    outcomes: dict[str, JsonOutcome] = {}
+    for suite in data.get("testsuites", []) if isinstance(data, dict) else []:
+        for test in suite.get("testsuite", []):
+            if test.get("status") == "NOTRUN":
+                continue
+            verdict = "fail" if test.get("failures") else "skip" if test.get("result") == "SKIPPED" else "pass"
+            outcomes[f"{suite.get('name')}.{test.get('name')}"] = JsonOutcome(verdict, _seconds(test.get("time")))
+    return outcomes
+
+
+def _seconds(text: object) -> float:
+    """gtest writes times as "0.012s"."""
+    try:
+        return float(str(text).rstrip("s"))
+    except ValueError:
+        return 0.0
+
+
+def parse_listing(text: str) -> list[str]:
+    """The test names (Suite.Test) of a `--gtest_list_tests` listing:
+
+        Suite.
+          Test
+        Inst/Param.  # TypeParam = int
+          Case/0  # GetParam() = 3
+
+    Disabled tests are left out (they run only with --gtest_also_run_disabled_tests); lines that are not part
+    of the listing (the program's own output, a sanitizer's warning) end the current suite."""
+    names: list[str] = []
+    suite: str | None = None
+    for raw in text.splitlines():
+        line = raw.split("  #", 1)[0].rstrip()
+        if not line:
+            continue
+        if line.startswith("  ") and not line.startswith("   "):
+            if suite is not None and " " not in line.strip():
+                name = line.strip()
+                if not (suite.split("/")[-1].startswith("DISABLED_") or name.startswith("DISABLED_")):
+                    names.append(f"{suite}.{name}")
+            continue
+        suite = line[:-1] if line.endswith(".") and " " not in line else None
+    return names
+
+
+# A test's body: gtest names the class of TEST(Suite, Name) `Suite_Name_Test`, with TestBody() its body.
+_TEST_BODY = re.compile(r"(\w+_Test)(?:<[^()]*>)?::TestBody\(")
+
+
+def body_class(test: str) -> str:
+    """The class gtest names the body of a test: Suite_Name_Test for `Suite.Name`, for `Inst/Suite.Name/2`
+    (TEST_P) and for `Suite/1.Name` or `Inst/Suite/1.Name` (typed tests)."""
+    suite, _, name = test.partition(".")
+    parts = suite.split("/")
+    while len(parts) > 1 and parts[-1].isdigit():
+        parts.pop()
+    return f"{parts[-1]}_{name.split('/')[0]}_Test"
+
+
+def bodies_named(functions: list[str]) -> set[str]:
+    """The test body classes (Suite_Name_Test) that frames of a report run in."""
+    return {match.group(1) for function in functions for match in _TEST_BODY.finditer(function)}
+
+
+@dataclass
+class StallWatch:
+    """Tells when a test in a batch runs longer than one test may: polled while the process runs, it reads
+    the output file's new bytes and times the test that is open (its RUN line seen, its end not yet)."""
+
+    path: Path
+    per_test: float
+    _offset: int = 0
+    _pending: str = ""
+    _open: str | None = None
+    # When the open test began, or, between tests (set-up, tear-down), when the last one ended.
+    _since: float = field(default_factory=time.monotonic)
+
+    def __call__(self) -> bool:
+        now = time.monotonic()
+        try:
+            with open(self.path, "rb") as f:
+                f.seek(self._offset)
+                data = f.read()
+        except OSError:
+            data = b""
+        self._offset += len(data)
+        text = self._pending + data.decode("utf-8", errors="replace")
+        *lines, self._pending = text.split("\n")
+        for line in lines:
+            if line.startswith(RUN):
+                self._open, self._since = _marker_name(line[len(RUN):]), now
+            elif self._open is not None and any(line.startswith(p) and _marker_name(line[len(p):]) == self._open
+                                                for p in ENDS):
+                self._open, self._since = None, now
+        return now - self._since > self.per_test

@@ -1,0 +1,99 @@
+"""The batched first pass on a real GoogleTest suite (tests/batch_programs) built under TSan with clang and gcc:
+a racy test in the middle of a batch is the one named, a crash or hang does not lose the tests after it, a
+thread that outlives its test is laid at the executable, and the buckets are those of one process per test."""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from samples_helpers import TESTS, racegate
+
+pytestmark = pytest.mark.e2e
+
+SUITE = TESTS / "batch_programs"
+TSAN = "-fsanitize=thread -g -O1"
+COMPILERS = {"clang": "clang++", "gcc": "g++"}
+# In the order gtest runs them (suite by suite): Crashy.Abort ends its process with Hangs and Later to go.
+MIDDLE = "Calm|Threads|Racy|Broken|Crashy|Hangs|Later"
+
+
+@pytest.fixture(scope="module", params=list(COMPILERS))
+def build(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    cxx = COMPILERS[request.param]
+    if not shutil.which(cxx) or not shutil.which("cmake"):
+        pytest.skip(f"needs {cxx} and cmake")
+    out = tmp_path_factory.mktemp(f"batch-{request.param}")
+    for argv in (["cmake", "-S", str(SUITE), "-B", str(out), f"-DCMAKE_CXX_COMPILER={cxx}",
+                  f"-DCMAKE_CXX_FLAGS={TSAN}", "-DCMAKE_EXE_LINKER_FLAGS=-fsanitize=thread"],
+                 ["cmake", "--build", str(out), "-j", "2"]):
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=900)
+        assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    return out
+
+
+def run(build: Path, out: Path, *args: str) -> dict:
+    proc = racegate("run", "--build-dir", str(build), "--runs", "1", "--out", str(out), "--format", "junit", *args)
+    assert proc.returncode in (0, 1), proc.stderr[-4000:]
+    return json.loads((out / "racegate.json").read_text())
+
+
+def outcomes(result: dict) -> dict[str, str]:
+    return {t["name"]: next(o for o, n in t["outcomes"].items() if n) for t in result["tests"]}
+
+
+def test_a_racy_test_in_a_batch_is_named_and_a_crash_loses_no_other_test(build, tmp_path):
+    batched = run(build, tmp_path / "batched", "-R", MIDDLE, "--jobs", "1")
+    assert outcomes(batched) == {
+        "Calm.First": "pass", "Calm.Second": "pass", "Calm.Third": "pass", "Calm.Fourth": "pass",
+        "Threads.JoinedWorkers": "pass", "Threads.MoreWorkers": "pass", "Racy.Counter": "race",
+        "Broken.Assertion": "fail", "Crashy.Abort": "crash", "Hangs.WhenAsked": "pass", "Later.Runs": "pass"}
+    # One process up to the crash, one for the tests after it.
+    assert (batched["cost"]["batch_processes"], batched["cost"]["batched_tests"]) == (2, 11)
+    by_kind = {b["kind"]: b for b in batched["buckets"]}
+    assert by_kind["data race"]["tests"] == ["Racy.Counter"]
+    assert by_kind["crash"]["tests"] == ["Crashy.Abort"]
+    # Each is reproduced by its own test's command, not the batch's.
+    assert by_kind["data race"]["first_seen"]["command"][1] == "--gtest_filter=Racy.Counter"
+    alone = run(build, tmp_path / "alone", "-R", MIDDLE, "--jobs", "2", "--no-batch")
+    assert outcomes(alone) == outcomes(batched)
+    assert sorted(b["id"] for b in alone["buckets"]) == sorted(b["id"] for b in batched["buckets"])
+    assert "batch_processes" not in alone["cost"]
+
+
+def test_a_hanging_test_is_stopped_at_its_own_timeout_and_the_rest_run(build, tmp_path, monkeypatch):
+    monkeypatch.setenv("BATCH_SUITE_HANG", "1")
+    result = run(build, tmp_path / "out", "-R", "Calm|Hangs|Later", "--jobs", "1", "--timeout", "3")
+    assert outcomes(result) == {"Calm.First": "pass", "Calm.Second": "pass", "Calm.Third": "pass",
+                                "Calm.Fourth": "pass", "Hangs.WhenAsked": "timeout", "Later.Runs": "pass"}
+    (hang,) = result["buckets"]
+    assert hang["kind"] == "timeout" and hang["tests"] == ["Hangs.WhenAsked"]
+    # Stopped at its own timeout, not the batch's six: well before the tests' summed timeouts.
+    assert result["summary"]["wall_seconds"] < 6 * 3
+
+
+def test_a_thread_outliving_its_test_is_laid_at_the_executable(build, tmp_path):
+    result = run(build, tmp_path / "out", "-R", "Leaky|Calm", "--jobs", "1")
+    found = outcomes(result)
+    assert found["Leaky.DetachedWriter"] == "pass" and found["Leaky.Reader"] == "pass"
+    assert found["batch_suite (outside its tests)"] == "race"
+    entry = next(t for t in result["tests"] if t["name"] == "batch_suite (outside its tests)")
+    assert "outlived its test" in entry["notes"][0]
+    (race,) = result["buckets"]
+    assert race["tests"] == ["batch_suite (outside its tests)"]
+
+
+def test_run_on_a_gtest_binary_lists_its_tests(build, tmp_path):
+    out = tmp_path / "out"
+    proc = racegate("run", "--runs", "1", "--jobs", "1", "--out", str(out), "--format", "junit", "--",
+                    str(build / "batch_suite"), "--gtest_filter=Calm.*:Racy.*", cwd=tmp_path)
+    assert proc.returncode == 1, proc.stderr[-4000:]
+    result = json.loads((out / "racegate.json").read_text())
+    assert outcomes(result) == {"Calm.First": "pass", "Calm.Second": "pass", "Calm.Third": "pass",
+                                "Calm.Fourth": "pass", "Racy.Counter": "race"}
+    racy = next(t for t in result["tests"] if t["name"] == "Racy.Counter")
+    assert racy["command"] == [str(build / "batch_suite"), "--gtest_filter=Racy.Counter"]
+    assert result["cost"]["batched_tests"] == 5
