@@ -9,6 +9,7 @@ from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from racegate import history as histories
 from racegate import outdir
 from racegate import result as results
 from racegate.analyse import analyse_run
@@ -32,6 +33,7 @@ class SessionConfig:
     until_confident: float | None
     shim_path: Path | None
     suppressions: SuppressionFile | None = None  # the file every run gets, and its entries
+    history: histories.History | None = None  # what earlier sessions learned (--history)
 
 
 class Session:
@@ -43,7 +45,7 @@ class Session:
         # The budget is a deadline: no run starts after it, and runs still going then are cut.
         deadline = self.started + config.time_budget if config.time_budget is not None else None
         self.scheduler = Scheduler(tests, schedules_for, config.master_seed, config.runs, deadline,
-                                   config.until_confident, bucket_id)
+                                   config.until_confident, bucket_id, config.history)
         tsan_flags = {"suppressions": str(config.suppressions.path)} if config.suppressions else None
         self.executor = Executor(outdir.runs_dir(config.out_dir), config.shim_path, config.timeout, deadline,
                                  tsan_flags)
@@ -146,6 +148,14 @@ class Session:
             results.strategy_stats(self.records, (b.first.schedule for b in buckets if b.id in entries)),
             results.discovery_curve((b.first.run for b in buckets if b.id in entries), self.records),
             wall_seconds, self.interrupted, self._suppression_results())
+
+    def learned(self) -> histories.History:
+        """The history to keep for the next session: the earlier one with this session's runs added."""
+        with self._lock:
+            records = list(self.records)
+        ids = {r.run: [bucket_id(f.kind, f.signature) for f in r.findings] for r in records}
+        now = histories.from_session(records, ids)
+        return self.config.history.merged(now) if self.config.history else now
 
     def _suppression_results(self) -> list[results.SuppressionResult] | None:
         if self.config.suppressions is None:
