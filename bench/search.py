@@ -120,6 +120,8 @@ def main() -> int:
     ap.add_argument("--budget", type=float, default=30.0, help="seconds per session (default 30)")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--trials", type=int, default=3)
+    ap.add_argument("--racegate", type=Path, default=REPO / "racegate",
+                    help="the racegate to measure as adaptive/warm (default: this checkout's)")
     ap.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
     args = ap.parse_args()
     build_dir = args.build_dir.resolve()
@@ -134,7 +136,7 @@ def main() -> int:
         history = tmp / "history.json"
         if "warm" in args.variants:
             # The previous CI run: one session of its own, with a seed no trial uses.
-            racegate_session(REPO / "racegate", build_dir, args.budget, args.jobs, 1000, tmp / "train", history)
+            racegate_session(args.racegate, build_dir, args.budget, args.jobs, 1000, tmp / "train", history)
         for trial in range(1, args.trials + 1):
             for variant in args.variants:
                 out = tmp / f"{variant}-{trial}"
@@ -144,12 +146,12 @@ def main() -> int:
                     assert static is not None
                     first = racegate_session(static, build_dir, args.budget, args.jobs, trial, out)
                 elif variant == "adaptive":
-                    first = racegate_session(REPO / "racegate", build_dir, args.budget, args.jobs, trial, out)
+                    first = racegate_session(args.racegate, build_dir, args.budget, args.jobs, trial, out)
                 else:
                     # Each trial starts from the same learned history, not from the trials before it.
                     copy = tmp / f"history-{trial}.json"
                     copy.write_bytes(history.read_bytes())
-                    first = racegate_session(REPO / "racegate", build_dir, args.budget, args.jobs, trial, out, copy)
+                    first = racegate_session(args.racegate, build_dir, args.budget, args.jobs, trial, out, copy)
                 times[variant].append(first)
                 print(f"trial {trial} {variant}: " + ", ".join(
                     f"{bug.split(' (')[0]} {fmt(detection(first, p), args.budget)}" for bug, p in bugs.items()),
