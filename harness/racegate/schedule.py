@@ -26,7 +26,7 @@ CONFIDENT_MAX_RUNS = 1000  # per test, for --until-confident without --runs or -
 # a test whose last SATURATED_AFTER runs all showed the same non-empty bucket set has its index multiplied by
 # MAINTENANCE: it keeps a small share (about MAINTENANCE**2 of an unsaturated test's time), in case it shows more.
 EXPLORE = 1.0
-SATURATED_AFTER = 5
+SATURATED_AFTER = 3
 MAINTENANCE = 0.2
 # Runs that earlier sessions (--history) count as, at most, per arm: enough to start from their weights, few
 # enough that this session's own runs overrule a stale history within a handful of runs.
@@ -314,13 +314,14 @@ class Scheduler:
         """The arm's optimistic new findings per second: what its runs showed per second of their cost, plus a
         bonus that shrinks with the seconds already spent on it (so, without findings, arms share time evenly)."""
         arm = state.arm(schedule)
-        if not arm.timed and not arm.prior_runs:
-            return math.inf  # every arm is tried once: nothing else tells what it costs and shows
         cost = arm.cost(state.mean_cost(unit))
         steady = state.steady or frozenset()
-        hit_rate = (arm.hits(steady) + arm.prior_hits) / (arm.runs + arm.prior_runs + 1.0)
+        # Half a hit imagined on top of what was seen: an arm not yet run starts at 1/2 and comes first among
+        # equally cheap ones; one that keeps showing nothing sinks towards 0.
+        hit_rate = (arm.hits(steady) + arm.prior_hits + 0.5) / (arm.runs + arm.prior_runs + 1.0)
         exploit = (arm.good_turing() + hit_rate) / cost
-        exposure = max(arm.seconds + arm.prior_runs * cost, MIN_COST) / unit
+        # An arm not yet run counts as one run's exposure: it is not infinitely uncertain, only optimistic.
+        exposure = max(arm.seconds + arm.prior_runs * cost, cost) / unit
         explore = EXPLORE / unit * math.sqrt(log_term / exposure)
         return (exploit + explore) * (MAINTENANCE if state.saturated else 1.0)
 

@@ -83,10 +83,10 @@ def test_the_same_master_seed_plans_the_same_runs():
     assert plan_with(5) != plan_with(6)
 
 
-def next_with(scheduler, schedule, outcome="pass"):
+def next_with(scheduler, schedule, duration=0.01):
     """Run passing runs until the scheduler plans one under `schedule`; return that plan, not yet finished."""
     while (plan := scheduler.next()).schedule != schedule:
-        finish_record(scheduler, plan, outcome=outcome)
+        finish_record(scheduler, plan, duration=duration)
     return plan
 
 
@@ -134,11 +134,11 @@ def finish_record(scheduler, plan, outcome="pass", duration=0.01, findings=(), c
 
 
 def test_perturbed_runs_get_a_slowdown_limit_from_the_plain_run():
-    s = Scheduler(make_tests("a"), lambda t: ["noise", "pct"], 1, runs=3, deadline=None)
+    s = Scheduler(make_tests("a"), lambda t: ["noise", "pct"], 1, runs=10, deadline=None)
     first = s.next()
     assert first.schedule == "none" and first.slowdown_limit is None
     finish_record(s, first, duration=4.0)
-    second = next_with(s, "noise")
+    second = next_with(s, "noise", duration=4.0)
     assert second.slowdown_limit == slowdown_limit(4.0) == 20.0
     assert slowdown_limit(0.05) == 10.05  # short tests get SLOWDOWN_MIN_EXTRA seconds more than their plain run
 
@@ -146,13 +146,13 @@ def test_perturbed_runs_get_a_slowdown_limit_from_the_plain_run():
 def test_a_strategy_that_slows_a_test_is_dropped_and_the_test_rechecked_plain():
     s = Scheduler(make_tests("spin"), lambda t: ["noise", "pct"], 1, runs=8, deadline=None)
     finish_record(s, s.next(), duration=1.0)  # plain
-    pct = next_with(s, "pct")
+    pct = next_with(s, "pct", duration=1.0)
     finish_record(s, pct, outcome="cut", duration=10.0, cut="slow")
     recheck = s.next()
     assert recheck.schedule == "none" and recheck.purpose == "recheck"
     finish_record(s, recheck)
     rest = drain(s, lambda p: ("pass", 2, ()))
-    assert {p.schedule for p in rest} == {"noise"}
+    assert "pct" not in {p.schedule for p in rest}
     (note,) = s.notes()["spin"]
     assert note.startswith("pct slowed this test past 5x its plain run") and "pct disabled for it" in note
 
