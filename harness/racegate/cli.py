@@ -102,8 +102,9 @@ def _parser() -> argparse.ArgumentParser:
                      help="what earlier sessions learned per test: read at the start (missing: empty; unreadable: "
                      "ignored with a warning), rewritten at the end; keep it in the CI cache")
     run.add_argument("--schedule", metavar="LIST",
-                     help=f"comma-separated strategies to rotate ({', '.join(strategies.STRATEGIES)}); "
-                     f"default {','.join(strategies.DEFAULT_PORTFOLIO)}")
+                     help=f"comma-separated strategies to search with ({', '.join(strategies.STRATEGIES)}); "
+                     f"default {','.join(strategies.DEFAULT_PORTFOLIO)}, with plain runs competing; a list "
+                     "given here is used as is")
     run.add_argument("--timeout", type=_positive_float, metavar="SECONDS",
                      help="per-run timeout (default: the test's TIMEOUT property, else 300)")
     run.add_argument("--until-confident", type=_probability, metavar="P",
@@ -197,7 +198,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     session = Session(tests, schedules_for, SessionConfig(
         out_dir=out_dir, jobs=args.jobs, master_seed=master_seed, runs=args.runs, time_budget=args.time_budget,
         timeout=args.timeout, until_confident=args.until_confident, shim_path=shim_path, suppressions=supp,
-        history=past))
+        history=past, plain_arm=args.schedule is None))
     print(f"racegate: {len(tests)} tests, seed {master_seed}, schedules {','.join(schedules)}, "
           f"{args.jobs} jobs", file=sys.stderr)
     planned = planned_runs(len(tests), args.runs, args.time_budget, args.until_confident)

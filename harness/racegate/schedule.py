@@ -123,10 +123,10 @@ class _TestState:
         data race; a failing one is repeated to tell a flaky failure from a steady one."""
         return self.threads is None or self.threads > 1 or self.failed
 
-    def candidates(self) -> list[str]:
-        # Plain repetition is always an arm: a strategy can hurt a test (noise's delays at thread start stagger
-        # threads that must overlap), and the search notices only if plain runs compete.
-        return list(dict.fromkeys([NONE, *self.schedules]))
+    def candidates(self, plain_arm: bool) -> list[str]:
+        # With the default portfolio plain repetition is an arm too: a strategy can hurt a test (noise's delays
+        # at thread start stagger threads that must overlap), and the search notices only if plain runs compete.
+        return list(dict.fromkeys([NONE, *self.schedules] if plain_arm else self.schedules or [NONE]))
 
     def arm(self, schedule: str) -> _Arm:
         if schedule not in self.arms:
@@ -168,7 +168,8 @@ class Scheduler:
 
     def __init__(self, tests: list[TestCase], schedules_for: Callable[[TestCase], list[str]], master_seed: int,
                  runs: int | None, deadline: float | None, until_confident: float | None = None,
-                 bucket_id: Callable[[str, list[str]], str] | None = None, history: History | None = None):
+                 bucket_id: Callable[[str, list[str]], str] | None = None, history: History | None = None,
+                 plain_arm: bool = True):
         if runs is None and deadline is None:
             # --until-confident alone runs until confident, within a generous cap; otherwise the default.
             runs = CONFIDENT_MAX_RUNS if until_confident is not None else DEFAULT_RUNS
@@ -177,6 +178,7 @@ class Scheduler:
         self.master_seed = master_seed
         self.until_confident = until_confident
         self._bucket_id = bucket_id
+        self._plain_arm = plain_arm  # plain runs compete with the strategies (False: only the listed ones)
         past = history.tests if history else {}
         self._states = [_TestState(t, list(schedules_for(t)), past=past.get(t.name)) for t in tests]
         self._by_name = {s.test.name: s for s in self._states}
@@ -304,7 +306,7 @@ class Scheduler:
                 continue
             if state.finished == 0 or not state.repeatable():
                 continue  # its first run decides whether it is worth repeating
-            for schedule in state.candidates():
+            for schedule in state.candidates(self._plain_arm):
                 key = (self._index(state, schedule, unit, log_term), self._tie_break(state, schedule))
                 if best_key is None or key > best_key:
                     best, best_key = _Choice(state, schedule), key

@@ -34,6 +34,7 @@ class SessionConfig:
     shim_path: Path | None
     suppressions: SuppressionFile | None = None  # the file every run gets, and its entries
     history: histories.History | None = None  # what earlier sessions learned (--history)
+    plain_arm: bool = True  # plain repetition competes with the strategies (the default portfolio)
 
 
 class Session:
@@ -45,7 +46,8 @@ class Session:
         # The budget is a deadline: no run starts after it, and runs still going then are cut.
         deadline = self.started + config.time_budget if config.time_budget is not None else None
         self.scheduler = Scheduler(tests, schedules_for, config.master_seed, config.runs, deadline,
-                                   config.until_confident, bucket_id, config.history)
+                                   config.until_confident, bucket_id, config.history,
+                                   config.plain_arm)
         tsan_flags = {"suppressions": str(config.suppressions.path)} if config.suppressions else None
         self.executor = Executor(outdir.runs_dir(config.out_dir), config.shim_path, config.timeout, deadline,
                                  tsan_flags)

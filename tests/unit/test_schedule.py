@@ -258,3 +258,9 @@ def test_untried_arms_go_first_and_ties_follow_the_master_seed():
     s = budgeted(["clean"], schedules=("noise", "pct", "pin"))
     plans = play(s, suite, 4)
     assert sorted(p.schedule for p in plans[1:]) == ["noise", "pct", "pin"]
+
+
+def test_an_explicit_schedule_list_is_used_as_is_without_plain_repeats():
+    s = Scheduler(make_tests("a"), lambda t: ["pct"], 3, runs=6, deadline=None, plain_arm=False)
+    plans = drain(s, lambda p: ("pass", 2, ()))
+    assert [p.schedule for p in plans] == ["none"] + ["pct"] * 5
