@@ -6,7 +6,7 @@ Side by side in one invocation, at the same --jobs and the same --budget, over t
   static    racegate as released at 5fe114e (every test once, then fixed fair-share weights, strategies rotated),
             extracted with `git archive` into a temporary dir (nothing in the repository changes)
   adaptive  this racegate, cold (no history)
-  warm      this racegate with --history from one earlier session of its own (a previous CI run)
+  warm      this racegate with --history from --train earlier sessions of its own (previous CI runs)
 Each runs --trials times (seeds 1..N, the same for every racegate variant). Detection of a bug = the first
 failing run of its test (plain) or the first bucket first seen in its test (racegate); its time is seconds since
 the command started, taken from the end of the run that showed it: ctest's "Failed" line for plain, the mtime of
@@ -120,6 +120,7 @@ def main() -> int:
     ap.add_argument("--budget", type=float, default=30.0, help="seconds per session (default 30)")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--trials", type=int, default=3)
+    ap.add_argument("--train", type=int, default=1, help="sessions that write the history warm starts from")
     ap.add_argument("--racegate", type=Path, default=REPO / "racegate",
                     help="the racegate to measure as adaptive/warm (default: this checkout's)")
     ap.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
@@ -135,8 +136,10 @@ def main() -> int:
         static = static_racegate(tmp / "static") if "static" in args.variants else None
         history = tmp / "history.json"
         if "warm" in args.variants:
-            # The previous CI run: one session of its own, with a seed no trial uses.
-            racegate_session(args.racegate, build_dir, args.budget, args.jobs, 1000, tmp / "train", history)
+            # The previous CI runs: sessions of their own, with seeds no trial uses.
+            for n in range(args.train):
+                racegate_session(args.racegate, build_dir, args.budget, args.jobs, 1000 + n, tmp / f"train{n}",
+                                 history)
         for trial in range(1, args.trials + 1):
             for variant in args.variants:
                 out = tmp / f"{variant}-{trial}"
@@ -156,8 +159,9 @@ def main() -> int:
                 print(f"trial {trial} {variant}: " + ", ".join(
                     f"{bug.split(' (')[0]} {fmt(detection(first, p), args.budget)}" for bug, p in bugs.items()),
                     file=sys.stderr, flush=True)
-    print(f"build {build_dir}, budget {args.budget:g} s, {args.jobs} jobs, {args.trials} trials; "
-          f"seconds since the command started")
+    print(f"build {build_dir}, budget {args.budget:g} s, {args.jobs} jobs, {args.trials} trials, warm after "
+          f"{args.train} training sessions; seconds since the command started (discovery included, so a bucket "
+          f"found near the end of the budget can show a little over it)")
     header = ["hard bug"] + [f"{v}: median s (found)" for v in args.variants]
     comparisons = [(a, b) for a, b in (("plain", "adaptive"), ("static", "adaptive"), ("plain", "warm"),
                                        ("static", "warm")) if a in args.variants and b in args.variants]

@@ -115,8 +115,19 @@ class _TestState:
 
     @property
     def saturated(self) -> bool:
-        """The same non-empty bucket set on its last SATURATED_AFTER runs: more of them tell nobody anything."""
-        return len(self.recent) == SATURATED_AFTER and len(set(self.recent)) == 1 and bool(self.recent[0])
+        """The same non-empty bucket set on its last SATURATED_AFTER runs: more of them tell nobody anything.
+        A test whose history showed the same buckets on every run (no strategy ever had a hit) is saturated as
+        soon as this session's runs show exactly those buckets again."""
+        if not self.recent or len(set(self.recent)) != 1 or not self.recent[0]:
+            return False
+        return len(self.recent) == SATURATED_AFTER or self.recent[0] == self._steady_in_history()
+
+    def _steady_in_history(self) -> frozenset | None:
+        past = self.past
+        if past is None or not past.buckets or any(s.hits for s in past.strategies.values()) or \
+                sum(s.runs for s in past.strategies.values()) < SATURATED_AFTER:
+            return None
+        return frozenset(past.buckets)
 
     def repeatable(self) -> bool:
         """Whether repeating it can find anything: not for a single-threaded test that passed, which can have no

@@ -142,3 +142,28 @@ def test_the_learned_strategy_weights_are_where_the_search_starts():
     assert plans[1].schedule == "pct"  # no arm is untried: history already tried them all
     counts = Counter(p.schedule for p in plans[1:])
     assert counts["pct"] > counts["noise"] + counts["none"]
+
+
+def test_a_test_the_history_saw_show_the_same_buckets_every_time_is_saturated_when_they_show_again():
+    steady = History({"steady": TestHistory(0.1, 4, 1, ["data race|x|y"], {"none": StrategyHistory(2, 0.2, 0),
+                                                                           "noise": StrategyHistory(2, 0.2, 0)})})
+    race = Finding("data race", "r", ["x", "y"], [], "")
+
+    def key(kind, signature):
+        return kind + "|" + "|".join(signature)
+
+    def share(history):
+        s = Scheduler(cases("steady", "clean"), lambda t: ["noise", "pct"], 3, runs=None,
+                      deadline=time.monotonic() + 3600, bucket_id=key, history=history)
+        counts = Counter()
+        for _ in range(40):
+            plan = s.next()
+            counts[plan.test.name] += 1
+            found = plan.test.name == "steady"
+            s.record(RunRecord(test=plan.test.name, run=plan.run, seed=plan.seed, schedule=plan.schedule,
+                               command=[], outcome="race" if found else "pass", returncode=0, duration=0.1,
+                               log_dir="", threads=4, findings=[race] if found else []))
+        s.stop()
+        return counts["steady"]
+
+    assert share(steady) == 1 < share(None)
