@@ -240,10 +240,11 @@ class Scheduler:
             arm = state.arm(record.schedule)
             arm.seconds += record.duration
             arm.timed += 1
+            searched = not self._purpose.pop(record.run, "")
             if record.outcome != CUT:
                 state.bucket_sets.add(ids)
                 state.steady = ids if state.steady is None else state.steady & ids
-                if not self._purpose.pop(record.run, ""):
+                if searched:
                     state.recent.append(ids)
                     arm.runs += 1
                     arm.sets[ids] += 1
