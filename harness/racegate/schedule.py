@@ -99,7 +99,6 @@ class _TestState:
     started: int = 0
     finished: int = 0
     outcomes: Counter = field(default_factory=Counter)
-    bucket_sets: set = field(default_factory=set)
     steady: frozenset | None = None  # the buckets every finished run showed; None before any
     recent: deque = field(default_factory=lambda: deque(maxlen=SATURATED_AFTER))
     threads: int | None = None
@@ -242,7 +241,6 @@ class Scheduler:
             arm.timed += 1
             searched = not self._purpose.pop(record.run, "")
             if record.outcome != CUT:
-                state.bucket_sets.add(ids)
                 state.steady = ids if state.steady is None else state.steady & ids
                 if searched:
                     state.recent.append(ids)
