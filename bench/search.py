@@ -123,6 +123,7 @@ def main() -> int:
     ap.add_argument("--train", type=int, default=1, help="sessions that write the history warm starts from")
     ap.add_argument("--racegate", type=Path, default=REPO / "racegate",
                     help="the racegate to measure as adaptive/warm (default: this checkout's)")
+    ap.add_argument("--keep", type=Path, help="keep every session's output and the history here")
     ap.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
     args = ap.parse_args()
     build_dir = args.build_dir.resolve()
@@ -132,7 +133,8 @@ def main() -> int:
     racy = sorted(n for n in names if RACY_SUITE.match(n))
     times: dict[str, list[dict[str, float]]] = {v: [] for v in args.variants}
     with tempfile.TemporaryDirectory() as tmp_name:
-        tmp = Path(tmp_name)
+        tmp = args.keep.resolve() if args.keep else Path(tmp_name)
+        tmp.mkdir(parents=True, exist_ok=True)
         static = static_racegate(tmp / "static") if "static" in args.variants else None
         history = tmp / "history.json"
         if "warm" in args.variants:
