@@ -18,6 +18,19 @@ from racegate.result import write_json
 
 HISTORY_VERSION = 1
 HISTORY_KEY = "racegate_history"
+# A bucket that comes and goes earns the runs that show it a hit only its first HIT_CREDIT times: a strategy that
+# exposes an intermittent bug is worth more runs, but showing the same known bug again finds nothing new.
+HIT_CREDIT = 5
+
+
+def is_hit(shown: frozenset, steady: frozenset | None, sightings: Counter) -> bool:
+    """Whether a run that showed the buckets `shown` found something about its test: a bucket the test's earlier
+    runs did not all show, while still rare (seen in fewer than HIT_CREDIT runs), or the absence of one they all
+    showed (a failing test's first pass). `steady` is what every earlier run showed (None before the first run),
+    `sightings` how many earlier runs showed each bucket."""
+    if steady is None:
+        return False
+    return bool(steady - shown) or any(sightings[b] < HIT_CREDIT for b in shown - steady)
 
 
 class HistoryError(ValueError):
@@ -30,7 +43,7 @@ class StrategyHistory:
 
     runs: int = 0
     seconds: float = 0.0
-    hits: int = 0  # runs that showed a bucket the test does not show on every run
+    hits: int = 0  # runs that found something about the test (is_hit)
     buckets: list[str] = field(default_factory=list)  # ids of the buckets this strategy showed
 
     def merged(self, other: StrategyHistory) -> StrategyHistory:
@@ -175,21 +188,22 @@ def from_session(records: Iterable[RunRecord], bucket_ids: dict[int, list[str]])
         by_test.setdefault(r.test, []).append(r)
     history = History()
     for name, runs in by_test.items():
-        sets = [frozenset(bucket_ids.get(r.run, ())) for r in runs if r.outcome != CUT]
-        steady = frozenset.intersection(*sets) if sets else frozenset()
         plain = [r for r in runs if r.schedule == "none" and r.outcome != CUT]
         threads = [r.threads for r in runs if r.threads is not None]
         entry = TestHistory(duration=plain[0].duration if plain else None, threads=max(threads) if threads else None,
                             sessions=1)
         seen: Counter[str] = Counter()
+        steady: frozenset | None = None
         for r in sorted(runs, key=lambda r: r.run):
-            ids = bucket_ids.get(r.run, [])
-            seen.update(ids)
+            ids = frozenset(bucket_ids.get(r.run, ()))
             s = entry.strategies.setdefault(r.schedule, StrategyHistory())
             s.runs += 1
             s.seconds += r.duration
-            s.hits += r.outcome != CUT and bool(set(ids) - steady)
-            s.buckets = _union(s.buckets, ids)
+            s.buckets = _union(s.buckets, sorted(ids))
+            if r.outcome != CUT:
+                s.hits += is_hit(ids, steady, seen)
+                steady = ids if steady is None else steady & ids
+                seen.update(ids)
         entry.buckets = list(seen)
         history.tests[name] = entry
     return history

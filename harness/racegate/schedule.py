@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from racegate.execute import CUT_SLOW
-from racegate.history import History, TestHistory
+from racegate.history import History, TestHistory, is_hit
 from racegate.kinds import FAILURE_KINDS
 from racegate.model import CUT, PlannedRun, RunRecord, TestCase
 from racegate.run_env import run_timeout
@@ -70,7 +70,7 @@ class _Arm:
     runs: int = 0  # finished search runs (re-checks and replays weigh a finding; they are not a sample)
     seconds: float = 0.0  # spent on it, re-checks included: they cost the budget like any run
     timed: int = 0  # runs whose duration `seconds` holds
-    sets: Counter = field(default_factory=Counter)  # bucket set -> search runs that showed exactly it
+    hits: int = 0  # search runs that found something about the test (history.is_hit)
     buckets: Counter = field(default_factory=Counter)  # bucket -> search runs that showed it
     prior_runs: float = 0.0  # from --history, scaled down to at most HISTORY_RUNS
     prior_hits: float = 0.0
@@ -80,10 +80,6 @@ class _Arm:
         if self.timed:
             return max(self.seconds / self.timed, MIN_COST)
         return max(self.prior_cost if self.prior_cost is not None else fallback, MIN_COST)
-
-    def hits(self, steady: frozenset) -> int:
-        """Search runs that showed a bucket the test does not show on every run."""
-        return sum(n for s, n in self.sets.items() if s - steady)
 
     def good_turing(self) -> float:
         """The chance that its next run shows a bucket its runs have not shown: singletons over runs."""
@@ -100,6 +96,7 @@ class _TestState:
     finished: int = 0
     outcomes: Counter = field(default_factory=Counter)
     steady: frozenset | None = None  # the buckets every finished run showed; None before any
+    sightings: Counter = field(default_factory=Counter)  # bucket -> finished runs that showed it
     recent: deque = field(default_factory=lambda: deque(maxlen=SATURATED_AFTER))
     threads: int | None = None
     plain_seconds: float | None = None  # its first, plain run's duration
@@ -241,12 +238,13 @@ class Scheduler:
             arm.timed += 1
             searched = not self._purpose.pop(record.run, "")
             if record.outcome != CUT:
-                state.steady = ids if state.steady is None else state.steady & ids
                 if searched:
                     state.recent.append(ids)
                     arm.runs += 1
-                    arm.sets[ids] += 1
+                    arm.hits += is_hit(ids, state.steady, state.sightings)
                     arm.buckets.update(ids)
+                state.steady = ids if state.steady is None else state.steady & ids
+                state.sightings.update(ids)
             for bucket in ids:
                 self._bucket_runs[bucket] += 1
             if record.schedule == NONE:
@@ -327,10 +325,9 @@ class Scheduler:
         bonus that shrinks with the seconds already spent on it (so, without findings, arms share time evenly)."""
         arm = state.arm(schedule)
         cost = arm.cost(state.mean_cost(unit))
-        steady = state.steady or frozenset()
         # Half a hit imagined on top of what was seen: an arm not yet run starts at 1/2 and comes first among
         # equally cheap ones; one that keeps showing nothing sinks towards 0.
-        hit_rate = (arm.hits(steady) + arm.prior_hits + 0.5) / (arm.runs + arm.prior_runs + 1.0)
+        hit_rate = (arm.hits + arm.prior_hits + 0.5) / (arm.runs + arm.prior_runs + 1.0)
         exploit = (arm.good_turing() + hit_rate) / cost
         # An arm not yet run counts as one run's exposure: it is not infinitely uncertain, only optimistic.
         exposure = max(arm.seconds + arm.prior_runs * cost, cost) / unit

@@ -167,3 +167,15 @@ def test_a_test_the_history_saw_show_the_same_buckets_every_time_is_saturated_wh
         return counts["steady"]
 
     assert share(steady) == 1 < share(None)
+
+
+def test_a_bucket_earns_hits_only_while_rare_and_a_first_pass_after_failures_is_one():
+    # An intermittent race on every other noise run: its first HIT_CREDIT sightings are hits, later ones not.
+    records = [record("t", 0, "none")] + [record("t", k, "noise", "race" if k % 2 else "pass") for k in range(1, 21)]
+    learned = histories.from_session(records, {k: ["b1"] for k in range(1, 21, 2)})
+    assert learned.tests["t"].strategies["noise"].hits == histories.HIT_CREDIT
+    # A test failing on every run until a pass: that pass is news (the failure is flaky), later passes are not.
+    records = [record("f", 0, "none", "fail"), record("f", 1, "pct", "fail"), record("f", 2, "pct"),
+               record("f", 3, "pct")]
+    learned = histories.from_session(records, {0: ["b9"], 1: ["b9"]})
+    assert learned.tests["f"].strategies["pct"].hits == 1

@@ -90,18 +90,20 @@ def next_with(scheduler, schedule, duration=0.01):
     return plan
 
 
-def test_time_budget_favours_nondeterministic_tests():
-    # With a budget, a test that raced in some runs only gets more runs than a steady multi-threaded one.
-    s = Scheduler(make_tests("steady", "racy"), lambda t: SCHEDULES, 1, runs=None, deadline=time.monotonic() + 3600)
+def test_showing_a_known_intermittent_race_again_earns_no_more_runs_after_its_first_sightings():
+    # "racy" shows the same race on every other run: its first HIT_CREDIT sightings count for the strategy that
+    # showed it; after that it finds nothing new, and gets about the share of a test that never fails.
+    s = Scheduler(make_tests("steady", "racy"), lambda t: SCHEDULES, 1, runs=None, deadline=time.monotonic() + 3600,
+                  bucket_id=key)
     race = Finding("data race", "t", ["x"], [], "")
     started = []
-    for _ in range(60):
+    for _ in range(600):
         plan = s.next()
         started.append(plan.test.name)
         odd = plan.test.name == "racy" and started.count("racy") % 2 == 0
         finish(s, plan, "race" if odd else "pass", 2, [race] if odd else [])
-    counts = Counter(started)
-    assert counts["racy"] > 1.5 * counts["steady"]
+    late = Counter(started[300:])
+    assert late["racy"] < 1.5 * late["steady"]
     s.stop()
     assert s.next() is None
 
@@ -232,15 +234,15 @@ def test_a_multi_threaded_test_that_never_failed_keeps_being_explored():
 def test_strategies_that_found_something_for_a_test_get_more_of_its_runs():
     plans = play(budgeted(["hidden"]), suite, 200)
     by_strategy = Counter(p.schedule for p in plans if p.purpose == "")
-    assert by_strategy["noise"] > 2 * by_strategy["pct"]
-    assert by_strategy["noise"] > 2 * by_strategy["none"]
+    assert by_strategy["noise"] > 1.3 * by_strategy["pct"]
+    assert by_strategy["noise"] > 1.3 * by_strategy["none"]
 
 
 def test_plain_repetition_competes_so_a_strategy_that_hurts_a_test_loses_to_it():
     plans = play(budgeted(["atomic"]), suite, 200)
     by_strategy = Counter(p.schedule for p in plans)
-    assert by_strategy["none"] > 2 * by_strategy["noise"]
-    assert by_strategy["none"] > 2 * by_strategy["pct"]
+    assert by_strategy["none"] > 1.3 * by_strategy["noise"]
+    assert by_strategy["none"] > 1.3 * by_strategy["pct"]
 
 
 def test_single_threaded_passing_tests_run_exactly_once_under_a_budget():
