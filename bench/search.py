@@ -36,6 +36,7 @@ STATIC_COMMIT = "5fe114e"
 TSAN_OPTIONS = "halt_on_error=0 second_deadlock_stack=1 history_size=7"
 FAILED_LINE = re.compile(r"Test\s+#\d+: (\S+) \.*\**(?:Failed|Exception|Timeout)")
 RACY_SUITE = re.compile(r"^(\w+Race|\w*CheckThenAct)\.")
+FIXED_SUITE = re.compile(r"^\w+Fixed\.")
 # The hard bugs: a test-name pattern each; one whose test is not in the build is skipped (e.g. a sample another
 # branch adds).
 HARD_BUGS = {
@@ -131,6 +132,7 @@ def main() -> int:
     bugs = {bug: p for bug, p in HARD_BUGS.items() if any(re.search(p, n) for n in names)}
     skipped = [bug for bug in HARD_BUGS if bug not in bugs]
     racy = sorted(n for n in names if RACY_SUITE.match(n))
+    fixed = sorted(n for n in names if FIXED_SUITE.match(n))
     times: dict[str, list[dict[str, float]]] = {v: [] for v in args.variants}
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = args.keep.resolve() if args.keep else Path(tmp_name)
@@ -193,6 +195,8 @@ def main() -> int:
     for name in racy:
         print(f"  {name}: " + ", ".join(
             f"{v} {sum(1 for first in times[v] if name in first)}/{len(times[v])}" for v in args.variants))
+    print(f"false alarms (a detection in one of the {len(fixed)} fixed tests), per variant: " + ", ".join(
+        f"{v} {sum(1 for first in times[v] for name in fixed if name in first)}" for v in args.variants))
     return 0
 
 
