@@ -42,8 +42,7 @@ FIXED_SUITE = re.compile(r"^\w+Fixed\.")
 HARD_BUGS = {
     "masked race (TelemetryHiddenRace)": r"^TelemetryHiddenRace\.",
     "atomics check-then-act (AccountCheckThenAct)": r"^AccountCheckThenAct\.",
-    "atomics check-then-act, rare (AtomicCheckThenAct*)": r"^Atomic\w*CheckThenAct\w*\.",
-    "rare race (*RareRace)": r"^\w*RareRace\.",
+    "atomics check-then-act, rare (TicketBoothCheckThenAct)": r"^TicketBoothCheckThenAct\.",
 }
 VARIANTS = ("plain", "static", "adaptive", "warm")
 
