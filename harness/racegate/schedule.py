@@ -104,6 +104,8 @@ class _TestState:
     notes: list[str] = field(default_factory=list)
     arms: dict[str, _Arm] = field(default_factory=dict)
     past: TestHistory | None = None
+    terms_key: tuple | None = None  # what Scheduler._terms last computed `terms` from
+    terms: list = field(default_factory=list)
 
     @property
     def failed(self) -> bool:
@@ -195,6 +197,8 @@ class Scheduler:
         self._rechecked: set[str] = set()  # failure buckets whose re-check is planned
         self._seen_plain: set[str] = set()  # buckets a plain run showed: no re-check needed
         self._purpose: dict[int, str] = {}  # run index -> why it was planned, for runs that are no sample
+        self._spent = 0.0  # seconds of every finished run
+        self._unit: float | None = None  # cached by _time_unit
         self._next_run = 0
         self._total_finished = 0
         self._stopped = False
@@ -227,6 +231,7 @@ class Scheduler:
                 state.threads = max(state.threads or 0, record.threads)
             if record.schedule == NONE and state.plain_seconds is None and record.outcome != CUT:
                 state.plain_seconds = record.duration
+                self._unit = None
             if record.cut == CUT_SLOW:
                 self._drop_slow_strategy(state, record)
             ids: frozenset[str] = frozenset(self._bucket_id(f.kind, f.signature) for f in record.findings) \
@@ -236,6 +241,7 @@ class Scheduler:
             arm = state.arm(record.schedule)
             arm.seconds += record.duration
             arm.timed += 1
+            self._spent += record.duration
             searched = not self._purpose.pop(record.run, "")
             if record.outcome != CUT:
                 if searched:
@@ -307,37 +313,52 @@ class Scheduler:
         best: _Choice | None = None
         best_key: tuple[float, int] | None = None
         unit = self._time_unit()
-        spent = sum(arm.seconds for s in self._states for arm in s.arms.values())
-        log_term = math.log(2.0 + spent / unit)
+        # The part of every arm's exploration bonus that does not depend on the arm (see _terms).
+        bonus = EXPLORE / unit * math.sqrt(math.log(2.0 + self._spent / unit))
         for state in self._states:
             if self.runs is not None and state.started >= self.runs:
                 continue
             if state.finished == 0 or not state.repeatable():
                 continue  # its first run decides whether it is worth repeating
-            for schedule in state.candidates(self._plain_arm):
-                key = (self._index(state, schedule, unit, log_term), self._tie_break(state, schedule))
+            for schedule, exploit, inverse_exposure, factor, tie in self._terms(state, unit):
+                key = ((exploit + bonus * inverse_exposure) * factor, tie)
                 if best_key is None or key > best_key:
                     best, best_key = _Choice(state, schedule), key
         return best
 
-    def _index(self, state: _TestState, schedule: str, unit: float, log_term: float) -> float:
-        """The arm's optimistic new findings per second: what its runs showed per second of their cost, plus a
-        bonus that shrinks with the seconds already spent on it (so, without findings, arms share time evenly)."""
-        arm = state.arm(schedule)
-        cost = arm.cost(state.mean_cost(unit))
-        # Half a hit imagined on top of what was seen: an arm not yet run starts at 1/2 and comes first among
-        # equally cheap ones; one that keeps showing nothing sinks towards 0.
-        hit_rate = (arm.hits + arm.prior_hits + 0.5) / (arm.runs + arm.prior_runs + 1.0)
-        exploit = (arm.good_turing() + hit_rate) / cost
-        # An arm not yet run counts as one run's exposure: it is not infinitely uncertain, only optimistic.
-        exposure = max(arm.seconds + arm.prior_runs * cost, cost) / unit
-        explore = EXPLORE / unit * math.sqrt(log_term / exposure)
-        return (exploit + explore) * (MAINTENANCE if state.saturated else 1.0)
+    def _terms(self, state: _TestState, unit: float) -> list[tuple[str, float, float, float, int]]:
+        """Per arm of the test, the parts of its index that change only when the test's own runs do.
+
+        The index is the arm's optimistic new findings per second: exploit, what its runs showed per second of
+        their cost, plus a bonus that shrinks with the seconds already spent on it (so that, without findings,
+        arms share time evenly), times the saturation factor:
+            (exploit + EXPLORE / unit * sqrt(ln(2 + spent / unit)) / sqrt(exposure)) * factor
+        Cached per test: a pick compares thousands of arms in a large suite, and only one test changes per run."""
+        cache_key = (state.finished, len(state.schedules), unit)
+        if state.terms_key == cache_key:
+            return state.terms
+        terms = []
+        factor = MAINTENANCE if state.saturated else 1.0
+        for schedule in state.candidates(self._plain_arm):
+            arm = state.arm(schedule)
+            cost = arm.cost(state.mean_cost(unit))
+            # Half a hit imagined on top of what was seen: an arm not yet run starts at 1/2 and comes first among
+            # equally cheap ones; one that keeps showing nothing sinks towards 0.
+            hit_rate = (arm.hits + arm.prior_hits + 0.5) / (arm.runs + arm.prior_runs + 1.0)
+            exploit = (arm.good_turing() + hit_rate) / cost
+            # An arm not yet run counts as one run's exposure: it is not infinitely uncertain, only optimistic.
+            exposure = max(arm.seconds + arm.prior_runs * cost, cost) / unit
+            terms.append((schedule, exploit, 1.0 / math.sqrt(exposure), factor, self._tie_break(state, schedule)))
+        state.terms_key, state.terms = cache_key, terms
+        return terms
 
     def _time_unit(self) -> float:
-        """The session's typical run, which turns seconds spent into a count of runs for the exploration bonus."""
-        plain = [s.plain_seconds for s in self._states if s.plain_seconds is not None]
-        return max(statistics.median(plain), MIN_COST) if plain else 1.0
+        """The session's typical run, which turns seconds spent into a count of runs for the exploration bonus:
+        the median plain duration, computed again only when a test's first plain run ends."""
+        if self._unit is None:
+            plain = [s.plain_seconds for s in self._states if s.plain_seconds is not None]
+            self._unit = max(statistics.median(plain), MIN_COST) if plain else 1.0
+        return self._unit
 
     def _tie_break(self, state: _TestState, schedule: str) -> int:
         # Equal indexes (arms nothing has told apart yet) are ordered by the master seed, not by dict order.
