@@ -5,7 +5,8 @@
 # environment variable, never as script text, so a branch name or regex cannot inject shell code.
 #
 # Inputs (all optional): INPUT_PRESET INPUT_COMPILER INPUT_RUNS INPUT_TIME_BUDGET INPUT_JOBS INPUT_SHARD
-#   INPUT_BASELINE INPUT_SUPPRESSIONS INPUT_TESTS INPUT_OUT INPUT_GATE INPUT_EXTRA_ARGS INPUT_ARTIFACT_NAME
+#   INPUT_BASELINE INPUT_SUPPRESSIONS INPUT_TESTS INPUT_HISTORY INPUT_OUT INPUT_GATE INPUT_EXTRA_ARGS
+#   INPUT_ARTIFACT_NAME
 # Overrides, for tests and unusual runners:
 #   RACEGATE_BIN                 racegate executable (default: the launcher of this checkout)
 #   RACEGATE_APT_GET             apt-get command used to install missing tools
@@ -213,6 +214,8 @@ if [[ -n ${INPUT_BASELINE:-} ]]; then
 fi
 # A missing suppressions file is racegate's usage error (exit 2), unlike a baseline still to be written.
 [[ -z ${INPUT_SUPPRESSIONS:-} ]] || args+=(--suppressions "$INPUT_SUPPRESSIONS")
+# The history file may not exist yet (a first run, an evicted cache): racegate starts empty then.
+[[ -z ${INPUT_HISTORY:-} ]] || args+=(--history "$INPUT_HISTORY")
 args+=(--out "$out")
 [[ $gate == true ]] || args+=(--no-gate)
 if [[ -n ${INPUT_EXTRA_ARGS:-} ]]; then
@@ -246,6 +249,7 @@ rc=0
 set_output exit-code "$rc"
 [[ ! -f $out_abs/racegate.json ]] || set_output result "$out_abs/racegate.json"
 [[ ! -f $out_abs/racegate.sarif ]] || set_output sarif-file "$out_abs/racegate.sarif"
+[[ -z ${INPUT_HISTORY:-} || ! -f $INPUT_HISTORY ]] || set_output history-file "$INPUT_HISTORY"
 
 # racegate writes the job summary itself; say something when it stopped before it could.
 if [[ $summary_before != -1 && "$(wc -c <"$GITHUB_STEP_SUMMARY" 2>/dev/null || echo 0)" == "$summary_before" ]]; then

@@ -12,6 +12,7 @@ from functools import partial
 from pathlib import Path
 
 from racegate import __version__, discover, gate, outdir, shim, strategies, suppressions
+from racegate import history as histories
 from racegate import result as results
 from racegate.build import build_preset, compiler, uses_tsan
 from racegate.errors import EXIT_CLEAN, EXIT_FOUND, EXIT_INTERRUPTED, EXIT_USAGE, RacegateError
@@ -97,9 +98,13 @@ def _parser() -> argparse.ArgumentParser:
                      help="TSan suppressions file for every run (with TSAN_OPTIONS suppressions= too, both apply); "
                      "the result counts what each entry matched and lists the stale ones")
     run.add_argument("--out", type=Path, default=Path("racegate-out"), help="output dir (default racegate-out)")
+    run.add_argument("--history", type=Path, metavar="FILE",
+                     help="what earlier sessions learned per test: read at the start (missing: empty; unreadable: "
+                     "ignored with a warning), rewritten at the end; keep it in the CI cache")
     run.add_argument("--schedule", metavar="LIST",
-                     help=f"comma-separated strategies to rotate ({', '.join(strategies.STRATEGIES)}); "
-                     f"default {','.join(strategies.DEFAULT_PORTFOLIO)}")
+                     help=f"comma-separated strategies to search with ({', '.join(strategies.STRATEGIES)}); "
+                     f"default {','.join(strategies.DEFAULT_PORTFOLIO)}, with plain runs competing; a list "
+                     "given here is used as is")
     run.add_argument("--timeout", type=_positive_float, metavar="SECONDS",
                      help="per-run timeout (default: the test's TIMEOUT property, else 300)")
     run.add_argument("--until-confident", type=_probability, metavar="P",
@@ -123,9 +128,11 @@ def _parser() -> argparse.ArgumentParser:
     _format_option(report)
     report.set_defaults(handler=cmd_report)
 
-    merge = sub.add_parser("merge", help="merge shard results into one")
+    merge = sub.add_parser("merge", help="merge shard results (or, with --history, history files) into one")
     merge.add_argument("results", type=Path, nargs="+")
     merge.add_argument("-o", "--output", type=Path, required=True, help="merged racegate.json to write")
+    merge.add_argument("--history", action="store_true",
+                       help="the inputs are --history files: write their merged history to -o, no reports")
     merge.add_argument("--baseline", type=Path)
     merge.add_argument("--no-gate", action="store_true")
     _format_option(merge)
@@ -190,10 +197,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     shim_path = _shim()
     master_seed = args.seed if args.seed is not None else secrets.randbits(32)
     schedules_for = partial(strategies.probe_schedules_for_test, wanted=schedules, have_shim=shim_path is not None)
+    past = histories.load_or_empty(args.history) if args.history else None
     session = Session(tests, schedules_for, SessionConfig(
         out_dir=out_dir, jobs=args.jobs, master_seed=master_seed, runs=args.runs, time_budget=args.time_budget,
         timeout=args.timeout, until_confident=args.until_confident, shim_path=shim_path, suppressions=supp,
-        batch=not args.no_batch))
+        batch=not args.no_batch, history=past, plain_arm=args.schedule is None))
     print(f"racegate: {len(tests)} tests, seed {master_seed}, schedules {','.join(schedules)}, "
           f"{args.jobs} jobs", file=sys.stderr)
     planned = planned_runs(len(tests), args.runs, args.time_budget, args.until_confident)
@@ -206,6 +214,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         compiler=compiler(build_dir) if build_dir else None, strict=args.strict,
         gate_library_reports=args.gate_library_reports, suppression_files=list(supp.sources) if supp else None)
     result = session.result(config, wall)
+    if args.history:
+        # Written whatever the verdict, and after an interrupt too: what the runs taught is kept either way.
+        histories.save(session.learned(), args.history)
     result.tests.extend(not_built)
     gate.apply_baseline(result, known)
     _publish(result, out_dir, formats)
@@ -276,6 +287,20 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_merge(args: argparse.Namespace) -> int:
     from racegate.merge import merge
+
+    if args.history:
+        merged = histories.History()
+        for path in args.results:
+            # Named explicitly: a missing one is a mistake here, unlike run --history's first session.
+            if not path.is_file():
+                raise RacegateError(f"{path}: no such history file")
+            try:
+                merged = merged.merged(histories.load(path))
+            except histories.HistoryError as exc:
+                raise RacegateError(f"{path}: {exc}") from None
+        histories.save(merged, args.output)
+        print(f"racegate: wrote {args.output} ({len(merged.tests)} tests)", file=sys.stderr)
+        return EXIT_CLEAN
 
     inputs = [(path.resolve(), results.load(path)) for path in args.results]
     out_path = args.output.resolve()

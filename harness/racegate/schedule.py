@@ -1,7 +1,9 @@
-"""Decide what runs next: every test once, then repetitions where races and flakiness can hide."""
+"""Decide what runs next: every test once, then the runs most likely to find something new per second."""
 from __future__ import annotations
 
 import hashlib
+import math
+import statistics
 import threading
 import time
 from collections import Counter, deque
@@ -10,18 +12,27 @@ from typing import Callable
 
 from racegate.batch import PlannedBatch
 from racegate.execute import CUT_SLOW
+from racegate.history import History, TestHistory, is_hit
 from racegate.kinds import FAILURE_KINDS
 from racegate.model import CUT, PlannedRun, RunRecord, TestCase
 from racegate.run_env import run_timeout
 from racegate.stats import cautious_new_bucket_chance
 from racegate.strategies import NONE, SHIM_SCHEDULES
 
-# Fair-share weights: a test that has shown nondeterminism gets this many runs for every run of a plain
-# single-threaded one; a multi-threaded (or not yet known) test gets MULTI_THREADED_WEIGHT.
-NONDETERMINISTIC_WEIGHT = 4
-MULTI_THREADED_WEIGHT = 2
 DEFAULT_RUNS = 10
 CONFIDENT_MAX_RUNS = 1000  # per test, for --until-confident without --runs or --time-budget
+
+# The adaptive rule (docs/scheduling.md, "Which run next"). An arm is one (test, strategy) pair; its index is
+# its optimistic count of new findings per second. EXPLORE scales the bonus for seconds not yet spent on an arm;
+# a test whose last SATURATED_AFTER runs all showed the same non-empty bucket set has its index multiplied by
+# MAINTENANCE: it keeps a small share (about MAINTENANCE**2 of an unsaturated test's time), in case it shows more.
+EXPLORE = 1.0
+SATURATED_AFTER = 3
+MAINTENANCE = 0.2
+# Runs that earlier sessions (--history) count as, at most, per arm: enough to start from their weights, few
+# enough that this session's own runs overrule a stale history within a handful of runs.
+HISTORY_RUNS = 10.0
+MIN_COST = 0.001  # seconds: no run is free, so no arm's index is infinite
 
 
 def run_seed(master_seed: int, test: str, k: int) -> int:
@@ -54,45 +65,121 @@ class _Recheck:
 
 
 @dataclass
+class _Arm:
+    """One strategy on one test: what its runs cost and what they showed."""
+
+    runs: int = 0  # finished search runs (re-checks and replays weigh a finding; they are not a sample)
+    seconds: float = 0.0  # spent on it, re-checks included: they cost the budget like any run
+    timed: int = 0  # runs whose duration `seconds` holds
+    hits: int = 0  # search runs that found something about the test (history.is_hit)
+    buckets: Counter = field(default_factory=Counter)  # bucket -> search runs that showed it
+    prior_runs: float = 0.0  # from --history, scaled down to at most HISTORY_RUNS
+    prior_hits: float = 0.0
+    prior_cost: float | None = None
+
+    def cost(self, fallback: float) -> float:
+        if self.timed:
+            return max(self.seconds / self.timed, MIN_COST)
+        return max(self.prior_cost if self.prior_cost is not None else fallback, MIN_COST)
+
+    def good_turing(self) -> float:
+        """The chance that its next run shows a bucket its runs have not shown: singletons over runs."""
+        if not self.runs:
+            return 0.0
+        return sum(1 for n in self.buckets.values() if n == 1) / self.runs
+
+
+@dataclass
 class _TestState:
     test: TestCase
     schedules: list[str]  # the perturbation strategies still in use for this test
     started: int = 0
     finished: int = 0
     outcomes: Counter = field(default_factory=Counter)
-    bucket_sets: set = field(default_factory=set)
+    steady: frozenset | None = None  # the buckets every finished run showed; None before any
+    sightings: Counter = field(default_factory=Counter)  # bucket -> finished runs that showed it
+    recent: deque = field(default_factory=lambda: deque(maxlen=SATURATED_AFTER))
     threads: int | None = None
     plain_seconds: float | None = None  # its first, plain run's duration
     rechecks: deque = field(default_factory=deque)
     notes: list[str] = field(default_factory=list)
-
-    @property
-    def nondeterministic(self) -> bool:
-        return len(self.outcomes) > 1 or len(self.bucket_sets) > 1
+    arms: dict[str, _Arm] = field(default_factory=dict)
+    past: TestHistory | None = None
+    terms_key: tuple | None = None  # what Scheduler._terms last computed `terms` from
+    terms: list = field(default_factory=list)
 
     @property
     def failed(self) -> bool:
         return any(o not in ("pass", CUT) for o in self.outcomes)
 
-    def weight(self) -> int | None:
-        """How much repetition this test deserves; None when repeating it cannot find anything new."""
-        if self.nondeterministic:
-            return NONDETERMINISTIC_WEIGHT
-        if self.threads is None or self.threads > 1:
-            return MULTI_THREADED_WEIGHT
-        # Single-threaded: no data race is possible; repeat only to tell a flaky failure from a steady one.
-        return 1 if self.failed else None
+    @property
+    def saturated(self) -> bool:
+        """The same non-empty bucket set on its last SATURATED_AFTER runs: more of them tell nobody anything.
+        A test whose history showed the same buckets on every run (no strategy ever had a hit) is saturated as
+        soon as this session's runs show exactly those buckets again."""
+        if not self.recent or len(set(self.recent)) != 1 or not self.recent[0]:
+            return False
+        return len(self.recent) == SATURATED_AFTER or self.recent[0] == self._steady_in_history()
+
+    def _steady_in_history(self) -> frozenset | None:
+        past = self.past
+        if past is None or not past.buckets or any(s.hits for s in past.strategies.values()) or \
+                sum(s.runs for s in past.strategies.values()) < SATURATED_AFTER:
+            return None
+        return frozenset(past.buckets)
+
+    def repeatable(self) -> bool:
+        """Whether repeating it can find anything: not for a single-threaded test that passed, which can have no
+        data race; a failing one is repeated to tell a flaky failure from a steady one."""
+        return self.threads is None or self.threads > 1 or self.failed
+
+    def candidates(self, plain_arm: bool) -> list[str]:
+        # With the default portfolio plain repetition is an arm too: a strategy can hurt a test (noise's delays
+        # at thread start stagger threads that must overlap), and the search notices only if plain runs compete.
+        return list(dict.fromkeys([NONE, *self.schedules] if plain_arm else self.schedules or [NONE]))
+
+    def arm(self, schedule: str) -> _Arm:
+        if schedule not in self.arms:
+            arm = self.arms[schedule] = _Arm()
+            past = self.past.strategies.get(schedule) if self.past else None
+            if past and past.runs:
+                scale = min(1.0, HISTORY_RUNS / past.runs)
+                arm.prior_runs, arm.prior_hits = past.runs * scale, past.hits * scale
+                arm.prior_cost = past.seconds / past.runs
+        return self.arms[schedule]
+
+    def mean_cost(self, unit: float) -> float:
+        """What a run of this test costs so far, whatever its strategy: the prior of an arm not yet run."""
+        timed = sum(a.timed for a in self.arms.values())
+        return sum(a.seconds for a in self.arms.values()) / timed if timed else unit
+
+    def first_run_rank(self) -> int:
+        """Order of first runs: what history says failed, then multi-threaded, unknown, single-threaded."""
+        if self.past is None:
+            return 2
+        if self.past.failed:
+            return 0
+        if self.past.threads is None:
+            return 2
+        return 1 if self.past.threads > 1 else 3
+
+
+@dataclass(frozen=True)
+class _Choice:
+    state: _TestState
+    schedule: str | None  # None: the test's first run, or its next re-check
 
 
 class Scheduler:
     """Thread-safe source of planned runs for the worker threads.
 
-    Every test's first run is plain: it measures the test's own duration and thread count. Repetitions then
-    rotate the test's strategies, with runs that re-check a finding going first."""
+    Every test's first run is plain: it measures the test's own duration and thread count. Runs that re-check a
+    finding go first; then the (test, strategy) arm with the highest optimistic new findings per second."""
 
     def __init__(self, tests: list[TestCase], schedules_for: Callable[[TestCase], list[str]], master_seed: int,
                  runs: int | None, deadline: float | None, until_confident: float | None = None,
-                 bucket_id: Callable[[str, list[str]], str] | None = None):
+                 bucket_id: Callable[[str, list[str]], str] | None = None, history: History | None = None,
+                 plain_arm: bool = True):
         if runs is None and deadline is None:
             # --until-confident alone runs until confident, within a generous cap; otherwise the default.
             runs = CONFIDENT_MAX_RUNS if until_confident is not None else DEFAULT_RUNS
@@ -101,11 +188,18 @@ class Scheduler:
         self.master_seed = master_seed
         self.until_confident = until_confident
         self._bucket_id = bucket_id
-        self._states = [_TestState(t, list(schedules_for(t))) for t in tests]
+        self._plain_arm = plain_arm  # plain runs compete with the strategies (False: only the listed ones)
+        past = history.tests if history else {}
+        self._states = [_TestState(t, list(schedules_for(t)), past=past.get(t.name)) for t in tests]
         self._by_name = {s.test.name: s for s in self._states}
+        # First runs in CTest order, except that what history says failed or runs several threads goes first.
+        self._first_order = sorted(self._states, key=_TestState.first_run_rank)
         self._bucket_runs: Counter = Counter()
         self._rechecked: set[str] = set()  # failure buckets whose re-check is planned
         self._seen_plain: set[str] = set()  # buckets a plain run showed: no re-check needed
+        self._purpose: dict[int, str] = {}  # run index -> why it was planned, for runs that are no sample
+        self._spent = 0.0  # seconds of every finished run
+        self._unit: float | None = None  # cached by _time_unit
         self._next_run = 0
         self._total_finished = 0
         self._stopped = False
@@ -150,7 +244,7 @@ class Scheduler:
     def _plan_batch(self, states: list[_TestState]) -> PlannedBatch:
         # Each test's first run as _plan makes it (its run index, seed, plain schedule): the tests count as
         # started, so nothing else plans them until their records come back.
-        return PlannedBatch(tuple(self._plan(state) for state in states if state.started == 0))
+        return PlannedBatch(tuple(self._plan(_Choice(state, None)) for state in states if state.started == 0))
 
     def record(self, record: RunRecord) -> None:
         with self._cond:
@@ -161,12 +255,26 @@ class Scheduler:
                 state.threads = max(state.threads or 0, record.threads)
             if record.schedule == NONE and state.plain_seconds is None and record.outcome != CUT:
                 state.plain_seconds = record.duration
+                self._unit = None
             if record.cut == CUT_SLOW:
                 self._drop_slow_strategy(state, record)
             ids: frozenset[str] = frozenset(self._bucket_id(f.kind, f.signature) for f in record.findings) \
                 if self._bucket_id else frozenset()
+            if not ids and record.outcome not in ("pass", CUT):
+                ids = frozenset({record.outcome})  # no bucketer: the outcome is what the run showed
+            arm = state.arm(record.schedule)
+            arm.seconds += record.duration
+            arm.timed += 1
+            self._spent += record.duration
+            searched = not self._purpose.pop(record.run, "")
             if record.outcome != CUT:
-                state.bucket_sets.add(ids)
+                if searched:
+                    state.recent.append(ids)
+                    arm.runs += 1
+                    arm.hits += is_hit(ids, state.steady, state.sightings)
+                    arm.buckets.update(ids)
+                state.steady = ids if state.steady is None else state.steady & ids
+                state.sightings.update(ids)
             for bucket in ids:
                 self._bucket_runs[bucket] += 1
             if record.schedule == NONE:
@@ -190,8 +298,6 @@ class Scheduler:
         if record.schedule not in state.schedules:
             return  # a run that started before the strategy was dropped
         state.schedules.remove(record.schedule)
-        if not state.schedules:
-            state.schedules.append(NONE)
         plain = state.plain_seconds or 0.0
         state.notes.append(
             f"{record.schedule} slowed this test past {SLOWDOWN_FACTOR:g}x its plain run "
@@ -219,30 +325,73 @@ class Scheduler:
             return False
         return self.confidence_estimate() < self.until_confident
 
-    def _pick(self) -> _TestState | None:
+    def _pick(self) -> _Choice | None:
         # Re-checks of findings first: what is reported should rest on them.
         for state in self._states:
             if state.rechecks:
-                return state
+                return _Choice(state, None)
         # Every test runs once before any repeats.
-        for state in self._states:
+        for state in self._first_order:
             if state.started == 0:
-                return state
-        best, best_key = None, None
+                return _Choice(state, None)
+        best: _Choice | None = None
+        best_key: tuple[float, int] | None = None
+        unit = self._time_unit()
+        # The part of every arm's exploration bonus that does not depend on the arm (see _terms).
+        bonus = EXPLORE / unit * math.sqrt(math.log(2.0 + self._spent / unit))
         for state in self._states:
             if self.runs is not None and state.started >= self.runs:
                 continue
-            if state.finished == 0:
+            if state.finished == 0 or not state.repeatable():
                 continue  # its first run decides whether it is worth repeating
-            weight = state.weight()
-            if weight is None:
-                continue
-            key = state.started / weight
-            if best_key is None or key < best_key:
-                best, best_key = state, key
+            for schedule, exploit, inverse_exposure, factor, tie in self._terms(state, unit):
+                key = ((exploit + bonus * inverse_exposure) * factor, tie)
+                if best_key is None or key > best_key:
+                    best, best_key = _Choice(state, schedule), key
         return best
 
-    def _plan(self, state: _TestState) -> PlannedRun:
+    def _terms(self, state: _TestState, unit: float) -> list[tuple[str, float, float, float, int]]:
+        """Per arm of the test, the parts of its index that change only when the test's own runs do.
+
+        The index is the arm's optimistic new findings per second: exploit, what its runs showed per second of
+        their cost, plus a bonus that shrinks with the seconds already spent on it (so that, without findings,
+        arms share time evenly), times the saturation factor:
+            (exploit + EXPLORE / unit * sqrt(ln(2 + spent / unit)) / sqrt(exposure)) * factor
+        Cached per test: a pick compares thousands of arms in a large suite, and only one test changes per run."""
+        cache_key = (state.finished, len(state.schedules), unit)
+        if state.terms_key == cache_key:
+            return state.terms
+        terms = []
+        factor = MAINTENANCE if state.saturated else 1.0
+        for schedule in state.candidates(self._plain_arm):
+            arm = state.arm(schedule)
+            cost = arm.cost(state.mean_cost(unit))
+            # Half a hit imagined on top of what was seen: an arm not yet run starts at 1/2 and comes first among
+            # equally cheap ones; one that keeps showing nothing sinks towards 0.
+            hit_rate = (arm.hits + arm.prior_hits + 0.5) / (arm.runs + arm.prior_runs + 1.0)
+            exploit = (arm.good_turing() + hit_rate) / cost
+            # An arm not yet run counts as one run's exposure: it is not infinitely uncertain, only optimistic.
+            exposure = max(arm.seconds + arm.prior_runs * cost, cost) / unit
+            terms.append((schedule, exploit, 1.0 / math.sqrt(exposure), factor, self._tie_break(state, schedule)))
+        state.terms_key, state.terms = cache_key, terms
+        return terms
+
+    def _time_unit(self) -> float:
+        """The session's typical run, which turns seconds spent into a count of runs for the exploration bonus:
+        the median plain duration, computed again only when a test's first plain run ends."""
+        if self._unit is None:
+            plain = [s.plain_seconds for s in self._states if s.plain_seconds is not None]
+            self._unit = max(statistics.median(plain), MIN_COST) if plain else 1.0
+        return self._unit
+
+    def _tie_break(self, state: _TestState, schedule: str) -> int:
+        # Equal indexes (arms nothing has told apart yet) are ordered by the master seed, not by dict order.
+        digest = hashlib.sha256(f"{self.master_seed}/{state.test.name}/{schedule}".encode(
+            "utf-8", "surrogateescape")).digest()
+        return int.from_bytes(digest[:4], "big")
+
+    def _plan(self, choice: _Choice) -> PlannedRun:
+        state = choice.state
         k = state.started
         state.started += 1
         run = self._next_run
@@ -253,10 +402,9 @@ class Scheduler:
             recheck = state.rechecks.popleft()
             schedule, purpose = recheck.schedule, recheck.purpose
             seed = recheck.seed if recheck.seed is not None else seed
-        elif k == 0:
-            schedule = NONE
+            self._purpose[run] = purpose
         else:
-            schedule = state.schedules[(k - 1) % len(state.schedules)]
+            schedule = choice.schedule or NONE
         limit = None
         if schedule != NONE and state.plain_seconds is not None:
             limit = run_timeout(schedule, slowdown_limit(state.plain_seconds))

@@ -9,6 +9,7 @@ from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from racegate import history as histories
 from racegate import outdir, steady_crash
 from racegate.advice import steady_crash_advice
 from racegate import result as results
@@ -35,6 +36,8 @@ class SessionConfig:
     shim_path: Path | None
     suppressions: SuppressionFile | None = None  # the file every run gets, and its entries
     batch: bool = True  # the first runs of a gtest executable's tests share processes (batch.py)
+    history: histories.History | None = None  # what earlier sessions learned (--history)
+    plain_arm: bool = True  # plain repetition competes with the strategies (the default portfolio)
 
 
 class Session:
@@ -46,7 +49,8 @@ class Session:
         # The budget is a deadline: no run starts after it, and runs still going then are cut.
         deadline = self.started + config.time_budget if config.time_budget is not None else None
         self.scheduler = Scheduler(tests, schedules_for, config.master_seed, config.runs, deadline,
-                                   config.until_confident, bucket_id)
+                                   config.until_confident, bucket_id, config.history,
+                                   config.plain_arm)
         tsan_flags = {"suppressions": str(config.suppressions.path)} if config.suppressions else None
         self.executor = Executor(outdir.runs_dir(config.out_dir), config.shim_path, config.timeout, deadline,
                                  tsan_flags)
@@ -213,6 +217,14 @@ class Session:
         if self.config.time_budget is not None and wall_seconds >= self.config.time_budget:
             return "budget"
         return "confident" if self.config.until_confident is not None else None
+
+    def learned(self) -> histories.History:
+        """The history to keep for the next session: the earlier one with this session's runs added."""
+        with self._lock:
+            records = list(self.records)
+        ids = {r.run: [bucket_id(f.kind, f.signature) for f in r.findings] for r in records}
+        now = histories.from_session(records, ids)
+        return self.config.history.merged(now) if self.config.history else now
 
     def _suppression_results(self) -> list[results.SuppressionResult] | None:
         if self.config.suppressions is None:

@@ -117,6 +117,43 @@ def test_gitlab_template() -> None:
     assert "racegate-shards/*/racegate.json" in "\n".join(doc[".racegate-merge"]["script"])
 
 
+def cache_steps(doc: dict) -> dict[str, dict]:
+    return {s["uses"].split("@")[0]: s for s in doc["runs"]["steps"] if s.get("uses", "").startswith("actions/cache")}
+
+
+def test_action_keeps_the_history_in_the_cache_per_job_preset_shard_and_branch() -> None:
+    action = load(ACTION)
+    assert action["inputs"]["history"]["default"] == "racegate-history.json"
+    steps = cache_steps(action)
+    restore, save = steps["actions/cache/restore"], steps["actions/cache/save"]
+    names = [s.get("uses", s.get("id", "")).split("@")[0] for s in action["runs"]["steps"]]
+    assert names.index("actions/cache/restore") < names.index("run") < names.index("actions/cache/save")
+    # The same file, under the same key: one per run (entries are immutable), naming everything that must not
+    # share a file.
+    assert restore["with"]["path"] == save["with"]["path"] == \
+        "${{ inputs.working-directory }}/${{ inputs.history }}"
+    key = restore["with"]["key"]
+    assert save["with"]["key"] == key
+    for part in ("github.job", "inputs.preset", "inputs.shard", "github.ref_name", "github.run_id"):
+        assert "${{ %s }}" % part in key
+    # Fallbacks: the newest of this branch, then of any branch; never another shard's or preset's.
+    fallbacks = restore["with"]["restore-keys"].strip().splitlines()
+    assert [key.startswith(f) for f in fallbacks] == [True, True]
+    assert "github.ref_name" in fallbacks[0] and "github.ref_name" not in fallbacks[1]
+    assert all("inputs.shard" in f and "inputs.preset" in f for f in fallbacks)
+    assert "inputs.history != ''" in restore["if"]
+    assert "!cancelled()" in save["if"] and "steps.run.outputs.history-file != ''" in save["if"]
+
+
+def test_gitlab_template_keeps_the_history_in_the_cache_per_branch_and_shard() -> None:
+    job = load(GITLAB)[".racegate"]
+    cache = job["cache"]
+    assert "$CI_COMMIT_REF_SLUG" in cache["key"] and "$CI_NODE_INDEX" in cache["key"]
+    assert all("$CI_NODE_INDEX" in k and "$CI_DEFAULT_BRANCH" in k for k in cache["fallback_keys"])
+    assert cache["paths"] == [job["variables"]["RACEGATE_HISTORY"]] and cache["when"] == "always"
+    assert 'INPUT_HISTORY="$RACEGATE_HISTORY"' in "\n".join(job["script"])
+
+
 def test_run_sh_passes_shellcheck() -> None:
     shellcheck = shutil.which("shellcheck")
     if shellcheck is None:
@@ -137,11 +174,14 @@ fi
 printf '%s\\0' "$@" > "$STUB_LOG/argv"
 printf 'CC=%s\\nCXX=%s\\n' "$CC" "$CXX" > "$STUB_LOG/env"
 out=racegate-out
+history=
 while [ $# -gt 0 ]; do
   if [ "$1" = --out ]; then out=$2; fi
+  if [ "$1" = --history ]; then history=$2; fi
   shift
 done
 if [ "$STUB_RC" != 2 ]; then
+  if [ -n "$history" ]; then echo '{}' > "$history"; fi
   mkdir -p "$out"
   echo '{}' > "$out/racegate.json"
   echo '{}' > "$out/racegate.sarif"
@@ -261,6 +301,16 @@ def test_every_input_becomes_an_argument_verbatim(gh: Harness) -> None:
     assert (gh.logs / "env").read_text() == "CC=gcc\nCXX=g++\n"
     assert gh.outputs()["artifact-name"] == "races-shard-2-of-4"
     assert gh.outputs()["out-dir"] == str(gh.work / "out dir")
+
+
+@pytest.mark.e2e
+def test_history_is_passed_and_its_file_named_for_the_cache_step(gh: Harness) -> None:
+    assert gh.run(INPUT_HISTORY="h.json").returncode == 0
+    assert gh.argv()[-4:] == ["--history", "h.json", "--out", "racegate-out"]
+    assert gh.outputs()["history-file"] == "h.json"
+    gh.files["GITHUB_OUTPUT"].write_text("")
+    assert gh.run(STUB_RC="2", INPUT_HISTORY="other.json").returncode == 2
+    assert "history-file" not in gh.outputs()  # nothing to save: the cache step is skipped
 
 
 @pytest.mark.e2e

@@ -65,8 +65,9 @@ def started_line(beacon, then: str) -> list[str]:
 @pytest.mark.e2e
 def test_sigint_stops_the_run_and_writes_partial_results(tmp_path, beacon):
     out = tmp_path / "out"
+    history = tmp_path / "history.json"
     proc = subprocess.Popen([sys.executable, str(LAUNCHER), "run", "--runs", "1000", "--jobs", "2", "--out", str(out),
-                             "--", *started_line(beacon, "import time; time.sleep(0.3)")],
+                             "--history", str(history), "--", *started_line(beacon, "import time; time.sleep(0.3)")],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     # With two workers a third run starts only once a first one has finished and been counted.
     beacon.wait(3)
@@ -79,6 +80,9 @@ def test_sigint_stops_the_run_and_writes_partial_results(tmp_path, beacon):
     # The runs cut short keep what they printed; passing runs and scratch dirs leave nothing.
     kept = [p.name for p in (out / "runs").iterdir()]
     assert 1 <= len(kept) <= 2 and all(name.isdigit() for name in kept)
+    # The runs that finished are in the history for the next session.
+    (entry,) = json.loads(history.read_text())["tests"].values()
+    assert sum(s["runs"] for s in entry["strategies"].values()) == result["summary"]["runs"]
 
 
 @pytest.mark.e2e
@@ -92,6 +96,16 @@ def test_sigterm_is_handled_like_sigint(tmp_path, beacon):
     proc.communicate(timeout=60)
     assert proc.returncode == 130
     assert json.loads((out / "racegate.json").read_text())["summary"]["interrupted"] is True
+
+
+@pytest.mark.e2e
+def test_an_unreadable_history_is_a_warning_and_is_replaced(tmp_path):
+    history = tmp_path / "history.json"
+    history.write_text("not json")
+    proc = racegate("run", "--runs", "1", "--history", str(history), "--out", str(tmp_path / "out"), "--", "true")
+    assert proc.returncode == 0, proc.stderr
+    assert f"racegate: warning: ignoring history {history}: not JSON" in proc.stderr
+    assert json.loads(history.read_text())["racegate_history"] == 1
 
 
 @pytest.mark.e2e

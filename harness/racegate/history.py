@@ -1,0 +1,209 @@
+"""What earlier sessions learned per test (`--history FILE`), so the next one starts where they left off.
+
+The file is racegate's own cache, not a result: a missing file is an empty history, and a file that cannot be
+read as one (not JSON, a foreign or newer file, a field of the wrong type) is ignored with a one-line warning,
+never an error: a cache that went bad must not fail a CI job, and the session rewrites it at the end.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+from racegate.model import CUT, RunRecord
+from racegate.result import write_json
+
+HISTORY_VERSION = 1
+HISTORY_KEY = "racegate_history"
+# A bucket that comes and goes earns the runs that show it a hit only its first HIT_CREDIT times: a strategy that
+# exposes an intermittent bug is worth more runs, but showing the same known bug again finds nothing new.
+HIT_CREDIT = 5
+
+
+def is_hit(shown: frozenset, steady: frozenset | None, sightings: Counter) -> bool:
+    """Whether a run that showed the buckets `shown` found something about its test: a bucket the test's earlier
+    runs did not all show, while still rare (seen in fewer than HIT_CREDIT runs), or the absence of one they all
+    showed (a failing test's first pass). `steady` is what every earlier run showed (None before the first run),
+    `sightings` how many earlier runs showed each bucket."""
+    if steady is None:
+        return False
+    return bool(steady - shown) or any(sightings[b] < HIT_CREDIT for b in shown - steady)
+
+
+class HistoryError(ValueError):
+    """A history file that is not one racegate can read; its message is one line."""
+
+
+@dataclass
+class StrategyHistory:
+    """One strategy's record on one test, summed over the sessions that ran it."""
+
+    runs: int = 0
+    seconds: float = 0.0
+    hits: int = 0  # runs that found something about the test (is_hit)
+    buckets: list[str] = field(default_factory=list)  # ids of the buckets this strategy showed
+
+    def merged(self, other: StrategyHistory) -> StrategyHistory:
+        return StrategyHistory(self.runs + other.runs, self.seconds + other.seconds, self.hits + other.hits,
+                               _union(self.buckets, other.buckets))
+
+
+@dataclass
+class TestHistory:
+    """One test: its plain duration and thread count as last measured, and what each strategy found."""
+
+    __test__ = False  # not a pytest test class
+
+    duration: float | None = None  # seconds of its last plain run
+    threads: int | None = None  # most threads seen alive at once
+    sessions: int = 0  # sessions that ran it
+    buckets: list[str] = field(default_factory=list)  # every bucket id it has shown
+    strategies: dict[str, StrategyHistory] = field(default_factory=dict)
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.buckets)
+
+    def merged(self, other: TestHistory) -> TestHistory:
+        """Both sessions' counts; the measurements of `other` (the later) where it has them."""
+        strategies = dict(self.strategies)
+        for name, s in other.strategies.items():
+            strategies[name] = strategies[name].merged(s) if name in strategies else s
+        return TestHistory(
+            duration=other.duration if other.duration is not None else self.duration,
+            threads=max(t for t in (self.threads, other.threads, 0) if t is not None) or None,
+            sessions=self.sessions + other.sessions, buckets=_union(self.buckets, other.buckets),
+            strategies=strategies)
+
+
+@dataclass
+class History:
+    tests: dict[str, TestHistory] = field(default_factory=dict)
+
+    def merged(self, other: History) -> History:
+        tests = dict(self.tests)
+        for name, t in other.tests.items():
+            tests[name] = tests[name].merged(t) if name in tests else t
+        return History(tests)
+
+    def to_json(self) -> dict:
+        return {HISTORY_KEY: HISTORY_VERSION, "tests": {
+            name: {"duration": t.duration, "threads": t.threads, "sessions": t.sessions, "buckets": t.buckets,
+                   "strategies": {s: {"runs": h.runs, "seconds": round(h.seconds, 6), "hits": h.hits,
+                                      "buckets": h.buckets} for s, h in sorted(t.strategies.items())}}
+            for name, t in sorted(self.tests.items())}}
+
+    @classmethod
+    def from_json(cls, data: object) -> History:
+        """The one loader: fills every default, and names the field that has the wrong type."""
+        if not isinstance(data, dict) or HISTORY_KEY not in data:
+            raise HistoryError(f"not a racegate history (no {HISTORY_KEY!r} key)")
+        version = data[HISTORY_KEY]
+        if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+            raise HistoryError(f"{HISTORY_KEY} should be a positive integer")
+        if version > HISTORY_VERSION:
+            raise HistoryError(f"history version {version} is newer than this racegate reads ({HISTORY_VERSION})")
+        tests = _get(data, "tests", dict, "tests", {})
+        history = cls()
+        for name, entry in tests.items():
+            where = f"tests[{name!r}]"
+            if not isinstance(entry, dict):
+                raise HistoryError(f"{where} should be an object")
+            strategies = {}
+            for s, h in _get(entry, "strategies", dict, f"{where}.strategies", {}).items():
+                at = f"{where}.strategies[{s!r}]"
+                if not isinstance(h, dict):
+                    raise HistoryError(f"{at} should be an object")
+                strategies[s] = StrategyHistory(
+                    runs=_get(h, "runs", int, f"{at}.runs", 0), seconds=_get(h, "seconds", float, f"{at}.seconds", 0.0),
+                    hits=_get(h, "hits", int, f"{at}.hits", 0), buckets=_strings(h, f"{at}.buckets"))
+            history.tests[name] = TestHistory(
+                duration=_get(entry, "duration", float, f"{where}.duration", None),
+                threads=_get(entry, "threads", int, f"{where}.threads", None),
+                sessions=_get(entry, "sessions", int, f"{where}.sessions", 0),
+                buckets=_strings(entry, f"{where}.buckets"), strategies=strategies)
+        return history
+
+
+_WORDS = {int: "an integer", float: "a number", str: "a string", dict: "an object", list: "a list"}
+
+
+def _get(obj: dict, key: str, kind: type, where: str, default):
+    value = obj.get(key)
+    if value is None:
+        return default
+    ok = isinstance(value, (int, float)) if kind is float else isinstance(value, kind)
+    if isinstance(value, bool) or not ok or (kind in (int, float) and value < 0):
+        negative = " (not negative)" if kind in (int, float) else ""
+        raise HistoryError(f"{where} should be {_WORDS[kind]}{negative}")
+    return float(value) if kind is float else value
+
+
+def _strings(obj: dict, where: str) -> list[str]:
+    values = _get(obj, "buckets", list, where, [])
+    if not all(isinstance(v, str) for v in values):
+        raise HistoryError(f"{where} should be a list of strings")
+    return list(values)
+
+
+def _union(a: list[str], b: list[str]) -> list[str]:
+    return list(dict.fromkeys([*a, *b]))
+
+
+def load(path: Path) -> History:
+    """The history in `path`; raises HistoryError (one line) when it is not one."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return History()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise HistoryError(f"cannot read it ({exc})") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise HistoryError(f"not JSON ({exc})") from None
+    return History.from_json(data)
+
+
+def load_or_empty(path: Path) -> History:
+    """The history in `path`, or an empty one with a warning: a bad cache only costs what it would have taught."""
+    try:
+        return load(path)
+    except HistoryError as exc:
+        print(f"racegate: warning: ignoring history {path}: {exc}", file=sys.stderr)
+        return History()
+
+
+def save(history: History, path: Path) -> None:
+    write_json(path, history.to_json())
+
+
+def from_session(records: Iterable[RunRecord], bucket_ids: dict[int, list[str]]) -> History:
+    """What one session learned: `bucket_ids` maps a run index to the bucket ids that run showed."""
+    by_test: dict[str, list[RunRecord]] = {}
+    for r in records:
+        by_test.setdefault(r.test, []).append(r)
+    history = History()
+    for name, runs in by_test.items():
+        plain = [r for r in runs if r.schedule == "none" and r.outcome != CUT]
+        threads = [r.threads for r in runs if r.threads is not None]
+        entry = TestHistory(duration=plain[0].duration if plain else None, threads=max(threads) if threads else None,
+                            sessions=1)
+        seen: Counter[str] = Counter()
+        steady: frozenset | None = None
+        for r in sorted(runs, key=lambda r: r.run):
+            ids = frozenset(bucket_ids.get(r.run, ()))
+            s = entry.strategies.setdefault(r.schedule, StrategyHistory())
+            s.runs += 1
+            s.seconds += r.duration
+            s.buckets = _union(s.buckets, sorted(ids))
+            if r.outcome != CUT:
+                s.hits += is_hit(ids, steady, seen)
+                steady = ids if steady is None else steady & ids
+                seen.update(ids)
+        entry.buckets = list(seen)
+        history.tests[name] = entry
+    return history

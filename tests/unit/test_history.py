@@ -1,0 +1,181 @@
+"""--history: the typed model and its one loader (old, bad and newer files), merging, and what the scheduler
+takes from it (the order of first runs, the learned strategy weights)."""
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+
+import pytest
+
+from racegate import history as histories
+from racegate.history import History, HistoryError, StrategyHistory, TestHistory
+from racegate.model import Finding, RunRecord, TestCase
+from racegate.schedule import Scheduler
+
+from samples_helpers import racegate
+
+
+def record(test, run, schedule, outcome="pass", duration=0.5, threads=2):
+    return RunRecord(test=test, run=run, seed=run, schedule=schedule, command=[], outcome=outcome, returncode=0,
+                     duration=duration, log_dir="", threads=threads)
+
+
+def test_a_session_becomes_a_history_and_survives_saving_and_loading(tmp_path):
+    records = [record("t", 0, "none", duration=0.25), record("t", 1, "noise", "race"), record("t", 2, "pct"),
+               record("t", 3, "noise", "race"), record("one", 4, "none", threads=1)]
+    learned = histories.from_session(records, {1: ["b1"], 3: ["b1", "b2"]})
+    t = learned.tests["t"]
+    assert (t.duration, t.threads, t.sessions, t.buckets) == (0.25, 2, 1, ["b1", "b2"])
+    assert t.strategies["noise"] == StrategyHistory(runs=2, seconds=1.0, hits=2, buckets=["b1", "b2"])
+    assert t.strategies["pct"].hits == 0 and t.strategies["none"].runs == 1
+    assert learned.tests["one"].threads == 1 and not learned.tests["one"].failed
+    path = tmp_path / "h.json"
+    histories.save(learned, path)
+    assert histories.load(path) == learned
+    assert json.loads(path.read_text())["racegate_history"] == 1
+
+
+def test_a_bucket_on_every_run_is_no_hit():
+    # Every run shows b1: no strategy is better than another at showing it.
+    records = [record("t", 0, "none", "race"), record("t", 1, "noise", "race"), record("t", 2, "pct", "race")]
+    learned = histories.from_session(records, {0: ["b1"], 1: ["b1"], 2: ["b1"]})
+    assert all(s.hits == 0 for s in learned.tests["t"].strategies.values())
+
+
+def test_a_missing_file_is_an_empty_history(tmp_path):
+    assert histories.load(tmp_path / "none.json") == History()
+
+
+def test_an_old_sparse_file_gets_every_default(tmp_path):
+    path = tmp_path / "h.json"
+    path.write_text('{"racegate_history": 1, "tests": {"t": {"duration": 2}, "u": {"strategies": {"pct": {}}}}}')
+    loaded = histories.load(path)
+    assert loaded.tests["t"] == TestHistory(duration=2.0)
+    assert loaded.tests["u"].strategies == {"pct": StrategyHistory()}
+
+
+@pytest.mark.parametrize("text,message", [
+    ("{", "not JSON"),
+    ('{"schema": 1}', "not a racegate history"),
+    ('[1]', "not a racegate history"),
+    ('{"racegate_history": 2}', "history version 2 is newer than this racegate reads (1)"),
+    ('{"racegate_history": "1"}', "racegate_history should be a positive integer"),
+    ('{"racegate_history": 1, "tests": []}', "tests should be an object"),
+    ('{"racegate_history": 1, "tests": {"t": {"threads": "4"}}}', "tests['t'].threads should be an integer"),
+    ('{"racegate_history": 1, "tests": {"t": {"duration": -1}}}', "tests['t'].duration should be a number"),
+    ('{"racegate_history": 1, "tests": {"t": {"strategies": {"pct": {"runs": 1.5}}}}}',
+     "tests['t'].strategies['pct'].runs should be an integer"),
+    ('{"racegate_history": 1, "tests": {"t": {"buckets": [1]}}}', "tests['t'].buckets should be a list of strings"),
+])
+def test_a_bad_file_is_a_one_line_error_for_load_and_a_warning_for_a_session(tmp_path, capsys, text, message):
+    path = tmp_path / "h.json"
+    path.write_text(text)
+    with pytest.raises(HistoryError, match="^" + message.replace("[", r"\[").replace("(", r"\(")
+                       .replace(")", r"\)").replace(".", r"\.")):
+        histories.load(path)
+    assert histories.load_or_empty(path) == History()
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith(f"racegate: warning: ignoring history {path}: {message}")
+
+
+def test_merging_adds_counts_unions_buckets_and_keeps_the_later_measurement():
+    one = History({"t": TestHistory(1.0, 2, 1, ["a"], {"noise": StrategyHistory(4, 2.0, 1, ["a"])}),
+                   "only1": TestHistory(0.1, 1, 1)})
+    two = History({"t": TestHistory(3.0, 4, 2, ["b"], {"noise": StrategyHistory(2, 1.0, 0, []),
+                                                       "pct": StrategyHistory(5, 5.0, 2, ["b"])})})
+    merged = one.merged(two)
+    t = merged.tests["t"]
+    assert (t.duration, t.threads, t.sessions, t.buckets) == (3.0, 4, 3, ["a", "b"])
+    assert t.strategies == {"noise": StrategyHistory(6, 3.0, 1, ["a"]), "pct": StrategyHistory(5, 5.0, 2, ["b"])}
+    assert merged.tests["only1"] == one.tests["only1"]
+
+
+def test_merge_command_combines_history_files(tmp_path):
+    a, b, out = tmp_path / "a.json", tmp_path / "b.json", tmp_path / "all" / "h.json"
+    histories.save(History({"t": TestHistory(1.0, 2, 1, ["x"])}), a)
+    histories.save(History({"u": TestHistory(2.0, 1, 1)}), b)
+    proc = racegate("merge", "--history", str(a), str(b), "-o", str(out), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(histories.load(out).tests) == ["t", "u"]
+    missing = racegate("merge", "--history", str(a), str(tmp_path / "gone.json"), "-o", str(out), cwd=tmp_path)
+    assert missing.returncode == 2 and missing.stderr.strip().endswith("gone.json: no such history file")
+    b.write_text("{}")
+    bad = racegate("merge", "--history", str(a), str(b), "-o", str(out), cwd=tmp_path)
+    assert bad.returncode == 2 and "not a racegate history" in bad.stderr
+
+
+def cases(*names):
+    return [TestCase(n, (f"./{n}",)) for n in names]
+
+
+def test_history_puts_failing_then_multi_threaded_tests_first_and_every_test_still_runs():
+    past = History({"late_fail": TestHistory(0.1, 2, 1, ["b"]), "multi": TestHistory(0.1, 4, 1),
+                    "single": TestHistory(0.1, 1, 1), "single2": TestHistory(0.1, 1, 1)})
+    s = Scheduler(cases("single", "single2", "new", "multi", "late_fail"), lambda t: ["noise", "pct"], 3,
+                  runs=1, deadline=None, history=past)
+    order = []
+    while (plan := s.next()) is not None:
+        order.append(plan.test.name)
+        s.record(record(plan.test.name, plan.run, plan.schedule))
+    assert order == ["late_fail", "multi", "new", "single", "single2"]
+
+
+def test_without_history_first_runs_keep_ctest_order():
+    s = Scheduler(cases("b", "a", "c"), lambda t: ["noise"], 3, runs=1, deadline=None)
+    assert [s.next().test.name for _ in range(3)] == ["b", "a", "c"]
+
+
+def test_the_learned_strategy_weights_are_where_the_search_starts():
+    # An earlier session saw pct expose this test's race on half of its runs and noise on none.
+    past = History({"t": TestHistory(0.1, 2, 1, ["b"], {"none": StrategyHistory(10, 1.0, 0),
+                                                         "noise": StrategyHistory(10, 1.0, 0),
+                                                         "pct": StrategyHistory(10, 1.0, 5)})})
+    s = Scheduler(cases("t"), lambda t: ["noise", "pct"], 3, runs=None, deadline=time.monotonic() + 3600,
+                  history=past)
+    plans = []
+    for _ in range(30):
+        plan = s.next()
+        plans.append(plan)
+        s.record(record("t", plan.run, plan.schedule, duration=0.1))
+    s.stop()
+    assert plans[1].schedule == "pct"  # no arm is untried: history already tried them all
+    counts = Counter(p.schedule for p in plans[1:])
+    assert counts["pct"] > counts["noise"] + counts["none"]
+
+
+def test_a_test_the_history_saw_show_the_same_buckets_every_time_is_saturated_when_they_show_again():
+    steady = History({"steady": TestHistory(0.1, 4, 1, ["data race|x|y"], {"none": StrategyHistory(2, 0.2, 0),
+                                                                           "noise": StrategyHistory(2, 0.2, 0)})})
+    race = Finding("data race", "r", ["x", "y"], [], "")
+
+    def key(kind, signature):
+        return kind + "|" + "|".join(signature)
+
+    def share(history):
+        s = Scheduler(cases("steady", "clean"), lambda t: ["noise", "pct"], 3, runs=None,
+                      deadline=time.monotonic() + 3600, bucket_id=key, history=history)
+        counts = Counter()
+        for _ in range(40):
+            plan = s.next()
+            counts[plan.test.name] += 1
+            found = plan.test.name == "steady"
+            s.record(RunRecord(test=plan.test.name, run=plan.run, seed=plan.seed, schedule=plan.schedule,
+                               command=[], outcome="race" if found else "pass", returncode=0, duration=0.1,
+                               log_dir="", threads=4, findings=[race] if found else []))
+        s.stop()
+        return counts["steady"]
+
+    assert share(steady) == 1 < share(None)
+
+
+def test_a_bucket_earns_hits_only_while_rare_and_a_first_pass_after_failures_is_one():
+    # An intermittent race on every other noise run: its first HIT_CREDIT sightings are hits, later ones not.
+    records = [record("t", 0, "none")] + [record("t", k, "noise", "race" if k % 2 else "pass") for k in range(1, 21)]
+    learned = histories.from_session(records, {k: ["b1"] for k in range(1, 21, 2)})
+    assert learned.tests["t"].strategies["noise"].hits == histories.HIT_CREDIT
+    # A test failing on every run until a pass: that pass is news (the failure is flaky), later passes are not.
+    records = [record("f", 0, "none", "fail"), record("f", 1, "pct", "fail"), record("f", 2, "pct"),
+               record("f", 3, "pct")]
+    learned = histories.from_session(records, {0: ["b9"], 1: ["b9"]})
+    assert learned.tests["f"].strategies["pct"].hits == 1
