@@ -90,7 +90,8 @@ def fmt_seconds(s: float) -> str:
 
 def table(name: str, runs: list[Run], names: list[str], portfolio: tuple[str, ...]) -> list[str]:
     by = {s: [r for r in runs if r.strategy == s] for s in names}
-    by["portfolio(" + "+".join(portfolio) + ")"] = [r for r in runs if r.strategy in portfolio]
+    if portfolio:
+        by["portfolio(" + "+".join(portfolio) + ")"] = [r for r in runs if r.strategy in portfolio]
     base = median_time_to_detection(by["none"])
     base_mean = statistics.mean(r.seconds for r in by["none"])
     lines = [f"### {name}", "", "| strategy | runs | detection / run | mean run s | slowdown vs none "

@@ -22,8 +22,9 @@
  *   RACEGATE_SEED         u64; every random choice derives from it and the thread creation order
  *   RACEGATE_NOISE_PROB   probability of a delay at each perturbation point (noise; default: each
  *                         thread draws its own from the seed)
- *   RACEGATE_NOISE_MAX_US longest injected sleep in microseconds (noise, preempt)
- *   RACEGATE_PREEMPT_US   mean interval between timer signals to a running thread, microseconds (preempt)
+ *   RACEGATE_NOISE_MAX_US longest injected sleep in microseconds (noise)
+ *   RACEGATE_PREEMPT_US   mean interval between timer signals to a thread, microseconds (preempt)
+ *   RACEGATE_PREEMPT_MAX_US longest sleep a timer signal injects, microseconds (preempt)
  *   RACEGATE_PREEMPT_SIGNAL the signal number the preempt timers send (default SIGRTMAX - 2)
  *   RACEGATE_PCT_DEPTH    PCT bug depth d: d-1 priority change points (pct)
  *   RACEGATE_PCT_STEPS    expected number of sync events, the range change points are drawn from
@@ -80,7 +81,8 @@ static int g_pct_depth = 3;
 static uint64_t g_pct_steps = 200;
 static long g_slice_ms = 10;
 static long g_spin_limit = 3;   /* spinning slices before pct gives up its priorities */
-static long g_preempt_us = 500;
+static long g_preempt_us = 50;
+static long g_preempt_max_us = 100;
 static int g_preempt_signo;     /* 0 until init: SIGRTMAX is a function call in glibc */
 static char g_report_path[4096];
 static int g_cpu = -1;
@@ -100,7 +102,7 @@ static int g_changes;       /* number of change points (d - 1) */
 static long g_live = 1, g_max_live = 1, g_created, g_locks, g_unlocks, g_cond_waits, g_yields,
             g_sleeps, g_joins, g_delays, g_change_hits, g_rotations, g_spin_slices;
 static int g_pct_released;  /* pct gave up its priorities after g_spin_limit spinning slices */
-static long g_timers, g_timer_failures, g_preempt_signals, g_preempt_delays;
+static long g_timers, g_timer_failures, g_preempt_signals, g_preempt_delays, g_preempt_capped;
 static int g_ncpu = 1;      /* CPUs the process may run on: bounds preempt's signal rate */
 static uint64_t g_events;   /* sync events seen, drives PCT change points and watchdog progress */
 static int g_next_index;    /* thread creation order */
@@ -114,7 +116,7 @@ static struct slot g_slots[MAX_SLOTS];
 /* timer: preempt's kernel timer id; timer_on: armed and ours to re-arm (cleared before deletion).
  * The handler draws from its own rng, so it never interleaves with a draw it interrupted. */
 struct tstate { uint64_t rng; double noise_prob; int index; int tid; int slot; int inited;
-                int timer, timer_made; volatile int timer_on; uint64_t timer_rng; };
+                int timer, timer_made; volatile int timer_on; uint64_t timer_rng, armed_ns, delayed_ns; };
 static TLS struct tstate t_self;
 
 static pthread_key_t g_exit_key;
@@ -286,6 +288,7 @@ static void write_report(const char *phase) {
         kv_u(&b, "preempt_timer_failures", (uint64_t)LOAD(g_timer_failures));
         kv_u(&b, "preempt_signals", (uint64_t)LOAD(g_preempt_signals));
         kv_u(&b, "preempt_delays", (uint64_t)LOAD(g_preempt_delays));
+        kv_u(&b, "preempt_capped", (uint64_t)LOAD(g_preempt_capped));
     }
     if (g_cpu >= 0) kv_u(&b, "cpu", (uint64_t)g_cpu);
     if (g_mode == M_PCT) {
@@ -352,7 +355,18 @@ static void noise_point(void) {
  * blocked thread: SA_RESTART restarts most interrupted system calls, and the wrappers below disarm
  * the timer around the blocking calls they see (condition waits, joins and sleeps, which the kernel
  * never restarts). The mean interval grows with the threads alive beyond the CPUs, so the process
- * takes about ncpu signals per interval however many threads there are. */
+ * takes about ncpu signals per interval however many threads there are.
+ *
+ * Cost: a thread spends at most PREEMPT_SHARE of the wall time since its timer was armed in preempt's
+ * delays (a signal that finds the thread over its share re-arms without delaying), so a thread that
+ * computes through atomics for long runs at most about 1 / (1 - PREEMPT_SHARE) times as long, while
+ * a thread's first delays, the ones short-lived threads get, always happen. */
+#define PREEMPT_SHARE 0.5
+static uint64_t mono_ns(void) {
+    struct timespec ts;
+    if (RAW(SYS_clock_gettime, CLOCK_MONOTONIC, &ts, 0, 0) != 0) return 0;
+    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
 static void timer_set(struct tstate *t, long ns) {
     struct itimerspec it = {{0, 0}, {ns / 1000000000L, ns % 1000000000L}};
     RAW(SYS_timer_settime, t->timer, 0, &it, 0);
@@ -372,11 +386,17 @@ static void preempt_handler(int sig, siginfo_t *si, void *uc) {
     if (!t->timer_on || si->si_code != SI_TIMER || si->si_timerid != t->timer) return;
     int saved_errno = errno;
     ADD(g_preempt_signals, 1);
-    if (LOAD(g_live) >= 2) {  /* alone, a thread has nobody to be reordered against */
+    uint64_t now = mono_ns();
+    if (LOAD(g_live) < 2) {
+        /* alone, a thread has nobody to be reordered against */
+    } else if ((double)t->delayed_ns > PREEMPT_SHARE * (double)(now - t->armed_ns)) {
+        ADD(g_preempt_capped, 1);
+    } else {
         ADD(g_preempt_delays, 1);
         uint64_t r = next_rand(&t->timer_rng);
         if (r & 1) raw_yield();
-        else raw_sleep_us(1 + (long)((r >> 1) % (uint64_t)g_noise_max_us));
+        else raw_sleep_us(1 + (long)((r >> 1) % (uint64_t)g_preempt_max_us));
+        t->delayed_ns += mono_ns() - now;
     }
     timer_set(t, preempt_interval_ns(t));
     errno = saved_errno;
@@ -411,6 +431,8 @@ static void preempt_arm_self(void) {
     }
     t->timer = id;
     t->timer_made = 1;
+    t->armed_ns = mono_ns();
+    t->delayed_ns = 0;
     ADD(g_timers, 1);
     long ns = preempt_interval_ns(t);
     t->timer_on = 1;
@@ -927,6 +949,7 @@ __attribute__((constructor)) static void shim_init(void) {
     g_slice_ms = env_long("RACEGATE_PCT_SLICE_MS", g_slice_ms, 1, 10000);
     g_spin_limit = env_long("RACEGATE_PCT_SPIN_SLICES", g_spin_limit, 1, 1000000);
     g_preempt_us = env_long("RACEGATE_PREEMPT_US", g_preempt_us, 1, 10000000);
+    g_preempt_max_us = env_long("RACEGATE_PREEMPT_MAX_US", g_preempt_max_us, 1, 1000000);
     g_preempt_signo = (int)env_long("RACEGATE_PREEMPT_SIGNAL", SIGRTMAX - 2, 1, SIGRTMAX);
     if (g_preempt_signo == SIGKILL || g_preempt_signo == SIGSTOP) g_preempt_signo = SIGRTMAX - 2;
     cpu_set_t cpus;
