@@ -21,7 +21,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 FAILED_LINE = re.compile(r"Test\s+#\d+: (\S+) \.*\**(?:Failed|Exception|Timeout)")
-RACY_SUITE = re.compile(r"^(\w+Race|AccountCheckThenAct)\.")
+RACY_SUITE = re.compile(r"^(\w+Race|\w+CheckThenAct)\.")
 
 
 def ctest_detections(build_dir: Path, budget: float, jobs: int) -> set[str]:

@@ -5,18 +5,16 @@
 #include <thread>
 #include <vector>
 
-#ifndef TICKET_BOOTH_SEATS
+namespace {
 // Seats per round: few enough that a clerk usually sells them all before the next clerk has started,
 // which keeps the plain failure rate near 1-2 % (samples/README.md).
-#define TICKET_BOOTH_SEATS 100
-#endif
-#ifndef TICKET_BOOTH_ROUNDS
-#define TICKET_BOOTH_ROUNDS 10
-#endif
+constexpr int kSeats = 100;
+constexpr int kRounds = 10;
+}  // namespace
 
 TEST(TicketBoothCheckThenAct, ClerksNeverOversell) {
-  for (int round = 0; round < TICKET_BOOTH_ROUNDS; ++round) {
-    TicketBooth booth(TICKET_BOOTH_SEATS);
+  for (int round = 0; round < kRounds; ++round) {
+    TicketBooth booth(kSeats);
     std::vector<std::thread> clerks;
     for (int c = 0; c < 3; ++c) {
       clerks.emplace_back([&] {
