@@ -7,8 +7,8 @@
 // sells the remaining seats, and then it subtracts from zero: the show is
 // oversold. The clerks rarely overlap at the last seat (each round's clerks
 // start one after another and the seats go fast), so the test fails on only
-// about one plain run in a hundred: a flaky test that no pthread call and no
-// data race points at.
+// about one plain run in a hundred (fewer with gcc): a flaky test that no
+// pthread call and no data race points at.
 //
 // Fix: fixed/cas_ticket_booth.h (compare_exchange loop: the check and the
 // subtraction are one atomic step).

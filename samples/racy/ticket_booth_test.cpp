@@ -7,7 +7,7 @@
 
 namespace {
 // Seats per round: few enough that a clerk usually sells them all before the next clerk has started,
-// which keeps the plain failure rate near 1-2 % (samples/README.md).
+// which keeps the plain failure rate near 1 % (samples/README.md).
 constexpr int kSeats = 100;
 constexpr int kRounds = 10;
 }  // namespace
