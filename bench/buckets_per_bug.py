@@ -20,7 +20,7 @@ import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-RACY_SUITE = re.compile(r"^(\w+Race|AccountCheckThenAct)\.")
+RACY_SUITE = re.compile(r"^(\w+Race|\w+CheckThenAct)\.")
 FIXED_SUITE = re.compile(r"^\w+Fixed\.")
 
 

@@ -4,13 +4,17 @@
 Builds the samples (clang and gcc TSan), then for each sample test runs every strategy in turn,
 run by run (the order rotates each round, so machine drift hits all strategies alike), and prints
 per strategy: the per-run detection probability, the median time to first detection and its ratio
-to `none`. Time to first detection: walking through that strategy's runs in order, the wall time
-spent until a run shows a TSan report; every detection starts a new episode, and the median is
-taken over the episodes. The default portfolio is measured the same way on the merged sequence of
-its strategies' runs. Finally it replays detected pct/noise runs with their seed and schedule.
+to `none`, and the mean run time and its ratio to `none` (the strategy's slowdown). A run detects
+the bug when it shows a TSan report or the test fails (the atomics check-then-act sample has no
+data race: only its assertion shows the bug). Time to first detection: walking through that
+strategy's runs in order, the wall time spent until a detecting run; every detection starts a new
+episode, and the median is taken over the episodes. The default portfolio is measured the same
+way on the merged sequence of its strategies' runs. Finally it replays detected pct/noise/preempt
+runs with their seed and schedule.
 
     bench/detection.py --runs 200
     bench/detection.py --build-dir clang=build/racegate-tsan-clang --tests telemetry_test:TelemetryHiddenRace.*
+    bench/detection.py --runs 300 --tests ticket_booth_test:TicketBoothCheckThenAct.* --strategies none noise pct preempt
 """
 from __future__ import annotations
 
@@ -33,7 +37,7 @@ from racegate.model import TestCase  # noqa: E402
 from racegate.shim import ensure_shim  # noqa: E402
 
 COMPILERS = {"clang": ("clang", "clang++"), "gcc": ("gcc", "g++")}
-DEFAULT_TESTS = ("telemetry_test:TelemetryHiddenRace.*",)
+DEFAULT_TESTS = ("telemetry_test:TelemetryHiddenRace.*", "ticket_booth_test:TicketBoothCheckThenAct.*")
 TSAN_MARK = b"WARNING: ThreadSanitizer:"
 
 
@@ -64,9 +68,9 @@ def run_once(test: TestCase, strategy: str, seed: int, shim: Path, work: Path) -
     base = dict(os.environ, TSAN_OPTIONS=f"halt_on_error=0:log_path={work / 'tsan'}")
     argv, env = run_env.prepare_run(strategy, seed, test, base, shim, work / "shim.txt")
     start = time.monotonic()
-    subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=300)
+    proc = subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=300)
     seconds = time.monotonic() - start
-    detected = any(TSAN_MARK in p.read_bytes() for p in work.glob("tsan.*"))
+    detected = proc.returncode != 0 or any(TSAN_MARK in p.read_bytes() for p in work.glob("tsan.*"))
     return Run(strategy, seed, detected, seconds)
 
 
@@ -86,22 +90,25 @@ def fmt_seconds(s: float) -> str:
 
 def table(name: str, runs: list[Run], names: list[str], portfolio: tuple[str, ...]) -> list[str]:
     by = {s: [r for r in runs if r.strategy == s] for s in names}
-    by["portfolio(" + "+".join(portfolio) + ")"] = [r for r in runs if r.strategy in portfolio]
+    if portfolio:
+        by["portfolio(" + "+".join(portfolio) + ")"] = [r for r in runs if r.strategy in portfolio]
     base = median_time_to_detection(by["none"])
-    lines = [f"### {name}", "", "| strategy | runs | detection / run | mean run s | median time to first detection s | vs none |",
-             "|---|---|---|---|---|---|"]
+    base_mean = statistics.mean(r.seconds for r in by["none"])
+    lines = [f"### {name}", "", "| strategy | runs | detection / run | mean run s | slowdown vs none "
+             "| median time to first detection s | vs none |", "|---|---|---|---|---|---|---|"]
     for strategy, rs in by.items():
         med = median_time_to_detection(rs)
         p = sum(r.detected for r in rs) / len(rs)
         ratio = "-" if med == float("inf") else ("inf" if base == float("inf") else f"{base / med:.1f}x")
         mean = statistics.mean(r.seconds for r in rs)
-        lines.append(f"| {strategy} | {len(rs)} | {p:.3f} | {mean:.3f} | {fmt_seconds(med)} | {ratio} |")
+        lines.append(f"| {strategy} | {len(rs)} | {p:.3f} | {mean:.3f} | {mean / base_mean:.2f}x | {fmt_seconds(med)} "
+                     f"| {ratio} |")
     return lines
 
 
 def replay(test: TestCase, runs: list[Run], shim: Path, work: Path, seeds: int, repeats: int) -> list[str]:
     lines = ["", "| replayed | seeds | replays | reproduced |", "|---|---|---|---|"]
-    for strategy in ("pct", "noise"):
+    for strategy in ("pct", "noise", "preempt"):
         found = [r.seed for r in runs if r.strategy == strategy and r.detected][:seeds]
         if not found:
             continue
@@ -116,7 +123,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=200, help="runs per strategy, test and compiler")
     ap.add_argument("--tests", nargs="+", default=list(DEFAULT_TESTS), help="BINARY:GTEST_FILTER")
-    ap.add_argument("--strategies", nargs="+", default=["none", "pin", "noise", "pct", "repeat-in-process"])
+    ap.add_argument("--strategies", nargs="+", default=["none", "pin", "noise", "pct", "preempt", "repeat-in-process"])
     ap.add_argument("--compilers", nargs="+", default=list(COMPILERS), choices=list(COMPILERS))
     ap.add_argument("--build-dir", action="append", default=[], help="COMPILER=DIR, already built")
     ap.add_argument("--source", type=Path, default=REPO / "samples")

@@ -27,6 +27,7 @@ DEFAULT_PRESETS = ("racegate-tsan-clang", "racegate-tsan-gcc")
 DEFAULT_TESTS = (
     "telemetry_test:TelemetryHiddenRace.*",
     "account_test:AccountCheckThenAct.*",
+    "ticket_booth_test:TicketBoothCheckThenAct.*",
 )
 TSAN_MARK = "WARNING: ThreadSanitizer:"
 GTEST_FAILED_MARK = "[  FAILED  ]"

@@ -1,8 +1,9 @@
 """The scheduling shim on real TSan builds (clang: runtime in the executable, shim below TSan; gcc:
 libtsan.so.2, shim above TSan): interception, thread counting, termination under every strategy,
 seeded determinism, the PCT permission fallback, the tsan-delay probe, errno kept across the shim's own
-system calls, watchdog slots reused over many threads, symbol lookup re-entered from inside dlsym and
-pct giving up its priorities on spinning code."""
+system calls, watchdog slots reused over many threads, symbol lookup re-entered from inside dlsym,
+pct giving up its priorities on spinning code, and preempt's timer signal delaying atomics-only code
+at its atomic operations (where TSan runs the deferred handler) with errno kept and 1000 threads."""
 from __future__ import annotations
 
 import os
@@ -22,7 +23,7 @@ pytestmark = pytest.mark.e2e
 PROGRAMS = TESTS / "shim_programs"
 PROGRAM = PROGRAMS / "shimprog.cpp"
 COMPILERS = {"clang": "clang++", "gcc": "g++"}
-SHIM_STRATEGIES = ("none", "pin", "noise", "pct")
+SHIM_STRATEGIES = ("none", "pin", "noise", "pct", "preempt")
 
 
 @pytest.fixture(scope="module")
@@ -262,3 +263,45 @@ def test_shim_source_refuses_other_architectures(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode != 0
     assert "racegate scheduling shim: unsupported architecture (only x86_64 is supported)" in proc.stderr
+
+
+@pytest.mark.parametrize("compiler", COMPILERS)
+def test_preempt_delays_atomics_only_code_at_its_atomic_operations(programs, shim, tmp_path, compiler):
+    # Two threads run about as long either way; in `atomics` every operation is a TSan safe point, in
+    # `compute` there is none until the end. TSan defers the timer signal to a safe point and the timer is
+    # re-armed only by the handler, so the handler runs hundreds of times inside atomics-only code and a
+    # few times (at thread start and end) around pure computation: the delays are at atomic operations.
+    _, noise = run(programs[compiler], "atomics", "noise", 3, shim, tmp_path, arg="30")
+    proc, atomics = run(programs[compiler], "atomics", "preempt", 3, shim, tmp_path, arg="30")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert atomics["applied"] == "preempt" and atomics["preempt_timers"] == 2
+    assert atomics["preempt_delays"] >= 20, atomics
+    # noise acts only at the calls the shim wraps: thread start and end, here
+    assert noise["delays"] <= 4 and "preempt_delays" not in noise
+    proc, compute = run(programs[compiler], "compute", "preempt", 3, shim, tmp_path, arg="30")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert compute["preempt_signals"] <= 8, compute
+
+
+@pytest.mark.parametrize("compiler", COMPILERS)
+def test_preempt_keeps_errno_and_tsan_quiet_in_atomics_only_code(programs, shim, tmp_path, compiler):
+    # TSan itself reports a handler that changes errno ("signal handler spoils errno"); the program checks
+    # errno after every atomic operation, where the handler runs.
+    for seed in (1, 2):
+        proc, rep = run(programs[compiler], "atomics", "preempt", seed, shim, tmp_path, arg="20")
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert "errno changed 0 times" in proc.stdout
+        assert TSAN_MARK not in proc.stderr, proc.stderr[-3000:]
+        assert rep["preempt_delays"] > 0
+
+
+@pytest.mark.parametrize("compiler", COMPILERS)
+@pytest.mark.parametrize("mode", ["threads", "many"])
+def test_preempt_with_1000_threads(programs, shim, tmp_path, compiler, mode):
+    # threads: 1000 alive at once, waiting on one condition variable and contending for one mutex;
+    # many: 1000 one after another, then a spin hand-off. Every thread gets a timer, none is left behind.
+    proc, rep = run(programs[compiler], mode, "preempt", 5, shim, tmp_path, arg="1000")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert rep["applied"] == "preempt" and rep["threads_created"] in (1000, 1001)
+    assert rep["preempt_timers"] == rep["threads_created"] + 1 and rep["preempt_timer_failures"] == 0
+    assert TSAN_MARK not in proc.stderr, proc.stderr[-3000:]

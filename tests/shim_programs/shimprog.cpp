@@ -181,6 +181,52 @@ int race() {
     return 0;
 }
 
+// Two threads that synchronize only through atomics (a check-then-act on one counter) for `n` rounds of
+// 1000 operations: no call the shim wraps, so only a timer signal can perturb them. errno is set before
+// the loop and checked after every operation: a signal handler that TSan runs at an atomic must keep it.
+int atomics(int n) {
+    std::atomic<long> left{0}, taken{0};
+    std::atomic<int> errno_changed{0};
+    auto work = [&](int err) {
+        errno = err;
+        for (long i = 0; i < 1000L * n; ++i) {
+            if (left.load() <= 0) left.fetch_add(2);
+            left.fetch_sub(1);
+            taken.fetch_add(1, std::memory_order_relaxed);
+            if (errno != err) {
+                ++errno_changed;
+                errno = err;
+            }
+        }
+    };
+    std::thread other(work, EDOM);
+    work(ERANGE);
+    other.join();
+    std::printf("errno changed %d times\n", errno_changed.load());
+    return errno_changed.load() ? 1 : 0;
+}
+
+// Two threads computing in registers (no atomic, no memory TSan checks, no call) for about as long as
+// `atomics` runs, then one atomic operation each: TSan has no safe point to run a signal handler at
+// until that operation.
+int compute(int n) {
+    std::atomic<unsigned long> sink{0};
+    auto work = [&](unsigned long seed) {
+        unsigned long x = seed;
+        for (long i = 0; i < 20000L * n; ++i) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+        }
+        sink.fetch_add(x);
+    };
+    std::thread other(work, 1);
+    work(2);
+    other.join();
+    std::printf("%lu\n", sink.load() & 1);
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -197,6 +243,8 @@ int main(int argc, char** argv) {
     if (!std::strcmp(mode, "errno")) return keeps_errno();
     if (!std::strcmp(mode, "policy")) return policy();
     if (!std::strcmp(mode, "many")) return many(n);
+    if (!std::strcmp(mode, "atomics")) return atomics(n);
+    if (!std::strcmp(mode, "compute")) return compute(n);
     std::fprintf(stderr, "unknown mode %s\n", mode);
     return 2;
 }

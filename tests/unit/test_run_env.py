@@ -57,7 +57,7 @@ def test_tsan_delay_adds_its_flag_and_keeps_the_rest():
     _, env = prepare_run("tsan-delay", 3, PLAIN, BASE, SHIM, REPORT)
     assert tsan_option_dict(env["TSAN_OPTIONS"]) == {
         "halt_on_error": "0", "log_path": "/out/runs/7/tsan", "enable_adaptive_delay": "1"}
-    for strategy in ("none", "pin", "noise", "pct"):
+    for strategy in ("none", "pin", "noise", "pct", "preempt"):
         _, env = prepare_run(strategy, 3, PLAIN, BASE, SHIM, REPORT)
         assert env["TSAN_OPTIONS"] == BASE["TSAN_OPTIONS"]
 
@@ -102,7 +102,7 @@ def test_gtest_recognised_by_command_too():
 
 
 def test_other_strategies_keep_argv():
-    for strategy in ("none", "pin", "noise", "pct", "tsan-delay"):
+    for strategy in ("none", "pin", "noise", "pct", "preempt", "tsan-delay"):
         assert prepare_run(strategy, 5, GTEST, BASE, SHIM, REPORT)[0] == list(GTEST.command)
 
 

@@ -58,3 +58,12 @@ def test_the_shim_knows_the_same_strategies():
     assert compared == set(strategies.STRATEGIES) | {probe.SHIM_PROBE_MODE}
     carried_out = re.findall(r'!strcmp\(g_schedule, "([^"]+)"\)\) \{\s*g_mode = M_', source)
     assert sorted(carried_out) == sorted(strategies.SHIM_SCHEDULES)
+
+
+def test_preempt_is_a_shim_schedule_and_needs_the_shim(monkeypatch):
+    # preempt's timers live in the shim: without it the run would be a plain one under another name.
+    monkeypatch.setattr(strategies, "probe_tsan_runtime_flags", lambda command: frozenset())
+    plain = TestCase("plain", ("/b/plain",))
+    assert strategies.PREEMPT in strategies.SHIM_SCHEDULES
+    assert strategies.probe_schedules_for_test(plain, ["preempt", "none"], have_shim=True) == ["preempt", "none"]
+    assert strategies.probe_schedules_for_test(plain, ["preempt"], have_shim=False) == ["none"]

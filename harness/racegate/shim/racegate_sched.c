@@ -2,6 +2,8 @@
  *
  * Loaded with LD_PRELOAD. It wraps thread creation, mutex and condition-variable operations, yields
  * and sleeps, counts them, and (depending on RACEGATE_SCHEDULE) perturbs the schedule around them.
+ * preempt perturbs code that makes none of these calls (atomics only) through a per-thread timer
+ * signal whose handler delays the thread; see "preempt" below for where TSan runs that handler.
  *
  * Where the shim sits:
  *  - clang: the TSan runtime is linked into the executable, whose interceptors bind first; TSan
@@ -16,11 +18,14 @@
  * (__libc_malloc) for the one allocation that crosses threads.
  *
  * Environment:
- *   RACEGATE_SCHEDULE     none | pin | noise | pct | tsan-delay | repeat-in-process | probe
+ *   RACEGATE_SCHEDULE     none | pin | noise | pct | preempt | tsan-delay | repeat-in-process | probe
  *   RACEGATE_SEED         u64; every random choice derives from it and the thread creation order
  *   RACEGATE_NOISE_PROB   probability of a delay at each perturbation point (noise; default: each
  *                         thread draws its own from the seed)
  *   RACEGATE_NOISE_MAX_US longest injected sleep in microseconds (noise)
+ *   RACEGATE_PREEMPT_US   mean interval between timer signals to a thread, microseconds (preempt)
+ *   RACEGATE_PREEMPT_MAX_US longest sleep a timer signal injects, microseconds (preempt)
+ *   RACEGATE_PREEMPT_SIGNAL the signal number the preempt timers send (default SIGRTMAX - 2)
  *   RACEGATE_PCT_DEPTH    PCT bug depth d: d-1 priority change points (pct)
  *   RACEGATE_PCT_STEPS    expected number of sync events, the range change points are drawn from
  *   RACEGATE_PCT_SLICE_MS watchdog period: priorities rotate when no sync event happened in it
@@ -59,7 +64,7 @@
 #define MAX_PCT_DEPTH 16
 #define FOREIGN_INDEX 0x100000 /* index base for threads not created through pthread_create */
 
-enum mode { M_NONE, M_PIN, M_NOISE, M_PCT };
+enum mode { M_NONE, M_PIN, M_NOISE, M_PCT, M_PREEMPT };
 
 /* ---- configuration, fixed at init ---- */
 static int g_active;        /* 1 in a TSan process after init; the shim is inert elsewhere */
@@ -76,6 +81,9 @@ static int g_pct_depth = 3;
 static uint64_t g_pct_steps = 200;
 static long g_slice_ms = 10;
 static long g_spin_limit = 3;   /* spinning slices before pct gives up its priorities */
+static long g_preempt_us = 50;
+static long g_preempt_max_us = 100;
+static int g_preempt_signo;     /* 0 until init: SIGRTMAX is a function call in glibc */
 static char g_report_path[4096];
 static int g_cpu = -1;
 static cpu_set_t g_all_cpus;   /* the affinity before pinning, restored when pct gives up */
@@ -94,6 +102,8 @@ static int g_changes;       /* number of change points (d - 1) */
 static long g_live = 1, g_max_live = 1, g_created, g_locks, g_unlocks, g_cond_waits, g_yields,
             g_sleeps, g_joins, g_delays, g_change_hits, g_rotations, g_spin_slices;
 static int g_pct_released;  /* pct gave up its priorities after g_spin_limit spinning slices */
+static long g_timers, g_timer_failures, g_preempt_signals, g_preempt_delays, g_preempt_capped;
+static int g_ncpu = 1;      /* CPUs the process may run on: bounds preempt's signal rate */
 static uint64_t g_events;   /* sync events seen, drives PCT change points and watchdog progress */
 static int g_next_index;    /* thread creation order */
 static int g_next_foreign;
@@ -103,7 +113,10 @@ static int g_next_foreign;
 struct slot { int tid; int prio; };  /* tid 0: free */
 static struct slot g_slots[MAX_SLOTS];
 
-struct tstate { uint64_t rng; double noise_prob; int index; int tid; int slot; int inited; };
+/* timer: preempt's kernel timer id; timer_on: armed and ours to re-arm (cleared before deletion).
+ * The handler draws from its own rng, so it never interleaves with a draw it interrupted. */
+struct tstate { uint64_t rng; double noise_prob; int index; int tid; int slot; int inited;
+                int timer, timer_made; volatile int timer_on; uint64_t timer_rng, armed_ns, delayed_ns; };
 static TLS struct tstate t_self;
 
 static pthread_key_t g_exit_key;
@@ -225,6 +238,7 @@ static void thread_init(int index) {
      * more than the same delay everywhere, which mostly slows all of them alike. */
     t_self.noise_prob = g_noise_prob_fixed ? g_noise_prob : unit_rand(&t_self.rng);
     t_self.slot = -1;
+    t_self.timer_rng = mix64(t_self.rng ^ 0x74696d6572ULL);
     t_self.inited = 1;
 }
 static struct tstate *self(void) {
@@ -269,6 +283,13 @@ static void write_report(const char *phase) {
     kv_u(&b, "yields", (uint64_t)LOAD(g_yields));
     kv_u(&b, "sleeps", (uint64_t)LOAD(g_sleeps));
     kv_u(&b, "delays", (uint64_t)LOAD(g_delays));
+    if (g_mode == M_PREEMPT) {
+        kv_u(&b, "preempt_timers", (uint64_t)LOAD(g_timers));
+        kv_u(&b, "preempt_timer_failures", (uint64_t)LOAD(g_timer_failures));
+        kv_u(&b, "preempt_signals", (uint64_t)LOAD(g_preempt_signals));
+        kv_u(&b, "preempt_delays", (uint64_t)LOAD(g_preempt_delays));
+        kv_u(&b, "preempt_capped", (uint64_t)LOAD(g_preempt_capped));
+    }
     if (g_cpu >= 0) kv_u(&b, "cpu", (uint64_t)g_cpu);
     if (g_mode == M_PCT) {
         int n = LOAD(g_next_index) + 1;
@@ -315,6 +336,129 @@ static void noise_point(void) {
     uint64_t r = next_rand(&t->rng);
     if (r & 1) raw_yield();
     else raw_sleep_us(1 + (long)((r >> 1) % (uint64_t)g_noise_max_us));
+}
+
+/* ---- preempt: a timer signal per test thread ----
+ * Code that synchronizes only through atomics makes none of the calls the wrappers see, so noise and
+ * pct never act inside it. Under preempt each test thread has a one-shot CLOCK_MONOTONIC timer that
+ * signals that very thread (SIGEV_THREAD_ID) after a random interval; the handler delays the thread
+ * (a yield or a sleep) and re-arms the timer.
+ *
+ * Where the delay lands: the handler is installed with sigaction(), which reaches TSan's interceptor
+ * with both compilers (clang's interceptors are in the executable, gcc's libtsan.so.2 comes before
+ * libc). TSan defers an asynchronous signal to its next safe point, and both runtimes (LLVM 14's and
+ * gcc 12's) process pending signals in every __tsan_atomic* entry point: in atomics-only code the
+ * delay happens at an atomic operation, for instance between a check (a load) and its act.
+ *
+ * Wall time, not the thread's CPU time: CPU-time timers only expire at the scheduler tick (4 ms on
+ * this project's VMs), longer than the threads of most tests live. A wall-time signal also reaches a
+ * blocked thread: SA_RESTART restarts most interrupted system calls, and the wrappers below disarm
+ * the timer around the blocking calls they see (condition waits, joins and sleeps, which the kernel
+ * never restarts). The mean interval grows with the threads alive beyond the CPUs, so the process
+ * takes about ncpu signals per interval however many threads there are.
+ *
+ * Cost: a thread spends at most PREEMPT_SHARE of the wall time since its timer was armed in preempt's
+ * delays (a signal that finds the thread over its share re-arms without delaying), so a thread that
+ * computes through atomics for long runs at most about 1 / (1 - PREEMPT_SHARE) times as long, while
+ * a thread's first delays, the ones short-lived threads get, always happen. */
+#define PREEMPT_SHARE 0.5
+static uint64_t mono_ns(void) {
+    struct timespec ts;
+    if (RAW(SYS_clock_gettime, CLOCK_MONOTONIC, &ts, 0, 0) != 0) return 0;
+    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+static void timer_set(struct tstate *t, long ns) {
+    struct itimerspec it = {{0, 0}, {ns / 1000000000L, ns % 1000000000L}};
+    RAW(SYS_timer_settime, t->timer, 0, &it, 0);
+}
+static long preempt_interval_ns(struct tstate *t) {
+    long live = LOAD(g_live);
+    long scale = live > g_ncpu ? (live + g_ncpu - 1) / g_ncpu : 1;
+    uint64_t mean = (uint64_t)g_preempt_us * 1000ULL * (uint64_t)scale;
+    return 1 + (long)(next_rand(&t->timer_rng) % (2 * mean));  /* uniform: random phase, mean `mean` */
+}
+
+static void preempt_handler(int sig, siginfo_t *si, void *uc) {
+    (void)sig;
+    (void)uc;
+    struct tstate *t = &t_self;
+    /* timer_on is off while the thread draws from timer_rng itself (preempt_resume) */
+    if (!t->timer_on || si->si_code != SI_TIMER || si->si_timerid != t->timer) return;
+    int saved_errno = errno;
+    ADD(g_preempt_signals, 1);
+    uint64_t now = mono_ns();
+    if (LOAD(g_live) < 2) {
+        /* alone, a thread has nobody to be reordered against */
+    } else if ((double)t->delayed_ns > PREEMPT_SHARE * (double)(now - t->armed_ns)) {
+        ADD(g_preempt_capped, 1);
+    } else {
+        ADD(g_preempt_delays, 1);
+        uint64_t r = next_rand(&t->timer_rng);
+        if (r & 1) raw_yield();
+        else raw_sleep_us(1 + (long)((r >> 1) % (uint64_t)g_preempt_max_us));
+        t->delayed_ns += mono_ns() - now;
+    }
+    timer_set(t, preempt_interval_ns(t));
+    errno = saved_errno;
+}
+
+static void preempt_install(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = preempt_handler;
+    sa.sa_flags = SA_SIGINFO | SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(g_preempt_signo, &sa, NULL) != 0) {
+        note_once("preempt: cannot install the timer signal handler; running without perturbation");
+        g_mode = M_NONE;
+        strcpy(g_applied, "none");
+    }
+}
+
+/* Gives the calling test thread its timer (once). */
+static void preempt_arm_self(void) {
+    struct tstate *t = self();
+    if (g_mode != M_PREEMPT || t->timer_made) return;
+    struct sigevent ev;
+    memset(&ev, 0, sizeof ev);
+    ev.sigev_notify = SIGEV_THREAD_ID;
+    ev.sigev_signo = g_preempt_signo;
+    ev._sigev_un._tid = t->tid;
+    int id = 0;
+    if (RAW(SYS_timer_create, CLOCK_MONOTONIC, &ev, &id, 0) != 0) {  /* e.g. RLIMIT_SIGPENDING */
+        ADD(g_timer_failures, 1);
+        return;
+    }
+    t->timer = id;
+    t->timer_made = 1;
+    t->armed_ns = mono_ns();
+    t->delayed_ns = 0;
+    ADD(g_timers, 1);
+    long ns = preempt_interval_ns(t);
+    t->timer_on = 1;
+    timer_set(t, ns);
+}
+
+/* Around a blocking call: no signal while the thread waits (it would only cut the wait short). */
+static int preempt_pause(void) {
+    struct tstate *t = &t_self;
+    if (!t->timer_on) return 0;
+    t->timer_on = 0;
+    timer_set(t, 0);
+    return 1;
+}
+static void preempt_resume(int paused) {
+    if (!paused) return;
+    struct tstate *t = &t_self;
+    long ns = preempt_interval_ns(t);
+    t->timer_on = 1;
+    timer_set(t, ns);
+}
+static void preempt_drop_self(void) {
+    if (!t_self.timer_made) return;
+    t_self.timer_on = 0;
+    t_self.timer_made = 0;
+    RAW(SYS_timer_delete, t_self.timer, 0, 0, 0);
 }
 
 /* Returns this thread to how a plain run has it: SCHED_OTHER, every CPU the process started with. */
@@ -469,6 +613,7 @@ static int claim_slot(int tid) {
 static void thread_exit_hook(void *v) {
     (void)v;
     ADD(g_live, -1);
+    preempt_drop_self();
     if (t_self.slot >= 0) STORE(g_slots[t_self.slot].tid, 0);
     t_self.slot = -1;
 }
@@ -487,6 +632,7 @@ static void *shim_start(void *p) {
                 leave_pct_self();  /* created at a real-time priority just before pct gave up */
             }
         }
+        preempt_arm_self();
         before_sync();
     }
     return rec.fn(rec.arg);
@@ -526,6 +672,7 @@ EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*fn)
     if (rec->counted) {
         ADD(g_created, 1);
         note_new_thread();
+        preempt_arm_self();  /* the creator (the main thread, first) runs alongside the new thread */
         before_sync();
     }
     int counted = rec->counted;
@@ -557,7 +704,10 @@ EXPORT int pthread_join(pthread_t th, void **ret) {
     if (g_active) ADD(g_joins, 1);
     join_fn real = get_pthread_join();
     if (!real) unresolvable("pthread_join");
-    return real(th, ret);
+    int paused = preempt_pause();
+    int rc = real(th, ret);
+    preempt_resume(paused);
+    return rc;
 }
 
 EXPORT int pthread_mutex_lock(pthread_mutex_t *m) {
@@ -588,7 +738,9 @@ EXPORT int pthread_mutex_unlock(pthread_mutex_t *m) {
         ADD(g_cond_waits, 1);              \
         before_sync();                     \
     }                                      \
+    int paused = preempt_pause();          \
     int rc = call;                         \
+    preempt_resume(paused);                \
     after_sync();                          \
     return rc;
 
@@ -625,24 +777,38 @@ EXPORT int sched_yield(void) {
         pct_yield_point();     \
     }
 
+/* The kernel never restarts an interrupted sleep, so preempt's timer pauses for its length. */
 EXPORT int nanosleep(const struct timespec *req, struct timespec *rem) {
     SLEEP_POINT()
     nsleep_fn real = get_nanosleep();
-    return real ? real(req, rem) : (int)syscall(SYS_nanosleep, req, rem);
+    int paused = preempt_pause();
+    int rc = real ? real(req, rem) : (int)syscall(SYS_nanosleep, req, rem);
+    preempt_resume(paused);
+    return rc;
 }
 EXPORT int clock_nanosleep(clockid_t clk, int flags, const struct timespec *req, struct timespec *rem) {
     SLEEP_POINT()
     cnsleep_fn real = get_clock_nanosleep();
-    if (real) return real(clk, flags, req, rem);
-    long r = RAW(SYS_clock_nanosleep, clk, flags, req, rem);
-    return r < 0 ? (int)-r : 0;  /* clock_nanosleep returns the error number, errno untouched */
+    int paused = preempt_pause();
+    int rc;
+    if (real) {
+        rc = real(clk, flags, req, rem);
+    } else {
+        long r = RAW(SYS_clock_nanosleep, clk, flags, req, rem);
+        rc = r < 0 ? (int)-r : 0;  /* clock_nanosleep returns the error number, errno untouched */
+    }
+    preempt_resume(paused);
+    return rc;
 }
 EXPORT int usleep(useconds_t us) {
     SLEEP_POINT()
     usleep_fn real = get_usleep();
-    if (real) return real(us);
-    raw_sleep_us((long)us);
-    return 0;
+    int paused = preempt_pause();
+    int rc = 0;
+    if (real) rc = real(us);
+    else raw_sleep_us((long)us);
+    preempt_resume(paused);
+    return rc;
 }
 
 /* ---- init ---- */
@@ -747,11 +913,17 @@ static void setup_pct(uint64_t *rng) {
 }
 
 static void at_exit_report(void) {
+    preempt_drop_self();  /* no delays while the process exits */
     if (g_active && getpid() == g_pid) write_report("exit");
 }
 
-/* After fork() only the forking thread survives and the watchdog is gone: the child stays inert. */
-static void in_forked_child(void) { g_active = 0; }
+/* After fork() only the forking thread survives, and neither the watchdog nor any timer is inherited:
+ * the child stays inert. */
+static void in_forked_child(void) {
+    g_active = 0;
+    t_self.timer_on = 0;
+    t_self.timer_made = 0;
+}
 
 __attribute__((constructor)) static void shim_init(void) {
     /* Only perturb TSan-instrumented processes: not shells, ctest wrappers or llvm-symbolizer. */
@@ -776,6 +948,12 @@ __attribute__((constructor)) static void shim_init(void) {
     g_pct_steps = (uint64_t)env_long("RACEGATE_PCT_STEPS", (long)g_pct_steps, 1, 1L << 40);
     g_slice_ms = env_long("RACEGATE_PCT_SLICE_MS", g_slice_ms, 1, 10000);
     g_spin_limit = env_long("RACEGATE_PCT_SPIN_SLICES", g_spin_limit, 1, 1000000);
+    g_preempt_us = env_long("RACEGATE_PREEMPT_US", g_preempt_us, 1, 10000000);
+    g_preempt_max_us = env_long("RACEGATE_PREEMPT_MAX_US", g_preempt_max_us, 1, 1000000);
+    g_preempt_signo = (int)env_long("RACEGATE_PREEMPT_SIGNAL", SIGRTMAX - 2, 1, SIGRTMAX);
+    if (g_preempt_signo == SIGKILL || g_preempt_signo == SIGSTOP) g_preempt_signo = SIGRTMAX - 2;
+    cpu_set_t cpus;
+    if (sched_getaffinity(0, sizeof cpus, &cpus) == 0 && CPU_COUNT(&cpus) > 0) g_ncpu = CPU_COUNT(&cpus);
     const char *rp = env("RACEGATE_SHIM_REPORT");
     if (rp) strncpy(g_report_path, rp, sizeof g_report_path - 1);
 
@@ -793,6 +971,9 @@ __attribute__((constructor)) static void shim_init(void) {
     } else if (!strcmp(g_schedule, "pct")) {
         g_mode = M_PCT;
         setup_pct(&rng);
+    } else if (!strcmp(g_schedule, "preempt")) {
+        g_mode = M_PREEMPT;
+        preempt_install();  /* TSan is initialized by now: both runtimes start from .preinit_array */
     } else if (strcmp(g_schedule, "none") && strcmp(g_schedule, "tsan-delay") &&
                strcmp(g_schedule, "repeat-in-process")) {
         note_once("unknown RACEGATE_SCHEDULE; running without perturbation");
