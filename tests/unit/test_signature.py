@@ -153,7 +153,7 @@ def test_kind_is_part_of_the_bucket_and_variants_fold():
     assert bucket_id("heap-use-after-free", sig, V1) != bucket_id("data race", sig, V1)
     assert bucket_id("data race", sig, V1) != bucket_id("data race", sig)
     assert re.fullmatch(r"[0-9a-f]{16}", bucket_id("data race", sig))
-    assert SIGNATURE_VERSION == 2
+    assert SIGNATURE_VERSION == 3
 
 
 @pytest.mark.parametrize(
