@@ -214,7 +214,7 @@ def _is_generic(key: str) -> bool:
 
 
 def _location_key(report: TsanReport, rules: SignatureRules) -> str:
-    """The racing memory, named as stably as the frames are: `global:<qualified name>` or `heap:<allocating side>`;
+    """The racing memory, named as stably as the frames are: `global:<qualified name>` or `heap:<allocating code>`;
     "" for the stack, TLS, or a global without a name (clang prints `'??'`, gcc `'<null>'`, neither with a size)."""
     for stack in report.stacks:
         if stack.role != LOCATION:
@@ -224,8 +224,11 @@ def _location_key(report: TsanReport, rules: SignatureRules) -> str:
             name = qualified_name(m.group(1))
             return f"global:{name}" if name else ""
         if stack.header.startswith("Location is heap block"):
-            key, _ = _side_key(stack.frames, rules)
-            return f"heap:{key}" if key else ""
+            # The outermost project frame of the allocation (main, a thread's entry, a test body): the compilers
+            # disagree on inlining a small allocating helper (clang 19 folds `open_tally` into main, gcc 12 keeps it
+            # a frame of its own), but never on the frame the runtime or a library called.
+            project = [i for i, frame in enumerate(stack.frames) if is_project_frame(frame)]
+            return f"heap:{_project_key(stack.frames, project[-1], rules)}" if project else ""
         # gcc 12 follows "Location is stack of ..." with a nameless global line: the first location line decides.
         return ""
     return ""
