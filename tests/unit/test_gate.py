@@ -63,7 +63,8 @@ def _corpus_result(tmp_path, programs: list[str]):
     index = 0
     for compiler in CORPUS_COMPILERS:
         for program in programs:
-            findings = [finding_from_report(r) for r in parse_reports((CORPUS / compiler / f"{program}.log").read_text())]
+            log = (CORPUS / compiler / f"{program}.log").read_text()
+            findings = [finding_from_report(r) for r in parse_reports(log)]
             bucketer.add(RunRecord(test=f"Corpus.{program}", run=index, seed=index, schedule="noise",
                                    command=["./t"], outcome="race", returncode=66, duration=0.1,
                                    log_dir=str(tmp_path / "runs" / str(index)), findings=findings))

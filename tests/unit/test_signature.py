@@ -128,7 +128,9 @@ def test_lambda_races_on_different_memory_are_different_buckets_and_survive_a_li
     # v2 named all three races `operator()` vs `operator()`: one bucket for three bugs.
     assert len({bucket_id(r.kind, signature(r, V2), V2) for r in original}) == 1
     assert len({bucket_id(r.kind, signature(r)) for r in original}) == 3
-    lines = lambda rs: sorted(f.line for r in rs for s in r.stacks if s.role == ACCESS for f in s.frames[:1])  # noqa: E731
+    def lines(rs: list[TsanReport]) -> list[int | None]:
+        return sorted(f.line for r in rs for s in r.stacks if s.role == ACCESS for f in s.frames[:1])
+
     assert lines(original) != lines(shifted)
     assert ids(compiler, LAMBDAS[0]) == ids(compiler, LAMBDAS[1])
 
