@@ -229,8 +229,9 @@ def _location_key(report: TsanReport, rules: SignatureRules) -> str:
             # a frame of its own), but never on the frame the runtime or a library called.
             project = [i for i, frame in enumerate(stack.frames) if is_project_frame(frame)]
             return f"heap:{_project_key(stack.frames, project[-1], rules)}" if project else ""
-        # gcc 12 follows "Location is stack of ..." with a nameless global line: the first location line decides.
-        return ""
+        return ""  # a global TSan could not name, or memory it describes another way
+    # The stack and TLS lines ("Location is stack of thread T1.") carry no frames and are not kept by the parser;
+    # gcc 12 follows the stack line with a nameless global one, which has no size.
     return ""
 
 

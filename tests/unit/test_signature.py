@@ -265,3 +265,51 @@ def test_side_inside_the_standard_library_only_falls_back_to_library_names():
         "SUMMARY: ThreadSanitizer: data race x\n"
     )
     assert signature(r) == ["stl_vector.h:push_back"] * 2
+
+
+def _generic_race(location: str, side: str = "main::$_0::operator()() const") -> TsanReport:
+    (r,) = parse_reports(
+        "WARNING: ThreadSanitizer: data race (pid=1)\n"
+        "  Write of size 4 at 0x10 by thread T1:\n"
+        f"    #0 {side} /src/app/jobs.cpp:7:5 (app+0x10)\n"
+        "\n"
+        "  Previous write of size 4 at 0x10 by thread T2:\n"
+        f"    #0 {side} /src/app/jobs.cpp:8:5 (app+0x20)\n"
+        "\n"
+        f"{location}\n"
+        "SUMMARY: ThreadSanitizer: data race /src/app/jobs.cpp:7:5 in f\n"
+    )
+    return r
+
+
+@pytest.mark.parametrize("location,memory", [
+    ("  Location is global 'ns::Pool<int>::s_count' of size 4 at 0x10 (app+0x10)\n", ["global:ns::Pool::s_count"]),
+    ("  Location is global '{anonymous}::g_jobs' of size 8 at 0x10 (app+0x10)\n", ["global:anon::g_jobs"]),
+    ("  Location is heap block of size 8 at 0x10 allocated by thread T3:\n"
+     "    #0 malloc ../../../../src/libsanitizer/tsan/tsan_interceptors_posix.cpp:1 (libtsan.so.2+0x1)\n"
+     "    #1 make_job() /src/app/jobs.cpp:3:10 (app+0x30)\n"
+     "    #2 Jobs_Spawn_Test::TestBody() /src/app/jobs_test.cpp:12:3 (app+0x40)\n"
+     "    #3 testing::Test::Run() /src/googletest/src/gtest.cc:2 (app+0x50)\n",
+     ["heap:jobs_test.cpp:Jobs_Spawn_Test::TestBody"]),
+    # No project frame allocated it: nothing to name it by.
+    ("  Location is heap block of size 8 at 0x10 allocated by thread T3:\n"
+     "    #0 malloc ../../../../src/libsanitizer/tsan/tsan_interceptors_posix.cpp:1 (libtsan.so.2+0x1)\n", []),
+    ("  Location is TLS of thread T1.\n", []),
+    ("  Location is stack of thread T1.\n\n  Location is global '<null>' at 0x000000000000 ([stack]+0x1fa3c)\n", []),
+    ("  Location is global '??' at 0x7ffc61bc6000 ([stack]+0x1fcac)\n", []),
+    ("", []),
+])
+def test_only_generic_sides_add_the_racing_memory(location, memory):
+    assert signature(_generic_race(location)) == ["jobs.cpp:operator()"] * 2 + memory
+    # Generated test bodies of doctest are as generic as lambdas; v2 never added the memory.
+    assert signature(_generic_race(location, "DOCTEST_ANON_FUNC_12()"))[2:] == memory
+    assert signature(_generic_race(location), V2) == ["jobs.cpp:operator()"] * 2
+    # A named side tells the race apart by itself.
+    named = signature(_generic_race(location, "Jobs::run()"))
+    assert named == ["jobs.cpp:run"] * 2
+
+
+def test_a_test_body_is_named_by_its_generated_class_only():
+    r = _generic_race("", "(anonymous namespace)::suite::Typed_Works_Test<int>::TestBody()")
+    assert signature(r) == ["jobs.cpp:Typed_Works_Test::TestBody"] * 2
+    assert signature(r, V2) == ["jobs.cpp:TestBody"] * 2
