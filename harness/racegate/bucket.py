@@ -21,7 +21,7 @@ class Bucket:
     tests: set[str] = field(default_factory=set)
     schedules: Counter = field(default_factory=Counter)
     kinds: Counter = field(default_factory=Counter)  # runs per report kind (a lifetime bug: race, use-after-free)
-    legacy_ids: set[str] = field(default_factory=set)  # the ids of its reports under signature v1
+    legacy_ids: set[str] = field(default_factory=set)  # the ids of its reports under earlier signature versions
     # When it was first seen: the earliest end, in seconds since the session started, of a run that showed it.
     # With several jobs that run may not be `first` (the earliest started), as runs finish out of order.
     seconds: float | None = None
@@ -67,8 +67,7 @@ class Bucketer:
                 self._keep_raw(bucket)
             bucket.occurrences += 1
             bucket.tests.add(record.test)
-            if finding.legacy_id:
-                bucket.legacy_ids.add(finding.legacy_id)
+            bucket.legacy_ids.update(i for i in finding.legacy_ids if i)
             if (key, finding.kind) not in seen_in_run:
                 seen_in_run.add((key, finding.kind))
                 bucket.kinds[finding.kind] += 1

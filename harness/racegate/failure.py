@@ -7,7 +7,7 @@ import signal
 
 from racegate.kinds import CRASH
 from racegate.model import Finding, Frame, SourceFrame, StackTrace, TestCase
-from racegate.signature import V1, bucket_id, describe, side_key, source_frame
+from racegate.signature import LEGACY, V1, V2, bucket_id, describe, side_key, source_frame
 from racegate.tsan_parse import parse_frame
 
 # TSan's default `exitcode`: the process exits with it when it printed reports.
@@ -103,14 +103,16 @@ def _crash_finding(test: TestCase, fatal: re.Match[str]) -> Finding:
     stop = text.find("\n", aborting) if aborting >= 0 else -1
     raw = text[text.rfind("\n", 0, fatal.start()) + 1:stop if stop >= 0 else len(text)]
     # Signature v1 keyed every crash on the test and what happened; baselines of earlier releases hold that id.
-    legacy = bucket_id(CRASH, [test.name, what], V1)
+    legacy = [bucket_id(CRASH, [test.name, what], V1)]
+    # Signature v2 keyed it on the top project frame as v2 named it (a test body without its class).
+    legacy.append(bucket_id(CRASH, [side_key(frames, V2)[0]] if top is not None else [test.name, what], V2))
     if top is None:
         finding = _finding(CRASH, test, f"crash: {test.name}: ThreadSanitizer: {fatal.group('what')}", [what], raw)
     else:
         finding = Finding(kind=CRASH, title=f"crash: {what} in {describe(top)}", signature=[key],
                           frames=[source_frame(top)], raw=raw,
                           stacks=[StackTrace(fatal.group("what").strip(), tuple(map(source_frame, frames)))])
-    finding.legacy_id = legacy
+    finding.legacy_ids = legacy
     return finding
 
 
@@ -131,7 +133,7 @@ def _finding(kind: str, test: TestCase, title: str, key: list[str], raw: str,
     # Non-TSan buckets are per test: the same message in two tests is usually two problems.
     signature = [test.name, *key]
     return Finding(kind=kind, title=title, signature=signature, frames=frames or [], raw=raw,
-                   legacy_id=bucket_id(kind, signature, V1))
+                   legacy_ids=[bucket_id(kind, signature, rules) for rules in LEGACY])
 
 
 def signal_name(number: int) -> str:

@@ -22,7 +22,7 @@ def load_baseline(path: Path | None) -> dict[str, dict]:
 def apply_baseline(result: Result, known: dict[str, dict]) -> None:
     """Mark each bucket new or known."""
     for bucket in result.buckets:
-        # A baseline of an earlier release holds the bucket's signature v1 ids.
+        # A baseline of an earlier release holds the bucket's ids under an earlier signature version (v1, v2).
         entry = known.get(bucket.id) or next((known[i] for i in bucket.legacy_ids if i in known), None)
         bucket.new = entry is None
         bucket.baseline_note = str(entry.get("note", "")) if entry is not None else None

@@ -113,7 +113,8 @@ class Finding:
     raw: str  # the full raw text to keep for the bucket
     stacks: list[StackTrace] = field(default_factory=list)  # the stacks that define a TSan report
     library_rule: str | None = None  # a known report of the standard library's own state (library_reports.py)
-    legacy_id: str = ""  # its bucket id under signature v1, which baselines of earlier releases hold
+    # Its bucket ids under the earlier signature versions (signature.LEGACY), which baselines of earlier releases hold.
+    legacy_ids: list[str] = field(default_factory=list)
     timing_sensitive: bool = False  # a failed assertion on elapsed time or a deadline (failure.py)
 
 

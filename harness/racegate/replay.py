@@ -48,8 +48,8 @@ def replay(result: Result, prefix: str, runs: int, out_dir: Path, shim_path: Pat
             with executor.run(plan) as execution:
                 record = analyse_run(execution)
                 execution.keep_logs = record.outcome != "pass"
-            # A result of an earlier release names its buckets by their signature v1 ids.
-            if any(bucket.id in (bucket_id(f.kind, f.signature), f.legacy_id) for f in record.findings):
+            # A result of an earlier release names its buckets by their ids under an earlier signature version.
+            if any(bucket.id == bucket_id(f.kind, f.signature) or bucket.id in f.legacy_ids for f in record.findings):
                 reproduced += 1
     except KeyboardInterrupt:
         executor.stop()  # the test runs in its own session: Ctrl-C does not reach it

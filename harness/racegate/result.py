@@ -228,7 +228,7 @@ class BucketResult:
     timing_sensitive: bool = False  # a failed assertion on elapsed time or a deadline
     evidence: Evidence | None = None
     kinds: dict[str, int] = field(default_factory=dict)  # runs per report kind, when it was reported as several
-    legacy_ids: list[str] = field(default_factory=list)  # its reports' ids under signature v1 (old baselines)
+    legacy_ids: list[str] = field(default_factory=list)  # its reports' ids under earlier signature versions
     symptoms: list[Symptom] = field(default_factory=list)
 
     @classmethod

@@ -2,9 +2,10 @@
 
 A signature is a short list of normalized frames, one per side of the bug, that names the
 code involved and nothing that changes between runs, builds or compilers:
-`<file basename>:<unqualified function name>`, e.g. `word_counter.cpp:add`.
+`<file basename>:<unqualified function name>`, e.g. `word_counter.cpp:add`, and, when every side is a
+name that says nothing of the code (lambdas), the racing memory's location.
 The rules of each signature version are data (`SignatureRules`); findings carry the id under the
-current version and under version 1, so baselines written by earlier releases keep matching.
+current version and under every earlier one, so baselines written by earlier releases keep matching.
 docs/bucketing.md explains the rules and their limits.
 """
 from __future__ import annotations
@@ -32,6 +33,12 @@ class SignatureRules:
     skip_generic_callers: bool
     # Kinds folded together for bucket ids: the finding keeps TSan's own kind string.
     id_families: Mapping[str, str]
+    # GoogleTest's TestBody names its test through its generated class (`Suite_Name_Test::TestBody`): it is virtual,
+    # so never inlined, and every compiler prints it qualified.
+    qualify_test_body: bool = False
+    # A report whose sides are all generic names (lambda vs lambda) adds the racing memory: a global's name or the
+    # allocating side of a heap block, so races of different lambdas of one file on different data are apart.
+    locate_generic_sides: bool = False
 
 
 V1 = SignatureRules(1, skip_allocation=False, skip_generic_callers=False, id_families={
@@ -46,8 +53,13 @@ V2 = SignatureRules(2, skip_allocation=True, skip_generic_callers=True, id_famil
     "heap-use-after-free": "data race",
     "heap-use-after-free (virtual call vs free)": "data race",
 })
-CURRENT = V2
+# Version 3: a test body keeps its test's name, and a report of generic sides only is told apart by its memory.
+V3 = SignatureRules(3, skip_allocation=True, skip_generic_callers=True, id_families=V2.id_families,
+                    qualify_test_body=True, locate_generic_sides=True)
+CURRENT = V3
 SIGNATURE_VERSION = CURRENT.version
+# Findings carry their ids under these too: baselines of earlier releases (0.1.0: v1, the next ones: v2) hold them.
+LEGACY = (V1, V2)
 
 _DEADLOCK_EDGE = "acquired here while holding"
 
@@ -187,7 +199,40 @@ def _project_key(frames: list[Frame], top: int, rules: SignatureRules) -> str:
         if is_project_frame(frame) and not (rules.skip_generic_callers
                                             and _GENERIC_NAME.fullmatch(leaf_name(frame.function))):
             chosen = frame
-    return f"{posixpath.basename(chosen.file)}:{leaf_name(chosen.function)}"
+    name = leaf_name(chosen.function)
+    if rules.qualify_test_body and name == "TestBody":
+        # The generated class only: namespaces around a TEST are not the test's name.
+        name = "::".join(qualified_name(chosen.function).split("::")[-2:])
+    return f"{posixpath.basename(chosen.file)}:{name}"
+
+
+_GLOBAL_LOCATION = re.compile(r"Location is global '(.+)' of size \d+ at ")
+
+
+def _is_generic(key: str) -> bool:
+    return bool(_GENERIC_NAME.fullmatch(key.split(":", 1)[-1]))
+
+
+def _location_key(report: TsanReport, rules: SignatureRules) -> str:
+    """The racing memory, named as stably as the frames are: `global:<qualified name>` or `heap:<allocating code>`;
+    "" for the stack, TLS, or a global without a name (clang prints `'??'`, gcc `'<null>'`, neither with a size)."""
+    for stack in report.stacks:
+        if stack.role != LOCATION:
+            continue
+        m = _GLOBAL_LOCATION.match(stack.header)
+        if m is not None:
+            name = qualified_name(m.group(1))
+            return f"global:{name}" if name else ""
+        if stack.header.startswith("Location is heap block"):
+            # The outermost project frame of the allocation (main, a thread's entry, a test body): the compilers
+            # disagree on inlining a small allocating helper (clang 19 folds `open_tally` into main, gcc 12 keeps it
+            # a frame of its own), but never on the frame the runtime or a library called.
+            project = [i for i, frame in enumerate(stack.frames) if is_project_frame(frame)]
+            return f"heap:{_project_key(stack.frames, project[-1], rules)}" if project else ""
+        return ""  # a global TSan could not name, or memory it describes another way
+    # The stack and TLS lines ("Location is stack of thread T1.") carry no frames and are not kept by the parser;
+    # gcc 12 follows the stack line with a nameless global one, which has no size.
+    return ""
 
 
 def defining_stacks(report: TsanReport) -> list[Stack]:
@@ -222,9 +267,19 @@ def _sides(report: TsanReport, rules: SignatureRules = CURRENT) -> list[tuple[st
     return sides
 
 
+def _signature(report: TsanReport, sides: list[tuple[str, Frame | None]], rules: SignatureRules) -> list[str]:
+    keys = [key for key, _ in sides]
+    if rules.locate_generic_sides and keys and all(_is_generic(k) for k in keys):
+        location = _location_key(report, rules)
+        if location:
+            keys.append(location)
+    return keys
+
+
 def signature(report: TsanReport, rules: SignatureRules = CURRENT) -> list[str]:
-    """The signature of a report: one normalized frame per side, in a canonical order."""
-    return [key for key, _ in _sides(report, rules)]
+    """The signature of a report: one normalized frame per side, in a canonical order, and the racing memory
+    when the sides alone name nothing (signature v3)."""
+    return _signature(report, _sides(report, rules), rules)
 
 
 def bucket_id(kind: str, signature: list[str], rules: SignatureRules = CURRENT) -> str:
@@ -234,9 +289,9 @@ def bucket_id(kind: str, signature: list[str], rules: SignatureRules = CURRENT) 
     return hashlib.sha256(payload.encode("utf-8", "replace")).hexdigest()[:16]
 
 
-def side_key(frames: list[Frame]) -> tuple[str, Frame | None]:
+def side_key(frames: list[Frame], rules: SignatureRules = CURRENT) -> tuple[str, Frame | None]:
     """The normalized frame naming a stack (a crash's, say) as it would name one side of a report."""
-    return _side_key(frames)
+    return _side_key(frames, rules)
 
 
 def top_frames(report: TsanReport) -> list[Frame]:
@@ -280,8 +335,8 @@ def finding_from_report(report: TsanReport) -> Finding:
     return Finding(
         kind=report.kind,
         title=_title(report.kind, frames),
-        signature=[key for key, _ in sides],
-        legacy_id=bucket_id(report.kind, signature(report, V1), V1),
+        signature=_signature(report, sides, CURRENT),
+        legacy_ids=[bucket_id(report.kind, signature(report, rules), rules) for rules in LEGACY],
         frames=[source_frame(f) for f in frames],
         raw=report.text,
         # Stacks TSan printed without a header line are named by the report kind.

@@ -86,6 +86,17 @@ def test_a_thread_outliving_its_test_is_laid_at_the_executable(build, tmp_path):
     assert race["tests"] == ["batch_suite (outside its tests)"]
 
 
+def test_two_test_bodies_racing_with_their_lambdas_are_two_buckets(build, tmp_path):
+    # Racy.Counter and Leaky.Reader each race on their own global between the test body and a lambda thread:
+    # signature v2 named both `TestBody` vs `operator()` (one bucket); v3 names the tests.
+    result = run(build, tmp_path / "out", "-R", "Racy|Leaky", "--jobs", "1")
+    races = [b for b in result["buckets"] if b["kind"] == "data race"]
+    assert sorted(b["signature"] for b in races) == [
+        ["batch_suite.cpp:Leaky_Reader_Test::TestBody", "batch_suite.cpp:operator()"],
+        ["batch_suite.cpp:Racy_Counter_Test::TestBody", "batch_suite.cpp:operator()"]]
+    assert len({b["id"] for b in races}) == 2
+
+
 def test_run_on_a_gtest_binary_lists_its_tests(build, tmp_path):
     out = tmp_path / "out"
     proc = racegate("run", "--runs", "1", "--jobs", "1", "--out", str(out), "--format", "junit", "--",

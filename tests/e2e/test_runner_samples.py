@@ -219,7 +219,7 @@ def test_one_bug_is_one_bucket_whatever_tsan_calls_it_and_whatever_fails_with_it
 
 
 def test_a_baseline_written_by_release_0_1_0_still_knows_its_races(clang_run, tmp_path):
-    # Signature v2 renamed every bucket; the v1 ids each bucket keeps let an old baseline match.
+    # Signatures v2 and v3 renamed every bucket; the v1 ids each bucket keeps let an old baseline match.
     out, _, _ = clang_run
     baseline = Path(__file__).resolve().parents[1] / "fixtures" / "baseline_release_0_1_0.json"
     proc = racegate("report", str(out / "racegate.json"), "--baseline", str(baseline), "--out", str(tmp_path),

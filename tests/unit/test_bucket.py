@@ -112,15 +112,15 @@ def test_a_lifetime_bug_is_one_bucket_shown_as_its_most_severe_kind(tmp_path):
     assert (tmp_path / "reports" / f"{bucket.id}.txt").read_text().endswith("use after free, run 3\n")
 
 
-def test_a_bucket_keeps_the_signature_v1_ids_of_its_reports(tmp_path):
+def test_a_bucket_keeps_the_earlier_signature_ids_of_its_reports(tmp_path):
     bucketer = Bucketer(tmp_path / "reports")
     race = finding(*RACE)
-    race.legacy_id = "0123456789abcdef"
+    race.legacy_ids = ["0123456789abcdef", "1111111111111111"]
     use_after_free = finding("heap-use-after-free", RACE[1])
-    use_after_free.legacy_id = "fedcba9876543210"
+    use_after_free.legacy_ids = ["fedcba9876543210", "1111111111111111"]
     bucketer.add(run(0, race, use_after_free))
     (bucket,) = bucketer.buckets.values()
-    assert bucket.legacy_ids == {"0123456789abcdef", "fedcba9876543210"}
+    assert bucket.legacy_ids == {"0123456789abcdef", "fedcba9876543210", "1111111111111111"}
 
 
 def test_a_failure_that_comes_with_a_race_is_its_symptom(tmp_path):

@@ -1,11 +1,20 @@
 import json
+from pathlib import Path
 
 import pytest
 
 from racegate import gate
+from racegate.bucket import Bucketer
 from racegate.errors import RacegateError
+from racegate.model import RunRecord
+from racegate.result import BucketResult
+from racegate.signature import finding_from_report
+from racegate.tsan_parse import parse_reports
 
 from result_factory import bucket, make_result, entry_for_test
+from samples_helpers import CORPUS, CORPUS_COMPILERS
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 
 def sample():
@@ -46,3 +55,37 @@ def test_bad_baseline_is_a_usage_error(tmp_path, content):
 def test_missing_baseline_is_a_usage_error(tmp_path):
     with pytest.raises(RacegateError, match="cannot read baseline"):
         gate.load_baseline(tmp_path / "none.json")
+
+
+def _corpus_result(tmp_path, programs: list[str]):
+    """The buckets racegate makes today of real corpus logs (every compiler's), as a result."""
+    bucketer = Bucketer(tmp_path / "reports")
+    index = 0
+    for compiler in CORPUS_COMPILERS:
+        for program in programs:
+            log = (CORPUS / compiler / f"{program}.log").read_text()
+            findings = [finding_from_report(r) for r in parse_reports(log)]
+            bucketer.add(RunRecord(test=f"Corpus.{program}", run=index, seed=index, schedule="noise",
+                                   command=["./t"], outcome="race", returncode=66, duration=0.1,
+                                   log_dir=str(tmp_path / "runs" / str(index)), findings=findings))
+            index += 1
+    buckets = [BucketResult.from_bucket(b, tmp_path) for b in bucketer.buckets.values()]
+    return make_result([entry_for_test(f"Corpus.{p}", 3, 3) for p in programs], buckets)
+
+
+def test_a_baseline_of_signature_v2_ids_still_knows_every_bucket(tmp_path):
+    # Written by racegate before signature v3 (main's code then) from these programs' clang 19 logs. v3 splits the
+    # lambda_globals bucket in three and the test_bodies bucket in two: a bug known then is known in all its parts.
+    programs = ["race_global", "race_heap", "lambda_globals", "test_bodies"]
+    result = _corpus_result(tmp_path, programs)
+    assert len(result.buckets) == 7
+    known = gate.load_baseline(FIXTURES / "baseline_signature_v2.json")
+    assert not {b.id for b in result.buckets} & set(known)  # every id changed with v3 ...
+    gate.apply_baseline(result, known)
+    assert gate.exit_code(result) == 0  # ... and the legacy ids still match
+    notes = {b.title.split(":")[1].split("(")[0].strip(): b.baseline_note for b in result.buckets}
+    assert notes["count_hits"] == "known since the v2 releases (race_global)"
+    # A program the baseline does not hold stays new.
+    more = _corpus_result(tmp_path / "more", programs + ["race_inlined"])
+    gate.apply_baseline(more, known)
+    assert [b.signature for b in more.buckets if b.new] == [["race_inlined.cpp:pump"] * 2]

@@ -13,6 +13,7 @@ import pytest
 
 from racegate.replay import replay
 from racegate.result import Result, load
+from racegate.signature import V2, bucket_id
 from samples_helpers import LAUNCHER, process_ends
 
 pytestmark = pytest.mark.e2e
@@ -44,6 +45,16 @@ def test_the_shim_is_preloaded_as_the_first_run_had_it(tmp_path, schedule, first
     assert outcome.reproduced == 1
     output = (tmp_path / "replay" / "runs" / "0" / "output.txt").read_text()
     assert (f"PRELOAD={shim}" in output) == preloaded
+
+
+def test_a_result_of_an_earlier_signature_version_replays(tmp_path):
+    result = result_of(tmp_path, SHOWS_PRELOAD, "--schedule", "none")
+    (bucket,) = result.buckets
+    # As a release of signature v2 wrote it: the bucket named by its v2 id, which the replayed run carries as legacy.
+    bucket.id = bucket_id(bucket.kind, bucket.signature, V2)
+    assert bucket.id in bucket.legacy_ids
+    outcome = replay(result, bucket.id, 1, tmp_path / "replay", None, "none")
+    assert outcome.reproduced == 1
 
 
 def test_an_interrupted_replay_kills_its_test_and_keeps_what_it_printed(tmp_path, beacon):

@@ -1,4 +1,4 @@
-"""Signature v1 and bucket ids against real TSan logs from clang 14, clang 19 and gcc 12."""
+"""Signatures and bucket ids against real TSan logs from clang 14, clang 19 and gcc 12."""
 from __future__ import annotations
 
 import re
@@ -9,6 +9,7 @@ from racegate.model import ACCESS, PREVIOUS, Frame, TsanReport
 from racegate.signature import (
     SIGNATURE_VERSION,
     V1,
+    V2,
     bucket_id,
     finding_from_report,
     is_project_frame,
@@ -25,12 +26,20 @@ from samples_helpers import CORPUS_PROGRAMS as PROGRAMS
 
 # The same race in one file (ledger.cpp), with lines shifted and with the threads swapped.
 LEDGER = ("ledger_shift_a", "ledger_shift_b", "ledger_swapped")
+# Three lambda-vs-lambda races in one file (lambda_globals.cpp), and the file with its lines shifted.
+LAMBDAS = ("lambda_globals", "lambda_globals_shift")
+# Programs whose log holds more than one bug, and how many.
+SEVERAL = {"race_inlined_lambdas": 2, "lambda_globals": 3, "lambda_globals_shift": 3, "test_bodies": 2}
 
 # What each program's race is, read off its source: one entry per side of the bug.
 EXPECTED_SIGNATURE = {
     "ledger_shift_a": ["ledger.cpp:credit", "ledger.cpp:report"],
     "ledger_shift_b": ["ledger.cpp:credit", "ledger.cpp:report"],
     "ledger_swapped": ["ledger.cpp:credit", "ledger.cpp:report"],
+    # Every side is a lambda: the racing memory names the bug (a global, or the code that allocated the heap block).
+    **{p: [["lambda_globals.cpp:operator()"] * 2 + ["global:g_orders"],
+           ["lambda_globals.cpp:operator()"] * 2 + ["global:anon::g_refunds"],
+           ["lambda_globals.cpp:operator()"] * 2 + ["heap:lambda_globals.cpp:main"]] for p in LAMBDAS},
     "lock_order_inversion": ["lock_order_inversion.cpp:audit", "lock_order_inversion.cpp:transfer"],
     "mutex_bad_unlock": ["mutex_bad_unlock.cpp:release_twice"],
     "mutex_destroy_locked": ["mutex_destroy_locked.cpp:teardown"],
@@ -45,6 +54,7 @@ EXPECTED_SIGNATURE = {
     # Two races whose members are inlined into lambdas: named by the members, not by operator() (see below).
     "race_inlined_lambdas": [["race_inlined_lambdas.cpp:add"] * 2,
                              ["race_inlined_lambdas.cpp:raise", "race_inlined_lambdas.cpp:seen"]],
+    # A lambda's captured local: the stack names no memory, so nothing is added.
     "race_lambda_ref": ["race_lambda_ref.cpp:operator()"] * 2,
     "race_stack_var": ["race_stack_var.cpp:read_flag", "race_stack_var.cpp:set_flag"],
     # No file or line in a stripped library: the exported function it runs in.
@@ -60,6 +70,9 @@ EXPECTED_SIGNATURE = {
     "regex_ctype_cache": ["regex_ctype_cache.cpp:matches_ticket"] * 2,
     "signal_unsafe": ["signal_unsafe.cpp:on_profile"],
     "thread_leak": ["thread_leak.cpp:start_background"],
+    # A test body keeps its test's generated class; one side named, so no memory is added.
+    "test_bodies": [["test_bodies.cpp:Leaky_Reader_Test::TestBody", "test_bodies.cpp:operator()"],
+                    ["test_bodies.cpp:Racy_Counter_Test::TestBody", "test_bodies.cpp:operator()"]],
     "use_after_free": ["use_after_free.cpp:main", "use_after_free.cpp:touch_session"],
     "use_after_free_virtual": ["use_after_free_virtual.cpp:dispatch", "use_after_free_virtual.cpp:~Handler"],
 }
@@ -85,7 +98,7 @@ def test_expected_signature(compiler, program):
 @pytest.mark.parametrize("program", PROGRAMS)
 def test_same_bucket_for_all_compilers(program):
     per_compiler = [ids(c, program) for c in COMPILERS]
-    assert len(per_compiler[0]) == (2 if program == "race_inlined_lambdas" else 1)
+    assert len(per_compiler[0]) == SEVERAL.get(program, 1)
     assert per_compiler[0] == per_compiler[1] == per_compiler[2]
 
 
@@ -109,10 +122,32 @@ def test_line_shifted_and_thread_swapped_variants_share_a_bucket(compiler):
     assert bucket_id(a.kind, signature(a)) == bucket_id(b.kind, signature(b)) == bucket_id(swapped.kind, signature(swapped))
 
 
+@pytest.mark.parametrize("compiler", COMPILERS)
+def test_lambda_races_on_different_memory_are_different_buckets_and_survive_a_line_shift(compiler):
+    original, shifted = (reports(compiler, p) for p in LAMBDAS)
+    # v2 named all three races `operator()` vs `operator()`: one bucket for three bugs.
+    assert len({bucket_id(r.kind, signature(r, V2), V2) for r in original}) == 1
+    assert len({bucket_id(r.kind, signature(r)) for r in original}) == 3
+    def lines(rs: list[TsanReport]) -> list[int | None]:
+        return sorted(f.line for r in rs for s in r.stacks if s.role == ACCESS for f in s.frames[:1])
+
+    assert lines(original) != lines(shifted)
+    assert ids(compiler, LAMBDAS[0]) == ids(compiler, LAMBDAS[1])
+
+
+@pytest.mark.parametrize("compiler", COMPILERS)
+def test_test_bodies_name_their_tests(compiler):
+    # Two GoogleTest-style tests, each racing with a lambda it started on its own global (tests/batch_programs'
+    # Racy.Counter and Leaky.Reader): v2 gave both `TestBody` vs `operator()`, one bucket.
+    rs = reports(compiler, "test_bodies")
+    assert len({bucket_id(r.kind, signature(r, V2), V2) for r in rs}) == 1
+    assert len({bucket_id(r.kind, signature(r)) for r in rs}) == 2
+
+
 def test_different_races_get_different_buckets():
-    distinct = [p for p in PROGRAMS if p not in LEDGER[1:]]
+    distinct = [p for p in PROGRAMS if p not in LEDGER[1:] + LAMBDAS[1:]]
     all_ids = [i for p in distinct for i in ids("clang19", p)]
-    assert len(set(all_ids)) == len(all_ids) == len(distinct) + 1  # race_inlined_lambdas holds two
+    assert len(set(all_ids)) == len(all_ids) == sum(SEVERAL.get(p, 1) for p in distinct)
 
 
 @pytest.mark.parametrize("compiler", COMPILERS)
@@ -153,7 +188,7 @@ def test_kind_is_part_of_the_bucket_and_variants_fold():
     assert bucket_id("heap-use-after-free", sig, V1) != bucket_id("data race", sig, V1)
     assert bucket_id("data race", sig, V1) != bucket_id("data race", sig)
     assert re.fullmatch(r"[0-9a-f]{16}", bucket_id("data race", sig))
-    assert SIGNATURE_VERSION == 2
+    assert SIGNATURE_VERSION == 3
 
 
 @pytest.mark.parametrize(
@@ -230,3 +265,51 @@ def test_side_inside_the_standard_library_only_falls_back_to_library_names():
         "SUMMARY: ThreadSanitizer: data race x\n"
     )
     assert signature(r) == ["stl_vector.h:push_back"] * 2
+
+
+def _generic_race(location: str, side: str = "main::$_0::operator()() const") -> TsanReport:
+    (r,) = parse_reports(
+        "WARNING: ThreadSanitizer: data race (pid=1)\n"
+        "  Write of size 4 at 0x10 by thread T1:\n"
+        f"    #0 {side} /src/app/jobs.cpp:7:5 (app+0x10)\n"
+        "\n"
+        "  Previous write of size 4 at 0x10 by thread T2:\n"
+        f"    #0 {side} /src/app/jobs.cpp:8:5 (app+0x20)\n"
+        "\n"
+        f"{location}\n"
+        "SUMMARY: ThreadSanitizer: data race /src/app/jobs.cpp:7:5 in f\n"
+    )
+    return r
+
+
+@pytest.mark.parametrize("location,memory", [
+    ("  Location is global 'ns::Pool<int>::s_count' of size 4 at 0x10 (app+0x10)\n", ["global:ns::Pool::s_count"]),
+    ("  Location is global '{anonymous}::g_jobs' of size 8 at 0x10 (app+0x10)\n", ["global:anon::g_jobs"]),
+    ("  Location is heap block of size 8 at 0x10 allocated by thread T3:\n"
+     "    #0 malloc ../../../../src/libsanitizer/tsan/tsan_interceptors_posix.cpp:1 (libtsan.so.2+0x1)\n"
+     "    #1 make_job() /src/app/jobs.cpp:3:10 (app+0x30)\n"
+     "    #2 Jobs_Spawn_Test::TestBody() /src/app/jobs_test.cpp:12:3 (app+0x40)\n"
+     "    #3 testing::Test::Run() /src/googletest/src/gtest.cc:2 (app+0x50)\n",
+     ["heap:jobs_test.cpp:Jobs_Spawn_Test::TestBody"]),
+    # No project frame allocated it: nothing to name it by.
+    ("  Location is heap block of size 8 at 0x10 allocated by thread T3:\n"
+     "    #0 malloc ../../../../src/libsanitizer/tsan/tsan_interceptors_posix.cpp:1 (libtsan.so.2+0x1)\n", []),
+    ("  Location is TLS of thread T1.\n", []),
+    ("  Location is stack of thread T1.\n\n  Location is global '<null>' at 0x000000000000 ([stack]+0x1fa3c)\n", []),
+    ("  Location is global '??' at 0x7ffc61bc6000 ([stack]+0x1fcac)\n", []),
+    ("", []),
+])
+def test_only_generic_sides_add_the_racing_memory(location, memory):
+    assert signature(_generic_race(location)) == ["jobs.cpp:operator()"] * 2 + memory
+    # Generated test bodies of doctest are as generic as lambdas; v2 never added the memory.
+    assert signature(_generic_race(location, "DOCTEST_ANON_FUNC_12()"))[2:] == memory
+    assert signature(_generic_race(location), V2) == ["jobs.cpp:operator()"] * 2
+    # A named side tells the race apart by itself.
+    named = signature(_generic_race(location, "Jobs::run()"))
+    assert named == ["jobs.cpp:run"] * 2
+
+
+def test_a_test_body_is_named_by_its_generated_class_only():
+    r = _generic_race("", "(anonymous namespace)::suite::Typed_Works_Test<int>::TestBody()")
+    assert signature(r) == ["jobs.cpp:Typed_Works_Test::TestBody"] * 2
+    assert signature(r, V2) == ["jobs.cpp:TestBody"] * 2
