@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import select
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -45,9 +46,29 @@ CORPUS_CRASHES = sorted(_CRASHES)
 COMPILER_PRESETS = ("racegate-tsan-clang", "racegate-tsan-gcc")
 BUILD_JOBS = "2"
 TSAN_MARK = "WARNING: ThreadSanitizer:"
+# The compilers test programs are built with, one at a time, as the presets do.
+TEST_CXX = {"clang": "clang++", "gcc": "g++"}
+TSAN_CXXFLAGS = ("-std=c++17", "-fsanitize=thread", "-g", "-O1", "-pthread")
 
 _builds: dict[str, Path] = {}
 _temp_root: Path | None = None  # created on first use, see remove_temp_builds()
+
+
+def compile_tsan_program(compiler: str, source: Path, exe: Path, *libs: str) -> Path:
+    """Build one TSan program from `source` with `compiler` (a key of TEST_CXX); the test is skipped when that
+    compiler is not installed."""
+    cxx = TEST_CXX[compiler]
+    if not shutil.which(cxx):
+        pytest.skip(f"{cxx} not installed")
+    subprocess.run([cxx, *TSAN_CXXFLAGS, str(source), "-o", str(exe), *libs], check=True, timeout=600)
+    return exe
+
+
+def default_sigint() -> None:
+    """Popen's preexec_fn for a racegate that a test interrupts: a shell that starts a job in the background
+    (nohup, `&` without job control) makes it ignore SIGINT, and a Python started so never raises
+    KeyboardInterrupt. The child must start with the default disposition, however pytest was started."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _build_root() -> Path:

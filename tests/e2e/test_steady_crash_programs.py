@@ -5,7 +5,6 @@ registered as several CTest tests and as GoogleTest cases (field-test problem 16
 from __future__ import annotations
 
 import json
-import shutil
 import signal
 import subprocess
 import sys
@@ -13,28 +12,20 @@ from pathlib import Path
 
 import pytest
 
-from samples_helpers import REPO
+from samples_helpers import REPO, TEST_CXX, compile_tsan_program
 
 pytestmark = pytest.mark.e2e
 
 PROGRAMS = REPO / "tests" / "verdict_programs"
 LAUNCHER = REPO / "racegate"
-COMPILERS = {"clang": "clang++", "gcc": "g++"}
 
 
-@pytest.fixture(scope="module", params=sorted(COMPILERS))
+@pytest.fixture(scope="module", params=sorted(TEST_CXX))
 def programs(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    cxx = COMPILERS[request.param]
-    if not shutil.which(cxx):
-        pytest.skip(f"{cxx} not installed")
     out = tmp_path_factory.mktemp(f"steady-crash-{request.param}")
-    flags = ["-std=c++17", "-fsanitize=thread", "-g", "-O1", "-pthread"]
-    built = {"plain": out / "steady_crash", "gtest": out / "steady_crash_gtest"}
-    subprocess.run([cxx, *flags, str(PROGRAMS / "steady_crash.cpp"), "-o", str(built["plain"]), "-lanl"],
-                   check=True, timeout=600)
-    subprocess.run([cxx, *flags, str(PROGRAMS / "steady_crash_gtest.cpp"), "-o", str(built["gtest"]),
-                    "-lgtest", "-lgtest_main", "-lanl"], check=True, timeout=600)
-    return built
+    return {"plain": compile_tsan_program(request.param, PROGRAMS / "steady_crash.cpp", out / "steady_crash", "-lanl"),
+            "gtest": compile_tsan_program(request.param, PROGRAMS / "steady_crash_gtest.cpp",
+                                          out / "steady_crash_gtest", "-lgtest", "-lgtest_main", "-lanl")}
 
 
 def _suite(tmp_path: Path, tests: dict[str, list[str]]) -> Path:

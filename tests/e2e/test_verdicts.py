@@ -4,7 +4,6 @@ known standard-library races are reported without failing the gate."""
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 import time
@@ -12,29 +11,23 @@ from pathlib import Path
 
 import pytest
 
-from samples_helpers import REPO
+from samples_helpers import REPO, TEST_CXX, compile_tsan_program
 
 pytestmark = pytest.mark.e2e
 
 PROGRAMS = REPO / "tests" / "verdict_programs"
 LAUNCHER = REPO / "racegate"
-COMPILERS = {"clang": "clang++", "gcc": "g++"}
 # Writing the result and reports after the deadline, plus starting racegate: documented as a few seconds.
 GRACE = 5.0
 
 
-@pytest.fixture(scope="module", params=sorted(COMPILERS))
+@pytest.fixture(scope="module", params=sorted(TEST_CXX))
 def build(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    cxx = COMPILERS[request.param]
-    if not shutil.which(cxx):
-        pytest.skip(f"{cxx} not installed")
     out = tmp_path_factory.mktemp(f"verdicts-{request.param}")
-    flags = ["-std=c++17", "-fsanitize=thread", "-g", "-O1", "-pthread"]
-    verdicts, timing = out / "verdicts", out / "timing_test"
-    subprocess.run([cxx, *flags, str(PROGRAMS / "verdicts.cpp"), "-o", str(verdicts)], check=True, timeout=600)
-    subprocess.run([cxx, *flags, str(PROGRAMS / "timing_test.cpp"), "-o", str(timing), "-lgtest", "-lgtest_main"],
-                   check=True, timeout=600)
-    return {"verdicts": verdicts, "timing": timing, "dir": out}
+    return {"verdicts": compile_tsan_program(request.param, PROGRAMS / "verdicts.cpp", out / "verdicts"),
+            "timing": compile_tsan_program(request.param, PROGRAMS / "timing_test.cpp", out / "timing_test",
+                                           "-lgtest", "-lgtest_main"),
+            "dir": out}
 
 
 def racegate(out: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], dict]:

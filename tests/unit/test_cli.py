@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from samples_helpers import LAUNCHER, racegate
+from samples_helpers import LAUNCHER, default_sigint, racegate
 
 
 @pytest.mark.parametrize("args,message", [
@@ -68,7 +68,7 @@ def test_sigint_stops_the_run_and_writes_partial_results(tmp_path, beacon):
     history = tmp_path / "history.json"
     proc = subprocess.Popen([sys.executable, str(LAUNCHER), "run", "--runs", "1000", "--jobs", "2", "--out", str(out),
                              "--history", str(history), "--", *started_line(beacon, "import time; time.sleep(0.3)")],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=default_sigint)
     # With two workers a third run starts only once a first one has finished and been counted.
     beacon.wait(3)
     proc.send_signal(signal.SIGINT)

@@ -14,7 +14,7 @@ import pytest
 from racegate.replay import replay
 from racegate.result import Result, load
 from racegate.signature import V2, bucket_id
-from samples_helpers import LAUNCHER, process_ends
+from samples_helpers import LAUNCHER, default_sigint, process_ends
 
 pytestmark = pytest.mark.e2e
 # Fails on every run and says what it was preloaded with.
@@ -69,7 +69,7 @@ def test_an_interrupted_replay_kills_its_test_and_keeps_what_it_printed(tmp_path
     out = tmp_path / "replay"
     proc = subprocess.Popen([sys.executable, str(LAUNCHER), "replay", bucket.id, "--from",
                              str(tmp_path / "first" / "racegate.json"), "--out", str(out)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=default_sigint)
     (pid,) = beacon.wait()
     proc.send_signal(signal.SIGINT)
     proc.communicate(timeout=60)
