@@ -64,6 +64,7 @@ def render(result: Result, options: c.RenderOptions | None = None) -> str:
         _strategies(result),
         _time(result),
         _suppressions(result),
+        _notes(result),
         f'<footer>racegate {e(result.tool_version)} · signature v{e(result.signature_version)} · '
         f"{e(_config(result))}</footer>",
         "</main>",
@@ -337,6 +338,13 @@ def _suppressions(result: Result) -> str:
         for s in result.suppressions or [])
     head = "<tr><th>suppression</th><th>file</th><th>reports matched</th></tr>"
     return f'<h2 id="suppressions">Suppressions</h2><p>{e(summary)}</p><table>{head}{rows}</table>'
+
+
+def _notes(result: Result) -> str:
+    notes = c.coverage_notes(result)
+    if not notes:
+        return ""
+    return '<h2 id="notes">Notes</h2><ul class="notes">' + "".join(f"<li>{e(n)}</li>" for n in notes) + "</ul>"
 
 
 def _strategies(result: Result) -> str:

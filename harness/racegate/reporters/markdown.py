@@ -63,6 +63,7 @@ def render(result: Result, options: c.RenderOptions | None = None, *, max_bytes:
     out.add_all(_strategies_table(result))
     out.add_all(_time(result))
     out.add_all(_suppressions_table(result))
+    out.add_all(_notes(result))
     if views:
         out.add("### Reports\n")
         shown = 0
@@ -105,6 +106,13 @@ def _suppressions_table(result: Result) -> list[str]:
     for s in result.suppressions or []:
         rows.append(f"| `{md(s.entry)}` | {md(s.file)} | {s.matched} | {'**stale**' if s.stale else ''} |")
     return rows + [""]
+
+
+def _notes(result: Result) -> list[str]:
+    """What the session did not cover or changed (tests never run, cut runs, tests that crash alike, strategies
+    dropped), as the console says it."""
+    notes = c.coverage_notes(result)
+    return ["### Notes\n", *(f"- {md(note)}" for note in notes), ""] if notes else []
 
 
 def _strategies_table(result: Result) -> list[str]:

@@ -52,3 +52,20 @@ def test_single_threaded_passing_tests_fold_into_one_line(sample):
     assert "MathTest" not in tests_table  # one thread, every run passed
     assert "1 single\\-threaded test passed" in tests_table
     assert "RegistryTest" in tests_table
+
+
+def test_notes_say_what_the_console_says_and_are_escaped(sample):
+    from racegate.reporters import html
+    from racegate.reporters.common import coverage_notes
+
+    result = Result.from_json(sample)
+    result.tests[0].notes = [f"noise slowed {HOSTILE} past 5x its plain run: noise disabled for it"]
+    (note,) = [n for n in coverage_notes(result) if "noise slowed" in n]
+    text = markdown.render(result)
+    assert "### Notes" in text and "- " + markdown.md(note) in text and HOSTILE not in text
+    page = html.render(result)
+    assert '<h2 id="notes">Notes</h2>' in page and HOSTILE not in page
+    assert "noise slowed &lt;img src=x onerror=alert(1)&gt; past 5x" in page
+    result.tests[0].notes = []
+    assert not coverage_notes(result)  # nothing to say: no section
+    assert "### Notes" not in markdown.render(result) and 'id="notes"' not in html.render(result)
