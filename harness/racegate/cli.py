@@ -215,8 +215,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         gate_library_reports=args.gate_library_reports, suppression_files=list(supp.sources) if supp else None)
     result = session.result(config, wall)
     if args.history:
-        # Written whatever the verdict, and after an interrupt too: what the runs taught is kept either way.
-        histories.save(session.learned(), args.history)
+        # Written whatever the verdict, and after an interrupt too: what the runs taught is kept either way. A
+        # history that cannot be written is a warning: the results below are what the job is for.
+        histories.save_or_warn(session.learned(), args.history)
     result.tests.extend(not_built)
     gate.apply_baseline(result, known)
     _publish(result, out_dir, formats)

@@ -49,7 +49,10 @@ def split_output(text: str) -> list[Segment]:
             open_test = Segment(_marker_name(line[len(RUN):]), pos, len(text))
         elif open_test is not None:
             for prefix, verdict in ENDS.items():
-                if line.startswith(prefix) and _marker_name(line[len(prefix):]) == open_test.test:
+                # Not only at the line's start: a test whose own output did not end its line (printf("x")
+                # without "\n") leaves gtest's end marker in the middle of that line.
+                at = line.find(prefix)
+                if at >= 0 and _marker_name(line[at + len(prefix):]) == open_test.test:
                     open_test.end, open_test.verdict = line_end, verdict
                     took = _TOOK.search(line)
                     open_test.seconds = int(took.group(1)) / 1000 if took else None

@@ -7,6 +7,7 @@ never an error: a cache that went bad must not fail a CI job, and the session re
 from __future__ import annotations
 
 import json
+import math
 import sys
 from collections import Counter
 from dataclasses import dataclass, field
@@ -57,7 +58,7 @@ class TestHistory:
 
     __test__ = False  # not a pytest test class
 
-    duration: float | None = None  # seconds of its last plain run
+    duration: float | None = None  # seconds of a plain run in the latest session that had one
     threads: int | None = None  # most threads seen alive at once
     sessions: int = 0  # sessions that ran it
     buckets: list[str] = field(default_factory=list)  # every bucket id it has shown
@@ -136,8 +137,9 @@ def _get(obj: dict, key: str, kind: type, where: str, default):
     if value is None:
         return default
     ok = isinstance(value, (int, float)) if kind is float else isinstance(value, kind)
-    if isinstance(value, bool) or not ok or (kind in (int, float) and value < 0):
-        negative = " (not negative)" if kind in (int, float) else ""
+    # json.loads reads NaN and Infinity, which no count or duration can be.
+    if isinstance(value, bool) or not ok or (kind in (int, float) and not 0 <= value < math.inf):
+        negative = " (finite, not negative)" if kind in (int, float) else ""
         raise HistoryError(f"{where} should be {_WORDS[kind]}{negative}")
     return float(value) if kind is float else value
 
@@ -165,6 +167,8 @@ def load(path: Path) -> History:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise HistoryError(f"not JSON ({exc})") from None
+    except RecursionError:  # nested deeper than the parser goes: no history racegate wrote
+        raise HistoryError("not JSON racegate can read (nested too deeply)") from None
     return History.from_json(data)
 
 
@@ -179,6 +183,15 @@ def load_or_empty(path: Path) -> History:
 
 def save(history: History, path: Path) -> None:
     write_json(path, history.to_json())
+
+
+def save_or_warn(history: History, path: Path) -> None:
+    """Write the history; when it cannot be written, say so and go on: the session's results and its verdict
+    matter more than a cache."""
+    try:
+        save(history, path)
+    except OSError as exc:
+        print(f"racegate: warning: cannot write history {path}: {exc}", file=sys.stderr)
 
 
 def from_session(records: Iterable[RunRecord], bucket_ids: dict[int, list[str]]) -> History:
@@ -196,14 +209,17 @@ def from_session(records: Iterable[RunRecord], bucket_ids: dict[int, list[str]])
         steady: frozenset | None = None
         for r in sorted(runs, key=lambda r: r.run):
             ids = frozenset(bucket_ids.get(r.run, ()))
-            s = entry.strategies.setdefault(r.schedule, StrategyHistory())
-            s.runs += 1
-            s.seconds += r.duration
-            s.buckets = _union(s.buckets, sorted(ids))
-            if r.outcome != CUT:
+            if r.outcome == CUT:
+                continue  # neither a pass nor a failure, and its time is the cut's, not the strategy's
+            # As the scheduler counts an arm: re-checks and replays weigh a finding, they do not search.
+            if not r.purpose:
+                s = entry.strategies.setdefault(r.schedule, StrategyHistory())
+                s.runs += 1
+                s.seconds += r.duration
+                s.buckets = _union(s.buckets, sorted(ids))
                 s.hits += is_hit(ids, steady, seen)
-                steady = ids if steady is None else steady & ids
-                seen.update(ids)
+            steady = ids if steady is None else steady & ids
+            seen.update(ids)
         entry.buckets = list(seen)
         history.tests[name] = entry
     return history

@@ -221,7 +221,8 @@ class Session:
     def learned(self) -> histories.History:
         """The history to keep for the next session: the earlier one with this session's runs added."""
         with self._lock:
-            records = list(self.records)
+            # A batch's "(outside its tests)" entry is no test a later session runs.
+            records = [r for r in self.records if r.test not in self._outside]
         ids = {r.run: [bucket_id(f.kind, f.signature) for f in r.findings] for r in records}
         now = histories.from_session(records, ids)
         return self.config.history.merged(now) if self.config.history else now

@@ -51,6 +51,14 @@ def test_an_end_line_of_another_test_does_not_end_the_open_one():
     assert (segment.test, segment.verdict) == ("A.One", None)
 
 
+def test_an_end_marker_after_output_without_a_newline_still_ends_its_test():
+    text = ("[ RUN      ] A.x\nhello[       OK ] A.x (1 ms)\n[ RUN      ] A.y\nx.cpp:3: Failure\n"
+            "[  FAILED  ] A.y (2 ms)\n")
+    segments = gtest.split_output(text)
+    assert [(s.test, s.verdict, s.seconds) for s in segments] == [("A.x", "pass", 0.001), ("A.y", "fail", 0.002)]
+    assert text[segments[0].start:segments[0].end] == "[ RUN      ] A.x\nhello[       OK ] A.x (1 ms)\n"
+
+
 def test_a_parameterized_tests_marker_names_the_test_without_its_parameter():
     text = "[ RUN      ] I/P.Case/0\n[       OK ] I/P.Case/0, where GetParam() = 3 (5 ms)\n"
     (segment,) = gtest.split_output(text)

@@ -43,6 +43,19 @@ def test_a_bucket_on_every_run_is_no_hit():
     assert all(s.hits == 0 for s in learned.tests["t"].strategies.values())
 
 
+def test_rechecks_replays_and_cut_runs_are_not_counted_as_a_strategys_search():
+    # As the scheduler counts its arms: a plain re-check and a seed replay weigh noise's finding; a cut run
+    # is neither a pass nor a failure.
+    records = [record("t", 0, "none"), record("t", 1, "noise", "fail"), record("t", 2, "none", "fail"),
+               record("t", 3, "noise", "fail"), record("t", 4, "noise", "cut", duration=12.0)]
+    records[2].purpose, records[3].purpose = "recheck", "replay"
+    learned = histories.from_session(records, {1: ["f1"], 2: ["f1"], 3: ["f1"]})
+    t = learned.tests["t"]
+    assert t.strategies["noise"] == StrategyHistory(runs=1, seconds=0.5, hits=1, buckets=["f1"])
+    assert t.strategies["none"] == StrategyHistory(runs=1, seconds=0.5, hits=0, buckets=[])
+    assert t.buckets == ["f1"]
+
+
 def test_a_missing_file_is_an_empty_history(tmp_path):
     assert histories.load(tmp_path / "none.json") == History()
 
@@ -67,6 +80,10 @@ def test_an_old_sparse_file_gets_every_default(tmp_path):
     ('{"racegate_history": 1, "tests": {"t": {"strategies": {"pct": {"runs": 1.5}}}}}',
      "tests['t'].strategies['pct'].runs should be an integer"),
     ('{"racegate_history": 1, "tests": {"t": {"buckets": [1]}}}', "tests['t'].buckets should be a list of strings"),
+    ('{"racegate_history": 1, "tests": {"t": {"duration": NaN}}}', "tests['t'].duration should be a number"),
+    ('{"racegate_history": 1, "tests": {"t": {"strategies": {"pct": {"seconds": Infinity}}}}}',
+     "tests['t'].strategies['pct'].seconds should be a number"),
+    ("[" * 100_000 + "]" * 100_000, "not JSON racegate can read (nested too deeply)"),
 ])
 def test_a_bad_file_is_a_one_line_error_for_load_and_a_warning_for_a_session(tmp_path, capsys, text, message):
     path = tmp_path / "h.json"
@@ -179,3 +196,11 @@ def test_a_bucket_earns_hits_only_while_rare_and_a_first_pass_after_failures_is_
                record("f", 3, "pct")]
     learned = histories.from_session(records, {0: ["b9"], 1: ["b9"]})
     assert learned.tests["f"].strategies["pct"].hits == 1
+
+
+def test_a_history_that_cannot_be_written_is_a_warning(tmp_path, capsys):
+    where = tmp_path / "a-dir"
+    where.mkdir()  # os.replace onto a directory fails
+    histories.save_or_warn(History({"t": TestHistory(1.0, 2, 1)}), where)
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith(f"racegate: warning: cannot write history {where}: ")
