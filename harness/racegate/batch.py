@@ -130,6 +130,7 @@ class Split:
 
     records: list[RunRecord] = field(default_factory=list)
     outside: RunRecord | None = None
+    outside_test: TestCase | None = None  # the pseudo test `outside` is a record of
     rest: list[PlannedRun] = field(default_factory=list)
     started_any: bool = False
     # The tests' own seconds, as gtest timed them, when every test that started ended; else None.
@@ -192,7 +193,7 @@ def split_execution(execution: Execution, runs: list[PlannedRun], per_test_timeo
     exit_failures = _exit_failures(execution, ran, per_test_timeout, "".join(outside_text))
     if outside or exit_failures:
         tests = [p.test for p in runs]
-        pseudo = outside_test(tests, batch_command(tests))
+        split.outside_test = pseudo = outside_test(tests, batch_command(tests))
         split.outside = RunRecord(
             test=pseudo.name, run=execution.plan.run, seed=execution.plan.seed, schedule=execution.plan.schedule,
             command=list(pseudo.command), outcome=_outcome(outside, exit_failures, execution),
@@ -268,7 +269,8 @@ class Process:
 @dataclass
 class BatchResult:
     records: list[RunRecord] = field(default_factory=list)  # one per test that ran
-    outside: list[RunRecord] = field(default_factory=list)  # per process that printed something outside its tests
+    # Per process that printed something outside its tests: the pseudo test and its record.
+    outside: list[tuple[TestCase, RunRecord]] = field(default_factory=list)
     processes: list[Process] = field(default_factory=list)
 
 
@@ -301,7 +303,8 @@ def run_batch(executor: Executor, batch: PlannedBatch, reserve_run: Callable[[],
         if split.outside:
             split.outside.started = round(execution.started - session_started, 3)
         result.records.extend(split.records)
-        result.outside.extend([split.outside] if split.outside else [])
+        if split.outside and split.outside_test:
+            result.outside.append((split.outside_test, split.outside))
         result.processes.append(Process(execution.duration, split.tests_seconds, len(split.records)))
         if execution.cut is not None:
             return result  # the budget ran out: the tests not reached stay without a run

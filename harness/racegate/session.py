@@ -160,12 +160,11 @@ class Session:
     def _settle_batch(self, done: BatchResult) -> None:
         with self._lock:
             self.cost.add_batch([(p.seconds, p.tests_seconds, p.tests) for p in done.processes])
-            for record in done.outside:
-                self._outside.setdefault(record.test, TestCase(
-                    name=record.test, command=tuple(record.command), cwd=record.cwd, is_gtest=True))
+            for test, _ in done.outside:
+                self._outside.setdefault(test.name, test)
         for record in done.records:
             self._settle(record)
-        for record in done.outside:
+        for _, record in done.outside:
             self._settle(record, scheduled=False)
 
     def result(self, config: results.RunConfig, wall_seconds: float) -> results.Result:
