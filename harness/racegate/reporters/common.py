@@ -128,7 +128,7 @@ class BucketView:
     def reported_as(self) -> str:
         """The report kinds of a bucket TSan reported in several ways, most runs first ("" for one kind)."""
         kinds = sorted(self.bucket.kinds.items(), key=lambda kv: (-kv[1], kv[0]))
-        return ", ".join(f"{kind} in {n} run{'s' if n != 1 else ''}" for kind, n in kinds)
+        return ", ".join(f"{kind} in {count_of(n, 'run')}" for kind, n in kinds)
 
     @property
     def evidence(self) -> str:
@@ -230,7 +230,7 @@ def is_quiet(test: TestResult) -> bool:
 
 
 def quiet_line(count: int) -> str:
-    return (f"{count} single-threaded test{'s' if count != 1 else ''} passed (one thread cannot race, so "
+    return (f"{count_of(count, 'single-threaded test')} passed (one thread cannot race, so "
             f"{'they were' if count != 1 else 'it was'} not repeated)")
 
 
@@ -298,7 +298,7 @@ def cut_note(result: Result, cut: int) -> str:
         parts = ["at the budget's deadline or past a strategy's slowdown limit"]
     elif unknown > 0:  # merged with a shard of an earlier release
         parts.append(f"{unknown} for a reason not recorded")
-    return (f"{cut} run{'s' if cut != 1 else ''} cut by racegate: {', '.join(parts)}; "
+    return (f"{count_of(cut, 'run')} cut by racegate: {', '.join(parts)}; "
             "a cut run is neither a pass nor a failure")
 
 
@@ -310,7 +310,7 @@ def verdict(result: Result) -> str:
     known = result.known_buckets
     tail = " (interrupted: partial results)" if result.interrupted else ""
     if gate.failing(result):
-        return f"FAIL: {new} new problem{'s' if new != 1 else ''} ({known} known){tail}"
+        return f"FAIL: {count_of(new, 'new problem')} ({known} known){tail}"
     if known:
         statuses = Counter(result.status(b) for b in result.buckets)
         why = ", ".join(f"{n} {_KNOWN_WORDS[s]}" if len(statuses) > 1 else _KNOWN_WORDS[s]
@@ -426,8 +426,8 @@ def suppressions_summary(result: Result) -> str | None:
         return None
     matched = sum(s.matched for s in entries)
     stale = sum(1 for s in entries if s.stale)
-    text = (f"{len(entries)} suppression{'s' if len(entries) != 1 else ''} in use, "
-            f"{matched} report{'s' if matched != 1 else ''} suppressed")
+    text = (f"{count_of(len(entries), 'suppression')} in use, "
+            f"{count_of(matched, 'report')} suppressed")
     if stale:
         text += (f"; {stale} stale (matched nothing in any of the {result.summary.runs} runs): "
                  "prune them, or keep them for code these tests do not reach")
@@ -485,7 +485,7 @@ def quiet_tail(result: Result) -> str:
     last, end = steps[-1], result.discovery[-1][0]
     if end == last.runs:
         return ""
-    text = f"{end - last.runs} run{'s' if end - last.runs != 1 else ''}"
+    text = count_of(end - last.runs, 'run')
     if last.seconds is not None and result.discovery_seconds:
         text += f" ({seconds(result.discovery_seconds[-1][0] - last.seconds)})"
     return text
@@ -527,7 +527,7 @@ def test_costs(result: Result) -> list[TestCost]:
 def per_strategy(test: TestResult) -> str:
     """A test's runs and seconds per strategy, most seconds first: "noise 12 runs 3.40 s · pct 4 runs 1.10 s"."""
     spent = sorted(test.strategies.items(), key=lambda kv: (-kv[1].seconds, kv[0]))
-    return " · ".join(f"{name} {_runs(s.runs)} {seconds(s.seconds)}" for name, s in spent)
+    return " · ".join(f"{name} {count_of(s.runs)} {seconds(s.seconds)}" for name, s in spent)
 
 
 def strategy_seconds(stats: StrategyStats) -> str:
@@ -544,20 +544,21 @@ def budget_line(result: Result) -> str:
     total, runs = result.run_seconds, result.summary.runs
     jobs = result.config.jobs
     text = (f"{seconds(total)} of test runs in {seconds(result.wall_seconds)}"
-            + (f" on {jobs} job{'s' if jobs != 1 else ''}" if jobs else ""))
+            + (f" on {count_of(jobs, 'job')}" if jobs else ""))
     spent = result.verification
     if spent is None:
         return text
     checks = Spent()
     for s in spent.values():
         checks.add(s.runs, s.seconds)
-    text += f": search {seconds(max(0.0, total - checks.seconds))} in {_runs(runs - checks.runs)}"
+    text += f": search {seconds(max(0.0, total - checks.seconds))} in {count_of(runs - checks.runs)}"
     if not checks.runs:
         return text + "; no finding needed re-checking"
-    parts = [f"{_runs(spent[p].runs, _PURPOSE_WORDS[p])} {seconds(spent[p].seconds)}"
+    parts = [f"{count_of(spent[p].runs, _PURPOSE_WORDS[p])} {seconds(spent[p].seconds)}"
              for p in VERIFICATION_PURPOSES if p in spent and spent[p].runs]
-    return text + f"; verification {seconds(checks.seconds)} in {_runs(checks.runs)} ({', '.join(parts)})"
+    return text + f"; verification {seconds(checks.seconds)} in {count_of(checks.runs)} ({', '.join(parts)})"
 
 
-def _runs(n: int, word: str = "run") -> str:
+def count_of(n: int, word: str = "run") -> str:
+    """"1 run", "3 runs": a count and its noun, plural unless one."""
     return f"{n} {word}{'s' if n != 1 else ''}"

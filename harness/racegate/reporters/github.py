@@ -27,7 +27,7 @@ def render(result: Result, options: c.RenderOptions | None = None) -> str:
     left = len(views) - len(lines)
     if left > 0:
         lines.append(
-            f"::notice::racegate: {left} more problem{'s' if left != 1 else ''} not annotated"
+            f"::notice::racegate: {c.count_of(left, 'more problem')} not annotated"
             " (annotations are limited to 10 per step); see the racegate report artifact"
         )
     return "".join(line + "\n" for line in lines)

@@ -174,7 +174,7 @@ def _discovery(result: Result) -> str:
     elif chance >= FLAT_BELOW:
         # The Good-Turing estimate below rests on problems seen once: the curve cannot be called flat while they
         # make up that much of the runs.
-        reading = (f"{found} problem{'s' if found != 1 else ''} found; some showed in a single run only, so more runs "
+        reading = (f"{c.count_of(found, 'problem')} found; some showed in a single run only, so more runs "
                    "would likely find more.")
     elif quiet >= max_x / 2:
         reading = (f"The curve has been flat for the last {quiet} of {max_x} runs: more runs of the same kind "
