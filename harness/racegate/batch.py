@@ -14,6 +14,8 @@ goes to a record of the executable itself, the test "<program> (outside its test
 A crash or hang ends the process at the test that was running: that test gets the crash or timeout, as it
 would have run alone; the tests after it run again in a new process. A process that died before its first
 test (a crash in global set-up) runs its tests one per process, so each gets the outcome it would have alone.
+An interrupt (Ctrl-C) keeps the records of the tests that ended before it; the one it cut short gets none, as a
+test run alone would not.
 """
 from __future__ import annotations
 
@@ -21,11 +23,11 @@ import math
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from racegate import failure, gtest, outdir, shim
 from racegate.analyse import analyse_run, sign_report
-from racegate.execute import DEFAULT_TIMEOUT, Execution, Executor
+from racegate.execute import DEFAULT_TIMEOUT, Execution, Executor, Stopped
 from racegate.model import CUT, Finding, PlannedRun, RunRecord, TestCase
 from racegate.run_env import replay_env
 from racegate.suppressions import matched_counts
@@ -172,6 +174,8 @@ def split_execution(execution: Execution, runs: list[PlannedRun], per_test_timeo
         split.tests_seconds = execution.duration - open_seconds
     failures: list[Finding]
     for plan, segment in ran:
+        if segment.verdict is None and execution.interrupted:
+            continue  # cut short by the interrupt: no record, as for a test run alone
         text = output[segment.start:segment.end]
         own, others = _own_reports(plan, text)
         moved.extend(others)
@@ -221,7 +225,7 @@ def _own_reports(plan: PlannedRun, text: str) -> tuple[list[Finding], list[Findi
 def _exit_failures(execution: Execution, ran: list[tuple[PlannedRun, gtest.Segment]], per_test_timeout: float,
                    outside_text: str) -> list[Finding]:
     """A crash, hang or exit status of the process that no test of it explains: the executable's own."""
-    if execution.cut is not None or any(s.verdict is None for _, s in ran) or not ran:
+    if execution.cut is not None or execution.interrupted or any(s.verdict is None for _, s in ran) or not ran:
         return []  # a test that never ended carries it; a process that ran no test runs its tests alone
     status = execution.returncode
     explained = status == 0 or (status == failure.TSAN_EXITCODE) or (
@@ -259,28 +263,32 @@ def _record(plan: PlannedRun, execution: Execution, outcome: str, findings: list
 
 @dataclass
 class Process:
-    """One process the batched first pass started: its wall time, and its tests' own time when gtest said."""
+    """One process the first pass of a batch started: its wall time, and its tests' own time when gtest said."""
 
     seconds: float
     tests_seconds: float | None  # None when the process did not end normally (its tests' times are partial)
     tests: int
+    batched: bool = True  # False for a test run alone after its batch's process died before its first test
 
 
 @dataclass
 class BatchResult:
+    """What one process of a batch left: the records of the tests that ran in it, and what it printed outside
+    them."""
+
     records: list[RunRecord] = field(default_factory=list)  # one per test that ran
-    # Per process that printed something outside its tests: the pseudo test and its record.
-    outside: list[tuple[TestCase, RunRecord]] = field(default_factory=list)
-    processes: list[Process] = field(default_factory=list)
+    # The pseudo test and its record, when the process printed something outside its tests.
+    outside: tuple[TestCase, RunRecord] | None = None
+    process: Process | None = None
 
 
 def run_batch(executor: Executor, batch: PlannedBatch, reserve_run: Callable[[], int],
-              session_started: float) -> BatchResult:
-    """Run the batch until every test has a record, re-running the tests after one that crashed or hung.
+              session_started: float) -> Iterator[BatchResult]:
+    """Run the batch's processes until every test has a record, re-running the tests after one that crashed or
+    hung, and yield each process's result as it ends, so that an interrupt loses none that ended before it.
     A process that cannot tell its tests apart (it died before the first) gives way to one per test.
     Each record's `started` counts from `session_started` (time.monotonic()): a batched test is taken to start
     when the tests before it in its process have had their share of its time."""
-    result = BatchResult()
     pending = list(batch.runs)
     while len(pending) > 1:
         tests = [p.test for p in pending]
@@ -293,7 +301,8 @@ def run_batch(executor: Executor, batch: PlannedBatch, reserve_run: Callable[[],
                           batch=len(pending))
         with executor.run(plan) as execution:
             split = split_execution(execution, pending, per_test)
-            execution.keep_logs = split.outside is not None or any(r.outcome != "pass" for r in split.records)
+            execution.keep_logs = (split.outside is not None or execution.interrupted
+                                   or any(r.outcome != "pass" for r in split.records))
         for record in split.records + ([split.outside] if split.outside else []):
             record.log_dir = execution.log_dir
         offset = execution.started - session_started
@@ -302,12 +311,13 @@ def run_batch(executor: Executor, batch: PlannedBatch, reserve_run: Callable[[],
             offset += record.duration
         if split.outside:
             split.outside.started = round(execution.started - session_started, 3)
-        result.records.extend(split.records)
-        if split.outside and split.outside_test:
-            result.outside.append((split.outside_test, split.outside))
-        result.processes.append(Process(execution.duration, split.tests_seconds, len(split.records)))
+        yield BatchResult(split.records,
+                          (split.outside_test, split.outside) if split.outside and split.outside_test else None,
+                          Process(execution.duration, split.tests_seconds, len(split.records)))
+        if execution.interrupted:
+            raise Stopped
         if execution.cut is not None:
-            return result  # the budget ran out: the tests not reached stay without a run
+            return  # the budget ran out: the tests not reached stay without a run
         if not split.started_any:
             break  # it died before its first test: each runs alone
         pending = split.rest
@@ -317,6 +327,4 @@ def run_batch(executor: Executor, batch: PlannedBatch, reserve_run: Callable[[],
             execution.keep_logs = record.outcome != "pass"
         record.log_dir = execution.log_dir
         record.started = round(execution.started - session_started, 3)
-        result.records.append(record)
-        result.processes.append(Process(execution.duration, None, 1))
-    return result
+        yield BatchResult([record], None, Process(execution.duration, None, 1, batched=False))

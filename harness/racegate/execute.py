@@ -52,6 +52,9 @@ class Execution:
     keep_logs: bool = False  # set by the caller: keep the logs at runs/<run> rather than recycle the dir
     log_dir: str = ""  # where the logs were kept, once the run is settled; "" when they were not
     cut: str | None = None  # CUT_BUDGET or CUT_SLOW when racegate ended the run itself
+    # The session was stopped (Ctrl-C, SIGTERM) while the process ran and racegate killed it. Only a batch's
+    # caller sees such an execution: its tests that ended before the kill are as good as any.
+    interrupted: bool = False
     started: float = 0.0  # time.monotonic() when the test's process was started (after any RUN_SERIAL wait)
 
 
@@ -131,6 +134,8 @@ class Executor:
         scratch = self._take_scratch()
         try:
             execution = self._run_in(scratch, plan)
+            if execution.interrupted and not plan.batch:
+                raise Stopped  # one test's run cut short by the interrupt tells nothing about the test
             yield execution
         except BaseException:
             self._keep(scratch, plan.run)  # what a run that was stopped or went wrong left behind
@@ -157,15 +162,16 @@ class Executor:
             if self.deadline is not None and self.deadline < started + timeout:
                 ends.append((self.deadline, CUT_BUDGET))
             end, cut = min(ends, key=lambda e: e[0])
-            returncode, stopped_early = self._execute(argv, env, plan.test.cwd, out, max(0.0, end - started), watch)
+            returncode, stopped_early, interrupted = self._execute(argv, env, plan.test.cwd, out,
+                                                                   max(0.0, end - started), watch)
             duration = time.monotonic() - started
-        timed_out = stopped_early and cut is None
-        cut = cut if stopped_early else None
+        timed_out = stopped_early and cut is None and not interrupted
+        cut = cut if stopped_early and not interrupted else None
         tsan_log = "".join(path.read_text(errors="replace") for path in outdir.tsan_logs(scratch))
         return Execution(plan=plan, argv=argv, env=env, returncode=returncode, timed_out=timed_out, timeout=timeout,
                          duration=duration, output=_read_capped(output_path), tsan_log=tsan_log,
                          shim_report=outdir.shim_report_file(scratch), run_dir=scratch, cut=cut,
-                         started=started)
+                         interrupted=interrupted, started=started)
 
     def _new_scratch_path(self) -> Path:
         with self._lock:
@@ -201,9 +207,10 @@ class Executor:
             self._free_scratch.append(fresh)
 
     def _execute(self, argv: list[str], env: dict[str, str], cwd: str | None, out, timeout: float,
-                 watch: Callable[[], bool] | None = None) -> tuple[int, bool]:
+                 watch: Callable[[], bool] | None = None) -> tuple[int, bool, bool]:
         """Start the test in its own process group and wait for it at most `timeout` seconds, or until `watch`
-        says it hangs: (exit status, whether it was still running then and was killed)."""
+        says it hangs: (exit status, whether it was still running then and was killed, whether stop() killed
+        it). Raises Stopped when the executor was stopped before the process could start."""
         with self._lock:
             if self._stopped:
                 raise Stopped
@@ -212,7 +219,7 @@ class Executor:
                                         stderr=subprocess.STDOUT, start_new_session=True)
             except OSError as exc:
                 out.write(f"racegate: cannot start {argv[0]}: {exc}\n".encode("utf-8", "backslashreplace"))
-                return 127, False
+                return 127, False, False
             self._running[proc.pid] = proc
         timed_out = not _exited_within(proc, timeout) if watch is None else _watched(proc, timeout, watch)
         # Before reaping the leader, so the group id cannot have been reused: a hung test and any
@@ -221,9 +228,10 @@ class Executor:
         returncode = proc.wait()
         with self._lock:
             self._running.pop(proc.pid, None)
-            if self._stopped:
-                raise Stopped
-        return returncode, timed_out
+            # Killed by stop() rather than ended on its own: a process that exited just before the stop keeps
+            # its outcome.
+            interrupted = self._stopped and returncode == -signal.SIGKILL
+        return returncode, timed_out, interrupted
 
 
 def _exited_within(proc: subprocess.Popen, timeout: float) -> bool:

@@ -338,16 +338,18 @@ class Cost:
     first_repetition_after: float | None = None  # seconds from the session's start until a repetition started
     _overheads: list[float] = field(default_factory=list, repr=False)
 
-    def add_batch(self, processes: list[tuple[float, float | None, int]]) -> None:
-        """The processes of one batch: (seconds, its tests' own seconds or None, tests run in it)."""
-        for seconds, tests_seconds, tests in processes:
-            self.processes += 1
-            self.batch_processes += 1
-            self.batched_tests += tests
-            self.first_pass_seconds += seconds
-            if tests_seconds is not None:
-                self._overheads.append(max(0.0, seconds - tests_seconds))
-        if self._overheads:
+    def add_process(self, seconds: float, tests_seconds: float | None, tests: int, batched: bool) -> None:
+        """A first-pass process of a batch: its seconds, its tests' own seconds (None when not all of them ended)
+        and how many tests it ran; `batched` False for a test that ran alone after its batch's process died
+        before its first test."""
+        self.processes += 1
+        self.first_pass_seconds += seconds
+        if not batched:
+            return
+        self.batch_processes += 1
+        self.batched_tests += tests
+        if tests_seconds is not None:
+            self._overheads.append(max(0.0, seconds - tests_seconds))
             ordered = sorted(self._overheads)
             self.startup_seconds = ordered[len(ordered) // 2]
 

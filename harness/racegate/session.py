@@ -111,10 +111,10 @@ class Session:
                     return
                 if isinstance(plan, PlannedBatch):
                     try:
-                        done = run_batch(self.executor, plan, self.scheduler.reserve_run, self.started)
+                        for done in run_batch(self.executor, plan, self.scheduler.reserve_run, self.started):
+                            self._settle_batch(done)
                     except Stopped:
                         return
-                    self._settle_batch(done)
                     continue
                 with self._lock:
                     if self.cost.first_repetition_after is None and plan.test.name in self._ran:
@@ -158,14 +158,17 @@ class Session:
                 print(f"racegate: note: {record.schedule_note}", file=sys.stderr)
 
     def _settle_batch(self, done: BatchResult) -> None:
+        """Settle what one process of a batch left, as soon as it ended."""
         with self._lock:
-            self.cost.add_batch([(p.seconds, p.tests_seconds, p.tests) for p in done.processes])
-            for test, _ in done.outside:
-                self._outside.setdefault(test.name, test)
+            if done.process is not None:
+                process = done.process
+                self.cost.add_process(process.seconds, process.tests_seconds, process.tests, process.batched)
+            if done.outside:
+                self._outside.setdefault(done.outside[0].name, done.outside[0])
         for record in done.records:
             self._settle(record)
-        for _, record in done.outside:
-            self._settle(record, scheduled=False)
+        if done.outside:
+            self._settle(done.outside[1], scheduled=False)
 
     def result(self, config: results.RunConfig, wall_seconds: float) -> results.Result:
         every_test = self.tests + list(self._outside.values())

@@ -149,6 +149,17 @@ def test_a_budget_cut_leaves_the_running_test_cut_and_the_rest_without_a_run(tmp
     assert [(r.test, r.outcome, r.cut) for r in split.records] == [("S.A", "pass", None), ("S.B", "cut", CUT_BUDGET)]
 
 
+def test_an_interrupt_keeps_the_tests_that_ended_and_the_reports_outside_them(tmp_path):
+    race = _log("gcc12", "race_global")
+    output = "[----------] set-up\n" + race + _ok("S.A") + "[ RUN      ] S.B\n" + race
+    runs = _runs("S.A", "S.B", "S.C")
+    execution = dataclasses.replace(_execution(tmp_path, runs, output, -9), interrupted=True)
+    split = batch.split_execution(execution, runs, 300.0)
+    # S.B was cut short by the interrupt: no record, as when it runs alone; no exit status is laid anywhere.
+    assert [(r.test, r.outcome) for r in split.records] == [("S.A", "pass")]
+    assert split.outside is not None and split.outside.outcome == "race" and len(split.outside.findings) == 1
+
+
 @pytest.mark.parametrize("compiler", ["clang14", "gcc12"])
 def test_reports_outside_every_test_or_from_another_tests_thread_go_to_the_executable(tmp_path, compiler):
     race = _log(compiler, "race_global")

@@ -181,14 +181,17 @@ def test_the_cost_split_is_written_when_set_and_read_back(tmp_path):
     result = make_result([], [])
     assert "cost" not in result.to_json()  # results that predate it, and merged ones, have none
     cost = Cost(repetition_seconds=30.0, first_repetition_after=4.5)
-    cost.add_batch([(2.0, 1.5, 100), (2.2, None, 40)])  # the second process crashed: no start-up measure
+    cost.add_process(2.0, 1.5, 100, batched=True)
+    cost.add_process(2.2, None, 40, batched=True)  # it crashed: no start-up measure
+    # A test run alone after a batch's process died before its first test: a process, not a batched test.
+    cost.add_process(0.3, None, 1, batched=False)
     result.cost = cost.rounded()
     written = result.to_json()["cost"]
-    assert written == {"first_pass_seconds": 4.2, "repetition_seconds": 30.0, "processes": 2, "batched_tests": 140,
-                       "batch_processes": 2, "startup_seconds": 0.5, "startup_share": round(1.0 / 34.2, 4),
+    assert written == {"first_pass_seconds": 4.5, "repetition_seconds": 30.0, "processes": 3, "batched_tests": 140,
+                       "batch_processes": 2, "startup_seconds": 0.5, "startup_share": round(1.5 / 34.5, 4),
                        "first_repetition_after": 4.5}
     save(result, tmp_path / "r.json")
     assert load(tmp_path / "r.json").to_json()["cost"] == written
     console = render("console", load(tmp_path / "r.json"))
-    assert ("cost: first pass 4.2 s, 140 tests of it batched in 2 processes; repetitions 30.0 s; 2 processes, "
-            "~0.50 s each to start and exit (2.9% of the time); first repetition after 4.5 s") in console
+    assert ("cost: first pass 4.5 s, 140 tests of it batched in 2 processes; repetitions 30.0 s; 3 processes, "
+            "~0.50 s each to start and exit (4.3% of the time); first repetition after 4.5 s") in console

@@ -257,3 +257,50 @@ def test_the_runs_that_weigh_a_finding_are_counted_apart_from_the_search(tmp_pat
     assert (spent["recheck"].runs, spent["replay"].runs) == (3, 2)
     assert spent["recheck"].seconds == pytest.approx(
         sum(r.duration for r in session.records if r.purpose == "recheck"), abs=0.002)
+
+
+# A stand-in for a gtest executable: runs the tests its --gtest_filter lists, printing gtest's markers. S.Crash
+# aborts its process; S.Hang tells the beacon it started and waits to be killed.
+_FAKE_GTEST = '''import os, sys, time
+names = next(a for a in sys.argv if a.startswith("--gtest_filter=")).split("=", 1)[1].split(":")
+for name in names:
+    print(f"[ RUN      ] {name}", flush=True)
+    if name == "S.Crash":
+        os.abort()
+    if name == "S.Hang":
+        open(sys.argv[1], "w").write(f"{os.getpid()}\\n")
+        time.sleep(600)
+    print(f"[       OK ] {name} (0 ms)", flush=True)
+'''
+
+
+def test_an_interrupt_in_a_batch_keeps_every_test_that_ended_before_it(tmp_path, beacon, restore_signals):
+    script = tmp_path / "fake_gtest.py"
+    script.write_text(_FAKE_GTEST)
+    names = ["S.A", "S.Crash", "S.B", "S.Hang", "S.C"]
+    tests = [TestCase(n, (sys.executable, str(script), str(beacon.path), f"--gtest_filter={n}"), is_gtest=True)
+             for n in names]
+    session = make_session(tmp_path, tests, jobs=1, runs=1, timeout=120)
+    main = threading.get_ident()
+    pids: list[str] = []
+
+    def interrupt_once_hanging() -> None:
+        pids.extend(beacon.wait())
+        signal.pthread_kill(main, signal.SIGINT)
+
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    interrupter = threading.Thread(target=interrupt_once_hanging)
+    interrupter.start()
+    session.run(quiet())
+    interrupter.join()
+    assert process_ends(int(pids[0]), within=10)
+    # The first process ran S.A and crashed in S.Crash; the second ran S.B and was interrupted in S.Hang. The
+    # records of both processes' ended tests are kept; the test cut short and the one after it have none.
+    assert session.interrupted
+    assert [(r.test, r.outcome) for r in session.records] == [("S.A", "pass"), ("S.Crash", "crash"), ("S.B", "pass")]
+    result = session.result(RunConfig(), 1.0)
+    assert {t.name: t.not_run for t in result.tests} == {
+        "S.A": None, "S.Crash": None, "S.B": None,
+        "S.Hang": "the session was interrupted before its first run",
+        "S.C": "the session was interrupted before its first run"}
+    assert (result.cost.processes, result.cost.batch_processes, result.cost.batched_tests) == (2, 2, 3)
