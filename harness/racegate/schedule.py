@@ -105,6 +105,7 @@ class _TestState:
     notes: list[str] = field(default_factory=list)
     arms: dict[str, _Arm] = field(default_factory=dict)
     past: TestHistory | None = None
+    batched: bool = False  # its first run goes in a batch (Scheduler.add_batches), not on its own
     terms_key: tuple | None = None  # what Scheduler._terms last computed `terms` from
     terms: list = field(default_factory=list)
 
@@ -204,7 +205,8 @@ class Scheduler:
         self._total_finished = 0
         self._stopped = False
         self._cond = threading.Condition()
-        self._batches: deque[list[_TestState]] = deque()  # first runs to hand out as batches (batch.py)
+        # First runs to hand out as batches (batch.py), each with its rank in history's order (add_batches).
+        self._batches: deque[tuple[int, list[_TestState]]] = deque()
 
     def stop(self) -> None:
         with self._cond:
@@ -213,13 +215,14 @@ class Scheduler:
 
     def next(self) -> PlannedRun | PlannedBatch | None:
         """The next run to start, or None when the budget is spent; waits while pending runs decide it.
-        The first-pass batches come first, while any are left."""
+        The first-pass batches come before every repetition, in history's order of first runs (_next_batch)."""
         with self._cond:
             while True:
                 if self._stopped or self._out_of_time() or self._confident():
                     return None
-                if self._batches:
-                    return self._plan_batch(self._batches.popleft())
+                batch = self._next_batch()
+                if batch is not None:
+                    return self._plan_batch(batch)
                 state = self._pick()
                 if state is not None:
                     return self._plan(state)
@@ -230,9 +233,20 @@ class Scheduler:
     # -- the batched first pass: kept apart from the search above --------------------------------------------
 
     def add_batches(self, batches: list[list[TestCase]]) -> None:
-        """Run the first runs of these tests as batches, one process per batch, before any other run."""
+        """Run the first runs of these tests as batches, one process per batch, before any repetition.
+
+        The first pass keeps history's order (first_run_rank): a batch ranks as its best test (gtest runs a
+        process's tests in its own order, so a batch is one unit), and batches and tests outside every batch go
+        by rank. A test alone that history saw fail goes before every batch, even one holding a failed test: it
+        is one short process, and only alone is it sure to run first. Otherwise batches go first at equal rank:
+        each holds many first runs, and starting the longest processes first spreads the pass over the jobs."""
         with self._cond:
-            self._batches.extend([self._by_name[t.name] for t in batch] for batch in batches)
+            for batch in batches:
+                states = [self._by_name[t.name] for t in batch]
+                for state in states:
+                    state.batched = True
+                self._batches.append((min(s.first_run_rank() for s in states), states))
+            self._batches = deque(sorted(self._batches, key=lambda b: b[0]))
 
     def reserve_run(self) -> int:
         """A run index of its own, for a process of a batch (its log dir, its record of what no test owns)."""
@@ -240,6 +254,17 @@ class Scheduler:
             run = self._next_run
             self._next_run += 1
             return run
+
+    def _next_batch(self) -> list[_TestState] | None:
+        """The next batch to hand out, unless a test outside every batch comes before it (add_batches)."""
+        if not self._batches:
+            return None
+        alone = next((s for s in self._first_order if s.started == 0 and not s.batched), None)
+        rank, states = self._batches[0]
+        if alone is not None and (alone.first_run_rank() < rank or (alone.past is not None and alone.past.failed)):
+            return None
+        self._batches.popleft()
+        return states
 
     def _plan_batch(self, states: list[_TestState]) -> PlannedBatch:
         # Each test's first run as _plan makes it (its run index, seed, plain schedule): the tests count as
@@ -330,9 +355,9 @@ class Scheduler:
         for state in self._states:
             if state.rechecks:
                 return _Choice(state, None)
-        # Every test runs once before any repeats.
+        # Every test runs once before any repeats; a batched one with its batch (next).
         for state in self._first_order:
-            if state.started == 0:
+            if state.started == 0 and not state.batched:
                 return _Choice(state, None)
         best: _Choice | None = None
         best_key: tuple[float, int] | None = None

@@ -9,6 +9,7 @@ from collections import Counter
 import pytest
 
 from racegate import history as histories
+from racegate.batch import PlannedBatch
 from racegate.history import History, HistoryError, StrategyHistory, TestHistory
 from racegate.model import Finding, RunRecord, TestCase
 from racegate.schedule import Scheduler
@@ -136,6 +137,40 @@ def test_history_puts_failing_then_multi_threaded_tests_first_and_every_test_sti
         order.append(plan.test.name)
         s.record(record(plan.test.name, plan.run, plan.schedule))
     assert order == ["late_fail", "multi", "new", "single", "single2"]
+
+
+def first_pass(scheduler):
+    """The first pass as handed out: a batch as the list of its tests, a single first run as its test's name."""
+    order = []
+    while (plan := scheduler.next()) is not None and len(order) < 6:
+        if isinstance(plan, PlannedBatch):
+            order.append([p.test.name for p in plan.runs])
+            for p in plan.runs:
+                scheduler.record(record(p.test.name, p.run, p.schedule))
+        else:
+            order.append(plan.test.name)
+            scheduler.record(record(plan.test.name, plan.run, plan.schedule))
+    return order
+
+
+def test_with_batches_the_first_pass_still_puts_what_history_saw_fail_first():
+    # Two batches of two gtest executables and three tests outside every batch. History saw "fails_alone" and
+    # the batched "B.Fails" fail, and "multi" run four threads; the rest it does not know.
+    past = History({"fails_alone": TestHistory(0.1, 2, 1, ["b"]), "B.Fails": TestHistory(0.1, 2, 1, ["c"]),
+                    "multi": TestHistory(0.1, 4, 1)})
+    tests = cases("new", "A.One", "A.Two", "multi", "B.Ok", "B.Fails", "fails_alone")
+    s = Scheduler(tests, lambda t: ["noise"], 3, runs=1, deadline=None, history=past)
+    s.add_batches([[tests[1], tests[2]], [tests[4], tests[5]]])
+    # The failing test alone, then the batch holding a failing test, then the multi-threaded one, which ranks
+    # above batch A's unknown tests; the unknown test alone goes after the batch of its rank.
+    assert first_pass(s) == ["fails_alone", ["B.Ok", "B.Fails"], "multi", ["A.One", "A.Two"], "new"]
+
+
+def test_with_batches_and_no_history_the_batches_go_first_in_their_order():
+    tests = cases("alone", "A.One", "A.Two", "B.One", "B.Two")
+    s = Scheduler(tests, lambda t: ["noise"], 3, runs=1, deadline=None)
+    s.add_batches([[tests[1], tests[2]], [tests[3], tests[4]]])
+    assert first_pass(s) == [["A.One", "A.Two"], ["B.One", "B.Two"], "alone"]
 
 
 def test_without_history_first_runs_keep_ctest_order():
