@@ -12,10 +12,11 @@ from typing import Callable
 
 from racegate.batch import PlannedBatch
 from racegate.execute import CUT_SLOW
-from racegate.history import History, TestHistory, is_hit
+from racegate.history import History, TestHistory, aliases, is_hit
 from racegate.kinds import FAILURE_KINDS
 from racegate.model import CUT, PlannedRun, RunRecord, TestCase
 from racegate.run_env import run_timeout
+from racegate.signature import SIGNATURE_VERSION
 from racegate.stats import cautious_new_bucket_chance
 from racegate.strategies import NONE, SHIM_SCHEDULES
 
@@ -105,6 +106,8 @@ class _TestState:
     notes: list[str] = field(default_factory=list)
     arms: dict[str, _Arm] = field(default_factory=dict)
     past: TestHistory | None = None
+    # Bucket ids of an older signature version, as `past` may hold them -> current ids (Scheduler.record).
+    aliases: dict[str, str] = field(default_factory=dict)
     batched: bool = False  # its first run goes in a batch (Scheduler.add_batches), not on its own
     terms_key: tuple | None = None  # what Scheduler._terms last computed `terms` from
     terms: list = field(default_factory=list)
@@ -127,7 +130,7 @@ class _TestState:
         if past is None or not past.buckets or any(s.hits for s in past.strategies.values()) or \
                 sum(s.runs for s in past.strategies.values()) < SATURATED_AFTER:
             return None
-        return frozenset(past.buckets)
+        return frozenset(self.aliases.get(b, b) for b in past.buckets)
 
     def repeatable(self) -> bool:
         """Whether repeating it can find anything: not for a single-threaded test that passed, which can have no
@@ -191,7 +194,11 @@ class Scheduler:
         self._bucket_id = bucket_id
         self._plain_arm = plain_arm  # plain runs compete with the strategies (False: only the listed ones)
         past = history.tests if history else {}
-        self._states = [_TestState(t, list(schedules_for(t)), past=past.get(t.name)) for t in tests]
+        # The history's ids are of this signature version or a later one (History.signature_version).
+        self._history_version = history.signature_version if history else SIGNATURE_VERSION
+        self._aliases: dict[str, str] = {}  # shared by every test: a bug may show in several
+        self._states = [_TestState(t, list(schedules_for(t)), past=past.get(t.name), aliases=self._aliases)
+                        for t in tests]
         self._by_name = {s.test.name: s for s in self._states}
         # First runs in CTest order, except that what history says failed or runs several threads goes first.
         self._first_order = sorted(self._states, key=_TestState.first_run_rank)
@@ -285,6 +292,8 @@ class Scheduler:
                 self._drop_slow_strategy(state, record)
             ids: frozenset[str] = frozenset(self._bucket_id(f.kind, f.signature) for f in record.findings) \
                 if self._bucket_id else frozenset()
+            if self._bucket_id is not None and self._history_version < SIGNATURE_VERSION:
+                self._aliases.update(aliases(record.findings, self._bucket_id, self._history_version))
             if not ids and record.outcome not in ("pass", CUT):
                 ids = frozenset({record.outcome})  # no bucketer: the outcome is what the run showed
             arm = state.arm(record.schedule)
