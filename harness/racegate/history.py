@@ -3,6 +3,10 @@
 The file is racegate's own cache, not a result: a missing file is an empty history, and a file that cannot be
 read as one (not JSON, a foreign or newer file, a field of the wrong type) is ignored with a one-line warning,
 never an error: a cache that went bad must not fail a CI job, and the session rewrites it at the end.
+
+Bucket ids depend on the signature version (signature.py), so the file records the version its ids were
+written under; findings carry their ids under earlier versions (legacy_ids), which is how ids remembered
+under an older version are recognized (aliases) and rewritten as current ones (History.translated).
 """
 from __future__ import annotations
 
@@ -12,13 +16,18 @@ import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
-from racegate.model import CUT, RunRecord
+from racegate.model import CUT, Finding, RunRecord
 from racegate.result import write_json
+from racegate.signature import LEGACY, SIGNATURE_VERSION
 
 HISTORY_VERSION = 1
 HISTORY_KEY = "racegate_history"
+# A file without "signature_version" predates the field: history files came with signature version 2, and
+# version 3 wrote them without the field too, so their ids are of version 2 or 3. Reading them as 2 makes
+# both count (aliases takes every version from the file's on).
+UNSTAMPED_SIGNATURE_VERSION = 2
 # A bucket that comes and goes earns the runs that show it a hit only its first HIT_CREDIT times: a strategy that
 # exposes an intermittent bug is worth more runs, but showing the same known bug again finds nothing new.
 HIT_CREDIT = 5
@@ -83,15 +92,35 @@ class TestHistory:
 @dataclass
 class History:
     tests: dict[str, TestHistory] = field(default_factory=dict)
+    # The oldest signature version whose bucket ids it may hold: ids are compared with a finding's ids under
+    # this version and every later one.
+    signature_version: int = SIGNATURE_VERSION
 
     def merged(self, other: History) -> History:
         tests = dict(self.tests)
         for name, t in other.tests.items():
             tests[name] = tests[name].merged(t) if name in tests else t
-        return History(tests)
+        return History(tests, min(self.signature_version, other.signature_version))
+
+    def translated(self, aliases: dict[str, str]) -> History:
+        """Its bucket ids as current ones where `aliases` (see aliases()) knows them; stamped with the current
+        signature version once every id is known, else still with its own (the rest may be older ids)."""
+        if self.signature_version == SIGNATURE_VERSION:
+            return self
+
+        def ids(buckets: list[str]) -> list[str]:
+            return list(dict.fromkeys(aliases.get(b, b) for b in buckets))
+
+        tests = {name: TestHistory(t.duration, t.threads, t.sessions, ids(t.buckets),
+                                   {s: StrategyHistory(h.runs, h.seconds, h.hits, ids(h.buckets))
+                                    for s, h in t.strategies.items()})
+                 for name, t in self.tests.items()}
+        # A strategy's ids are among its test's (from_session): the test's say whether any is left unknown.
+        known = all(b in aliases for t in self.tests.values() for b in t.buckets)
+        return History(tests, SIGNATURE_VERSION if known else self.signature_version)
 
     def to_json(self) -> dict:
-        return {HISTORY_KEY: HISTORY_VERSION, "tests": {
+        return {HISTORY_KEY: HISTORY_VERSION, "signature_version": self.signature_version, "tests": {
             name: {"duration": t.duration, "threads": t.threads, "sessions": t.sessions, "buckets": t.buckets,
                    "strategies": {s: {"runs": h.runs, "seconds": round(h.seconds, 6), "hits": h.hits,
                                       "buckets": h.buckets} for s, h in sorted(t.strategies.items())}}
@@ -107,8 +136,15 @@ class History:
             raise HistoryError(f"{HISTORY_KEY} should be a positive integer")
         if version > HISTORY_VERSION:
             raise HistoryError(f"history version {version} is newer than this racegate reads ({HISTORY_VERSION})")
+        signature_version = _get(data, "signature_version", int, "signature_version", UNSTAMPED_SIGNATURE_VERSION)
+        if signature_version < 1:
+            raise HistoryError("signature_version should be a positive integer")
+        if signature_version > SIGNATURE_VERSION:
+            # Its ids are of rules this racegate does not know: none of them could ever match.
+            raise HistoryError(f"signature version {signature_version} is newer than this racegate's "
+                               f"({SIGNATURE_VERSION})")
         tests = _get(data, "tests", dict, "tests", {})
-        history = cls()
+        history = cls(signature_version=signature_version)
         for name, entry in tests.items():
             where = f"tests[{name!r}]"
             if not isinstance(entry, dict):
@@ -153,6 +189,19 @@ def _strings(obj: dict, where: str) -> list[str]:
 
 def _union(a: list[str], b: list[str]) -> list[str]:
     return list(dict.fromkeys([*a, *b]))
+
+
+def aliases(findings: Iterable[Finding], current_id: Callable[[str, list[str]], str], since: int) -> dict[str, str]:
+    """Each id these findings have under signature version `since` or a later one -> their current id (a current
+    id maps to itself). A finding's legacy_ids are its ids under the versions of signature.LEGACY, in order."""
+    known: dict[str, str] = {}
+    for f in findings:
+        current = current_id(f.kind, f.signature)
+        known[current] = current
+        for rules, old in zip(LEGACY, f.legacy_ids):
+            if rules.version >= since:
+                known[old] = current
+    return known
 
 
 def load(path: Path) -> History:

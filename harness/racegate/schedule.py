@@ -12,10 +12,11 @@ from typing import Callable
 
 from racegate.batch import PlannedBatch
 from racegate.execute import CUT_SLOW
-from racegate.history import History, TestHistory, is_hit
+from racegate.history import History, TestHistory, aliases, is_hit
 from racegate.kinds import FAILURE_KINDS
 from racegate.model import CUT, PlannedRun, RunRecord, TestCase
 from racegate.run_env import run_timeout
+from racegate.signature import SIGNATURE_VERSION
 from racegate.stats import cautious_new_bucket_chance
 from racegate.strategies import NONE, SHIM_SCHEDULES
 
@@ -105,6 +106,9 @@ class _TestState:
     notes: list[str] = field(default_factory=list)
     arms: dict[str, _Arm] = field(default_factory=dict)
     past: TestHistory | None = None
+    # Bucket ids of an older signature version, as `past` may hold them -> current ids (Scheduler.record).
+    aliases: dict[str, str] = field(default_factory=dict)
+    batched: bool = False  # its first run goes in a batch (Scheduler.add_batches), not on its own
     terms_key: tuple | None = None  # what Scheduler._terms last computed `terms` from
     terms: list = field(default_factory=list)
 
@@ -126,7 +130,7 @@ class _TestState:
         if past is None or not past.buckets or any(s.hits for s in past.strategies.values()) or \
                 sum(s.runs for s in past.strategies.values()) < SATURATED_AFTER:
             return None
-        return frozenset(past.buckets)
+        return frozenset(self.aliases.get(b, b) for b in past.buckets)
 
     def repeatable(self) -> bool:
         """Whether repeating it can find anything: not for a single-threaded test that passed, which can have no
@@ -190,7 +194,11 @@ class Scheduler:
         self._bucket_id = bucket_id
         self._plain_arm = plain_arm  # plain runs compete with the strategies (False: only the listed ones)
         past = history.tests if history else {}
-        self._states = [_TestState(t, list(schedules_for(t)), past=past.get(t.name)) for t in tests]
+        # The history's ids are of this signature version or a later one (History.signature_version).
+        self._history_version = history.signature_version if history else SIGNATURE_VERSION
+        self._aliases: dict[str, str] = {}  # shared by every test: a bug may show in several
+        self._states = [_TestState(t, list(schedules_for(t)), past=past.get(t.name), aliases=self._aliases)
+                        for t in tests]
         self._by_name = {s.test.name: s for s in self._states}
         # First runs in CTest order, except that what history says failed or runs several threads goes first.
         self._first_order = sorted(self._states, key=_TestState.first_run_rank)
@@ -204,7 +212,8 @@ class Scheduler:
         self._total_finished = 0
         self._stopped = False
         self._cond = threading.Condition()
-        self._batches: deque[list[_TestState]] = deque()  # first runs to hand out as batches (batch.py)
+        # First runs to hand out as batches (batch.py), each with its rank in history's order (add_batches).
+        self._batches: deque[tuple[int, list[_TestState]]] = deque()
 
     def stop(self) -> None:
         with self._cond:
@@ -213,13 +222,14 @@ class Scheduler:
 
     def next(self) -> PlannedRun | PlannedBatch | None:
         """The next run to start, or None when the budget is spent; waits while pending runs decide it.
-        The first-pass batches come first, while any are left."""
+        The first-pass batches come before every repetition, in history's order of first runs (_next_batch)."""
         with self._cond:
             while True:
                 if self._stopped or self._out_of_time() or self._confident():
                     return None
-                if self._batches:
-                    return self._plan_batch(self._batches.popleft())
+                batch = self._next_batch()
+                if batch is not None:
+                    return self._plan_batch(batch)
                 state = self._pick()
                 if state is not None:
                     return self._plan(state)
@@ -230,9 +240,20 @@ class Scheduler:
     # -- the batched first pass: kept apart from the search above --------------------------------------------
 
     def add_batches(self, batches: list[list[TestCase]]) -> None:
-        """Run the first runs of these tests as batches, one process per batch, before any other run."""
+        """Run the first runs of these tests as batches, one process per batch, before any repetition.
+
+        The first pass keeps history's order (first_run_rank): a batch ranks as its best test (gtest runs a
+        process's tests in its own order, so a batch is one unit), and batches and tests outside every batch go
+        by rank. A test alone that history saw fail goes before every batch, even one holding a failed test: it
+        is one short process, and only alone is it sure to run first. Otherwise batches go first at equal rank:
+        each holds many first runs, and starting the longest processes first spreads the pass over the jobs."""
         with self._cond:
-            self._batches.extend([self._by_name[t.name] for t in batch] for batch in batches)
+            for batch in batches:
+                states = [self._by_name[t.name] for t in batch]
+                for state in states:
+                    state.batched = True
+                self._batches.append((min(s.first_run_rank() for s in states), states))
+            self._batches = deque(sorted(self._batches, key=lambda b: b[0]))
 
     def reserve_run(self) -> int:
         """A run index of its own, for a process of a batch (its log dir, its record of what no test owns)."""
@@ -240,6 +261,17 @@ class Scheduler:
             run = self._next_run
             self._next_run += 1
             return run
+
+    def _next_batch(self) -> list[_TestState] | None:
+        """The next batch to hand out, unless a test outside every batch comes before it (add_batches)."""
+        if not self._batches:
+            return None
+        alone = next((s for s in self._first_order if s.started == 0 and not s.batched), None)
+        rank, states = self._batches[0]
+        if alone is not None and (alone.first_run_rank() < rank or (alone.past is not None and alone.past.failed)):
+            return None
+        self._batches.popleft()
+        return states
 
     def _plan_batch(self, states: list[_TestState]) -> PlannedBatch:
         # Each test's first run as _plan makes it (its run index, seed, plain schedule): the tests count as
@@ -260,6 +292,8 @@ class Scheduler:
                 self._drop_slow_strategy(state, record)
             ids: frozenset[str] = frozenset(self._bucket_id(f.kind, f.signature) for f in record.findings) \
                 if self._bucket_id else frozenset()
+            if self._bucket_id is not None and self._history_version < SIGNATURE_VERSION:
+                self._aliases.update(aliases(record.findings, self._bucket_id, self._history_version))
             if not ids and record.outcome not in ("pass", CUT):
                 ids = frozenset({record.outcome})  # no bucketer: the outcome is what the run showed
             arm = state.arm(record.schedule)
@@ -330,9 +364,9 @@ class Scheduler:
         for state in self._states:
             if state.rechecks:
                 return _Choice(state, None)
-        # Every test runs once before any repeats.
+        # Every test runs once before any repeats; a batched one with its batch (next).
         for state in self._first_order:
-            if state.started == 0:
+            if state.started == 0 and not state.batched:
                 return _Choice(state, None)
         best: _Choice | None = None
         best_key: tuple[float, int] | None = None

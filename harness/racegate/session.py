@@ -227,7 +227,12 @@ class Session:
             records = [r for r in self.records if r.test not in self._outside]
         ids = {r.run: [bucket_id(f.kind, f.signature) for f in r.findings] for r in records}
         now = histories.from_session(records, ids)
-        return self.config.history.merged(now) if self.config.history else now
+        past = self.config.history
+        if past is None:
+            return now
+        # Ids an older history holds become current ones where this session's findings show their bug.
+        findings = (f for r in records for f in r.findings)
+        return past.translated(histories.aliases(findings, bucket_id, past.signature_version)).merged(now)
 
     def _suppression_results(self) -> list[results.SuppressionResult] | None:
         if self.config.suppressions is None:

@@ -9,9 +9,12 @@ from collections import Counter
 import pytest
 
 from racegate import history as histories
+from racegate.batch import PlannedBatch
 from racegate.history import History, HistoryError, StrategyHistory, TestHistory
 from racegate.model import Finding, RunRecord, TestCase
 from racegate.schedule import Scheduler
+from racegate.session import Session, SessionConfig
+from racegate.signature import LEGACY, SIGNATURE_VERSION, bucket_id
 
 from samples_helpers import racegate
 
@@ -75,6 +78,10 @@ def test_an_old_sparse_file_gets_every_default(tmp_path):
     ('{"racegate_history": 2}', "history version 2 is newer than this racegate reads (1)"),
     ('{"racegate_history": "1"}', "racegate_history should be a positive integer"),
     ('{"racegate_history": 1, "tests": []}', "tests should be an object"),
+    (f'{{"racegate_history": 1, "signature_version": {SIGNATURE_VERSION + 1}}}',
+     f"signature version {SIGNATURE_VERSION + 1} is newer than this racegate's ({SIGNATURE_VERSION})"),
+    ('{"racegate_history": 1, "signature_version": 0}', "signature_version should be a positive integer"),
+    ('{"racegate_history": 1, "signature_version": "3"}', "signature_version should be an integer"),
     ('{"racegate_history": 1, "tests": {"t": {"threads": "4"}}}', "tests['t'].threads should be an integer"),
     ('{"racegate_history": 1, "tests": {"t": {"duration": -1}}}', "tests['t'].duration should be a number"),
     ('{"racegate_history": 1, "tests": {"t": {"strategies": {"pct": {"runs": 1.5}}}}}',
@@ -138,6 +145,40 @@ def test_history_puts_failing_then_multi_threaded_tests_first_and_every_test_sti
     assert order == ["late_fail", "multi", "new", "single", "single2"]
 
 
+def first_pass(scheduler):
+    """The first pass as handed out: a batch as the list of its tests, a single first run as its test's name."""
+    order = []
+    while (plan := scheduler.next()) is not None and len(order) < 6:
+        if isinstance(plan, PlannedBatch):
+            order.append([p.test.name for p in plan.runs])
+            for p in plan.runs:
+                scheduler.record(record(p.test.name, p.run, p.schedule))
+        else:
+            order.append(plan.test.name)
+            scheduler.record(record(plan.test.name, plan.run, plan.schedule))
+    return order
+
+
+def test_with_batches_the_first_pass_still_puts_what_history_saw_fail_first():
+    # Two batches of two gtest executables and three tests outside every batch. History saw "fails_alone" and
+    # the batched "B.Fails" fail, and "multi" run four threads; the rest it does not know.
+    past = History({"fails_alone": TestHistory(0.1, 2, 1, ["b"]), "B.Fails": TestHistory(0.1, 2, 1, ["c"]),
+                    "multi": TestHistory(0.1, 4, 1)})
+    tests = cases("new", "A.One", "A.Two", "multi", "B.Ok", "B.Fails", "fails_alone")
+    s = Scheduler(tests, lambda t: ["noise"], 3, runs=1, deadline=None, history=past)
+    s.add_batches([[tests[1], tests[2]], [tests[4], tests[5]]])
+    # The failing test alone, then the batch holding a failing test, then the multi-threaded one, which ranks
+    # above batch A's unknown tests; the unknown test alone goes after the batch of its rank.
+    assert first_pass(s) == ["fails_alone", ["B.Ok", "B.Fails"], "multi", ["A.One", "A.Two"], "new"]
+
+
+def test_with_batches_and_no_history_the_batches_go_first_in_their_order():
+    tests = cases("alone", "A.One", "A.Two", "B.One", "B.Two")
+    s = Scheduler(tests, lambda t: ["noise"], 3, runs=1, deadline=None)
+    s.add_batches([[tests[1], tests[2]], [tests[3], tests[4]]])
+    assert first_pass(s) == [["A.One", "A.Two"], ["B.One", "B.Two"], "alone"]
+
+
 def test_without_history_first_runs_keep_ctest_order():
     s = Scheduler(cases("b", "a", "c"), lambda t: ["noise"], 3, runs=1, deadline=None)
     assert [s.next().test.name for _ in range(3)] == ["b", "a", "c"]
@@ -161,29 +202,97 @@ def test_the_learned_strategy_weights_are_where_the_search_starts():
     assert counts["pct"] > counts["noise"] + counts["none"]
 
 
+def test_a_file_without_a_signature_version_is_read_as_version_2_and_a_new_one_records_the_current(tmp_path):
+    # History files came with signature version 2 and had no such field until now.
+    path = tmp_path / "h.json"
+    path.write_text('{"racegate_history": 1, "tests": {"t": {"buckets": ["a"]}}}')
+    assert histories.load(path).signature_version == 2
+    histories.save(History({"t": TestHistory(buckets=["a"])}), path)
+    assert json.loads(path.read_text())["signature_version"] == SIGNATURE_VERSION
+    assert histories.load(path).signature_version == SIGNATURE_VERSION
+
+
+def legacy_finding(name, current_id=None):
+    """A finding whose ids under signature v1 and v2 are `v1-NAME` and `v2-NAME` (legacy_ids follow LEGACY)."""
+    assert [rules.version for rules in LEGACY] == [1, 2]
+    return Finding("data race", name, [name], [], "", legacy_ids=[f"v1-{name}", f"v2-{name}"])
+
+
+def current(kind, signature):
+    return "v3-" + signature[0]
+
+
+def test_an_older_historys_ids_become_current_where_a_finding_names_them_and_merging_keeps_the_oldest_version():
+    old = History({"t": TestHistory(0.1, 2, 1, ["v2-a", "v2-b"], {"noise": StrategyHistory(2, 0.2, 1, ["v2-a"])}),
+                   "u": TestHistory(0.1, 2, 1, ["v3-c"])}, signature_version=2)
+    # Only a's bug showed: b's id may be a v2 one still, so the file keeps saying 2.
+    half = old.translated(histories.aliases([legacy_finding("a")], current, since=2))
+    assert half.tests["t"].buckets == ["v3-a", "v2-b"] and half.tests["t"].strategies["noise"].buckets == ["v3-a"]
+    assert half.signature_version == 2
+    assert half.merged(History()).signature_version == 2
+    # Every id known (v3-c was written under v3 already, as racegate did before the field): stamped current.
+    found = [legacy_finding(n) for n in "abc"]
+    whole = old.translated(histories.aliases(found, current, since=2))
+    assert whole.tests["t"].buckets == ["v3-a", "v3-b"] and whole.tests["u"].buckets == ["v3-c"]
+    assert whole.signature_version == SIGNATURE_VERSION
+    # A v1 id is no id of a version-2 history.
+    assert "v1-a" not in histories.aliases(found, current, since=2)
+    assert History().translated({}) == History()
+
+
+def test_a_session_rewrites_an_older_historys_ids_as_current_ones(tmp_path):
+    race = Finding("data race", "r", ["counter.cpp:add", "counter.cpp:add"], [], "")
+    race.legacy_ids = [bucket_id(race.kind, race.signature, rules) for rules in LEGACY]
+    v2_id, now_id = race.legacy_ids[1], bucket_id(race.kind, race.signature)
+    past = History({"t": TestHistory(0.1, 2, 1, [v2_id], {"none": StrategyHistory(1, 0.1, 0, [v2_id])})},
+                   signature_version=2)
+    session = Session(cases("t"), lambda t: ["noise"], SessionConfig(
+        out_dir=tmp_path / "out", jobs=1, master_seed=1, runs=1, time_budget=None, timeout=None,
+        until_confident=None, shim_path=None, history=past))
+    session.records = [RunRecord(test="t", run=0, seed=0, schedule="none", command=[], outcome="race", returncode=66,
+                                 duration=0.1, log_dir="", threads=2, findings=[race])]
+    learned = session.learned()
+    assert learned.signature_version == SIGNATURE_VERSION
+    assert learned.tests["t"].buckets == [now_id] and learned.tests["t"].strategies["none"].buckets == [now_id]
+
+
+def steady_runs(history, race, key):
+    """How many of 40 runs go to a test that shows `race` on every run, beside a clean one."""
+    s = Scheduler(cases("steady", "clean"), lambda t: ["noise", "pct"], 3, runs=None,
+                  deadline=time.monotonic() + 3600, bucket_id=key, history=history)
+    counts = Counter()
+    for _ in range(40):
+        plan = s.next()
+        counts[plan.test.name] += 1
+        found = plan.test.name == "steady"
+        s.record(RunRecord(test=plan.test.name, run=plan.run, seed=plan.seed, schedule=plan.schedule,
+                           command=[], outcome="race" if found else "pass", returncode=0, duration=0.1,
+                           log_dir="", threads=4, findings=[race] if found else []))
+    s.stop()
+    return counts["steady"]
+
+
+def steady_history(bucket, signature_version=SIGNATURE_VERSION):
+    return History({"steady": TestHistory(0.1, 4, 1, [bucket], {"none": StrategyHistory(2, 0.2, 0),
+                                                                "noise": StrategyHistory(2, 0.2, 0)})},
+                   signature_version)
+
+
 def test_a_test_the_history_saw_show_the_same_buckets_every_time_is_saturated_when_they_show_again():
-    steady = History({"steady": TestHistory(0.1, 4, 1, ["data race|x|y"], {"none": StrategyHistory(2, 0.2, 0),
-                                                                           "noise": StrategyHistory(2, 0.2, 0)})})
     race = Finding("data race", "r", ["x", "y"], [], "")
 
     def key(kind, signature):
         return kind + "|" + "|".join(signature)
 
-    def share(history):
-        s = Scheduler(cases("steady", "clean"), lambda t: ["noise", "pct"], 3, runs=None,
-                      deadline=time.monotonic() + 3600, bucket_id=key, history=history)
-        counts = Counter()
-        for _ in range(40):
-            plan = s.next()
-            counts[plan.test.name] += 1
-            found = plan.test.name == "steady"
-            s.record(RunRecord(test=plan.test.name, run=plan.run, seed=plan.seed, schedule=plan.schedule,
-                               command=[], outcome="race" if found else "pass", returncode=0, duration=0.1,
-                               log_dir="", threads=4, findings=[race] if found else []))
-        s.stop()
-        return counts["steady"]
+    assert steady_runs(steady_history("data race|x|y"), race, key) == 1 < steady_runs(None, race, key)
 
-    assert share(steady) == 1 < share(None)
+
+def test_a_history_of_an_older_signature_version_still_saturates_the_test_whose_bug_shows_again():
+    # A history from before the signature_version field (read as 2) remembers the race by its v2 id.
+    race = legacy_finding("x")
+    assert steady_runs(steady_history("v2-x", signature_version=2), race, current) == 1
+    # The same id in a history stamped with the current version is taken for a current id: another bug.
+    assert steady_runs(steady_history("v2-x"), race, current) == steady_runs(None, race, current) > 1
 
 
 def test_a_bucket_earns_hits_only_while_rare_and_a_first_pass_after_failures_is_one():
