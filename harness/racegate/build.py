@@ -16,6 +16,11 @@ _WRITTEN_TO = re.compile(r"^-- Build files have been written to: (.+)$", re.MULT
 # Linker complaints that mean the compiler has no TSan runtime to link against.
 _NO_RUNTIME = re.compile(r"cannot find -ltsan|libclang_rt\.tsan[^\s:]*: No such file|cannot find .*libclang_rt\.tsan"
                          r"|unsupported option '-fsanitize=thread'|libtsan\.so[.\d]*: cannot open")
+# gcc's "'atomic_thread_fence' is not supported with '-fsanitize=thread'" made an error by the project's -Werror.
+_WERROR_TSAN = re.compile(r"\[-Werror=tsan\]")
+WERROR_TSAN_FIX = ("the racegate-tsan-gcc preset keeps it a warning (-Wno-error=tsan); with racegate-tsan and gcc, "
+                   "or flags of your own, use racegate-tsan-gcc or add -Wno-error=tsan to CMAKE_C_FLAGS and "
+                   "CMAKE_CXX_FLAGS (gcc only: clang rejects it under -Werror)")
 
 
 def build_preset(source_dir: Path, preset: str, log_path: Path, jobs: int, targets: tuple[str, ...] = ()) -> Path:
@@ -147,6 +152,9 @@ def _explain(what: str, output: str, log_path: Path) -> str:
                 f"(install libtsan2 for gcc or libclang-rt-dev for clang; see {log_path})")
     errors = [line.strip() for line in output.splitlines() if re.search(r"\berror\b|Error", line)]
     detail = errors[0] if errors else "see the log"
+    if _WERROR_TSAN.search(output):
+        # The first error line is then the fence line itself, which says nothing of the way out.
+        detail += f"; gcc warns that TSan ignores atomic_thread_fence and -Werror made that an error: {WERROR_TSAN_FIX}"
     return f"{what} ({log_path}): {detail}"
 
 

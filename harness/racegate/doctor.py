@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from racegate import discover
-from racegate.build import _NO_RUNTIME, cache_value, find_build_preset, uses_tsan
+from racegate.build import _NO_RUNTIME, WERROR_TSAN_FIX, cache_value, find_build_preset, uses_tsan
 from racegate.errors import RacegateError
 from racegate.analyse import UNEXPECTED_MAPPING
 from racegate.failure import signal_name
@@ -408,7 +408,7 @@ def check_build_log(log: Path | None) -> list[Check]:
         return [Check(OK, "build log", f"{log}: no -Wtsan or atomic_thread_fence warning")]
     return [Check(WARN, "build log", f"{log}: {len(hits)} -Wtsan/atomic_thread_fence warnings, first: {hits[0]}",
                   "TSan ignores fences: order with atomic operations instead (acquire/release loads and "
-                  "stores), or expect false reports there; -Wno-tsan keeps a -Werror build going")]
+                  "stores), or expect false reports there. Under -Werror: " + WERROR_TSAN_FIX)]
 
 
 def check_versions(compilers: list[Compiler]) -> list[Check]:

@@ -92,3 +92,43 @@ def test_target_without_preset_is_a_usage_error(tmp_path: Path):
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "--target needs --preset" in lines[0]
+
+
+# gcc 12's output for a fence in a target compiled with -Werror (the make lines shortened).
+WERROR_TSAN_OUTPUT = """\
+In file included from /usr/include/c++/12/atomic:41,
+                 from /p/fence.cpp:1:
+In function 'void std::atomic_thread_fence(memory_order)',
+    inlined from 'int main()' at /p/fence.cpp:2:38:
+/usr/include/c++/12/bits/atomic_base.h:133:26: error: 'atomic_thread_fence' is not supported with \
+'-fsanitize=thread' [-Werror=tsan]
+cc1plus: all warnings being treated as errors
+gmake[2]: *** [CMakeFiles/fence.dir/build.make:76: CMakeFiles/fence.dir/fence.cpp.o] Error 1
+"""
+
+
+# Without -Werror the warning stays one, and a build failing for another reason gets no hint about it.
+OTHER_ERROR_OUTPUT = """\
+/usr/include/c++/12/bits/atomic_base.h:133:26: warning: 'atomic_thread_fence' is not supported with \
+'-fsanitize=thread' [-Wtsan]
+/p/other.cpp:3:1: error: 'x' was not declared in this scope
+gmake[2]: *** [CMakeFiles/other.dir/build.make:76: CMakeFiles/other.dir/other.cpp.o] Error 1
+"""
+
+
+@pytest.mark.parametrize("output,hinted", [(WERROR_TSAN_OUTPUT, True), (OTHER_ERROR_OUTPUT, False)],
+                         ids=["werror-tsan", "other-error"])
+def test_a_build_failed_by_werror_tsan_says_how_to_keep_it_a_warning(tmp_path, monkeypatch, output, hinted):
+    write(tmp_path / "CMakePresets.json", {"version": 6, "configurePresets": [{"name": "tsan"}]})
+    steps = iter([(0, "-- Build files have been written to: /b/dir\n"), (2, output)])
+    monkeypatch.setattr(build, "_logged", lambda argv, cwd, log_path: next(steps))
+    with pytest.raises(RacegateError) as raised:
+        build.build_preset(tmp_path, "tsan", tmp_path / "log", 2)
+    message = str(raised.value)
+    assert "\n" not in message
+    assert message.startswith(f"build of preset 'tsan' failed ({tmp_path / 'log'}): ")
+    if hinted:
+        assert "atomic_base.h:133:26: error: 'atomic_thread_fence' is not supported" in message
+        assert "racegate-tsan-gcc preset keeps it a warning (-Wno-error=tsan)" in message
+    else:
+        assert message.endswith("/p/other.cpp:3:1: error: 'x' was not declared in this scope")

@@ -47,6 +47,20 @@ def test_flags_on_every_compile_and_link_line() -> None:
     assert cache["CMAKE_GTEST_DISCOVER_TESTS_DISCOVERY_MODE"] == "PRE_TEST"
 
 
+def test_gcc_preset_flags_are_the_base_flags_plus_wno_error_tsan() -> None:
+    # A preset cannot append to an inherited variable, so racegate-tsan-gcc restates the base's flags; this
+    # keeps the two in step. Only gcc gets the flag: clang under -Werror rejects it as an unknown warning.
+    configure = by_name("configurePresets")
+    base = configure["racegate-base"]["cacheVariables"]
+    gcc = configure["racegate-tsan-gcc"]["cacheVariables"]
+    for var in ("CMAKE_C_FLAGS", "CMAKE_CXX_FLAGS"):
+        assert gcc[var].split() == base[var].split() + ["-Wno-error=tsan"], var
+    for name, preset in configure.items():
+        if name not in ("racegate-base", "racegate-tsan-gcc"):
+            overridden = {"CMAKE_C_FLAGS", "CMAKE_CXX_FLAGS"} & set(preset.get("cacheVariables", {}))
+            assert not overridden, (name, overridden)
+
+
 def test_compilers() -> None:
     configure = by_name("configurePresets")
     assert "CMAKE_CXX_COMPILER" not in configure["racegate-tsan"].get("cacheVariables", {})
