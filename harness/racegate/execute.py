@@ -107,6 +107,7 @@ class Executor:
         self.timeout = timeout
         self.deadline = deadline  # time.monotonic() at which every run still going is cut (the budget)
         self._running: dict[int, subprocess.Popen] = {}
+        self._watches: list[StallWatch] = []  # those of the batch processes running now
         self._serial = _SerialGate()
         self._lock = threading.Lock()
         self._stopped = False
@@ -118,6 +119,12 @@ class Executor:
             self._stopped = True
             for proc in self._running.values():
                 _kill_group(proc.pid)
+
+    def tests_ended_in_batches(self) -> int:
+        """Tests of the batch processes running now that have ended, as their output has said so far (their
+        records come when the process ends)."""
+        with self._lock:
+            return sum(w.ended for w in self._watches)
 
     def close(self) -> None:
         """Remove the scratch dirs; the kept runs/<run> dirs stay."""
@@ -162,8 +169,16 @@ class Executor:
             if self.deadline is not None and self.deadline < started + timeout:
                 ends.append((self.deadline, CUT_BUDGET))
             end, cut = min(ends, key=lambda e: e[0])
-            returncode, stopped_early, interrupted = self._execute(argv, env, plan.test.cwd, out,
-                                                                   max(0.0, end - started), watch)
+            if watch is not None:
+                with self._lock:
+                    self._watches.append(watch)
+            try:
+                returncode, stopped_early, interrupted = self._execute(argv, env, plan.test.cwd, out,
+                                                                       max(0.0, end - started), watch)
+            finally:
+                if watch is not None:
+                    with self._lock:
+                        self._watches.remove(watch)
             duration = time.monotonic() - started
         timed_out = stopped_early and cut is None and not interrupted
         cut = cut if stopped_early and not interrupted else None

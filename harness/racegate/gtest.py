@@ -158,6 +158,7 @@ class StallWatch:
 
     path: Path
     per_test: float
+    ended: int = 0  # tests whose end line it has read: the progress line counts them before the process ends
     _offset: int = 0
     _pending: str = ""
     _open: str | None = None
@@ -181,4 +182,5 @@ class StallWatch:
             elif self._open is not None and any(line.startswith(p) and _marker_name(line[len(p):]) == self._open
                                                 for p in ENDS):
                 self._open, self._since = None, now
+                self.ended += 1
         return now - self._since > self.per_test

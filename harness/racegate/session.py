@@ -101,7 +101,8 @@ class Session:
     def _progress(self, progress: Progress) -> None:
         with self._lock:
             done, failed, buckets = len(self.records), self.failed_runs, len(self.bucketer.buckets)
-        progress.update(done, failed, buckets)
+        # A batch's tests are counted as its output shows them end, not all at once when its process ends.
+        progress.update(done + self.executor.tests_ended_in_batches(), failed, buckets)
 
     def _work(self) -> None:
         try:

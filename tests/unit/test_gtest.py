@@ -129,5 +129,6 @@ def test_stall_watch_times_the_open_test(tmp_path, monkeypatch):
         f.flush()
         clock[0] = 116.0
         assert not watch()  # A.Two began at this look
+        assert watch.ended == 1
         clock[0] = 126.5
         assert watch()

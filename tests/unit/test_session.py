@@ -304,3 +304,42 @@ def test_an_interrupt_in_a_batch_keeps_every_test_that_ended_before_it(tmp_path,
         "S.Hang": "the session was interrupted before its first run",
         "S.C": "the session was interrupted before its first run"}
     assert (result.cost.processes, result.cost.batch_processes, result.cost.batched_tests) == (2, 2, 3)
+
+
+class _CountingProgress(Progress):
+    """A quiet progress line that tells when it has counted `runs` runs."""
+
+    def __init__(self, runs: int) -> None:
+        super().__init__(io.StringIO(), None, None)
+        self.runs = runs
+        self.counted = threading.Event()
+
+    def update(self, runs: int, failed: int, buckets: int) -> None:
+        if runs >= self.runs:
+            self.counted.set()
+        super().update(runs, failed, buckets)
+
+
+def test_the_progress_line_counts_a_batchs_tests_as_they_end(tmp_path, beacon, restore_signals):
+    script = tmp_path / "fake_gtest.py"
+    script.write_text(_FAKE_GTEST)
+    tests = [TestCase(n, (sys.executable, str(script), str(beacon.path), f"--gtest_filter={n}"), is_gtest=True)
+             for n in ["S.A", "S.B", "S.Hang"]]
+    session = make_session(tmp_path, tests, jobs=1, runs=1, timeout=120)
+    progress = _CountingProgress(2)
+    main = threading.get_ident()
+    counted: list[bool] = []
+
+    def interrupt_once_counted() -> None:
+        beacon.wait()  # S.A and S.B have ended, S.Hang runs: the process is still going
+        counted.append(progress.counted.wait(timeout=60))
+        signal.pthread_kill(main, signal.SIGINT)
+
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    interrupter = threading.Thread(target=interrupt_once_counted)
+    interrupter.start()
+    session.run(progress)
+    interrupter.join()
+    # Counted while the process ran, before any record of it existed.
+    assert counted == [True]
+    assert [r.test for r in session.records] == ["S.A", "S.B"]
