@@ -276,10 +276,10 @@ class BatchResult:
     """What one process of a batch left: the records of the tests that ran in it, and what it printed outside
     them."""
 
-    records: list[RunRecord] = field(default_factory=list)  # one per test that ran
+    records: list[RunRecord]  # one per test that ran
     # The pseudo test and its record, when the process printed something outside its tests.
-    outside: tuple[TestCase, RunRecord] | None = None
-    process: Process | None = None
+    outside: tuple[TestCase, RunRecord] | None
+    process: Process
 
 
 def run_batch(executor: Executor, batch: PlannedBatch, reserve_run: Callable[[], int],

@@ -161,9 +161,8 @@ class Session:
     def _settle_batch(self, done: BatchResult) -> None:
         """Settle what one process of a batch left, as soon as it ended."""
         with self._lock:
-            if done.process is not None:
-                process = done.process
-                self.cost.add_process(process.seconds, process.tests_seconds, process.tests, process.batched)
+            process = done.process
+            self.cost.add_process(process.seconds, process.tests_seconds, process.tests, process.batched)
             if done.outside:
                 self._outside.setdefault(done.outside[0].name, done.outside[0])
         for record in done.records:
