@@ -13,7 +13,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import pytest
 
@@ -120,22 +120,28 @@ def test_a_crash_in_a_worker_ends_the_session_instead_of_hanging_it(tmp_path):
     assert len(session.records) == 1
 
 
+def run_interrupted(session: Session, progress: Progress, when: Callable[[], None]) -> None:
+    """Run the session and Ctrl-C it (SIGINT to the main thread, where Python raises KeyboardInterrupt) once
+    `when` returns; `when` runs in a thread of its own and waits for the moment on a readiness signal."""
+    main = threading.get_ident()
+
+    def interrupt() -> None:
+        when()
+        signal.pthread_kill(main, signal.SIGINT)
+
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    interrupter = threading.Thread(target=interrupt)
+    interrupter.start()
+    session.run(progress)
+    interrupter.join()
+
+
 def test_an_interrupt_stops_the_running_test_and_keeps_its_logs(tmp_path, beacon, restore_signals):
     code = f"import os, time\nopen({str(beacon.path)!r}, 'w').write(f'{{os.getpid()}}\\n')\ntime.sleep(600)\n"
     session = make_session(tmp_path, [TestCase("hangs", (sys.executable, "-c", code))], jobs=1, runs=5,
                            timeout=600)
-    main = threading.get_ident()
     pids: list[str] = []
-
-    def interrupt_once_started() -> None:
-        pids.extend(beacon.wait())
-        signal.pthread_kill(main, signal.SIGINT)
-
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    interrupter = threading.Thread(target=interrupt_once_started)
-    interrupter.start()
-    session.run(quiet())
-    interrupter.join()
+    run_interrupted(session, quiet(), lambda: pids.extend(beacon.wait()))
     assert session.interrupted and session.records == []  # a run cut short does not count
     assert process_ends(int(pids[0]), within=10)
     assert (tmp_path / "out" / "runs" / "0" / "output.txt").exists()
@@ -281,18 +287,8 @@ def test_an_interrupt_in_a_batch_keeps_every_test_that_ended_before_it(tmp_path,
     tests = [TestCase(n, (sys.executable, str(script), str(beacon.path), f"--gtest_filter={n}"), is_gtest=True)
              for n in names]
     session = make_session(tmp_path, tests, jobs=1, runs=1, timeout=120)
-    main = threading.get_ident()
     pids: list[str] = []
-
-    def interrupt_once_hanging() -> None:
-        pids.extend(beacon.wait())
-        signal.pthread_kill(main, signal.SIGINT)
-
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    interrupter = threading.Thread(target=interrupt_once_hanging)
-    interrupter.start()
-    session.run(quiet())
-    interrupter.join()
+    run_interrupted(session, quiet(), lambda: pids.extend(beacon.wait()))  # once S.Hang runs
     assert process_ends(int(pids[0]), within=10)
     # The first process ran S.A and crashed in S.Crash; the second ran S.B and was interrupted in S.Hang. The
     # records of both processes' ended tests are kept; the test cut short and the one after it have none.
@@ -327,19 +323,13 @@ def test_the_progress_line_counts_a_batchs_tests_as_they_end(tmp_path, beacon, r
              for n in ["S.A", "S.B", "S.Hang"]]
     session = make_session(tmp_path, tests, jobs=1, runs=1, timeout=120)
     progress = _CountingProgress(2)
-    main = threading.get_ident()
     counted: list[bool] = []
 
-    def interrupt_once_counted() -> None:
+    def once_counted() -> None:
         beacon.wait()  # S.A and S.B have ended, S.Hang runs: the process is still going
         counted.append(progress.counted.wait(timeout=60))
-        signal.pthread_kill(main, signal.SIGINT)
 
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    interrupter = threading.Thread(target=interrupt_once_counted)
-    interrupter.start()
-    session.run(progress)
-    interrupter.join()
+    run_interrupted(session, progress, once_counted)
     # Counted while the process ran, before any record of it existed.
     assert counted == [True]
     assert [r.test for r in session.records] == ["S.A", "S.B"]
