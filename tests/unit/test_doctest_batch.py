@@ -27,8 +27,8 @@ def exe(tmp_path: Path) -> str:
 
 
 def case(exe: str, name: str, **kw) -> TestCase:
-    # As doctest_discover_tests registers a case: its filter, then an empty argument (no JUnit output asked).
-    return TestCase(name, (exe, f"--test-case={doctest_xml.escape(name)}", ""), cwd="/b", **kw)
+    # As doctest_discover_tests registers a case, with an argument of the user's after the filter.
+    return TestCase(name, (exe, f"--test-case={doctest_xml.escape(name)}", "--no-breaks"), cwd="/b", **kw)
 
 
 def _log(compiler: str, name: str) -> str:
@@ -74,7 +74,7 @@ def test_the_cases_of_one_doctest_program_batch_with_one_filter_list(exe, tmp_pa
     (together,) = batch.plan_batches(tests, jobs=1)
     assert [t.name for t in together] == ["case 0", "case 1", "case 2", "case 3", "a, b"]
     # doctest splits a filter at commas: the name that holds one keeps it escaped.
-    assert batch.batch_command(together) == (exe, "--test-case=case 0,case 1,case 2,case 3,a\\, b", "")
+    assert batch.batch_command(together) == (exe, "--test-case=case 0,case 1,case 2,case 3,a\\, b", "--no-breaks")
     # The batch process adds doctest's XML reporter (its markers) and each case's time, as doctest's own
     # options with their prefix (a program may accept only those).
     plan = PlannedRun(dataclasses.replace(together[0], command=batch.batch_command(together)), run=1, seed=1,
@@ -97,10 +97,10 @@ def test_doctest_cases_that_must_run_alone_are_not_batched(exe, tmp_path):
         case(exe, "serial", run_serial=True),
         case(exe, "will fail", will_fail=True),
     ]
-    batches = batch.plan_batches(alone + [case(exe, "A"), TestCase("B", (exe, "-tc=B", ""), cwd="/b")], jobs=1)
+    batches = batch.plan_batches(alone + [case(exe, "A"), TestCase("B", (exe, "-tc=B", "--no-breaks"), cwd="/b")], jobs=1)
     # doctest's short spelling of the filter batches with the long one; the first test's spelling is kept.
     assert [[t.name for t in b] for b in batches] == [["A", "B"]]
-    assert batch.batch_command(batches[0]) == (exe, "--test-case=A,B", "")
+    assert batch.batch_command(batches[0]) == (exe, "--test-case=A,B", "--no-breaks")
 
 
 def test_a_case_name_is_read_from_every_spelling_of_the_filter():
@@ -180,7 +180,7 @@ def test_a_report_in_two_cases_bodies_or_outside_every_case_goes_to_the_executab
     outside = split.outside
     assert outside is not None and outside.test == "suite_test" + batch.OUTSIDE and outside.outcome == "race"
     assert len(outside.findings) == 3
-    assert outside.command == [exe, "--test-case=writer,reader", ""]
+    assert outside.command == [exe, "--test-case=writer,reader", "--no-breaks"]
     assert split.outside_test is not None and not split.outside_test.is_gtest
 
 
