@@ -97,7 +97,8 @@ def test_doctest_cases_that_must_run_alone_are_not_batched(exe, tmp_path):
         case(exe, "serial", run_serial=True),
         case(exe, "will fail", will_fail=True),
     ]
-    batches = batch.plan_batches(alone + [case(exe, "A"), TestCase("B", (exe, "-tc=B", "--no-breaks"), cwd="/b")], jobs=1)
+    together = [case(exe, "A"), TestCase("B", (exe, "-tc=B", "--no-breaks"), cwd="/b")]
+    batches = batch.plan_batches(alone + together, jobs=1)
     # doctest's short spelling of the filter batches with the long one; the first test's spelling is kept.
     assert [[t.name for t in b] for b in batches] == [["A", "B"]]
     assert batch.batch_command(batches[0]) == (exe, "--test-case=A,B", "--no-breaks")
