@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
-"""The first pass over a large GoogleTest suite: per process against batched, beside plain ctest and one process.
+"""The first pass over a large GoogleTest or doctest suite: per process against batched, beside plain ctest and one
+process.
 
 Generates a suite of N small tests (every 10th multi-threaded, three racy ones per executable: three distinct
-races), in one executable per 500 tests, registered with gtest_discover_tests, and builds it under TSan.
+races), in one executable per 500 tests, registered with gtest_discover_tests (or, with --framework doctest, as
+doctest TEST_CASEs registered with doctest_discover_tests), and builds it under TSan.
 For each size it prints, side by side:
 
     ctest -j       plain `ctest -j JOBS` under TSan, every test its own process
@@ -10,6 +12,7 @@ For each size it prints, side by side:
     batched        `racegate run --runs 1`: the first pass batched
     one process    every executable run once, all its tests in one process, one after the other
     sharded -j     the executables under gtest's own sharding, JOBS processes at a time, without racegate
+                   (gtest only: doctest has no sharding of its own)
     target         one process / JOBS * 1.2: the issue's target for the batched first pass
     1st rep.       seconds until the first repetition starts (`--runs 2` under a time budget): batched, and
                    per process (with --full only; else the per-process first pass is its lower bound)
@@ -18,6 +21,7 @@ and whether both racegate passes found the same buckets.
 
     /usr/bin/python3 bench/large_suite.py                 # 100 and 1,000 tests, 2 jobs, clang
     /usr/bin/python3 bench/large_suite.py --sizes 3000 --full
+    /usr/bin/python3 bench/large_suite.py --framework doctest --sizes 300
 """
 from __future__ import annotations
 
@@ -77,13 +81,17 @@ void racy_c();
 """
 
 
-def generate(root: Path, tests: int) -> None:
+def generate(root: Path, tests: int, framework: str = "gtest") -> None:
     root.mkdir(parents=True, exist_ok=True)
     (root / "work.cpp").write_text(WORK_CPP)
     (root / "work.hpp").write_text(WORK_HPP)
+    doctest = framework == "doctest"
+    library = "doctest::doctest" if doctest else "GTest::gtest_main"
     cmake = ["cmake_minimum_required(VERSION 3.16)", "project(large_suite LANGUAGES CXX)",
-             "set(CMAKE_CXX_STANDARD 17)", "find_package(GTest REQUIRED)", "find_package(Threads REQUIRED)",
-             "include(GoogleTest)", "enable_testing()",
+             "set(CMAKE_CXX_STANDARD 17)",
+             "find_package(doctest REQUIRED)" if doctest else "find_package(GTest REQUIRED)",
+             "find_package(Threads REQUIRED)", "include(doctest)" if doctest else "include(GoogleTest)",
+             "enable_testing()",
              "add_library(work STATIC work.cpp)", "target_link_libraries(work PUBLIC Threads::Threads)"]
     executables = max(1, round(tests / TESTS_PER_EXECUTABLE))
     per_exe = -(-tests // executables)
@@ -93,20 +101,28 @@ def generate(root: Path, tests: int) -> None:
         count = min(per_exe, tests - made)
         for f in range(0, count, TESTS_PER_FILE):
             name = f"suite{e}_{f // TESTS_PER_FILE}.cpp"
-            lines = ['#include <gtest/gtest.h>', '#include "work.hpp"']
+            if doctest:  # the first file holds doctest's main
+                lines = ["#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN"] if f == 0 else []
+                lines += ['#include <doctest/doctest.h>', '#include "work.hpp"']
+            else:
+                lines = ['#include <gtest/gtest.h>', '#include "work.hpp"']
             for i in range(f, min(f + TESTS_PER_FILE, count)):
                 n = made + i
-                body = "EXPECT_GE(threaded_work(%d), 0);" % n if i % 10 == 5 else "EXPECT_GE(small_work(%d), 0);" % n
+                work = f"threaded_work({n})" if i % 10 == 5 else f"small_work({n})"
+                body = f"CHECK({work} >= 0);" if doctest else f"EXPECT_GE({work}, 0);"
                 # One test of each race per executable, in the middle of its tests.
                 racy = {count // 4: "racy_a();", count // 2: "racy_b();", 3 * count // 4: "racy_c();"}
                 body = racy.get(i, body)
-                lines.append(f"TEST(Suite{e}_{i // 50}, Case{i}) {{ {body} }}")
+                if doctest:
+                    lines.append(f'TEST_CASE("Suite{e}_{i // 50}.Case{i}") {{ {body} }}')
+                else:
+                    lines.append(f"TEST(Suite{e}_{i // 50}, Case{i}) {{ {body} }}")
             (root / name).write_text("\n".join(lines) + "\n")
             sources.append(name)
         made += count
         cmake += [f"add_executable(suite{e} {' '.join(sources)})",
-                  f"target_link_libraries(suite{e} PRIVATE work GTest::gtest_main)",
-                  f"gtest_discover_tests(suite{e})"]
+                  f"target_link_libraries(suite{e} PRIVATE work {library})",
+                  f"{'doctest' if doctest else 'gtest'}_discover_tests(suite{e})"]
     (root / "CMakeLists.txt").write_text("\n".join(cmake) + "\n")
 
 
@@ -156,7 +172,7 @@ def sharded_wall(programs: list[Path], jobs: int) -> float:
     return time.monotonic() - started
 
 
-def measure(build_dir: Path, tests: int, jobs: int, full: bool, batched_only: bool) -> dict:
+def measure(build_dir: Path, tests: int, jobs: int, full: bool, batched_only: bool, framework: str) -> dict:
     ctest = per_process = None
     if not batched_only:
         ctest, _ = timed(["ctest", "--test-dir", str(build_dir), "-j", str(jobs)], env=TSAN_ENV)
@@ -164,7 +180,7 @@ def measure(build_dir: Path, tests: int, jobs: int, full: bool, batched_only: bo
     for exe in executables(build_dir):
         seconds, _ = timed([str(exe)], env=TSAN_ENV)
         one += seconds
-    sharded = sharded_wall(executables(build_dir), jobs)
+    sharded = sharded_wall(executables(build_dir), jobs) if framework == "gtest" else None
     pp_result: dict = {"buckets": []}
     if not batched_only:
         per_process, pp_result = racegate(build_dir, jobs, "--runs", "1", "--no-batch")
@@ -194,6 +210,7 @@ def main() -> int:
     ap.add_argument("--sizes", default="100,1000", help="comma-separated test counts (default 100,1000)")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--compiler", choices=("clang", "gcc"), default="clang")
+    ap.add_argument("--framework", choices=("gtest", "doctest"), default="gtest")
     ap.add_argument("--full", action="store_true",
                     help="also measure when the first repetition starts per process (runs that first pass again)")
     ap.add_argument("--batched-only", action="store_true",
@@ -204,14 +221,15 @@ def main() -> int:
     rows = []
     try:
         for size in (int(s) for s in args.sizes.split(",")):
-            src, out = root / f"src{size}", root / f"build{size}-{args.compiler}"
-            generate(src, size)
+            src, out = root / f"src{size}-{args.framework}", root / f"build{size}-{args.framework}-{args.compiler}"
+            generate(src, size, args.framework)
             build(src, out, args.compiler)
-            rows.append(measure(out, size, args.jobs, args.full, args.batched_only))
+            rows.append(measure(out, size, args.jobs, args.full, args.batched_only, args.framework))
     finally:
         if not args.work:
             shutil.rmtree(root, ignore_errors=True)
-    print(f"{args.jobs} jobs, {args.compiler} TSan; seconds (ratio to the target: one process / jobs * 1.2)")
+    print(f"{args.framework}, {args.jobs} jobs, {args.compiler} TSan; seconds "
+          "(ratio to the target: one process / jobs * 1.2)")
     head = (f"{'tests':>6}  {'ctest -j':>9}  {'per-process':>11}  {'batched':>9}  {'one process':>11}  "
             f"{'target':>7}  {'batched/target':>14}  {'sharded -j':>10}  {'batched/sharded':>15}  "
             f"{'per-proc/batched':>16}  {'1st rep. batched':>16}  "
@@ -227,11 +245,12 @@ def main() -> int:
         else:
             pp_rep = "-" if r["per_process"] is None else f">={r['per_process']:.1f}"
         ratio = None if r["per_process"] is None else r["per_process"] / r["batched"]
+        sharded_ratio = "-" if r["sharded"] is None else f"{r['batched'] / r['sharded']:.2f}x"
         same = "-" if r["same_buckets"] is None else (
             f"{'yes' if r['same_buckets'] else 'NO'} ({r['buckets']} / {r['pp_buckets']})")
         print(f"{r['tests']:>6}  {num(r['ctest']):>9}  {num(r['per_process']):>11}  {r['batched']:>9.1f}  "
               f"{r['one']:>11.1f}  {r['target']:>7.1f}  {r['batched'] / r['target']:>13.2f}x  "
-              f"{r['sharded']:>10.1f}  {r['batched'] / r['sharded']:>14.2f}x  "
+              f"{num(r['sharded']):>10}  {sharded_ratio:>15}  "
               f"{num(ratio, 'x'):>16}  {num(r['b_rep']):>16}  {pp_rep:>17}  "
               f"{'-' if r['startup'] is None else format(r['startup'], '.2f'):>8}  {same}")
     return 0

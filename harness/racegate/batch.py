@@ -1,15 +1,19 @@
-"""The batched first pass: the first, plain runs of many tests of one GoogleTest executable in a few processes.
+"""The batched first pass: the first, plain runs of many tests of one GoogleTest or doctest executable in a few
+processes.
 
 Under TSan a process costs far more to start than a small test costs to run (0.5 s and 340 MB for a real
 HTTP library's test binary), so a suite of thousands of tests run one per process spends its first pass
 starting processes. The tests `gtest_discover_tests` registers for one executable differ only in their
 `--gtest_filter`: here they run as a few processes with a filter list, split across the jobs, and each
 process's output is cut at gtest's `[ RUN      ]` markers into one record per test (gtest.py says why that
-order holds). Repetitions stay one test per process: isolation is what they measure.
+order holds). The test cases `doctest_discover_tests` registers differ only in their `--test-case=`, and their
+processes' output is cut at doctest's XML elements (doctest_xml.py). Repetitions stay one test per process:
+isolation is what they measure.
 
 A report TSan printed outside every test (before the first, between two, after the last) or whose stacks run
-in the body of another test (a thread that outlived its test) cannot be laid at one test with certainty: it
-goes to a record of the executable itself, the test "<program> (outside its tests)", which says so in a note.
+in the body of another test (a thread that outlived its test; for doctest, whose bodies' names do not say their
+case: in the bodies of two cases) cannot be laid at one test with certainty: it goes to a record of the
+executable itself, the test "<program> (outside its tests)", which says so in a note.
 
 A crash or hang ends the process at the test that was running: that test gets the crash or timeout, as it
 would have run alone; the tests after it run again in a new process. A process that died before its first
@@ -19,13 +23,15 @@ test run alone would not.
 """
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterator
 
-from racegate import failure, gtest, outdir, shim
+from racegate import doctest_xml, failure, gtest, outdir, shim
+from racegate.discover import DOCTEST, test_framework
 from racegate.analyse import analyse_run, sign_report
 from racegate.execute import DEFAULT_TIMEOUT, Execution, Executor, Stopped
 from racegate.model import CUT, Finding, PlannedRun, RunRecord, TestCase
@@ -33,7 +39,7 @@ from racegate.run_env import replay_env
 from racegate.suppressions import matched_counts
 from racegate.tsan_parse import parse_reports
 
-# Linux caps one argument at 128 KiB (MAX_ARG_STRLEN): a batch's --gtest_filter stays well below.
+# Linux caps one argument at 128 KiB (MAX_ARG_STRLEN): a batch's --gtest_filter or --test-case= stays well below.
 FILTER_LIMIT = 100_000
 FILTER_FLAG = "--gtest_filter="
 OUTSIDE = " (outside its tests)"
@@ -46,7 +52,7 @@ _PATTERN = re.compile(r"[*?:\-]")
 
 @dataclass(frozen=True)
 class PlannedBatch:
-    """The first runs of tests of one gtest executable, to run in one process (several when one crashes)."""
+    """The first runs of tests of one executable, to run in one process (several when one crashes)."""
 
     runs: tuple[PlannedRun, ...]
 
@@ -59,15 +65,70 @@ def gtest_name(test: TestCase) -> str | None:
     return filters[0]
 
 
+@dataclass(frozen=True)
+class Framework:
+    """What batching needs of a test framework: which one test a command selects and how to select many in
+    one argument, how to cut a process's output into its tests, where its outcomes are, and whether a
+    report runs in the body of a test other than the one running."""
+
+    selected: Callable[[TestCase], str | None]  # the one test the command selects, or None
+    is_selector: Callable[[str], bool]  # the argument that selects it
+    quote: Callable[[str], str]  # a name within the selector's list
+    separator: str
+    split_output: Callable[[str], list[gtest.Segment]]
+    # {test: outcome} a process wrote apart from its output, read from its run dir; None when it wrote none.
+    read_outcomes: Callable[[Path], dict[str, gtest.JsonOutcome] | None]
+    in_other_body: Callable[[str, list[str]], bool]  # (the running test, a report's functions)
+
+
+def _gtest_in_other_body(test: str, functions: list[str]) -> bool:
+    return bool(gtest.bodies_named(functions) - {gtest.body_class(test)})
+
+
+GTEST = Framework(selected=gtest_name, is_selector=lambda arg: arg.startswith(FILTER_FLAG),
+                  quote=lambda name: name, separator=":", split_output=gtest.split_output,
+                  read_outcomes=lambda run_dir: gtest.read_json(outdir.gtest_json_file(run_dir)),
+                  in_other_body=_gtest_in_other_body)
+# doctest's verdicts and times are in its XML output itself.
+DOCTEST_XML = Framework(selected=lambda test: doctest_xml.case_name(test.command),
+                        is_selector=doctest_xml.is_selector, quote=doctest_xml.escape, separator=",",
+                        split_output=doctest_xml.split_output, read_outcomes=lambda run_dir: None,
+                        in_other_body=lambda test, functions: doctest_xml.runs_in_other_bodies(functions))
+
+
+def framework(test: TestCase) -> Framework | None:
+    """The framework whose tests the test's command runs: gtest (it passes --gtest_ flags), doctest (its
+    program holds doctest's own option names and it selects one case by `--test-case=`), else None."""
+    if test.is_gtest:
+        return GTEST
+    if test.command and doctest_xml.case_name(test.command) is not None and _is_doctest(test.command[0]):
+        return DOCTEST_XML
+    return None
+
+
+@functools.lru_cache(maxsize=None)
+def _is_doctest(program: str) -> bool:
+    """Looked up once per program: a suite's hundreds of tests share one executable."""
+    return test_framework([program]) == DOCTEST
+
+
+def test_name(test: TestCase) -> str | None:
+    """The one test (gtest's Suite.Test, doctest's case) that the test's command selects, or None."""
+    fw = framework(test)
+    return fw.selected(test) if fw is not None else None
+
+
 def batch_key(test: TestCase) -> tuple | None:
     """What tests must share to run in one process: the command apart from the filter, the working
-    directory and environment. None for a test that runs alone: not one gtest test, RUN_SERIAL (nothing
-    may run beside it), or WILL_FAIL / SKIP_RETURN_CODE (their meaning is the exit status of their own process)."""
-    if not test.is_gtest or test.run_serial or test.will_fail or test.skip_return_code is not None:
+    directory and environment. None for a test that runs alone: not one gtest test or doctest case, RUN_SERIAL
+    (nothing may run beside it), or WILL_FAIL / SKIP_RETURN_CODE (their meaning is the exit status of their own
+    process)."""
+    if test.run_serial or test.will_fail or test.skip_return_code is not None:
         return None
-    if gtest_name(test) is None:
+    fw = framework(test)
+    if fw is None or fw.selected(test) is None:
         return None
-    base = tuple(arg for arg in test.command if not arg.startswith(FILTER_FLAG))
+    base = tuple(arg for arg in test.command if not fw.is_selector(arg))
     return base, test.cwd, test.env
 
 
@@ -98,7 +159,8 @@ def _within_filter_limit(tests: list[TestCase]) -> list[list[TestCase]]:
     chunks: list[list[TestCase]] = [[]]
     length = 0
     for test in tests:
-        add = len(gtest_name(test) or "") + 1
+        fw = framework(test)
+        add = len(fw.quote(fw.selected(test) or "") if fw else "") + 1
         if chunks[-1] and length + add > FILTER_LIMIT:
             chunks.append([])
             length = 0
@@ -108,18 +170,21 @@ def _within_filter_limit(tests: list[TestCase]) -> list[list[TestCase]]:
 
 
 def batch_command(tests: list[TestCase]) -> tuple[str, ...]:
-    """The shared command with one filter naming every test, where the first test had its filter."""
+    """The shared command with one filter naming every test, where the first test had its filter, spelt as
+    the first test spelt it."""
+    fw = framework(tests[0]) or GTEST
     first = tests[0].command
-    where = next(i for i, arg in enumerate(first) if arg.startswith(FILTER_FLAG))
-    names = ":".join(gtest_name(t) or "" for t in tests)
-    return first[:where] + (FILTER_FLAG + names,) + first[where + 1:]
+    where = next(i for i, arg in enumerate(first) if fw.is_selector(arg))
+    flag = first[where][:first[where].index("=") + 1]
+    names = fw.separator.join(fw.quote(fw.selected(t) or "") for t in tests)
+    return first[:where] + (flag + names,) + first[where + 1:]
 
 
 def outside_test(tests: list[TestCase], command: tuple[str, ...]) -> TestCase:
     """The pseudo test that holds what a batch process printed outside its tests."""
     first = tests[0]
     return TestCase(name=Path(first.command[0]).name + OUTSIDE, command=command, cwd=first.cwd, env=first.env,
-                    is_gtest=True)
+                    is_gtest=first.is_gtest)
 
 
 # -- cutting one process's output into its tests' records ---------------------------------------------------
@@ -135,17 +200,18 @@ class Split:
     outside_test: TestCase | None = None  # the pseudo test `outside` is a record of
     rest: list[PlannedRun] = field(default_factory=list)
     started_any: bool = False
-    # The tests' own seconds, as gtest timed them, when every test that started ended; else None.
+    # The tests' own seconds, as their framework timed them, when every test that started ended; else None.
     tests_seconds: float | None = None
 
 
 def split_execution(execution: Execution, runs: list[PlannedRun], per_test_timeout: float) -> Split:
     """The records of one batch process: outcomes from gtest's JSON where it wrote one, else from the markers;
     reports by their place in the output."""
-    by_name = {gtest_name(p.test): p for p in runs}
+    fw = framework(runs[0].test) or GTEST
+    by_name = {fw.selected(p.test): p for p in runs}
     output = execution.output
-    segments = gtest.split_output(output)
-    outcomes = gtest.read_json(outdir.gtest_json_file(execution.run_dir)) or {}
+    segments = fw.split_output(output)
+    outcomes = fw.read_outcomes(execution.run_dir) or {}
     report = shim.read_shim_report(execution.shim_report)
     threads = 1 if report.get("max_threads") == 1 else None  # one thread all along: none of its tests had more
     split = Split()
@@ -163,7 +229,7 @@ def split_execution(execution: Execution, runs: list[PlannedRun], per_test_timeo
     split.rest = [p for p in runs if id(p) not in reached] if ran else list(runs)
 
     def own_seconds(plan: PlannedRun, segment: gtest.Segment) -> float:
-        name = gtest_name(plan.test) or ""
+        name = fw.selected(plan.test) or ""
         return outcomes[name].seconds if name in outcomes else segment.seconds or 0.0
 
     open_seconds = execution.duration - sum(own_seconds(p, s) for p, s in ran if s.verdict is not None)
@@ -177,9 +243,9 @@ def split_execution(execution: Execution, runs: list[PlannedRun], per_test_timeo
         if segment.verdict is None and execution.interrupted:
             continue  # cut short by the interrupt: no record, as for a test run alone
         text = output[segment.start:segment.end]
-        own, others = _own_reports(plan, text)
+        own, others = _own_reports(fw, plan, text)
         moved.extend(others)
-        name = gtest_name(plan.test) or ""
+        name = fw.selected(plan.test) or ""
         verdict = outcomes[name].verdict if name in outcomes else segment.verdict
         if segment.verdict is None:  # it crashed, hung or was cut: the process's end is its end
             seconds = max(0.0, open_seconds)
@@ -210,15 +276,15 @@ def split_execution(execution: Execution, runs: list[PlannedRun], per_test_timeo
     return split
 
 
-def _own_reports(plan: PlannedRun, text: str) -> tuple[list[Finding], list[Finding]]:
+def _own_reports(fw: Framework, plan: PlannedRun, text: str) -> tuple[list[Finding], list[Finding]]:
     """The reports in a test's stretch of output that are its own, and those whose stacks run in another
     test's body (a thread that outlived its test): those are not laid at this test."""
     own: list[Finding] = []
     others: list[Finding] = []
-    body = gtest.body_class(gtest_name(plan.test) or "")
+    name = fw.selected(plan.test) or ""
     for report in parse_reports(text):
-        bodies = gtest.bodies_named([f.function for s in report.stacks for f in s.frames])
-        (others if bodies - {body} else own).append(sign_report(report))
+        functions = [f.function for s in report.stacks for f in s.frames]
+        (others if fw.in_other_body(name, functions) else own).append(sign_report(report))
     return own, others
 
 
@@ -263,7 +329,8 @@ def _record(plan: PlannedRun, execution: Execution, outcome: str, findings: list
 
 @dataclass
 class Process:
-    """One process the first pass of a batch started: its wall time, and its tests' own time when gtest said."""
+    """One process the first pass of a batch started: its wall time, and its tests' own time when their
+    framework said."""
 
     seconds: float
     tests_seconds: float | None  # None when the process did not end normally (its tests' times are partial)

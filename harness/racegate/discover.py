@@ -10,7 +10,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from racegate import gtest
+from racegate import doctest_xml, gtest
 from racegate.errors import RacegateError
 from racegate.model import TestCase
 
@@ -176,7 +176,7 @@ def command_tests(argv: list[str]) -> list[TestCase]:
         return [dataclasses.replace(whole, name=name, command=(argv[0], f"--gtest_filter={name}", *rest))
                 for name in gtest.parse_listing(proc.stdout)] or [whole]
     rest = [arg for arg in argv[1:] if not arg.startswith(_DOCTEST_SELECTORS)]
-    return [dataclasses.replace(whole, name=name, command=(argv[0], f"--test-case={_doctest_filter(name)}", *rest),
+    return [dataclasses.replace(whole, name=name, command=(argv[0], f"--test-case={doctest_xml.escape(name)}", *rest),
                                 is_gtest=False)
             for name in parse_doctest_listing(proc.stdout)] or [whole]
 
@@ -220,12 +220,6 @@ def parse_doctest_listing(text: str) -> list[str]:
         if line:
             names.append(line)
     return names
-
-
-def _doctest_filter(name: str) -> str:
-    """doctest splits a filter at commas; a backslash keeps one in the name. Its wildcards (* and ?) cannot be
-    escaped: a name holding one may select more cases than itself."""
-    return name.replace(",", "\\,")
 
 
 def shard(tests: list[TestCase], index: int, count: int) -> list[TestCase]:

@@ -13,20 +13,12 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from racegate import doctest_xml
+from racegate.segments import Segment as Segment  # batch.py and the tests know it as gtest.Segment
+
 RUN = "[ RUN      ] "
 # How a test ends in gtest's output: passed, failed, skipped (GTEST_SKIP).
 ENDS = {"[       OK ] ": "pass", "[  FAILED  ] ": "fail", "[  SKIPPED ] ": "skip"}
-
-
-@dataclass
-class Segment:
-    """A stretch of one process's output: one test's, from its RUN line to its end line, or text outside any."""
-
-    test: str | None  # the gtest name (Suite.Test), None for text outside every test
-    start: int
-    end: int
-    verdict: str | None = None  # "pass", "fail", "skip"; None while it never ended (the test crashed or hung)
-    seconds: float | None = None  # as its end line says, "(12 ms)"
 
 
 def split_output(text: str) -> list[Segment]:
@@ -154,7 +146,8 @@ def bodies_named(functions: list[str]) -> set[str]:
 @dataclass
 class StallWatch:
     """Tells when a test in a batch runs longer than one test may: polled while the process runs, it reads
-    the output file's new bytes and times the test that is open (its RUN line seen, its end not yet)."""
+    the output file's new bytes and times the test that is open (its RUN line seen, its end not yet; for a
+    doctest batch, its `<TestCase>` element opened and not yet closed)."""
 
     path: Path
     per_test: float
@@ -181,6 +174,12 @@ class StallWatch:
                 self._open, self._since = _marker_name(line[len(RUN):]), now
             elif self._open is not None and any(line.startswith(p) and _marker_name(line[len(p):]) == self._open
                                                 for p in ENDS):
+                self._open, self._since = None, now
+                self.ended += 1
+            # The executor watches every batch alike: a doctest batch marks its cases in doctest's XML.
+            elif (case := doctest_xml.case_started(line)) is not None:
+                self._open, self._since = case, now
+            elif self._open is not None and doctest_xml.case_ended(line):
                 self._open, self._since = None, now
                 self.ended += 1
         return now - self._since > self.per_test

@@ -42,7 +42,7 @@ class PlannedRun:
     # Seconds after which a perturbed run is stopped as racegate's own slowdown, not the test's hang.
     slowdown_limit: float | None = None
     purpose: str = ""  # why the run was planned beyond the search: "recheck" (plain), "replay" (same seed)
-    # > 0: a batched first pass of this many gtest tests in one process (batch.py): TSan reports into the output
+    # > 0: a batched first pass of this many tests in one process (batch.py): TSan reports into the output
     # stream, between the tests' markers, gtest writes a JSON file, and the timeouts are per test.
     batch: int = 0
 

@@ -222,7 +222,8 @@ def test_nothing_built_is_an_error_on_every_shard_but_one_unlucky_shard_is_not(t
 
 
 def test_a_doctest_listing_gives_its_case_names():
-    from racegate.discover import _doctest_filter, parse_doctest_listing
+    from racegate.discover import parse_doctest_listing
+    from racegate.doctest_xml import escape
 
     listing = """[doctest] doctest version is "2.4.11"
 [doctest] run with "--help" for options
@@ -236,7 +237,7 @@ a case, with a comma
 """
     assert parse_doctest_listing(listing) == ["SilentDependentAsync.LinearChain.1thread", "a case, with a comma"]
     assert parse_doctest_listing("no listing here\n") == []
-    assert _doctest_filter("a case, with a comma") == "a case\\, with a comma"
+    assert escape("a case, with a comma") == "a case\\, with a comma"
 
 
 def test_only_a_test_program_is_listed(tmp_path):
