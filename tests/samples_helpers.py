@@ -16,6 +16,7 @@ RACEGATE_TEST_BUILD_ROOT=/some/dir to keep them there and reuse them across sess
 """
 from __future__ import annotations
 
+import json
 import os
 import select
 import shutil
@@ -62,6 +63,31 @@ def compile_tsan_program(compiler: str, source: Path, exe: Path, *libs: str) -> 
         pytest.skip(f"{cxx} not installed")
     subprocess.run([cxx, *TSAN_CXXFLAGS, str(source), "-o", str(exe), *libs], check=True, timeout=600)
     return exe
+
+
+def build_tsan_cmake_project(compiler: str, source: Path, out: Path) -> Path:
+    """Configure and build the CMake project at `source` into `out` under TSan with `compiler` (a key of
+    TEST_CXX), as a user's own flags would, without racegate's presets; skipped when the compiler or cmake is
+    not installed."""
+    cxx = TEST_CXX[compiler]
+    if not shutil.which(cxx) or not shutil.which("cmake"):
+        pytest.skip(f"needs {cxx} and cmake")
+    run_checked(["cmake", "-S", str(source), "-B", str(out), f"-DCMAKE_CXX_COMPILER={cxx}",
+                 "-DCMAKE_CXX_FLAGS=-fsanitize=thread -g -O1", "-DCMAKE_EXE_LINKER_FLAGS=-fsanitize=thread"])
+    run_checked(["cmake", "--build", str(out), "-j", BUILD_JOBS])
+    return out
+
+
+def run_first_pass(build: Path, out: Path, *args: str) -> dict:
+    """`racegate run --runs 1` (the first pass alone) on a build dir; its result, read back."""
+    proc = racegate("run", "--build-dir", str(build), "--runs", "1", "--out", str(out), "--format", "junit", *args)
+    assert proc.returncode in (0, 1), proc.stderr[-4000:]
+    return json.loads((out / "racegate.json").read_text())
+
+
+def outcomes(result: dict) -> dict[str, str]:
+    """{test: the outcome of its one run} of a result whose tests ran once each."""
+    return {t["name"]: next(o for o, n in t["outcomes"].items() if n) for t in result["tests"]}
 
 
 def default_sigint() -> None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 
-from racegate.segments import Segment
+from racegate.segments import Segment, lines_at
 
 # doctest reads an option after any number of dashes, with or without its "dt-" prefix; the last one given wins.
 _SELECTOR = re.compile(r"-+(?:dt-)?(?:test-case|tc)=")
@@ -79,11 +79,7 @@ def split_output(text: str) -> list[Segment]:
     open_case: Segment | None = None
     crashed = False
     outside = 0  # where the current stretch outside every case began
-    pos = 0
-    while pos < len(text):
-        nl = text.find("\n", pos)
-        line_end = len(text) if nl < 0 else nl + 1
-        line = text[pos:line_end]
+    for pos, line_end, line in lines_at(text):
         if open_case is None:
             # Not only at the line's start: output of the program that did not end its line comes before it.
             match = _START.search(line)
@@ -110,7 +106,6 @@ def split_output(text: str) -> list[Segment]:
                     open_case.verdict = "fail"
                 segments.append(open_case)
                 open_case, outside = None, line_end
-        pos = line_end
     if open_case is not None:
         open_case.end = len(text)
         if not crashed:

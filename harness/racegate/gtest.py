@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from racegate import doctest_xml
-from racegate.segments import Segment as Segment  # batch.py and the tests know it as gtest.Segment
+from racegate.segments import Segment as Segment, lines_at  # batch.py and the tests know it as gtest.Segment
 
 RUN = "[ RUN      ] "
 # How a test ends in gtest's output: passed, failed, skipped (GTEST_SKIP).
@@ -27,11 +27,7 @@ def split_output(text: str) -> list[Segment]:
     segments: list[Segment] = []
     open_test: Segment | None = None
     outside = 0  # where the current stretch outside every test began
-    pos = 0
-    while pos < len(text):
-        nl = text.find("\n", pos)
-        line_end = len(text) if nl < 0 else nl + 1
-        line = text[pos:line_end]
+    for pos, line_end, line in lines_at(text):
         if line.startswith(RUN):
             if open_test is not None:  # a RUN without an end: the previous test's output is unterminated
                 open_test.end = pos
@@ -51,7 +47,6 @@ def split_output(text: str) -> list[Segment]:
                     segments.append(open_test)
                     open_test, outside = None, line_end
                     break
-        pos = line_end
     if open_test is not None:
         segments.append(open_test)
     elif len(text) > outside:

@@ -4,49 +4,26 @@ thread that outlives its test is laid at the executable, and the buckets are tho
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from samples_helpers import TESTS, racegate
+from samples_helpers import TESTS, TEST_CXX, build_tsan_cmake_project, outcomes, racegate, run_first_pass
 
 pytestmark = pytest.mark.e2e
 
 SUITE = TESTS / "batch_programs"
-TSAN = "-fsanitize=thread -g -O1"
-COMPILERS = {"clang": "clang++", "gcc": "g++"}
 # In the order gtest runs them (suite by suite): Crashy.Abort ends its process with Hangs and Later to go.
 MIDDLE = "Calm|Threads|Racy|Broken|Crashy|Hangs|Later"
 
 
-@pytest.fixture(scope="module", params=list(COMPILERS))
+@pytest.fixture(scope="module", params=list(TEST_CXX))
 def build(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    cxx = COMPILERS[request.param]
-    if not shutil.which(cxx) or not shutil.which("cmake"):
-        pytest.skip(f"needs {cxx} and cmake")
-    out = tmp_path_factory.mktemp(f"batch-{request.param}")
-    for argv in (["cmake", "-S", str(SUITE), "-B", str(out), f"-DCMAKE_CXX_COMPILER={cxx}",
-                  f"-DCMAKE_CXX_FLAGS={TSAN}", "-DCMAKE_EXE_LINKER_FLAGS=-fsanitize=thread"],
-                 ["cmake", "--build", str(out), "-j", "2"]):
-        proc = subprocess.run(argv, capture_output=True, text=True, timeout=900)
-        assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
-    return out
-
-
-def run(build: Path, out: Path, *args: str) -> dict:
-    proc = racegate("run", "--build-dir", str(build), "--runs", "1", "--out", str(out), "--format", "junit", *args)
-    assert proc.returncode in (0, 1), proc.stderr[-4000:]
-    return json.loads((out / "racegate.json").read_text())
-
-
-def outcomes(result: dict) -> dict[str, str]:
-    return {t["name"]: next(o for o, n in t["outcomes"].items() if n) for t in result["tests"]}
+    return build_tsan_cmake_project(request.param, SUITE, tmp_path_factory.mktemp("batch-" + request.param))
 
 
 def test_a_racy_test_in_a_batch_is_named_and_a_crash_loses_no_other_test(build, tmp_path):
-    batched = run(build, tmp_path / "batched", "-R", MIDDLE, "--jobs", "1")
+    batched = run_first_pass(build, tmp_path / "batched", "-R", MIDDLE, "--jobs", "1")
     assert outcomes(batched) == {
         "Calm.First": "pass", "Calm.Second": "pass", "Calm.Third": "pass", "Calm.Fourth": "pass",
         "Threads.JoinedWorkers": "pass", "Threads.MoreWorkers": "pass", "Racy.Counter": "race",
@@ -58,7 +35,7 @@ def test_a_racy_test_in_a_batch_is_named_and_a_crash_loses_no_other_test(build, 
     assert by_kind["crash"]["tests"] == ["Crashy.Abort"]
     # Each is reproduced by its own test's command, not the batch's.
     assert by_kind["data race"]["first_seen"]["command"][1] == "--gtest_filter=Racy.Counter"
-    alone = run(build, tmp_path / "alone", "-R", MIDDLE, "--jobs", "2", "--no-batch")
+    alone = run_first_pass(build, tmp_path / "alone", "-R", MIDDLE, "--jobs", "2", "--no-batch")
     assert outcomes(alone) == outcomes(batched)
     assert sorted(b["id"] for b in alone["buckets"]) == sorted(b["id"] for b in batched["buckets"])
     assert "batch_processes" not in alone["cost"]
@@ -66,7 +43,7 @@ def test_a_racy_test_in_a_batch_is_named_and_a_crash_loses_no_other_test(build, 
 
 def test_a_hanging_test_is_stopped_at_its_own_timeout_and_the_rest_run(build, tmp_path, monkeypatch):
     monkeypatch.setenv("BATCH_SUITE_HANG", "1")
-    result = run(build, tmp_path / "out", "-R", "Calm|Hangs|Later", "--jobs", "1", "--timeout", "3")
+    result = run_first_pass(build, tmp_path / "out", "-R", "Calm|Hangs|Later", "--jobs", "1", "--timeout", "3")
     assert outcomes(result) == {"Calm.First": "pass", "Calm.Second": "pass", "Calm.Third": "pass",
                                 "Calm.Fourth": "pass", "Hangs.WhenAsked": "timeout", "Later.Runs": "pass"}
     (hang,) = result["buckets"]
@@ -76,7 +53,7 @@ def test_a_hanging_test_is_stopped_at_its_own_timeout_and_the_rest_run(build, tm
 
 
 def test_a_thread_outliving_its_test_is_laid_at_the_executable(build, tmp_path):
-    result = run(build, tmp_path / "out", "-R", "Leaky|Calm", "--jobs", "1")
+    result = run_first_pass(build, tmp_path / "out", "-R", "Leaky|Calm", "--jobs", "1")
     found = outcomes(result)
     assert found["Leaky.DetachedWriter"] == "pass" and found["Leaky.Reader"] == "pass"
     assert found["batch_suite (outside its tests)"] == "race"
@@ -89,7 +66,7 @@ def test_a_thread_outliving_its_test_is_laid_at_the_executable(build, tmp_path):
 def test_two_test_bodies_racing_with_their_lambdas_are_two_buckets(build, tmp_path):
     # Racy.Counter and Leaky.Reader each race on their own global between the test body and a lambda thread:
     # signature v2 named both `TestBody` vs `operator()` (one bucket); v3 names the tests.
-    result = run(build, tmp_path / "out", "-R", "Racy|Leaky", "--jobs", "1")
+    result = run_first_pass(build, tmp_path / "out", "-R", "Racy|Leaky", "--jobs", "1")
     races = [b for b in result["buckets"] if b["kind"] == "data race"]
     assert sorted(b["signature"] for b in races) == [
         ["batch_suite.cpp:Leaky_Reader_Test::TestBody", "batch_suite.cpp:operator()"],

@@ -5,49 +5,26 @@ executable, and the buckets are those of one process per case."""
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from samples_helpers import TESTS, racegate
+from samples_helpers import TESTS, TEST_CXX, build_tsan_cmake_project, outcomes, racegate, run_first_pass
 
 pytestmark = pytest.mark.e2e
 
 SUITE = TESTS / "batch_programs" / "doctest"
-TSAN = "-fsanitize=thread -g -O1"
-COMPILERS = {"clang": "clang++", "gcc": "g++"}
 # In the order doctest runs them (the file's): "aborts" ends its process with "hangs when asked" and "after" to go.
 MIDDLE = "^(calm|threads|racy|broken|aborts|hangs|after)"
 
 
-@pytest.fixture(scope="module", params=list(COMPILERS))
+@pytest.fixture(scope="module", params=list(TEST_CXX))
 def build(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    cxx = COMPILERS[request.param]
-    if not shutil.which(cxx) or not shutil.which("cmake"):
-        pytest.skip(f"needs {cxx} and cmake")
-    out = tmp_path_factory.mktemp(f"doctest-batch-{request.param}")
-    for argv in (["cmake", "-S", str(SUITE), "-B", str(out), f"-DCMAKE_CXX_COMPILER={cxx}",
-                  f"-DCMAKE_CXX_FLAGS={TSAN}", "-DCMAKE_EXE_LINKER_FLAGS=-fsanitize=thread"],
-                 ["cmake", "--build", str(out), "-j", "2"]):
-        proc = subprocess.run(argv, capture_output=True, text=True, timeout=900)
-        assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
-    return out
-
-
-def run(build: Path, out: Path, *args: str) -> dict:
-    proc = racegate("run", "--build-dir", str(build), "--runs", "1", "--out", str(out), "--format", "junit", *args)
-    assert proc.returncode in (0, 1), proc.stderr[-4000:]
-    return json.loads((out / "racegate.json").read_text())
-
-
-def outcomes(result: dict) -> dict[str, str]:
-    return {t["name"]: next(o for o, n in t["outcomes"].items() if n) for t in result["tests"]}
+    return build_tsan_cmake_project(request.param, SUITE, tmp_path_factory.mktemp("doctest-batch-" + request.param))
 
 
 def test_a_racy_case_in_a_batch_is_named_and_a_crash_loses_no_other_case(build, tmp_path):
-    batched = run(build, tmp_path / "batched", "-R", MIDDLE, "--jobs", "1")
+    batched = run_first_pass(build, tmp_path / "batched", "-R", MIDDLE, "--jobs", "1")
     assert outcomes(batched) == {
         "calm one": "pass", "threads joined": "pass", "racy, counter": "race", "broken": "fail",
         "calm two": "pass", "aborts": "crash", "hangs when asked": "pass", "after": "pass"}
@@ -59,7 +36,7 @@ def test_a_racy_case_in_a_batch_is_named_and_a_crash_loses_no_other_case(build, 
     assert races[0]["first_seen"]["command"][1] == "--test-case=racy\\, counter"
     crash = next(t for t in batched["tests"] if t["name"] == "aborts")
     assert crash["outcomes"]["crash"] == 1
-    alone = run(build, tmp_path / "alone", "-R", MIDDLE, "--jobs", "2", "--no-batch")
+    alone = run_first_pass(build, tmp_path / "alone", "-R", MIDDLE, "--jobs", "2", "--no-batch")
     assert outcomes(alone) == outcomes(batched)
     assert sorted(b["id"] for b in alone["buckets"]) == sorted(b["id"] for b in batched["buckets"])
     assert "batch_processes" not in alone["cost"]
@@ -67,7 +44,7 @@ def test_a_racy_case_in_a_batch_is_named_and_a_crash_loses_no_other_case(build, 
 
 def test_a_hanging_case_is_stopped_at_its_own_timeout_and_the_rest_run(build, tmp_path, monkeypatch):
     monkeypatch.setenv("DOCTEST_SUITE_HANG", "1")
-    result = run(build, tmp_path / "out", "-R", "^(calm|hangs|after)", "--jobs", "1", "--timeout", "3")
+    result = run_first_pass(build, tmp_path / "out", "-R", "^(calm|hangs|after)", "--jobs", "1", "--timeout", "3")
     assert outcomes(result) == {"calm one": "pass", "calm two": "pass", "hangs when asked": "timeout",
                                 "after": "pass"}
     (hang,) = result["buckets"]
@@ -76,7 +53,7 @@ def test_a_hanging_case_is_stopped_at_its_own_timeout_and_the_rest_run(build, tm
 
 
 def test_a_thread_outliving_its_case_is_laid_at_the_executable(build, tmp_path):
-    result = run(build, tmp_path / "out", "-R", "^(leaky|calm)", "--jobs", "1")
+    result = run_first_pass(build, tmp_path / "out", "-R", "^(leaky|calm)", "--jobs", "1")
     found = outcomes(result)
     assert found["leaky writer"] == "pass" and found["leaky reader"] == "pass"
     assert found["doctest_suite (outside its tests)"] == "race"
