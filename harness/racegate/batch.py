@@ -112,12 +112,6 @@ def _is_doctest(program: str) -> bool:
     return test_framework([program]) == DOCTEST
 
 
-def test_name(test: TestCase) -> str | None:
-    """The one test (gtest's Suite.Test, doctest's case) that the test's command selects, or None."""
-    fw = framework(test)
-    return fw.selected(test) if fw is not None else None
-
-
 def batch_key(test: TestCase) -> tuple | None:
     """What tests must share to run in one process: the command apart from the filter, the working
     directory and environment. None for a test that runs alone: not one gtest test or doctest case, RUN_SERIAL
