@@ -36,6 +36,7 @@ from racegate.analyse import analyse_run, sign_report
 from racegate.execute import DEFAULT_TIMEOUT, Execution, Executor, Stopped
 from racegate.model import CUT, Finding, PlannedRun, RunRecord, TestCase
 from racegate.run_env import replay_env
+from racegate.segments import Segment
 from racegate.suppressions import matched_counts
 from racegate.tsan_parse import parse_reports
 
@@ -75,7 +76,7 @@ class Framework:
     is_selector: Callable[[str], bool]  # the argument that selects it
     quote: Callable[[str], str]  # a name within the selector's list
     separator: str
-    split_output: Callable[[str], list[gtest.Segment]]
+    split_output: Callable[[str], list[Segment]]
     # {test: outcome} a process wrote apart from its output, read from its run dir; None when it wrote none.
     read_outcomes: Callable[[Path], dict[str, gtest.JsonOutcome] | None]
     in_other_body: Callable[[str, list[str]], bool]  # (the running test, a report's functions)
@@ -211,7 +212,7 @@ def split_execution(execution: Execution, runs: list[PlannedRun], per_test_timeo
     split = Split()
     outside_text: list[str] = []
     moved: list[Finding] = []
-    ran: list[tuple[PlannedRun, gtest.Segment]] = []
+    ran: list[tuple[PlannedRun, Segment]] = []
     for segment in segments:
         plan = by_name.get(segment.test) if segment.test is not None else None
         if plan is None:  # outside every test, or a test the filter did not ask for
@@ -222,7 +223,7 @@ def split_execution(execution: Execution, runs: list[PlannedRun], per_test_timeo
     reached = {id(plan) for plan, _ in ran}
     split.rest = [p for p in runs if id(p) not in reached] if ran else list(runs)
 
-    def own_seconds(plan: PlannedRun, segment: gtest.Segment) -> float:
+    def own_seconds(plan: PlannedRun, segment: Segment) -> float:
         name = fw.selected(plan.test) or ""
         return outcomes[name].seconds if name in outcomes else segment.seconds or 0.0
 
@@ -282,7 +283,7 @@ def _own_reports(fw: Framework, plan: PlannedRun, text: str) -> tuple[list[Findi
     return own, others
 
 
-def _exit_failures(execution: Execution, ran: list[tuple[PlannedRun, gtest.Segment]], per_test_timeout: float,
+def _exit_failures(execution: Execution, ran: list[tuple[PlannedRun, Segment]], per_test_timeout: float,
                    outside_text: str) -> list[Finding]:
     """A crash, hang or exit status of the process that no test of it explains: the executable's own."""
     if execution.cut is not None or execution.interrupted or any(s.verdict is None for _, s in ran) or not ran:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from racegate import outdir
-from racegate.gtest import StallWatch
+from racegate.stall import StallWatch
 from racegate.model import PlannedRun
 from racegate.run_env import prepare_planned_run, run_timeout
 

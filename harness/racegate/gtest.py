@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import json
 import re
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-from racegate import doctest_xml
-from racegate.segments import Segment as Segment, lines_at  # batch.py and the tests know it as gtest.Segment
+from racegate.segments import Segment, lines_at
 
 RUN = "[ RUN      ] "
 # How a test ends in gtest's output: passed, failed, skipped (GTEST_SKIP).
@@ -28,25 +26,22 @@ def split_output(text: str) -> list[Segment]:
     open_test: Segment | None = None
     outside = 0  # where the current stretch outside every test began
     for pos, line_end, line in lines_at(text):
-        if line.startswith(RUN):
+        started = test_started(line)
+        if started is not None:
             if open_test is not None:  # a RUN without an end: the previous test's output is unterminated
                 open_test.end = pos
                 segments.append(open_test)
             elif pos > outside:
                 segments.append(Segment(None, outside, pos))
-            open_test = Segment(_marker_name(line[len(RUN):]), pos, len(text))
-        elif open_test is not None:
-            for prefix, verdict in ENDS.items():
-                # Not only at the line's start: a test whose own output did not end its line (printf("x")
-                # without "\n") leaves gtest's end marker in the middle of that line.
-                at = line.find(prefix)
-                if at >= 0 and _marker_name(line[at + len(prefix):]) == open_test.test:
-                    open_test.end, open_test.verdict = line_end, verdict
-                    took = _TOOK.search(line)
-                    open_test.seconds = int(took.group(1)) / 1000 if took else None
-                    segments.append(open_test)
-                    open_test, outside = None, line_end
-                    break
+            open_test = Segment(started, pos, len(text))
+        elif open_test is not None and open_test.test is not None:
+            verdict = test_ended(line, open_test.test)
+            if verdict is not None:
+                open_test.end, open_test.verdict = line_end, verdict
+                took = _TOOK.search(line)
+                open_test.seconds = int(took.group(1)) / 1000 if took else None
+                segments.append(open_test)
+                open_test, outside = None, line_end
     if open_test is not None:
         segments.append(open_test)
     elif len(text) > outside:
@@ -55,6 +50,22 @@ def split_output(text: str) -> list[Segment]:
 
 
 _TOOK = re.compile(r"\((\d+) ms\)\s*$")
+
+
+def test_started(line: str) -> str | None:
+    """The test whose RUN line this is, else None."""
+    return _marker_name(line[len(RUN):]) if line.startswith(RUN) else None
+
+
+def test_ended(line: str, test: str) -> str | None:
+    """The verdict ("pass", "fail", "skip") when this line holds `test`'s end marker, else None. Not only at
+    the line's start: a test whose own output did not end its line (printf("x") without "\n") leaves gtest's
+    end marker in the middle of that line."""
+    for prefix, verdict in ENDS.items():
+        at = line.find(prefix)
+        if at >= 0 and _marker_name(line[at + len(prefix):]) == test:
+            return verdict
+    return None
 
 
 def _marker_name(rest: str) -> str:
@@ -136,45 +147,3 @@ def body_class(test: str) -> str:
 def bodies_named(functions: list[str]) -> set[str]:
     """The test body classes (Suite_Name_Test) that frames of a report run in."""
     return {match.group(1) for function in functions for match in _TEST_BODY.finditer(function)}
-
-
-@dataclass
-class StallWatch:
-    """Tells when a test in a batch runs longer than one test may: polled while the process runs, it reads
-    the output file's new bytes and times the test that is open (its RUN line seen, its end not yet; for a
-    doctest batch, its `<TestCase>` element opened and not yet closed)."""
-
-    path: Path
-    per_test: float
-    ended: int = 0  # tests whose end line it has read: the progress line counts them before the process ends
-    _offset: int = 0
-    _pending: str = ""
-    _open: str | None = None
-    # When the open test began, or, between tests (set-up, tear-down), when the last one ended.
-    _since: float = field(default_factory=time.monotonic)
-
-    def __call__(self) -> bool:
-        now = time.monotonic()
-        try:
-            with open(self.path, "rb") as f:
-                f.seek(self._offset)
-                data = f.read()
-        except OSError:
-            data = b""
-        self._offset += len(data)
-        text = self._pending + data.decode("utf-8", errors="replace")
-        *lines, self._pending = text.split("\n")
-        for line in lines:
-            if line.startswith(RUN):
-                self._open, self._since = _marker_name(line[len(RUN):]), now
-            elif self._open is not None and any(line.startswith(p) and _marker_name(line[len(p):]) == self._open
-                                                for p in ENDS):
-                self._open, self._since = None, now
-                self.ended += 1
-            # The executor watches every batch alike: a doctest batch marks its cases in doctest's XML.
-            elif (case := doctest_xml.case_started(line)) is not None:
-                self._open, self._since = case, now
-            elif self._open is not None and doctest_xml.case_ended(line):
-                self._open, self._since = None, now
-                self.ended += 1
-        return now - self._since > self.per_test

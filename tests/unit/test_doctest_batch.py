@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from racegate import batch, doctest_xml, gtest
+from racegate import batch, doctest_xml, stall
 from racegate.execute import Execution
 from racegate.model import PlannedRun, TestCase
 from racegate.run_env import prepare_planned_run
@@ -200,10 +200,10 @@ def test_output_that_does_not_end_its_line_leaves_the_markers_readable():
 
 def test_stall_watch_times_the_open_doctest_case(tmp_path, monkeypatch):
     clock = [100.0]
-    monkeypatch.setattr(gtest.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(stall.time, "monotonic", lambda: clock[0])
     out = tmp_path / "output.txt"
     out.write_text(HEAD)
-    watch = gtest.StallWatch(out, per_test=10.0)
+    watch = stall.StallWatch(out, per_test=10.0)
     assert not watch()
     with open(out, "a") as f:
         f.write(_start("one"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from racegate import gtest
+from racegate import gtest, stall
 
 OUTPUT = """Running main() from gtest_main.cc
 Note: Google Test filter = A.One:A.Two:B.Three
@@ -114,10 +114,10 @@ def test_bodies_named_in_frames_of_both_compilers():
 
 def test_stall_watch_times_the_open_test(tmp_path, monkeypatch):
     clock = [100.0]
-    monkeypatch.setattr(gtest.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(stall.time, "monotonic", lambda: clock[0])
     out = tmp_path / "output.txt"
     out.write_text("")
-    watch = gtest.StallWatch(out, per_test=10.0)
+    watch = stall.StallWatch(out, per_test=10.0)
     with open(out, "a") as f:
         f.write("[ RUN      ] A.One\n")
         f.flush()
@@ -132,3 +132,13 @@ def test_stall_watch_times_the_open_test(tmp_path, monkeypatch):
         assert watch.ended == 1
         clock[0] = 126.5
         assert watch()
+
+
+def test_stall_watch_reads_an_end_marker_where_the_splitter_does(tmp_path):
+    # A test whose output did not end its line leaves gtest's end marker mid-line: split_output ends the test
+    # there, and so must the watch (the progress line counts it; the next test's time starts from there).
+    out = tmp_path / "output.txt"
+    out.write_text("[ RUN      ] A.One\npartial[       OK ] A.One (1 ms)\n")
+    watch = stall.StallWatch(out, per_test=10.0)
+    assert not watch() and watch.ended == 1
+    assert [s.verdict for s in gtest.split_output(out.read_text()) if s.test] == ["pass"]
