@@ -8,7 +8,7 @@ import pytest
 from racegate.errors import RacegateError
 from racegate.execute import CUT_BUDGET, CUT_SLOW
 from racegate.model import RunRecord, TestCase
-from racegate.reporters import common, console
+from racegate.reporters import console, sentences
 from racegate.result import Result, TestResult
 
 from result_factory import entry_for_test, make_result
@@ -41,7 +41,7 @@ def test_the_cuts_field_is_written_only_when_a_run_was_cut():
 
 def test_the_note_says_how_many_runs_were_cut_for_which_cause():
     result = make_result([_cut_test()], [])
-    assert common.coverage_notes(result)[0] == (
+    assert sentences.coverage_notes(result)[0] == (
         "3 runs cut by racegate: 2 at the budget's deadline, 1 past a strategy's slowdown limit; "
         "a cut run is neither a pass nor a failure")
     assert "note: 3 runs cut by racegate: 2 at the budget's deadline" in console.render(result)
@@ -55,11 +55,11 @@ def test_shards_add_their_cuts_and_an_older_file_keeps_the_old_wording():
     del old["tests"][0]["cuts"]
     loaded = Result.from_json(old)
     assert loaded.tests[0].cuts == {}
-    assert common.coverage_notes(loaded)[0].startswith(
+    assert sentences.coverage_notes(loaded)[0].startswith(
         "3 runs cut by racegate: at the budget's deadline or past a strategy's slowdown limit;")
     # Merged with such a shard, the runs whose cause is known are split and the rest said to be unknown.
     partly = make_result([loaded.tests[0].merged(_cut_test())], [])
-    assert common.coverage_notes(partly)[0].startswith(
+    assert sentences.coverage_notes(partly)[0].startswith(
         "6 runs cut by racegate: 2 at the budget's deadline, 1 past a strategy's slowdown limit, "
         "3 for a reason not recorded;")
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from racegate.bucket import Bucketer
 from racegate.model import Finding, RunRecord, TestCase
 from racegate.progress import Progress
-from racegate.reporters import common, console, html, junit, markdown, sarif
+from racegate.reporters import console, html, junit, markdown, sarif, view
 from racegate.result import Evidence, Result, RunConfig
 from racegate.session import Session, SessionConfig
 
@@ -80,7 +80,7 @@ def test_every_format_that_shows_evidence_says_the_re_check_was_skipped_and_offe
     result = _skipped_result(("recheck", "replay"), "budget")
     line = ("never plain (0/1); not re-checked: the budget ran out before its plain re-runs and seed replays; "
             "the replay command re-runs its seed, and with --schedule none runs it plain")
-    assert common.bucket_view(result.buckets[0], result).evidence.endswith(line)
+    assert view.bucket_view(result.buckets[0], result).evidence.endswith(line)
     assert line in console.render(result)
     for reporter in (markdown, junit, sarif):
         assert "not re-checked: the budget ran out" in reporter.render(result)
@@ -89,10 +89,10 @@ def test_every_format_that_shows_evidence_says_the_re_check_was_skipped_and_offe
 
 
 def test_the_words_follow_what_was_skipped_and_why():
-    view = common.bucket_view(*(lambda r: (r.buckets[0], r))(_skipped_result(("replay",), "interrupt")))
-    assert view.evidence.endswith("seed not replayed: the session was interrupted first; "
-                                  "the replay command re-runs it")
-    assert common.skipped_checks(("recheck",), "confident") == (
+    shown = view.bucket_view(*(lambda r: (r.buckets[0], r))(_skipped_result(("replay",), "interrupt")))
+    assert shown.evidence.endswith("seed not replayed: the session was interrupted first; "
+                                   "the replay command re-runs it")
+    assert view.skipped_checks(("recheck",), "confident") == (
         "not re-checked plain: --until-confident ended the session first; "
         "the replay command with --schedule none runs it plain")
 

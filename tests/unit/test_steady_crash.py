@@ -13,7 +13,7 @@ from racegate.errors import RacegateError
 from racegate.merge import merge
 from racegate.model import Finding, RunRecord, TestCase
 from racegate.progress import Progress
-from racegate.reporters import common, console
+from racegate.reporters import console, sentences
 from racegate.result import Result, RunConfig
 from racegate.session import Session, SessionConfig
 from racegate.steady_crash import SteadyCrash
@@ -71,7 +71,7 @@ def _result_with(crashes: list[SteadyCrash]) -> Result:
 def test_the_note_is_said_once_for_several_tests_and_the_file_keeps_every_group():
     names = [f"ServerTest.Get{i}" for i in range(10)]
     result = _result_with([SteadyCrash("SIGSEGV", names), SteadyCrash("SIGABRT", ["Other.one"])])
-    notes = [n for n in common.coverage_notes(result) if "every run" in n]
+    notes = [n for n in sentences.coverage_notes(result) if "every run" in n]
     assert notes == ["10 tests crashed with SIGSEGV on every run, plain ones too, and TSan reported nothing: that "
                      "points at one cause rather than 10 bugs, most often the environment (the build, the TSan "
                      "runtime, the machine); run racegate doctor, then one of them by hand under gdb: "
@@ -96,7 +96,7 @@ def test_shards_each_with_one_steady_crash_merge_into_one_note(tmp_path):
         shards.append((path, _result_with([SteadyCrash("SIGSEGV", [name])])))
     merged = merge(shards, tmp_path / "all" / "racegate.json")
     assert merged.steady_crashes == [SteadyCrash("SIGSEGV", ["A", "B"])]
-    assert any(n.startswith("2 tests crashed with SIGSEGV") for n in common.coverage_notes(merged))
+    assert any(n.startswith("2 tests crashed with SIGSEGV") for n in sentences.coverage_notes(merged))
 
 
 def test_a_session_whose_tests_all_kill_themselves_keeps_a_bucket_each_with_fitting_advice(tmp_path):

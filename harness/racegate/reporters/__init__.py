@@ -1,14 +1,16 @@
-"""Render a result in every output format.
+"""Render a result in every output format: the registry of formats, and the writing of their files.
 
-A format is a module of this package that satisfies `common.Reporter` (`FORMAT`, `FILENAME`, `render`);
-adding one is that module and its line in FORMATS.
+A format is a module of this package that satisfies `interface.Reporter` (`FORMAT`, `FILENAME`, `render`);
+adding one is that module and its line in FORMATS. What the formats render from is shared: `view` (one view per
+bucket, the test rows), `sentences` (what every format says of the session), `text` (text and path helpers) and
+`words` (the words for the result's statuses, cut causes, purposes and session ends).
 """
 from __future__ import annotations
 
 from pathlib import Path
 
 from racegate.reporters import console, github, html, junit, markdown, sarif
-from racegate.reporters.common import RenderOptions, Reporter
+from racegate.reporters.interface import RenderOptions, Reporter
 from racegate.result import Result
 
 FORMATS: dict[str, Reporter] = {

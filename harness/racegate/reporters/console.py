@@ -2,7 +2,12 @@
 from __future__ import annotations
 
 from racegate import gate
-from racegate.reporters import common as c
+from racegate.reporters.interface import RenderOptions
+from racegate.reporters.sentences import (
+    budget_line, coverage_notes, discovery_line, per_strategy, suppressions_summary, verdict
+)
+from racegate.reporters.text import found_after, one_line, percent, seconds, share, strategy_seconds
+from racegate.reporters.view import by_importance, test_costs, test_rows, timed_strategies
 from racegate.result import Result
 
 FORMAT = "console"
@@ -11,14 +16,14 @@ FILENAME = None
 _ANSI = {"red": "31", "green": "32", "yellow": "33", "dim": "2", "bold": "1"}
 
 
-def render(result: Result, options: c.RenderOptions | None = None) -> str:
-    opts = options or c.RenderOptions()
+def render(result: Result, options: RenderOptions | None = None) -> str:
+    opts = options or RenderOptions()
 
     def paint(text: str, style: str) -> str:
         return f"\x1b[{_ANSI[style]}m{text}\x1b[0m" if opts.color else text
 
     summary = result.summary
-    views = c.by_importance(result)
+    views = by_importance(result)
     out = [
         paint(f"racegate {result.tool_version}", "bold")
         + f": {summary.tests} tests, {summary.runs} runs ({summary.failed_runs} failed),"
@@ -26,51 +31,51 @@ def render(result: Result, options: c.RenderOptions | None = None) -> str:
         "",
     ]
     for v in views:
-        tag = paint(c.status_tag(v), "red" if v.new else "yellow")
-        out.append(f"[{tag}] {paint(c.one_line(v.kind), 'bold')}  {v.id}")
-        out.append(f"  {c.one_line(v.title)}")
+        tag = paint(v.status_words.tag, "red" if v.new else "yellow")
+        out.append(f"[{tag}] {paint(one_line(v.kind), 'bold')}  {v.id}")
+        out.append(f"  {one_line(v.title)}")
         for side in v.sides:
-            out.append(f"  {side.label:<14} {c.one_line(side.function)}  ({c.one_line(side.location)})")
-        out.append(f"  {c.one_line(v.evidence)}")
+            out.append(f"  {side.label:<14} {one_line(side.function)}  ({one_line(side.location)})")
+        out.append(f"  {one_line(v.evidence)}")
         if v.reported_as:
-            out.append(f"  reported as: {c.one_line(v.reported_as)}")
-        out += [f"  symptom: {c.one_line(line)}" for line in v.symptoms]
-        out.append(f"  tests: {c.one_line(', '.join(v.tests))}")
+            out.append(f"  reported as: {one_line(v.reported_as)}")
+        out += [f"  symptom: {one_line(line)}" for line in v.symptoms]
+        out.append(f"  tests: {one_line(', '.join(v.tests))}")
         schedules = ", ".join(f"{k} {n}" for k, n in v.schedules)
         out.append(
-            f"  found by: {c.one_line(v.strategy)} (run {v.first_seen.run}, seed {v.first_seen.seed}"
-            f"{c.found_after(v.first_seen)})"
-            + (f"; runs per strategy: {c.one_line(schedules)}" if schedules else "")
+            f"  found by: {one_line(v.strategy)} (run {v.first_seen.run}, seed {v.first_seen.seed}"
+            f"{found_after(v.first_seen)})"
+            + (f"; runs per strategy: {one_line(schedules)}" if schedules else "")
         )
-        out.append(f"  fix: {c.one_line(v.advice.fix)}")
+        out.append(f"  fix: {one_line(v.advice.fix)}")
         if v.reproduce:
-            out.append(f"  reproduce: {c.one_line(v.reproduce)}")
+            out.append(f"  reproduce: {one_line(v.reproduce)}")
         out.append(f"  replay:    {v.replay}")
         if v.baseline_note:
-            out.append(f"  {c.note_label(v)}: {c.one_line(v.baseline_note)}")
+            out.append(f"  {v.status_words.note_label}: {one_line(v.baseline_note)}")
         out.append("")
     out += _tests_table(result, paint)
     out += _strategies_table(result)
     out += _time(result)
     out += _suppressions_table(result, paint)
-    out += [f"note: {c.one_line(note)}" for note in c.coverage_notes(result)]
+    out += [f"note: {one_line(note)}" for note in coverage_notes(result)]
     out += _cost_lines(result)
-    out.append(f"Good-Turing: chance the next run finds a new bucket: {c.percent(summary.new_bucket_chance)}")
-    out.append(paint(c.verdict(result), "red" if gate.failing(result) else "green"))
+    out.append(f"Good-Turing: chance the next run finds a new bucket: {percent(summary.new_bucket_chance)}")
+    out.append(paint(verdict(result), "red" if gate.failing(result) else "green"))
     return "\n".join(out) + "\n"
 
 
 def _tests_table(result: Result, paint) -> list[str]:
-    rows = c.test_rows(result)
+    rows = test_rows(result)
     if not rows:
         return []
-    width = max(len("test"), *(len(c.one_line(r.test.name)) for r in rows))
+    width = max(len("test"), *(len(one_line(r.test.name)) for r in rows))
     cut = any(r.count("cut") for r in rows)  # a column only when racegate cut a run
     head = f"{'test':<{width}}  runs  pass  race  fail  crash  timeout" + ("  cut" if cut else "")
     lines = [head, "-" * len(head)]
     for r in rows:
         line = (
-            f"{c.one_line(r.test.name):<{width}}  {r.test.runs:>4}  {r.count('pass'):>4}  {r.count('race'):>4}"
+            f"{one_line(r.test.name):<{width}}  {r.test.runs:>4}  {r.count('pass'):>4}  {r.count('race'):>4}"
             f"  {r.count('fail'):>4}  {r.count('crash'):>5}  {r.count('timeout'):>7}"
             + (f"  {r.count('cut'):>3}" if cut else "")
         )
@@ -82,15 +87,15 @@ def _tests_table(result: Result, paint) -> list[str]:
 
 def _suppressions_table(result: Result, paint) -> list[str]:
     """Each entry of the user's suppressions file and the reports it silenced; nothing without a file."""
-    summary = c.suppressions_summary(result)
+    summary = suppressions_summary(result)
     if summary is None:
         return []
     entries = result.suppressions or []
-    width = max(len("suppression"), *(len(c.one_line(s.entry)) for s in entries)) if entries else len("suppression")
+    width = max(len("suppression"), *(len(one_line(s.entry)) for s in entries)) if entries else len("suppression")
     head = f"{'suppression':<{width}}  matched"
     lines = [head, "-" * len(head)]
     for s in entries:
-        line = f"{c.one_line(s.entry):<{width}}  {s.matched:>7}"
+        line = f"{one_line(s.entry):<{width}}  {s.matched:>7}"
         lines.append(line + ("  " + paint("STALE", "yellow") if s.stale else ""))
     return lines + [summary, ""]
 
@@ -98,13 +103,13 @@ def _suppressions_table(result: Result, paint) -> list[str]:
 def _strategies_table(result: Result) -> list[str]:
     if not result.strategies:
         return []
-    timed = c.timed_strategies(result)  # a seconds column only when the result has them
+    timed = timed_strategies(result)  # a seconds column only when the result has them
     base = "strategy      runs  failed  buckets first found"
     head = base + ("    seconds" if timed else "")
     rows = [head, "-" * len(head)]
     for name, s in sorted(result.strategies.items()):
-        row = f"{c.one_line(name):<12} {s.runs:>5}  {s.failed_runs:>6}  {s.buckets_first_found:>6}"
-        rows.append(f"{row:<{len(base)}}  {c.strategy_seconds(s):>9}" if timed else row)
+        row = f"{one_line(name):<12} {s.runs:>5}  {s.failed_runs:>6}  {s.buckets_first_found:>6}"
+        rows.append(f"{row:<{len(base)}}  {strategy_seconds(s):>9}" if timed else row)
     return rows + [""]
 
 
@@ -113,19 +118,19 @@ TOP_TESTS = 5  # the console names the tests that took the most time; the HTML r
 
 def _time(result: Result) -> list[str]:
     """Where the time went (the tests that took most of it, per strategy) and when each problem was found."""
-    lines = [f"time: {c.one_line(c.budget_line(result))}"]
-    costs = c.test_costs(result)
+    lines = [f"time: {one_line(budget_line(result))}"]
+    costs = test_costs(result)
     if costs:
         top = costs[:TOP_TESTS]
-        width = max(len(c.one_line(t.test.name)) for t in top)
+        width = max(len(one_line(t.test.name)) for t in top)
         lines.append(f"most time ({len(top)} of {len(costs)} tests):")
         for t in top:
-            per = c.per_strategy(t.test)
-            lines.append(f"  {c.one_line(t.test.name):<{width}}  {t.test.runs:>4} runs  {c.seconds(t.seconds):>8}"
-                         f"  {c.share(t.share):>4}" + (f"  {c.one_line(per)}" if per else ""))
-    discovery = c.discovery_line(result)
+            per = per_strategy(t.test)
+            lines.append(f"  {one_line(t.test.name):<{width}}  {t.test.runs:>4} runs  {seconds(t.seconds):>8}"
+                         f"  {share(t.share):>4}" + (f"  {one_line(per)}" if per else ""))
+    discovery = discovery_line(result)
     if discovery:
-        lines.append(c.one_line(discovery))
+        lines.append(one_line(discovery))
     return lines + [""]
 
 
@@ -139,7 +144,7 @@ def _cost_lines(result: Result) -> list[str]:
     line = (f"cost: first pass {cost.first_pass_seconds:.1f} s{batched}; repetitions {cost.repetition_seconds:.1f} s;"
             f" {cost.processes} processes")
     if cost.startup_seconds is not None and cost.startup_share is not None:
-        line += f", ~{cost.startup_seconds:.2f} s each to start and exit ({c.percent(cost.startup_share)} of the time)"
+        line += f", ~{cost.startup_seconds:.2f} s each to start and exit ({percent(cost.startup_share)} of the time)"
     if cost.first_repetition_after is not None:
         line += f"; first repetition after {cost.first_repetition_after:.1f} s"
     return [line]

@@ -1,7 +1,9 @@
 """GitHub Actions workflow commands (annotations) for the most important buckets, printed to stdout."""
 from __future__ import annotations
 
-from racegate.reporters import common as c
+from racegate.reporters.interface import RenderOptions
+from racegate.reporters.text import count_of, repo_path, strip_control
+from racegate.reporters.view import BucketView, by_importance, detail_lines
 from racegate.result import Result
 
 FORMAT = "github"
@@ -21,28 +23,28 @@ def escape_property(text: str) -> str:
     return escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def render(result: Result, options: c.RenderOptions | None = None) -> str:
-    views = c.by_importance(result)
+def render(result: Result, options: RenderOptions | None = None) -> str:
+    views = by_importance(result)
     lines = [_annotation(v, result.config.source_dir) for v in views[:MAX_ANNOTATIONS]]
     left = len(views) - len(lines)
     if left > 0:
         lines.append(
-            f"::notice::racegate: {c.count_of(left, 'more problem')} not annotated"
+            f"::notice::racegate: {count_of(left, 'more problem')} not annotated"
             " (annotations are limited to 10 per step); see the racegate report artifact"
         )
     return "".join(line + "\n" for line in lines)
 
 
-def _annotation(v: c.BucketView, src: str | None) -> str:
+def _annotation(v: BucketView, src: str | None) -> str:
     command = "error" if v.new else "warning"
     props = {}
-    path = c.repo_path(v.sides[0].frame.file, src) if v.sides else None
+    path = repo_path(v.sides[0].frame.file, src) if v.sides else None
     if path:
         props["file"] = path
         if v.sides[0].frame.line:
             props["line"] = str(v.sides[0].frame.line)
     state = "new" if v.new else "known"
-    props["title"] = c.strip_control(f"racegate ({state}): {v.kind}")
-    text = c.strip_control("\n".join([v.title, *c.detail_lines(v)]))
+    props["title"] = strip_control(f"racegate ({state}): {v.kind}")
+    text = strip_control("\n".join([v.title, *detail_lines(v)]))
     joined = ",".join(f"{k}={escape_property(val)}" for k, val in props.items())
     return f"::{command} {joined}::{escape_data(text)}"

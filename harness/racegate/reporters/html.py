@@ -9,7 +9,17 @@ from typing import Callable, Sequence
 
 from racegate import gate
 from racegate.model import OUTCOMES, SourceFrame
-from racegate.reporters import common as c
+from racegate.reporters.interface import RenderOptions
+from racegate.reporters.sentences import (
+    budget_line, coverage_notes, discovery_line, per_strategy, quiet_line, suppressions_summary, verdict
+)
+from racegate.reporters.text import (
+    count_of, found_after, frame_function, frame_location, percent, repo_path, seconds, share, strategy_seconds,
+    strip_control
+)
+from racegate.reporters.view import (
+    access_label, BucketView, by_severity, is_quiet, raw_report_text, test_costs, test_rows, timed_strategies
+)
 from racegate.result import Result
 from racegate.stats import runs_since_last_discovery
 
@@ -25,15 +35,15 @@ MAX_STACK_FRAMES = 40
 
 def e(text: object) -> str:
     """Escape any text for HTML element content and quoted attributes."""
-    return html.escape(c.strip_control(str(text)), quote=True)
+    return html.escape(strip_control(str(text)), quote=True)
 
 
 def _csp_hash(text: str) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii") + "'"
 
 
-def render(result: Result, options: c.RenderOptions | None = None) -> str:
-    opts = options or c.RenderOptions()
+def render(result: Result, options: RenderOptions | None = None) -> str:
+    opts = options or RenderOptions()
     css = (_HERE / "html.css").read_text(encoding="utf-8")
     js = (_HERE / "html.js").read_text(encoding="utf-8")
     # Only this exact style and script may run; nothing may be fetched from anywhere.
@@ -42,19 +52,19 @@ def render(result: Result, options: c.RenderOptions | None = None) -> str:
         "base-uri 'none'; form-action 'none'"
     )
     sources = _Sources(result.config.source_dir)
-    views = c.by_severity(result)
+    views = by_severity(result)
     state = "fail" if gate.failing(result) else "pass"
-    verdict = c.verdict(result)
+    verdict_text = verdict(result)
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
         f'<meta http-equiv="Content-Security-Policy" content="{e(csp)}">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>racegate: {e(verdict)}</title>",
+        f"<title>racegate: {e(verdict_text)}</title>",
         f"<style>{css}</style>",
         "</head><body>",
         f'<header class="banner {state}"><div class="inner"><h1>racegate report</h1>',
-        f'<p class="verdict">{e(verdict)}</p>',
+        f'<p class="verdict">{e(verdict_text)}</p>',
         f'<p class="meta">{e(_meta(result))}</p></div></header>',
         "<main>",
         _cards(result, views),
@@ -89,7 +99,7 @@ def _config(result: Result) -> str:
     return "; ".join(f"{k}={v}" for k, v in shown if v is not None)
 
 
-def _cards(result: Result, views: list[c.BucketView]) -> str:
+def _cards(result: Result, views: list[BucketView]) -> str:
     s = result.summary
     cards = [
         (s.tests, "tests", False),
@@ -98,7 +108,7 @@ def _cards(result: Result, views: list[c.BucketView]) -> str:
         (len(views), "distinct problems", False),
         (s.new_buckets, "new problems", s.new_buckets > 0),
         (sum(1 for t in result.tests if t.flaky), "flaky tests", False),
-        (c.percent(s.new_bucket_chance), "chance the next run finds a new problem", False),
+        (percent(s.new_bucket_chance), "chance the next run finds a new problem", False),
     ]
     body = "".join(
         f'<div class="card{" bad" if bad else ""}"><div class="num">{e(num)}</div><div class="lbl">{e(lbl)}</div></div>'
@@ -167,14 +177,14 @@ def _discovery(result: Result) -> str:
                  lambda r: f"run {r:.0f}")
     timed = result.discovery_seconds
     if timed is not None:
-        svg += _curve(timed, result.wall_seconds, "seconds since the start", c.seconds, c.seconds)
+        svg += _curve(timed, result.wall_seconds, "seconds since the start", seconds, seconds)
     chance = result.summary.new_bucket_chance
     if not found:
         reading = "No problem was found in any run."
     elif chance >= FLAT_BELOW:
         # The Good-Turing estimate below rests on problems seen once: the curve cannot be called flat while they
         # make up that much of the runs.
-        reading = (f"{c.count_of(found, 'problem')} found; some showed in a single run only, so more runs "
+        reading = (f"{count_of(found, 'problem')} found; some showed in a single run only, so more runs "
                    "would likely find more.")
     elif quiet >= max_x / 2:
         reading = (f"The curve has been flat for the last {quiet} of {max_x} runs: more runs of the same kind "
@@ -185,12 +195,12 @@ def _discovery(result: Result) -> str:
         reading = (f"The last new problem appeared {_plural(quiet, 'run')} before the end, and every problem showed "
                    "in more than one run: the next run is unlikely to find a new one, though the curve has not had "
                    "long to flatten.")
-    steps = c.discovery_line(result)
+    steps = discovery_line(result)
     text = (
         f"<p>{e(reading)}</p>"
         + (f'<p class="muted">{e(steps)}</p>' if steps else "") +
         f"<p><strong>Good–Turing estimate:</strong> chance the next run finds a new problem: "
-        f"<strong>{e(c.percent(result.summary.new_bucket_chance))}</strong> "
+        f"<strong>{e(percent(result.summary.new_bucket_chance))}</strong> "
         "<span class=\"muted\">(problems seen in exactly one run, "
         f"divided by the number of runs)</span></p>"
     )
@@ -198,7 +208,7 @@ def _discovery(result: Result) -> str:
             f"<div>{text}</div></section>")
 
 
-def _problems(result: Result, views: list[c.BucketView], sources: _Sources, opts: c.RenderOptions) -> str:
+def _problems(result: Result, views: list[BucketView], sources: _Sources, opts: RenderOptions) -> str:
     if not views:
         return '<h2 id="problems">Problems</h2><p class="panel">No races or failures were found.</p>'
     toolbar = (
@@ -211,7 +221,7 @@ def _problems(result: Result, views: list[c.BucketView], sources: _Sources, opts
     return f'<h2 id="problems">Problems ({len(views)})</h2>{toolbar}{body}'
 
 
-def _bucket(v: c.BucketView, index: int, src: str | None, sources: _Sources, opts: c.RenderOptions) -> str:
+def _bucket(v: BucketView, index: int, src: str | None, sources: _Sources, opts: RenderOptions) -> str:
     seen = v.first_seen
     tags = (
         f'<div class="tags"><span class="tag {"new" if v.new else "known"}">{"NEW" if v.new else "known"}</span>'
@@ -224,14 +234,14 @@ def _bucket(v: c.BucketView, index: int, src: str | None, sources: _Sources, opt
         '<rect class="track" width="160" height="12" rx="3"/>'
         f'<rect class="fill" width="{max(2.0, 160 * min(v.fraction, 1.0)):.1f}" height="12" rx="3"/></svg>'
     )
-    per_strategy = " · ".join(f"{k} {n}" for k, n in v.schedules)
+    runs_per_strategy = " · ".join(f"{k} {n}" for k, n in v.schedules)
     facts = [
         ("frequency", f"{bar}{e(v.frequency)} · {e(_plural(v.bucket.occurrences, 'report'))}"),
         ("found by", f"strategy <strong>{e(v.strategy)}</strong> in run {e(seen.run)}, "
-                     f"seed {e(seen.seed)}, test {e(seen.test or '?')}{e(c.found_after(seen))}"),
+                     f"seed {e(seen.seed)}, test {e(seen.test or '?')}{e(found_after(seen))}"),
     ]
-    if per_strategy:
-        facts.append(("runs per strategy", e(per_strategy)))
+    if runs_per_strategy:
+        facts.append(("runs per strategy", e(runs_per_strategy)))
     if v.evidence != f"seen in {v.frequency}":
         facts.append(("evidence", e(v.evidence)))
     if v.reported_as:
@@ -257,7 +267,7 @@ def _bucket(v: c.BucketView, index: int, src: str | None, sources: _Sources, opt
         baseline = f'<p class="baseline">Known (baselined): {e(v.baseline_note or "in the baseline")}</p>'
     raw = (
         '<details class="raw"><summary>Raw report</summary>'
-        f'<pre>{e(c.raw_report_text(v.bucket, opts, limit=32 * 1024))}'
+        f'<pre>{e(raw_report_text(v.bucket, opts, limit=32 * 1024))}'
         "</pre></details>"
     )
     return (
@@ -271,14 +281,14 @@ def _plural(n: object, word: str) -> str:
     return f"{n} {word}" + ("" if n == 1 else "s")
 
 
-def _stacks(v: c.BucketView, src: str | None, sources: _Sources) -> str:
+def _stacks(v: BucketView, src: str | None, sources: _Sources) -> str:
     columns = []
     if v.stacks:
         for i, stack in enumerate(v.stacks):
-            own = next((f for f in stack.frames if c.repo_path(f.file, src)), None)
+            own = next((f for f in stack.frames if repo_path(f.file, src)), None)
             if own is None and i < len(v.sides):
                 own = v.sides[i].frame
-            columns.append(_column(c.access_label(v.bucket, i), stack.header, stack.frames, own, src, sources))
+            columns.append(_column(access_label(v.bucket, i), stack.header, stack.frames, own, src, sources))
     else:
         for side in v.sides:
             columns.append(_column("location", "", (side.frame,), side.frame, src, sources))
@@ -290,9 +300,9 @@ def _column(role: str, header: str, frames: Sequence[SourceFrame], own: SourceFr
     snippet = sources.snippet(own, src) if own else ""
     items = []
     for f in frames[:MAX_STACK_FRAMES]:
-        cls = ' class="own"' if c.repo_path(f.file, src) else ""
-        loc = f'<span class="loc">{e(c.frame_location(f, src))}</span>' if f.file else ""
-        items.append(f"<li{cls}>{e(c.frame_function(f))}{loc}</li>")
+        cls = ' class="own"' if repo_path(f.file, src) else ""
+        loc = f'<span class="loc">{e(frame_location(f, src))}</span>' if f.file else ""
+        items.append(f"<li{cls}>{e(frame_function(f))}{loc}</li>")
     if len(frames) > MAX_STACK_FRAMES:
         items.append(f"<li>… {len(frames) - MAX_STACK_FRAMES} more frames</li>")
     title = e(header) if header else f'<span class="role">{e(role)}</span>'
@@ -302,7 +312,7 @@ def _column(role: str, header: str, frames: Sequence[SourceFrame], own: SourceFr
 def _tests(result: Result) -> str:
     rows = []
     quiet = 0
-    for r in c.test_rows(result):
+    for r in test_rows(result):
         t = r.test
         flag = {"flaky": '<span class="tag sev-high">flaky</span>',
                 "failed": '<span class="tag sev-critical">failed</span>'}.get(r.flag, "")
@@ -310,25 +320,25 @@ def _tests(result: Result) -> str:
             flag += f'<span class="tag known">not run: {e(t.not_run)}</span>'
         cells = "".join(f"<td>{e(r.count(k))}</td>" for k in OUTCOMES)
         # Single-threaded tests that passed are listed, behind the filter: there is nothing to look at in them.
-        hidden = c.is_quiet(t)
+        hidden = is_quiet(t)
         quiet += hidden
         row_class = ' class="quiet hidden"' if hidden else ""
         rows.append(
             f"<tr{row_class}><td>{e(t.name)}{flag}</td><td>{t.runs}</td>{cells}"
-            f"<td>{e(c.percent(t.failed_runs / t.runs) if t.runs else '-')}</td>"
+            f"<td>{e(percent(t.failed_runs / t.runs) if t.runs else '-')}</td>"
             f"<td>{e(t.threads if t.threads is not None else '-')}</td><td>{t.mean_seconds:.2f}</td></tr>"
         )
     if not rows:
         return ""
     head = ("<tr><th>test</th><th>runs</th>" + "".join(f"<th>{e(o)}</th>" for o in OUTCOMES)
             + "<th>failed</th><th>threads</th><th>mean s</th></tr>")
-    toggle = (f'<p class="toolbar">{e(c.quiet_line(quiet))}. <button type="button" id="toggle-quiet" '
+    toggle = (f'<p class="toolbar">{e(quiet_line(quiet))}. <button type="button" id="toggle-quiet" '
               'aria-pressed="false">Show them</button></p>' if quiet else "")
     return f'<h2 id="tests">Tests</h2>{toggle}<table>{head}{"".join(rows)}</table>'
 
 
 def _suppressions(result: Result) -> str:
-    summary = c.suppressions_summary(result)
+    summary = suppressions_summary(result)
     if summary is None:
         return ""
     stale = '<span class="tag known">stale</span>'
@@ -341,7 +351,7 @@ def _suppressions(result: Result) -> str:
 
 
 def _notes(result: Result) -> str:
-    notes = c.coverage_notes(result)
+    notes = coverage_notes(result)
     if not notes:
         return ""
     return '<h2 id="notes">Notes</h2><ul class="notes">' + "".join(f"<li>{e(n)}</li>" for n in notes) + "</ul>"
@@ -350,10 +360,10 @@ def _notes(result: Result) -> str:
 def _strategies(result: Result) -> str:
     if not result.strategies:
         return ""
-    timed = c.timed_strategies(result)
+    timed = timed_strategies(result)
     rows = "".join(
         f"<tr><td>{e(name)}</td><td>{e(s.runs)}</td><td>{e(s.failed_runs)}</td><td>{e(s.buckets_first_found)}</td>"
-        + (f"<td>{e(c.strategy_seconds(s))}</td>" if timed else "") + "</tr>"
+        + (f"<td>{e(strategy_seconds(s))}</td>" if timed else "") + "</tr>"
         for name, s in sorted(result.strategies.items())
     )
     head = ("<tr><th>strategy</th><th>runs</th><th>failed runs</th><th>problems it found first</th>"
@@ -367,14 +377,14 @@ TIME_ROWS = 50  # tests listed by time; the rest of a large suite is one row (th
 def _time(result: Result) -> str:
     """Where the time went: search against verification in one line, then the tests that took the most of it,
     with their runs and seconds per strategy."""
-    costs = c.test_costs(result)
+    costs = test_costs(result)
     per = any(t.test.strategies for t in costs)  # results of earlier releases have no split per strategy
     rows = "".join(
-        f"<tr><td>{e(t.test.name)}</td><td>{t.test.runs}</td><td>{e(c.seconds(t.seconds))}</td>"
-        f'<td>{e(c.share(t.share))}<svg class="bar after" width="100" height="10" aria-hidden="true">'
+        f"<tr><td>{e(t.test.name)}</td><td>{t.test.runs}</td><td>{e(seconds(t.seconds))}</td>"
+        f'<td>{e(share(t.share))}<svg class="bar after" width="100" height="10" aria-hidden="true">'
         f'<rect class="track" width="100" height="10" rx="3"/>'
         f'<rect class="fill" width="{max(1.0, 100 * t.share):.1f}" height="10" rx="3"/></svg></td>'
-        + (f'<td class="text">{e(c.per_strategy(t.test))}</td>' if per else "")
+        + (f'<td class="text">{e(per_strategy(t.test))}</td>' if per else "")
         + "</tr>"
         for t in costs[:TIME_ROWS]
     )
@@ -382,11 +392,11 @@ def _time(result: Result) -> str:
     if rest:
         spent, part = sum(t.seconds for t in rest), sum(t.share for t in rest)
         rows += (f'<tr><td class="muted">{len(rest)} more tests</td><td>{sum(t.test.runs for t in rest)}</td>'
-                 f"<td>{e(c.seconds(spent))}</td><td>{e(c.share(part))}</td>" + ("<td></td>" if per else "") + "</tr>")
+                 f"<td>{e(seconds(spent))}</td><td>{e(share(part))}</td>" + ("<td></td>" if per else "") + "</tr>")
     head = ("<tr><th>test</th><th>runs</th><th>seconds</th><th>share of the run time</th>"
             + ('<th class="text">per strategy</th>' if per else "") + "</tr>")
     table = f'<table class="time">{head}{rows}</table>' if costs else ""
-    return f'<h2 id="time">Time</h2><p class="panel">{e(c.budget_line(result))}</p>{table}'
+    return f'<h2 id="time">Time</h2><p class="panel">{e(budget_line(result))}</p>{table}'
 
 
 class _Sources:
@@ -425,5 +435,5 @@ class _Sources:
             f'{e(lines[n - 1].expandtabs(4))}</span>'
             for n in range(lo, hi + 1)
         )
-        name = f'<div class="src-name">{e(c.frame_location(frame, src))}</div>'
+        name = f'<div class="src-name">{e(frame_location(frame, src))}</div>'
         return f"{name}<pre class=\"src\">{rows}</pre>"

@@ -4,7 +4,8 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
-from racegate.reporters import common as c
+from racegate.reporters.interface import RenderOptions
+from racegate.reporters.view import BucketView, by_importance, detail_lines
 from racegate.result import Result
 
 FORMAT = "junit"
@@ -18,7 +19,7 @@ def _x(text: object) -> str:
     return _NOT_XML.sub("", str(text))
 
 
-def render(result: Result, options: c.RenderOptions | None = None) -> str:
+def render(result: Result, options: RenderOptions | None = None) -> str:
     root = ET.Element("testsuites", name="racegate")
     for suite in (_tests_suite(result), _buckets_suite(result)):
         root.append(suite)
@@ -73,7 +74,7 @@ def _tests_suite(result: Result) -> ET.Element:
 
 def _buckets_suite(result: Result) -> ET.Element:
     suite = _suite("racegate.problems")
-    for v in c.by_importance(result):
+    for v in by_importance(result):
         case = ET.SubElement(suite, "testcase", classname=_x(f"racegate.problems.{v.kind}"),
                              name=_x(f"{v.title} [{v.id}]"), time="0")
         props = ET.SubElement(case, "properties")
@@ -90,5 +91,5 @@ def _buckets_suite(result: Result) -> ET.Element:
     return _finish(suite)
 
 
-def _details(v: c.BucketView) -> str:
-    return "\n".join([v.title, *c.detail_lines(v)])
+def _details(v: BucketView) -> str:
+    return "\n".join([v.title, *detail_lines(v)])

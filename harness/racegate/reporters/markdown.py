@@ -4,7 +4,15 @@ from __future__ import annotations
 import html
 
 from racegate import gate
-from racegate.reporters import common as c
+from racegate.reporters.interface import RenderOptions
+from racegate.reporters.sentences import (
+    budget_line, coverage_notes, per_strategy, quiet_line, quiet_tail, suppressions_summary, verdict
+)
+from racegate.reporters.text import found_after, one_line, percent, seconds, share, strategy_seconds, strip_control
+from racegate.reporters.view import (
+    BucketView, by_importance, detail_lines, discovery_steps, is_quiet, raw_report_text, test_costs, test_rows,
+    timed_strategies
+)
 from racegate.result import Result
 
 FORMAT = "markdown"
@@ -18,7 +26,7 @@ _MD_SPECIAL = set("\\`*_{}[]()#+-.!|~@$")
 def md(text: object) -> str:
     """Inline text that renders literally: HTML-escaped, Markdown punctuation backslash-escaped, one line."""
     out = []
-    for ch in c.one_line(str(text)):
+    for ch in one_line(str(text)):
         if ch in _MD_SPECIAL:
             out.append("\\" + ch)
         else:
@@ -26,18 +34,18 @@ def md(text: object) -> str:
     return "".join(out)
 
 
-def render(result: Result, options: c.RenderOptions | None = None, *, max_bytes: int = MAX_BYTES) -> str:
-    opts = options or c.RenderOptions()
+def render(result: Result, options: RenderOptions | None = None, *, max_bytes: int = MAX_BYTES) -> str:
+    opts = options or RenderOptions()
     out = _Budget(max_bytes)
     summary = result.summary
-    views = c.by_importance(result)
+    views = by_importance(result)
     icon = ":x:" if gate.failing(result) else ":white_check_mark:"
-    out.add(f"## {icon} racegate: {md(c.verdict(result))}\n")
+    out.add(f"## {icon} racegate: {md(verdict(result))}\n")
     out.add("| tests | runs | failed runs | distinct problems | new | chance the next run finds a new one | time |")
     out.add("|---:|---:|---:|---:|---:|---:|---:|")
     out.add(
         f"| {summary.tests} | {summary.runs} | {summary.failed_runs} | {len(views)} "
-        f"| {summary.new_buckets} | {md(c.percent(summary.new_bucket_chance))} "
+        f"| {summary.new_buckets} | {md(percent(summary.new_bucket_chance))} "
         f"| {summary.wall_seconds:.1f} s |\n"
     )
     if views:
@@ -50,7 +58,7 @@ def render(result: Result, options: c.RenderOptions | None = None, *, max_bytes:
             row = (
                 f"| {'**new**' if v.new else 'known'} | {md(v.kind)} "
                 f"| {md(v.title)} | {where} | {md(v.frequency)} "
-                f"| {md(', '.join(v.tests))} | {md(v.strategy + c.found_after(v.first_seen))} |"
+                f"| {md(', '.join(v.tests))} | {md(v.strategy + found_after(v.first_seen))} |"
             )
             # The table may use half the room; the tests table and the full reports need the rest.
             if not out.add(row, limit=max_bytes // 2):
@@ -80,26 +88,26 @@ def render(result: Result, options: c.RenderOptions | None = None, *, max_bytes:
 
 
 def _tests_table(result: Result) -> list[str]:
-    rows = c.test_rows(result)
+    rows = test_rows(result)
     if not rows:
         return []
     lines = ["### Tests\n", "| test | runs | pass | race | fail | crash | timeout | |",
              "|---|---:|---:|---:|---:|---:|---:|---|"]
     # A summary sized for people: the tests worth a look, and one line for the rest.
-    quiet = [r for r in rows if c.is_quiet(r.test)]
-    for r in (r for r in rows if not c.is_quiet(r.test)):
+    quiet = [r for r in rows if is_quiet(r.test)]
+    for r in (r for r in rows if not is_quiet(r.test)):
         flag = {"flaky": "**flaky**", "failed": "failed"}.get(r.flag, "")
         lines.append(
             f"| {md(r.test.name)} | {r.test.runs} | {r.count('pass')} | {r.count('race')} "
             f"| {r.count('fail')} | {r.count('crash')} | {r.count('timeout')} | {flag} |"
         )
     if quiet:
-        lines.append(f"\n{md(c.quiet_line(len(quiet)))}; racegate.html lists them.")
+        lines.append(f"\n{md(quiet_line(len(quiet)))}; racegate.html lists them.")
     return lines + [""]
 
 
 def _suppressions_table(result: Result) -> list[str]:
-    summary = c.suppressions_summary(result)
+    summary = suppressions_summary(result)
     if summary is None:
         return []
     rows = ["### Suppressions\n", f"{md(summary)}\n", "| suppression | file | matched | |", "|---|---|---:|---|"]
@@ -111,20 +119,20 @@ def _suppressions_table(result: Result) -> list[str]:
 def _notes(result: Result) -> list[str]:
     """What the session did not cover or changed (tests never run, cut runs, tests that crash alike, strategies
     dropped), as the console says it."""
-    notes = c.coverage_notes(result)
+    notes = coverage_notes(result)
     return ["### Notes\n", *(f"- {md(note)}" for note in notes), ""] if notes else []
 
 
 def _strategies_table(result: Result) -> list[str]:
     if not result.strategies:
         return []
-    timed = c.timed_strategies(result)
+    timed = timed_strategies(result)
     rows = ["### Strategies\n",
             "| strategy | runs | failed runs | problems found first |" + (" seconds |" if timed else ""),
             "|---|---:|---:|---:|" + ("---:|" if timed else "")]
     for name, s in sorted(result.strategies.items()):
         rows.append(f"| {md(name)} | {s.runs} | {s.failed_runs} | {s.buckets_first_found} |"
-                    + (f" {md(c.strategy_seconds(s))} |" if timed else ""))
+                    + (f" {md(strategy_seconds(s))} |" if timed else ""))
     return rows + [""]
 
 
@@ -134,45 +142,45 @@ TOP_STEPS = 20  # rows of the discovery table
 
 def _time(result: Result) -> list[str]:
     """Where the time went: search against verification, the tests that took it, and when each problem came."""
-    lines = ["### Time\n", f"{md(c.budget_line(result))}\n"]
-    costs = c.test_costs(result)
+    lines = ["### Time\n", f"{md(budget_line(result))}\n"]
+    costs = test_costs(result)
     if costs:
         per = any(t.test.strategies for t in costs)  # results of earlier releases have no split per strategy
         lines += ["| test | runs | seconds | share |" + (" per strategy |" if per else ""),
                   "|---|---:|---:|---:|" + ("---|" if per else "")]
         for t in costs[:TOP_TESTS]:
-            lines.append(f"| {md(t.test.name)} | {t.test.runs} | {md(c.seconds(t.seconds))} | {md(c.share(t.share))} |"
-                         + (f" {md(c.per_strategy(t.test))} |" if per else ""))
+            lines.append(f"| {md(t.test.name)} | {t.test.runs} | {md(seconds(t.seconds))} | {md(share(t.share))} |"
+                         + (f" {md(per_strategy(t.test))} |" if per else ""))
         rest = costs[TOP_TESTS:]
         if rest:
-            lines.append(f"\n{md(f'{len(rest)} more tests took {c.seconds(sum(t.seconds for t in rest))}')}; "
+            lines.append(f"\n{md(f'{len(rest)} more tests took {seconds(sum(t.seconds for t in rest))}')}; "
                          "racegate.html lists them.")
         lines.append("")
-    steps = c.discovery_steps(result)
+    steps = discovery_steps(result)
     if steps:
         timed = result.discovery_seconds is not None
         lines += ["| distinct problems | after runs |" + (" after seconds |" if timed else ""),
                   "|---:|---:|" + ("---:|" if timed else "")]
         for step in steps[:TOP_STEPS]:
             lines.append(f"| {step.found} | {step.runs} |"
-                         + (f" {md(c.seconds(step.seconds))} |" if step.seconds is not None else ""))
+                         + (f" {md(seconds(step.seconds))} |" if step.seconds is not None else ""))
         if len(steps) > TOP_STEPS:
             lines.append(f"\n{md(f'{len(steps) - TOP_STEPS} more, the last after {steps[-1].runs} runs')}.")
-        tail = c.quiet_tail(result)
+        tail = quiet_tail(result)
         if tail:
             lines.append(f"\n{md(f'Nothing new in the last {tail}.')}")
         lines.append("")
     return lines
 
 
-def _details(v: c.BucketView, opts: c.RenderOptions) -> str:
+def _details(v: BucketView, opts: RenderOptions) -> str:
     # Inside <details>/<pre> GitHub does not parse Markdown, so HTML escaping alone keeps the text literal.
     e = html.escape
     state = "new" if v.new else "known"
-    lines = [f"[{state}] {v.id}: {v.title}", "", f"what: {v.advice.what}", *c.detail_lines(v),
-             "", c.raw_report_text(v.bucket, opts, limit=16 * 1024)]
-    body = e(c.strip_control("\n".join(lines)))
-    summary = e(c.one_line(v.title if v.title.startswith(v.kind) else f"{v.kind}: {v.title}"))
+    lines = [f"[{state}] {v.id}: {v.title}", "", f"what: {v.advice.what}", *detail_lines(v),
+             "", raw_report_text(v.bucket, opts, limit=16 * 1024)]
+    body = e(strip_control("\n".join(lines)))
+    summary = e(one_line(v.title if v.title.startswith(v.kind) else f"{v.kind}: {v.title}"))
     return f"<details><summary>{summary}</summary>\n\n<pre>\n{body}\n</pre>\n\n</details>\n"
 
 

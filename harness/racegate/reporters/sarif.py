@@ -10,7 +10,9 @@ from urllib.parse import quote
 from racegate.advice import advice_for
 from racegate.kinds import severity
 from racegate.model import SourceFrame, StackTrace
-from racegate.reporters import common as c
+from racegate.reporters.interface import RenderOptions
+from racegate.reporters.text import frame_function, one_line, repo_path
+from racegate.reporters.view import access_label, BucketView, by_importance, detail_lines
 from racegate.result import Result
 
 FORMAT = "sarif"
@@ -26,13 +28,13 @@ _LEVEL = ("error", "error", "error", "warning", "warning", "note")  # by severit
 
 def render(
     result: Result,
-    options: c.RenderOptions | None = None,
+    options: RenderOptions | None = None,
     *,
     max_results: int = MAX_RESULTS,
     max_gzip_bytes: int = MAX_GZIP_BYTES,
 ) -> str:
     src = result.config.source_dir
-    views = c.by_importance(result)
+    views = by_importance(result)
     kinds = sorted({v.kind for v in views}, key=lambda k: (severity(k), k))
     rule_index = {k: i for i, k in enumerate(kinds)}
     results = [_result(v, src, rule_index) for v in views[:max_results]]
@@ -103,8 +105,8 @@ def rule_id(kind: str) -> str:
     return "racegate/" + ("-".join(re.findall(r"[a-z0-9]+", kind.lower())) or "problem")
 
 
-def _result(v: c.BucketView, src: str | None, rule_index: dict) -> dict:
-    message = [c.one_line(v.title), *c.detail_lines(v)]
+def _result(v: BucketView, src: str | None, rule_index: dict) -> dict:
+    message = [one_line(v.title), *detail_lines(v)]
     located = [side for side in v.sides if side.frame.file]
     out: dict = {
         "ruleId": rule_id(v.kind),
@@ -125,7 +127,7 @@ def _result(v: c.BucketView, src: str | None, rule_index: dict) -> dict:
         },
     }
     related = [
-        dict(_location(side.frame, src, f"{c.access_label(v.bucket, i)}: {side.function}"), id=i + 1)
+        dict(_location(side.frame, src, f"{access_label(v.bucket, i)}: {side.function}"), id=i + 1)
         for i, side in enumerate(located)
     ]
     if related:
@@ -133,7 +135,7 @@ def _result(v: c.BucketView, src: str | None, rule_index: dict) -> dict:
     flows = [_thread_flow(s, src) for s in v.stacks]
     flows = [f for f in flows if f["locations"]]
     if flows:
-        out["codeFlows"] = [{"message": {"text": c.one_line(v.title)}, "threadFlows": flows}]
+        out["codeFlows"] = [{"message": {"text": one_line(v.title)}, "threadFlows": flows}]
     return out
 
 
@@ -141,9 +143,9 @@ def _thread_flow(stack: StackTrace, src: str | None) -> dict:
     # SARIF orders thread-flow locations by execution: outermost caller first, the access last.
     frames = [f for f in stack.frames[:MAX_FRAMES_PER_STACK] if f.file]
     return {
-        "message": {"text": c.one_line(stack.header) or "stack"},
+        "message": {"text": one_line(stack.header) or "stack"},
         "locations": [
-            {"location": _location(f, src, c.frame_function(f)), "nestingLevel": depth}
+            {"location": _location(f, src, frame_function(f)), "nestingLevel": depth}
             for depth, f in enumerate(reversed(frames))
         ],
     }
@@ -154,13 +156,13 @@ def _location(frame: SourceFrame, src: str | None, text: str) -> dict:
     physical: dict = {"artifactLocation": artifact}
     if frame.line:
         physical["region"] = {"startLine": frame.line}
-    loc: dict = {"physicalLocation": physical, "message": {"text": c.one_line(text) or "here"}}
+    loc: dict = {"physicalLocation": physical, "message": {"text": one_line(text) or "here"}}
     if not in_project:
         loc["properties"] = {"outsideProject": True}
     return loc
 
 
-def _fallback_location(v: c.BucketView) -> dict:
+def _fallback_location(v: BucketView) -> dict:
     # Crashes and timeouts may have no frame; GitHub needs a location, so point at the project root's build file.
     return {
         "physicalLocation": {"artifactLocation": {"uri": "CMakeLists.txt", "uriBaseId": SRCROOT},
@@ -171,7 +173,7 @@ def _fallback_location(v: c.BucketView) -> dict:
 
 
 def _artifact(file: str, src: str | None) -> tuple[dict, bool]:
-    rel = c.repo_path(file, src)
+    rel = repo_path(file, src)
     if rel is not None:
         return {"uri": quote(rel), "uriBaseId": SRCROOT}, True
     if PurePosixPath(file).is_absolute():

@@ -56,7 +56,7 @@ def test_single_threaded_passing_tests_fold_into_one_line(sample):
 
 def test_notes_say_what_the_console_says_and_are_escaped(sample):
     from racegate.reporters import html
-    from racegate.reporters.common import coverage_notes
+    from racegate.reporters.sentences import coverage_notes
 
     result = Result.from_json(sample)
     result.tests[0].notes = [f"noise slowed {HOSTILE} past 5x its plain run: noise disabled for it"]

@@ -7,7 +7,8 @@ from html.parser import HTMLParser
 
 import xml.etree.ElementTree as ET
 
-from racegate.reporters import common, console, html, junit, markdown
+from racegate.reporters import console, html, junit, markdown, sentences, view
+from racegate.reporters.text import seconds
 from racegate.result import Result
 
 from conftest import HOSTILE
@@ -20,14 +21,14 @@ def _section(page: str, ident: str) -> str:
 
 
 def test_the_steps_of_discovery_read_both_curves(timed):
-    steps = common.discovery_steps(Result.from_json(timed))
+    steps = view.discovery_steps(Result.from_json(timed))
     assert [(s.found, s.runs, s.seconds) for s in steps][:3] == [(1, 1, 0.4), (2, 3, 1.2), (3, 6, 2.4)]
     assert len(steps) == 8 and steps[-1].runs == 59
-    assert common.quiet_tail(Result.from_json(timed)) == "261 runs (69.8 s)"
+    assert sentences.quiet_tail(Result.from_json(timed)) == "261 runs (69.8 s)"
 
 
 def test_the_budget_line_splits_search_from_verification(timed):
-    line = common.budget_line(Result.from_json(timed))
+    line = sentences.budget_line(Result.from_json(timed))
     assert line == ("201.7 s of test runs in 93.4 s on 2 jobs: search 196.0 s in 310 runs; verification 5.75 s in "
                     "10 runs (6 plain re-checks 2.50 s, 4 seed replays 3.25 s)")
 
@@ -84,7 +85,7 @@ def test_a_large_suite_lists_the_tests_that_took_most_time_and_sums_the_rest(big
     assert "<td>T079</td>" in time and "<td>T000</td>" not in time  # the slowest are listed
     rest = sum(50 * 0.01 * (i + 1) for i in range(80 - html.TIME_ROWS))
     assert f'<td class="muted">{80 - html.TIME_ROWS} more tests</td><td>{50 * (80 - html.TIME_ROWS)}</td>' \
-           f"<td>{common.seconds(rest)}</td>" in time
+           f"<td>{seconds(rest)}</td>" in time
 
 
 def test_a_result_of_an_earlier_release_shows_no_invented_times(sample):

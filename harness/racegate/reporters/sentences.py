@@ -1,0 +1,145 @@
+"""The sentences every format says of the whole session, in the same words: the verdict, what the session did
+not cover, the suppressions in use, where the time went and when each problem was found."""
+from __future__ import annotations
+
+from collections import Counter
+
+from racegate import gate
+from racegate.reporters.text import count_of, seconds
+from racegate.reporters.view import discovery_steps
+from racegate.reporters.words import CUT_CAUSES, PURPOSES, STATUS
+from racegate.result import VERIFICATION_PURPOSES, Result, Spent, TestResult
+
+
+def verdict(result: Result) -> str:
+    new = result.summary.new_buckets
+    known = result.known_buckets
+    tail = " (interrupted: partial results)" if result.interrupted else ""
+    if gate.failing(result):
+        return f"FAIL: {count_of(new, 'new problem')} ({known} known){tail}"
+    if known:
+        statuses = Counter(result.status(b) for b in result.buckets)
+        why = ", ".join(f"{n} {STATUS[s].known_as}" if len(statuses) > 1 else STATUS[s].known_as
+                        for s, n in sorted(statuses.items()))
+        return f"PASS: no new problems ({known} known, {why}){tail}"
+    return f"PASS: no races or failures found{tail}"
+
+
+def coverage_notes(result: Result) -> list[str]:
+    """What the session did not cover, one sentence each: tests that never ran, runs racegate cut, slowdowns."""
+    notes = []
+    never = [t for t in result.tests if t.not_run is not None]
+    for reason in sorted({t.not_run for t in never if t.not_run}):
+        names = [t.name for t in never if t.not_run == reason]
+        shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+        notes.append(f"{len(names)} of {len(result.tests)} tests never ran ({reason}): {shown}")
+    if any(t.not_run and "budget" in t.not_run for t in never):
+        notes.append("the time budget was too small for one pass over the tests: raise --time-budget or shard")
+    for crash in result.steady_crashes:
+        if crash.alike:
+            n = len(crash.tests)
+            shown = ", ".join(crash.tests[:5]) + (f" and {n - 5} more" if n > 5 else "")
+            # Alike, they are likely one cause; a real bug in each would rarely crash every run the same way.
+            notes.append(f"{n} tests crashed with {crash.signal} on every run, plain ones too, and TSan reported "
+                         f"nothing: that points at one cause rather than {n} bugs, most often the environment (the "
+                         f"build, the TSan runtime, the machine); run racegate doctor, then one of them by hand under "
+                         f"gdb: {shown}")
+    cut = result.summary.cut_runs
+    if cut:
+        notes.append(cut_note(result, cut))
+    for t in result.tests:
+        notes += [f"{t.name}: {note}" for note in t.notes]
+    return notes
+
+
+def cut_note(result: Result, cut: int) -> str:
+    """"3 runs cut by racegate: 2 at the budget's deadline, 1 past a strategy's slowdown limit; ..."."""
+    causes: Counter[str] = Counter()
+    for t in result.tests:
+        causes.update(t.cuts)
+    order = [*CUT_CAUSES, *sorted(set(causes) - set(CUT_CAUSES))]  # a later release's cause keeps its key
+    parts = [f"{causes[cause]} {CUT_CAUSES.get(cause, f'for another reason ({cause})')}"
+             for cause in order if causes[cause]]
+    unknown = cut - sum(causes.values())
+    if not parts:  # a result of an earlier release: the causes were not recorded
+        parts = ["at the budget's deadline or past a strategy's slowdown limit"]
+    elif unknown > 0:  # merged with a shard of an earlier release
+        parts.append(f"{unknown} for a reason not recorded")
+    return (f"{count_of(cut, 'run')} cut by racegate: {', '.join(parts)}; "
+            "a cut run is neither a pass nor a failure")
+
+
+def quiet_line(count: int) -> str:
+    return (f"{count_of(count, 'single-threaded test')} passed (one thread cannot race, so "
+            f"{'they were' if count != 1 else 'it was'} not repeated)")
+
+
+def suppressions_summary(result: Result) -> str | None:
+    """One sentence on the user's suppressions file for every format; None when the session ran without one."""
+    entries = result.suppressions
+    if entries is None:
+        return None
+    matched = sum(s.matched for s in entries)
+    stale = sum(1 for s in entries if s.stale)
+    text = (f"{count_of(len(entries), 'suppression')} in use, "
+            f"{count_of(matched, 'report')} suppressed")
+    if stale:
+        text += (f"; {stale} stale (matched nothing in any of the {result.summary.runs} runs): "
+                 "prune them, or keep them for code these tests do not reach")
+    return text
+
+
+def budget_line(result: Result) -> str:
+    """Where the time went, in one sentence: run-seconds against wall time, and search against verification."""
+    total, runs = result.run_seconds, result.summary.runs
+    jobs = result.config.jobs
+    text = (f"{seconds(total)} of test runs in {seconds(result.wall_seconds)}"
+            + (f" on {count_of(jobs, 'job')}" if jobs else ""))
+    spent = result.verification
+    if spent is None:
+        return text
+    checks = Spent()
+    for s in spent.values():
+        checks.add(s.runs, s.seconds)
+    text += f": search {seconds(max(0.0, total - checks.seconds))} in {count_of(runs - checks.runs)}"
+    if not checks.runs:
+        return text + "; no finding needed re-checking"
+    parts = [f"{count_of(spent[p].runs, PURPOSES[p])} {seconds(spent[p].seconds)}"
+             for p in VERIFICATION_PURPOSES if p in spent and spent[p].runs]
+    return text + f"; verification {seconds(checks.seconds)} in {count_of(checks.runs)} ({', '.join(parts)})"
+
+
+def per_strategy(test: TestResult) -> str:
+    """A test's runs and seconds per strategy, most seconds first: "noise 12 runs 3.40 s · pct 4 runs 1.10 s"."""
+    spent = sorted(test.strategies.items(), key=lambda kv: (-kv[1].seconds, kv[0]))
+    return " · ".join(f"{name} {count_of(s.runs)} {seconds(s.seconds)}" for name, s in spent)
+
+
+def quiet_tail(result: Result) -> str:
+    """How long the session went on after its last new problem: "312 runs (41.0 s)"; "" when it found none, or
+    found one in its last run."""
+    steps = discovery_steps(result)
+    if not steps or not result.discovery:
+        return ""
+    last, end = steps[-1], result.discovery[-1][0]
+    if end == last.runs:
+        return ""
+    text = count_of(end - last.runs, 'run')
+    if last.seconds is not None and result.discovery_seconds:
+        text += f" ({seconds(result.discovery_seconds[-1][0] - last.seconds)})"
+    return text
+
+
+def discovery_line(result: Result, limit: int = 8) -> str | None:
+    """The discovery curve in one line: when each problem was first seen, in runs and seconds; None for none."""
+    steps = discovery_steps(result)
+    if not steps:
+        return None
+    shown = [f"#{s.found} run {s.runs}" + (f", {seconds(s.seconds)}" if s.seconds is not None else "")
+             for s in steps[:limit]]
+    if len(steps) > limit:
+        shown.append(f"... {len(steps) - limit} more, the last at run {steps[-1].runs}"
+                     + (f", {seconds(steps[-1].seconds)}" if steps[-1].seconds is not None else ""))
+    tail = quiet_tail(result)
+    return (f"distinct problems first seen at: {' · '.join(shown)}"
+            + (f"; nothing new in the last {tail}" if tail else ""))
