@@ -7,7 +7,7 @@ from racegate.reporters.sentences import (
     budget_line, coverage_notes, discovery_line, per_strategy, suppressions_summary, verdict
 )
 from racegate.reporters.text import found_after, one_line, percent, seconds, share, strategy_seconds
-from racegate.reporters.view import by_importance, test_costs, test_rows, timed_strategies
+from racegate.reporters.view import BucketView, by_importance, detail, test_costs, test_rows, timed_strategies
 from racegate.result import Result
 
 FORMAT = "console"
@@ -31,29 +31,7 @@ def render(result: Result, options: RenderOptions | None = None) -> str:
         "",
     ]
     for v in views:
-        tag = paint(v.status_words.tag, "red" if v.new else "yellow")
-        out.append(f"[{tag}] {paint(one_line(v.kind), 'bold')}  {v.id}")
-        out.append(f"  {one_line(v.title)}")
-        for side in v.sides:
-            out.append(f"  {side.label:<14} {one_line(side.function)}  ({one_line(side.location)})")
-        out.append(f"  {one_line(v.evidence)}")
-        if v.reported_as:
-            out.append(f"  reported as: {one_line(v.reported_as)}")
-        out += [f"  symptom: {one_line(line)}" for line in v.symptoms]
-        out.append(f"  tests: {one_line(', '.join(v.tests))}")
-        schedules = ", ".join(f"{k} {n}" for k, n in v.schedules)
-        out.append(
-            f"  found by: {one_line(v.strategy)} (run {v.first_seen.run}, seed {v.first_seen.seed}"
-            f"{found_after(v.first_seen)})"
-            + (f"; runs per strategy: {one_line(schedules)}" if schedules else "")
-        )
-        out.append(f"  fix: {one_line(v.advice.fix)}")
-        if v.reproduce:
-            out.append(f"  reproduce: {one_line(v.reproduce)}")
-        out.append(f"  replay:    {v.replay}")
-        if v.baseline_note:
-            out.append(f"  {v.status_words.note_label}: {one_line(v.baseline_note)}")
-        out.append("")
+        out += _bucket(v, paint)
     out += _tests_table(result, paint)
     out += _strategies_table(result)
     out += _time(result)
@@ -63,6 +41,34 @@ def render(result: Result, options: RenderOptions | None = None) -> str:
     out.append(f"Good-Turing: chance the next run finds a new bucket: {percent(summary.new_bucket_chance)}")
     out.append(paint(verdict(result), "red" if gate.failing(result) else "green"))
     return "\n".join(out) + "\n"
+
+
+def _bucket(v: BucketView, paint) -> list[str]:
+    """One bucket's block: its tag, kind, id and title, then its detail (view.detail) indented, laid out for a
+    terminal: the sides as columns, the runs per strategy after how it was found, the replay line aligned under the
+    reproduce line (and left as it is: one_line could change a quoted argument)."""
+    tag = paint(v.status_words.tag, "red" if v.new else "yellow")
+    lines = [f"[{tag}] {paint(one_line(v.kind), 'bold')}  {v.id}", f"  {one_line(v.title)}"]
+    sides = iter(v.sides)
+    for line in detail(v):
+        if line.part == "side":
+            side = next(sides)
+            lines.append(f"  {side.label:<14} {one_line(side.function)}  ({one_line(side.location)})")
+        elif line.part == "found by":
+            lines.append(_found_by(v))
+        elif line.part == "replay":
+            lines.append(f"  replay:    {line.text}")
+        elif line.part == "note" and not v.baseline_note:
+            continue  # baselined without a note: the tag already says it is known
+        else:
+            lines.append(f"  {line.label}: {one_line(line.text)}" if line.label else f"  {one_line(line.text)}")
+    return lines + [""]
+
+
+def _found_by(v: BucketView) -> str:
+    schedules = ", ".join(f"{k} {n}" for k, n in v.schedules)
+    return (f"  found by: {one_line(v.strategy)} (run {v.first_seen.run}, seed {v.first_seen.seed}"
+            f"{found_after(v.first_seen)})" + (f"; runs per strategy: {one_line(schedules)}" if schedules else ""))
 
 
 def _tests_table(result: Result, paint) -> list[str]:
