@@ -53,8 +53,10 @@ def test_every_status_a_result_gives_has_its_words(sample):
     statuses = {result.status(b) for b in result.buckets}
     assert statuses == set(words.STATUS) == {"new", "baselined", "library", "timing-sensitive"}
     shown = console.render(result)
+    tags = {"new": "NEW", "baselined": "known", "library": "known", "timing-sensitive": "timing-sensitive"}
     for v in view.by_importance(result):
-        assert f"[{v.status_words.tag}] {v.kind}  {v.id}" in shown
+        assert f"[{tags[v.status]}] {v.kind}  {v.id}" in shown
+    assert "  known: standard library (GCC bug 77704" in shown and "  not gated: timing-sensitive: " in shown
     assert sentences.verdict(result).startswith("FAIL")
     for b in new[2:]:
         b.new = False  # baselined: nothing gates, and the verdict names each known status in its words
