@@ -5,9 +5,10 @@ Under TSan a process costs far more to start than a small test costs to run (0.5
 HTTP library's test binary), so a suite of thousands of tests run one per process spends its first pass
 starting processes. The tests `gtest_discover_tests` registers for one executable differ only in their
 `--gtest_filter`: here they run as a few processes with a filter list, split across the jobs, and each
-process's output is cut at gtest's `[ RUN      ]` markers into one record per test (gtest.py says why that
-order holds). The test cases `doctest_discover_tests` registers differ only in their `--test-case=`, and their
-processes' output is cut at doctest's XML elements (doctest_xml.py). Repetitions stay one test per process:
+process's output is cut at gtest's `[ RUN      ]` markers into one record per test (frameworks/gtest.py says why
+that order holds). The test cases `doctest_discover_tests` registers differ only in their `--test-case=`, and
+their processes' output is cut at doctest's XML elements (frameworks/doctest_xml.py). What each framework gives
+is its `Framework` record (frameworks/). Repetitions stay one test per process:
 isolation is what they measure.
 
 A report TSan printed outside every test (before the first, between two, after the last) or whose stacks run
@@ -23,32 +24,29 @@ test run alone would not.
 """
 from __future__ import annotations
 
-import functools
 import math
-import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterator
 
-from racegate import doctest_xml, failure, gtest, outdir, shim
-from racegate.discover import DOCTEST, test_framework
+from racegate import failure, shim
 from racegate.analyse import analyse_run, sign_report
 from racegate.execute import DEFAULT_TIMEOUT, Execution, Executor, Stopped
 from racegate.model import CUT, Finding, PlannedRun, RunRecord, TestCase
 from racegate.run_env import replay_env
-from racegate.segments import Segment
+from racegate.frameworks import of_test
+from racegate.frameworks.framework import Framework
+from racegate.frameworks.gtest import GTEST
+from racegate.frameworks.segments import Segment
 from racegate.suppressions import matched_counts
 from racegate.tsan_parse import parse_reports
 
 # Linux caps one argument at 128 KiB (MAX_ARG_STRLEN): a batch's --gtest_filter or --test-case= stays well below.
 FILTER_LIMIT = 100_000
-FILTER_FLAG = "--gtest_filter="
 OUTSIDE = " (outside its tests)"
 OUTSIDE_NOTE = ("TSan reports printed by a batched first-pass process outside any one of its tests (before the "
                 "first, between two, after the last, or from a thread that outlived its test); they belong to "
                 "the executable as a whole")
-# A filter that is a pattern or a list selects more than one test: such a test is not one gtest test.
-_PATTERN = re.compile(r"[*?:\-]")
 
 
 @dataclass(frozen=True)
@@ -58,61 +56,6 @@ class PlannedBatch:
     runs: tuple[PlannedRun, ...]
 
 
-def gtest_name(test: TestCase) -> str | None:
-    """The one gtest test (Suite.Test) that the test's `--gtest_filter=` selects, or None."""
-    filters = [arg[len(FILTER_FLAG):] for arg in test.command[1:] if arg.startswith(FILTER_FLAG)]
-    if len(filters) != 1 or not filters[0] or _PATTERN.search(filters[0]) or "." not in filters[0]:
-        return None
-    return filters[0]
-
-
-@dataclass(frozen=True)
-class Framework:
-    """What batching needs of a test framework: which one test a command selects and how to select many in
-    one argument, how to cut a process's output into its tests, where its outcomes are, and whether a
-    report runs in the body of a test other than the one running."""
-
-    selected: Callable[[TestCase], str | None]  # the one test the command selects, or None
-    is_selector: Callable[[str], bool]  # the argument that selects it
-    quote: Callable[[str], str]  # a name within the selector's list
-    separator: str
-    split_output: Callable[[str], list[Segment]]
-    # {test: outcome} a process wrote apart from its output, read from its run dir; None when it wrote none.
-    read_outcomes: Callable[[Path], dict[str, gtest.JsonOutcome] | None]
-    in_other_body: Callable[[str, list[str]], bool]  # (the running test, a report's functions)
-
-
-def _gtest_in_other_body(test: str, functions: list[str]) -> bool:
-    return bool(gtest.bodies_named(functions) - {gtest.body_class(test)})
-
-
-GTEST = Framework(selected=gtest_name, is_selector=lambda arg: arg.startswith(FILTER_FLAG),
-                  quote=lambda name: name, separator=":", split_output=gtest.split_output,
-                  read_outcomes=lambda run_dir: gtest.read_json(outdir.gtest_json_file(run_dir)),
-                  in_other_body=_gtest_in_other_body)
-# doctest's verdicts and times are in its XML output itself.
-DOCTEST_XML = Framework(selected=lambda test: doctest_xml.case_name(test.command),
-                        is_selector=doctest_xml.is_selector, quote=doctest_xml.escape, separator=",",
-                        split_output=doctest_xml.split_output, read_outcomes=lambda run_dir: None,
-                        in_other_body=lambda test, functions: doctest_xml.runs_in_other_bodies(functions))
-
-
-def framework(test: TestCase) -> Framework | None:
-    """The framework whose tests the test's command runs: gtest (it passes --gtest_ flags), doctest (its
-    program holds doctest's own option names and it selects one case by `--test-case=`), else None."""
-    if test.is_gtest:
-        return GTEST
-    if test.command and doctest_xml.case_name(test.command) is not None and _is_doctest(test.command[0]):
-        return DOCTEST_XML
-    return None
-
-
-@functools.lru_cache(maxsize=None)
-def _is_doctest(program: str) -> bool:
-    """Looked up once per program: a suite's hundreds of tests share one executable."""
-    return test_framework([program]) == DOCTEST
-
-
 def batch_key(test: TestCase) -> tuple | None:
     """What tests must share to run in one process: the command apart from the filter, the working
     directory and environment. None for a test that runs alone: not one gtest test or doctest case, RUN_SERIAL
@@ -120,7 +63,7 @@ def batch_key(test: TestCase) -> tuple | None:
     process)."""
     if test.run_serial or test.will_fail or test.skip_return_code is not None:
         return None
-    fw = framework(test)
+    fw = of_test(test)
     if fw is None or fw.selected(test) is None:
         return None
     base = tuple(arg for arg in test.command if not fw.is_selector(arg))
@@ -154,7 +97,7 @@ def _within_filter_limit(tests: list[TestCase]) -> list[list[TestCase]]:
     chunks: list[list[TestCase]] = [[]]
     length = 0
     for test in tests:
-        fw = framework(test)
+        fw = of_test(test)
         add = len(fw.quote(fw.selected(test) or "") if fw else "") + 1
         if chunks[-1] and length + add > FILTER_LIMIT:
             chunks.append([])
@@ -167,7 +110,7 @@ def _within_filter_limit(tests: list[TestCase]) -> list[list[TestCase]]:
 def batch_command(tests: list[TestCase]) -> tuple[str, ...]:
     """The shared command with one filter naming every test, where the first test had its filter, spelt as
     the first test spelt it."""
-    fw = framework(tests[0]) or GTEST
+    fw = of_test(tests[0]) or GTEST
     first = tests[0].command
     where = next(i for i, arg in enumerate(first) if fw.is_selector(arg))
     flag = first[where][:first[where].index("=") + 1]
@@ -202,7 +145,7 @@ class Split:
 def split_execution(execution: Execution, runs: list[PlannedRun], per_test_timeout: float) -> Split:
     """The records of one batch process: outcomes from gtest's JSON where it wrote one, else from the markers;
     reports by their place in the output."""
-    fw = framework(runs[0].test) or GTEST
+    fw = of_test(runs[0].test) or GTEST
     by_name = {fw.selected(p.test): p for p in runs}
     output = execution.output
     segments = fw.split_output(output)
