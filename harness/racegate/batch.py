@@ -29,16 +29,15 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterator
 
-from racegate import failure, shim
-from racegate.analyse import analyse_run, sign_report
+from racegate import failure
+from racegate.analyse import Stretch, analyse_run, run_analysed, sign_report, suppressed
 from racegate.execute import DEFAULT_TIMEOUT, Execution, Executor, Stopped
-from racegate.model import CUT, Finding, PlannedRun, RunRecord, TestCase
+from racegate.model import CUT, Finding, PlannedRun, RunRecord, TestCase, TsanReport
 from racegate.run_env import replay_env
 from racegate.frameworks import of_test
 from racegate.frameworks.framework import Framework
 from racegate.frameworks.gtest import GTEST
 from racegate.frameworks.segments import Segment
-from racegate.suppressions import matched_counts
 from racegate.tsan_parse import parse_reports
 
 # Linux caps one argument at 128 KiB (MAX_ARG_STRLEN): a batch's --gtest_filter or --test-case= stays well below.
@@ -141,20 +140,23 @@ class Split:
     # The tests' own seconds, as their framework timed them, when every test that started ended; else None.
     tests_seconds: float | None = None
 
+    def every_record(self) -> list[RunRecord]:
+        """What the process printed outside its tests first: it is taken to start with the process."""
+        return ([self.outside] if self.outside else []) + self.records
+
 
 def split_execution(execution: Execution, runs: list[PlannedRun], per_test_timeout: float) -> Split:
-    """The records of one batch process: outcomes from gtest's JSON where it wrote one, else from the markers;
+    """The records of one batch process: its output cut into one stretch per test, each read by the analyse
+    stage as a test's own run is, with its outcome from gtest's JSON where it wrote one, else from the markers;
     reports by their place in the output."""
     fw = of_test(runs[0].test) or GTEST
     by_name = {fw.selected(p.test): p for p in runs}
     output = execution.output
     segments = fw.split_output(output)
     outcomes = fw.read_outcomes(execution.run_dir) or {}
-    report = shim.read_shim_report(execution.shim_report)
-    threads = 1 if report.get("max_threads") == 1 else None  # one thread all along: none of its tests had more
     split = Split()
     outside_text: list[str] = []
-    moved: list[Finding] = []
+    moved: list[TsanReport] = []
     ran: list[tuple[PlannedRun, Segment]] = []
     for segment in segments:
         plan = by_name.get(segment.test) if segment.test is not None else None
@@ -176,7 +178,7 @@ def split_execution(execution: Execution, runs: list[PlannedRun], per_test_timeo
     overhead = 0.0 if len(ended) < len(ran) else max(0.0, open_seconds) / max(1, len(ran))
     if ran and len(ended) == len(ran):
         split.tests_seconds = execution.duration - open_seconds
-    failures: list[Finding]
+    stretches: list[Stretch] = []
     for plan, segment in ran:
         if segment.verdict is None and execution.interrupted:
             continue  # cut short by the interrupt: no record, as for a test run alone
@@ -184,20 +186,13 @@ def split_execution(execution: Execution, runs: list[PlannedRun], per_test_timeo
         own, others = _own_reports(fw, plan, text)
         moved.extend(others)
         name = fw.selected(plan.test) or ""
-        verdict = outcomes[name].verdict if name in outcomes else segment.verdict
         if segment.verdict is None:  # it crashed, hung or was cut: the process's end is its end
-            seconds = max(0.0, open_seconds)
-            if execution.cut is not None:
-                outcome, failures = CUT, []
-            else:
-                outcome, failures = failure.classify(plan.test, execution.returncode, execution.timed_out,
-                                                     per_test_timeout, text, text, bool(own))
+            verdict, seconds = None, max(0.0, open_seconds)
         else:
+            verdict = outcomes[name].verdict if name in outcomes else segment.verdict
             seconds = own_seconds(plan, segment) + overhead
-            outcome, failures = failure.classify(plan.test, 1 if verdict == "fail" else 0, False,
-                                                 per_test_timeout, text, text, bool(own))
-        split.records.append(_record(plan, execution, outcome, own + failures, seconds, threads))
-    outside = [sign_report(r) for r in parse_reports("".join(outside_text))] + moved
+        stretches.append(Stretch(plan, text, tuple(own), verdict, seconds, per_test_timeout))
+    outside = [sign_report(r) for r in parse_reports("".join(outside_text)) + moved]
     exit_failures = _exit_failures(execution, ran, per_test_timeout, "".join(outside_text))
     if outside or exit_failures:
         tests = [p.test for p in runs]
@@ -206,23 +201,24 @@ def split_execution(execution: Execution, runs: list[PlannedRun], per_test_timeo
             test=pseudo.name, run=execution.plan.run, seed=execution.plan.seed, schedule=execution.plan.schedule,
             command=list(pseudo.command), outcome=_outcome(outside, exit_failures, execution),
             returncode=execution.returncode, duration=0.0, log_dir="", findings=outside + exit_failures,
-            env=replay_env(pseudo, execution.env), cwd=pseudo.cwd, cut=execution.cut)
-    # What TSan suppressed is counted per process, at its exit: once, on its last record.
-    counted = split.outside or (split.records[-1] if split.records else None)
-    if counted is not None:
-        counted.suppressed = dict(matched_counts(output, ""))
+            env=replay_env(pseudo, execution.env), cwd=pseudo.cwd, cut=execution.cut,
+            suppressed=suppressed(execution))
+    elif stretches:
+        # What TSan suppressed is counted per process, at its exit: once, on its last record.
+        stretches[-1] = replace(stretches[-1], counts_suppressions=True)
+    split.records = [analyse_run(execution, stretch) for stretch in stretches]
     return split
 
 
-def _own_reports(fw: Framework, plan: PlannedRun, text: str) -> tuple[list[Finding], list[Finding]]:
+def _own_reports(fw: Framework, plan: PlannedRun, text: str) -> tuple[list[TsanReport], list[TsanReport]]:
     """The reports in a test's stretch of output that are its own, and those whose stacks run in another
     test's body (a thread that outlived its test): those are not laid at this test."""
-    own: list[Finding] = []
-    others: list[Finding] = []
+    own: list[TsanReport] = []
+    others: list[TsanReport] = []
     name = fw.selected(plan.test) or ""
     for report in parse_reports(text):
         functions = [f.function for s in report.stacks for f in s.frames]
-        (others if fw.in_other_body(name, functions) else own).append(sign_report(report))
+        (others if fw.in_other_body(name, functions) else own).append(report)
     return own, others
 
 
@@ -249,17 +245,6 @@ def _outcome(findings: list[Finding], exit_failures: list[Finding], execution: E
         if any(f.kind == kind for f in exit_failures):
             return kind
     return "fail" if exit_failures else "race"
-
-
-def _record(plan: PlannedRun, execution: Execution, outcome: str, findings: list[Finding], seconds: float,
-            threads: int | None) -> RunRecord:
-    """One test's record: its own command and environment to reproduce it alone."""
-    test = plan.test
-    return RunRecord(test=test.name, run=plan.run, seed=plan.seed, schedule=plan.schedule, command=list(test.command),
-                     outcome=outcome, returncode=execution.returncode if outcome in ("crash", "timeout") else None,
-                     duration=round(seconds, 4), log_dir="", threads=threads, findings=findings,
-                     env=replay_env(test, execution.env), cwd=test.cwd,
-                     cut=execution.cut if outcome == CUT else None)
 
 
 # -- running a batch ---------------------------------------------------------------------------------------
@@ -304,18 +289,14 @@ def run_batch(executor: Executor, batch: PlannedBatch, reserve_run: Callable[[],
                                        command=batch_command(tests), timeout=per_test),
                           run=reserve_run(), seed=first.seed, schedule=first.schedule, preload_shim=True,
                           batch=len(pending))
-        with executor.run(plan) as execution:
-            split = split_execution(execution, pending, per_test)
-            execution.keep_logs = (split.outside is not None or execution.interrupted
-                                   or any(r.outcome != "pass" for r in split.records))
-        for record in split.records + ([split.outside] if split.outside else []):
-            record.log_dir = execution.log_dir
-        offset = execution.started - session_started
-        for record in split.records:
-            record.started = round(offset, 3)
-            offset += record.duration
-        if split.outside:
-            split.outside.started = round(execution.started - session_started, 3)
+        splits: list[Split] = []
+
+        def read(execution: Execution) -> list[RunRecord]:
+            splits.append(split_execution(execution, pending, per_test))
+            return splits[0].every_record()
+
+        execution, _ = run_analysed(executor, plan, session_started, read)
+        split = splits[0]
         yield BatchResult(split.records,
                           (split.outside_test, split.outside) if split.outside and split.outside_test else None,
                           Process(execution.duration, split.tests_seconds, len(split.records)))
@@ -327,9 +308,5 @@ def run_batch(executor: Executor, batch: PlannedBatch, reserve_run: Callable[[],
             break  # it died before its first test: each runs alone
         pending = split.rest
     for plan in pending:
-        with executor.run(plan) as execution:
-            record = analyse_run(execution)
-            execution.keep_logs = record.outcome != "pass"
-        record.log_dir = execution.log_dir
-        record.started = round(execution.started - session_started, 3)
-        yield BatchResult([record], None, Process(execution.duration, None, 1, batched=False))
+        execution, records = run_analysed(executor, plan, session_started)
+        yield BatchResult(records, None, Process(execution.duration, None, 1, batched=False))
