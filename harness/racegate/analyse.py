@@ -43,6 +43,7 @@ def analyse_run(execution: Execution, stretch: Stretch | None = None) -> RunReco
     if UNEXPECTED_MAPPING in execution.output or UNEXPECTED_MAPPING in execution.tsan_log:
         raise RacegateError("the TSan runtime cannot run under this kernel's address-space randomization "
                             "(\"unexpected memory mapping\"): run `sudo sysctl -w vm.mmap_rnd_bits=28`")
+    alone = stretch is None  # the process was the test's own: its status, threads and shim note are the test's
     plan = stretch.plan if stretch else execution.plan
     if stretch is None:
         output, tsan_log, reports = execution.output, execution.tsan_log, parse_reports(execution.tsan_log)
@@ -60,7 +61,6 @@ def analyse_run(execution: Execution, stretch: Stretch | None = None) -> RunReco
         outcome, failures = failure.classify(plan.test, status, timed_out, timeout, output, tsan_log, bool(findings))
     report = shim.read_shim_report(execution.shim_report)
     threads = report.get("max_threads")
-    alone = stretch is None
     counted = stretch is None or stretch.counts_suppressions
     return RunRecord(test=plan.test.name, run=plan.run, seed=plan.seed, schedule=plan.schedule,
                      command=execution.argv if alone else list(plan.test.command), outcome=outcome,
