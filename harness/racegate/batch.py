@@ -5,9 +5,10 @@ Under TSan a process costs far more to start than a small test costs to run (0.5
 HTTP library's test binary), so a suite of thousands of tests run one per process spends its first pass
 starting processes. The tests `gtest_discover_tests` registers for one executable differ only in their
 `--gtest_filter`: here they run as a few processes with a filter list, split across the jobs, and each
-process's output is cut at gtest's `[ RUN      ]` markers into one record per test (gtest.py says why that
-order holds). The test cases `doctest_discover_tests` registers differ only in their `--test-case=`, and their
-processes' output is cut at doctest's XML elements (doctest_xml.py). Repetitions stay one test per process:
+process's output is cut at gtest's `[ RUN      ]` markers into one record per test (frameworks/gtest.py says why
+that order holds). The test cases `doctest_discover_tests` registers differ only in their `--test-case=`, and
+their processes' output is cut at doctest's XML elements (frameworks/doctest_xml.py). What each framework gives
+is its `Framework` record (frameworks/). Repetitions stay one test per process:
 isolation is what they measure.
 
 A report TSan printed outside every test (before the first, between two, after the last) or whose stacks run
@@ -23,32 +24,28 @@ test run alone would not.
 """
 from __future__ import annotations
 
-import functools
 import math
-import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterator
 
-from racegate import doctest_xml, failure, gtest, outdir, shim
-from racegate.discover import DOCTEST, test_framework
-from racegate.analyse import analyse_run, sign_report
+from racegate import failure
+from racegate.analyse import Stretch, analyse_run, run_analysed, sign_report, suppressed
 from racegate.execute import DEFAULT_TIMEOUT, Execution, Executor, Stopped
-from racegate.model import CUT, Finding, PlannedRun, RunRecord, TestCase
+from racegate.model import CUT, Finding, PlannedRun, RunRecord, TestCase, TsanReport
 from racegate.run_env import replay_env
-from racegate.segments import Segment
-from racegate.suppressions import matched_counts
+from racegate.frameworks import of_test
+from racegate.frameworks.framework import Framework
+from racegate.frameworks.gtest import GTEST
+from racegate.frameworks.segments import Segment
 from racegate.tsan_parse import parse_reports
 
 # Linux caps one argument at 128 KiB (MAX_ARG_STRLEN): a batch's --gtest_filter or --test-case= stays well below.
 FILTER_LIMIT = 100_000
-FILTER_FLAG = "--gtest_filter="
 OUTSIDE = " (outside its tests)"
 OUTSIDE_NOTE = ("TSan reports printed by a batched first-pass process outside any one of its tests (before the "
                 "first, between two, after the last, or from a thread that outlived its test); they belong to "
                 "the executable as a whole")
-# A filter that is a pattern or a list selects more than one test: such a test is not one gtest test.
-_PATTERN = re.compile(r"[*?:\-]")
 
 
 @dataclass(frozen=True)
@@ -58,61 +55,6 @@ class PlannedBatch:
     runs: tuple[PlannedRun, ...]
 
 
-def gtest_name(test: TestCase) -> str | None:
-    """The one gtest test (Suite.Test) that the test's `--gtest_filter=` selects, or None."""
-    filters = [arg[len(FILTER_FLAG):] for arg in test.command[1:] if arg.startswith(FILTER_FLAG)]
-    if len(filters) != 1 or not filters[0] or _PATTERN.search(filters[0]) or "." not in filters[0]:
-        return None
-    return filters[0]
-
-
-@dataclass(frozen=True)
-class Framework:
-    """What batching needs of a test framework: which one test a command selects and how to select many in
-    one argument, how to cut a process's output into its tests, where its outcomes are, and whether a
-    report runs in the body of a test other than the one running."""
-
-    selected: Callable[[TestCase], str | None]  # the one test the command selects, or None
-    is_selector: Callable[[str], bool]  # the argument that selects it
-    quote: Callable[[str], str]  # a name within the selector's list
-    separator: str
-    split_output: Callable[[str], list[Segment]]
-    # {test: outcome} a process wrote apart from its output, read from its run dir; None when it wrote none.
-    read_outcomes: Callable[[Path], dict[str, gtest.JsonOutcome] | None]
-    in_other_body: Callable[[str, list[str]], bool]  # (the running test, a report's functions)
-
-
-def _gtest_in_other_body(test: str, functions: list[str]) -> bool:
-    return bool(gtest.bodies_named(functions) - {gtest.body_class(test)})
-
-
-GTEST = Framework(selected=gtest_name, is_selector=lambda arg: arg.startswith(FILTER_FLAG),
-                  quote=lambda name: name, separator=":", split_output=gtest.split_output,
-                  read_outcomes=lambda run_dir: gtest.read_json(outdir.gtest_json_file(run_dir)),
-                  in_other_body=_gtest_in_other_body)
-# doctest's verdicts and times are in its XML output itself.
-DOCTEST_XML = Framework(selected=lambda test: doctest_xml.case_name(test.command),
-                        is_selector=doctest_xml.is_selector, quote=doctest_xml.escape, separator=",",
-                        split_output=doctest_xml.split_output, read_outcomes=lambda run_dir: None,
-                        in_other_body=lambda test, functions: doctest_xml.runs_in_other_bodies(functions))
-
-
-def framework(test: TestCase) -> Framework | None:
-    """The framework whose tests the test's command runs: gtest (it passes --gtest_ flags), doctest (its
-    program holds doctest's own option names and it selects one case by `--test-case=`), else None."""
-    if test.is_gtest:
-        return GTEST
-    if test.command and doctest_xml.case_name(test.command) is not None and _is_doctest(test.command[0]):
-        return DOCTEST_XML
-    return None
-
-
-@functools.lru_cache(maxsize=None)
-def _is_doctest(program: str) -> bool:
-    """Looked up once per program: a suite's hundreds of tests share one executable."""
-    return test_framework([program]) == DOCTEST
-
-
 def batch_key(test: TestCase) -> tuple | None:
     """What tests must share to run in one process: the command apart from the filter, the working
     directory and environment. None for a test that runs alone: not one gtest test or doctest case, RUN_SERIAL
@@ -120,7 +62,7 @@ def batch_key(test: TestCase) -> tuple | None:
     process)."""
     if test.run_serial or test.will_fail or test.skip_return_code is not None:
         return None
-    fw = framework(test)
+    fw = of_test(test)
     if fw is None or fw.selected(test) is None:
         return None
     base = tuple(arg for arg in test.command if not fw.is_selector(arg))
@@ -154,7 +96,7 @@ def _within_filter_limit(tests: list[TestCase]) -> list[list[TestCase]]:
     chunks: list[list[TestCase]] = [[]]
     length = 0
     for test in tests:
-        fw = framework(test)
+        fw = of_test(test)
         add = len(fw.quote(fw.selected(test) or "") if fw else "") + 1
         if chunks[-1] and length + add > FILTER_LIMIT:
             chunks.append([])
@@ -167,7 +109,7 @@ def _within_filter_limit(tests: list[TestCase]) -> list[list[TestCase]]:
 def batch_command(tests: list[TestCase]) -> tuple[str, ...]:
     """The shared command with one filter naming every test, where the first test had its filter, spelt as
     the first test spelt it."""
-    fw = framework(tests[0]) or GTEST
+    fw = of_test(tests[0]) or GTEST
     first = tests[0].command
     where = next(i for i, arg in enumerate(first) if fw.is_selector(arg))
     flag = first[where][:first[where].index("=") + 1]
@@ -198,20 +140,23 @@ class Split:
     # The tests' own seconds, as their framework timed them, when every test that started ended; else None.
     tests_seconds: float | None = None
 
+    def every_record(self) -> list[RunRecord]:
+        """What the process printed outside its tests first: it is taken to start with the process."""
+        return ([self.outside] if self.outside else []) + self.records
+
 
 def split_execution(execution: Execution, runs: list[PlannedRun], per_test_timeout: float) -> Split:
-    """The records of one batch process: outcomes from gtest's JSON where it wrote one, else from the markers;
+    """The records of one batch process: its output cut into one stretch per test, each read by the analyse
+    stage as a test's own run is, with its outcome from gtest's JSON where it wrote one, else from the markers;
     reports by their place in the output."""
-    fw = framework(runs[0].test) or GTEST
+    fw = of_test(runs[0].test) or GTEST
     by_name = {fw.selected(p.test): p for p in runs}
     output = execution.output
     segments = fw.split_output(output)
     outcomes = fw.read_outcomes(execution.run_dir) or {}
-    report = shim.read_shim_report(execution.shim_report)
-    threads = 1 if report.get("max_threads") == 1 else None  # one thread all along: none of its tests had more
     split = Split()
     outside_text: list[str] = []
-    moved: list[Finding] = []
+    moved: list[TsanReport] = []
     ran: list[tuple[PlannedRun, Segment]] = []
     for segment in segments:
         plan = by_name.get(segment.test) if segment.test is not None else None
@@ -233,7 +178,7 @@ def split_execution(execution: Execution, runs: list[PlannedRun], per_test_timeo
     overhead = 0.0 if len(ended) < len(ran) else max(0.0, open_seconds) / max(1, len(ran))
     if ran and len(ended) == len(ran):
         split.tests_seconds = execution.duration - open_seconds
-    failures: list[Finding]
+    stretches: list[Stretch] = []
     for plan, segment in ran:
         if segment.verdict is None and execution.interrupted:
             continue  # cut short by the interrupt: no record, as for a test run alone
@@ -241,20 +186,13 @@ def split_execution(execution: Execution, runs: list[PlannedRun], per_test_timeo
         own, others = _own_reports(fw, plan, text)
         moved.extend(others)
         name = fw.selected(plan.test) or ""
-        verdict = outcomes[name].verdict if name in outcomes else segment.verdict
         if segment.verdict is None:  # it crashed, hung or was cut: the process's end is its end
-            seconds = max(0.0, open_seconds)
-            if execution.cut is not None:
-                outcome, failures = CUT, []
-            else:
-                outcome, failures = failure.classify(plan.test, execution.returncode, execution.timed_out,
-                                                     per_test_timeout, text, text, bool(own))
+            verdict, seconds = None, max(0.0, open_seconds)
         else:
+            verdict = outcomes[name].verdict if name in outcomes else segment.verdict
             seconds = own_seconds(plan, segment) + overhead
-            outcome, failures = failure.classify(plan.test, 1 if verdict == "fail" else 0, False,
-                                                 per_test_timeout, text, text, bool(own))
-        split.records.append(_record(plan, execution, outcome, own + failures, seconds, threads))
-    outside = [sign_report(r) for r in parse_reports("".join(outside_text))] + moved
+        stretches.append(Stretch(plan, text, tuple(own), verdict, seconds, per_test_timeout))
+    outside = [sign_report(r) for r in parse_reports("".join(outside_text)) + moved]
     exit_failures = _exit_failures(execution, ran, per_test_timeout, "".join(outside_text))
     if outside or exit_failures:
         tests = [p.test for p in runs]
@@ -263,23 +201,24 @@ def split_execution(execution: Execution, runs: list[PlannedRun], per_test_timeo
             test=pseudo.name, run=execution.plan.run, seed=execution.plan.seed, schedule=execution.plan.schedule,
             command=list(pseudo.command), outcome=_outcome(outside, exit_failures, execution),
             returncode=execution.returncode, duration=0.0, log_dir="", findings=outside + exit_failures,
-            env=replay_env(pseudo, execution.env), cwd=pseudo.cwd, cut=execution.cut)
-    # What TSan suppressed is counted per process, at its exit: once, on its last record.
-    counted = split.outside or (split.records[-1] if split.records else None)
-    if counted is not None:
-        counted.suppressed = dict(matched_counts(output, ""))
+            env=replay_env(pseudo, execution.env), cwd=pseudo.cwd, cut=execution.cut,
+            suppressed=suppressed(execution))
+    elif stretches:
+        # What TSan suppressed is counted per process, at its exit: once, on its last record.
+        stretches[-1] = replace(stretches[-1], counts_suppressions=True)
+    split.records = [analyse_run(execution, stretch) for stretch in stretches]
     return split
 
 
-def _own_reports(fw: Framework, plan: PlannedRun, text: str) -> tuple[list[Finding], list[Finding]]:
+def _own_reports(fw: Framework, plan: PlannedRun, text: str) -> tuple[list[TsanReport], list[TsanReport]]:
     """The reports in a test's stretch of output that are its own, and those whose stacks run in another
     test's body (a thread that outlived its test): those are not laid at this test."""
-    own: list[Finding] = []
-    others: list[Finding] = []
+    own: list[TsanReport] = []
+    others: list[TsanReport] = []
     name = fw.selected(plan.test) or ""
     for report in parse_reports(text):
         functions = [f.function for s in report.stacks for f in s.frames]
-        (others if fw.in_other_body(name, functions) else own).append(sign_report(report))
+        (others if fw.in_other_body(name, functions) else own).append(report)
     return own, others
 
 
@@ -306,17 +245,6 @@ def _outcome(findings: list[Finding], exit_failures: list[Finding], execution: E
         if any(f.kind == kind for f in exit_failures):
             return kind
     return "fail" if exit_failures else "race"
-
-
-def _record(plan: PlannedRun, execution: Execution, outcome: str, findings: list[Finding], seconds: float,
-            threads: int | None) -> RunRecord:
-    """One test's record: its own command and environment to reproduce it alone."""
-    test = plan.test
-    return RunRecord(test=test.name, run=plan.run, seed=plan.seed, schedule=plan.schedule, command=list(test.command),
-                     outcome=outcome, returncode=execution.returncode if outcome in ("crash", "timeout") else None,
-                     duration=round(seconds, 4), log_dir="", threads=threads, findings=findings,
-                     env=replay_env(test, execution.env), cwd=test.cwd,
-                     cut=execution.cut if outcome == CUT else None)
 
 
 # -- running a batch ---------------------------------------------------------------------------------------
@@ -361,18 +289,14 @@ def run_batch(executor: Executor, batch: PlannedBatch, reserve_run: Callable[[],
                                        command=batch_command(tests), timeout=per_test),
                           run=reserve_run(), seed=first.seed, schedule=first.schedule, preload_shim=True,
                           batch=len(pending))
-        with executor.run(plan) as execution:
-            split = split_execution(execution, pending, per_test)
-            execution.keep_logs = (split.outside is not None or execution.interrupted
-                                   or any(r.outcome != "pass" for r in split.records))
-        for record in split.records + ([split.outside] if split.outside else []):
-            record.log_dir = execution.log_dir
-        offset = execution.started - session_started
-        for record in split.records:
-            record.started = round(offset, 3)
-            offset += record.duration
-        if split.outside:
-            split.outside.started = round(execution.started - session_started, 3)
+        splits: list[Split] = []
+
+        def read(execution: Execution) -> list[RunRecord]:
+            splits.append(split_execution(execution, pending, per_test))
+            return splits[0].every_record()
+
+        execution, _ = run_analysed(executor, plan, session_started, read)
+        split = splits[0]
         yield BatchResult(split.records,
                           (split.outside_test, split.outside) if split.outside and split.outside_test else None,
                           Process(execution.duration, split.tests_seconds, len(split.records)))
@@ -384,9 +308,5 @@ def run_batch(executor: Executor, batch: PlannedBatch, reserve_run: Callable[[],
             break  # it died before its first test: each runs alone
         pending = split.rest
     for plan in pending:
-        with executor.run(plan) as execution:
-            record = analyse_run(execution)
-            execution.keep_logs = record.outcome != "pass"
-        record.log_dir = execution.log_dir
-        record.started = round(execution.started - session_started, 3)
-        yield BatchResult([record], None, Process(execution.duration, None, 1, batched=False))
+        execution, records = run_analysed(executor, plan, session_started)
+        yield BatchResult(records, None, Process(execution.duration, None, 1, batched=False))

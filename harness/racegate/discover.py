@@ -3,15 +3,15 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import mmap
 import os
 import re
 import shutil
 import subprocess
 from pathlib import Path
 
-from racegate import doctest_xml, gtest
+from racegate import frameworks
 from racegate.errors import RacegateError
+from racegate.frameworks.gtest import is_gtest_command
 from racegate.model import TestCase
 
 
@@ -142,10 +142,6 @@ def test_from_json(entry: dict) -> TestCase | None:
     )
 
 
-def is_gtest_command(command: list[str] | tuple[str, ...]) -> bool:
-    return any(arg.startswith("--gtest_") for arg in command[1:])
-
-
 def command_test(argv: list[str]) -> TestCase:
     """A test made of an arbitrary command (`racegate run -- CMD ARGS`)."""
     if not argv:
@@ -155,71 +151,25 @@ def command_test(argv: list[str]) -> TestCase:
 
 
 def command_tests(argv: list[str]) -> list[TestCase]:
-    """The tests of `racegate run -- CMD ARGS`: each test of a GoogleTest program (as `--gtest_list_tests` lists
-    them, honouring a --gtest_filter given) or of a doctest program (`--list-test-cases`, honouring its filters),
-    else the command as one test."""
+    """The tests of `racegate run -- CMD ARGS`: each test of a program of a framework racegate knows (as its
+    listing lists them, honouring a selection given: `--gtest_list_tests`, doctest's `--list-test-cases`), else
+    the command as one test."""
     whole = command_test(argv)
-    framework = test_framework(argv)
+    framework = frameworks.of_command(argv)
     if framework is None:
         return [whole]
-    listing = "--gtest_list_tests" if framework == GTEST else "--list-test-cases"
     try:
-        proc = subprocess.run([*argv, listing], capture_output=True, text=True, errors="replace",
+        proc = subprocess.run([*argv, framework.list_option], capture_output=True, text=True, errors="replace",
                               stdin=subprocess.DEVNULL, timeout=LISTING_TIMEOUT)
     except (OSError, subprocess.TimeoutExpired):
         return [whole]  # the command's own run says what is wrong with it
     if proc.returncode != 0:
         return [whole]
-    if framework == GTEST:
-        rest = [arg for arg in argv[1:] if not arg.startswith("--gtest_filter=")]
-        # The filter right after the program, where gtest_discover_tests puts it.
-        return [dataclasses.replace(whole, name=name, command=(argv[0], f"--gtest_filter={name}", *rest))
-                for name in gtest.parse_listing(proc.stdout)] or [whole]
-    rest = [arg for arg in argv[1:] if not arg.startswith(_DOCTEST_SELECTORS)]
-    return [dataclasses.replace(whole, name=name, command=(argv[0], f"--test-case={doctest_xml.escape(name)}", *rest),
-                                is_gtest=False)
-            for name in parse_doctest_listing(proc.stdout)] or [whole]
+    return [dataclasses.replace(whole, name=name, command=framework.select_one(argv, name))
+            for name in framework.parse_listing(proc.stdout)] or [whole]
 
 
 LISTING_TIMEOUT = 120.0  # seconds for a test program to list its tests (under TSan it starts slowly)
-GTEST, DOCTEST = "gtest", "doctest"
-# doctest's options that select test cases by name (long and short forms); the listing honours them.
-_DOCTEST_SELECTORS = ("--test-case=", "-tc=", "--dt-test-case=", "--dt-tc=")
-
-
-def test_framework(argv: list[str]) -> str | None:
-    """GTEST or DOCTEST when the command runs such a test program, else None: it passes --gtest_ flags, or its
-    executable holds the framework's own flag name (gtest statically linked, as libgtest.a and every vendored
-    gtest are; doctest is header-only) or links libgtest."""
-    if is_gtest_command(argv):
-        return GTEST
-    program = argv[0] if os.sep in argv[0] else shutil.which(argv[0])
-    try:
-        with open(program or argv[0], "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
-            if data[:4] != b"\x7fELF":
-                return None
-            if data.find(b"gtest_list_tests") >= 0 or data.find(b"libgtest.so") >= 0:
-                return GTEST
-            return DOCTEST if data.find(b"list-test-cases") >= 0 else None
-    except (OSError, ValueError):
-        return None
-
-
-def parse_doctest_listing(text: str) -> list[str]:
-    """The names a doctest program's `--list-test-cases` prints: the lines between the rule under
-    "[doctest] listing all test case names" and the next rule."""
-    lines = text.splitlines()
-    try:
-        start = next(i for i, line in enumerate(lines) if line.startswith("[doctest] listing all test case names"))
-    except StopIteration:
-        return []
-    names = []
-    for line in lines[start + 2:]:
-        if line.startswith("====="):
-            break
-        if line:
-            names.append(line)
-    return names
 
 
 def shard(tests: list[TestCase], index: int, count: int) -> list[TestCase]:

@@ -6,8 +6,8 @@ import os
 from pathlib import Path
 from typing import Mapping
 
-from racegate import doctest_xml, outdir
-from racegate.discover import is_gtest_command
+from racegate import frameworks, outdir
+from racegate.frameworks.gtest import is_gtest_command
 from racegate.model import PlannedRun, TestCase
 from racegate.strategies import REPEAT_IN_PROCESS, STRATEGIES, TSAN_DELAY, TSAN_DELAY_FLAG
 from racegate.tsan_options import merge_tsan_options, tsan_option_dict, without_tsan_option
@@ -29,19 +29,14 @@ def prepare_planned_run(plan: PlannedRun, run_dir: Path, shim_path: Path | None,
     # Later options win in TSan's parser: user settings override our defaults; log_path stays ours
     # (quoted when the path holds a separator such as a space, comma or colon).
     options = " ".join(filter(None, (TSAN_DEFAULTS, env.get("TSAN_OPTIONS", ""))))
-    # A batch's reports go to stderr, the same file as gtest's or doctest's markers, so their place tells which
-    # test printed them (gtest.py, doctest_xml.py); any other run's go to files of their own, apart from the
-    # test's output.
+    # A batch's reports go to stderr, the same file as its framework's markers, so their place tells which test
+    # printed them (frameworks/); any other run's go to files of their own, apart from the test's output.
     log_path = "stderr" if plan.batch else str(outdir.tsan_log_path(run_dir))
     env["TSAN_OPTIONS"] = merge_tsan_options(options, {**TSAN_FORCED, **(tsan_flags or {}), "log_path": log_path})
     shim = shim_path if plan.preload_shim else None
     argv, env = prepare_run(plan.schedule, plan.seed, plan.test, env, shim, outdir.shim_report_file(run_dir))
-    if plan.batch and plan.test.is_gtest:
-        # Last on the line: gtest takes the last of repeated flags.
-        argv.append(f"--gtest_output=json:{outdir.gtest_json_file(run_dir)}")
-    elif plan.batch:
-        # A doctest batch (batch.py): its markers and verdicts are the XML reporter's output (doctest_xml.py).
-        argv.extend(doctest_xml.BATCH_FLAGS)
+    if plan.batch:
+        argv.extend(frameworks.of_batch(plan.test).batch_args(run_dir))
     return argv, env
 
 

@@ -13,7 +13,7 @@ from racegate import history as histories
 from racegate import outdir, steady_crash
 from racegate.advice import steady_crash_advice
 from racegate import result as results
-from racegate.analyse import analyse_run
+from racegate.analyse import run_analysed
 from racegate.batch import OUTSIDE_NOTE, BatchResult, PlannedBatch, plan_batches, run_batch
 from racegate.bucket import Bucketer
 from racegate.execute import Executor, Stopped
@@ -121,13 +121,9 @@ class Session:
                     if self.cost.first_repetition_after is None and plan.test.name in self._ran:
                         self.cost.first_repetition_after = round(time.monotonic() - self.started, 3)
                 try:
-                    with self.executor.run(plan) as execution:
-                        record = analyse_run(execution)
-                        execution.keep_logs = record.outcome != "pass"
+                    _, (record,) = run_analysed(self.executor, plan, self.started)
                 except Stopped:
                     return
-                record.log_dir = execution.log_dir
-                record.started = round(execution.started - self.started, 3)
                 with self._lock:
                     self.cost.processes += 1
                     if record.test in self._ran:

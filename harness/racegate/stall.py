@@ -1,23 +1,16 @@
 """Watching a batch process for a test that hangs: the executor polls a StallWatch while the process runs.
 
 The executor watches every batch alike, without knowing its framework, so the watch reads the markers of
-each framework batch.py batches (gtest's RUN and end lines, doctest's `<TestCase>` elements) with the same
-rules their splitters cut the output by.
+each framework in frameworks.FRAMEWORKS (gtest's RUN and end lines, doctest's `<TestCase>` elements) with the
+same rules their splitters cut the output by.
 """
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
-from racegate import doctest_xml, gtest
-
-# Per framework: the test a line starts (else None), and whether a line ends the open test.
-_MARKERS: tuple[tuple[Callable[[str], str | None], Callable[[str, str], bool]], ...] = (
-    (gtest.test_started, lambda line, test: gtest.test_ended(line, test) is not None),
-    (doctest_xml.case_started, lambda line, _: doctest_xml.case_ended(line)),
-)
+from racegate.frameworks import FRAMEWORKS
 
 
 @dataclass
@@ -50,12 +43,12 @@ class StallWatch:
         return now - self._since > self.per_test
 
     def _read(self, line: str, now: float) -> None:
-        for started, ends in _MARKERS:
-            test = started(line)
+        for framework in FRAMEWORKS:
+            test = framework.starts_test(line)
             if test is not None:
                 self._open, self._since = test, now
                 return
-            if self._open is not None and ends(line, self._open):
+            if self._open is not None and framework.ends_test(line, self._open):
                 self._open, self._since = None, now
                 self.ended += 1
                 return

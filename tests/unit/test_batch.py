@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from racegate import batch
+from racegate import analyse, batch
 from racegate.execute import CUT_BUDGET, Execution
 from racegate.model import PlannedRun, TestCase
 from racegate.run_env import prepare_planned_run
@@ -87,6 +87,40 @@ def _runs(*names: str) -> list[PlannedRun]:
 
 def _ok(name: str, ms: int = 10) -> str:
     return f"[ RUN      ] {name}\n[       OK ] {name} ({ms} ms)\n"
+
+
+@pytest.mark.parametrize("compiler", ["clang14", "gcc12"])
+def test_a_batched_test_is_read_by_the_analyse_function_of_a_test_run_alone(tmp_path, compiler, monkeypatch):
+    # A test that raced and then failed an assertion: in its own process the report is in its TSan log; in a batch
+    # it is in the output, between the test's markers. Both are read by analyse.analyse_run, to the same findings.
+    race = _log(compiler, "race_global")
+    failed = "ledger.cpp:12: Failure\nExpected equality of these values:\n  total\n    Which is: 3\n  4\n"
+    calls: list[tuple[analyse.Stretch | None, object]] = []
+
+    def spy(execution: Execution, stretch: analyse.Stretch | None = None):
+        record = analyse.analyse_run(execution, stretch)
+        calls.append((stretch, record))
+        return record
+
+    monkeypatch.setattr(batch, "analyse_run", spy)
+    runs = _runs("S.A", "S.Racy", "S.C")
+    output = _ok("S.A") + "[ RUN      ] S.Racy\n" + race + failed + "[  FAILED  ] S.Racy (30 ms)\n" + _ok("S.C")
+    (tmp_path / "batch").mkdir()
+    split = batch.split_execution(_execution(tmp_path / "batch", runs, output, 1), runs, 300.0)
+    assert [record for _, record in calls] == split.records
+    assert [stretch.plan if stretch else None for stretch, _ in calls] == runs
+
+    alone_plan = runs[1]
+    argv, env = prepare_planned_run(alone_plan, tmp_path, None, {"PATH": "/usr/bin"})
+    alone = analyse.analyse_run(Execution(
+        plan=alone_plan, argv=argv, env=env, returncode=1, timed_out=False, timeout=300.0, duration=0.5,
+        output="[ RUN      ] S.Racy\n" + failed + "[  FAILED  ] S.Racy (30 ms)\n", tsan_log=race,
+        shim_report=tmp_path / "shim.txt", run_dir=tmp_path))
+    batched = split.records[1]
+    assert alone.outcome == batched.outcome == "fail"
+    assert [f.kind for f in alone.findings] == ["data race", "test failure"]
+    assert batched.findings == alone.findings
+    assert (batched.test, batched.run, batched.seed, batched.env) == (alone.test, alone.run, alone.seed, alone.env)
 
 
 @pytest.mark.parametrize("compiler", ["clang14", "gcc12"])

@@ -222,8 +222,8 @@ def test_nothing_built_is_an_error_on_every_shard_but_one_unlucky_shard_is_not(t
 
 
 def test_a_doctest_listing_gives_its_case_names():
-    from racegate.discover import parse_doctest_listing
-    from racegate.doctest_xml import escape
+    from racegate.frameworks.doctest_xml import escape
+    from racegate.frameworks.doctest_xml import parse_listing as parse_doctest_listing
 
     listing = """[doctest] doctest version is "2.4.11"
 [doctest] run with "--help" for options
@@ -241,7 +241,9 @@ a case, with a comma
 
 
 def test_only_a_test_program_is_listed(tmp_path):
-    from racegate.discover import GTEST, command_tests, test_framework
+    from racegate.discover import command_tests
+    from racegate.frameworks import of_command as test_framework
+    from racegate.frameworks.gtest import GTEST
 
     script = tmp_path / "t.sh"
     script.write_text("#!/bin/sh\necho gtest_list_tests\n")  # names the flag, but is no ELF test program

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from racegate import batch, doctest_xml, stall
+from racegate import batch, stall
+from racegate.frameworks import doctest_xml
 from racegate.execute import Execution
 from racegate.model import PlannedRun, TestCase
 from racegate.run_env import prepare_planned_run

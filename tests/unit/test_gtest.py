@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 
-from racegate import gtest, stall
+from racegate import stall
+from racegate.frameworks import gtest
+from racegate.frameworks.framework import Outcome
 
 OUTPUT = """Running main() from gtest_main.cc
 Note: Google Test filter = A.One:A.Two:B.Three
@@ -90,9 +92,9 @@ def test_json_output_gives_each_tests_verdict_and_time(tmp_path):
              "failures": [{"failure": "x.cpp:3\nExpected equality", "type": ""}]},
             {"name": "Off", "status": "NOTRUN", "result": "SUPPRESSED", "time": "0s"}]},
         {"name": "I/P", "testsuite": [{"name": "Case/0", "status": "RUN", "result": "SKIPPED", "time": "0s"}]}]}))
-    assert gtest.read_json(path) == {"A.One": gtest.JsonOutcome("pass", 0.012),
-                                     "A.Two": gtest.JsonOutcome("fail", 0.001),
-                                     "I/P.Case/0": gtest.JsonOutcome("skip", 0.0)}
+    assert gtest.read_json(path) == {"A.One": Outcome("pass", 0.012),
+                                     "A.Two": Outcome("fail", 0.001),
+                                     "I/P.Case/0": Outcome("skip", 0.0)}
     assert gtest.read_json(tmp_path / "missing.json") is None
     (tmp_path / "cut.json").write_text('{"testsuites": [')
     assert gtest.read_json(tmp_path / "cut.json") is None

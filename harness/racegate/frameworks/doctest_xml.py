@@ -1,5 +1,6 @@
-"""What a doctest program prints under `--reporters=xml`: the `<TestCase>` elements that split one batch process's
-output into the test cases it ran, with each case's verdict and time; and how a CTest command selects one case.
+"""doctest (DOCTEST): how a CTest command selects one test case, what a doctest program prints (its listing,
+`--list-test-cases`; under `--reporters=xml` the `<TestCase>` elements that split one batch process's output into
+the test cases it ran, with each case's verdict and time), and whether a report runs in several cases' bodies.
 
 A batched first pass (batch.py) reads a process's output as one ordered stream, as for gtest (gtest.py).
 doctest's XML reporter writes to std::cout and ends the line of each element that opens a test case
@@ -15,8 +16,11 @@ the end of the output, with no verdict.
 from __future__ import annotations
 
 import re
+from pathlib import Path
+from typing import Sequence
 
-from racegate.segments import Segment, lines_at
+from racegate.frameworks.framework import Framework
+from racegate.frameworks.segments import Segment, lines_at
 
 # doctest reads an option after any number of dashes, with or without its "dt-" prefix; the last one given wins.
 _SELECTOR = re.compile(r"-+(?:dt-)?(?:test-case|tc)=")
@@ -134,3 +138,44 @@ def runs_in_other_bodies(functions: list[str]) -> bool:
     in one body is the running case's: a body's name cannot be tied to its case, so a thread that outlived
     its case and races only with code outside every body is laid at the case running then."""
     return len({match.group(0) for function in functions for match in _BODY.finditer(function)}) > 1
+
+
+def parse_listing(text: str) -> list[str]:
+    """The names a doctest program's `--list-test-cases` prints: the lines between the rule under
+    "[doctest] listing all test case names" and the next rule."""
+    lines = text.splitlines()
+    try:
+        start = next(i for i, line in enumerate(lines) if line.startswith("[doctest] listing all test case names"))
+    except StopIteration:
+        return []
+    names = []
+    for line in lines[start + 2:]:
+        if line.startswith("====="):
+            break
+        if line:
+            names.append(line)
+    return names
+
+
+# doctest's options that select test cases by name (long and short forms), as a listed case's command drops them.
+_LISTING_SELECTORS = ("--test-case=", "-tc=", "--dt-test-case=", "--dt-tc=")
+
+
+def select_one(argv: Sequence[str], name: str) -> tuple[str, ...]:
+    """The program's command selecting the one case, right after the program, in place of any selection given."""
+    rest = [arg for arg in argv[1:] if not arg.startswith(_LISTING_SELECTORS)]
+    return (argv[0], f"--test-case={escape(name)}", *rest)
+
+
+def batch_args(run_dir: Path) -> list[str]:
+    """A batch's markers and verdicts are the XML reporter's output; doctest's times are in it too."""
+    return list(BATCH_FLAGS)
+
+
+DOCTEST = Framework(
+    name="doctest", named_by_command=None, program_marks=(b"list-test-cases",),
+    list_option="--list-test-cases", parse_listing=parse_listing, select_one=select_one,
+    selected=lambda test: case_name(test.command), is_selector=is_selector, quote=escape, separator=",",
+    batch_args=batch_args, split_output=split_output, read_outcomes=lambda run_dir: None,
+    in_other_body=lambda test, functions: runs_in_other_bodies(functions),
+    starts_test=case_started, ends_test=lambda line, _: case_ended(line))

@@ -1,5 +1,6 @@
-"""What a GoogleTest executable prints: its test listing (`--gtest_list_tests`), the `[ RUN      ]` markers that
-split one process's output into the tests it ran, and its `--gtest_output=json` file.
+"""GoogleTest (GTEST): how a command selects one test (`--gtest_filter=`), what a gtest executable prints (its
+test listing, `--gtest_list_tests`; the `[ RUN      ]` markers that split one process's output into the tests it
+ran; its `--gtest_output=json` file), and which test's body a report's frames run in.
 
 A batched first pass (batch.py) reads a process's output as one ordered stream: gtest prints each marker line
 with printf and fflush()es stdout before and after every test, and TSan write()s each report to fd 2 unbuffered;
@@ -9,10 +10,13 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 
-from racegate.segments import Segment, lines_at
+from racegate import outdir
+from racegate.frameworks.framework import Framework, Outcome
+from racegate.frameworks.segments import Segment, lines_at
+from racegate.model import TestCase
 
 RUN = "[ RUN      ] "
 # How a test ends in gtest's output: passed, failed, skipped (GTEST_SKIP).
@@ -73,26 +77,20 @@ def _marker_name(rest: str) -> str:
     return rest.strip().split(" ", 1)[0].rstrip(",")
 
 
-@dataclass(frozen=True)
-class JsonOutcome:
-    verdict: str  # "pass", "fail", "skip"
-    seconds: float
-
-
-def read_json(path: Path) -> dict[str, JsonOutcome] | None:
+def read_json(path: Path) -> dict[str, Outcome] | None:
     """{Suite.Test: outcome} from a --gtest_output=json file; None when it is missing or unreadable
     (the process died before gtest wrote it at the end)."""
     try:
         data = json.loads(path.read_text(encoding="utf-8", errors="replace"))
     except (OSError, ValueError):
         return None
-    outcomes: dict[str, JsonOutcome] = {}
+    outcomes: dict[str, Outcome] = {}
     for suite in data.get("testsuites", []) if isinstance(data, dict) else []:
         for test in suite.get("testsuite", []):
             if test.get("status") == "NOTRUN":
                 continue
             verdict = "fail" if test.get("failures") else "skip" if test.get("result") == "SKIPPED" else "pass"
-            outcomes[f"{suite.get('name')}.{test.get('name')}"] = JsonOutcome(verdict, _seconds(test.get("time")))
+            outcomes[f"{suite.get('name')}.{test.get('name')}"] = Outcome(verdict, _seconds(test.get("time")))
     return outcomes
 
 
@@ -147,3 +145,46 @@ def body_class(test: str) -> str:
 def bodies_named(functions: list[str]) -> set[str]:
     """The test body classes (Suite_Name_Test) that frames of a report run in."""
     return {match.group(1) for function in functions for match in _TEST_BODY.finditer(function)}
+
+
+def in_other_body(test: str, functions: list[str]) -> bool:
+    """Whether a report's frames run in the body of a test other than `test` (a thread that outlived its test)."""
+    return bool(bodies_named(functions) - {body_class(test)})
+
+
+FILTER_FLAG = "--gtest_filter="
+# A filter that is a pattern or a list selects more than one test: such a test is not one gtest test.
+_PATTERN = re.compile(r"[*?:\-]")
+
+
+def is_gtest_command(command: Sequence[str]) -> bool:
+    return any(arg.startswith("--gtest_") for arg in command[1:])
+
+
+def selected(test: TestCase) -> str | None:
+    """The one gtest test (Suite.Test) that the test's `--gtest_filter=` selects, or None."""
+    filters = [arg[len(FILTER_FLAG):] for arg in test.command[1:] if arg.startswith(FILTER_FLAG)]
+    if len(filters) != 1 or not filters[0] or _PATTERN.search(filters[0]) or "." not in filters[0]:
+        return None
+    return filters[0]
+
+
+def select_one(argv: Sequence[str], name: str) -> tuple[str, ...]:
+    """The program's command with a filter for the one test: right after the program, where
+    gtest_discover_tests puts it, in place of any filter given."""
+    rest = [arg for arg in argv[1:] if not arg.startswith(FILTER_FLAG)]
+    return (argv[0], f"{FILTER_FLAG}{name}", *rest)
+
+
+def batch_args(run_dir: Path) -> list[str]:
+    """Outcomes and times in a JSON file, last on the line: gtest takes the last of repeated flags."""
+    return [f"--gtest_output=json:{outdir.gtest_json_file(run_dir)}"]
+
+
+GTEST = Framework(
+    name="gtest", named_by_command=is_gtest_command, program_marks=(b"gtest_list_tests", b"libgtest.so"),
+    list_option="--gtest_list_tests", parse_listing=parse_listing, select_one=select_one,
+    selected=selected, is_selector=lambda arg: arg.startswith(FILTER_FLAG), quote=lambda name: name, separator=":",
+    batch_args=batch_args, split_output=split_output,
+    read_outcomes=lambda run_dir: read_json(outdir.gtest_json_file(run_dir)), in_other_body=in_other_body,
+    starts_test=test_started, ends_test=lambda line, test: test_ended(line, test) is not None)
