@@ -8,6 +8,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Iterable
 
 from racegate import history as histories
 from racegate import outdir, steady_crash
@@ -170,7 +171,7 @@ class Session:
         if done.outside:
             self._settle(done.outside[1], scheduled=False)
 
-    def result(self, config: results.RunConfig, wall_seconds: float, not_built: list[results.TestResult] | None = None,
+    def result(self, config: results.RunConfig, wall_seconds: float, not_built: Iterable[results.TestResult] = (),
                known: dict[str, dict] | None = None) -> results.Result:
         """The session's result, whole: `not_built` are the selected tests that never ran, `known` the baseline's
         entries (gate.load_baseline)."""
@@ -210,7 +211,7 @@ class Session:
             # Time: when each bucket was first seen, and what weighing findings cost beside the search.
             discovery_seconds=results.discovery_curve_seconds(entries.values(), wall_seconds),
             verification=results.verification_spent(self.records), steady_crashes=steady, cost=self.cost,
-            not_run=not_built or [], known=known)
+            not_run=not_built, known=known)
 
     def _ended_by(self, wall_seconds: float) -> str | None:
         """Why the session ended while runs it planned may still have been waiting (Evidence.ended_by); None when

@@ -10,10 +10,9 @@ from racegate.result.assemble import (bucket_evidence, bucket_result, build_resu
                                       discovery_curve_seconds, strategy_stats, verification_spent, with_baseline)
 from racegate.result.codec import SCHEMA, load, save
 from racegate.result.model import (VERIFICATION_PURPOSES, BucketResult, Cost, Evidence, FirstSeen, Result, RunConfig,
-                                   Spent, StrategyStats, Summary, SuppressionResult, Symptom, TestResult, added,
-                                   spent_per_strategy)
+                                   Spent, StrategyStats, Summary, SuppressionResult, Symptom, TestResult, added)
 
 __all__ = ["SCHEMA", "VERIFICATION_PURPOSES", "BucketResult", "Cost", "Evidence", "FirstSeen", "Result", "RunConfig",
            "Spent", "StrategyStats", "Summary", "SuppressionResult", "Symptom", "TestResult", "added", "bucket_result",
            "build_result", "bucket_evidence", "discovery_curve", "discovery_curve_seconds", "load", "save",
-           "spent_per_strategy", "strategy_stats", "verification_spent", "with_baseline"]
+           "strategy_stats", "verification_spent", "with_baseline"]

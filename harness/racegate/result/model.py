@@ -1,7 +1,8 @@
 """The result model: one typed `Result` from the bucketer to every reporter, the gate, merge and replay.
 
 Values that follow from others (a test's failed runs and flakiness, a bucket's run fraction, the whole summary)
-are properties computed here and nowhere else. The model imports no pipeline stage: the assembly
+are properties computed here and nowhere else. The model imports no pipeline stage (only the run model of
+racegate/model.py, the statistics helpers and the one suppression type TSan does not count): the assembly
 (result/assemble.py) builds a `Result` from a session's runs, once and whole (a `Result` and its `BucketResult`s
 are frozen); the codec (result/codec.py) writes and reads racegate.json.
 """
