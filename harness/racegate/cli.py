@@ -213,13 +213,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         build_dir=str(build_dir) if build_dir else None, out_dir=str(out_dir),
         compiler=compiler(build_dir) if build_dir else None, strict=args.strict,
         gate_library_reports=args.gate_library_reports, suppression_files=list(supp.sources) if supp else None)
-    result = session.result(config, wall)
+    result = session.result(config, wall, not_built, known)
     if args.history:
         # Written whatever the verdict, and after an interrupt too: what the runs taught is kept either way. A
         # history that cannot be written is a warning: the results below are what the job is for.
         histories.save_or_warn(session.learned(), args.history)
-    result.tests.extend(not_built)
-    gate.apply_baseline(result, known)
     _publish(result, out_dir, formats)
     if session.interrupted:
         print(f"racegate: interrupted; partial results in {out_dir}", file=sys.stderr)
@@ -280,7 +278,7 @@ def _select(found: list[TestCase], build_dir: Path | None,
 def cmd_report(args: argparse.Namespace) -> int:
     result = results.load(args.result)
     if args.baseline:
-        gate.apply_baseline(result, gate.load_baseline(args.baseline))
+        result = results.with_baseline(result, gate.load_baseline(args.baseline))
     out_dir = (args.out or args.result.parent).resolve()
     _publish(result, out_dir, _formats(args.format), save=False, result_dir=args.result.resolve().parent)
     return gate.exit_code(result) if args.gate else EXIT_CLEAN
@@ -305,9 +303,7 @@ def cmd_merge(args: argparse.Namespace) -> int:
 
     inputs = [(path.resolve(), results.load(path)) for path in args.results]
     out_path = args.output.resolve()
-    result = merge(inputs, out_path)
-    if args.baseline:
-        gate.apply_baseline(result, gate.load_baseline(args.baseline))
+    result = merge(inputs, out_path, gate.load_baseline(args.baseline) if args.baseline else None)
     results.save(result, out_path)
     _publish(result, out_path.parent, _formats(args.format), save=False)
     return EXIT_CLEAN if args.no_gate else gate.exit_code(result)

@@ -1,42 +1,59 @@
-"""The gate: known races from a baseline file do not fail the pipeline, new ones do."""
+"""The gate: which buckets fail the pipeline (the policy), the baseline of known ones, and the exit code.
+
+`status` is the policy. The result assembly and the codec record it in every `BucketResult` they make, so the
+reporters, the summary and the order of racegate.json all show the verdict this module gives; it reads only the
+bucket and the result's config, and imports nothing of the result package but its types.
+"""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from racegate.errors import EXIT_CLEAN, EXIT_FOUND, RacegateError
-from racegate.result import Result, read_json, write_json
+from racegate.jsonfile import JsonReader, read_json, write_json
+
+if TYPE_CHECKING:  # annotations only: the result package asks this module for its policy
+    from racegate.result.model import BucketResult, Result, RunConfig
 
 BASELINE_SCHEMA = 1
 
 
-def load_baseline(path: Path | None) -> dict[str, dict]:
-    """Known bucket ids with their entries ({"id", "kind", "title", "note"}); empty without a file."""
-    if path is None:
-        return {}
-    data = read_json(path, "baseline")
-    if not isinstance(data, dict) or not isinstance(data.get("known"), list):
-        raise RacegateError(f"baseline {path} has no \"known\" list (write one with `racegate baseline`)")
-    return {entry["id"]: entry for entry in data["known"] if isinstance(entry, dict) and "id" in entry}
+def status(bucket: BucketResult, config: RunConfig) -> str:
+    """Why a bucket fails the gate or does not: "new" (it fails), "baselined" (a baseline knows it), "library" (a
+    known standard-library report, unless --gate-library-reports) or "timing-sensitive" (a failed check on elapsed
+    time, unless --strict)."""
+    if not bucket.new:
+        return "baselined"
+    if bucket.library_issue is not None and not config.gate_library_reports:
+        return "library"
+    if bucket.timing_sensitive and not config.strict:
+        return "timing-sensitive"
+    return "new"
 
 
-def apply_baseline(result: Result, known: dict[str, dict]) -> None:
-    """Mark each bucket new or known."""
-    for bucket in result.buckets:
-        # A baseline of an earlier release holds the bucket's ids under an earlier signature version (v1, v2).
-        entry = known.get(bucket.id) or next((known[i] for i in bucket.legacy_ids if i in known), None)
-        bucket.new = entry is None
-        bucket.baseline_note = str(entry.get("note", "")) if entry is not None else None
-    result.sort_buckets()
+def failing(result: Result) -> bool:
+    """Whether the gate fails: some bucket gates (races and test failures are both buckets)."""
+    return any(result.gates(b) for b in result.buckets)
 
 
 def exit_code(result: Result) -> int:
     return EXIT_FOUND if failing(result) else EXIT_CLEAN
 
 
-def failing(result: Result) -> bool:
-    """Whether the gate fails: a bucket that gates (new, and neither a known standard-library report nor, without
-    --strict, a timing-sensitive failure; races and test failures are both buckets)."""
-    return any(result.gates(b) for b in result.buckets)
+def load_baseline(path: Path | None) -> dict[str, dict]:
+    """Known bucket ids with their entries ({"id", "kind", "title", "note"}); empty without a file."""
+    if path is None:
+        return {}
+    reader = JsonReader(lambda _: RacegateError(
+        f"baseline {path} has no \"known\" list (write one with `racegate baseline`)"))
+    known = reader.required(reader.entry(read_json(path, "baseline"), "the file"), "known", list)
+    return {entry["id"]: entry for entry in known if isinstance(entry, dict) and "id" in entry}
+
+
+def known_entry(bucket: BucketResult, known: dict[str, dict]) -> dict | None:
+    """The baseline's entry for a bucket: by its id, or by one of its ids under an earlier signature version (a
+    baseline of an earlier release holds those, v1 or v2)."""
+    return known.get(bucket.id) or next((known[i] for i in bucket.legacy_ids if i in known), None)
 
 
 def write_baseline(result: Result, path: Path, note: str | None) -> tuple[int, int]:

@@ -11,15 +11,14 @@ under an older version are recognized (aliases) and rewritten as current ones (H
 from __future__ import annotations
 
 import json
-import math
 import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
+from racegate.jsonfile import JsonReader, write_json
 from racegate.model import CUT, Finding, RunRecord
-from racegate.result import write_json
 from racegate.signature import LEGACY, SIGNATURE_VERSION
 
 HISTORY_VERSION = 1
@@ -136,55 +135,31 @@ class History:
             raise HistoryError(f"{HISTORY_KEY} should be a positive integer")
         if version > HISTORY_VERSION:
             raise HistoryError(f"history version {version} is newer than this racegate reads ({HISTORY_VERSION})")
-        signature_version = _get(data, "signature_version", int, "signature_version", UNSTAMPED_SIGNATURE_VERSION)
+        r = JsonReader(HistoryError, non_negative=True)
+        signature_version = r.opt(data, "signature_version", int, UNSTAMPED_SIGNATURE_VERSION)
         if signature_version < 1:
             raise HistoryError("signature_version should be a positive integer")
         if signature_version > SIGNATURE_VERSION:
             # Its ids are of rules this racegate does not know: none of them could ever match.
             raise HistoryError(f"signature version {signature_version} is newer than this racegate's "
                                f"({SIGNATURE_VERSION})")
-        tests = _get(data, "tests", dict, "tests", {})
         history = cls(signature_version=signature_version)
-        for name, entry in tests.items():
+        for name, entry in r.obj(data, "tests").items():
             where = f"tests[{name!r}]"
-            if not isinstance(entry, dict):
-                raise HistoryError(f"{where} should be an object")
+            entry = r.entry(entry, where)
             strategies = {}
-            for s, h in _get(entry, "strategies", dict, f"{where}.strategies", {}).items():
+            for s, h in r.obj(entry, "strategies", where).items():
                 at = f"{where}.strategies[{s!r}]"
-                if not isinstance(h, dict):
-                    raise HistoryError(f"{at} should be an object")
+                h = r.entry(h, at)
                 strategies[s] = StrategyHistory(
-                    runs=_get(h, "runs", int, f"{at}.runs", 0), seconds=_get(h, "seconds", float, f"{at}.seconds", 0.0),
-                    hits=_get(h, "hits", int, f"{at}.hits", 0), buckets=_strings(h, f"{at}.buckets"))
+                    runs=r.opt(h, "runs", int, 0, at), seconds=float(r.opt(h, "seconds", float, 0.0, at)),
+                    hits=r.opt(h, "hits", int, 0, at), buckets=r.strict_strings(h, "buckets", at))
+            duration = r.nullable(entry, "duration", float, where)
             history.tests[name] = TestHistory(
-                duration=_get(entry, "duration", float, f"{where}.duration", None),
-                threads=_get(entry, "threads", int, f"{where}.threads", None),
-                sessions=_get(entry, "sessions", int, f"{where}.sessions", 0),
-                buckets=_strings(entry, f"{where}.buckets"), strategies=strategies)
+                duration=None if duration is None else float(duration),
+                threads=r.nullable(entry, "threads", int, where), sessions=r.opt(entry, "sessions", int, 0, where),
+                buckets=r.strict_strings(entry, "buckets", where), strategies=strategies)
         return history
-
-
-_WORDS = {int: "an integer", float: "a number", str: "a string", dict: "an object", list: "a list"}
-
-
-def _get(obj: dict, key: str, kind: type, where: str, default):
-    value = obj.get(key)
-    if value is None:
-        return default
-    ok = isinstance(value, (int, float)) if kind is float else isinstance(value, kind)
-    # json.loads reads NaN and Infinity, which no count or duration can be.
-    if isinstance(value, bool) or not ok or (kind in (int, float) and not 0 <= value < math.inf):
-        negative = " (finite, not negative)" if kind in (int, float) else ""
-        raise HistoryError(f"{where} should be {_WORDS[kind]}{negative}")
-    return float(value) if kind is float else value
-
-
-def _strings(obj: dict, where: str) -> list[str]:
-    values = _get(obj, "buckets", list, where, [])
-    if not all(isinstance(v, str) for v in values):
-        raise HistoryError(f"{where} should be a list of strings")
-    return list(values)
 
 
 def _union(a: list[str], b: list[str]) -> list[str]:

@@ -11,8 +11,9 @@ from racegate.result import (BucketResult, Result, Spent, StrategyStats, Suppres
                              build_result, discovery_curve_seconds)
 
 
-def merge(inputs: list[tuple[Path, Result]], out_path: Path) -> Result:
-    """Merge (path, result) pairs; raw report paths are rebased to stay valid next to `out_path`."""
+def merge(inputs: list[tuple[Path, Result]], out_path: Path, known: dict[str, dict] | None = None) -> Result:
+    """Merge (path, result) pairs; raw report paths are rebased to stay valid next to `out_path`. `known`: a
+    baseline's entries, to mark the merged buckets by (None keeps each shard's marks)."""
     if not inputs:
         raise RacegateError("merge needs at least one result file")
     versions = {r.signature_version for _, r in inputs}
@@ -66,12 +67,11 @@ def merge(inputs: list[tuple[Path, Result]], out_path: Path) -> Result:
         verification = {}
         for _, result in inputs:
             verification = added(verification, result.verification or {})
-    merged = build_result(config, sorted(tests.values(), key=lambda t: t.name), list(buckets.values()), strategies,
-                          discovery, wall, any(r.interrupted for _, r in inputs), _merged_suppressions(inputs),
-                          discovery_seconds=discovery_curve_seconds(buckets.values(), wall) if timed else None,
-                          verification=verification)
-    merged.steady_crashes = steady_crash.merged([r.steady_crashes for _, r in inputs])
-    return merged
+    return build_result(config, sorted(tests.values(), key=lambda t: t.name), list(buckets.values()), strategies,
+                        discovery, wall, any(r.interrupted for _, r in inputs), _merged_suppressions(inputs),
+                        discovery_seconds=discovery_curve_seconds(buckets.values(), wall) if timed else None,
+                        verification=verification,
+                        steady_crashes=steady_crash.merged([r.steady_crashes for _, r in inputs]), known=known)
 
 
 def _merged_suppressions(inputs: list[tuple[Path, Result]]) -> list[SuppressionResult] | None:

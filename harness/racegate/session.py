@@ -8,6 +8,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Iterable
 
 from racegate import history as histories
 from racegate import outdir, steady_crash
@@ -166,7 +167,10 @@ class Session:
         if done.outside:
             self._settle(done.outside[1], scheduled=False)
 
-    def result(self, config: results.RunConfig, wall_seconds: float) -> results.Result:
+    def result(self, config: results.RunConfig, wall_seconds: float, not_built: Iterable[results.TestResult] = (),
+               known: dict[str, dict] | None = None) -> results.Result:
+        """The session's result, whole: `not_built` are the selected tests that never ran, `known` the baseline's
+        entries (gate.load_baseline)."""
         every_test = self.tests + list(self._outside.values())
         by_test: dict[str, list[RunRecord]] = {t.name: [] for t in every_test}
         for r in self.records:
@@ -184,8 +188,8 @@ class Session:
             tests.append(entry)
         buckets = list(self.bucketer.buckets.values())
         ended_by = self._ended_by(wall_seconds)
-        entries = {b.id: results.BucketResult.from_bucket(b, self.config.out_dir,
-                                                          results.Evidence.from_runs(b, self.records, ended_by))
+        entries = {b.id: results.bucket_result(b, self.config.out_dir,
+                                               results.bucket_evidence(b, self.records, ended_by))
                    for b in buckets}
         # A failure that came with a race is the race's symptom: shown, counted and gated with it.
         for failure, of in self.bucketer.symptoms().items():
@@ -194,18 +198,16 @@ class Session:
         steady, steady_buckets = steady_crash.find(self.records)
         for bid, signal_name in steady_buckets.items():
             if bid in entries:
-                entries[bid].advice = steady_crash_advice(signal_name)
-        result = results.build_result(
+                entries[bid] = replace(entries[bid], advice=steady_crash_advice(signal_name))
+        return results.build_result(
             replace(config, schedule_notes=list(self.schedule_notes)), tests, list(entries.values()),
             results.strategy_stats(self.records, (b.first.schedule for b in buckets if b.id in entries)),
             results.discovery_curve((b.first.run for b in buckets if b.id in entries), self.records),
             wall_seconds, self.interrupted, self._suppression_results(),
             # Time: when each bucket was first seen, and what weighing findings cost beside the search.
             discovery_seconds=results.discovery_curve_seconds(entries.values(), wall_seconds),
-            verification=results.verification_spent(self.records))
-        result.steady_crashes = steady
-        result.cost = self.cost.rounded()
-        return result
+            verification=results.verification_spent(self.records), steady_crashes=steady, cost=self.cost,
+            not_run=not_built, known=known)
 
     def _ended_by(self, wall_seconds: float) -> str | None:
         """Why the session ended while runs it planned may still have been waiting (Evidence.ended_by); None when

@@ -142,6 +142,15 @@ def test_a_baseline_of_the_found_races_passes_the_gate(clang_run, samples_build_
     assert again["summary"]["buckets"] == len(STEADY_RACES) and again["summary"]["new_buckets"] == 0
 
 
+def test_racegate_report_of_a_runs_racegate_json_reproduces_the_runs_reports(clang_run, tmp_path):
+    # Reports are a function of the result as written: the run's own and `racegate report`'s are the same bytes.
+    out, _, _ = clang_run
+    proc = racegate("report", str(out / "racegate.json"), "--out", str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    for name in ("racegate-junit.xml", "racegate.sarif", "racegate-summary.md", "racegate.html"):
+        assert (tmp_path / name).read_bytes() == (out / name).read_bytes(), name
+
+
 def test_the_same_race_has_the_same_id_with_clang_and_gcc(clang_run, gcc_run):
     _, _, clang = clang_run
     _, _, gcc = gcc_run

@@ -7,7 +7,7 @@ from racegate import gate
 from racegate.bucket import Bucketer
 from racegate.errors import RacegateError
 from racegate.model import RunRecord
-from racegate.result import BucketResult
+from racegate.result import bucket_result, with_baseline
 from racegate.signature import finding_from_report
 from racegate.tsan_parse import parse_reports
 
@@ -27,7 +27,7 @@ def test_new_buckets_fail_the_gate_and_a_baseline_of_them_passes(tmp_path):
     path = tmp_path / "baseline.json"
     assert gate.write_baseline(result, path, "tracked in JIRA-1") == (2, 2)
     known = gate.load_baseline(path)
-    gate.apply_baseline(result, known)
+    result = with_baseline(result, known)
     assert result.summary.new_buckets == 0 and gate.exit_code(result) == 0
     assert all(b.baseline_note == "tracked in JIRA-1" for b in result.buckets)
 
@@ -39,7 +39,7 @@ def test_baseline_update_keeps_notes_and_adds_only_missing(tmp_path):
     notes = {e["id"]: e["note"] for e in json.loads(path.read_text())["known"]}
     assert notes["aaaa00000001"] == "mine"
     partial = sample()
-    gate.apply_baseline(partial, {"aaaa00000001": {"note": "mine"}})
+    partial = with_baseline(partial, {"aaaa00000001": {"note": "mine"}})
     assert partial.summary.new_buckets == 1 and gate.exit_code(partial) == 1
     assert [b.new for b in partial.buckets] == [True, False]  # new buckets sort first
 
@@ -69,7 +69,7 @@ def _corpus_result(tmp_path, programs: list[str]):
                                    command=["./t"], outcome="race", returncode=66, duration=0.1,
                                    log_dir=str(tmp_path / "runs" / str(index)), findings=findings))
             index += 1
-    buckets = [BucketResult.from_bucket(b, tmp_path) for b in bucketer.buckets.values()]
+    buckets = [bucket_result(b, tmp_path) for b in bucketer.buckets.values()]
     return make_result([entry_for_test(f"Corpus.{p}", 3, 3) for p in programs], buckets)
 
 
@@ -81,11 +81,32 @@ def test_a_baseline_of_signature_v2_ids_still_knows_every_bucket(tmp_path):
     assert len(result.buckets) == 7
     known = gate.load_baseline(FIXTURES / "baseline_signature_v2.json")
     assert not {b.id for b in result.buckets} & set(known)  # every id changed with v3 ...
-    gate.apply_baseline(result, known)
+    result = with_baseline(result, known)
     assert gate.exit_code(result) == 0  # ... and the legacy ids still match
     notes = {b.title.split(":")[1].split("(")[0].strip(): b.baseline_note for b in result.buckets}
     assert notes["count_hits"] == "known since the v2 releases (race_global)"
     # A program the baseline does not hold stays new.
     more = _corpus_result(tmp_path / "more", programs + ["race_inlined"])
-    gate.apply_baseline(more, known)
+    more = with_baseline(more, known)
     assert [b.signature for b in more.buckets if b.new] == [["race_inlined.cpp:pump"] * 2]
+
+
+def test_known_library_reports_and_timing_sensitive_failures_pass_unless_asked_and_every_part_shows_it():
+    from racegate.library_reports import BY_RULE
+    from racegate.result import Result, RunConfig
+
+    library = bucket("aaaa00000001", "T.a", 2, library_issue=next(iter(BY_RULE.values())))
+    timing = bucket("bbbb00000002", "T.a", 1, kind="test failure", timing_sensitive=True)
+    plain = bucket("cccc00000003", "T.a", 1)
+    tests = [entry_for_test("T.a", 10, 4)]
+    result = make_result(tests, [library, timing, plain])
+    # The verdict orders the buckets (gating first) and is what the summary counts and the reporters show.
+    assert [result.status(b) for b in result.buckets] == ["new", "library", "timing-sensitive"]
+    assert result.summary.new_buckets == 1 and result.known_buckets == 2 and gate.exit_code(result) == 1
+    again = Result.from_json(json.loads(json.dumps(result.to_json())))
+    assert [b.status for b in again.buckets] == ["new", "library", "timing-sensitive"]
+    strict = make_result(tests, [library, timing, plain], config=RunConfig(strict=True, gate_library_reports=True))
+    assert [b.status for b in strict.buckets] == ["new"] * 3
+    known = with_baseline(result, {"cccc00000003": {"note": "tracked"}})
+    assert [b.status for b in known.buckets] == ["library", "timing-sensitive", "baselined"]
+    assert gate.exit_code(known) == 0

@@ -1,3 +1,4 @@
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -44,26 +45,22 @@ def test_merge_of_the_same_test_from_two_results_adds_runs(tmp_path):
 
 def test_results_of_different_signature_versions_do_not_merge(tmp_path):
     one = make_result([entry_for_test("A.x", 1, 0)], [])
-    two = make_result([entry_for_test("B.y", 1, 0)], [])
-    two.signature_version = 1  # a shard of an earlier release
+    two = replace(make_result([entry_for_test("B.y", 1, 0)], []), signature_version=1)  # of an earlier release
     with pytest.raises(RacegateError, match="signature versions"):
         merge([(tmp_path / "1.json", one), (tmp_path / "2.json", two)], tmp_path / "m.json")
 
 
 def _timed_shard(test, buckets_at: dict[str, float], wall: float, seconds: float, rechecks: int):
-    from racegate.result import Spent, discovery_curve_seconds
+    from racegate.result import Spent, StrategyStats, discovery_curve_seconds
 
     buckets = []
     for bid, at in buckets_at.items():
         b = bucket(bid, test.name, 1)
         b.first_seen.seconds = at
         buckets.append(b)
-    result = make_result([test], buckets)
-    result.wall_seconds = wall
-    result.strategies["noise"].seconds = seconds
-    result.discovery_seconds = discovery_curve_seconds(result.buckets, wall)
-    result.verification = {"recheck": Spent(rechecks, rechecks * 0.5), "replay": Spent(0, 0.0)}
-    return result
+    return make_result([test], buckets, strategies={"noise": StrategyStats(test.runs, 0, len(buckets), seconds)},
+                       wall_seconds=wall, discovery_seconds=discovery_curve_seconds(buckets, wall),
+                       verification={"recheck": Spent(rechecks, rechecks * 0.5), "replay": Spent(0, 0.0)})
 
 
 def test_merged_seconds_add_up_and_each_bucket_keeps_its_earliest_time(tmp_path):

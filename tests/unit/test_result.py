@@ -1,6 +1,7 @@
 """The result model: one loader that fills defaults and checks the schema, one writer, derived values in one place."""
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -9,8 +10,8 @@ import pytest
 from racegate import gate
 from racegate.errors import RacegateError
 from racegate.model import RunRecord, TestCase
-from racegate.result import (Result, Spent, StrategyStats, TestResult, discovery_curve, discovery_curve_seconds,
-                             load, save, strategy_stats, verification_spent)
+from racegate.result import (Result, RunConfig, Spent, StrategyStats, TestResult, discovery_curve,
+                             discovery_curve_seconds, load, save, strategy_stats, verification_spent, with_baseline)
 
 from result_factory import bucket, entry_for_test, make_result
 
@@ -29,7 +30,7 @@ def test_a_file_written_by_release_0_1_0_loads_and_writes_back_unchanged(tmp_pat
 def test_a_baseline_written_by_release_0_1_0_still_gates():
     result = load(RELEASE_0_1_0)
     assert gate.exit_code(result) == 1
-    gate.apply_baseline(result, gate.load_baseline(FIXTURES / "baseline_release_0_1_0.json"))
+    result = with_baseline(result, gate.load_baseline(FIXTURES / "baseline_release_0_1_0.json"))
     assert gate.exit_code(result) == 0
     assert {b.baseline_note for b in result.buckets} == {"known since 0.1.0"}
 
@@ -126,10 +127,9 @@ def test_time_spent_per_test_strategy_and_purpose_round_trips():
     assert test.strategies == {"none": Spent(2, 0.75), "noise": Spent(2, 2.25)} and test.seconds == 3.0
     timed_bucket = bucket("aaaa00000001", "T.a", 1)
     timed_bucket.first_seen.seconds = 1.75
-    result = make_result([test], [timed_bucket])
-    result.strategies = strategy_stats(records, ["noise"])
-    result.discovery_seconds = discovery_curve_seconds(result.buckets, 3.5)
-    result.verification = verification_spent(records)
+    result = make_result([test], [timed_bucket], strategies=strategy_stats(records, ["noise"]),
+                         discovery_seconds=discovery_curve_seconds([timed_bucket], 3.5),
+                         verification=verification_spent(records))
     data = result.to_json()
     assert data["tests"][0]["strategies"] == {"none": {"runs": 2, "seconds": 0.75},
                                               "noise": {"runs": 2, "seconds": 2.25}}
@@ -178,14 +178,13 @@ def test_the_cost_split_is_written_when_set_and_read_back(tmp_path):
     from racegate.result import Cost
     from result_factory import make_result
 
-    result = make_result([], [])
-    assert "cost" not in result.to_json()  # results that predate it, and merged ones, have none
+    assert "cost" not in make_result([], []).to_json()  # results that predate it, and merged ones, have none
     cost = Cost(repetition_seconds=30.0, first_repetition_after=4.5)
     cost.add_process(2.0, 1.5, 100, batched=True)
     cost.add_process(2.2, None, 40, batched=True)  # it crashed: no start-up measure
     # A test run alone after a batch's process died before its first test: a process, not a batched test.
     cost.add_process(0.3, None, 1, batched=False)
-    result.cost = cost.rounded()
+    result = make_result([], [], cost=cost)
     written = result.to_json()["cost"]
     assert written == {"first_pass_seconds": 4.5, "repetition_seconds": 30.0, "processes": 3, "batched_tests": 140,
                        "batch_processes": 2, "startup_seconds": 0.5, "startup_share": round(1.5 / 34.5, 4),
@@ -195,3 +194,47 @@ def test_the_cost_split_is_written_when_set_and_read_back(tmp_path):
     console = render("console", load(tmp_path / "r.json"))
     assert ("cost: first pass 4.5 s, 140 tests of it batched in 2 processes; repetitions 30.0 s; 3 processes, "
             "~0.50 s each to start and exit (4.3% of the time); first repetition after 4.5 s") in console
+
+
+def test_a_sessions_reports_are_the_reports_of_its_racegate_json_read_back(tmp_path):
+    """Reports are a function of the result as written: what a run renders, `racegate report` on its racegate.json
+    renders byte for byte. Real (cheap) processes give unrounded durations and times; the wall time is one whose
+    first decimal changes when it is rounded to the millisecond, as racegate.json keeps it (79.25049 s: "79.3"
+    unrounded, "79.2" written)."""
+    from racegate.progress import Progress
+    from racegate.reporters import FORMATS, RenderOptions, render
+    from racegate.session import Session, SessionConfig
+
+    out = tmp_path / "out"
+    tests = [TestCase("passes", ("true",)), TestCase("fails", ("sh", "-c", "echo broken; exit 3"))]
+    session = Session(tests, lambda test: ["none"], SessionConfig(
+        out_dir=out, jobs=2, master_seed=1, runs=3, time_budget=None, timeout=60, until_confident=None,
+        shim_path=None))
+    session.run(Progress(io.StringIO(), None, None))
+    result = session.result(RunConfig(out_dir=str(out)), 79.25049)
+    assert result.cost is not None and result.discovery_seconds is not None  # every timed part is there
+    save(result, out / "racegate.json")
+    written = load(out / "racegate.json")
+    options = RenderOptions(base_dir=out)
+    for fmt in FORMATS:
+        assert render(fmt, result, options) == render(fmt, written, options), fmt
+
+
+def test_a_bucket_whose_tests_the_result_does_not_list_is_measured_against_all_runs():
+    # A hand-trimmed file: racegate.json and every report give the same fraction (they once differed, 0 and 0.2).
+    result = make_result([entry_for_test("T.a", 10, 2)], [bucket("aaaa00000001", "Gone.x", 2)])
+    (trimmed,) = result.buckets
+    assert result.runs_exposed(trimmed) == 10 and result.run_fraction(trimmed) == 0.2
+    assert result.to_json()["buckets"][0]["run_fraction"] == 0.2
+
+
+@pytest.mark.parametrize("name", ["result_release_0_1_0.json", "result_samples.json"])
+def test_a_stored_result_renders_the_same_once_written_back(tmp_path, name):
+    # `racegate merge` and `report` read files of earlier releases: writing one back changes none of its reports.
+    from racegate.reporters import FORMATS, RenderOptions, render
+
+    stored = load(FIXTURES / name)
+    save(stored, tmp_path / "racegate.json")
+    options = RenderOptions(base_dir=FIXTURES)
+    for fmt in FORMATS:
+        assert render(fmt, stored, options) == render(fmt, load(tmp_path / "racegate.json"), options), fmt

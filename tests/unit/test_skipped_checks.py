@@ -10,7 +10,7 @@ from racegate.bucket import Bucketer
 from racegate.model import Finding, RunRecord, TestCase
 from racegate.progress import Progress
 from racegate.reporters import console, html, junit, markdown, sarif, view
-from racegate.result import Evidence, Result, RunConfig
+from racegate.result import Evidence, Result, RunConfig, bucket_evidence
 from racegate.session import Session, SessionConfig
 
 from result_factory import bucket, entry_for_test, make_result
@@ -33,7 +33,7 @@ def _evidence(tmp_path: Path, records: list[RunRecord], ended_by: str | None) ->
     for r in records:
         bucketer.add(r)
     (found,) = bucketer.buckets.values()
-    return Evidence.from_runs(found, records, ended_by)
+    return bucket_evidence(found, records, ended_by)
 
 
 def test_a_failure_found_just_before_the_deadline_was_not_re_checked(tmp_path):
@@ -71,8 +71,7 @@ def test_nothing_is_said_when_the_session_ran_out_of_work_or_the_finding_needs_n
 
 
 def _skipped_result(skipped: tuple[str, ...], ended_by: str) -> Result:
-    found = bucket("aaaa00000001", "T.a", 1, kind="test failure")
-    found.evidence = Evidence(1, 0, 0, 0, skipped, ended_by)
+    found = bucket("aaaa00000001", "T.a", 1, kind="test failure", evidence=Evidence(1, 0, 0, 0, skipped, ended_by))
     return make_result([entry_for_test("T.a", 3, 1)], [found])
 
 
@@ -104,8 +103,8 @@ def test_the_skipped_checks_round_trip_and_are_written_only_when_set():
                                               "replays_with_bucket": 0, "skipped": ["recheck", "replay"],
                                               "ended_by": "budget"}
     assert Result.from_json(data).buckets[0].evidence == Evidence(1, 0, 0, 0, ("recheck", "replay"), "budget")
-    quiet = _skipped_result((), "budget")
-    quiet.buckets[0].evidence = Evidence(2, 0, 1, 1)
+    quiet = make_result([entry_for_test("T.a", 3, 1)],
+                        [bucket("aaaa00000001", "T.a", 1, evidence=Evidence(2, 0, 1, 1))])
     written = quiet.to_json()["buckets"][0]["evidence"]
     assert set(written) == {"plain_runs", "plain_runs_with_bucket", "replays", "replays_with_bucket"}
 

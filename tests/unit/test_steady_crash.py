@@ -63,9 +63,7 @@ def test_without_a_plain_run_nothing_is_said():
 
 
 def _result_with(crashes: list[SteadyCrash]) -> Result:
-    result = make_result([entry_for_test(t, 2, 2) for c in crashes for t in c.tests], [])
-    result.steady_crashes = crashes
-    return result
+    return make_result([entry_for_test(t, 2, 2) for c in crashes for t in c.tests], [], steady_crashes=crashes)
 
 
 def test_the_note_is_said_once_for_several_tests_and_the_file_keeps_every_group():

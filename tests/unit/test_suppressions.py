@@ -3,6 +3,7 @@ tests/fixtures/suppressions/matched.cpp), the result model and merge, the report
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ from racegate.analyse import analyse_run
 from racegate.errors import RacegateError
 from racegate.merge import merge
 from racegate.reporters import RenderOptions, render
-from racegate.result import Result, SuppressionResult
+from racegate.result import Result, RunConfig, SuppressionResult
 from racegate.run_env import prepare_planned_run
 from racegate.suppressions import matched_counts, read_entries, suppression_file, suppressions_text
 from racegate.tsan_options import tsan_option_dict
@@ -82,11 +83,11 @@ def test_every_run_gets_print_suppressions_and_the_sessions_file_over_the_users(
 
 
 def _with_suppressions(matched: list[int]) -> Result:
-    result = make_result([entry_for_test("A.x", 4, 1)], [bucket("aaaa00000001", "A.x", 1)])
-    result.config.suppression_files = ["/src/tsan.supp"]
-    result.suppressions = [SuppressionResult(f"race:f{i}", "/src/tsan.supp", n) for i, n in enumerate(matched)]
-    result.suppressions.append(SuppressionResult("called_from_lib:libfoo.so", "/src/tsan.supp", 0))
-    return result
+    entries = [SuppressionResult(f"race:f{i}", "/src/tsan.supp", n) for i, n in enumerate(matched)]
+    entries.append(SuppressionResult("called_from_lib:libfoo.so", "/src/tsan.supp", 0))
+    return make_result([entry_for_test("A.x", 4, 1)], [bucket("aaaa00000001", "A.x", 1)],
+                       config=RunConfig(seed=1, source_dir="/src", suppression_files=["/src/tsan.supp"]),
+                       suppressions=entries)
 
 
 def test_the_result_writes_each_entry_with_its_count_and_staleness_and_reads_it_back():
@@ -118,7 +119,8 @@ def test_a_wrong_suppressions_field_is_a_clear_error():
 
 def test_merge_adds_counts_and_an_entry_is_stale_only_if_stale_on_every_shard(tmp_path):
     one, two = _with_suppressions([3, 0]), _with_suppressions([0, 2])
-    two.suppressions = (two.suppressions or []) + [SuppressionResult("race:only_here", "/src/tsan.supp", 0)]
+    only_here = SuppressionResult("race:only_here", "/src/tsan.supp", 0)
+    two = replace(two, suppressions=(two.suppressions or []) + [only_here])
     plain = make_result([entry_for_test("C.z", 1, 0)], [])
     merged = merge([(tmp_path / "1.json", one), (tmp_path / "2.json", two), (tmp_path / "3.json", plain)],
                    tmp_path / "m.json")

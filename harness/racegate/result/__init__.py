@@ -1,0 +1,18 @@
+"""The result of a session, racegate.json (schema 1), one job per module:
+
+- `model`: the dataclasses, and every value that follows from others (imports no pipeline stage);
+- `assemble`: runs and buckets made into a whole `Result`, nothing changed after;
+- `codec`: racegate.json written and read back (files of every release load).
+
+The names below are the package's interface: `from racegate.result import Result, load, ...`.
+"""
+from racegate.result.assemble import (bucket_evidence, bucket_result, build_result, discovery_curve,
+                                      discovery_curve_seconds, strategy_stats, verification_spent, with_baseline)
+from racegate.result.codec import SCHEMA, load, save
+from racegate.result.model import (VERIFICATION_PURPOSES, BucketResult, Cost, Evidence, FirstSeen, Result, RunConfig,
+                                   Spent, StrategyStats, Summary, SuppressionResult, Symptom, TestResult, added)
+
+__all__ = ["SCHEMA", "VERIFICATION_PURPOSES", "BucketResult", "Cost", "Evidence", "FirstSeen", "Result", "RunConfig",
+           "Spent", "StrategyStats", "Summary", "SuppressionResult", "Symptom", "TestResult", "added", "bucket_result",
+           "build_result", "bucket_evidence", "discovery_curve", "discovery_curve_seconds", "load", "save",
+           "strategy_stats", "verification_spent", "with_baseline"]

@@ -1,0 +1,454 @@
+"""The result model: one typed `Result` from the bucketer to every reporter, the gate, merge and replay.
+
+Values that follow from others (a test's failed runs and flakiness, a bucket's run fraction, the whole summary)
+are properties computed here and nowhere else. The model imports no pipeline stage (only the run model of
+racegate/model.py, the statistics helpers and the one suppression type TSan does not count): the assembly
+(result/assemble.py) builds a `Result` from a session's runs, once and whole (a `Result` and its `BucketResult`s
+are frozen); the codec (result/codec.py) writes and reads racegate.json.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, Iterable
+
+from racegate import __version__
+from racegate.errors import RacegateError
+from racegate.model import CUT, OUTCOMES, RunRecord, SourceFrame, StackTrace, TestCase
+from racegate.stats import new_bucket_chance
+from racegate.suppressions import UNCOUNTED_TYPE
+
+if TYPE_CHECKING:  # annotations only: these types belong to the stages that make them
+    from racegate.advice import Advice
+    from racegate.library_reports import LibraryIssue
+    from racegate.steady_crash import SteadyCrash
+
+
+@dataclass
+class FirstSeen:
+    """The earliest run that showed a bucket: what `racegate replay` and the reproduce line need."""
+
+    test: str
+    run: int
+    seed: int
+    schedule: str
+    command: list[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
+    cwd: str | None = None
+    log_dir: str | None = None  # relative to the directory holding racegate.json
+    # When the bucket was first seen: seconds from the session's start to the end of the earliest-ending run that
+    # showed it (None in results of earlier releases). With several jobs that may be another run than `run`,
+    # the earliest started. In a merged result: the earliest over the shards, each counted from its own start.
+    seconds: float | None = None
+
+
+@dataclass
+class Spent:
+    """Runs, and seconds summed over their durations: what a test, a strategy or the re-checks cost."""
+
+    runs: int = 0
+    seconds: float = 0.0
+
+    def add(self, runs: int, seconds: float) -> None:
+        self.runs += runs
+        self.seconds = round(self.seconds + seconds, 3)
+
+
+# The purposes of runs planned to weigh a finding rather than to search (PlannedRun.purpose): plain re-checks of a
+# failure seen only under perturbation, and replays of its seed.
+VERIFICATION_PURPOSES = ("recheck", "replay")
+
+
+@dataclass
+class TestResult:
+    """One test: how its runs went, and what `racegate replay` needs to run it again."""
+
+    __test__ = False  # not a pytest test class
+
+    name: str
+    runs: int
+    outcomes: dict[str, int]  # every OUTCOMES key
+    threads: int | None = None  # most threads alive at once, when known
+    mean_seconds: float = 0.0
+    command: list[str] = field(default_factory=list)
+    cwd: str | None = None
+    env: dict[str, str] = field(default_factory=dict)
+    timeout: float | None = None
+    labels: list[str] = field(default_factory=list)
+    is_gtest: bool = False
+    will_fail: bool = False
+    skip_return_code: int | None = None
+    run_serial: bool = False
+    not_run: str | None = None  # why the test never ran: not built, or the budget ran out first
+    notes: list[str] = field(default_factory=list)  # what racegate changed for this test, and why
+    strategies: dict[str, Spent] = field(default_factory=dict)  # runs and seconds per strategy; {} in old results
+    # Cut runs per cause (RunRecord.cut: execute.CUT_BUDGET, CUT_SLOW); {} in results of earlier releases.
+    cuts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def seconds(self) -> float:
+        """Seconds its runs took, summed; older results know only the mean, which gives nearly the same."""
+        if self.strategies:
+            return round(sum(s.seconds for s in self.strategies.values()), 3)
+        return round(self.mean_seconds * self.runs, 3)
+
+    @property
+    def failed_runs(self) -> int:
+        return sum(n for outcome, n in self.outcomes.items() if outcome not in ("pass", CUT))
+
+    @property
+    def cut_runs(self) -> int:
+        return self.outcomes.get(CUT, 0)
+
+    @property
+    def flaky(self) -> bool:
+        """Some runs failed and some passed (a cut run is neither)."""
+        return 0 < self.failed_runs < self.runs - self.cut_runs
+
+    @classmethod
+    def from_runs(cls, test: TestCase, records: list[RunRecord]) -> TestResult:
+        outcomes = Counter({o: 0 for o in OUTCOMES})
+        outcomes.update(r.outcome for r in records)
+        threads = [r.threads for r in records if r.threads is not None]
+        return cls(
+            name=test.name, runs=len(records), outcomes=dict(outcomes), threads=max(threads) if threads else None,
+            mean_seconds=round(sum(r.duration for r in records) / len(records), 4) if records else 0.0,
+            command=list(test.command), cwd=test.cwd, env=dict(test.env), timeout=test.timeout,
+            labels=list(test.labels), is_gtest=test.is_gtest, will_fail=test.will_fail,
+            skip_return_code=test.skip_return_code, run_serial=test.run_serial,
+            strategies=spent_per_strategy(records), cuts=dict(Counter(r.cut for r in records if r.cut)))
+
+    @classmethod
+    def never_ran(cls, test: TestCase, reason: str) -> TestResult:
+        """A selected test that did not run at all (its executable was not built, ...), with the reason."""
+        return replace(cls.from_runs(test, []), not_run=reason)
+
+    def test_case(self) -> TestCase:
+        """The test as discovery described it, to run it again."""
+        return TestCase(name=self.name, command=tuple(self.command), cwd=self.cwd, env=tuple(self.env.items()),
+                        timeout=self.timeout, labels=tuple(self.labels), is_gtest=self.is_gtest,
+                        will_fail=self.will_fail, skip_return_code=self.skip_return_code,
+                        run_serial=self.run_serial)
+
+    def merged(self, other: TestResult) -> TestResult:
+        """The same test's runs on two shards as one."""
+        runs = self.runs + other.runs
+        threads = [t for t in (self.threads, other.threads) if t is not None]
+        mean = self.mean_seconds
+        if runs:
+            mean = round((self.mean_seconds * self.runs + other.mean_seconds * other.runs) / runs, 4)
+        return replace(self, runs=runs, outcomes={o: self.outcomes.get(o, 0) + other.outcomes.get(o, 0)
+                                                  for o in OUTCOMES},
+                       threads=max(threads) if threads else None, mean_seconds=mean,
+                       not_run=self.not_run if other.not_run else None,
+                       notes=self.notes + [n for n in other.notes if n not in self.notes],
+                       # Per strategy only when both shards timed their runs; else seconds come from the mean.
+                       strategies=added(self.strategies, other.strategies)
+                       if _timed(self) and _timed(other) else {},
+                       cuts=dict(Counter(self.cuts) + Counter(other.cuts)))
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What a bucket rests on beside the runs that showed it: plain runs of its tests, and replays of its
+    first run (same test, seed and strategy)."""
+
+    plain_runs: int
+    plain_runs_with_bucket: int
+    replays: int
+    replays_with_bucket: int
+    # A failure first seen under perturbation is weighed by plain re-checks and replays of its seed. When the
+    # session ended before they ran: which are missing (VERIFICATION_PURPOSES) and why the session ended
+    # ("budget", "interrupt", or "confident": --until-confident's estimate fell below its threshold).
+    # Empty and None otherwise, and in results of earlier releases.
+    skipped: tuple[str, ...] = ()
+    ended_by: str | None = None
+
+
+@dataclass
+class Symptom:
+    """A failure that came with a race: counted, gated and baselined with the race, kept with its evidence."""
+
+    id: str  # the bucket id it would have had on its own
+    kind: str  # "test failure", "crash" or "timeout"
+    title: str
+    runs: int  # runs that showed the failure
+    runs_with_cause: int  # of those, runs that also showed the race
+    raw_report: str  # relative to the directory holding racegate.json
+
+    def merged(self, other: Symptom) -> Symptom:
+        return replace(self, runs=self.runs + other.runs, runs_with_cause=self.runs_with_cause + other.runs_with_cause)
+
+
+@dataclass(frozen=True)
+class BucketResult:
+    """One distinct race or failure, with the first run that showed it and how often it came back."""
+
+    id: str
+    kind: str
+    title: str
+    signature: list[str]
+    frames: list[SourceFrame]  # the top in-project frame of each side
+    stacks: list[StackTrace]  # of the first report
+    tests: list[str]  # sorted
+    occurrences: int  # reports, over all runs
+    runs_with_bucket: int
+    first_seen: FirstSeen
+    schedules: dict[str, int]  # runs with the bucket per strategy
+    advice: Advice
+    raw_report: str  # one full raw report, relative to the directory holding racegate.json
+    new: bool = True  # not in the baseline
+    baseline_note: str | None = None  # only while the bucket is known from a baseline
+    library_issue: LibraryIssue | None = None  # a known report of the standard library's own state
+    timing_sensitive: bool = False  # a failed assertion on elapsed time or a deadline
+    evidence: Evidence | None = None
+    kinds: dict[str, int] = field(default_factory=dict)  # runs per report kind, when it was reported as several
+    legacy_ids: list[str] = field(default_factory=list)  # its reports' ids under earlier signature versions
+    symptoms: list[Symptom] = field(default_factory=list)
+    # Why it fails the gate or does not (gate.status: "new", "baselined", "library", "timing-sensitive"), decided
+    # when the result is assembled or loaded; not written, since it follows from the fields above and the config.
+    status: str = "new"
+
+    def symptom(self, runs_with_cause: int) -> Symptom:
+        """This failure bucket as a symptom of a race that showed in `runs_with_cause` of its runs."""
+        return Symptom(self.id, self.kind, self.title, self.runs_with_bucket, runs_with_cause, self.raw_report)
+
+    def merged(self, other: BucketResult) -> BucketResult:
+        """The same bucket seen on two shards: counts add up, the first shard's first run stays."""
+        schedules = dict(self.schedules)
+        for name, n in other.schedules.items():
+            schedules[name] = schedules.get(name, 0) + n
+        kinds = dict(self.kinds)
+        for name, n in other.kinds.items():
+            kinds[name] = kinds.get(name, 0) + n
+        symptoms = {s.id: s for s in self.symptoms}
+        for s in other.symptoms:
+            symptoms[s.id] = symptoms[s.id].merged(s) if s.id in symptoms else s
+        # Each shard counts seconds from its own start; shards run side by side, so the earliest is kept.
+        times = [t for t in (self.first_seen.seconds, other.first_seen.seconds) if t is not None]
+        return replace(self, first_seen=replace(self.first_seen, seconds=min(times) if times else None),
+                       occurrences=self.occurrences + other.occurrences,
+                       runs_with_bucket=self.runs_with_bucket + other.runs_with_bucket,
+                       tests=sorted(set(self.tests) | set(other.tests)), schedules=schedules,
+                       new=self.new or other.new, kinds=kinds,
+                       legacy_ids=sorted(set(self.legacy_ids) | set(other.legacy_ids)),
+                       symptoms=list(symptoms.values()))
+
+
+@dataclass
+class StrategyStats:
+    runs: int = 0
+    failed_runs: int = 0
+    buckets_first_found: int = 0
+    seconds: float | None = None  # summed over its runs; None in results of earlier releases
+
+
+@dataclass
+class SuppressionResult:
+    """One entry of the user's TSan suppressions file, and how many reports it silenced over the session."""
+
+    entry: str  # "type:pattern", as written in the file
+    file: str  # the user's file holding it
+    matched: int = 0  # reports TSan suppressed with it, summed over every run
+
+    @property
+    def stale(self) -> bool:
+        """Matched nothing in any run: a candidate for pruning. TSan never counts called_from_lib entries."""
+        return self.matched == 0 and not self.entry.startswith(UNCOUNTED_TYPE + ":")
+
+    def merged(self, other: SuppressionResult) -> SuppressionResult:
+        """The same entry on two shards: stale only when it is stale on both."""
+        return replace(self, matched=self.matched + other.matched)
+
+
+@dataclass
+class RunConfig:
+    """How the session was asked to run."""
+
+    runs: int | None = None
+    time_budget: float | None = None
+    jobs: int | None = None
+    seed: int | None = None
+    schedules: list[str] = field(default_factory=list)
+    shard: str | None = None
+    until_confident: float | None = None
+    source_dir: str | None = None
+    build_dir: str | None = None
+    out_dir: str | None = None
+    compiler: str | None = None
+    schedule_notes: list[str] = field(default_factory=list)  # e.g. pct falling back without CAP_SYS_NICE
+    merged_from: list[str] | None = None  # only in merged results
+    strict: bool = False  # timing-sensitive failures gate too
+    gate_library_reports: bool = False  # known standard-library reports gate too
+    suppression_files: list[str] | None = None  # the user's TSan suppressions files, when given
+
+
+@dataclass
+class Cost:
+    """Where the session's process time went: every test's first run, and the repetitions after it; and what
+    starting a process costs, as the batched first pass measured it (its processes' time beyond their tests')."""
+
+    first_pass_seconds: float = 0.0  # process seconds of the first runs (a batch's processes counted whole)
+    repetition_seconds: float = 0.0  # process seconds of every later run
+    processes: int = 0  # processes started
+    batched_tests: int = 0  # tests whose first run shared a process with others
+    batch_processes: int = 0  # processes those first runs took (more than the batches when one crashed)
+    startup_seconds: float | None = None  # one process's own cost (start-up, set-up, exit); None when unmeasured
+    first_repetition_after: float | None = None  # seconds from the session's start until a repetition started
+    _overheads: list[float] = field(default_factory=list, repr=False)
+
+    def add_process(self, seconds: float, tests_seconds: float | None, tests: int, batched: bool) -> None:
+        """A first-pass process of a batch: its seconds, its tests' own seconds (None when not all of them ended)
+        and how many tests it ran; `batched` False for a test that ran alone after its batch's process died
+        before its first test."""
+        self.processes += 1
+        self.first_pass_seconds += seconds
+        if not batched:
+            return
+        self.batch_processes += 1
+        self.batched_tests += tests
+        if tests_seconds is not None:
+            self._overheads.append(max(0.0, seconds - tests_seconds))
+            ordered = sorted(self._overheads)
+            self.startup_seconds = ordered[len(ordered) // 2]
+
+    @property
+    def startup_share(self) -> float | None:
+        """The share of all process time that went on starting processes, by the measured start-up cost."""
+        total = self.first_pass_seconds + self.repetition_seconds
+        if self.startup_seconds is None or not total:
+            return None
+        return min(1.0, self.startup_seconds * self.processes / total)
+
+    def rounded(self) -> Cost:
+        return replace(self, first_pass_seconds=round(self.first_pass_seconds, 3),
+                       repetition_seconds=round(self.repetition_seconds, 3),
+                       startup_seconds=None if self.startup_seconds is None else round(self.startup_seconds, 3),
+                       _overheads=[])
+
+
+@dataclass(frozen=True)
+class Summary:
+    tests: int
+    runs: int
+    failed_runs: int
+    buckets: int
+    new_buckets: int
+    wall_seconds: float
+    interrupted: bool
+    new_bucket_chance: float  # Good-Turing: buckets seen in exactly one run / runs
+    cut_runs: int = 0  # runs racegate ended itself (budget deadline, slowdown limit)
+    not_run: int = 0  # tests that never ran (not built, or the budget ran out first)
+
+
+@dataclass(frozen=True)
+class Result:
+    """A whole session (or merged shards), as racegate.json holds it. Built by the assembly or the codec, never
+    changed after: `racegate report` on the written file sees what the run's own reporters saw."""
+
+    config: RunConfig
+    tests: list[TestResult]
+    buckets: list[BucketResult]  # gating buckets first, then the most frequent (assemble.bucket_order)
+    strategies: dict[str, StrategyStats]
+    discovery: list[list[int]]  # [runs done, distinct buckets] at each run that found one, and at the last run
+    wall_seconds: float  # rounded to the millisecond, as written
+    interrupted: bool
+    signature_version: int  # the signature rules its bucket ids were made by (signature.SIGNATURE_VERSION)
+    tool_version: str = __version__
+    suppressions: list[SuppressionResult] | None = None  # each entry of the user's file; None without one
+    # [seconds since the session started, distinct buckets] at each bucket's first_seen.seconds, and at the end;
+    # None in results of earlier releases.
+    discovery_seconds: list[list[float]] | None = None
+    # Runs and seconds of the runs that weighed findings rather than searched, per VERIFICATION_PURPOSES;
+    # None in results of earlier releases.
+    verification: dict[str, Spent] | None = None
+    # Tests that crashed on every run by one signal without a TSan report, per signal; [] in earlier releases.
+    steady_crashes: list[SteadyCrash] = field(default_factory=list)
+    cost: Cost | None = None  # where the process time went; None in results that predate it, and merged ones
+
+    @property
+    def run_seconds(self) -> float:
+        """Seconds of test runs, summed over every run: with several jobs, more than the wall time."""
+        return round(sum(t.seconds for t in self.tests), 3)
+
+    @property
+    def summary(self) -> Summary:
+        runs = sum(t.runs for t in self.tests)
+        return Summary(
+            tests=len(self.tests), runs=runs, failed_runs=sum(t.failed_runs for t in self.tests),
+            buckets=len(self.buckets), new_buckets=sum(1 for b in self.buckets if self.gates(b)),
+            wall_seconds=round(self.wall_seconds, 3), interrupted=self.interrupted,
+            new_bucket_chance=new_bucket_chance(sum(1 for b in self.buckets if b.runs_with_bucket == 1), runs),
+            cut_runs=sum(t.cut_runs for t in self.tests), not_run=sum(1 for t in self.tests if t.not_run))
+
+    def status(self, bucket: BucketResult) -> str:
+        """Why a bucket fails the gate or does not, as gate.status decided it for this result."""
+        return bucket.status
+
+    def gates(self, bucket: BucketResult) -> bool:
+        """Whether the bucket fails the gate."""
+        return bucket.status == "new"
+
+    @property
+    def known_buckets(self) -> int:
+        """Buckets reported without failing the gate."""
+        return sum(1 for b in self.buckets if not self.gates(b))
+
+    def runs_exposed(self, bucket: BucketResult) -> int:
+        """Runs of the tests a bucket affects: the M of "seen in N of M runs". A bucket whose tests the result does
+        not list (a hand-trimmed file) is measured against all runs."""
+        names = set(bucket.tests)
+        return sum(t.runs for t in self.tests if t.name in names) or sum(t.runs for t in self.tests)
+
+    def run_fraction(self, bucket: BucketResult) -> float:
+        """The share of `runs_exposed` that showed the bucket, to four places: racegate.json's and every report's."""
+        exposed = self.runs_exposed(bucket)
+        return round(bucket.runs_with_bucket / exposed, 4) if exposed else 0.0
+
+    def test(self, name: str) -> TestResult:
+        for test in self.tests:
+            if test.name == name:
+                return test
+        raise RacegateError(f"the result does not describe test {name!r}")
+
+    def find_bucket(self, prefix: str) -> BucketResult:
+        """The bucket whose id starts with `prefix` (ids are long; a unique prefix is enough)."""
+        matches = [b for b in self.buckets if b.id.startswith(prefix.lower())]
+        if not matches:
+            raise RacegateError(f"no bucket {prefix!r} in the result")
+        if len(matches) > 1:
+            raise RacegateError(f"bucket prefix {prefix!r} is ambiguous: {', '.join(b.id for b in matches[:5])}")
+        return matches[0]
+
+    def to_json(self) -> dict:
+        """racegate.json's data (result/codec.py)."""
+        # Imported here: the codec is built on this model, and this method only spares the callers that hold a
+        # Result the import of the codec.
+        from racegate.result.codec import result_json
+        return result_json(self)
+
+    @classmethod
+    def from_json(cls, data: Any, source: str = "the result") -> Result:
+        """A racegate.json of any release (result/codec.py)."""
+        from racegate.result.codec import result_from_json
+        return result_from_json(data, source)
+
+
+def _timed(test: TestResult) -> bool:
+    return bool(test.strategies) or not test.runs
+
+
+def added(one: dict[str, Spent], other: dict[str, Spent]) -> dict[str, Spent]:
+    """Two tallies of runs and seconds as one (shards, or a test's runs on two shards)."""
+    total = {k: Spent(v.runs, v.seconds) for k, v in one.items()}
+    for k, v in other.items():
+        total.setdefault(k, Spent()).add(v.runs, v.seconds)
+    return total
+
+
+def spent_per_strategy(records: Iterable[RunRecord]) -> dict[str, Spent]:
+    """Runs and seconds per strategy, in the order the strategies first ran."""
+    spent: dict[str, Spent] = {}
+    for r in records:
+        spent.setdefault(r.schedule, Spent()).add(1, r.duration)
+    return spent
