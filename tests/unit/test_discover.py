@@ -189,9 +189,7 @@ def test_will_fail_skip_return_code_and_run_serial_are_read(tmp_path: Path):
 
 
 def _selection(tmp_path: Path, names: list[str], built: set[str], shard=None):
-    """cli's selection over tests whose programs exist (executable) only for the names in `built`."""
-    from racegate import cli
-
+    """The selection over tests whose programs exist (executable) only for the names in `built`."""
     tests = []
     for name in names:
         program = tmp_path / name
@@ -199,14 +197,14 @@ def _selection(tmp_path: Path, names: list[str], built: set[str], shard=None):
             program.write_text("#!/bin/sh\n")
             program.chmod(0o755)
         tests.append(TestCase(name=name, command=(str(program),)))
-    return cli._select(tests, tmp_path, shard)
+    return discover.select(tests, shard)
 
 
 def test_the_selection_lists_unbuilt_tests_as_not_run(tmp_path: Path):
     run, not_built = _selection(tmp_path, ["a", "b", "c"], built={"b"})
     assert [t.name for t in run] == ["b"]
-    assert [(t.name, t.not_run, t.runs) for t in not_built] == [
-        ("a", f"not built: {tmp_path}/a is missing", 0), ("c", f"not built: {tmp_path}/c is missing", 0)]
+    assert [(t.name, why) for t, why in not_built] == [
+        ("a", f"not built: {tmp_path}/a is missing"), ("c", f"not built: {tmp_path}/c is missing")]
 
 
 def test_nothing_built_is_an_error_on_every_shard_but_one_unlucky_shard_is_not(tmp_path: Path):
@@ -218,7 +216,12 @@ def test_nothing_built_is_an_error_on_every_shard_but_one_unlucky_shard_is_not(t
             _selection(tmp_path, ["a", "b"], built=set(), shard=shard)
     # Shard 1/2 of a, b, c, d is a and c (round-robin over sorted names): both unbuilt, listed, no error.
     run, not_built = _selection(tmp_path, ["a", "b", "c", "d"], built={"b", "d"}, shard=(1, 2))
-    assert run == [] and [t.name for t in not_built] == ["a", "c"]
+    assert run == [] and [t.name for t, _ in not_built] == ["a", "c"]
+
+
+def test_a_command_is_run_as_given_even_when_its_program_is_missing(tmp_path: Path):
+    missing = TestCase(name="cmd", command=(str(tmp_path / "absent"),))
+    assert discover.select([missing], None, check_built=False) == ([missing], [])
 
 
 def test_a_doctest_listing_gives_its_case_names():
