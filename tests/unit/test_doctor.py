@@ -404,6 +404,15 @@ def test_preset_build_dir_follows_inherits_and_includes(tmp_path: Path):
     assert doctor.preset_build_dir(tmp_path, "unknown") is None
 
 
+def test_preset_build_dir_takes_inherited_fields_depth_first_as_cmake_does(tmp_path: Path):
+    # cmake 3.25 configures x into from-c: the first parent's whole chain comes before the second parent.
+    (tmp_path / "CMakePresets.json").write_text(json.dumps({"version": 6, "configurePresets": [
+        {"name": "c", "hidden": True, "binaryDir": "${sourceDir}/from-c"},
+        {"name": "a", "hidden": True, "inherits": "c"},
+        {"name": "b", "hidden": True, "binaryDir": "${sourceDir}/from-b"}, {"name": "x", "inherits": ["a", "b"]}]}))
+    assert doctor.preset_build_dir(tmp_path, "x") == tmp_path / "from-c"
+
+
 @pytest.mark.e2e
 def test_a_build_without_tsan_warns_and_a_missing_test_executable_fails(tmp_path: Path):
     build = build_with_plain_library(tmp_path, "g++")
