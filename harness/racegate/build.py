@@ -70,6 +70,7 @@ def find_build_preset(source_dir: Path, name: str) -> BuildPreset | None:
     files they include), with inherited fields resolved; None when there is none."""
     presets = load_presets(source_dir)
     preset = presets.get("buildPresets", name)
+    # A hidden one is only a base to inherit from: cmake refuses to build through it, so `name` is a configure preset.
     if preset is None or preset.get("hidden"):
         return None
     configure = presets.inherited("buildPresets", name, "configurePreset")

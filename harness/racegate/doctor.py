@@ -449,13 +449,10 @@ def _configure_preset(source_dir: Path, preset: str) -> str:
 def preset_build_dir(source_dir: Path, preset: str) -> Path | None:
     """The binaryDir of a configure preset (following inherits and includes), when it uses only the
     macros ${sourceDir}, ${sourceParentDir}, ${sourceDirName} and ${presetName}."""
+    # Read as `run --preset` reads them (a file racegate cannot read is an error there and here alike); what is
+    # doctor's own is the guess below: a binaryDir with other macros is left to cmake, and no dir checked.
     configure = _configure_preset(source_dir, preset)
-    try:
-        text = load_presets(source_dir).inherited("configurePresets", configure, "binaryDir")
-    except RacegateError:
-        # Unlike `run --preset`, doctor only guesses the binary dir here, for checks it can also skip; cmake has
-        # already judged the presets files (preset_variables), so a file only racegate cannot read costs the guess.
-        return None
+    text = load_presets(source_dir).inherited("configurePresets", configure, "binaryDir")
     if not isinstance(text, str):
         return None
     for macro, value in (("${sourceDir}", str(source_dir)), ("${sourceParentDir}", str(source_dir.parent)),
