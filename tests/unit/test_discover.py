@@ -97,7 +97,8 @@ def test_discover_refuses_a_dir_without_tests(tmp_path: Path):
 def _project(tmp_path: Path, body: str) -> Path:
     src = tmp_path / "src"
     src.mkdir(exist_ok=True)
-    (src / "CMakeLists.txt").write_text("cmake_minimum_required(VERSION 3.20)\nproject(p NONE)\nenable_testing()\n" + body)
+    (src / "CMakeLists.txt").write_text("cmake_minimum_required(VERSION 3.20)\nproject(p NONE)\nenable_testing()\n"
+                                        + body)
     build = tmp_path / "build"
     subprocess.run(["cmake", "-S", str(src), "-B", str(build)], check=True, capture_output=True)
     return build
@@ -183,7 +184,7 @@ def test_a_program_looked_up_on_path_is_missing_when_path_lacks_it():
 @pytest.mark.e2e
 def test_will_fail_skip_return_code_and_run_serial_are_read(tmp_path: Path):
     build = _project(tmp_path, "add_test(NAME t COMMAND sh -c \"exit 0\")\n"
-                               "set_tests_properties(t PROPERTIES WILL_FAIL TRUE SKIP_RETURN_CODE 77 RUN_SERIAL TRUE)\n")
+                     "set_tests_properties(t PROPERTIES WILL_FAIL TRUE SKIP_RETURN_CODE 77 RUN_SERIAL TRUE)\n")
     (test,) = discover.discover(build)
     assert test.will_fail and test.skip_return_code == 77 and test.run_serial
 

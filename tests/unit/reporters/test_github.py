@@ -7,7 +7,8 @@ from racegate.result import Result
 
 
 def _unescape(text: str) -> str:
-    return re.sub("%(25|0D|0A|3A|2C)", lambda m: {"25": "%", "0D": "\r", "0A": "\n", "3A": ":", "2C": ","}[m.group(1)], text)
+    escapes = {"25": "%", "0D": "\r", "0A": "\n", "3A": ":", "2C": ","}
+    return re.sub("%(25|0D|0A|3A|2C)", lambda m: escapes[m.group(1)], text)
 
 
 def _parse(line: str) -> tuple[str, dict, str]:

@@ -117,7 +117,7 @@ def test_the_discovery_reading_agrees_with_the_good_turing_estimate(runs_with_bu
     # One bucket found on the second-last of 10 runs: seen in one run, the estimate is 10% and more runs would
     # likely find more; seen in two, the estimate is 0% and the reading must not promise more.
     data = {"schema": 1, "tests": [{"name": "T.a", "runs": 10, "outcomes": {"pass": 10 - runs_with_bucket,
-                                                                              "race": runs_with_bucket}}],
+                                                                            "race": runs_with_bucket}}],
             "buckets": [{"id": "abcd", "kind": "data race", "tests": ["T.a"], "runs_with_bucket": runs_with_bucket,
                          "first_seen": {"test": "T.a", "run": 8}}]}
     page = html_report.render(Result.from_json(data))

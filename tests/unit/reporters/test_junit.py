@@ -33,7 +33,8 @@ def test_one_testcase_per_test_with_run_counts(sample):
     cases = {c.get("name"): c for c in suite.findall("testcase")}
     assert set(cases) == {t["name"] for t in sample["tests"]}
     registry = _props(cases["RegistryTest.ConcurrentAdd"])
-    assert (registry["runs"], registry["failed_runs"], registry["flaky"], registry["race"]) == ("40", "17", "true", "17")
+    assert (registry["runs"], registry["failed_runs"], registry["flaky"], registry["race"]) == \
+        ("40", "17", "true", "17")
     assert cases["RegistryTest.ConcurrentAdd"].find("system-out").text.startswith("FLAKY: 17 of 40 runs failed")
     assert cases["RegistryTest.ConcurrentAdd"].find("failure").get("type") == "flaky"
     assert cases["MathTest.Add"].find("failure") is None

@@ -17,7 +17,8 @@ def test_every_format_module_has_the_interface():
 
 
 def test_write_reports_writes_file_formats_only(sample, tmp_path):
-    written = reporters.write_reports(Result.from_json(sample), tmp_path, ["console", "junit", "sarif", "markdown", "html", "github"])
+    written = reporters.write_reports(Result.from_json(sample), tmp_path,
+                                      ["console", "junit", "sarif", "markdown", "html", "github"])
     assert sorted(p.name for p in written) == ["racegate-junit.xml", "racegate-summary.md", "racegate.html",
                                                "racegate.sarif"]
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in written)
@@ -36,7 +37,7 @@ def test_render_by_name(sample):
 
 
 MINIMAL = {  # only the fields every release wrote (docs/contract.md section 4): no stacks, advice, fractions,
-            # config or discovery
+    # config or discovery
     "schema": 1, "tool": {"name": "racegate", "version": "0.1.0"},
     "summary": {"tests": 1, "runs": 10, "failed_runs": 2, "buckets": 1, "new_buckets": 1, "wall_seconds": 1.5,
                 "interrupted": True},

@@ -104,4 +104,5 @@ def test_oversized_output_is_halved_until_it_fits(big):
     assert len(gzip.compress(text.encode())) <= 60_000
     kept = len(doc["runs"][0]["results"])
     assert 0 < kept < 500
-    assert f"{500 - kept} of 500" in doc["runs"][0]["invocations"][0]["toolExecutionNotifications"][0]["message"]["text"]
+    notification = doc["runs"][0]["invocations"][0]["toolExecutionNotifications"][0]
+    assert f"{500 - kept} of 500" in notification["message"]["text"]

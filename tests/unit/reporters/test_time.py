@@ -37,7 +37,8 @@ def test_console_shows_when_each_problem_came_and_where_the_time_went(timed):
     assert "found by: yield (run 2, seed 1002, after 1.20 s)" in text
     lines = text.splitlines()
     assert next(x for x in lines if x.startswith("yield ")).split() == ["yield", "107", "34", "4", "66.1", "s"]
-    assert next(x for x in lines if x.startswith("time: ")).endswith("(6 plain re-checks 2.50 s, 4 seed replays 3.25 s)")
+    time_line = next(x for x in lines if x.startswith("time: "))
+    assert time_line.endswith("(6 plain re-checks 2.50 s, 4 seed replays 3.25 s)")
     top = lines[lines.index("most time (5 of 8 tests):") + 1]
     assert top.split()[:6] == ["QueueTest.Shutdown", "40", "runs", "113.0", "s", "56%"]
     assert "sleep 13 runs 49.4 s · yield 13 runs 37.0 s · none 14 runs 26.6 s" in top
