@@ -9,13 +9,14 @@ import signal
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from racegate.errors import RacegateError
 
 _WRITTEN_TO = re.compile(r"^-- Build files have been written to: (.+)$", re.MULTILINE)
 # Linker complaints that mean the compiler has no TSan runtime to link against.
-_NO_RUNTIME = re.compile(r"cannot find -ltsan|libclang_rt\.tsan[^\s:]*: No such file|cannot find .*libclang_rt\.tsan"
-                         r"|unsupported option '-fsanitize=thread'|libtsan\.so[.\d]*: cannot open")
+NO_RUNTIME = re.compile(r"cannot find -ltsan|libclang_rt\.tsan[^\s:]*: No such file|cannot find .*libclang_rt\.tsan"
+                        r"|unsupported option '-fsanitize=thread'|libtsan\.so[.\d]*: cannot open")
 # gcc's "'atomic_thread_fence' is not supported with '-fsanitize=thread'" made an error by the project's -Werror.
 _WERROR_TSAN = re.compile(r"\[-Werror=tsan\]")
 WERROR_TSAN_FIX = ("the racegate-tsan-gcc preset keeps it a warning (-Wno-error=tsan); with racegate-tsan and gcc, "
@@ -29,7 +30,7 @@ def build_preset(source_dir: Path, preset: str, log_path: Path, jobs: int, targe
     When the project has a build preset of that name, the build goes through it (its `targets`, `jobs` and
     `configuration` apply) after configuring its configure preset; otherwise `preset` is a configure preset
     and every target of its binary dir is built. `targets` replace what would be built."""
-    if not (source_dir / "CMakePresets.json").is_file() and not (source_dir / "CMakeUserPresets.json").is_file():
+    if not any((source_dir / name).is_file() for name in PRESETS_FILES):
         raise RacegateError(f"no CMakePresets.json in {source_dir}: run `racegate init` there or pass -S DIR")
     build = find_build_preset(source_dir, preset)
     configure = build.configure_preset if build else preset
@@ -67,24 +68,98 @@ class BuildPreset:
 def find_build_preset(source_dir: Path, name: str) -> BuildPreset | None:
     """The visible build preset `name` of the project's CMakePresets.json and CMakeUserPresets.json (and the
     files they include), with inherited fields resolved; None when there is none."""
-    presets: dict[str, dict] = {}
-    for path in _preset_files(source_dir):
-        for preset in _read_presets(path).get("buildPresets", []):
-            if isinstance(preset, dict) and isinstance(preset.get("name"), str):
-                presets.setdefault(preset["name"], preset)
-    preset = presets.get(name)
+    presets = load_presets(source_dir)
+    preset = presets.get("buildPresets", name)
+    # A hidden one is only a base to inherit from: cmake refuses to build through it, so `name` is a configure preset.
     if preset is None or preset.get("hidden"):
         return None
-    configure = _inherited(presets, preset, "configurePreset", {name})
+    configure = presets.inherited("buildPresets", name, "configurePreset")
     if not isinstance(configure, str):
         raise RacegateError(f"build preset {name!r} names no configurePreset")
-    return BuildPreset(name, configure, _inherited(presets, preset, "jobs", {name}) is not None)
+    return BuildPreset(name, configure, presets.inherited("buildPresets", name, "jobs") is not None)
+
+
+# --- the one reader of CMake presets files (`run --preset`, doctor and init read them through it) ---------------
+
+PRESETS_FILES = ("CMakePresets.json", "CMakeUserPresets.json")
+PRESET_KINDS = ("configurePresets", "buildPresets", "testPresets")
+
+
+@dataclass(frozen=True)
+class Presets:
+    """The presets of a project's presets files and the files they include, by kind and name. The first
+    definition of a name wins (CMake refuses a project that defines one twice, so which is moot)."""
+
+    by_kind: dict[str, dict[str, dict]]
+
+    def get(self, kind: str, name: str) -> dict | None:
+        return self.by_kind.get(kind, {}).get(name)
+
+    def inherited(self, kind: str, name: str, key: str) -> Any:
+        """`key` of preset `name`, or of the first preset it inherits from that has it: depth first, parents in
+        their order, as CMake resolves `inherits`; None when none has it."""
+        return self._inherited(self.by_kind.get(kind, {}), name, key, frozenset())
+
+    def _inherited(self, presets: dict[str, dict], name: str, key: str, seen: frozenset[str]) -> Any:
+        preset = presets.get(name)
+        if preset is None or name in seen:
+            return None
+        if key in preset:
+            return preset[key]
+        parents = preset.get("inherits", [])
+        for parent in [parents] if isinstance(parents, str) else parents:
+            value = self._inherited(presets, parent, key, seen | {name})
+            if value is not None:
+                return value
+        return None
+
+
+def load_presets(source_dir: Path) -> Presets:
+    """Every preset of `source_dir`'s presets files; RacegateError (one line) naming a file that cannot be read,
+    is not a JSON object, or includes what is not a file."""
+    by_kind: dict[str, dict[str, dict]] = {kind: {} for kind in PRESET_KINDS}
+    for path in _preset_files(source_dir):
+        doc = read_presets_file(path)
+        for kind, presets in by_kind.items():
+            entries = doc.get(kind, [])
+            for preset in entries if isinstance(entries, list) else []:
+                if isinstance(preset, dict) and isinstance(preset.get("name"), str):
+                    presets.setdefault(preset["name"], preset)
+    return Presets(by_kind)
+
+
+def read_presets_file(path: Path) -> dict:
+    """The top-level object of one presets file (after a byte-order mark, which CMake accepts)."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, ValueError) as exc:
+        raise RacegateError(f"cannot read presets file {path}: {exc}") from None
+    return parse_presets(text, path)
+
+
+def parse_presets(text: str, path: Path) -> dict:
+    """The top-level object of the presets file `path` whose text is `text`."""
+    try:
+        doc = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise RacegateError(f"cannot parse presets file {path}: {exc}") from None
+    if not isinstance(doc, dict):
+        raise RacegateError(f"presets file {path} is not a JSON object")
+    return doc
+
+
+def preset_names(doc: dict, kind: str) -> list[str]:
+    """The names of the presets of one kind a presets file defines itself (a list that is not one has none)."""
+    presets = doc.get(kind, [])
+    if not isinstance(presets, list):
+        return []
+    return [str(p["name"]) for p in presets if isinstance(p, dict) and "name" in p]
 
 
 def _preset_files(source_dir: Path) -> list[Path]:
     """CMakePresets.json, CMakeUserPresets.json and every file they include (paths relative to the file
     that includes them), each once."""
-    pending = [p for p in (source_dir / "CMakePresets.json", source_dir / "CMakeUserPresets.json") if p.is_file()]
+    pending = [source_dir / name for name in PRESETS_FILES if (source_dir / name).is_file()]
     files: list[Path] = []
     seen: set[Path] = set()
     while pending:
@@ -93,7 +168,7 @@ def _preset_files(source_dir: Path) -> list[Path]:
             continue
         seen.add(path.resolve())
         files.append(path)
-        includes = _read_presets(path).get("include", [])
+        includes = read_presets_file(path).get("include", [])
         if not isinstance(includes, list):
             raise RacegateError(f"presets file {path}: \"include\" is not a list")
         for include in includes:
@@ -102,29 +177,6 @@ def _preset_files(source_dir: Path) -> list[Path]:
                 raise RacegateError(f"{path} includes {include}, which is not a file")
             pending.append(included)
     return files
-
-
-def _read_presets(path: Path) -> dict:
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise RacegateError(f"cannot read presets file {path}: {exc}") from None
-    if not isinstance(data, dict):
-        raise RacegateError(f"presets file {path} is not a JSON object")
-    return data
-
-
-def _inherited(presets: dict[str, dict], preset: dict, key: str, seen: set[str]):
-    """`key` of `preset`, or of the first preset it inherits from (depth first, in order) that has it."""
-    if key in preset:
-        return preset[key]
-    parents = preset.get("inherits", [])
-    for parent in [parents] if isinstance(parents, str) else parents:
-        if parent in presets and parent not in seen:
-            value = _inherited(presets, presets[parent], key, seen | {parent})
-            if value is not None:
-                return value
-    return None
 
 
 def _logged(argv: list[str], cwd: Path, log_path: Path) -> tuple[int, str]:
@@ -147,7 +199,7 @@ def _logged(argv: list[str], cwd: Path, log_path: Path) -> tuple[int, str]:
 
 
 def _explain(what: str, output: str, log_path: Path) -> str:
-    if _NO_RUNTIME.search(output):
+    if NO_RUNTIME.search(output):
         return (f"{what}: the compiler has no ThreadSanitizer runtime "
                 f"(install libtsan2 for gcc or libclang-rt-dev for clang; see {log_path})")
     errors = [line.strip() for line in output.splitlines() if re.search(r"\berror\b|Error", line)]

@@ -8,10 +8,12 @@ import secrets
 import signal
 import sys
 import traceback
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import Any, Callable
 
-from racegate import __version__, discover, gate, outdir, shim, strategies, suppressions
+from racegate import __version__, discover, gate, github_actions, outdir, shim, strategies, suppressions
 from racegate import history as histories
 from racegate import result as results
 from racegate.build import build_preset, compiler, uses_tsan
@@ -76,111 +78,16 @@ def _parser() -> argparse.ArgumentParser:
         "2 usage or environment error, 130 interrupted.")
     parser.add_argument("--version", action="version", version=f"racegate {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-
-    run = sub.add_parser("run", help="discover, run repeatedly, bucket, report, gate",
-                         usage="racegate run [options] [--preset NAME | --build-dir DIR | -- CMD ARGS...]")
-    where = run.add_mutually_exclusive_group()
-    where.add_argument("--preset", help="configure and build this CMake preset, then run its tests")
-    where.add_argument("--build-dir", type=Path, help="run the tests of this already built CMake binary dir")
-    run.add_argument("--target", action="append", default=[], metavar="TARGET",
-                     help="build only this target of the preset (repeatable; replaces a build preset's targets)")
-    run.add_argument("-S", "--source", type=Path, default=Path("."), help="project dir holding the presets (default .)")
-    run.add_argument("--runs", type=_positive_int, help="runs per test (default 10 without --time-budget)")
-    run.add_argument("--time-budget", type=_positive_float, metavar="SECONDS",
-                     help="end the session after this many seconds: runs still going are cut")
-    run.add_argument("--jobs", "-j", type=_positive_int, default=len(os.sched_getaffinity(0)),
-                     help="parallel runs (default: the CPUs this process may use)")
-    run.add_argument("-R", "--tests", metavar="REGEX", help="only tests whose name matches")
-    run.add_argument("--seed", type=int, help="master seed; the same seed replays the same run seeds")
-    run.add_argument("--shard", metavar="I/N", help="run only shard I of N of the tests")
-    run.add_argument("--baseline", type=Path, help="known races that do not fail the gate")
-    run.add_argument("--suppressions", type=Path, metavar="FILE",
-                     help="TSan suppressions file for every run (with TSAN_OPTIONS suppressions= too, both apply); "
-                     "the result counts what each entry matched and lists the stale ones")
-    run.add_argument("--out", type=Path, default=Path("racegate-out"), help="output dir (default racegate-out)")
-    run.add_argument("--history", type=Path, metavar="FILE",
-                     help="what earlier sessions learned per test: read at the start (missing: empty; unreadable: "
-                     "ignored with a warning), rewritten at the end; keep it in the CI cache")
-    run.add_argument("--schedule", metavar="LIST",
-                     help=f"comma-separated strategies to search with ({', '.join(strategies.STRATEGIES)}); "
-                     f"default {','.join(strategies.DEFAULT_PORTFOLIO)}, with plain runs competing; a list "
-                     "given here is used as is")
-    run.add_argument("--timeout", type=_positive_float, metavar="SECONDS",
-                     help="per-run timeout (default: the test's TIMEOUT property, else 300)")
-    run.add_argument("--until-confident", type=_probability, metavar="P",
-                     help="stop once the chance that one more run finds a new bucket is below P")
-    run.add_argument("--no-batch", action="store_true",
-                     help="run every test's first run in a process of its own (default: the first runs of a "
-                     "GoogleTest executable's tests share a few processes)")
-    _format_option(run)
-    run.add_argument("--no-gate", action="store_true", help="exit 0 even when new races are found (shard jobs)")
-    run.add_argument("--strict", action="store_true",
-                     help="timing-sensitive failures (assertions on elapsed time or deadlines) fail the gate too")
-    run.add_argument("--gate-library-reports", action="store_true",
-                     help="known races inside the standard library's own state (e.g. GCC bug 77704) fail the gate too")
-    run.set_defaults(handler=cmd_run)
-
-    report = sub.add_parser("report", help="re-render reports from a saved racegate.json")
-    report.add_argument("result", type=Path)
-    report.add_argument("--out", type=Path, help="where to write the report files (default: beside the result)")
-    report.add_argument("--baseline", type=Path, help="re-mark buckets as new or known against this baseline")
-    report.add_argument("--gate", action="store_true", help="exit 1 when the result has new buckets")
-    _format_option(report)
-    report.set_defaults(handler=cmd_report)
-
-    merge = sub.add_parser("merge", help="merge shard results (or, with --history, history files) into one")
-    merge.add_argument("results", type=Path, nargs="+")
-    merge.add_argument("-o", "--output", type=Path, required=True, help="merged racegate.json to write")
-    merge.add_argument("--history", action="store_true",
-                       help="the inputs are --history files: write their merged history to -o, no reports")
-    merge.add_argument("--baseline", type=Path)
-    merge.add_argument("--no-gate", action="store_true")
-    _format_option(merge)
-    merge.set_defaults(handler=cmd_merge)
-
-    replay = sub.add_parser("replay", help="re-run the first test/seed/schedule that produced a bucket")
-    replay.add_argument("bucket", help="bucket id (a unique prefix is enough)")
-    replay.add_argument("--from", dest="result", type=Path, default=outdir.result_file(Path("racegate-out")))
-    replay.add_argument("--runs", type=_positive_int, default=10)
-    replay.add_argument("--schedule", help="override the schedule (e.g. none, to compare)")
-    replay.add_argument("--timeout", type=_positive_float)
-    replay.add_argument("--out", type=Path, help="where to keep the replay logs (default: <result dir>/replay)")
-    replay.set_defaults(handler=cmd_replay)
-
-    baseline = sub.add_parser("baseline", help="write or update the known-races baseline from a result")
-    baseline.add_argument("--from", dest="result", type=Path, default=outdir.result_file(Path("racegate-out")))
-    baseline.add_argument("-o", "--output", type=Path, default=Path("racegate-baseline.json"))
-    baseline.add_argument("--note", help="note stored with each newly added bucket")
-    baseline.add_argument("--suppressions-out", type=Path, metavar="FILE",
-                          help="also write a TSan suppressions file silencing the result's buckets (for ctest alone)")
-    baseline.set_defaults(handler=cmd_baseline)
-
-    init = sub.add_parser("init", help="add racegate presets and a GitHub workflow to a CMake project")
-    init.add_argument("project", type=Path, nargs="?", default=Path("."))
-    init.add_argument("--racegate-dir", type=Path,
-                      help="the vendored racegate checkout (default: the one this racegate runs from)")
-    init.set_defaults(handler=cmd_init)
-
-    doctor = sub.add_parser("doctor", help="check this machine (and a build) for what breaks or weakens TSan runs",
-                            usage="racegate doctor [--preset NAME | --build-dir DIR] [-S DIR] [--build-log FILE]")
-    where = doctor.add_mutually_exclusive_group()
-    where.add_argument("--preset", help="check for this CMake preset (its compiler, and its build dir if built)")
-    where.add_argument("--build-dir", type=Path,
-                       help="check this built CMake binary dir and the libraries its tests load")
-    doctor.add_argument("-S", "--source", type=Path, default=Path("."),
-                        help="project dir holding the presets (default .)")
-    doctor.add_argument("--build-log", type=Path,
-                        help="build output to scan for -Wtsan warnings (default racegate-out/build.log if present)")
-    doctor.set_defaults(handler=cmd_doctor)
+    for name, command in COMMANDS.items():
+        subparser = sub.add_parser(name, help=command.help, usage=command.usage)
+        for option in command.options:
+            option.add_to(subparser)
+        subparser.set_defaults(handler=command.handler)
     return parser
 
 
-def _format_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--format", metavar="LIST", help=f"comma-separated report files to write "
-                        f"(default and choices: {','.join(FILE_FORMATS)}; the console summary always prints)")
-
-
 def cmd_run(args: argparse.Namespace) -> int:
+    """`racegate run`: the stages of docs/architecture.md's table, in its order."""
     formats = _formats(args.format)
     schedules = _schedules(args.schedule)
     shard = discover.parse_shard(args.shard) if args.shard else None
@@ -189,30 +96,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     source_dir = args.source.resolve()
     supp = suppressions.suppression_file(args.suppressions, os.environ.get("TSAN_OPTIONS", ""), out_dir)
     if not args.test_command:
-        from racegate.doctor import preflight
-
-        preflight(source_dir, args.preset, args.build_dir.resolve() if args.build_dir else None)
-    found, build_dir = _build_and_discover(args, source_dir, out_dir)
-    tests, not_built = _select(found, build_dir, shard)
-    shim_path = _shim()
+        _preflight(args, source_dir)
+    build_dir = _build(args, source_dir, out_dir)
+    tests, unbuilt = discover.select(_discover(args, build_dir), shard, check_built=build_dir is not None)
+    not_built = [results.TestResult.never_ran(t, why) for t, why in unbuilt]
     master_seed = args.seed if args.seed is not None else secrets.randbits(32)
-    schedules_for = partial(strategies.probe_schedules_for_test, wanted=schedules, have_shim=shim_path is not None)
-    past = histories.load_or_empty(args.history) if args.history else None
-    session = Session(tests, schedules_for, SessionConfig(
-        out_dir=out_dir, jobs=args.jobs, master_seed=master_seed, runs=args.runs, time_budget=args.time_budget,
-        timeout=args.timeout, until_confident=args.until_confident, shim_path=shim_path, suppressions=supp,
-        batch=not args.no_batch, history=past, plain_arm=args.schedule is None))
-    print(f"racegate: {len(tests)} tests, seed {master_seed}, schedules {','.join(schedules)}, "
-          f"{args.jobs} jobs", file=sys.stderr)
-    planned = planned_runs(len(tests), args.runs, args.time_budget, args.until_confident)
-    progress = Progress(sys.stderr, planned, args.time_budget)
-    wall = session.run(progress)
-    config = results.RunConfig(
-        runs=args.runs, time_budget=args.time_budget, jobs=args.jobs, seed=master_seed, schedules=schedules,
-        shard=args.shard, until_confident=args.until_confident, source_dir=str(source_dir),
-        build_dir=str(build_dir) if build_dir else None, out_dir=str(out_dir),
-        compiler=compiler(build_dir) if build_dir else None, strict=args.strict,
-        gate_library_reports=args.gate_library_reports, suppression_files=list(supp.sources) if supp else None)
+    # plan, run, analyse and bucket: the session's, on its worker threads.
+    session = _session(args, tests, schedules, master_seed, out_dir, supp)
+    wall = session.run(Progress(sys.stderr, planned_runs(len(tests), args.runs, args.time_budget,
+                                                         args.until_confident), args.time_budget))
+    config = _run_config(args, schedules, master_seed, source_dir, build_dir, out_dir, supp)
     result = session.result(config, wall, not_built, known)
     if args.history:
         # Written whatever the verdict, and after an interrupt too: what the runs taught is kept either way. A
@@ -225,54 +118,62 @@ def cmd_run(args: argparse.Namespace) -> int:
     return EXIT_CLEAN if args.no_gate else gate.exit_code(result)
 
 
-def _build_and_discover(args: argparse.Namespace, source_dir: Path,
-                        out_dir: Path) -> tuple[list[TestCase], Path | None]:
-    """Build the preset when one is given, then discover: the tests to run and the binary dir they come
-    from (None for `-- CMD`)."""
+def _preflight(args: argparse.Namespace, source_dir: Path) -> None:
+    from racegate.doctor import preflight
+
+    preflight(source_dir, args.preset, args.build_dir.resolve() if args.build_dir else None)
+
+
+def _build(args: argparse.Namespace, source_dir: Path, out_dir: Path) -> Path | None:
+    """The binary dir the tests come from, built first when a preset is given; None for `-- CMD`."""
     if args.test_command:
         if args.preset or args.build_dir:
             raise RacegateError("give one of --preset, --build-dir or -- CMD, not several")
-        return discover.command_tests(args.test_command), None
+        return None
     if args.target and not args.preset:
         raise RacegateError("--target needs --preset: racegate builds only through a preset")
     if args.preset:
         print(f"racegate: configuring and building preset {args.preset} ...", file=sys.stderr)
-        build_dir = build_preset(source_dir, args.preset, outdir.build_log(out_dir), args.jobs, tuple(args.target))
-    elif args.build_dir:
-        build_dir = args.build_dir.resolve()
-    else:
-        raise RacegateError("nothing to run: give --preset NAME, --build-dir DIR or -- CMD ARGS")
+        return build_preset(source_dir, args.preset, outdir.build_log(out_dir), args.jobs, tuple(args.target))
+    if args.build_dir:
+        return args.build_dir.resolve()
+    raise RacegateError("nothing to run: give --preset NAME, --build-dir DIR or -- CMD ARGS")
+
+
+def _discover(args: argparse.Namespace, build_dir: Path | None) -> list[TestCase]:
+    """The -R-selected tests of the binary dir, or the one test `-- CMD` is (or its gtest/doctest cases)."""
+    if build_dir is None:
+        return discover.command_tests(args.test_command)
     tests = discover.discover(build_dir, args.tests)
     if not uses_tsan(build_dir):
         print(f"racegate: warning: {build_dir} is not built with -fsanitize=thread; only failures, crashes "
               "and hangs can be found", file=sys.stderr)
-    return tests, build_dir
+    return tests
 
 
-def _select(found: list[TestCase], build_dir: Path | None,
-            shard: tuple[int, int] | None) -> tuple[list[TestCase], list[results.TestResult]]:
-    """The tests to run, and the selected ones whose executable was not built as results that never ran.
-    -R (in discovery) and the shard choose first, so an unbuilt test they leave out never matters."""
-    # `-- CMD` is run as given: a missing program there is the command's own failure, not a partial build.
-    missing = {t.name: why for t in found if build_dir and (why := discover.missing_executable(t))}
-    if found and len(missing) == len(found):
-        # Decided before sharding, the same way on every shard: a shard whose tests all happen to be
-        # unbuilt only lists them, like an empty shard, while the others run.
-        first = found[0]
-        more = f", and {len(found) - 1} more" if len(found) > 1 else ""
-        raise RacegateError(f"nothing to run: no selected test is built ({first.name}: "
-                            f"{missing[first.name].removeprefix('not built: ')}{more})")
-    if shard:
-        found = discover.shard(found, *shard)
-    if not found and not shard:
-        raise RacegateError("nothing to run: no test matched")
-    # An empty shard (more shards than tests) is not an error: its result merges as nothing.
-    not_built = [results.TestResult.never_ran(t, missing[t.name]) for t in found if t.name in missing]
-    if not_built:
-        names = ", ".join(t.name for t in not_built[:5]) + (" ..." if len(not_built) > 5 else "")
-        print(f"racegate: {len(not_built)} selected test{'s' if len(not_built) != 1 else ''} not built, "
-              f"listed as not run: {names}", file=sys.stderr)
-    return [t for t in found if t.name not in missing], not_built
+def _session(args: argparse.Namespace, tests: list[TestCase], schedules: list[str], master_seed: int,
+             out_dir: Path, supp: suppressions.SuppressionFile | None) -> Session:
+    shim_path = _shim()
+    schedules_for = partial(strategies.probe_schedules_for_test, wanted=schedules, have_shim=shim_path is not None)
+    past = histories.load_or_empty(args.history) if args.history else None
+    session = Session(tests, schedules_for, SessionConfig(
+        out_dir=out_dir, jobs=args.jobs, master_seed=master_seed, runs=args.runs, time_budget=args.time_budget,
+        timeout=args.timeout, until_confident=args.until_confident, shim_path=shim_path, suppressions=supp,
+        batch=not args.no_batch, history=past, plain_arm=args.schedule is None))
+    print(f"racegate: {len(tests)} tests, seed {master_seed}, schedules {','.join(schedules)}, "
+          f"{args.jobs} jobs", file=sys.stderr)
+    return session
+
+
+def _run_config(args: argparse.Namespace, schedules: list[str], master_seed: int, source_dir: Path,
+                build_dir: Path | None, out_dir: Path, supp: suppressions.SuppressionFile | None) -> results.RunConfig:
+    """What the result records of how it was run."""
+    return results.RunConfig(
+        runs=args.runs, time_budget=args.time_budget, jobs=args.jobs, seed=master_seed, schedules=schedules,
+        shard=args.shard, until_confident=args.until_confident, source_dir=str(source_dir),
+        build_dir=str(build_dir) if build_dir else None, out_dir=str(out_dir),
+        compiler=compiler(build_dir) if build_dir else None, strict=args.strict,
+        gate_library_reports=args.gate_library_reports, suppression_files=list(supp.sources) if supp else None)
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -288,15 +189,7 @@ def cmd_merge(args: argparse.Namespace) -> int:
     from racegate.merge import merge
 
     if args.history:
-        merged = histories.History()
-        for path in args.results:
-            # Named explicitly: a missing one is a mistake here, unlike run --history's first session.
-            if not path.is_file():
-                raise RacegateError(f"{path}: no such history file")
-            try:
-                merged = merged.merged(histories.load(path))
-            except histories.HistoryError as exc:
-                raise RacegateError(f"{path}: {exc}") from None
+        merged = histories.merge_files(args.results)
         histories.save(merged, args.output)
         print(f"racegate: wrote {args.output} ({len(merged.tests)} tests)", file=sys.stderr)
         return EXIT_CLEAN
@@ -329,11 +222,7 @@ def cmd_baseline(args: argparse.Namespace) -> int:
     added, total = gate.write_baseline(result, args.output, args.note)
     print(f"racegate: {args.output}: added {added} buckets, {total} known")
     if args.suppressions_out:
-        text = suppressions.suppressions_text(
-            (b.id, b.kind, b.title, next((f.function for f in b.frames if f.function), None))
-            for b in result.buckets)
-        args.suppressions_out.write_text(text, encoding="utf-8")
-        written = sum(1 for line in text.splitlines() if not line.startswith("#"))
+        written = suppressions.write_for_buckets(result.buckets, args.suppressions_out)
         print(f"racegate: {args.suppressions_out}: {written} suppressions for {len(result.buckets)} buckets")
     return EXIT_CLEAN
 
@@ -373,12 +262,7 @@ def _publish(result: results.Result, out_dir: Path, formats: list[str], save: bo
     options = RenderOptions(base_dir=result_dir or out_dir)
     written = write_reports(result, out_dir, formats, options)
     print(render("console", result, RenderOptions(base_dir=options.base_dir, color=sys.stdout.isatty())))
-    if os.environ.get("GITHUB_ACTIONS") == "true":
-        print(render("github", result, options))
-    summary_path = os.environ.get("GITHUB_STEP_SUMMARY")
-    if summary_path:
-        with open(summary_path, "a", encoding="utf-8", errors="backslashreplace") as summary:
-            summary.write(render("markdown", result, options))
+    github_actions.publish(result, options)
     for path in written:
         print(f"racegate: wrote {path}", file=sys.stderr)
 
@@ -432,3 +316,151 @@ def _probability(text: str) -> float:
     if not 0 < value < 1:
         raise argparse.ArgumentTypeError("must be between 0 and 1")
     return value
+
+
+# --- the options, each defined once, and the subcommands that combine them --------------------------------------
+
+@dataclass(frozen=True)
+class Opt:
+    """One option (or positional argument): argparse's flags and settings. `but` varies it for one subcommand
+    where the meaning there differs (its help, its default), so what is the same is written once."""
+
+    flags: tuple[str, ...]
+    settings: dict[str, Any]
+
+    def but(self, **changes: Any) -> Opt:
+        return Opt(self.flags, {**self.settings, **changes})
+
+    def add_to(self, parser: argparse.ArgumentParser | argparse._MutuallyExclusiveGroup) -> None:
+        parser.add_argument(*self.flags, **self.settings)
+
+
+@dataclass(frozen=True)
+class OneOf:
+    """Options of which a command line gives one at most."""
+
+    options: tuple[Opt, ...]
+
+    def add_to(self, parser: argparse.ArgumentParser) -> None:
+        group = parser.add_mutually_exclusive_group()
+        for option in self.options:
+            option.add_to(group)
+
+
+def _opt(*flags: str, **settings: Any) -> Opt:
+    return Opt(flags, settings)
+
+
+class Opts:
+    """Every option of every subcommand (coverage.py's cmdline.Opts is the model)."""
+
+    preset = _opt("--preset")
+    build_dir = _opt("--build-dir", type=Path)
+    source = _opt("-S", "--source", type=Path, default=Path("."), help="project dir holding the presets (default .)")
+    target = _opt("--target", action="append", default=[], metavar="TARGET",
+                  help="build only this target of the preset (repeatable; replaces a build preset's targets)")
+    runs = _opt("--runs", type=_positive_int)
+    time_budget = _opt("--time-budget", type=_positive_float, metavar="SECONDS",
+                       help="end the session after this many seconds: runs still going are cut")
+    jobs = _opt("--jobs", "-j", type=_positive_int, default=len(os.sched_getaffinity(0)),
+                help="parallel runs (default: the CPUs this process may use)")
+    tests = _opt("-R", "--tests", metavar="REGEX", help="only tests whose name matches")
+    seed = _opt("--seed", type=int, help="master seed; the same seed replays the same run seeds")
+    shard = _opt("--shard", metavar="I/N", help="run only shard I of N of the tests")
+    baseline = _opt("--baseline", type=Path, help="known races that do not fail the gate")
+    suppressions = _opt("--suppressions", type=Path, metavar="FILE",
+                        help="TSan suppressions file for every run (with TSAN_OPTIONS suppressions= too, both apply); "
+                        "the result counts what each entry matched and lists the stale ones")
+    out = _opt("--out", type=Path)
+    history = _opt("--history", type=Path, metavar="FILE",
+                   help="what earlier sessions learned per test: read at the start (missing: empty; unreadable: "
+                   "ignored with a warning), rewritten at the end; keep it in the CI cache")
+    schedule = _opt("--schedule")
+    timeout = _opt("--timeout", type=_positive_float)
+    until_confident = _opt("--until-confident", type=_probability, metavar="P",
+                           help="stop once the chance that one more run finds a new bucket is below P")
+    no_batch = _opt("--no-batch", action="store_true",
+                    help="run every test's first run in a process of its own (default: the first runs of a "
+                    "GoogleTest executable's tests share a few processes)")
+    format = _opt("--format", metavar="LIST", help=f"comma-separated report files to write "
+                  f"(default and choices: {','.join(FILE_FORMATS)}; the console summary always prints)")
+    no_gate = _opt("--no-gate", action="store_true", help="exit 0 even when new races are found (shard jobs)")
+    strict = _opt("--strict", action="store_true",
+                  help="timing-sensitive failures (assertions on elapsed time or deadlines) fail the gate too")
+    gate_library_reports = _opt("--gate-library-reports", action="store_true",
+                                help="known races inside the standard library's own state (e.g. GCC bug 77704) "
+                                "fail the gate too")
+    result = _opt("result", type=Path)
+    results = _opt("results", type=Path, nargs="+")
+    result_from = _opt("--from", dest="result", type=Path, default=outdir.result_file(Path("racegate-out")))
+    output = _opt("-o", "--output", type=Path)
+    gate = _opt("--gate", action="store_true", help="exit 1 when the result has new buckets")
+    merge_history = _opt("--history", action="store_true",
+                         help="the inputs are --history files: write their merged history to -o, no reports")
+    bucket = _opt("bucket", help="bucket id (a unique prefix is enough)")
+    note = _opt("--note", help="note stored with each newly added bucket")
+    suppressions_out = _opt("--suppressions-out", type=Path, metavar="FILE",
+                            help="also write a TSan suppressions file silencing the result's buckets "
+                            "(for ctest alone)")
+    project = _opt("project", type=Path, nargs="?", default=Path("."))
+    racegate_dir = _opt("--racegate-dir", type=Path,
+                        help="the vendored racegate checkout (default: the one this racegate runs from)")
+    build_log = _opt("--build-log", type=Path,
+                     help="build output to scan for -Wtsan warnings (default racegate-out/build.log if present)")
+
+
+@dataclass(frozen=True)
+class Command:
+    help: str
+    handler: Callable[[argparse.Namespace], int]
+    options: tuple[Opt | OneOf, ...]
+    usage: str | None = None  # argparse's own when None
+
+
+COMMANDS = {
+    "run": Command(
+        "discover, run repeatedly, bucket, report, gate", cmd_run, (
+            OneOf((Opts.preset.but(help="configure and build this CMake preset, then run its tests"),
+                   Opts.build_dir.but(help="run the tests of this already built CMake binary dir"))),
+            Opts.target, Opts.source,
+            Opts.runs.but(help="runs per test (default 10 without --time-budget)"),
+            Opts.time_budget, Opts.jobs, Opts.tests, Opts.seed, Opts.shard, Opts.baseline, Opts.suppressions,
+            Opts.out.but(default=Path("racegate-out"), help="output dir (default racegate-out)"),
+            Opts.history,
+            Opts.schedule.but(metavar="LIST", help=f"comma-separated strategies to search with "
+                              f"({', '.join(strategies.STRATEGIES)}); default {','.join(strategies.DEFAULT_PORTFOLIO)}"
+                              ", with plain runs competing; a list given here is used as is"),
+            Opts.timeout.but(metavar="SECONDS",
+                             help="per-run timeout (default: the test's TIMEOUT property, else 300)"),
+            Opts.until_confident, Opts.no_batch, Opts.format, Opts.no_gate, Opts.strict, Opts.gate_library_reports),
+        usage="racegate run [options] [--preset NAME | --build-dir DIR | -- CMD ARGS...]"),
+    "report": Command(
+        "re-render reports from a saved racegate.json", cmd_report, (
+            Opts.result,
+            Opts.out.but(help="where to write the report files (default: beside the result)"),
+            Opts.baseline.but(help="re-mark buckets as new or known against this baseline"),
+            Opts.gate, Opts.format)),
+    "merge": Command(
+        "merge shard results (or, with --history, history files) into one", cmd_merge, (
+            Opts.results,
+            Opts.output.but(required=True, help="merged racegate.json to write"),
+            Opts.merge_history, Opts.baseline, Opts.no_gate, Opts.format)),
+    "replay": Command(
+        "re-run the first test/seed/schedule that produced a bucket", cmd_replay, (
+            Opts.bucket, Opts.result_from, Opts.runs.but(default=10),
+            Opts.schedule.but(help="override the schedule (e.g. none, to compare)"), Opts.timeout,
+            Opts.out.but(help="where to keep the replay logs (default: <result dir>/replay)"))),
+    "baseline": Command(
+        "write or update the known-races baseline from a result", cmd_baseline, (
+            Opts.result_from, Opts.output.but(default=Path("racegate-baseline.json")), Opts.note,
+            Opts.suppressions_out)),
+    "init": Command(
+        "add racegate presets and a GitHub workflow to a CMake project", cmd_init, (
+            Opts.project, Opts.racegate_dir)),
+    "doctor": Command(
+        "check this machine (and a build) for what breaks or weakens TSan runs", cmd_doctor, (
+            OneOf((Opts.preset.but(help="check for this CMake preset (its compiler, and its build dir if built)"),
+                   Opts.build_dir.but(help="check this built CMake binary dir and the libraries its tests load"))),
+            Opts.source, Opts.build_log),
+        usage="racegate doctor [--preset NAME | --build-dir DIR] [-S DIR] [--build-log FILE]"),
+}

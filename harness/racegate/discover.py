@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 from racegate import frameworks
@@ -177,6 +178,33 @@ def shard(tests: list[TestCase], index: int, count: int) -> list[TestCase]:
     and every machine computes the same split from the same test list."""
     ordered = sorted(tests, key=lambda t: t.name)
     return [t for i, t in enumerate(ordered) if i % count == index - 1]
+
+
+def select(found: list[TestCase], shard_of: tuple[int, int] | None,
+           check_built: bool = True) -> tuple[list[TestCase], list[tuple[TestCase, str]]]:
+    """The tests to run, and the selected ones whose executable was not built with why (they are listed as not
+    run). -R (in discovery) and the shard choose first, so an unbuilt test they leave out never matters.
+    `check_built` is False for `-- CMD`, which is run as given: a missing program there is the command's own
+    failure, not a partial build."""
+    missing = {t.name: why for t in found if check_built and (why := missing_executable(t))}
+    if found and len(missing) == len(found):
+        # Decided before sharding, the same way on every shard: a shard whose tests all happen to be
+        # unbuilt only lists them, like an empty shard, while the others run.
+        first = found[0]
+        more = f", and {len(found) - 1} more" if len(found) > 1 else ""
+        raise RacegateError(f"nothing to run: no selected test is built ({first.name}: "
+                            f"{missing[first.name].removeprefix('not built: ')}{more})")
+    if shard_of:
+        found = shard(found, *shard_of)
+    if not found and not shard_of:
+        raise RacegateError("nothing to run: no test matched")
+    # An empty shard (more shards than tests) is not an error: its result merges as nothing.
+    not_built = [(t, missing[t.name]) for t in found if t.name in missing]
+    if not_built:
+        names = ", ".join(t.name for t, _ in not_built[:5]) + (" ..." if len(not_built) > 5 else "")
+        print(f"racegate: {len(not_built)} selected test{'s' if len(not_built) != 1 else ''} not built, "
+              f"listed as not run: {names}", file=sys.stderr)
+    return [t for t in found if t.name not in missing], not_built
 
 
 def parse_shard(text: str) -> tuple[int, int]:

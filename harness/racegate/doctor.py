@@ -5,7 +5,6 @@ cheap checks that would make `racegate run` fail, before it builds anything.
 """
 from __future__ import annotations
 
-import json
 import mmap
 import os
 import re
@@ -18,7 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from racegate import discover
-from racegate.build import _NO_RUNTIME, WERROR_TSAN_FIX, cache_value, find_build_preset, uses_tsan
+from racegate.build import (NO_RUNTIME, PRESETS_FILES, WERROR_TSAN_FIX, cache_value, find_build_preset, load_presets,
+                            uses_tsan)
 from racegate.errors import RacegateError
 from racegate.analyse import UNEXPECTED_MAPPING
 from racegate.failure import signal_name
@@ -114,7 +114,7 @@ def probe(command: str) -> Compiler:
         if link.returncode != 0:
             # The line naming the missing runtime says more than the linker's closing "error" line.
             lines = link.stderr.splitlines()
-            errors = [line for line in lines if _NO_RUNTIME.search(line)] or \
+            errors = [line for line in lines if NO_RUNTIME.search(line)] or \
                 [line for line in lines if "error" in line.lower()] or lines or ["link failed"]
             return Compiler(command, family, version, False, errors[0].strip())
         try:
@@ -449,41 +449,18 @@ def _configure_preset(source_dir: Path, preset: str) -> str:
 def preset_build_dir(source_dir: Path, preset: str) -> Path | None:
     """The binaryDir of a configure preset (following inherits and includes), when it uses only the
     macros ${sourceDir}, ${sourceParentDir}, ${sourceDirName} and ${presetName}."""
-    presets: dict[str, dict] = {}
-    _read_presets(source_dir / "CMakePresets.json", presets, set())
-    _read_presets(source_dir / "CMakeUserPresets.json", presets, set())
+    # Read as `run --preset` reads them (a file racegate cannot read is an error there and here alike); what is
+    # doctor's own is the guess below: a binaryDir with other macros is left to cmake, and no dir checked.
     configure = _configure_preset(source_dir, preset)
-    pending, seen = [configure], set()
-    while pending:
-        name = pending.pop(0)
-        if name in seen or name not in presets:
-            continue
-        seen.add(name)
-        if "binaryDir" in presets[name]:
-            text = presets[name]["binaryDir"]
-            for macro, value in (("${sourceDir}", str(source_dir)), ("${sourceParentDir}", str(source_dir.parent)),
-                                 ("${sourceDirName}", source_dir.name), ("${presetName}", configure)):
-                text = text.replace(macro, value)
-            if "$" in text:
-                return None
-            return (source_dir / text).resolve()
-        inherits = presets[name].get("inherits", [])
-        pending.extend([inherits] if isinstance(inherits, str) else inherits)
-    return None
-
-
-def _read_presets(path: Path, presets: dict[str, dict], seen: set[Path]) -> None:
-    if path in seen or not path.is_file():
-        return
-    seen.add(path)
-    try:
-        doc = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return
-    for entry in doc.get("configurePresets", []):
-        presets.setdefault(entry.get("name"), entry)
-    for include in doc.get("include", []):
-        _read_presets((path.parent / include).resolve(), presets, seen)
+    text = load_presets(source_dir).inherited("configurePresets", configure, "binaryDir")
+    if not isinstance(text, str):
+        return None
+    for macro, value in (("${sourceDir}", str(source_dir)), ("${sourceParentDir}", str(source_dir.parent)),
+                         ("${sourceDirName}", source_dir.name), ("${presetName}", configure)):
+        text = text.replace(macro, value)
+    if "$" in text:
+        return None
+    return (source_dir / text).resolve()
 
 
 # --- entry points ---------------------------------------------------------------------------------
@@ -530,7 +507,7 @@ def preflight(source_dir: Path, preset: str | None, build_dir: Path | None) -> N
     # Only builds that ask for TSan: a plain build runs without the runtime (racegate warns about it later).
     if build_dir and (build_dir / "CMakeCache.txt").is_file():
         command = cache_value(build_dir, "CMAKE_CXX_COMPILER") if uses_tsan(build_dir) else None
-    elif preset and any((source_dir / f).is_file() for f in ("CMakePresets.json", "CMakeUserPresets.json")):
+    elif preset and any((source_dir / f).is_file() for f in PRESETS_FILES):
         variables = preset_variables(source_dir, preset)
         command = preset_compiler(variables) if "-fsanitize=thread" in variables else None
     else:

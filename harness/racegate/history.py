@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
+from racegate.errors import RacegateError
 from racegate.jsonfile import JsonReader, write_json
 from racegate.model import CUT, Finding, RunRecord
 from racegate.signature import LEGACY, SIGNATURE_VERSION
@@ -247,3 +248,17 @@ def from_session(records: Iterable[RunRecord], bucket_ids: dict[int, list[str]])
         entry.buckets = list(seen)
         history.tests[name] = entry
     return history
+
+
+def merge_files(paths: Iterable[Path]) -> History:
+    """The sum of the history files `racegate merge --history` names. Unlike `run --history`'s cache, a file
+    named here that is missing or unreadable is the user's mistake: RacegateError naming it."""
+    merged = History()
+    for path in paths:
+        if not path.is_file():
+            raise RacegateError(f"{path}: no such history file")
+        try:
+            merged = merged.merged(load(path))
+        except HistoryError as exc:
+            raise RacegateError(f"{path}: {exc}") from None
+    return merged

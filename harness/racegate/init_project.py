@@ -7,10 +7,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from racegate.build import PRESET_KINDS, PRESETS_FILES, parse_presets, preset_names, read_presets_file
 from racegate.errors import RacegateError
 
-PRESETS_FILE = "CMakePresets.json"
-USER_PRESETS_FILE = "CMakeUserPresets.json"
+PRESETS_FILE, USER_PRESETS_FILE = PRESETS_FILES
 WORKFLOW_FILE = Path(".github") / "workflows" / "racegate.yml"
 PRESET_NAME = "tsan"
 BASE_PRESET = "racegate-tsan"
@@ -46,7 +46,7 @@ def init_project(project_dir: Path, racegate_dir: Path) -> list[str]:
     # Work out every change before writing anything, so a refusal leaves the project untouched.
     _check_user_presets(project / USER_PRESETS_FILE)
     presets_path = project / PRESETS_FILE
-    has_test_base = BASE_PRESET in _preset_names(_load_json(racegate_presets), "testPresets")
+    has_test_base = BASE_PRESET in preset_names(read_presets_file(racegate_presets), "testPresets")
     if presets_path.exists():
         text = presets_path.read_text(encoding="utf-8-sig")  # CMake accepts a byte-order mark
         doc = _parse_presets(text, presets_path)
@@ -76,28 +76,14 @@ def init_project(project_dir: Path, racegate_dir: Path) -> list[str]:
     return lines
 
 
-def _load_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as e:
-        raise InitError(f"cannot read {path}: {e}") from None
-
+# init reads presets files through build.py's reader too, but as documents to edit, not as resolved presets: it
+# keeps each file's own keys, order and indentation, and judges only the names a file defines itself.
 
 def _parse_presets(text: str, path: Path) -> dict[str, Any]:
     try:
-        doc = json.loads(text)
-    except ValueError as e:
-        raise InitError(f"cannot parse {path}: {e}; fix it or add the racegate include by hand") from None
-    if not isinstance(doc, dict):
-        raise InitError(f"cannot use {path}: the top level is not a JSON object")
-    return doc
-
-
-def _preset_names(doc: Any, kind: str) -> list[str]:
-    presets = doc.get(kind, []) if isinstance(doc, dict) else []
-    if not isinstance(presets, list):
-        return []
-    return [str(p["name"]) for p in presets if isinstance(p, dict) and "name" in p]
+        return parse_presets(text, path)
+    except RacegateError as e:
+        raise InitError(f"{e}; fix it or add the racegate include by hand") from None
 
 
 def _check_user_presets(path: Path) -> None:
@@ -105,11 +91,11 @@ def _check_user_presets(path: Path) -> None:
     if not path.exists():
         return
     try:
-        doc = json.loads(path.read_text(encoding="utf-8-sig"))
-    except ValueError:
-        return  # not ours to judge; cmake will report it
-    for kind in ("configurePresets", "buildPresets", "testPresets"):
-        if PRESET_NAME in _preset_names(doc, kind):
+        doc = parse_presets(path.read_text(encoding="utf-8-sig"), path)
+    except RacegateError:
+        return  # not ours to judge (init leaves the file as is); cmake will report it
+    for kind in PRESET_KINDS:
+        if PRESET_NAME in preset_names(doc, kind):
             raise InitError(f"{path.name} already defines a '{PRESET_NAME}' preset in {kind}; "
                             "rename it and run init again")
 

@@ -7,10 +7,11 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Protocol, Sequence
 
 from racegate import kinds
 from racegate.errors import RacegateError
+from racegate.model import SourceFrame
 from racegate.tsan_options import tsan_option_dict
 
 # TSan's suppression types (tsan_suppressions.cpp); any other type makes the runtime die at start.
@@ -127,3 +128,26 @@ def suppressions_text(buckets: Iterable[tuple[str, str, str, str | None]]) -> st
         else:
             lines.append(f"{stype}:{tsan_pattern(function)}")
     return "\n".join(lines) + "\n"
+
+
+class SuppressibleBucket(Protocol):
+    """What a suppression is written from: a result's bucket (result.BucketResult), named here by the fields
+    used so that this stage does not import the result stage after it."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def frames(self) -> Sequence[SourceFrame]: ...
+
+
+def write_for_buckets(buckets: Sequence[SuppressibleBucket], path: Path) -> int:
+    """Write `racegate baseline --suppressions-out`'s file for a result's buckets; the number of suppressions
+    written (the buckets that racegate found itself, or that have no function, are comments)."""
+    text = suppressions_text((b.id, b.kind, b.title, next((f.function for f in b.frames if f.function), None))
+                             for b in buckets)
+    path.write_text(text, encoding="utf-8")
+    return sum(1 for line in text.splitlines() if not line.startswith("#"))

@@ -81,7 +81,7 @@ def cap_reports(log: str, limit: int) -> str:
     # parts: [pre, report, between, report, between, ...]
     if (len(parts) - 1) // 2 <= limit:
         return log
-    dropped = _REPORT_SEP.join(parts[2 * limit + 1 :])
+    dropped = _REPORT_SEP.join(parts[2 * limit + 1:])
     totals = "".join(_TOTALS.findall(dropped))
     return _REPORT_SEP.join(parts[: 2 * limit + 1]) + _REPORT_SEP + totals
 

@@ -29,7 +29,7 @@ def test_init_then_run_preset_tsan_finds_the_race(tmp_path):
     assert (project / "build" / "tsan").is_dir()
     result = json.loads((project / "racegate-out" / "racegate.json").read_text())
     assert {t["name"] for t in result["tests"]} == {"WordCounterRace.TwoThreadsCountDifferentDocuments",
-                                                   "MutexWordCounterFixed.FourThreadsCountDifferentDocuments",
-                                                   "ShardedWordCounterFixed.FourThreadsCountOverlappingWords"}
+                                                    "MutexWordCounterFixed.FourThreadsCountDifferentDocuments",
+                                                    "ShardedWordCounterFixed.FourThreadsCountOverlappingWords"}
     (bucket,) = result["buckets"]
     assert bucket["kind"] == "data race" and bucket["tests"] == ["WordCounterRace.TwoThreadsCountDifferentDocuments"]

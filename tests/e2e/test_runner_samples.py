@@ -78,7 +78,7 @@ def test_hidden_race_is_found_by_the_default_portfolio(samples_build_clang, tmp_
     (hidden,) = result["buckets"]
     assert hidden["kind"] == "data race" and hidden["tests"] == [HIDDEN_RACE]
     assert {f["function"].split("(")[0] for f in hidden["frames"]} == {"Telemetry::record_status",
-                                                                     "Telemetry::read_status"}
+                                                                       "Telemetry::read_status"}
     assert hidden["first_seen"]["schedule"] in ("noise", "pct", "preempt")
     (test,) = result["tests"]
     assert test["flaky"] and test["outcomes"]["race"] < test["runs"]
@@ -183,7 +183,8 @@ def test_merged_shards_equal_the_unsharded_buckets(clang_run, samples_build_clan
 
 
 def test_plain_repetition_keeps_the_logs_of_exactly_the_runs_that_found_something(samples_build_clang, tmp_path):
-    racy, clean = "WordCounterRace.TwoThreadsCountDifferentDocuments", "MutexWordCounterFixed.FourThreadsCountDifferentDocuments"
+    racy = "WordCounterRace.TwoThreadsCountDifferentDocuments"
+    clean = "MutexWordCounterFixed.FourThreadsCountDifferentDocuments"
     code, result = run_result(samples_build_clang, tmp_path, "-R", f"^({re.escape(racy)}|{re.escape(clean)})$",
                               "--runs", "5", "--schedule", "none")
     assert code == 1

@@ -61,14 +61,14 @@ def test_every_racy_sample_is_covered() -> None:
     sources = sorted(p.name[: -len("_test.cpp")] for p in (SAMPLES / "racy").glob("*_test.cpp"))
     fixed = sorted(p.name[: -len("_test.cpp")] for p in (SAMPLES / "fixed").glob("*_test.cpp"))
     listed = sorted(b[: -len("_test")] for b, *_ in [*RACY, HIDDEN, CHECK_THEN_ACT, ATOMICS_CHECK_THEN_ACT,
-                                                       LIFETIME, LOST_UPDATE])
+                                                     LIFETIME, LOST_UPDATE])
     assert sources == listed
     assert fixed == sorted(b[: -len("_test")] for b, _ in FIXED)
 
 
 @pytest.mark.parametrize("binary,gtest_filter,functions", RACY, ids=[r[0] for r in RACY])
 def test_racy_sample_reports_data_race_in_its_functions(samples_build: Path, binary: str, gtest_filter: str,
-                                                         functions: list[str]) -> None:
+                                                        functions: list[str]) -> None:
     # These races need no particular interleaving: nothing orders the two accesses, so
     # TSan reports them on every run. Two runs show that. With racegate's history_size=7: spin_queue's
     # workers read a task long after it was written, by TSan's default history.

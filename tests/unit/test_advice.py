@@ -44,7 +44,8 @@ def test_containers_recognised_in_both_standard_libraries(function, container):
 
 def test_user_function_taking_a_container_is_not_a_container_race():
     frames = [SourceFrame("fill(std::vector<int>&)", "/p/a.cpp", 3)]
-    advice = advice_for("data race", frames, [], [_stack("Write of size 4 at 0x1 by thread T1:", "fill(std::vector<int>&)")])
+    advice = advice_for("data race", frames, [],
+                        [_stack("Write of size 4 at 0x1 by thread T1:", "fill(std::vector<int>&)")])
     assert "std::vector" not in advice.what
     assert "std::atomic" in advice.fix
 

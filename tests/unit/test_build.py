@@ -41,7 +41,7 @@ def test_the_repos_own_presets_have_build_presets_for_each_compiler():
 
 
 @pytest.mark.parametrize("files,message", [
-    ({"CMakePresets.json": "{"}, "cannot read presets file"),
+    ({"CMakePresets.json": "{"}, "cannot parse presets file"),
     ({"CMakePresets.json": '{"include": ["gone.json"]}'}, "includes gone.json, which is not a file"),
     ({"CMakePresets.json": '{"include": "x.json"}'}, "is not a list"),
     ({"CMakePresets.json": '{"buildPresets": [{"name": "b"}]}'}, "names no configurePreset"),
@@ -132,3 +132,9 @@ def test_a_build_failed_by_werror_tsan_says_how_to_keep_it_a_warning(tmp_path, m
         assert "racegate-tsan-gcc preset keeps it a warning (-Wno-error=tsan)" in message
     else:
         assert message.endswith("/p/other.cpp:3:1: error: 'x' was not declared in this scope")
+
+
+def test_a_presets_file_with_a_byte_order_mark_is_read_as_cmake_reads_it(tmp_path: Path):
+    text = json.dumps({"version": 6, "buildPresets": [{"name": "b", "configurePreset": "c"}]})
+    (tmp_path / "CMakePresets.json").write_text("\ufeff" + text, encoding="utf-8")
+    assert build.find_build_preset(tmp_path, "b") == build.BuildPreset("b", "c", has_jobs=False)

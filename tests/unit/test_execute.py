@@ -174,7 +174,8 @@ def test_run_serial_tests_never_overlap_with_others(tmp_path):
 
 
 def test_an_old_tsan_runtime_under_a_new_kernel_is_a_clear_error_with_the_log_kept(tmp_path):
-    code = "import sys\nsys.stderr.write('FATAL: ThreadSanitizer: unexpected memory mapping 0x7f0000000000\\n')\nsys.exit(66)\n"
+    code = ("import sys\nsys.stderr.write('FATAL: ThreadSanitizer: unexpected memory mapping 0x7f0000000000\\n')\n"
+            "sys.exit(66)\n")
     with pytest.raises(RacegateError, match=r"sysctl -w vm\.mmap_rnd_bits=28"):
         run_python(tmp_path, code)
     assert "unexpected memory mapping" in (tmp_path / "runs" / "0" / "output.txt").read_text()

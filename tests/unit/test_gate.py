@@ -18,7 +18,8 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 
 def sample():
-    return make_result([entry_for_test("T.a", 10, 4)], [bucket("aaaa00000001", "T.a", 4), bucket("bbbb00000002", "T.a", 1)])
+    return make_result([entry_for_test("T.a", 10, 4)],
+                       [bucket("aaaa00000001", "T.a", 4), bucket("bbbb00000002", "T.a", 1)])
 
 
 def test_new_buckets_fail_the_gate_and_a_baseline_of_them_passes(tmp_path):

@@ -187,8 +187,8 @@ def test_without_history_first_runs_keep_ctest_order():
 def test_the_learned_strategy_weights_are_where_the_search_starts():
     # An earlier session saw pct expose this test's race on half of its runs and noise on none.
     past = History({"t": TestHistory(0.1, 2, 1, ["b"], {"none": StrategyHistory(10, 1.0, 0),
-                                                         "noise": StrategyHistory(10, 1.0, 0),
-                                                         "pct": StrategyHistory(10, 1.0, 5)})})
+                                                        "noise": StrategyHistory(10, 1.0, 0),
+                                                        "pct": StrategyHistory(10, 1.0, 5)})})
     s = Scheduler(cases("t"), lambda t: ["noise", "pct"], 3, runs=None, deadline=time.monotonic() + 3600,
                   history=past)
     plans = []

@@ -3,11 +3,8 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 
-import pytest
-
-from samples_helpers import PRESETS_FILE, REPO
+from samples_helpers import PRESETS_FILE
 
 PRESETS = json.loads(PRESETS_FILE.read_text())
 KINDS = ("configurePresets", "buildPresets", "testPresets", "workflowPresets")
@@ -82,13 +79,3 @@ def test_workflows_chain_matching_presets() -> None:
     for name, workflow in by_name("workflowPresets").items():
         steps = [(s["type"], s["name"]) for s in workflow["steps"]]
         assert steps == [("configure", name), ("build", name), ("test", name)]
-
-
-@pytest.mark.e2e
-def test_cmake_accepts_root_and_samples_presets() -> None:
-    for source in (REPO, REPO / "samples"):
-        proc = subprocess.run(["cmake", "--list-presets=all"], cwd=source, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True)
-        assert proc.returncode == 0, proc.stdout
-        for name in ("racegate-tsan", "racegate-tsan-clang", "racegate-tsan-gcc"):
-            assert f'"{name}"' in proc.stdout

@@ -75,7 +75,8 @@ def test_a_foreign_file_is_not_a_racegate_result(data):
      r"tests\[0\]\.strategies\.noise\.seconds should be a number"),
     ({"schema": 1, "buckets": [], "tests": [{"name": "T", "strategies": [1]}]},
      r"tests\[0\]\.strategies should be an object"),
-    ({"schema": 1, "buckets": [], "strategies": {"pct": {"seconds": True}}}, r"strategies\.pct\.seconds should be a number"),
+    ({"schema": 1, "buckets": [], "strategies": {"pct": {"seconds": True}}},
+     r"strategies\.pct\.seconds should be a number"),
     ({"schema": 1, "buckets": [], "verification": {"recheck": {"runs": 1.5}}},
      r"verification\.recheck\.runs should be an integer"),
 ])

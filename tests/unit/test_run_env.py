@@ -110,7 +110,8 @@ def test_other_strategies_keep_argv():
 @given(seed=st.integers(min_value=0, max_value=2**64 - 1))
 def test_deterministic_for_strategy_and_seed(strategy, seed):
     test = GTEST if strategy == "repeat-in-process" else PLAIN
-    assert prepare_run(strategy, seed, test, BASE, SHIM, REPORT) == prepare_run(strategy, seed, test, BASE, SHIM, REPORT)
+    first = prepare_run(strategy, seed, test, BASE, SHIM, REPORT)
+    assert first == prepare_run(strategy, seed, test, BASE, SHIM, REPORT)
 
 
 def test_rejects_unknown_strategy_and_bad_seed():

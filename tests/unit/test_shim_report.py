@@ -7,8 +7,10 @@ from racegate.shim import default_cache_dir, read_shim_report
 def test_read_shim_report_merges_processes(tmp_path):
     path = tmp_path / "shim.txt"
     path.write_text(
-        "pid=10\nphase=start\nschedule=pct\napplied=pct\nseed=5\nmax_threads=1\nthreads_created=0\nmutex_locks=0\nend=1\n"
-        "pid=10\nphase=max\nschedule=pct\napplied=pct\nseed=5\nmax_threads=3\nthreads_created=2\nmutex_locks=4\nend=1\n"
+        "pid=10\nphase=start\nschedule=pct\napplied=pct\nseed=5\nmax_threads=1\nthreads_created=0\nmutex_locks=0\n"
+        "end=1\n"
+        "pid=10\nphase=max\nschedule=pct\napplied=pct\nseed=5\nmax_threads=3\nthreads_created=2\nmutex_locks=4\n"
+        "end=1\n"
         "pid=11\nphase=exit\nschedule=pct\napplied=noise+pin\nseed=5\nnote=pct: fell back\nmax_threads=2\n"
         "threads_created=1\nmutex_locks=6\ncpu=1\nend=1\n"
         "pid=10\nphase=exit\nschedule=pct\napplied=pct\nseed=5\nmax_threads=3\nthreads_created=2\nmutex_locks=9\n"

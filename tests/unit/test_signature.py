@@ -119,7 +119,8 @@ def test_line_shifted_and_thread_swapped_variants_share_a_bucket(compiler):
     first = lambda r: leaf_name(r.stacks[0].frames[0].function)  # noqa: E731
     assert first(a) != first(swapped)
     # ... and still are one bucket.
-    assert bucket_id(a.kind, signature(a)) == bucket_id(b.kind, signature(b)) == bucket_id(swapped.kind, signature(swapped))
+    assert bucket_id(a.kind, signature(a)) == bucket_id(b.kind, signature(b)) \
+        == bucket_id(swapped.kind, signature(swapped))
 
 
 @pytest.mark.parametrize("compiler", COMPILERS)
@@ -128,6 +129,7 @@ def test_lambda_races_on_different_memory_are_different_buckets_and_survive_a_li
     # v2 named all three races `operator()` vs `operator()`: one bucket for three bugs.
     assert len({bucket_id(r.kind, signature(r, V2), V2) for r in original}) == 1
     assert len({bucket_id(r.kind, signature(r)) for r in original}) == 3
+
     def lines(rs: list[TsanReport]) -> list[int | None]:
         return sorted(f.line for r in rs for s in r.stacks if s.role == ACCESS for f in s.frames[:1])
 
@@ -218,7 +220,8 @@ def test_library_runtime_and_fileless_frames_are_not_project_frames():
     assert not is_project_frame(Frame("count_hits()", ""))
     assert not is_project_frame(Frame("operator()", "/usr/include/c++/12/bits/std_thread.h", 259))
     assert not is_project_frame(Frame("std::mutex::lock()", "/opt/gcc/include/c++/13/bits/std_mutex.h", 1))
-    assert not is_project_frame(Frame("pthread_create", "../../../../src/libsanitizer/tsan/tsan_interceptors_posix.cpp", 1))
+    assert not is_project_frame(Frame("pthread_create",
+                                      "../../../../src/libsanitizer/tsan/tsan_interceptors_posix.cpp", 1))
     assert not is_project_frame(Frame("__libc_start_call_main", "csu/../sysdeps/nptl/libc_start_call_main.h", 58))
     assert not is_project_frame(Frame("testing::Test::Run()", "/src/third_party/googletest/src/gtest.cc", 2))
 
@@ -229,7 +232,8 @@ def test_finding_and_title():
     assert finding.kind == "data race"
     assert finding.signature == EXPECTED_SIGNATURE["race_heap"]
     assert finding.raw == r.text
-    assert [(f.function, f.line) for f in finding.frames] == [("accumulate(void*)", 10), ("read_total(Totals const*)", 14)]
+    assert [(f.function, f.line) for f in finding.frames] == [("accumulate(void*)", 10),
+                                                              ("read_total(Totals const*)", 14)]
     assert all(f.file.endswith("/race_heap.cpp") for f in finding.frames)
     assert len(finding.stacks) == 2
     assert all(s.header and s.frames for s in finding.stacks)
@@ -257,7 +261,8 @@ def test_side_inside_the_standard_library_only_falls_back_to_library_names():
         "WARNING: ThreadSanitizer: data race (pid=1)\n"
         "  Write of size 8 at 0x10 by thread T1:\n"
         "    #0 std::vector<int>::push_back(int const&) /usr/include/c++/12/bits/stl_vector.h:1281 (a+0x10)\n"
-        "    #1 __tsan_thread_start_func ../../../../src/libsanitizer/tsan/tsan_interceptors_posix.cpp:1 (libtsan.so.2+0x1)\n"
+        "    #1 __tsan_thread_start_func ../../../../src/libsanitizer/tsan/tsan_interceptors_posix.cpp:1 "
+        "(libtsan.so.2+0x1)\n"
         "\n"
         "  Previous write of size 8 at 0x10 by thread T2:\n"
         "    #0 push_back /usr/include/c++/12/bits/stl_vector.h:1281 (a+0x20)\n"

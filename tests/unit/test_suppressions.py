@@ -11,10 +11,11 @@ import pytest
 from racegate.analyse import analyse_run
 from racegate.errors import RacegateError
 from racegate.merge import merge
+from racegate.model import SourceFrame
 from racegate.reporters import RenderOptions, render
 from racegate.result import Result, RunConfig, SuppressionResult
 from racegate.run_env import prepare_planned_run
-from racegate.suppressions import matched_counts, read_entries, suppression_file, suppressions_text
+from racegate.suppressions import matched_counts, read_entries, suppression_file, suppressions_text, write_for_buckets
 from racegate.tsan_options import tsan_option_dict
 
 from result_factory import bucket, entry_for_test, make_result
@@ -159,3 +160,15 @@ def test_the_written_file_has_a_line_per_tsan_bucket_of_the_type_tsan_matches():
                      "thread:spawn()", "mutex:release()", "signal:on_signal(int)",
                      "race:tally(int)::*_0::operator()() const"]
     assert "not suppressible: test failure" in text
+
+
+def test_the_file_for_a_results_buckets_names_each_buckets_first_function(tmp_path):
+    race, failure, nameless = bucket("a" * 16, "T.a", 1), bucket("b" * 16, "T.b", 1, kind="test failure"), \
+        bucket("c" * 16, "T.c", 1)
+    race.frames.insert(0, SourceFrame("", "/src/a.cpp", 1))  # a frame without a function is passed over
+    nameless.frames.clear()
+    path = tmp_path / "out.supp"
+    assert write_for_buckets([race, failure, nameless], path) == 1
+    text = path.read_text()
+    assert [line for line in text.splitlines() if not line.startswith("#")] == [f"race:f{'a' * 16}"]
+    assert "not suppressible: test failure" in text and "not written: the report has no function" in text

@@ -194,7 +194,7 @@ def test_fork_log_holds_two_processes(compiler):
 
 def test_clang_frame_with_column_and_build_id():
     text = load("clang19", "race_lambda_ref")
-    line = next(l for l in text.splitlines() if l.strip().startswith("#0 main::$_0::operator()() const"))
+    line = next(x for x in text.splitlines() if x.strip().startswith("#0 main::$_0::operator()() const"))
     f = parse_frame(line)
     assert f.function == "main::$_0::operator()() const"
     assert f.file.endswith("/race_lambda_ref.cpp")
@@ -275,7 +275,8 @@ def test_garbage():
     assert parse_reports("") == []
     assert parse_reports("WARNING: ThreadSanitizer: data race (pid=\n#0 (((\n") == []
     assert parse_reports("ThreadSanitizer: reported 0 warnings\n") == []
-    (r,) = parse_reports("WARNING: ThreadSanitizer: data race (pid=5)\n  Read of size 4 at 0x1 by main thread:\n    #0\n")
+    (r,) = parse_reports("WARNING: ThreadSanitizer: data race (pid=5)\n"
+                         "  Read of size 4 at 0x1 by main thread:\n    #0\n")
     assert r.truncated and r.pid == 5 and r.stacks[0].frames[0].function == ""
 
 
