@@ -24,7 +24,7 @@ def analyse_run(execution: Execution) -> RunRecord:
         raise RacegateError("the TSan runtime cannot run under this kernel's address-space randomization "
                             "(\"unexpected memory mapping\"): run `sudo sysctl -w vm.mmap_rnd_bits=28`")
     plan = execution.plan
-    findings = [sign_report(r) for r in parse_reports(tsan_log)]
+    findings = [sign_report(r, plan.test.name) for r in parse_reports(tsan_log)]
     failures: list[Finding]
     if execution.cut is not None:
         # racegate ended the run: its exit status says nothing of the test; the races it printed still count.
@@ -41,8 +41,9 @@ def analyse_run(execution: Execution) -> RunRecord:
                      suppressed=dict(matched_counts(output, tsan_log)), purpose=plan.purpose)
 
 
-def sign_report(report: TsanReport) -> Finding:
-    finding = finding_from_report(report)
+def sign_report(report: TsanReport, test: str = "") -> Finding:
+    """The finding of a report of `test`, which keys a report that names nothing of the program."""
+    finding = finding_from_report(report, test)
     issue = library_issue(report)
     if issue is not None:
         finding.library_rule = issue.rule

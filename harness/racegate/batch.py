@@ -254,11 +254,12 @@ def split_execution(execution: Execution, runs: list[PlannedRun], per_test_timeo
             outcome, failures = failure.classify(plan.test, 1 if verdict == "fail" else 0, False,
                                                  per_test_timeout, text, text, bool(own))
         split.records.append(_record(plan, execution, outcome, own + failures, seconds, threads))
-    outside = [sign_report(r) for r in parse_reports("".join(outside_text))] + moved
+    tests = [p.test for p in runs]
+    pseudo = outside_test(tests, batch_command(tests))
+    outside = [sign_report(r, pseudo.name) for r in parse_reports("".join(outside_text))] + moved
     exit_failures = _exit_failures(execution, ran, per_test_timeout, "".join(outside_text))
     if outside or exit_failures:
-        tests = [p.test for p in runs]
-        split.outside_test = pseudo = outside_test(tests, batch_command(tests))
+        split.outside_test = pseudo
         split.outside = RunRecord(
             test=pseudo.name, run=execution.plan.run, seed=execution.plan.seed, schedule=execution.plan.schedule,
             command=list(pseudo.command), outcome=_outcome(outside, exit_failures, execution),
@@ -279,7 +280,7 @@ def _own_reports(fw: Framework, plan: PlannedRun, text: str) -> tuple[list[Findi
     name = fw.selected(plan.test) or ""
     for report in parse_reports(text):
         functions = [f.function for s in report.stacks for f in s.frames]
-        (others if fw.in_other_body(name, functions) else own).append(sign_report(report))
+        (others if fw.in_other_body(name, functions) else own).append(sign_report(report, plan.test.name))
     return own, others
 
 
