@@ -11,7 +11,7 @@ import traceback
 from functools import partial
 from pathlib import Path
 
-from racegate import __version__, discover, gate, outdir, shim, strategies, suppressions
+from racegate import __version__, discover, gate, outdir, shim, signature, strategies, suppressions
 from racegate import history as histories
 from racegate import result as results
 from racegate.build import build_preset, compiler, uses_tsan
@@ -118,6 +118,9 @@ def _parser() -> argparse.ArgumentParser:
                      help="timing-sensitive failures (assertions on elapsed time or deadlines) fail the gate too")
     run.add_argument("--gate-library-reports", action="store_true",
                      help="known races inside the standard library's own state (e.g. GCC bug 77704) fail the gate too")
+    run.add_argument("--allocator-wrappers", metavar="REGEX",
+                     help="the project's own allocation/free wrappers (function names, fully matched): like malloc "
+                     "and free, they never name a side of a report")
     run.set_defaults(handler=cmd_run)
 
     report = sub.add_parser("report", help="re-render reports from a saved racegate.json")
@@ -181,6 +184,7 @@ def _format_option(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    signature.use_allocator_wrappers(args.allocator_wrappers)
     formats = _formats(args.format)
     schedules = _schedules(args.schedule)
     shard = discover.parse_shard(args.shard) if args.shard else None

@@ -18,6 +18,7 @@ from functools import lru_cache
 from dataclasses import dataclass, replace
 from typing import Mapping
 
+from .errors import RacegateError
 from .kinds import LOCK_ORDER_KIND, THREAD_LEAK_KIND
 from .model import (ACCESS, LOCATION, MUTEX, PREVIOUS, THREAD, Finding, Frame, Sides, SourceFrame, Stack, StackTrace,
                     TsanReport)
@@ -171,9 +172,13 @@ def leaf_name(function: str) -> str:
 
 def use_allocator_wrappers(pattern: str | None) -> None:
     """A project's own allocator wrappers (`racegate run --allocator-wrappers`), a regular expression fully matched
-    against a frame's leaf or qualified function name; None for the built-in list only. Raises re.error."""
+    against a frame's leaf or qualified function name; None for the built-in list only. A process-wide setting: it
+    is the project's, and every report of a session is signed under it."""
     global _project_wrappers
-    _project_wrappers = re.compile(pattern) if pattern else None
+    try:
+        _project_wrappers = re.compile(pattern) if pattern else None
+    except re.error as exc:
+        raise RacegateError(f"--allocator-wrappers {pattern!r} is not a regular expression: {exc}") from None
 
 
 def is_allocation_frame(frame: Frame) -> bool:

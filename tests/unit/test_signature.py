@@ -30,7 +30,7 @@ from racegate.tsan_parse import parse_reports
 from samples_helpers import CORPUS
 from samples_helpers import CORPUS_COMPILERS as COMPILERS
 from samples_helpers import CORPUS_PROGRAMS as PROGRAMS
-from samples_helpers import corpus_compilers
+from samples_helpers import corpus_compilers, racegate
 
 # The same race in one file (ledger.cpp), with lines shifted and with the threads swapped.
 LEDGER = ("ledger_shift_a", "ledger_shift_b", "ledger_swapped")
@@ -427,6 +427,13 @@ def test_a_projects_own_wrappers(project_wrappers):
     assert is_allocator_wrapper(Frame("other::Dispose(void*)", "/src/x.c", 1))
     project_wrappers(None)
     assert signature(report) == ["store.c:peek", "store.c:store_release"]
+
+
+def test_a_bad_allocator_wrapper_pattern_is_a_usage_error(tmp_path):
+    done = racegate("run", "--allocator-wrappers", "lib_(", "--out", str(tmp_path), "--", "true")
+    assert done.returncode == 2 and not done.stdout
+    assert done.stderr.startswith("racegate: --allocator-wrappers 'lib_(' is not a regular expression")
+    assert done.stderr.count("\n") == 1
 
 
 @pytest.mark.parametrize("program", ["leak_shim_a", "leak_shim_b", "unlock_unlocked"])
