@@ -103,6 +103,11 @@ def racegate_shim() -> str:
 
 
 def build_and_run(prog: Program, tag: str, cxx: str, shim: str = "") -> str:
+    return run_built(prog, build(prog, tag, cxx), shim)
+
+
+def build(prog: Program, tag: str, cxx: str) -> Path:
+    """The program built under TSan with the compiler `cxx` (its C driver for a C program), in its own directory."""
     if prog.path.suffix == ".c":
         cxx = C_COMPILERS[tag]
     work = BUILD_ROOT / tag / prog.name
@@ -120,7 +125,14 @@ def build_and_run(prog: Program, tag: str, cxx: str, shim: str = "") -> str:
         link = [f"-L{work}", f"-l{prog.shared_lib.stem}", f"-Wl,-rpath,{work}"]
     exe = work / prog.name
     _run([cxx, *CXXFLAGS, src.name, "-o", exe.name, *link], work)
+    return exe
 
+
+def run_built(prog: Program, exe: Path, shim: str = "") -> str:
+    """One run of a built program: its TSan log (bench/buckets_per_bug.py runs each several times)."""
+    work = exe.parent
+    for old in work.glob("tsan.*"):
+        old.unlink()
     log_prefix = work / "tsan"
     options = f"{BASE_TSAN_OPTIONS} log_path={log_prefix} {prog.tsan_options}".strip()
     env = dict(os.environ, TSAN_OPTIONS=options)
