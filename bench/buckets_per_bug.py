@@ -28,7 +28,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 from types import ModuleType
 
@@ -167,6 +167,16 @@ def buckets_now(runs: list[tuple[str, str]]) -> dict[str, set[str]]:
     return bugs
 
 
+def partial_reports(runs: list[tuple[str, str]]) -> str:
+    """How many reports the runs printed, and how many of them were partial, by why."""
+    from racegate.signature import missing
+    from racegate.tsan_parse import parse_reports
+    reports = [r for _, log in runs for r in parse_reports(log)]
+    partial = Counter(missing(r) for r in reports if missing(r))
+    return f"{len(reports)} reports; partial: " + (", ".join(f"{n} {why}" for why, n in sorted(partial.items()))
+                                                   or "none")
+
+
 def buckets_then(old: ModuleType, runs: list[tuple[str, str]]) -> dict[str, set[str]]:
     """The old release's rules: its Bucketer keyed every finding on bucket_id(kind, signature)."""
     bugs: dict[str, set[str]] = defaultdict(set)
@@ -212,6 +222,7 @@ def reproductions(args: argparse.Namespace) -> None:
     print(f"{'compiler':<9} {'rules':<36} {'bugs found':>10} {'buckets':>8} {'buckets/bug':>12} {'merged':>7} "
           f"{'stray':>6}")
     columns: list[tuple[str, dict[str, int]]] = []
+    merged: list[str] = []
     for tag, runs in logs.items():
         for name, bucketing in rules.items():
             buckets = bucketing(runs)
@@ -219,11 +230,16 @@ def reproductions(args: argparse.Namespace) -> None:
             print(f"{tag:<9} {name:<36} {m['found']:>4} of {m['expected']:<3} {m['buckets']:>8} "
                   f"{m['per_bug']:>12.2f} {m['merged']:>7} {m['stray']:>6}")
             columns.append((f"{tag} v{name.split('signature v')[1].rstrip(')')}", per_bug(buckets)))
+            merged += [f"{columns[-1][0]}: {' + '.join(sorted(b))}" for b in buckets.values() if len(b) > 1]
     print("(targets: every bug found, 1.00 bucket per bug, 0 merged, 0 stray. merged: a bucket holding several bugs;"
           " stray: a bug's buckets beyond its first)")
     print(f"\n{'buckets holding each bug':<50}" + "".join(f"{title:>12}" for title, _ in columns))
     for bug in sorted(f"{test}: {name}" for test, bugs in BUGS.items() for name in bugs):
         print(f"{bug:<50}" + "".join(f"{counts.get(bug, 0):>12}" for _, counts in columns))
+    for line in merged:
+        print(f"one bucket, several bugs: {line}")
+    for tag, runs in logs.items():
+        print(f"{tag}: {partial_reports(runs)}")
 
 
 def main() -> int:

@@ -14,8 +14,8 @@ _TEXT = {p: p.read_text() for p in LOGS}
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 logs = st.sampled_from(LOGS).map(_TEXT.__getitem__)
 # Logs whose every report is whole (one corpus log is cut short by its process's end: a log after it would continue it).
-whole_logs = st.sampled_from([p for p in LOGS if not any(r.truncated for r in parse_reports(_TEXT[p]))]).map(
-    _TEXT.__getitem__)
+WHOLE_LOGS = [p for p in LOGS if not any(r.truncated for r in parse_reports(_TEXT[p]))]
+whole_logs = st.sampled_from(WHOLE_LOGS).map(_TEXT.__getitem__)
 # Program output: anything but TSan's own report markers at a line start.
 output_lines = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\n"), max_size=60).filter(
     lambda s: not s.lstrip().startswith(("WARNING: ThreadSanitizer", "SUMMARY", "#", "=="))
@@ -82,7 +82,7 @@ def test_program_output_between_lines(text, noise, rnd):
 
 
 @SETTINGS
-@given(st.lists(st.sampled_from(LOGS), min_size=1, max_size=3), st.lists(output_lines, max_size=5))
+@given(st.lists(st.sampled_from(WHOLE_LOGS), min_size=1, max_size=3), st.lists(output_lines, max_size=5))
 def test_output_around_reports_keeps_signatures(paths, noise):
     texts = [_TEXT[p] for p in paths]
     glue = "\n".join(noise) + "\n" if noise else ""
