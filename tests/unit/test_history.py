@@ -241,12 +241,13 @@ def test_an_older_historys_ids_become_current_where_a_finding_names_them_and_mer
     assert History().translated({}) == History()
 
 
-def test_a_session_rewrites_an_older_historys_ids_as_current_ones(tmp_path):
+@pytest.mark.parametrize("version", [2, 3])
+def test_a_session_rewrites_an_older_historys_ids_as_current_ones(tmp_path, version):
     race = Finding("data race", "r", ["counter.cpp:add", "counter.cpp:add"], [], "")
     race.legacy_ids = [bucket_id(race.kind, race.signature, rules) for rules in LEGACY]
-    v2_id, now_id = race.legacy_ids[1], bucket_id(race.kind, race.signature)
-    past = History({"t": TestHistory(0.1, 2, 1, [v2_id], {"none": StrategyHistory(1, 0.1, 0, [v2_id])})},
-                   signature_version=2)
+    old_id, now_id = race.legacy_ids[version - 1], bucket_id(race.kind, race.signature)
+    past = History({"t": TestHistory(0.1, 2, 1, [old_id], {"none": StrategyHistory(1, 0.1, 0, [old_id])})},
+                   signature_version=version)
     session = Session(cases("t"), lambda t: ["noise"], SessionConfig(
         out_dir=tmp_path / "out", jobs=1, master_seed=1, runs=1, time_budget=None, timeout=None,
         until_confident=None, shim_path=None, history=past))
