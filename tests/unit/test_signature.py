@@ -565,3 +565,14 @@ def test_no_report_ever_gets_an_empty_signature_or_keys_a_bucket_on_nothing(kind
     # A report cut short is partial; so is a whole one whose defining stack TSan could not restore.
     assert finding.partial or whole
     assert not finding.partial or not whole or any(lost and header for header, _, lost in stacks)
+
+
+def test_a_run_with_both_the_partial_and_the_whole_report_counts_once(tmp_path):
+    (cut,) = _findings("gcc12", "stack_restore_lost", "T")
+    (full,) = _findings("gcc12", "stack_restore_full", "T")
+    (lost_again,) = _findings("gcc12", "stack_restore_lost", "T")
+    bucketer = _bucket([("T", [cut, full]), ("T", [lost_again])], tmp_path)
+    (bucket,) = bucketer.buckets.values()
+    assert bucket.runs == {0, 1} and bucket.occurrences == 3
+    assert bucket.schedules == {"noise": 2} and bucket.kinds == {"data race": 2}
+    assert cut.id == lost_again.id == full.id
