@@ -1,27 +1,56 @@
 #!/usr/bin/env python3
-"""Buckets per real bug on the samples, with each compiler: target exactly 1 per bug and no stray bucket.
+"""Buckets per real bug, with each compiler: target exactly 1 per bug and no stray bucket.
 
-Each racy sample test holds one bug (its header says which); fixed samples hold none. The script runs
-`racegate run` on each TSan build given, then prints, per racy test, how many buckets name it, and the buckets
-that name a fixed test (stray). A failure folded into a race as its symptom counts with the race, as racegate
-reports it.
+Two measures, both printed by one invocation:
+
+* `--build-dir DIR` (the samples): each racy sample test holds one bug (its header says which); fixed samples hold
+  none. The script runs `racegate run` on each TSan build given, then prints, per racy test, how many buckets name
+  it, and the buckets that name a fixed test (stray). A failure folded into a race as its symptom counts with the
+  race, as racegate reports it.
+* `--reproductions` (issue 19's field cases, tests/corpus/programs): a stack TSan could not restore, an allocator
+  wrapper, thread leaks and a mutex misuse whose stacks the preloaded shim hides under gcc, a report cut short by the
+  process's end. Each program is built with clang 14 and gcc 12 and run `--runs` times; every run is one run of its
+  test (a program's `_full`/`_lost`/`_exit` variants are runs of one test: the same bug, seen whole or not), and all
+  runs of one compiler are bucketed as one session, by this tree's rules and, side by side, by the rules of the
+  release given with `--old-rev` (read with `git show`) or `--old-harness` (a checkout's harness/ directory).
 
     /usr/bin/python3 bench/buckets_per_bug.py --build-dir samples/build/tsan-clang --build-dir samples/build/tsan-gcc
+    /usr/bin/python3 bench/buckets_per_bug.py --reproductions --runs 5 --old-rev 540f88b
 """
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
+from collections import Counter, defaultdict
 from pathlib import Path
+from types import ModuleType
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "harness"))
 RACY_SUITE = re.compile(r"^(\w+Race|\w+CheckThenAct)\.")
 FIXED_SUITE = re.compile(r"^\w+Fixed\.")
+
+# The reproductions: program -> its test (variants of one source are runs of one test), and the test's bugs, each
+# told by a function only its reports print ("" when the test holds one bug).
+TEST_OF = {
+    "alloc_wrapper": "alloc_wrapper", "leak_shim_a": "leak_shim_a", "leak_shim_b": "leak_shim_b",
+    "stack_restore_full": "stack_restore", "stack_restore_lost": "stack_restore",
+    "truncated_exit": "truncated", "truncated_full": "truncated", "unlock_unlocked": "unlock_unlocked",
+}
+BUGS = {
+    "alloc_wrapper": {"session freed under a reader": "close_session", "cache freed under a reader": "drop_cache"},
+    "leak_shim_a": {"thread leaked": ""}, "leak_shim_b": {"thread leaked": ""},
+    "stack_restore": {"status race": ""}, "truncated": {"total race": ""},
+    "unlock_unlocked": {"unlock of an unlocked mutex": ""},
+}
+COMPILERS = {"clang14": "clang++", "gcc12": "g++"}
 
 
 def run(build_dir: Path, runs: int, jobs: int, seed: int) -> dict:
@@ -32,13 +61,7 @@ def run(build_dir: Path, runs: int, jobs: int, seed: int) -> dict:
         return json.loads((Path(out) / "racegate.json").read_text())
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--build-dir", type=Path, action="append", required=True, help="a TSan build of samples/")
-    ap.add_argument("--runs", type=int, default=20)
-    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
-    ap.add_argument("--seed", type=int, default=1)
-    args = ap.parse_args()
+def samples(args: argparse.Namespace) -> None:
     for build_dir in args.build_dir:
         result = run(build_dir.resolve(), args.runs, args.jobs, args.seed)
         racy = sorted(t["name"] for t in result["tests"] if RACY_SUITE.match(t["name"]))
@@ -59,6 +82,181 @@ def main() -> int:
               f"(target 1.00); stray buckets {len(stray)} (target 0)")
         for b in stray:
             print(f"  stray: {b['id']} {b['title']}")
+
+
+# -- the reproductions ------------------------------------------------------------------------------------------
+
+def load_package(harness: Path, name: str) -> ModuleType:
+    """The racegate package under `harness` imported as `name`, beside this tree's (its modules import each other
+    relatively, so they stay among themselves)."""
+    spec = importlib.util.spec_from_file_location(name, harness / "racegate" / "__init__.py",
+                                                  submodule_search_locations=[str(harness / "racegate")])
+    assert spec is not None and spec.loader is not None
+    package = importlib.util.module_from_spec(spec)
+    sys.modules[name] = package
+    spec.loader.exec_module(package)
+    return package
+
+
+def old_harness(args: argparse.Namespace, tmp: Path) -> Path:
+    if args.old_harness:
+        return args.old_harness.resolve()
+    # The package's own modules, as `git show` gives them at that revision.
+    package = tmp / "harness" / "racegate"
+    package.mkdir(parents=True)
+    names = subprocess.run(["git", "-C", str(REPO), "ls-tree", "--name-only", f"{args.old_rev}:harness/racegate"],
+                           capture_output=True, text=True, check=True).stdout.split()
+    for name in (n for n in names if n.endswith(".py")):
+        text = subprocess.run(["git", "-C", str(REPO), "show", f"{args.old_rev}:harness/racegate/{name}"],
+                              capture_output=True, check=True).stdout
+        (package / name).write_bytes(text)
+    return tmp / "harness"
+
+
+def load_generate() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("corpus_generate", REPO / "tests" / "corpus" / "generate.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["corpus_generate"] = module  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def reproduce(runs: int) -> dict[str, list[tuple[str, str]]]:
+    """Per compiler, (test, log) of every run of every reproduction."""
+    generate = load_generate()
+    programs = [generate.load_program(p) for p in sorted(generate.PROGRAMS.iterdir()) if p.stem in TEST_OF]
+    shim = generate.racegate_shim()
+    logs: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for tag, cxx in COMPILERS.items():
+        if not shutil.which(cxx):
+            print(f"{tag}: {cxx} is not installed, skipped", file=sys.stderr)
+            continue
+        for prog in programs:
+            exe = generate.build(prog, tag, cxx)
+            logs[tag] += [(TEST_OF[prog.name], generate.run_built(prog, exe, shim)) for _ in range(runs)]
+    return logs
+
+
+def bug_of(test: str, raw: str) -> str:
+    bugs = BUGS[test]
+    if len(bugs) == 1:
+        return f"{test}: {next(iter(bugs))}"
+    told = [name for name, marker in bugs.items() if marker in raw]
+    return f"{test}: {told[0]}" if len(told) == 1 else f"{test}: ?"
+
+
+def buckets_now(runs: list[tuple[str, str]]) -> dict[str, set[str]]:
+    """This tree: bucket id -> the bugs of its reports, through the Bucketer (which folds partial reports)."""
+    from racegate.bucket import Bucketer
+    from racegate.model import RunRecord
+    from racegate.signature import finding_from_report
+    from racegate.tsan_parse import parse_reports
+    with tempfile.TemporaryDirectory() as reports_dir:
+        bucketer = Bucketer(Path(reports_dir))
+        findings = []
+        for index, (test, log) in enumerate(runs):
+            found = [finding_from_report(r, test) for r in parse_reports(log)]
+            findings += [(test, f) for f in found]
+            bucketer.add(RunRecord(test=test, run=index, seed=index, schedule="none", command=[], outcome="race",
+                                   returncode=66, duration=0.1, log_dir="", findings=found))
+    bugs: dict[str, set[str]] = defaultdict(set)
+    for test, finding in findings:
+        bugs[finding.id].add(bug_of(test, finding.raw))  # the id the bucketer gave it, folded or its own
+    assert set(bugs) == set(bucketer.buckets)
+    return bugs
+
+
+def partial_reports(runs: list[tuple[str, str]]) -> str:
+    """How many reports the runs printed, and how many of them were partial, by why."""
+    from racegate.signature import missing
+    from racegate.tsan_parse import parse_reports
+    reports = [r for _, log in runs for r in parse_reports(log)]
+    partial = Counter(missing(r) for r in reports if missing(r))
+    return f"{len(reports)} reports; partial: " + (", ".join(f"{n} {why}" for why, n in sorted(partial.items()))
+                                                   or "none")
+
+
+def buckets_then(old: ModuleType, runs: list[tuple[str, str]]) -> dict[str, set[str]]:
+    """The old release's rules: its Bucketer keyed every finding on bucket_id(kind, signature)."""
+    bugs: dict[str, set[str]] = defaultdict(set)
+    for test, log in runs:
+        for report in old.tsan_parse.parse_reports(log):
+            finding = old.signature.finding_from_report(report)
+            bugs[old.signature.bucket_id(finding.kind, finding.signature)].add(bug_of(test, finding.raw))
+    return bugs
+
+
+def per_bug(buckets: dict[str, set[str]]) -> dict[str, int]:
+    """How many buckets hold each bug."""
+    counts: dict[str, int] = defaultdict(int)
+    for bugs in buckets.values():
+        for bug in bugs:
+            counts[bug] += 1
+    return counts
+
+
+def measure(buckets: dict[str, set[str]]) -> dict[str, float]:
+    """Bugs found, buckets, buckets per found bug, merged buckets (one bucket for several bugs: all but one hidden)
+    and stray buckets (a bug's buckets beyond its first: the same bug shown again as new)."""
+    counts = per_bug(buckets)
+    return {"found": len(counts), "expected": sum(len(b) for b in BUGS.values()), "buckets": len(buckets),
+            "per_bug": sum(counts.values()) / max(len(counts), 1),
+            "merged": sum(1 for bugs in buckets.values() if len(bugs) > 1),
+            "stray": sum(n - 1 for n in counts.values())}
+
+
+def reproductions(args: argparse.Namespace) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        old_dir = old_harness(args, Path(tmp))
+        old = load_package(old_dir, "racegate_then")
+        for module in ("tsan_parse", "signature"):
+            importlib.import_module(f"racegate_then.{module}")
+        label = args.old_rev if not args.old_harness else str(args.old_harness)
+        logs = reproduce(args.runs)
+    from racegate.signature import SIGNATURE_VERSION
+    rules = {f"{label} (signature v{old.signature.SIGNATURE_VERSION})": lambda runs: buckets_then(old, runs),
+             f"this tree (signature v{SIGNATURE_VERSION})": buckets_now}
+    print(f"\nReproductions (tests/corpus/programs), {args.runs} runs of each program per compiler; "
+          f"{len(TEST_OF)} programs, {sum(len(b) for b in BUGS.values())} bugs")
+    print(f"{'compiler':<9} {'rules':<36} {'bugs found':>10} {'buckets':>8} {'buckets/bug':>12} {'merged':>7} "
+          f"{'stray':>6}")
+    columns: list[tuple[str, dict[str, int]]] = []
+    merged: list[str] = []
+    for tag, runs in logs.items():
+        for name, bucketing in rules.items():
+            buckets = bucketing(runs)
+            m = measure(buckets)
+            print(f"{tag:<9} {name:<36} {m['found']:>4} of {m['expected']:<3} {m['buckets']:>8} "
+                  f"{m['per_bug']:>12.2f} {m['merged']:>7} {m['stray']:>6}")
+            columns.append((f"{tag} v{name.split('signature v')[1].rstrip(')')}", per_bug(buckets)))
+            merged += [f"{columns[-1][0]}: {' + '.join(sorted(b))}" for b in buckets.values() if len(b) > 1]
+    print("(targets: every bug found, 1.00 bucket per bug, 0 merged, 0 stray. merged: a bucket holding several bugs;"
+          " stray: a bug's buckets beyond its first)")
+    print(f"\n{'buckets holding each bug':<50}" + "".join(f"{title:>12}" for title, _ in columns))
+    for bug in sorted(f"{test}: {name}" for test, bugs in BUGS.items() for name in bugs):
+        print(f"{bug:<50}" + "".join(f"{counts.get(bug, 0):>12}" for _, counts in columns))
+    for line in merged:
+        print(f"one bucket, several bugs: {line}")
+    for tag, runs in logs.items():
+        print(f"{tag}: {partial_reports(runs)}")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--build-dir", type=Path, action="append", default=[], help="a TSan build of samples/")
+    ap.add_argument("--reproductions", action="store_true", help="measure issue 19's reproductions too")
+    ap.add_argument("--old-rev", default="540f88b", help="the release whose rules to compare with (git revision)")
+    ap.add_argument("--old-harness", type=Path, help="or the harness/ directory of a checkout of it")
+    ap.add_argument("--runs", type=int, default=20)
+    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--seed", type=int, default=1)
+    args = ap.parse_args()
+    if not args.build_dir and not args.reproductions:
+        ap.error("give --build-dir, --reproductions or both")
+    samples(args)
+    if args.reproductions:
+        reproductions(args)
     return 0
 
 

@@ -8,6 +8,7 @@ from typing import Sequence
 from racegate import kinds
 from racegate.library_reports import BY_RULE
 from racegate.model import SourceFrame, StackTrace
+from racegate.signature import is_library_frame
 
 # Standard containers by the qualified name of a function inside them (templates and arguments removed), in
 # libstdc++ (public name or internal base) and libc++ (std::__1::) spelling.
@@ -30,8 +31,6 @@ _NESTED = re.compile(r"<[^<>]*>|\([^()]*\)")
 # clang prints `$_0::operator()`, gcc `{lambda(int)#1}::operator()`, MSVC-style demanglers `<lambda_1>`.
 # gcc's inlined frames print the bare `operator()`.
 _LAMBDA = re.compile(r"\$_\d|\{lambda|<lambda|(^|::)operator\(\)")
-# Standard library headers: frames there are plumbing (std::thread, std::invoke), not where the access is.
-_LIBRARY_FILE = re.compile(r"/c\+\+/|/bits/|/include/c\+\+")
 
 
 @dataclass(frozen=True)
@@ -170,7 +169,7 @@ def _data_race_advice(kind: str, frames: Sequence[SourceFrame], signature: Seque
     for stack in stacks:
         inside = []
         for f in stack.frames:
-            if not _is_library(f):
+            if not is_library_frame(f):
                 if f.function:
                     accessors.append(f.function)
                 break
@@ -210,10 +209,6 @@ def _qualified(function: str) -> str:
         previous, function = function, _NESTED.sub("", function)
     words = [w for w in function.split() if w not in ("const", "volatile", "&", "&&", "noexcept")]
     return words[-1] if words else ""
-
-
-def _is_library(frame: SourceFrame) -> bool:
-    return _qualified(frame.function).startswith(("std::", "__")) or bool(_LIBRARY_FILE.search(frame.file))
 
 
 def _container(names: list[str]) -> str | None:

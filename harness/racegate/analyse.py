@@ -50,7 +50,7 @@ def analyse_run(execution: Execution, stretch: Stretch | None = None) -> RunReco
     else:
         output = tsan_log = stretch.text  # a batch's TSan reports are in its output, at the test's place
         reports = list(stretch.reports)
-    findings = [sign_report(r) for r in reports]
+    findings = [sign_report(r, plan.test.name) for r in reports]
     failures: list[Finding]
     if execution.cut is not None and (stretch is None or stretch.verdict is None):
         # racegate ended the run: its exit status says nothing of the test; the races it printed still count.
@@ -89,8 +89,9 @@ def suppressed(execution: Execution) -> dict[str, int]:
     return dict(matched_counts(execution.output, execution.tsan_log))
 
 
-def sign_report(report: TsanReport) -> Finding:
-    finding = finding_from_report(report)
+def sign_report(report: TsanReport, test: str = "") -> Finding:
+    """The finding of a report of `test`, which keys a report that names nothing of the program."""
+    finding = finding_from_report(report, test)
     issue = library_issue(report)
     if issue is not None:
         finding.library_rule = issue.rule

@@ -192,11 +192,12 @@ def split_execution(execution: Execution, runs: list[PlannedRun], per_test_timeo
             verdict = outcomes[name].verdict if name in outcomes else segment.verdict
             seconds = own_seconds(plan, segment) + overhead
         stretches.append(Stretch(plan, text, tuple(own), verdict, seconds, per_test_timeout))
-    outside = [sign_report(r) for r in parse_reports("".join(outside_text)) + moved]
+    tests = [p.test for p in runs]
+    pseudo = outside_test(tests, batch_command(tests))
+    outside = [sign_report(r, pseudo.name) for r in parse_reports("".join(outside_text)) + moved]
     exit_failures = _exit_failures(execution, ran, per_test_timeout, "".join(outside_text))
     if outside or exit_failures:
-        tests = [p.test for p in runs]
-        split.outside_test = pseudo = outside_test(tests, batch_command(tests))
+        split.outside_test = pseudo
         split.outside = RunRecord(
             test=pseudo.name, run=execution.plan.run, seed=execution.plan.seed, schedule=execution.plan.schedule,
             command=list(pseudo.command), outcome=_outcome(outside, exit_failures, execution),

@@ -8,7 +8,7 @@ from pathlib import Path
 from racegate import outdir
 from racegate.kinds import FAILURE_KINDS, severity
 from racegate.model import Finding, RunRecord
-from racegate.signature import bucket_id
+from racegate.signature import kind_family
 
 
 @dataclass
@@ -28,9 +28,27 @@ class Bucket:
 
 
 def _shows_before(finding: Finding, record: RunRecord, bucket: Bucket) -> bool:
-    """Whether a finding should be the one a bucket shows: a more severe kind, or the same kind earlier."""
+    """Whether a finding should be the one a bucket shows: a whole report before a partial one, then a more severe
+    kind, or the same kind earlier."""
+    if finding.partial != bucket.finding.partial:
+        return bucket.finding.partial
     mine, shown = severity(finding.kind), severity(bucket.finding.kind)
     return mine < shown or (mine == shown and record.run < bucket.first.run)
+
+
+def _completes(bucket: Bucket, partial: Finding, test: str) -> bool:
+    """Whether a bucket of a whole report agrees with all that a partial report of `test` names: the kind's family,
+    every side it names, its memory where both name one, and its test when it names no side at all."""
+    whole = bucket.finding.sides
+    if whole is None or whole.missing or partial.sides is None:
+        return False
+    if kind_family(bucket.finding.kind) != kind_family(partial.kind):
+        return False
+    if not set(partial.sides.names) <= set(whole.names):
+        return False
+    if partial.sides.memory and whole.memory and partial.sides.memory != whole.memory:
+        return False
+    return bool(partial.sides.names) or test in bucket.tests
 
 
 # A failure (assertion, crash, hang) is a symptom of a race when at least this share of the runs that showed it
@@ -50,12 +68,14 @@ class Bucketer:
     def __init__(self, reports_dir: Path):
         self.reports_dir = reports_dir
         self.buckets: dict[str, Bucket] = {}
+        # Buckets of partial reports no full report has matched yet, with what they hold, to fold when one does.
+        self._partial: dict[str, list[tuple[RunRecord, Finding]]] = {}
 
     def add(self, record: RunRecord) -> None:
         """Add a run's findings."""
         seen_in_run: set = set()  # bucket ids, and (bucket id, kind) pairs
         for finding in record.findings:
-            key = bucket_id(finding.kind, finding.signature)
+            key = self._bucket_of(finding, record)
             bucket = self.buckets.get(key)
             if bucket is None:
                 bucket = self.buckets[key] = Bucket(key, finding, record)
@@ -78,6 +98,46 @@ class Bucketer:
                 ended = record.ended
                 if ended is not None and (bucket.seconds is None or ended < bucket.seconds):
                     bucket.seconds = round(ended, 3)
+            if key in self._partial:
+                self._partial[key].append((record, finding))
+            elif not finding.partial:
+                self._fold_partials_into(bucket)
+
+    def _bucket_of(self, finding: Finding, record: RunRecord) -> str:
+        """The bucket a finding goes in: its own, or for a partial report the one bucket of a whole report that
+        agrees with all it names (docs/bucketing.md, "Partial reports"); the finding carries that id from then on."""
+        if finding.partial:
+            matches = [b for b in self.buckets.values() if _completes(b, finding, record.test)]
+            if len(matches) == 1:
+                finding.id = matches[0].id
+            elif finding.id not in self.buckets:
+                self._partial[finding.id] = []
+        return finding.id
+
+    def _fold_partials_into(self, whole: Bucket) -> None:
+        """Fold the buckets of partial reports that `whole` (a whole report's bucket) is now the one match of."""
+        for key, members in list(self._partial.items()):
+            if not members or key == whole.id:
+                continue
+            record, finding = members[0]
+            if not _completes(whole, finding, record.test):
+                continue
+            if sum(_completes(b, finding, record.test) for b in self.buckets.values()) != 1:
+                continue
+            del self._partial[key]
+            folded = self.buckets.pop(key)
+            outdir.raw_report_file(self.reports_dir, key).unlink(missing_ok=True)
+            for record, finding in members:
+                finding.id = whole.id
+                if record.run not in whole.runs:
+                    whole.schedules[record.schedule] += 1
+                    whole.kinds[finding.kind] += 1
+                whole.runs.add(record.run)
+            whole.occurrences += folded.occurrences
+            whole.tests |= folded.tests
+            whole.legacy_ids |= folded.legacy_ids
+            if folded.seconds is not None and (whole.seconds is None or folded.seconds < whole.seconds):
+                whole.seconds = folded.seconds
 
     def symptoms(self) -> dict[str, SymptomOf]:
         """Failure buckets that are symptoms of a race bucket (SYMPTOM_SHARE of their runs show it), by id."""

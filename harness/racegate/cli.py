@@ -13,7 +13,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Callable
 
-from racegate import __version__, discover, gate, github_actions, outdir, shim, strategies, suppressions
+from racegate import __version__, discover, gate, github_actions, outdir, shim, signature, strategies, suppressions
 from racegate import history as histories
 from racegate import result as results
 from racegate.build import build_preset, compiler, uses_tsan
@@ -88,6 +88,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """`racegate run`: the stages of docs/architecture.md's table, in its order."""
+    signature.use_allocator_wrappers(args.allocator_wrappers)
     formats = _formats(args.format)
     schedules = _schedules(args.schedule)
     shard = discover.parse_shard(args.shard) if args.shard else None
@@ -390,6 +391,9 @@ class Opts:
     gate_library_reports = _opt("--gate-library-reports", action="store_true",
                                 help="known races inside the standard library's own state (e.g. GCC bug 77704) "
                                 "fail the gate too")
+    allocator_wrappers = _opt("--allocator-wrappers", metavar="REGEX",
+                              help="the project's own allocation/free wrappers (function names, fully matched): "
+                              "like malloc and free, they never name a side of a report")
     result = _opt("result", type=Path)
     results = _opt("results", type=Path, nargs="+")
     result_from = _opt("--from", dest="result", type=Path, default=outdir.result_file(Path("racegate-out")))
@@ -432,7 +436,8 @@ COMMANDS = {
                               ", with plain runs competing; a list given here is used as is"),
             Opts.timeout.but(metavar="SECONDS",
                              help="per-run timeout (default: the test's TIMEOUT property, else 300)"),
-            Opts.until_confident, Opts.no_batch, Opts.format, Opts.no_gate, Opts.strict, Opts.gate_library_reports),
+            Opts.until_confident, Opts.no_batch, Opts.format, Opts.no_gate, Opts.strict, Opts.gate_library_reports,
+            Opts.allocator_wrappers),
         usage="racegate run [options] [--preset NAME | --build-dir DIR | -- CMD ARGS...]"),
     "report": Command(
         "re-render reports from a saved racegate.json", cmd_report, (

@@ -73,6 +73,8 @@ class Stack:
     header: str  # the line introducing the stack, stripped
     role: str  # one of ACCESS, PREVIOUS, MUTEX, LOCATION, THREAD, OTHER
     frames: list[Frame] = field(default_factory=list)
+    # TSan printed `[failed to restore the stack]` instead of frames: the access is known, not where it was made.
+    lost: bool = False
 
 
 @dataclass
@@ -102,6 +104,16 @@ class StackTrace:
     frames: tuple[SourceFrame, ...] = ()
 
 
+@dataclass(frozen=True)
+class Sides:
+    """What a TSan report names of its bug, to fold a report TSan could not print whole into the bucket of the full
+    report of the same bug (docs/bucketing.md, "Partial reports")."""
+
+    names: tuple[str, ...] = ()  # the keys of the sides it names (signature rules)
+    memory: str = ""  # the racing memory (`global:g_x`, `heap:file.c:main`), "" when the report names none
+    missing: str = ""  # why the report is partial (signature.LOST_STACK, signature.TRUNCATED); "" when it is whole
+
+
 @dataclass
 class Finding:
     """One bucketable event seen in one run: a TSan report or a non-TSan failure."""
@@ -116,6 +128,20 @@ class Finding:
     # Its bucket ids under the earlier signature versions (signature.LEGACY), which baselines of earlier releases hold.
     legacy_ids: list[str] = field(default_factory=list)
     timing_sensitive: bool = False  # a failed assertion on elapsed time or a deadline (failure.py)
+    sides: Sides | None = None  # of a TSan report: what folds a partial report into its full one (signature.py)
+    # Its bucket's id: bucket_id(kind, signature) unless bucketing folded it into another bucket (a partial report).
+    id: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.id:
+            # Imported here: signature.py builds findings and imports this module.
+            from racegate.signature import bucket_id
+            self.id = bucket_id(self.kind, self.signature)
+
+    @property
+    def partial(self) -> bool:
+        """A TSan report printed without a side (stack not restored) or cut short (truncated)."""
+        return self.sides is not None and bool(self.sides.missing)
 
 
 @dataclass

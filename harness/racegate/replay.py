@@ -11,7 +11,6 @@ from racegate.execute import Executor
 from racegate.model import PlannedRun
 from racegate.result import BucketResult, Result
 from racegate.shim import preloads_shim
-from racegate.signature import bucket_id
 from racegate.strategies import SHIM_SCHEDULES
 from racegate.tsan_options import tsan_option_dict
 
@@ -49,7 +48,7 @@ def replay(result: Result, prefix: str, runs: int, out_dir: Path, shim_path: Pat
                 record = analyse_run(execution)
                 execution.keep_logs = record.outcome != "pass"
             # A result of an earlier release names its buckets by their ids under an earlier signature version.
-            if any(bucket.id == bucket_id(f.kind, f.signature) or bucket.id in f.legacy_ids for f in record.findings):
+            if any(bucket.id == f.id or bucket.id in f.legacy_ids for f in record.findings):
                 reproduced += 1
     except KeyboardInterrupt:
         executor.stop()  # the test runs in its own session: Ctrl-C does not reach it

@@ -223,7 +223,7 @@ class Session:
         with self._lock:
             # A batch's "(outside its tests)" entry is no test a later session runs.
             records = [r for r in self.records if r.test not in self._outside]
-        ids = {r.run: [bucket_id(f.kind, f.signature) for f in r.findings] for r in records}
+        ids = {r.run: [f.id for f in r.findings] for r in records}
         now = histories.from_session(records, ids)
         past = self.config.history
         if past is None:

@@ -1,9 +1,11 @@
-"""TsanReport -> signature, bucket id, title and top frames (docs/contract.md, "Signature rules").
+"""TsanReport -> Finding: signature, bucket id, title, frames (docs/contract.md, "Signature rules").
 
 A signature is a short list of normalized frames, one per side of the bug, that names the
 code involved and nothing that changes between runs, builds or compilers:
 `<file basename>:<unqualified function name>`, e.g. `word_counter.cpp:add`, and, when every side is a
-name that says nothing of the code (lambdas), the racing memory's location.
+name that says nothing of the code (lambdas), the racing memory's location. A report that names no side of
+the program is keyed on what it has (its test, memory, creation sites), and a partial one (a stack TSan could
+not restore, a report cut short) says what it lacks; bucket.py folds it into its whole report's bucket.
 The rules of each signature version are data (`SignatureRules`); findings carry the id under the
 current version and under every earlier one, so baselines written by earlier releases keep matching.
 docs/bucketing.md explains the rules and their limits.
@@ -15,11 +17,13 @@ import posixpath
 import re
 from functools import lru_cache
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Mapping
 
+from .errors import RacegateError
 from .kinds import LOCK_ORDER_KIND, THREAD_LEAK_KIND
-from .model import ACCESS, LOCATION, MUTEX, PREVIOUS, THREAD, Finding, Frame, SourceFrame, Stack, StackTrace, TsanReport
+from .model import (ACCESS, LOCATION, MUTEX, PREVIOUS, THREAD, Finding, Frame, Sides, SourceFrame, Stack, StackTrace,
+                    TsanReport)
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,13 @@ class SignatureRules:
     # A report whose sides are all generic names (lambda vs lambda) adds the racing memory: a global's name or the
     # allocating side of a heap block, so races of different lambdas of one file on different data are apart.
     locate_generic_sides: bool = False
+    # A project's allocator wrapper (the frame right under malloc/free/new/delete with an allocator's name, e.g.
+    # lib_free) is skipped like the allocator: it says nothing of the bug and is shared by every caller.
+    skip_allocator_wrappers: bool = False
+    # A report that names no side of the program is keyed on what it has (the test, the memory, where its thread or
+    # mutex was made), and a partial report (a side TSan could not restore, a report cut short) says so in its
+    # signature and folds into its full report's bucket (bucket.py); never an empty signature.
+    anchor_sideless: bool = False
 
 
 V1 = SignatureRules(1, skip_allocation=False, skip_generic_callers=False, id_families={
@@ -56,10 +67,17 @@ V2 = SignatureRules(2, skip_allocation=True, skip_generic_callers=True, id_famil
 # Version 3: a test body keeps its test's name, and a report of generic sides only is told apart by its memory.
 V3 = SignatureRules(3, skip_allocation=True, skip_generic_callers=True, id_families=V2.id_families,
                     qualify_test_body=True, locate_generic_sides=True)
-CURRENT = V3
+# Version 4: allocator wrappers are skipped; reports without a project side, and partial ones, are keyed on what
+# they have, never on nothing.
+V4 = replace(V3, version=4, skip_allocator_wrappers=True, anchor_sideless=True)
+CURRENT = V4
 SIGNATURE_VERSION = CURRENT.version
-# Findings carry their ids under these too: baselines of earlier releases (0.1.0: v1, the next ones: v2) hold them.
-LEGACY = (V1, V2)
+# Findings carry their ids under these too: baselines of earlier releases (0.1.0: v1, then v2, v3) hold them.
+LEGACY = (V1, V2, V3)
+
+# Why a report is partial (Sides.missing), and the element its signature ends with.
+LOST_STACK = "stack not restored"
+TRUNCATED = "truncated"
 
 _DEADLOCK_EDGE = "acquired here while holding"
 
@@ -69,16 +87,38 @@ _RUNTIME_FILE_PREFIXES = ("tsan_", "sanitizer_")
 _LIBC_FILE_PARTS = ("sysdeps/", "nptl/", "csu/", "/glibc")
 _STDLIB_FILE_PARTS = ("/usr/include/", "/include/c++/", "/usr/lib/gcc/", "/c++/v1/")
 _GTEST_FILE_PARTS = ("/googletest/", "/googlemock/", "/gtest/", "/gmock/")
-_SYSTEM_MODULE_PREFIXES = ("libtsan", "libclang_rt.", "libc.so", "libpthread", "ld-linux", "libstdc++", "libc++")
+# racegate_sched: racegate's own scheduling shim, preloaded into every run (shim.py).
+_SYSTEM_MODULE_PREFIXES = ("libtsan", "libclang_rt.", "libc.so", "libpthread", "ld-linux", "libstdc++", "libc++",
+                           "racegate_sched")
 _RUNTIME_FUNCTION_PREFIXES = ("__tsan", "__interceptor_", "__sanitizer", "__interception")
 _LIBRARY_NAMESPACES = ("std::", "__gnu_cxx::", "__cxxabiv1::", "__gthread", "testing::")
-# What allocates, frees and what TSan intercepts in libc, by qualified name: never a project's frame.
-_ALLOCATION_FUNCTIONS = frozenset({
+# What allocates and frees, by qualified name: never a project's frame, and what an allocator wrapper forwards to.
+_ALLOCATORS = frozenset({
     "operator new", "operator new[]", "operator delete", "operator delete[]", "malloc", "free", "calloc",
     "realloc", "reallocarray", "posix_memalign", "aligned_alloc", "memalign", "valloc", "pvalloc", "cfree",
-    "memcpy", "memmove", "memset", "memcmp", "strlen", "strcmp", "strncmp", "strcpy", "strncpy", "strdup",
+    "strdup", "strndup",
+})
+# The other libc functions TSan intercepts, by qualified name: never a project's frame either.
+_INTERCEPTED_FUNCTIONS = frozenset({
+    "memcpy", "memmove", "memset", "memcmp", "strlen", "strcmp", "strncmp", "strcpy", "strncpy",
     "abort", "raise", "exit", "_exit", "atexit", "__cxa_atexit", "__cxa_finalize", "__libc_start_main",
 })
+# Allocator wrappers, by leaf name (signature v4): a frame right under an allocator (or under another wrapper) whose
+# name is one of these only forwards to it. Each entry: (pattern, what it covers). A project adds its own with
+# `racegate run --allocator-wrappers REGEX`.
+ALLOCATOR_WRAPPERS: tuple[tuple[str, str], ...] = (
+    (r"x(?:malloc|calloc|realloc|free|strdup|strndup|memdup)", "checked allocators of GNU and BSD code (xmalloc)"),
+    (r"g_(?:malloc0?(?:_n)?|try_malloc0?(?:_n)?|realloc(?:_n)?|free|slice_alloc0?|slice_free1|strdup|memdup2?)",
+     "GLib"),
+    (r"av_(?:malloc|mallocz|calloc|realloc|realloc_f|reallocp|free|freep|strdup|memdup)", "FFmpeg"),
+    (r"\w+_(?:alloc|malloc|calloc|realloc|zalloc|free|dealloc|freep|release_memory)",
+     "a library's own: lib_free, ctx_alloc, json_free"),
+    (r"(?:pool|arena|slab|region|mem)_\w+", "pool, arena and slab allocators: pool_put, arena_release, mem_get"),
+    (r"(?i:(?:de)?allocate|alloc|free)", "an allocator class's members: Arena::Allocate, Pool::Free"),
+)
+_WRAPPER_NAME = re.compile("|".join(f"(?:{pattern})" for pattern, _ in ALLOCATOR_WRAPPERS))
+# The project's own wrappers (racegate run --allocator-wrappers), fully matched against the leaf or qualified name.
+_project_wrappers: re.Pattern[str] | None = None
 _INTERCEPTED_PREFIXES = ("pthread_", "__libc_", "__pthread_")
 # Frames that name no code of their own: lambdas, and test bodies GoogleTest, doctest and Catch2 generate.
 _GENERIC_NAME = re.compile(r"operator\(\)|TestBody|DOCTEST_ANON_FUNC_\d+|C_A_T_C_H_T_E_S_T_\d+|"
@@ -132,14 +172,51 @@ def leaf_name(function: str) -> str:
     return qualified_name(function).rsplit("::", 1)[-1]
 
 
+def use_allocator_wrappers(pattern: str | None) -> None:
+    """A project's own allocator wrappers (`racegate run --allocator-wrappers`), a regular expression fully matched
+    against a frame's leaf or qualified function name; None for the built-in list only. A process-wide setting: it
+    is the project's, and every report of a session is signed under it."""
+    global _project_wrappers
+    try:
+        _project_wrappers = re.compile(pattern) if pattern else None
+    except re.error as exc:
+        raise RacegateError(f"--allocator-wrappers {pattern!r} is not a regular expression: {exc}") from None
+
+
 def is_allocation_frame(frame: Frame) -> bool:
     """An allocation or deallocation function, or a libc function TSan intercepts (signature v2 skips them)."""
     name = qualified_name(frame.function)
-    return name in _ALLOCATION_FUNCTIONS or (not frame.file and name.startswith(_INTERCEPTED_PREFIXES))
+    return (name in _ALLOCATORS or name in _INTERCEPTED_FUNCTIONS
+            or (not frame.file and name.startswith(_INTERCEPTED_PREFIXES)))
+
+
+def is_allocator_wrapper(frame: Frame) -> bool:
+    """A function whose name says it allocates or frees (ALLOCATOR_WRAPPERS, or the project's own list)."""
+    name = qualified_name(frame.function)
+    leaf = name.rsplit("::", 1)[-1]
+    if _project_wrappers is not None and (_project_wrappers.fullmatch(leaf) or _project_wrappers.fullmatch(name)):
+        return True
+    return bool(_WRAPPER_NAME.fullmatch(leaf))
+
+
+def _without_allocators(frames: list[Frame], rules: SignatureRules) -> list[Frame]:
+    """The frames that may name a side: no allocator or intercepted libc function, and (v4) no allocator wrapper,
+    that is a frame with an allocator's name right under an allocator or under such a wrapper."""
+    kept: list[Frame] = []
+    under_allocator = False
+    for frame in frames:
+        if is_allocation_frame(frame):
+            under_allocator = qualified_name(frame.function) in _ALLOCATORS
+            continue
+        if rules.skip_allocator_wrappers and under_allocator and is_allocator_wrapper(frame):
+            continue
+        under_allocator = False
+        kept.append(frame)
+    return kept
 
 
 def is_runtime_frame(frame: Frame) -> bool:
-    """TSan runtime, interceptors and libc/libpthread."""
+    """TSan runtime, interceptors, libc/libpthread and racegate's shim."""
     f = frame.file
     if f and (any(p in f for p in _RUNTIME_FILE_PARTS) or any(p in f for p in _LIBC_FILE_PARTS)):
         return True
@@ -150,12 +227,14 @@ def is_runtime_frame(frame: Frame) -> bool:
     return frame.function.startswith(_RUNTIME_FUNCTION_PREFIXES)
 
 
-def is_library_frame(frame: Frame) -> bool:
-    """Standard library and GoogleTest internals."""
+def is_library_frame(frame: Frame | SourceFrame) -> bool:
+    """Standard library and GoogleTest internals, and the sanitizer runtime's own functions, by file or name: a frame
+    the project did not write (the advice reads result frames through this too)."""
     f = frame.file
     if f and (any(p in f for p in _STDLIB_FILE_PARTS) or any(p in f for p in _GTEST_FILE_PARTS)):
         return True
-    return qualified_name(frame.function).startswith(_LIBRARY_NAMESPACES)
+    name = qualified_name(frame.function)
+    return name.startswith(_LIBRARY_NAMESPACES) or name.startswith(_RUNTIME_FUNCTION_PREFIXES)
 
 
 def is_project_frame(frame: Frame) -> bool:
@@ -163,13 +242,22 @@ def is_project_frame(frame: Frame) -> bool:
     return bool(frame.file) and not is_runtime_frame(frame) and not is_library_frame(frame)
 
 
-def _side_key(frames: list[Frame], rules: SignatureRules = CURRENT) -> tuple[str, Frame | None]:
-    """Normalized frame naming one side of a report, and the frame to show for it."""
+def side_key(frames: list[Frame], rules: SignatureRules = CURRENT) -> tuple[str, Frame | None]:
+    """The normalized frame naming one side of a report (or a crash's stack), and the frame to show for it."""
+    return _side_key(frames, rules, cut=False)
+
+
+def _side_key(frames: list[Frame], rules: SignatureRules, cut: bool) -> tuple[str, Frame | None]:
+    """`cut`: the stack a truncated log ends in, which names a side only if its top project frame's inline chain
+    is printed whole (a frame of another pc follows it), as the full report would name it."""
     if rules.skip_allocation:
-        frames = [f for f in frames if not is_allocation_frame(f)]
+        frames = _without_allocators(frames, rules)
     for i, frame in enumerate(frames):
         if is_project_frame(frame):
-            return _project_key(frames, i, rules), frame
+            key, closed = _project_key(frames, i, rules)
+            return (key, frame) if closed or not cut else ("", None)
+    if cut:
+        return "", None  # the fallbacks below read the whole stack
     # No user frame: the first named frame outside runtime and libraries (a stripped library
     # still exports some names), then just its module, then the first library function.
     own = [f for f in frames if not is_runtime_frame(f) and not is_library_frame(f)]
@@ -186,15 +274,18 @@ def _side_key(frames: list[Frame], rules: SignatureRules = CURRENT) -> tuple[str
     return "", None
 
 
-def _project_key(frames: list[Frame], top: int, rules: SignatureRules) -> str:
+def _project_key(frames: list[Frame], top: int, rules: SignatureRules) -> tuple[str, bool]:
+    """The key of the project frame at `top`, and whether its inline chain ended before the stack did."""
     # Inlined frames share their caller's pc. gcc often drops the inlined callee that clang
     # prints, so the outermost user frame of the inline chain is what both compilers agree on;
     # unless that frame is only a lambda or a generated test body, which would name every race
     # reached from it alike.
     chosen = frames[top]
     first = chosen
+    closed = False
     for frame in frames[top + 1:]:
         if first.offset is None or frame.offset != first.offset or frame.module != first.module:
+            closed = True
             break
         if is_project_frame(frame) and not (rules.skip_generic_callers
                                             and _GENERIC_NAME.fullmatch(leaf_name(frame.function))):
@@ -203,7 +294,7 @@ def _project_key(frames: list[Frame], top: int, rules: SignatureRules) -> str:
     if rules.qualify_test_body and name == "TestBody":
         # The generated class only: namespaces around a TEST are not the test's name.
         name = "::".join(qualified_name(chosen.function).split("::")[-2:])
-    return f"{posixpath.basename(chosen.file)}:{name}"
+    return f"{posixpath.basename(chosen.file)}:{name}", closed
 
 
 _GLOBAL_LOCATION = re.compile(r"Location is global '(.+)' of size \d+ at ")
@@ -228,7 +319,7 @@ def _location_key(report: TsanReport, rules: SignatureRules) -> str:
             # disagree on inlining a small allocating helper (clang 19 folds `open_tally` into main, gcc 12 keeps it
             # a frame of its own), but never on the frame the runtime or a library called.
             project = [i for i, frame in enumerate(stack.frames) if is_project_frame(frame)]
-            return f"heap:{_project_key(stack.frames, project[-1], rules)}" if project else ""
+            return f"heap:{_project_key(stack.frames, project[-1], rules)[0]}" if project else ""
         return ""  # a global TSan could not name, or memory it describes another way
     # The stack and TLS lines ("Location is stack of thread T1.") carry no frames and are not kept by the parser;
     # gcc 12 follows the stack line with a nameless global one, which has no size.
@@ -254,7 +345,9 @@ def defining_stacks(report: TsanReport) -> list[Stack]:
 
 
 def _sides(report: TsanReport, rules: SignatureRules = CURRENT) -> list[tuple[str, Frame | None]]:
-    sides = [_side_key(s.frames, rules) for s in defining_stacks(report)]
+    # A truncated log ends inside its last stack (v4 reads that one only as far as it surely goes).
+    cut = report.stacks[-1] if rules.anchor_sideless and report.truncated and report.stacks else None
+    sides = [_side_key(s.frames, rules, cut=s is cut) for s in defining_stacks(report)]
     sides = [side for side in sides if side[0]]
     # Sorting makes the order in which TSan printed the threads irrelevant.
     sides.sort(key=lambda side: side[0])
@@ -267,39 +360,76 @@ def _sides(report: TsanReport, rules: SignatureRules = CURRENT) -> list[tuple[st
     return sides
 
 
-def _signature(report: TsanReport, sides: list[tuple[str, Frame | None]], rules: SignatureRules) -> list[str]:
+def missing(report: TsanReport) -> str:
+    """Why a report is partial: a defining stack TSan could not restore (LOST_STACK), or a report cut short
+    (TRUNCATED); "" for a whole report."""
+    if any(s.lost for s in defining_stacks(report)):
+        return LOST_STACK
+    return TRUNCATED if report.truncated else ""
+
+
+# Where a report says its thread or mutex was made: a key for a report that names no side of the program.
+_CREATION_HEADERS = ("created by", "created at")
+
+
+def _anchors(report: TsanReport, rules: SignatureRules, test: str, memory: str) -> list[str]:
+    """What keys a report none of whose sides names the program (a leak created through a preloaded library without
+    frame pointers, a mutex misuse called through one): the test, the memory, where its threads and mutexes were
+    created; failing those, the program's module; never nothing."""
+    anchors = [f"test:{test}"] if test else []
+    if memory:
+        anchors.append(memory)
+    for stack in report.stacks:
+        if stack.role in (THREAD, MUTEX) and any(h in stack.header for h in _CREATION_HEADERS):
+            key = _side_key(stack.frames, rules, cut=False)[0]
+            if key and f"created:{key}" not in anchors:
+                anchors.append(f"created:{key}")
+    if not anchors:
+        modules = [f.module for s in report.stacks for f in s.frames if f.module and not is_runtime_frame(f)]
+        anchors.append(f"module:{modules[0]}" if modules else "(no frame of the program)")
+    return anchors
+
+
+def _signature(report: TsanReport, sides: list[tuple[str, Frame | None]], rules: SignatureRules,
+               test: str = "") -> list[str]:
     keys = [key for key, _ in sides]
-    if rules.locate_generic_sides and keys and all(_is_generic(k) for k in keys):
-        location = _location_key(report, rules)
-        if location:
-            keys.append(location)
+    memory = _location_key(report, rules) if rules.locate_generic_sides else ""
+    if rules.locate_generic_sides and keys and all(_is_generic(k) for k in keys) and memory:
+        keys.append(memory)
+    if not rules.anchor_sideless:
+        return keys
+    if not keys:
+        keys = _anchors(report, rules, test, memory)
+    why = missing(report)
+    if why:
+        # A partial report's own bucket (until its full report is seen) is told apart by its memory, and by what
+        # it lacks from the full report's.
+        if memory and memory not in keys:
+            keys.append(memory)
+        keys.append(f"({why})")
     return keys
 
 
-def signature(report: TsanReport, rules: SignatureRules = CURRENT) -> list[str]:
+def signature(report: TsanReport, rules: SignatureRules = CURRENT, test: str = "") -> list[str]:
     """The signature of a report: one normalized frame per side, in a canonical order, and the racing memory
-    when the sides alone name nothing (signature v3)."""
-    return _signature(report, _sides(report, rules), rules)
+    when the sides alone name nothing (v3); what the report does have when it names no side (v4), `test` being
+    the test it came from; never empty under v4."""
+    return _signature(report, _sides(report, rules), rules, test)
+
+
+def kind_family(kind: str, rules: SignatureRules = CURRENT) -> str:
+    """The kind as bucket ids see it: kinds that only say how TSan noticed a bug are one family."""
+    return rules.id_families.get(kind, kind)
 
 
 def bucket_id(kind: str, signature: list[str], rules: SignatureRules = CURRENT) -> str:
     """16 hex digits naming the bucket of (kind, signature) under a signature version."""
-    family = rules.id_families.get(kind, kind)
-    payload = "\n".join([f"racegate-signature-v{rules.version}", family, *signature])
+    payload = "\n".join([f"racegate-signature-v{rules.version}", kind_family(kind, rules), *signature])
     return hashlib.sha256(payload.encode("utf-8", "replace")).hexdigest()[:16]
 
 
-def side_key(frames: list[Frame], rules: SignatureRules = CURRENT) -> tuple[str, Frame | None]:
-    """The normalized frame naming a stack (a crash's, say) as it would name one side of a report."""
-    return _side_key(frames, rules)
-
-
-def top_frames(report: TsanReport) -> list[Frame]:
-    """The top in-project frame (or its fallback) of each side, in signature order."""
-    return [frame for _, frame in _sides(report) if frame is not None]
-
-
-def _describe(frame: Frame) -> str:
+def describe(frame: Frame) -> str:
+    """`Counter::add (counter.cpp:31)`: a frame as titles name it."""
     name = qualified_name(frame.function) or "<unknown>"
     if frame.file:
         where = posixpath.basename(frame.file) + (f":{frame.line}" if frame.line is not None else "")
@@ -308,20 +438,10 @@ def _describe(frame: Frame) -> str:
     return f"{name} ({where})"
 
 
-def title(report: TsanReport) -> str:
+def _title(kind: str, frames: list[Frame], why: str) -> str:
     """One line a person reads: `data race: Counter::add (counter.cpp:31) vs main (main.cpp:9)`."""
-    return _title(report.kind, top_frames(report))
-
-
-def describe(frame: Frame) -> str:
-    """`Counter::add (counter.cpp:31)`: a frame as titles name it."""
-    return _describe(frame)
-
-
-def _title(kind: str, frames: list[Frame]) -> str:
-    if not frames:
-        return kind
-    return f"{kind}: " + " vs ".join(_describe(f) for f in frames)
+    title = f"{kind}: " + " vs ".join(describe(f) for f in frames) if frames else kind
+    return f"{title} ({why})" if why else title
 
 
 def source_frame(frame: Frame) -> SourceFrame:
@@ -329,17 +449,20 @@ def source_frame(frame: Frame) -> SourceFrame:
     return SourceFrame(frame.function, frame.file, frame.line)
 
 
-def finding_from_report(report: TsanReport) -> Finding:
+def finding_from_report(report: TsanReport, test: str = "") -> Finding:
+    """The finding of a report of `test` (the test keys a report that names nothing of the program)."""
     sides = _sides(report)
     frames = [frame for _, frame in sides if frame is not None]
+    why = missing(report)
     return Finding(
         kind=report.kind,
-        title=_title(report.kind, frames),
-        signature=_signature(report, sides, CURRENT),
+        title=_title(report.kind, frames, why),
+        signature=_signature(report, sides, CURRENT, test),
         legacy_ids=[bucket_id(report.kind, signature(report, rules), rules) for rules in LEGACY],
         frames=[source_frame(f) for f in frames],
         raw=report.text,
         # Stacks TSan printed without a header line are named by the report kind.
         stacks=[StackTrace(s.header or report.kind, tuple(source_frame(f) for f in s.frames))
                 for s in defining_stacks(report)],
+        sides=Sides(tuple(key for key, _ in sides), _location_key(report, CURRENT), why),
     )

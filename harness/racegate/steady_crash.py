@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from racegate.failure import signal_name
 from racegate.kinds import CRASH
 from racegate.model import CUT, RunRecord
-from racegate.signature import bucket_id
 from racegate.strategies import NONE
 
 # How many tests must crash alike before racegate points at one cause (most often the environment) rather than at
@@ -48,7 +47,7 @@ def find(records: list[RunRecord]) -> tuple[list[SteadyCrash], dict[str, str]]:
         if name is None or not any(r.schedule == NONE for r in finished):
             continue
         tests[name].append(test)
-        buckets.update((bucket_id(f.kind, f.signature), name) for r in finished for f in r.findings)
+        buckets.update((f.id, name) for r in finished for f in r.findings)
     return [SteadyCrash(name, sorted(names)) for name, names in sorted(tests.items())], buckets
 
 

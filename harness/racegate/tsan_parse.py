@@ -24,6 +24,7 @@ from .model import ACCESS, LOCATION, MUTEX, OTHER, PREVIOUS, THREAD, Frame, Stac
 _WARNING = "WARNING: ThreadSanitizer: "
 _SUMMARY = "SUMMARY: ThreadSanitizer: "
 _SEPARATOR = "=================="
+_LOST_STACK = "[failed to restore the stack]"
 # Only the text up to the closing parenthesis of the pid is looked at, so a prefix of a log
 # never matches where the whole log does not: truncation cannot invent a report.
 _START = re.compile(r"WARNING: ThreadSanitizer: ([^\n]*?) \(pid=(\d+)\)")
@@ -159,6 +160,10 @@ def _parse_stacks(body: str) -> list[Stack]:
                     cache.clear()
                 cache[key] = frame
             current.frames.append(frame)
+        elif line == _LOST_STACK:
+            # The access is known, its stack is not: the runtime's history of that thread was overwritten.
+            if current is not None:
+                current.lost = True
         elif line.startswith("Location is global "):
             # A global's location is one line with no frames: it says whose memory raced (module+offset).
             stacks.append(Stack(header=line, role=LOCATION))

@@ -9,6 +9,10 @@ A program may carry directives in lines of the form `// corpus: key=value`:
   tsan_options=OPTS  extra TSAN_OPTIONS for the run (e.g. symbolize=0)
   shared_lib=PATH    build PATH (relative to programs/) as a stripped shared library and link it
   crash=1            the program crashes under TSan: its log holds TSan's SEGV report, not warnings
+  preload_shim=1     run it with racegate's scheduling shim preloaded, as `racegate run` does
+
+Programs are C++ (`.cpp`) or C (`.c`, built with the C driver of the same compiler). A compiler that is not
+installed is skipped (clang 19 has left this machine: programs added since have clang 14 and gcc 12 logs only).
 """
 from __future__ import annotations
 
@@ -28,6 +32,8 @@ PROGRAMS = CORPUS / "programs"
 BUILD_ROOT = Path("/tmp/racegate-corpus")
 
 COMPILERS = {"clang14": "clang++", "clang19": "clang++-19", "gcc12": "g++"}
+C_COMPILERS = {"clang14": "clang", "clang19": "clang-19", "gcc12": "gcc"}
+SOURCE_SUFFIXES = (".cpp", ".c")
 CXXFLAGS = ["-fsanitize=thread", "-g", "-O1", "-fno-omit-frame-pointer", "-pthread"]
 BASE_TSAN_OPTIONS = "halt_on_error=0 second_deadlock_stack=1"
 RUN_TIMEOUT = 60
@@ -45,6 +51,7 @@ class Program:
     source_name: str
     tsan_options: str = ""
     shared_lib: Path | None = None
+    preload_shim: bool = False
 
     @property
     def name(self) -> str:
@@ -61,6 +68,8 @@ def load_program(path: Path) -> Program:
             prog.tsan_options = value
         elif key == "crash":
             pass  # read by the tests, which expect no warnings in such a log
+        elif key == "preload_shim":
+            prog.preload_shim = value == "1"
         elif key == "shared_lib":
             prog.shared_lib = PROGRAMS / value
         else:
@@ -86,7 +95,21 @@ def cap_reports(log: str, limit: int) -> str:
     return _REPORT_SEP.join(parts[: 2 * limit + 1]) + _REPORT_SEP + totals
 
 
-def build_and_run(prog: Program, tag: str, cxx: str) -> str:
+def racegate_shim() -> str:
+    """The shim `racegate run` preloads, built as racegate builds it."""
+    sys.path.insert(0, str(CORPUS.parent.parent / "harness"))
+    from racegate.shim import ensure_shim
+    return str(ensure_shim())
+
+
+def build_and_run(prog: Program, tag: str, cxx: str, shim: str = "") -> str:
+    return run_built(prog, build(prog, tag, cxx), shim)
+
+
+def build(prog: Program, tag: str, cxx: str) -> Path:
+    """The program built under TSan with the compiler `cxx` (its C driver for a C program), in its own directory."""
+    if prog.path.suffix == ".c":
+        cxx = C_COMPILERS[tag]
     work = BUILD_ROOT / tag / prog.name
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
@@ -102,10 +125,19 @@ def build_and_run(prog: Program, tag: str, cxx: str) -> str:
         link = [f"-L{work}", f"-l{prog.shared_lib.stem}", f"-Wl,-rpath,{work}"]
     exe = work / prog.name
     _run([cxx, *CXXFLAGS, src.name, "-o", exe.name, *link], work)
+    return exe
 
+
+def run_built(prog: Program, exe: Path, shim: str = "") -> str:
+    """One run of a built program: its TSan log (bench/buckets_per_bug.py runs each several times)."""
+    work = exe.parent
+    for old in work.glob("tsan.*"):
+        old.unlink()
     log_prefix = work / "tsan"
     options = f"{BASE_TSAN_OPTIONS} log_path={log_prefix} {prog.tsan_options}".strip()
     env = dict(os.environ, TSAN_OPTIONS=options)
+    if prog.preload_shim:
+        env["LD_PRELOAD"] = shim
     subprocess.run([str(exe)], cwd=work, env=env, capture_output=True, timeout=RUN_TIMEOUT)
     # One file per process (tsan.<pid>); a multi-process log is their concatenation in pid order.
     logs = sorted(work.glob("tsan.*"), key=lambda p: int(p.suffix[1:]))
@@ -118,15 +150,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-j", "--jobs", type=int, default=2)
     args = parser.parse_args(argv)
 
-    programs = [load_program(p) for p in sorted(PROGRAMS.glob("*.cpp"))]
+    programs = [load_program(p) for p in sorted(PROGRAMS.iterdir()) if p.suffix in SOURCE_SUFFIXES]
     if args.programs:
         programs = [p for p in programs if p.name in args.programs]
-    jobs = [(prog, tag, cxx) for prog in programs for tag, cxx in COMPILERS.items()]
+    jobs = [(prog, tag, cxx) for prog in programs for tag, cxx in COMPILERS.items() if shutil.which(cxx)]
+    shim = racegate_shim() if any(prog.preload_shim for prog in programs) else ""
 
     def one(job: tuple[Program, str, str]) -> str:
         prog, tag, cxx = job
         try:
-            log = build_and_run(prog, tag, cxx)
+            log = build_and_run(prog, tag, cxx, shim)
         except (RuntimeError, subprocess.TimeoutExpired) as exc:
             return f"FAIL {tag}/{prog.name}: {exc}"
         out = CORPUS / tag / f"{prog.name}.log"

@@ -1,6 +1,6 @@
 """The CLI's options are the contract's: every command line below parses to the namespace the parser made of
 it before its options were defined once and combined per subcommand (tests/fixtures/cli/namespaces.json was
-written by the old parser)."""
+written by the old parser; an option added since is added to it with the commit that adds the option)."""
 from __future__ import annotations
 
 import json

@@ -111,3 +111,30 @@ def test_known_library_reports_and_timing_sensitive_failures_pass_unless_asked_a
     known = with_baseline(result, {"cccc00000003": {"note": "tracked"}})
     assert [b.status for b in known.buckets] == ["library", "timing-sensitive", "baselined"]
     assert gate.exit_code(known) == 0
+
+
+V4_PROGRAMS = ["alloc_wrapper", "leak_shim_a", "leak_shim_b", "stack_restore_full", "stack_restore_lost",
+               "truncated_exit", "truncated_full", "unlock_unlocked"]
+
+
+def test_a_baseline_of_signature_v3_ids_still_knows_every_bucket(tmp_path):
+    # Written by racegate before signature v4 (main@540f88b's code) from these programs' clang 14 and gcc 12 logs:
+    # v4 splits the allocator wrapper's bucket and gcc's sideless leak bucket in two, and folds partial reports into
+    # their whole ones' buckets; every bucket is still known.
+    bucketer = Bucketer(tmp_path / "reports")
+    for index, (compiler, program) in enumerate((c, p) for c in ("clang14", "gcc12") for p in V4_PROGRAMS):
+        test = f"Corpus.{program.replace('_full', '').replace('_lost', '').replace('_exit', '')}"
+        log = (CORPUS / compiler / f"{program}.log").read_text()
+        findings = [finding_from_report(r, test) for r in parse_reports(log)]
+        bucketer.add(RunRecord(test=test, run=index, seed=index, schedule="noise", command=["./t"], outcome="race",
+                               returncode=66, duration=0.1, log_dir=str(tmp_path / "runs" / str(index)),
+                               findings=findings))
+    buckets = [bucket_result(b, tmp_path) for b in bucketer.buckets.values()]
+    result = make_result([entry_for_test(t, 3, 3) for t in sorted({t for b in buckets for t in b.tests})], buckets)
+    known = gate.load_baseline(FIXTURES / "baseline_signature_v3.json")
+    assert not {b.id for b in result.buckets} & set(known)  # every id changed with v4 ...
+    result = with_baseline(result, known)
+    assert gate.exit_code(result) == 0  # ... and the legacy ids still match
+    # Under v4: two lifetime bugs, a race each for stack_restore and truncated (their partial reports folded in),
+    # the leaks (each compiler's), the unlock (each compiler's).
+    assert len(result.buckets) == 2 + 1 + 1 + 4 + 2

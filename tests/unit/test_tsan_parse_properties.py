@@ -13,6 +13,9 @@ _TEXT = {p: p.read_text() for p in LOGS}
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 logs = st.sampled_from(LOGS).map(_TEXT.__getitem__)
+# Logs whose every report is whole (one corpus log is cut short by its process's end: a log after it would continue it).
+WHOLE_LOGS = [p for p in LOGS if not any(r.truncated for r in parse_reports(_TEXT[p]))]
+whole_logs = st.sampled_from(WHOLE_LOGS).map(_TEXT.__getitem__)
 # Program output: anything but TSan's own report markers at a line start.
 output_lines = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\n"), max_size=60).filter(
     lambda s: not s.lstrip().startswith(("WARNING: ThreadSanitizer", "SUMMARY", "#", "=="))
@@ -24,7 +27,9 @@ def _exercise(text: str) -> list:
     reports = parse_reports(text)
     for r in reports:
         bucket_id(r.kind, signature(r))
-        finding_from_report(r)
+        finding = finding_from_report(r)
+        # Never an empty key, nor an empty element of one, whatever the log held (signature v4).
+        assert finding.signature and all(finding.signature)
     return reports
 
 
@@ -58,7 +63,7 @@ def test_shuffled_lines(text, rnd):
 
 
 @SETTINGS
-@given(st.lists(logs, min_size=1, max_size=5))
+@given(st.lists(whole_logs, min_size=1, max_size=5))
 def test_concatenated_logs(texts):
     combined = _exercise("".join(texts))
     assert [r.text for r in combined] == [r.text for t in texts for r in parse_reports(t)]
@@ -77,7 +82,7 @@ def test_program_output_between_lines(text, noise, rnd):
 
 
 @SETTINGS
-@given(st.lists(st.sampled_from(LOGS), min_size=1, max_size=3), st.lists(output_lines, max_size=5))
+@given(st.lists(st.sampled_from(WHOLE_LOGS), min_size=1, max_size=3), st.lists(output_lines, max_size=5))
 def test_output_around_reports_keeps_signatures(paths, noise):
     texts = [_TEXT[p] for p in paths]
     glue = "\n".join(noise) + "\n" if noise else ""

@@ -178,7 +178,7 @@ def detail_lines(v: BucketView) -> list[str]:
 
 def bucket_view(bucket: BucketResult, result: Result) -> BucketView:
     src = result.config.source_dir
-    exposed, fraction = _measure(bucket, result)
+    exposed, fraction = result.runs_exposed(bucket), result.run_fraction(bucket)
     return BucketView(
         bucket=bucket,
         sides=[Side(access_label(bucket, i), frame_function(f), frame_location(f, src), f)
@@ -191,17 +191,6 @@ def bucket_view(bucket: BucketResult, result: Result) -> BucketView:
         replay=shlex.join(["racegate", "replay", bucket.id, *result_option(result)]),
         severity=kinds.severity(bucket.kind), severity_name=kinds.severity_name(bucket.kind),
         status=result.status(bucket))
-
-
-def _measure(bucket: BucketResult, result: Result) -> tuple[int, float]:
-    """The M of "seen in N of M runs" and the run fraction N/M: the result's own (`Result.runs_exposed`,
-    `Result.run_fraction`). A bucket whose tests the result does not list (a hand-trimmed file) has no runs of
-    its own, where the result's fraction is 0.0; reports measure it against all runs instead."""
-    exposed = result.runs_exposed(bucket)
-    if exposed:
-        return exposed, result.run_fraction(bucket)
-    runs = result.summary.runs
-    return runs, round(bucket.runs_with_bucket / runs, 4) if runs else 0.0
 
 
 def by_importance(result: Result) -> list[BucketView]:

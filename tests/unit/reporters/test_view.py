@@ -20,15 +20,15 @@ def test_the_views_run_fraction_is_the_results_own(sample):
 
 
 def test_a_bucket_whose_tests_the_result_does_not_list_is_measured_against_all_runs(sample):
-    # A hand-trimmed file: the bucket's test is gone. The result's run_fraction says 0.0 (it has no runs of its
-    # own); the reports keep saying "N of <all runs>", as they did before the view took the result's fraction.
+    # A hand-trimmed file: the bucket's test is gone. The result measures it against all runs, and so does every
+    # report ("N of <all runs>"), as the reports did before the view took the result's fraction.
     data = copy.deepcopy(sample)
     bucket = data["buckets"][0]
     data["tests"] = [t for t in data["tests"] if t["name"] not in bucket["tests"]]
     result = Result.from_json(data)
     trimmed = next(b for b in result.buckets if b.id == bucket["id"])
     all_runs = result.summary.runs
-    assert result.runs_exposed(trimmed) == 0 and result.run_fraction(trimmed) == 0.0
+    assert result.runs_exposed(trimmed) == all_runs
     shown = view.bucket_view(trimmed, result)
     assert shown.runs_exposed == all_runs
     assert shown.fraction == round(trimmed.runs_with_bucket / all_runs, 4) > 0
@@ -46,10 +46,13 @@ def test_the_detail_lines_are_the_detail_as_label_and_text(sample):
 
 
 def test_every_status_a_result_gives_has_its_words(sample):
-    result = Result.from_json(sample)
-    new = [b for b in result.buckets if b.new]
-    new[0].library_issue = LIBRARY_ISSUES[0]
-    new[1].timing_sensitive = True
+    data = copy.deepcopy(sample)
+    new = [b for b in data["buckets"] if b["new"]]
+    issue = LIBRARY_ISSUES[0]
+    new[0]["library_issue"] = {"rule": issue.rule, "reference": issue.reference, "url": issue.url,
+                               "affects": issue.affects}
+    new[1]["timing_sensitive"] = True
+    result = Result.from_json(data)
     statuses = {result.status(b) for b in result.buckets}
     assert statuses == set(words.STATUS) == {"new", "baselined", "library", "timing-sensitive"}
     shown = console.render(result)
@@ -59,7 +62,8 @@ def test_every_status_a_result_gives_has_its_words(sample):
     assert "  known: standard library (GCC bug 77704" in shown and "  not gated: timing-sensitive: " in shown
     assert sentences.verdict(result).startswith("FAIL")
     for b in new[2:]:
-        b.new = False  # baselined: nothing gates, and the verdict names each known status in its words
+        b["new"] = False  # baselined: nothing gates, and the verdict names each known status in its words
+    result = Result.from_json(data)
     assert sentences.verdict(result) == (f"PASS: no new problems ({len(result.buckets)} known, "
                                          f"{len(result.buckets) - 2} baselined, 1 standard library, "
                                          "1 timing-sensitive)")
