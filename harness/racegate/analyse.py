@@ -33,10 +33,13 @@ def analyse_run(execution: Execution) -> RunRecord:
         outcome, failures = failure.classify(plan.test, execution.returncode, execution.timed_out,
                                              execution.timeout, output, tsan_log, bool(findings))
     report = shim.read_shim_report(execution.shim_report)
+    # Without the shim (a plain run of a test whose count is known) the run says nothing of its threads.
+    threads, unobserved = shim.thread_count(report) if plan.preload_shim else (None, None)
     return RunRecord(test=plan.test.name, run=plan.run, seed=plan.seed, schedule=plan.schedule,
                      command=execution.argv, outcome=outcome, returncode=execution.returncode,
-                     duration=execution.duration, log_dir="", threads=report.get("max_threads"),
-                     findings=findings + failures, env=replay_env(plan.test, execution.env),
+                     duration=execution.duration, log_dir="", threads=threads,
+                     threads_unobserved=unobserved, findings=findings + failures,
+                     env=replay_env(plan.test, execution.env),
                      schedule_note=report.get("note"), cwd=plan.test.cwd, cut=execution.cut,
                      suppressed=dict(matched_counts(output, tsan_log)), purpose=plan.purpose)
 

@@ -208,7 +208,8 @@ def split_execution(execution: Execution, runs: list[PlannedRun], per_test_timeo
     segments = fw.split_output(output)
     outcomes = fw.read_outcomes(execution.run_dir) or {}
     report = shim.read_shim_report(execution.shim_report)
-    threads = 1 if report.get("max_threads") == 1 else None  # one thread all along: none of its tests had more
+    # One thread all along, in every process the shim counted (all of them): none of its tests had more.
+    threads = 1 if shim.thread_count(report)[0] == 1 else None
     split = Split()
     outside_text: list[str] = []
     moved: list[Finding] = []

@@ -87,6 +87,7 @@ class TestResult:
     run_serial: bool = False
     not_run: str | None = None  # why the test never ran: not built, or the budget ran out first
     notes: list[str] = field(default_factory=list)  # what racegate changed for this test, and why
+    not_repeated: str | None = None  # why the single-thread rule kept it to its first run; None in older results
     strategies: dict[str, Spent] = field(default_factory=dict)  # runs and seconds per strategy; {} in old results
     # Cut runs per cause (RunRecord.cut: execute.CUT_BUDGET, CUT_SLOW); {} in results of earlier releases.
     cuts: dict[str, int] = field(default_factory=dict)
@@ -147,11 +148,18 @@ class TestResult:
                                                   for o in OUTCOMES},
                        threads=max(threads) if threads else None, mean_seconds=mean,
                        not_run=self.not_run if other.not_run else None,
+                       not_repeated=_not_repeated(self, other),
                        notes=self.notes + [n for n in other.notes if n not in self.notes],
                        # Per strategy only when both shards timed their runs; else seconds come from the mean.
                        strategies=added(self.strategies, other.strategies)
                        if _timed(self) and _timed(other) else {},
                        cuts=dict(Counter(self.cuts) + Counter(other.cuts)))
+
+
+def _not_repeated(a: TestResult, b: TestResult) -> str | None:
+    """The single-thread rule's reason for a test merged from two shards: only when each that ran it gave one."""
+    reasons = {t.not_repeated for t in (a, b) if t.runs}
+    return reasons.pop() if len(reasons) == 1 else None
 
 
 @dataclass(frozen=True)
@@ -718,6 +726,8 @@ def _test_json(t: TestResult) -> dict:
         entry["not_run"] = t.not_run
     if t.notes:
         entry["notes"] = list(t.notes)
+    if t.not_repeated is not None:
+        entry["not_repeated"] = t.not_repeated
     if t.strategies:
         entry["strategies"] = _spent_json(t.strategies)
     if t.cuts:
@@ -858,7 +868,8 @@ def _test_from(r: _Reader, value: Any, where: str) -> TestResult:
         is_gtest=r.opt(d, "is_gtest", bool, False, where), will_fail=r.opt(d, "will_fail", bool, False, where),
         skip_return_code=r.nullable(d, "skip_return_code", int, where),
         run_serial=r.opt(d, "run_serial", bool, False, where), not_run=r.nullable(d, "not_run", str, where),
-        notes=r.strings(d, "notes", where), strategies=_spent_from(r, d.get("strategies"), f"{where}.strategies"),
+        notes=r.strings(d, "notes", where), not_repeated=r.nullable(d, "not_repeated", str, where),
+        strategies=_spent_from(r, d.get("strategies"), f"{where}.strategies"),
         cuts={str(k): r.opt(r.obj(d, "cuts", where), k, int, 0, f"{where}.cuts") for k in r.obj(d, "cuts", where)})
 
 

@@ -278,6 +278,10 @@ def coverage_notes(result: Result) -> list[str]:
         notes.append(cut_note(result, cut))
     for t in result.tests:
         notes += [f"{t.name}: {note}" for note in t.notes]
+    for reason in sorted({t.not_repeated for t in result.tests if t.not_repeated}):
+        names = [t.name for t in result.tests if t.not_repeated == reason]
+        shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+        notes.append(f"{len(names)} of {len(result.tests)} tests {reason}: {shown}")
     return notes
 
 
