@@ -1,7 +1,8 @@
 """Test runners that fork a child per test case (tests/fork_programs: an acutest-style runner of our own, Check
 in CK_FORK mode), built with racegate's presets under clang and gcc: the children's threads are counted, the
 racy cases are repeated and their races found; a single-threaded test is still kept to one run, with the reason;
-a child that execs a program without TSan makes its test count as multi-threaded. And the shim in a forked child
+a child that execs a program without TSan makes its test count as multi-threaded; a TSan program started with
+posix_spawn counts too. And the shim in a forked child
 draws from a seed of its own that a replay of the run gives it again."""
 from __future__ import annotations
 
@@ -35,17 +36,18 @@ def test_the_children_of_a_forking_runner_count_and_their_race_is_found(build, t
     assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr[-3000:]
     result = json.loads((out / "racegate.json").read_text())
     tests = {t["name"]: t for t in result["tests"]}
-    for racy in ("fork_runner.tally", "check_suite"):
-        # The parent's one thread and the child's main thread with its two: three alive at once in the child.
+    # The parent's one thread and the child's main thread with its two: three alive at once in the child; the
+    # same in the runner spawn_tally starts again with posix_spawn, and in that one's forked child.
+    for racy in ("fork_runner.tally", "check_suite", "fork_runner.spawn_tally"):
         assert (tests[racy]["runs"], tests[racy]["threads"]) == (40, 3), racy
-        assert "not_repeated" not in tests[racy]
-    races = {tuple(b["tests"]) for b in result["buckets"] if b["kind"] == "data race"}
-    assert ("fork_runner.tally",) in races and ("check_suite",) in races
+        assert "not_repeated" not in tests[racy] and "notes" not in tests[racy]
+    racing = {t for b in result["buckets"] if b["kind"] == "data race" for t in b["tests"]}
+    assert {"fork_runner.tally", "check_suite"} <= racing
     # Its children have one thread each, all counted: the single-thread rule applies, and says so.
     for single in ("fork_runner.arithmetic", "solo"):
         assert (tests[single]["runs"], tests[single]["threads"]) == (1, 1), single
         assert tests[single]["not_repeated"] == SINGLE_THREADED
-    assert f"note: 2 of 5 tests {SINGLE_THREADED}: fork_runner.arithmetic, solo" in proc.stdout
+    assert f"note: 2 of 6 tests {SINGLE_THREADED}: fork_runner.arithmetic, solo" in proc.stdout
     # A child that exec'd /bin/true, whose threads nobody counts: repeated as multi-threaded, and told why.
     exec_true = tests["fork_runner.exec_true"]
     assert (exec_true["runs"], exec_true["threads"]) == (40, None)
@@ -53,13 +55,15 @@ def test_the_children_of_a_forking_runner_count_and_their_race_is_found(build, t
 
 
 def _children(report: Path) -> list[dict[str, str]]:
-    """The last block of each forked child in a shim report, in fork order."""
+    """The last block of each child the first process forked, in a shim report, in fork order."""
     blocks: dict[str, dict[str, str]] = {}
     block: dict[str, str] = {}
+    root = None
     for line in report.read_text().splitlines():
         key, _, value = line.partition("=")
         if key == "end":
-            if block.get("origin") == "fork":
+            root = root or block["pid"]
+            if block.get("origin") == "fork" and block["ppid"] == root:
                 blocks[block["pid"]] = block
             block = {}
         else:
@@ -75,14 +79,14 @@ def test_a_forked_child_is_perturbed_under_a_seed_a_replay_gives_it_again(build,
         report = tmp_path / name
         env = dict(os.environ, LD_PRELOAD=str(shim), RACEGATE_SCHEDULE=schedule, RACEGATE_SEED=str(seed),
                    RACEGATE_SHIM_REPORT=str(report), TSAN_OPTIONS="halt_on_error=0 report_bugs=0")
-        # No case named: the runner forks one child per case, three in all.
+        # No case named: the runner forks one child per case, four in all.
         subprocess.run([str(build / "fork_runner")], env=env, capture_output=True, timeout=120)
         return _children(report)
 
     first, replay, other = children(5, "first.txt"), children(5, "replay.txt"), children(6, "other.txt")
-    assert len(first) == 3
+    assert len(first) == 4
     seeds = [c["seed"] for c in first]
-    assert len(set(seeds)) == 3 and "5" not in seeds  # each child its own seed, none its parent's
+    assert len(set(seeds)) == 4 and "5" not in seeds  # each child its own seed, none its parent's
     assert seeds == [c["seed"] for c in replay] and seeds != [c["seed"] for c in other]
     tally = first[0]
     # Perturbed as its parent is (pct falls back to noise+pin without real-time priorities), its threads counted.

@@ -1,10 +1,12 @@
 /* A test runner in the style of acutest's default mode: each test case runs in a forked child, and the
  * parent, which never starts a thread, waits for it and prints the verdict. The `tally` case races, on
  * some schedules only: a reader that comes after the writer's publication reads a value written after it. The `exec_true` case forks a child that execs /bin/true, a
- * program not built with TSan, whose threads the shim cannot count. Usage: fork_runner [CASE].
+ * program not built with TSan, whose threads the shim cannot count; `spawn_tally` starts this runner again
+ * with posix_spawn to run `tally`. Usage: fork_runner [CASE].
  * tests/e2e/test_forking_runner.py runs it under racegate. */
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,9 +54,21 @@ static int case_exec_true(void) {
     return 1; /* exec failed */
 }
 
+static char *self_path;
+
+static int case_spawn_tally(void) {
+    char *argv[] = {self_path, "tally", NULL};
+    extern char **environ;
+    pid_t pid;
+    if (posix_spawn(&pid, self_path, NULL, NULL, argv, environ) != 0) return 1;
+    int status = 0;
+    return waitpid(pid, &status, 0) == pid && WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+}
+
 struct test_case { const char *name; int (*fn)(void); };
 static const struct test_case cases[] = {
-    {"tally", case_tally}, {"arithmetic", case_arithmetic}, {"exec_true", case_exec_true}, {NULL, NULL}};
+    {"tally", case_tally}, {"arithmetic", case_arithmetic}, {"exec_true", case_exec_true},
+    {"spawn_tally", case_spawn_tally}, {NULL, NULL}};
 
 /* Runs one case in a forked child, as acutest does by default. */
 static int run_forked(const struct test_case *tc) {
@@ -74,6 +88,7 @@ static int run_forked(const struct test_case *tc) {
 
 int main(int argc, char **argv) {
     int failed = 0, ran = 0;
+    self_path = argv[0];
     for (const struct test_case *tc = cases; tc->name; tc++) {
         if (argc > 1 && strcmp(argv[1], tc->name) != 0) continue;
         failed += run_forked(tc);
