@@ -1,7 +1,7 @@
 """Test runners that fork a child per test case (tests/fork_programs: an acutest-style runner of our own, Check
 in CK_FORK mode), built with racegate's presets under clang and gcc: the children's threads are counted, the
 racy cases are repeated and their races found; a single-threaded test is still kept to one run, with the reason;
-a child that execs a program without TSan makes its test count as multi-threaded; a TSan program started with
+a child that execs a program without TSan, or a static one, makes its test count as multi-threaded; a TSan program started with
 posix_spawn counts too. And the shim in a forked child
 draws from a seed of its own that a replay of the run gives it again."""
 from __future__ import annotations
@@ -47,11 +47,16 @@ def test_the_children_of_a_forking_runner_count_and_their_race_is_found(build, t
     for single in ("fork_runner.arithmetic", "solo"):
         assert (tests[single]["runs"], tests[single]["threads"]) == (1, 1), single
         assert tests[single]["not_repeated"] == SINGLE_THREADED
-    assert f"note: 2 of 6 tests {SINGLE_THREADED}: fork_runner.arithmetic, solo" in proc.stdout
+    assert f"note: 2 of 7 tests {SINGLE_THREADED}: fork_runner.arithmetic, solo" in proc.stdout
     # A child that exec'd /bin/true, whose threads nobody counts: repeated as multi-threaded, and told why.
     exec_true = tests["fork_runner.exec_true"]
     assert (exec_true["runs"], exec_true["threads"]) == (40, None)
     assert exec_true["notes"] == [f"{UNOBSERVED}: it ran true, which is not built with TSan"]
+    # One that exec'd a static program, where the shim cannot load: the same.
+    exec_static = tests["fork_runner.exec_static"]
+    assert (exec_static["runs"], exec_static["threads"]) == (40, None)
+    assert exec_static["notes"] == [f"{UNOBSERVED}: it exec'd {build / 'static_helper' / 'static_helper'}, where "
+                                    "the shim wrote nothing (a static program, or LD_PRELOAD cleared)"]
 
 
 def _children(report: Path) -> list[dict[str, str]]:
@@ -79,14 +84,14 @@ def test_a_forked_child_is_perturbed_under_a_seed_a_replay_gives_it_again(build,
         report = tmp_path / name
         env = dict(os.environ, LD_PRELOAD=str(shim), RACEGATE_SCHEDULE=schedule, RACEGATE_SEED=str(seed),
                    RACEGATE_SHIM_REPORT=str(report), TSAN_OPTIONS="halt_on_error=0 report_bugs=0")
-        # No case named: the runner forks one child per case, four in all.
+        # No case named: the runner forks one child per case, five in all.
         subprocess.run([str(build / "fork_runner")], env=env, capture_output=True, timeout=120)
         return _children(report)
 
     first, replay, other = children(5, "first.txt"), children(5, "replay.txt"), children(6, "other.txt")
-    assert len(first) == 4
+    assert len(first) == 5
     seeds = [c["seed"] for c in first]
-    assert len(set(seeds)) == 4 and "5" not in seeds  # each child its own seed, none its parent's
+    assert len(set(seeds)) == 5 and "5" not in seeds  # each child its own seed, none its parent's
     assert seeds == [c["seed"] for c in replay] and seeds != [c["seed"] for c in other]
     tally = first[0]
     # Perturbed as its parent is (pct falls back to noise+pin without real-time priorities), its threads counted.

@@ -1,7 +1,8 @@
 /* A test runner in the style of acutest's default mode: each test case runs in a forked child, and the
  * parent, which never starts a thread, waits for it and prints the verdict. The `tally` case races, on
  * some schedules only: a reader that comes after the writer's publication reads a value written after it. The `exec_true` case forks a child that execs /bin/true, a
- * program not built with TSan, whose threads the shim cannot count; `spawn_tally` starts this runner again
+ * program not built with TSan, whose threads the shim cannot count, and `exec_static` one that execs a static
+ * program, where the shim cannot load; `spawn_tally` starts this runner again
  * with posix_spawn to run `tally`. Usage: fork_runner [CASE].
  * tests/e2e/test_forking_runner.py runs it under racegate. */
 #define _GNU_SOURCE
@@ -54,6 +55,11 @@ static int case_exec_true(void) {
     return 1; /* exec failed */
 }
 
+static int case_exec_static(void) {
+    execl(STATIC_HELPER, "static_helper", (char *)NULL);
+    return 1; /* exec failed */
+}
+
 static char *self_path;
 
 static int case_spawn_tally(void) {
@@ -68,7 +74,7 @@ static int case_spawn_tally(void) {
 struct test_case { const char *name; int (*fn)(void); };
 static const struct test_case cases[] = {
     {"tally", case_tally}, {"arithmetic", case_arithmetic}, {"exec_true", case_exec_true},
-    {"spawn_tally", case_spawn_tally}, {NULL, NULL}};
+    {"exec_static", case_exec_static}, {"spawn_tally", case_spawn_tally}, {NULL, NULL}};
 
 /* Runs one case in a forked child, as acutest does by default. */
 static int run_forked(const struct test_case *tc) {
