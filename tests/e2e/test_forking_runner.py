@@ -1,9 +1,9 @@
 """Test runners that fork a child per test case (tests/fork_programs: an acutest-style runner of our own, Check
 in CK_FORK mode), built with racegate's presets under clang and gcc: the children's threads are counted, the
 racy cases are repeated and their races found; a single-threaded test is still kept to one run, with the reason;
-a child that execs a program without TSan, or a static one, makes its test count as multi-threaded; a TSan program started with
-posix_spawn counts too. And the shim in a forked child
-draws from a seed of its own that a replay of the run gives it again."""
+a child that execs a program without TSan, or a static one, makes its test count as multi-threaded; a TSan
+program started with posix_spawn counts too. The shim in a forked child draws from a seed of its own that a
+replay of the run gives it again, and a multi-threaded parent forks safely under every schedule."""
 from __future__ import annotations
 
 import json
@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from racegate.schedule import SINGLE_THREADED, UNOBSERVED
-from racegate.shim import ensure_shim
+from racegate.shim import ensure_shim, read_shim_report, thread_count
 from samples_helpers import TESTS, TEST_CXX, build_with_preset, racegate
 
 pytestmark = pytest.mark.e2e
@@ -98,3 +98,19 @@ def test_a_forked_child_is_perturbed_under_a_seed_a_replay_gives_it_again(build,
     assert tally["applied"] in (schedule, "noise+pin") and tally["max_threads"] == "3"
     if tally["applied"] == "pct":  # real priorities: the child drew its own, and draws them again on a replay
         assert tally["pct_priorities"] == replay[0]["pct_priorities"] != first[1]["pct_priorities"]
+
+
+@pytest.mark.parametrize("schedule", ["none", "pin", "noise", "pct", "preempt"])
+def test_a_multi_threaded_parent_forks_under_every_schedule(build, tmp_path, schedule):
+    # The fork handlers run while TSan holds its locks and another thread of the parent is working: none of
+    # the children may hang or die, and each is counted.
+    shim = ensure_shim(tmp_path / "shim-cache")
+    report = tmp_path / "shim.txt"
+    env = dict(os.environ, LD_PRELOAD=str(shim), RACEGATE_SCHEDULE=schedule, RACEGATE_SEED="3",
+               RACEGATE_SHIM_REPORT=str(report), TSAN_OPTIONS="halt_on_error=0")
+    proc = subprocess.run([str(build / "threaded_fork")], env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr[-3000:]
+    summary = read_shim_report(report)
+    assert (summary["processes"], summary["forks"], summary["max_threads"]) == (6, 5, 2)
+    assert thread_count(summary) == (2, None)
+    assert [c["max_threads"] for c in _children(report)] == ["1"] * 5
