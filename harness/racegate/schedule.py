@@ -38,7 +38,7 @@ MIN_COST = 0.001  # seconds: no run is free, so no arm's index is infinite
 # repeated because some process's threads went uncounted.
 SINGLE_THREADED = ("not repeated: one thread in every process of its runs, all of them counted by the shim, and "
                    "one thread cannot race")
-UNOBSERVED = "repeated as multi-threaded: the shim could not count the threads of every process"
+UNOBSERVED = "treated as multi-threaded: the shim could not count the threads of every process"
 
 
 def run_seed(master_seed: int, test: str, k: int) -> int:
