@@ -135,12 +135,18 @@ def racegate(*args: str | bytes, cwd: Path | None = None, timeout: float = 900,
 
 def build_samples(preset: str) -> Path:
     """Configures and builds samples/ with `preset` (once per session); returns the build dir."""
-    if preset not in _builds:
-        build_dir = _build_root() / preset
-        run_checked(["cmake", "--preset", preset, "-S", str(SAMPLES), "-B", str(build_dir)], cwd=REPO)
+    return build_with_preset(SAMPLES, preset, preset)
+
+
+def build_with_preset(source: Path, preset: str, name: str) -> Path:
+    """Configures and builds the CMake project at `source` with one of its presets into the build root's `name`
+    (once per session); returns the build dir."""
+    if name not in _builds:
+        build_dir = _build_root() / name
+        run_checked(["cmake", "--preset", preset, "-S", str(source), "-B", str(build_dir)], cwd=source)
         run_checked(["cmake", "--build", str(build_dir), "-j", BUILD_JOBS])
-        _builds[preset] = build_dir
-    return _builds[preset]
+        _builds[name] = build_dir
+    return _builds[name]
 
 
 @dataclass

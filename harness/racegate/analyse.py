@@ -60,7 +60,8 @@ def analyse_run(execution: Execution, stretch: Stretch | None = None) -> RunReco
         timeout = stretch.timeout if stretch else execution.timeout
         outcome, failures = failure.classify(plan.test, status, timed_out, timeout, output, tsan_log, bool(findings))
     report = shim.read_shim_report(execution.shim_report)
-    threads = report.get("max_threads")
+    # Without the shim (a plain run of a test whose count is known) the run says nothing of its threads.
+    threads, unobserved = shim.thread_count(report) if plan.preload_shim else (None, None)
     counted = stretch is None or stretch.counts_suppressions
     return RunRecord(test=plan.test.name, run=plan.run, seed=plan.seed, schedule=plan.schedule,
                      command=execution.argv if alone else list(plan.test.command), outcome=outcome,
@@ -69,6 +70,7 @@ def analyse_run(execution: Execution, stretch: Stretch | None = None) -> RunReco
                      duration=execution.duration if stretch is None else round(stretch.seconds, 4), log_dir="",
                      # One thread all along the process: none of its tests had more.
                      threads=threads if alone or threads == 1 else None,
+                     threads_unobserved=unobserved if alone else None,
                      findings=findings + failures, env=replay_env(plan.test, execution.env),
                      schedule_note=report.get("note") if alone else None, cwd=plan.test.cwd,
                      cut=execution.cut if outcome == CUT else None,

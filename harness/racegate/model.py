@@ -158,6 +158,7 @@ class RunRecord:
     duration: float
     log_dir: str
     threads: int | None = None  # most threads the test had alive at once, when the shim could tell
+    threads_unobserved: str | None = None  # why the shim could not count the threads of every process (shim.py)
     findings: list[Finding] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)  # what a person sets to reproduce the run by hand
     schedule_note: str | None = None  # the shim's word when it could not apply the schedule as asked

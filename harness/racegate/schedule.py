@@ -34,6 +34,11 @@ MAINTENANCE = 0.2
 # enough that this session's own runs overrule a stale history within a handful of runs.
 HISTORY_RUNS = 10.0
 MIN_COST = 0.001  # seconds: no run is free, so no arm's index is infinite
+# The single-thread rule (_TestState.repeatable): what a result says of a test it kept to one run, and of one it
+# repeated because some process's threads went uncounted.
+SINGLE_THREADED = ("not repeated: one thread in every process of its runs, all of them counted by the shim, and "
+                   "one thread cannot race")
+UNOBSERVED = "treated as multi-threaded: the shim could not count the threads of every process"
 
 
 def run_seed(master_seed: int, test: str, k: int) -> int:
@@ -101,6 +106,7 @@ class _TestState:
     sightings: Counter = field(default_factory=Counter)  # bucket -> finished runs that showed it
     recent: deque = field(default_factory=lambda: deque(maxlen=SATURATED_AFTER))
     threads: int | None = None
+    unobserved: str | None = None  # why some run could not count the threads of every process (shim.thread_count)
     plain_seconds: float | None = None  # its first, plain run's duration
     rechecks: deque = field(default_factory=deque)
     notes: list[str] = field(default_factory=list)
@@ -134,8 +140,17 @@ class _TestState:
 
     def repeatable(self) -> bool:
         """Whether repeating it can find anything: not for a single-threaded test that passed, which can have no
-        data race; a failing one is repeated to tell a flaky failure from a steady one."""
-        return self.threads is None or self.threads > 1 or self.failed
+        data race; a failing one is repeated to tell a flaky failure from a steady one. Single-threaded means one
+        thread in every process of the test, each of them counted: a run in which some process went uncounted (a
+        program without TSan, a child that wrote no report) makes it multi-threaded for the session, whatever
+        other runs counted, as does a run that counted nothing."""
+        return self.threads is None or self.threads > 1 or self.failed or self.unobserved is not None
+
+    def single_thread_reason(self) -> str | None:
+        """Why the single-thread rule kept it from being repeated, once it did; None when it did not."""
+        if self.finished == 0 or self.repeatable():
+            return None
+        return SINGLE_THREADED
 
     def candidates(self, plain_arm: bool) -> list[str]:
         # With the default portfolio plain repetition is an arm too: a strategy can hurt a test (noise's delays
@@ -285,6 +300,9 @@ class Scheduler:
             state.outcomes[record.outcome] += 1
             if record.threads is not None:
                 state.threads = max(state.threads or 0, record.threads)
+            if record.threads_unobserved and state.unobserved is None:
+                state.unobserved = record.threads_unobserved
+                state.notes.append(f"{UNOBSERVED}: {record.threads_unobserved}")
             if record.schedule == NONE and state.plain_seconds is None and record.outcome != CUT:
                 state.plain_seconds = record.duration
                 self._unit = None
@@ -317,6 +335,11 @@ class Scheduler:
                 self._recheck_perturbation_failures(state, record)
             self._total_finished += 1
             self._cond.notify_all()
+
+    def single_thread_reasons(self) -> dict[str, str]:
+        """{test: why it was not repeated} for the tests the single-thread rule kept to their first run."""
+        with self._cond:
+            return {s.test.name: reason for s in self._states if (reason := s.single_thread_reason())}
 
     def notes(self) -> dict[str, list[str]]:
         """What the scheduler changed per test, and why (e.g. a strategy dropped for its slowdown)."""

@@ -176,12 +176,14 @@ class Session:
         for r in self.records:
             by_test[r.test].append(r)
         notes = self.scheduler.notes()
+        not_repeated = self.scheduler.single_thread_reasons()
         for name in self._outside:
             notes[name] = [OUTSIDE_NOTE]
         tests = []
         for t in every_test:
             entry = results.TestResult.from_runs(t, by_test[t.name])
             entry.notes = notes.get(t.name, [])
+            entry.not_repeated = not_repeated.get(t.name)
             if not by_test[t.name]:
                 entry.not_run = ("the session was interrupted before its first run" if self.interrupted
                                  else "the time budget ran out before its first run")

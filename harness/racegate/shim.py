@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 SOURCE = Path(__file__).resolve().parent / "shim" / "racegate_sched.c"
@@ -107,47 +108,113 @@ def preloads_shim(ld_preload: str) -> bool:
 
 # Keys that describe the schedule of the first process; all other numeric keys add up over processes.
 _FIRST_PROCESS_KEYS = ("schedule", "applied", "seed", "cpu", "pct_priorities", "pct_change_points")
+# Keys that say which process image a block is of and where it came from, not what happened in it.
+_IMAGE_KEYS = ("pid", "image", "phase", "tsan", "ppid", "origin", "exe", "exec")
+# Programs without TSan that the TSan runtime itself starts (to symbolize a report's stacks): they run none of
+# the test's code, so their threads do not matter.
+RUNTIME_HELPERS = ("llvm-symbolizer", "addr2line")
 
 
-def _parse_blocks(text: str) -> dict[str, dict[str, str]]:
-    """Last complete snapshot per pid (a block ends with end=1), in order of first appearance."""
-    blocks: dict[str, dict[str, str]] = {}
-    pid = ""
+@dataclass
+class _Image:
+    """One process image: a pid's program from its start (or its fork) to its exec or exit. `block` is its
+    last complete snapshot."""
+
+    pid: str
+    block: dict[str, str]
+
+    @property
+    def instrumented(self) -> bool:
+        return self.block.get("tsan", "1") == "1"  # reports of earlier releases came from TSan processes only
+
+    def number(self, key: str) -> int:
+        value = self.block.get(key, "")
+        return int(value) if value.isdigit() else 0
+
+
+def _parse_images(text: str) -> list[_Image]:
+    """The last complete snapshot of each process image (a block ends with end=1), in order of first
+    appearance. Blocks of one pid with another `image` stamp are another image: a forked child that exec'd."""
+    images: dict[tuple[str, str], _Image] = {}
+    key: tuple[str, str] | None = None
     current: dict[str, str] | None = None
     for line in text.splitlines():
-        key, sep, value = line.partition("=")
+        name, sep, value = line.partition("=")
         if not sep:
             continue
-        if key == "pid":
-            pid, current = value, {}
-        elif key == "end" and current is not None:
-            blocks[pid] = current  # a later snapshot replaces the earlier one, keeping its place
+        if name == "pid":
+            key, current = (value, ""), {"pid": value}
+        elif current is None or key is None:
+            continue
+        elif name == "end":
+            key = (key[0], current.get("image", ""))
+            if key in images:
+                images[key].block = current  # a later snapshot replaces the earlier one, keeping its place
+            else:
+                images[key] = _Image(key[0], current)
             current = None
-        elif current is not None:
-            current[key] = value
-    return blocks
+        else:
+            current[name] = value
+    return list(images.values())
+
+
+def _unobserved(images: list[_Image]) -> list[str]:
+    """Why the threads of some process of the test went uncounted: each process the shim could not see."""
+    reasons: list[str] = []
+    traced = {i.pid for i in images if i.instrumented}
+    by_pid: dict[str, list[_Image]] = {}
+    for image in images:
+        by_pid.setdefault(image.pid, []).append(image)
+    for image in images:
+        same_pid = by_pid[image.pid]
+        earlier, later = same_pid[:same_pid.index(image)], same_pid[same_pid.index(image) + 1:]
+        exe = image.block.get("exe", "?")
+        # Started by a TSan process of the test (forked and exec'd, spawned, or exec'd in its place); a program
+        # without TSan that starts the test (a wrapper such as `env`) has no TSan parent and is none of these.
+        started_by_test = image.block.get("ppid") in traced or any(i.instrumented for i in earlier)
+        if not image.instrumented and started_by_test and not exe.startswith(RUNTIME_HELPERS):
+            reasons.append(f"it ran {exe}, which is not built with TSan")
+        elif image.instrumented and image.block.get("phase") == "exec":
+            if not later:
+                reasons.append(f"it exec'd {image.block.get('exec', '?')}, where the shim wrote nothing "
+                               "(a static program, or LD_PRELOAD cleared)")
+    for pid in traced:
+        forks = sum(i.number("forks") for i in by_pid[pid])
+        children = {i.pid for i in images if i.block.get("origin") == "fork" and i.block.get("ppid") == pid}
+        if len(children) < forks:
+            reasons.append(f"{forks - len(children)} of its {forks} forked children wrote no report")
+        spawns = sum(i.number("spawns") for i in by_pid[pid])
+        spawned = {i.pid for i in images if i.block.get("origin") == "exec" and i.block.get("ppid") == pid
+                   and i.pid not in children}
+        if len(spawned) < spawns:
+            reasons.append(f"{spawns - len(spawned)} of the {spawns} programs it started with posix_spawn wrote no "
+                           "report (static programs, or LD_PRELOAD cleared)")
+    return list(dict.fromkeys(reasons))
 
 
 def read_shim_report(path: str | os.PathLike[str]) -> dict:
-    """Summarise the shim's report file; {} when it is missing or empty (e.g. not a TSan process).
+    """Summarise the shim's report file; {} when it is missing or holds no TSan process.
 
     Returns max_threads (most alive at once in any one process), threads_created and the event
     counters (mutex_locks, mutex_unlocks, cond_waits, joins, yields, sleeps, delays, ...) summed
-    over processes, schedule/applied/seed/cpu/pct_* of the first process, "note" when the shim
-    had to fall back, and "processes".
+    over the TSan processes, schedule/applied/seed/cpu/pct_* of the first process, "note" when the shim
+    had to fall back, "processes" (TSan processes), and "unobserved" when some process of the test ran
+    without the shim counting its threads (a program without TSan, a forked child or exec'd program that
+    wrote nothing): why, one clause per cause.
     """
     try:
         text = Path(path).read_text(errors="replace")
     except OSError:
         return {}
-    blocks = _parse_blocks(text)
-    if not blocks:
+    images = _parse_images(text)
+    traced = [i for i in images if i.instrumented]
+    if not traced:
         return {}
-    result: dict = {"processes": len(blocks)}
+    result: dict = {"processes": len({i.pid for i in traced})}
     notes: list[str] = []
-    for index, block in enumerate(blocks.values()):
-        for key, value in block.items():
-            if key == "phase":
+    for index, image in enumerate(traced):
+        for key, value in image.block.items():
+            if key in _IMAGE_KEYS:
                 continue
             if key == "note":
                 if value not in notes:
@@ -163,4 +230,25 @@ def read_shim_report(path: str | os.PathLike[str]) -> dict:
                     result[key] = result.get(key, 0) + number
     if notes:
         result["note"] = "; ".join(notes)
+    unobserved = _unobserved(images)
+    if unobserved:
+        result["unobserved"] = "; ".join(unobserved)
     return result
+
+
+NO_REPORT = "the shim wrote no report (the test ran no TSan program it could load in)"
+
+
+def thread_count(report: dict) -> tuple[int | None, str | None]:
+    """The most threads any process of the run had alive at once, and why it is not known when it is not.
+
+    None unless the shim counted every process: a single thread in the processes it saw says nothing of
+    those it did not (a forked child of a single-threaded test runner is where the test's threads are).
+    More than one in any process is enough to know the test is multi-threaded."""
+    if not report:
+        return None, NO_REPORT
+    threads = report.get("max_threads")
+    unobserved = report.get("unobserved")
+    if unobserved and (threads is None or threads <= 1):
+        return None, unobserved
+    return threads, None

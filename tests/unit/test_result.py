@@ -239,3 +239,16 @@ def test_a_stored_result_renders_the_same_once_written_back(tmp_path, name):
     options = RenderOptions(base_dir=FIXTURES)
     for fmt in FORMATS:
         assert render(fmt, stored, options) == render(fmt, load(tmp_path / "racegate.json"), options), fmt
+
+
+def test_why_a_test_was_not_repeated_round_trips_and_older_results_have_no_reason():
+    single = entry_for_test("T.single", 1, 0)
+    single.not_repeated = "not repeated: one thread"
+    data = make_result([single, entry_for_test("T.multi", 3, 0)], []).to_json()
+    assert data["tests"][0]["not_repeated"] == "not repeated: one thread" and "not_repeated" not in data["tests"][1]
+    again = Result.from_json(json.loads(json.dumps(data)))
+    assert [t.not_repeated for t in again.tests] == ["not repeated: one thread", None]
+    assert all(t.not_repeated is None for t in load(RELEASE_0_1_0).tests)
+    # Two shards: the reason stands only when every shard that ran the test gave it.
+    assert single.merged(single).not_repeated == "not repeated: one thread"
+    assert single.merged(entry_for_test("T.single", 3, 0)).not_repeated is None

@@ -3,8 +3,8 @@ import time
 from collections import Counter
 
 from racegate.model import Finding, RunRecord, TestCase
-from racegate.schedule import (DEFAULT_RUNS, PLAIN_RECHECKS, SATURATED_AFTER, SEED_REPLAYS, Scheduler, run_seed,
-                               slowdown_limit)
+from racegate.schedule import (DEFAULT_RUNS, PLAIN_RECHECKS, SATURATED_AFTER, SEED_REPLAYS, SINGLE_THREADED,
+                               UNOBSERVED, Scheduler, run_seed, slowdown_limit)
 
 SCHEDULES = ["none", "noise", "pct"]
 
@@ -266,3 +266,25 @@ def test_an_explicit_schedule_list_is_used_as_is_without_plain_repeats():
     s = Scheduler(make_tests("a"), lambda t: ["pct"], 3, runs=6, deadline=None, plain_arm=False)
     plans = drain(s, lambda p: ("pass", 2, ()))
     assert [p.schedule for p in plans] == ["none"] + ["pct"] * 5
+
+
+def test_the_single_thread_rule_says_why_it_kept_a_test_to_one_run():
+    s = Scheduler(make_tests("single", "multi", "flaky1t"), lambda t: SCHEDULES, 7, runs=3, deadline=None)
+    drain(s, lambda p: ("fail" if p.test.name == "flaky1t" else "pass", 2 if p.test.name == "multi" else 1, ()))
+    assert s.single_thread_reasons() == {"single": SINGLE_THREADED}
+
+
+def test_a_test_with_an_uncounted_process_is_repeated_as_multi_threaded():
+    # A forking runner whose child exec'd a program without TSan: its first run counted one thread in the
+    # processes it saw, later runs (with the shim still preloaded) one too; none of that proves one thread.
+    s = Scheduler(make_tests("forks"), lambda t: SCHEDULES, 7, runs=4, deadline=None)
+    runs = 0
+    while (plan := s.next()) is not None:
+        unobserved = "it ran true, which is not built with TSan" if runs == 0 else None
+        s.record(RunRecord(test="forks", run=plan.run, seed=plan.seed, schedule=plan.schedule, command=[],
+                           outcome="pass", returncode=0, duration=0.01, log_dir="",
+                           threads=None if unobserved else 1, threads_unobserved=unobserved))
+        runs += 1
+    assert runs == 4
+    assert s.single_thread_reasons() == {}
+    assert s.notes() == {"forks": [f"{UNOBSERVED}: it ran true, which is not built with TSan"]}

@@ -25,20 +25,23 @@ def verdict(result: Result) -> str:
     return f"PASS: no races or failures found{tail}"
 
 
+def first_five(names: list[str]) -> str:
+    """Up to five names, then how many more: a note stays one line however many tests it covers."""
+    return ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+
+
 def coverage_notes(result: Result) -> list[str]:
     """What the session did not cover, one sentence each: tests that never ran, runs racegate cut, slowdowns."""
     notes = []
     never = [t for t in result.tests if t.not_run is not None]
     for reason in sorted({t.not_run for t in never if t.not_run}):
         names = [t.name for t in never if t.not_run == reason]
-        shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
-        notes.append(f"{len(names)} of {len(result.tests)} tests never ran ({reason}): {shown}")
+        notes.append(f"{len(names)} of {len(result.tests)} tests never ran ({reason}): {first_five(names)}")
     if any(t.not_run and "budget" in t.not_run for t in never):
         notes.append("the time budget was too small for one pass over the tests: raise --time-budget or shard")
     for crash in result.steady_crashes:
         if crash.alike:
-            n = len(crash.tests)
-            shown = ", ".join(crash.tests[:5]) + (f" and {n - 5} more" if n > 5 else "")
+            n, shown = len(crash.tests), first_five(crash.tests)
             # Alike, they are likely one cause; a real bug in each would rarely crash every run the same way.
             notes.append(f"{n} tests crashed with {crash.signal} on every run, plain ones too, and TSan reported "
                          f"nothing: that points at one cause rather than {n} bugs, most often the environment (the "
@@ -49,6 +52,9 @@ def coverage_notes(result: Result) -> list[str]:
         notes.append(cut_note(result, cut))
     for t in result.tests:
         notes += [f"{t.name}: {note}" for note in t.notes]
+    for reason in sorted({t.not_repeated for t in result.tests if t.not_repeated}):
+        names = [t.name for t in result.tests if t.not_repeated == reason]
+        notes.append(f"{len(names)} of {len(result.tests)} tests {reason}: {first_five(names)}")
     return notes
 
 

@@ -161,6 +161,8 @@ def _test_json(t: TestResult) -> dict:
         entry["not_run"] = t.not_run
     if t.notes:
         entry["notes"] = list(t.notes)
+    if t.not_repeated is not None:
+        entry["not_repeated"] = t.not_repeated
     if t.strategies:
         entry["strategies"] = _spent_json(t.strategies)
     if t.cuts:
@@ -248,6 +250,7 @@ def _test_from(r: JsonReader, value: Any, where: str) -> TestResult:
         is_gtest=r.opt(d, "is_gtest", bool, False, where), will_fail=r.opt(d, "will_fail", bool, False, where),
         skip_return_code=r.nullable(d, "skip_return_code", int, where),
         run_serial=r.opt(d, "run_serial", bool, False, where), not_run=r.nullable(d, "not_run", str, where),
+        not_repeated=r.nullable(d, "not_repeated", str, where),
         notes=r.strings(d, "notes", where), strategies=_spent_from(r, d.get("strategies"), f"{where}.strategies"),
         cuts={str(k): r.opt(r.obj(d, "cuts", where), k, int, 0, f"{where}.cuts") for k in r.obj(d, "cuts", where)})
 

@@ -81,6 +81,7 @@ class TestResult:
     run_serial: bool = False
     not_run: str | None = None  # why the test never ran: not built, or the budget ran out first
     notes: list[str] = field(default_factory=list)  # what racegate changed for this test, and why
+    not_repeated: str | None = None  # why the single-thread rule kept it to its first run; None in older results
     strategies: dict[str, Spent] = field(default_factory=dict)  # runs and seconds per strategy; {} in old results
     # Cut runs per cause (RunRecord.cut: execute.CUT_BUDGET, CUT_SLOW); {} in results of earlier releases.
     cuts: dict[str, int] = field(default_factory=dict)
@@ -141,11 +142,18 @@ class TestResult:
                                                   for o in OUTCOMES},
                        threads=max(threads) if threads else None, mean_seconds=mean,
                        not_run=self.not_run if other.not_run else None,
+                       not_repeated=_not_repeated(self, other),
                        notes=self.notes + [n for n in other.notes if n not in self.notes],
                        # Per strategy only when both shards timed their runs; else seconds come from the mean.
                        strategies=added(self.strategies, other.strategies)
                        if _timed(self) and _timed(other) else {},
                        cuts=dict(Counter(self.cuts) + Counter(other.cuts)))
+
+
+def _not_repeated(a: TestResult, b: TestResult) -> str | None:
+    """The single-thread rule's reason for a test merged from two shards: only when each that ran it gave one."""
+    reasons = {t.not_repeated for t in (a, b) if t.runs}
+    return reasons.pop() if len(reasons) == 1 else None
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,12 @@
  *    above TSan; our dlsym(RTLD_NEXT) finds libtsan's interceptors.
  * Either way every wrapper forwards to dlsym(RTLD_NEXT) and the schedule sees the same events.
  *
+ * Every process of a test: a forked child of an instrumented process counts its own threads and is perturbed
+ * like its parent, with its own seed derived from its parent's and the fork's order (see "fork" below); an
+ * exec'd program loads the shim afresh (LD_PRELOAD is inherited). Each process image appends its own blocks,
+ * and a program without TSan writes one block saying so: the runner (shim.py) tells from them whether it saw
+ * the threads of every process.
+ *
  * The shim itself is not instrumented and must stay invisible to TSan: it uses raw syscalls for
  * sleeping, yielding, scheduling and writing, atomics for its state, and glibc's own allocator
  * (__libc_malloc) for the one allocation that crosses threads.
@@ -30,7 +36,7 @@
  *   RACEGATE_PCT_STEPS    expected number of sync events, the range change points are drawn from
  *   RACEGATE_PCT_SLICE_MS watchdog period: priorities rotate when no sync event happened in it
  *   RACEGATE_PCT_SPIN_SLICES spinning slices after which pct gives up its priorities for the run
- *   RACEGATE_SHIM_REPORT  file the shim appends key=value blocks to (one per snapshot, per process)
+ *   RACEGATE_SHIM_REPORT  file the shim appends key=value blocks to (one per snapshot, per process image)
  */
 /* The symbol versions below (GLIBC_2.2.5 for the glibc entry points, GLIBC_2.3.2 for the condition
  * variables clang's TSan looks up) are those of x86-64 glibc; other architectures have other base
@@ -53,6 +59,8 @@
 #include <time.h>
 #include <unistd.h>
 #include <fcntl.h>
+#include <spawn.h>
+#include <stdarg.h>
 
 #ifndef SCHED_RESET_ON_FORK
 #define SCHED_RESET_ON_FORK 0x40000000
@@ -89,6 +97,11 @@ static int g_cpu = -1;
 static cpu_set_t g_all_cpus;   /* the affinity before pinning, restored when pct gives up */
 static int g_all_cpus_known;
 static pid_t g_pid;
+static pid_t g_parent;      /* the forking process for a forked child, else the parent when the image started */
+static const char *g_origin = "exec";  /* "fork": a forked copy of an instrumented image; "exec": a new image */
+static uint64_t g_image;    /* when this image started (ns): tells apart images of one pid (fork, then exec) */
+static uint64_t g_proc_rng; /* process-level choices (CPU, PCT priorities) */
+static int g_pct_pending;   /* a forked child under pct sets up its priorities when it creates its first thread */
 
 /* PCT: initial priority of thread i is g_prio_perm[i % g_prio_count]; change point j (0-based) drops
  * the running thread to g_pct_depth - 1 - j, below every initial priority. */
@@ -107,6 +120,9 @@ static int g_ncpu = 1;      /* CPUs the process may run on: bounds preempt's sig
 static uint64_t g_events;   /* sync events seen, drives PCT change points and watchdog progress */
 static int g_next_index;    /* thread creation order */
 static int g_next_foreign;
+static long g_forks, g_spawns, g_execs;  /* forks (through fork()), posix_spawn calls, exec calls */
+static TLS long t_fork_index;
+static char g_exec_path[256];  /* the program of the last exec call, for the runner to name */  /* this thread's fork, numbered in the prepare handler, read in the child */
 
 /* A thread claims a free slot when it starts and frees it when it ends, so any number of threads
  * over the run can be managed, MAX_SLOTS of them at once. */
@@ -120,6 +136,7 @@ struct tstate { uint64_t rng; double noise_prob; int index; int tid; int slot; i
 static TLS struct tstate t_self;
 
 static pthread_key_t g_exit_key;
+static void pct_setup_in_child(void);  /* with the fork handlers, below */
 
 #define ADD(v, n) __atomic_add_fetch(&(v), (n), __ATOMIC_RELAXED)
 #define LOAD(v) __atomic_load_n(&(v), __ATOMIC_RELAXED)
@@ -136,6 +153,11 @@ typedef int (*yield_fn)(void);
 typedef int (*nsleep_fn)(const struct timespec *, struct timespec *);
 typedef int (*cnsleep_fn)(clockid_t, int, const struct timespec *, struct timespec *);
 typedef int (*usleep_fn)(useconds_t);
+typedef int (*execve_fn)(const char *, char *const[], char *const[]);
+typedef int (*execv_fn)(const char *, char *const[]);
+typedef int (*fexecve_fn)(int, char *const[], char *const[]);
+typedef int (*spawn_fn)(pid_t *, const char *, const posix_spawn_file_actions_t *, const posix_spawnattr_t *,
+                        char *const[], char *const[]);
 
 /* glibc's own entry points: the fallback while dlsym is not usable (re-entered during lookup). */
 extern int __pthread_mutex_lock(pthread_mutex_t *);
@@ -152,7 +174,9 @@ static TLS volatile int t_resolving;  /* volatile: the compiler must not drop th
     X(mutex_fn, pthread_mutex_unlock) X(cwait_fn, pthread_cond_wait)                  \
     X(ctimed_fn, pthread_cond_timedwait) X(cclock_fn, pthread_cond_clockwait)         \
     X(join_fn, pthread_join) X(yield_fn, sched_yield) X(nsleep_fn, nanosleep)         \
-    X(cnsleep_fn, clock_nanosleep) X(usleep_fn, usleep)
+    X(cnsleep_fn, clock_nanosleep) X(usleep_fn, usleep) X(execve_fn, execve)            \
+    X(execv_fn, execv) X(execv_fn, execvp) X(execve_fn, execvpe) X(fexecve_fn, fexecve)  \
+    X(spawn_fn, posix_spawn) X(spawn_fn, posix_spawnp)
 
 #define DECLARE_REAL(type, name) static type real_##name;
 REAL_FUNCTIONS(DECLARE_REAL)
@@ -263,17 +287,37 @@ static void put_u(struct buf *b, uint64_t v) {
 static void kv_u(struct buf *b, const char *k, uint64_t v) { put(b, k); put(b, "="); put_u(b, v); put(b, "\n"); }
 static void kv_s(struct buf *b, const char *k, const char *v) { put(b, k); put(b, "="); put(b, v); put(b, "\n"); }
 
-/* Appends one snapshot of this process with a single write(), so concurrent writers do not mix. */
+static uint64_t mono_ns(void) {
+    struct timespec ts;
+    if (RAW(SYS_clock_gettime, CLOCK_MONOTONIC, &ts, 0, 0) != 0) return 0;
+    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* One block with a single write() in append mode, so the processes of a test writing at once do not mix. */
+static void append_block(const struct buf *b) {
+    if (!g_report_path[0]) return;
+    int fd = (int)RAW(SYS_openat, AT_FDCWD, g_report_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0) return;
+    RAW(SYS_write, fd, b->s, b->n, 0);
+    RAW(SYS_close, fd, 0, 0, 0);
+}
+
+/* Appends one snapshot of this process image. */
 static void write_report(const char *phase) {
     if (!g_report_path[0]) return;
     struct buf b;
     b.n = 0;
     kv_u(&b, "pid", (uint64_t)g_pid);
+    kv_u(&b, "image", g_image);
     kv_s(&b, "phase", phase);
+    kv_u(&b, "tsan", 1);
+    kv_u(&b, "ppid", (uint64_t)g_parent);
+    kv_s(&b, "origin", g_origin);
     kv_s(&b, "schedule", g_schedule);
     kv_s(&b, "applied", g_applied);
     kv_u(&b, "seed", g_seed);
     if (g_note[0]) kv_s(&b, "note", g_note);
+    if (g_exec_path[0]) kv_s(&b, "exec", g_exec_path);
     kv_u(&b, "max_threads", (uint64_t)LOAD(g_max_live));
     kv_u(&b, "threads_created", (uint64_t)LOAD(g_created));
     kv_u(&b, "mutex_locks", (uint64_t)LOAD(g_locks));
@@ -283,6 +327,8 @@ static void write_report(const char *phase) {
     kv_u(&b, "yields", (uint64_t)LOAD(g_yields));
     kv_u(&b, "sleeps", (uint64_t)LOAD(g_sleeps));
     kv_u(&b, "delays", (uint64_t)LOAD(g_delays));
+    kv_u(&b, "forks", (uint64_t)LOAD(g_forks));
+    kv_u(&b, "spawns", (uint64_t)LOAD(g_spawns));
     if (g_mode == M_PREEMPT) {
         kv_u(&b, "preempt_timers", (uint64_t)LOAD(g_timers));
         kv_u(&b, "preempt_timer_failures", (uint64_t)LOAD(g_timer_failures));
@@ -310,10 +356,27 @@ static void write_report(const char *phase) {
         kv_u(&b, "pct_released", (uint64_t)LOAD(g_pct_released));
     }
     put(&b, "end=1\n");
-    int fd = (int)RAW(SYS_openat, AT_FDCWD, g_report_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (fd < 0) return;
-    RAW(SYS_write, fd, b.s, b.n, 0);
-    RAW(SYS_close, fd, 0, 0, 0);
+    append_block(&b);
+}
+
+/* The one block of a process without TSan: the shim does nothing else there, and the runner learns that a
+ * process whose threads it cannot count ran. */
+static void write_uninstrumented_block(void) {
+    struct buf b;
+    b.n = 0;
+    char exe[512];
+    long n = RAW(SYS_readlink, "/proc/self/exe", exe, sizeof exe - 1, 0);
+    exe[n > 0 ? n : 0] = 0;
+    const char *base = strrchr(exe, '/');
+    kv_u(&b, "pid", (uint64_t)RAW(SYS_getpid, 0, 0, 0, 0));
+    kv_u(&b, "image", mono_ns());
+    kv_s(&b, "phase", "start");
+    kv_u(&b, "tsan", 0);
+    kv_u(&b, "ppid", (uint64_t)RAW(SYS_getppid, 0, 0, 0, 0));
+    kv_s(&b, "origin", "exec");
+    kv_s(&b, "exe", base ? base + 1 : exe);
+    put(&b, "end=1\n");
+    append_block(&b);
 }
 
 static void note_once(const char *msg) {
@@ -362,11 +425,6 @@ static void noise_point(void) {
  * computes through atomics for long runs at most about 1 / (1 - PREEMPT_SHARE) times as long, while
  * a thread's first delays, the ones short-lived threads get, always happen. */
 #define PREEMPT_SHARE 0.5
-static uint64_t mono_ns(void) {
-    struct timespec ts;
-    if (RAW(SYS_clock_gettime, CLOCK_MONOTONIC, &ts, 0, 0) != 0) return 0;
-    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 static void timer_set(struct tstate *t, long ns) {
     struct itimerspec it = {{0, 0}, {ns / 1000000000L, ns % 1000000000L}};
     RAW(SYS_timer_settime, t->timer, 0, &it, 0);
@@ -663,6 +721,7 @@ EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*fn)
     create_fn real = get_pthread_create();
     if (!real) unresolvable("pthread_create");
     if (!g_active) return real(th, attr, fn, arg);
+    if (LOAD(g_pct_pending) && !is_runtime_thread(attr)) pct_setup_in_child();
     struct start_rec *rec = __libc_malloc(sizeof *rec);
     if (!rec) return real(th, attr, fn, arg);
     rec->fn = fn;
@@ -821,11 +880,16 @@ static long env_long(const char *name, long dflt, long lo, long hi) {
     return (*end || v < lo || v > hi) ? dflt : v;
 }
 
+/* Pins the process to one CPU drawn from those it could use before any pinning: a forked child of a pinned
+ * parent draws among its parent's CPUs, not only the one its parent was pinned to. Raw system calls: a
+ * forked child calls it from the fork handler, where TSan's interceptors must not run. */
 static void choose_cpu(uint64_t *rng) {
-    cpu_set_t set;
-    if (sched_getaffinity(0, sizeof set, &set) != 0) return;
-    g_all_cpus = set;
-    g_all_cpus_known = 1;
+    if (!g_all_cpus_known) {
+        CPU_ZERO(&g_all_cpus);
+        if (RAW(SYS_sched_getaffinity, 0, sizeof g_all_cpus, &g_all_cpus, 0) <= 0) return;
+        g_all_cpus_known = 1;
+    }
+    cpu_set_t set = g_all_cpus;
     int n = CPU_COUNT(&set);
     if (n <= 0) return;
     int pick = (int)(next_rand(rng) % (uint64_t)n);
@@ -834,7 +898,7 @@ static void choose_cpu(uint64_t *rng) {
             cpu_set_t one;
             CPU_ZERO(&one);
             CPU_SET(c, &one);
-            if (sched_setaffinity(0, sizeof one, &one) == 0) g_cpu = c;
+            if (RAW(SYS_sched_setaffinity, 0, sizeof one, &one, 0) == 0) g_cpu = c;
             return;
         }
     }
@@ -917,18 +981,181 @@ static void at_exit_report(void) {
     if (g_active && getpid() == g_pid) write_report("exit");
 }
 
-/* After fork() only the forking thread survives, and neither the watchdog nor any timer is inherited:
- * the child stays inert. */
+/* ---- fork ----
+ * A test runner that runs each case in a forked child (acutest, Check, cmocka, death tests) has a
+ * single-threaded parent: the threads that can race are the child's. The child of an instrumented process
+ * therefore carries on as a process of its own: it counts its own threads from one, writes its own blocks
+ * (a new image, origin=fork, ppid the forking process), and is perturbed like its parent under a seed of its
+ * own, derived from its parent's and the number of the fork in its parent, so that a replay of the run (same
+ * RACEGATE_SEED) gives every process of the tree the seed it had.
+ *
+ * The handlers run inside fork() with TSan's locks held (clang's interceptor calls the real fork between its
+ * own before/after steps; gcc's libtsan is below us but the same holds there): they use atomics and raw
+ * system calls only. What needs more (pct's watchdog thread, real-time priorities) waits for the child's
+ * first thread (pthread_create below), the first point where a schedule can matter. After fork() only the
+ * forking thread survives, and neither the watchdog nor any timer is inherited. */
+#define FORK_SALT 0x666f726b00000000ULL
+#define PROCESS_SALT 0x72616365676174ULL
+
+static void before_fork(void) {
+    if (g_active) t_fork_index = ADD(g_forks, 1);
+}
+static void in_forking_parent(void) {
+    if (g_active) write_report("fork");  /* the fork count in the file, should the parent never exit */
+}
+static void reset_counters(void) {
+    g_live = g_max_live = 1;
+    g_created = g_locks = g_unlocks = g_cond_waits = g_yields = g_sleeps = g_joins = g_delays = 0;
+    g_change_hits = g_rotations = g_spin_slices = 0;
+    g_timers = g_timer_failures = g_preempt_signals = g_preempt_delays = g_preempt_capped = 0;
+    g_forks = g_spawns = g_execs = 0;
+    g_events = 0;
+    g_next_index = g_next_foreign = 0;
+    g_pct_released = 0;
+    memset(g_slots, 0, sizeof g_slots);
+    g_note[0] = 0;
+    g_exec_path[0] = 0;
+}
 static void in_forked_child(void) {
-    g_active = 0;
     t_self.timer_on = 0;
     t_self.timer_made = 0;
+    if (!g_active) return;
+    g_parent = g_pid;
+    g_pid = (pid_t)RAW(SYS_getpid, 0, 0, 0, 0);
+    g_origin = "fork";
+    g_image = mono_ns();
+    g_seed = mix64(g_seed ^ mix64(FORK_SALT + (uint64_t)t_fork_index));
+    reset_counters();
+    thread_init(0);
+    g_proc_rng = mix64(g_seed ^ PROCESS_SALT);
+    if (g_mode == M_PCT) {
+        g_cpu = -1;
+        g_pct_pending = 1;  /* setup_pct picks the CPU too */
+        strcpy(g_applied, "pct");
+    } else if (g_cpu >= 0) {
+        g_cpu = -1;  /* pin, or pct's noise+pin fallback */
+        choose_cpu(&g_proc_rng);
+    }
+    write_report("start");
+}
+
+/* The first thread of a forked child under pct: the priorities the parent set up, drawn anew. */
+static void pct_setup_in_child(void) {
+    int pending = 1;
+    if (__atomic_compare_exchange_n(&g_pct_pending, &pending, 0, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+        setup_pct(&g_proc_rng);
+}
+
+/* ---- exec and spawn ----
+ * An exec'd program loads the shim afresh and writes blocks of its own (the same pid, a new image); one the
+ * shim cannot load in (a static program, an environment without LD_PRELOAD) writes none. So the image that
+ * calls exec writes a last block saying so (phase=exec): when no image of that pid follows it, the runner
+ * knows a process went unobserved. posix_spawn'ed programs are counted (spawns) for the same reason. */
+static void before_exec(const char *what) {
+    if (!g_active) return;
+    ADD(g_execs, 1);
+    size_t n = strlen(what);
+    if (n >= sizeof g_exec_path) n = sizeof g_exec_path - 1;
+    memcpy(g_exec_path, what, n);
+    g_exec_path[n] = 0;
+    write_report("exec");
+}
+static void exec_failed(void) {
+    if (g_active) write_report("exec-failed");
+}
+#define EXEC_WRAPPER(what, call)                    \
+    {                                               \
+        before_exec(what);                          \
+        int rc = call;                              \
+        exec_failed();                              \
+        return rc;                                  \
+    }
+static int no_exec(void) {
+    errno = ENOSYS;
+    return -1;
+}
+
+EXPORT int execve(const char *path, char *const argv[], char *const envp[]) {
+    execve_fn real = get_execve();
+    EXEC_WRAPPER(path, real ? real(path, argv, envp) : no_exec())
+}
+EXPORT int execv(const char *path, char *const argv[]) {
+    execv_fn real = get_execv();
+    EXEC_WRAPPER(path, real ? real(path, argv) : no_exec())
+}
+EXPORT int execvp(const char *file, char *const argv[]) {
+    execv_fn real = get_execvp();
+    EXEC_WRAPPER(file, real ? real(file, argv) : no_exec())
+}
+EXPORT int execvpe(const char *file, char *const argv[], char *const envp[]) {
+    execve_fn real = get_execvpe();
+    EXEC_WRAPPER(file, real ? real(file, argv, envp) : no_exec())
+}
+EXPORT int fexecve(int fd, char *const argv[], char *const envp[]) {
+    fexecve_fn real = get_fexecve();
+    EXEC_WRAPPER("(a file descriptor)", real ? real(fd, argv, envp) : no_exec())
+}
+
+/* execl, execlp and execle: their arguments as an argv (glibc's own call execve internally, past us). */
+#define COLLECT_ARGV(argv, arg, ap)                                  \
+    size_t argc_ = 1;                                                \
+    va_start(ap, arg);                                               \
+    while (va_arg(ap, char *)) argc_++;                              \
+    va_end(ap);                                                      \
+    char **argv = __builtin_alloca((argc_ + 1) * sizeof(char *));    \
+    va_start(ap, arg);                                               \
+    argv[0] = (char *)arg;                                           \
+    for (size_t i_ = 1; i_ <= argc_; i_++) argv[i_] = va_arg(ap, char *);
+
+EXPORT int execl(const char *path, const char *arg, ...) {
+    va_list ap;
+    COLLECT_ARGV(argv, arg, ap)
+    va_end(ap);
+    return execv(path, argv);
+}
+EXPORT int execlp(const char *file, const char *arg, ...) {
+    va_list ap;
+    COLLECT_ARGV(argv, arg, ap)
+    va_end(ap);
+    return execvp(file, argv);
+}
+EXPORT int execle(const char *path, const char *arg, ...) {
+    va_list ap;
+    COLLECT_ARGV(argv, arg, ap)
+    char *const *envp = va_arg(ap, char *const *);
+    va_end(ap);
+    return execve(path, argv, envp);
+}
+
+static int spawned(int rc) {
+    if (g_active && rc == 0) {
+        ADD(g_spawns, 1);
+        write_report("spawn");
+    }
+    return rc;
+}
+EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
+                       const posix_spawnattr_t *attr, char *const argv[], char *const envp[]) {
+    spawn_fn real = get_posix_spawn();
+    return real ? spawned(real(pid, path, fa, attr, argv, envp)) : ENOSYS;
+}
+EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
+                        const posix_spawnattr_t *attr, char *const argv[], char *const envp[]) {
+    spawn_fn real = get_posix_spawnp();
+    return real ? spawned(real(pid, file, fa, attr, argv, envp)) : ENOSYS;
 }
 
 __attribute__((constructor)) static void shim_init(void) {
+    const char *rp = env("RACEGATE_SHIM_REPORT");
+    if (rp) strncpy(g_report_path, rp, sizeof g_report_path - 1);
     /* Only perturb TSan-instrumented processes: not shells, ctest wrappers or llvm-symbolizer. */
-    if (!dlsym(RTLD_DEFAULT, "__tsan_init")) return;
+    if (!dlsym(RTLD_DEFAULT, "__tsan_init")) {
+        write_uninstrumented_block();
+        return;
+    }
     g_pid = getpid();
+    g_parent = getppid();
+    g_image = mono_ns();
     const char *s = env("RACEGATE_SCHEDULE");
     if (s && *s) {
         strncpy(g_schedule, s, sizeof g_schedule - 1);
@@ -954,23 +1181,22 @@ __attribute__((constructor)) static void shim_init(void) {
     if (g_preempt_signo == SIGKILL || g_preempt_signo == SIGSTOP) g_preempt_signo = SIGRTMAX - 2;
     cpu_set_t cpus;
     if (sched_getaffinity(0, sizeof cpus, &cpus) == 0 && CPU_COUNT(&cpus) > 0) g_ncpu = CPU_COUNT(&cpus);
-    const char *rp = env("RACEGATE_SHIM_REPORT");
-    if (rp) strncpy(g_report_path, rp, sizeof g_report_path - 1);
 
-    uint64_t rng = mix64(g_seed ^ 0x72616365676174ULL);  /* process-level choices */
+    uint64_t *rng = &g_proc_rng;
+    *rng = mix64(g_seed ^ PROCESS_SALT);
     thread_init(0);
     strcpy(g_applied, g_schedule);
     if (!strcmp(g_schedule, "probe")) {
         _exit(0);  /* TSan already printed what the probe asked for (e.g. help=1) */
     } else if (!strcmp(g_schedule, "pin")) {
         g_mode = M_PIN;
-        choose_cpu(&rng);
+        choose_cpu(rng);
     } else if (!strcmp(g_schedule, "noise")) {
         g_mode = M_NOISE;
         g_noise = 1;
     } else if (!strcmp(g_schedule, "pct")) {
         g_mode = M_PCT;
-        setup_pct(&rng);
+        setup_pct(rng);
     } else if (!strcmp(g_schedule, "preempt")) {
         g_mode = M_PREEMPT;
         preempt_install();  /* TSan is initialized by now: both runtimes start from .preinit_array */
@@ -980,7 +1206,7 @@ __attribute__((constructor)) static void shim_init(void) {
         strcpy(g_applied, "none");
     }
     pthread_key_create(&g_exit_key, thread_exit_hook);
-    pthread_atfork(NULL, NULL, in_forked_child);
+    pthread_atfork(before_fork, in_forking_parent, in_forked_child);
     atexit(at_exit_report);
     g_active = 1;
     write_report("start");

@@ -67,3 +67,12 @@ def test_reproduce_carries_the_run_environment_and_replay_names_the_result(sampl
                                       *bucket["first_seen"]["command"]]
     replay = next(x for x in block.splitlines() if x.strip().startswith("replay:")).split("replay:", 1)[1]
     assert shlex.split(replay) == ["racegate", "replay", bucket["id"], "--from", "/ci/out dir/racegate.json"]
+
+
+def test_tests_the_single_thread_rule_kept_to_one_run_are_named_with_the_reason(sample):
+    reason = "not repeated: one thread in every process of its runs"
+    for entry in sample["tests"][:2]:
+        entry["not_repeated"] = reason
+    text = console.render(Result.from_json(sample))
+    names = ", ".join(t["name"] for t in sample["tests"][:2])
+    assert f"note: 2 of {len(sample['tests'])} tests {reason}: {names}" in text.splitlines()
