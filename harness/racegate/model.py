@@ -116,6 +116,7 @@ class Finding:
     # Its bucket ids under the earlier signature versions (signature.LEGACY), which baselines of earlier releases hold.
     legacy_ids: list[str] = field(default_factory=list)
     timing_sensitive: bool = False  # a failed assertion on elapsed time or a deadline (failure.py)
+    further_messages: list[str] = field(default_factory=list)  # a failing run's failures after its first
 
 
 @dataclass
