@@ -106,10 +106,10 @@ class TimingRule:
 # Words of the checked expression that name time, after splitting it into lower-case words at every non-letter
 # and at camelCase humps (`elapsed_ms` and `elapsedMs` are both "elapsed", "ms"; `kDelay` is "k", "delay").
 TIMING_WORDS = frozenset({
-    "elapsed", "duration", "durations", "latency", "deadline", "timeout", "timed", "took", "delay", "delayed",
-    "interval", "jitter", "slack", "waited", "slept", "ms", "msec", "millis", "milliseconds", "us", "usec",
-    "micros", "microseconds", "ns", "nsec", "nanos", "nanoseconds", "sec", "secs", "seconds", "chrono", "steady",
-    "clock", "walltime", "stopwatch", "fps",
+    "elapsed", "time", "timestamp", "duration", "durations", "latency", "deadline", "timeout", "timed", "took",
+    "delay", "delayed", "interval", "jitter", "slack", "waited", "slept", "stopwatch", "walltime", "fps",
+    "ms", "msec", "millis", "milliseconds", "us", "usec", "micros", "microseconds", "ns", "nsec", "nanos",
+    "nanoseconds", "sec", "secs", "seconds", "chrono", "steady", "clock",
 })
 
 # A name that holds a point in time, on either side of a subtraction: `firedAt - begin`, `t1 - t0`, `end - start`.
@@ -128,6 +128,8 @@ TIMING_RULES: tuple[TimingRule, ...] = (
     TimingRule("values with time units", re.compile(
         r"^[^\n]*?\b\d+(?:\.\d+)?\s*(?:ns|us|µs|ms|s|sec|secs|seconds|milliseconds|microseconds)\b", re.MULTILINE),
         on="values"),
+    # What the framework printed for a wait that gave up: gtest's `Actual: false (Timed out waiting for ...)`.
+    TimingRule("timed out", re.compile(r"\btimed out\b", re.IGNORECASE), on="values"),
     # Fractional values of a comparison, one over the other by a factor TSan's slowdown gives (it runs code 5-15
     # times slower), in a check of a difference: seconds measured against a budget, `actual: 0.322 vs 0.042`.
     TimingRule("slowdown-sized excess", re.compile(
