@@ -8,7 +8,7 @@ import signal
 from dataclasses import dataclass
 
 from racegate.failure_rules import (FAILURE_RULES, SLOWDOWN_FACTORS, TIMING_LABEL, TIMING_RULES, TIMING_WORDS,
-                                    VALUES_START, FailureRule, TimingRule)
+                                    SIGNAL_REPORT, VALUES_START, FailureRule, TimingRule)
 from racegate.kinds import CRASH
 from racegate.model import Finding, Frame, SourceFrame, StackTrace, TestCase
 from racegate.signature import CURRENT, LEGACY, V1, V2, bucket_id, describe, side_key, source_frame
@@ -50,7 +50,8 @@ def read_failures(output: str, aborted: bool = False) -> list[FailureMessage]:
     the program aborted after them (failure_rules' abort_only rules), when nothing else explains the abort."""
     if "\x1b[" in output:
         output = _ANSI.sub("", output)  # Boost.Test colours its messages even into a pipe
-    found = _matches(output, [r for r in FAILURE_RULES if not r.abort_only])
+    found = [m for m in _matches(output, [r for r in FAILURE_RULES if not r.abort_only])
+             if not SIGNAL_REPORT.search(m.text)]
     if not found and aborted:
         found = _matches(output, [r for r in FAILURE_RULES if r.abort_only])[-1:]  # the last word before abort()
     return found
@@ -72,14 +73,17 @@ def _matches(output: str, rules: list[FailureRule]) -> list[FailureMessage]:
 
 
 def _message(rule: FailureRule, match: re.Match[str]) -> FailureMessage:
-    groups = match.groupdict()
-    text = "\n".join(part.strip() for part in (groups.get("message"), groups.get("detail")) if part and part.strip())
+    groups = {k: (v or "").strip() for k, v in match.groupdict().items()}
+    message, detail = groups.get("message", ""), groups.get("detail", "")
+    if groups.get("type"):
+        # What failed, its expression and the values it had: `CHECK: a == b` / `values: 3 == 5`.
+        text = f"{groups['type']}: {message}" + (f"\nvalues: {detail}" if detail else "")
+    else:
+        text = "\n".join(part for part in (message, detail) if part)
     if rule.marker.startswith("<"):
         text = html.unescape(text)  # an XML reporter's text
-    if groups.get("type"):
-        text = f"{groups['type']}: {text}"
     line = groups.get("line")
-    return FailureMessage(rule.name, text, groups.get("file") or "", int(line) if line else None, match.group(0))
+    return FailureMessage(rule.name, text, groups.get("file", ""), int(line) if line else None, match.group(0))
 
 
 def split_check(message: str) -> tuple[str, str]:

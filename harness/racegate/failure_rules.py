@@ -36,7 +36,16 @@ FAILURE_RULES: tuple[FailureRule, ...] = (
     _rule("googletest", ": Failure\n",
           r"^(?P<file>[^\n]*?):(?P<line>\d+): Failure\n"
           r"(?P<message>(?:(?!\[  FAILED  \]|\[       OK \]|[^\n]*:\d+: Failure\n)[^\n]*\n?){0,12})"),
-    # file:line: ERROR: CHECK( a == b ) is NOT correct!   then indented `values:` / `logged:` lines.
+    # file:line: ERROR: CHECK( a == b ) is NOT correct!   then `  values: CHECK( 3 == 5 )`. Read as the XML rule
+    # below reads the same failure (type, expression, values), so a case keys alike run alone (console) and in a
+    # batch (racegate runs batches with doctest's XML reporter).
+    _rule("doctest", " is NOT correct!\n",
+          r"^" + _FILE + r":(?P<line>\d+): (?:FATAL )?ERROR: (?P<type>[A-Z_]+)\( (?P<message>[^\n]*?) \) "
+          r"is NOT correct!\n"
+          r"[ \t]+values: [A-Z_]+\( (?P<detail>[^\n]*?) \)$"),
+    _rule("doctest", "ERROR: test case THREW exception: ",
+          r"^" + _FILE + r":(?P<line>\d+): ERROR: test case THREW exception: (?P<message>[^\n]*)"),
+    # Any other doctest error line (CHECK_THROWS, FAIL, ...), then its indented `logged:` lines.
     _rule("doctest", "ERROR: ",
           r"^" + _FILE + r":(?P<line>\d+): (?:FATAL )?ERROR: (?P<message>[^\n]*)\n"
           r"(?P<detail>(?:[ \t]+[^\n]*\n?){0,12})"),
@@ -48,9 +57,14 @@ FAILURE_RULES: tuple[FailureRule, ...] = (
     _rule("catch2/doctest xml", '<Expression success="false"',
           r'<Expression success="false" type="(?P<type>\w+)" filename="(?P<file>[^"]*)" line="(?P<line>\d+)"[^>]*>'
           r"\s*<Original>\s*(?P<message>.*?)\s*</Original>\s*(?:<Expanded>\s*(?P<detail>.*?)\s*</Expanded>)?"),
+    # doctest's XML reporter: an exception that ended the case, located at the case as doctest's console says.
+    _rule("catch2/doctest xml", '<Exception crash="false">',
+          r'<TestCase [^>]*filename="(?P<file>[^"]*)" line="(?P<line>\d+)"[^>]*>\s*<Exception crash="false">'
+          r"\s*(?P<message>.*?)\s*</Exception>"),
     # file(line): error: in "suite/case": check a == b has failed [3 != 5]   (also `fatal error:`).
     _rule("boost.test", ": in \"",
-          r"^" + _FILE + r"\((?P<line>\d+)\): (?:fatal )?error:? in \"[^\"\n]*\": (?P<message>[^\n]*)"),
+          r"^(?:unknown location\(\d+\)|" + _FILE + r"\((?P<line>\d+)\)): (?:fatal )?error:? in \"[^\"\n]*\": "
+          r"(?P<message>[^\n]*)"),
     # file:line:F:tcase:test:iteration: message   (E: an error such as a signal in the test).
     _rule("check", ":F:", r"^" + _FILE + r":(?P<line>\d+):[FE]:[^:\n]*:[^:\n]*:\d+: (?P<message>[^\n]*)"),
     # [  ERROR   ] --- message   then   [   LINE   ] --- file:line: error: Failure!
@@ -92,6 +106,11 @@ FAILURE_RULES: tuple[FailureRule, ...] = (
           r"^(?P<message>(?:[\w./-]+: )?(?:fatal|FATAL|Fatal|panic|PANIC|Panic|error|ERROR|Error)\b[:!]?[^\n]*)",
           abort_only=True),
 )
+
+
+# A framework's own report that a signal ended the test (doctest's, Catch2's and Boost.Test's signal handlers,
+# Check's forked runner): it says what killed the test, not why, so it is no message of the program's own.
+SIGNAL_REPORT = re.compile(r"test case CRASHED|fatal error condition|\bsignal: SIG[A-Z]+|Received signal \d+")
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,8 @@ stdout then stderr as a test's combined output, with a last line `# exit N`. Re-
   libs=FLAGS  extra link flags (e.g. -lgtest -lgtest_main)
   env=K=V     an environment variable for its run
   variant=NAME ARGS  also run it with these arguments, into `<program>-NAME.out` (e.g. another reporter)
+  drop_tsan_reports=1  keep the output without TSan's report blocks (a framework's signal handler, which TSan
+                       reports as signal-unsafe thousands of lines long, around the framework's own lines)
 """
 from __future__ import annotations
 
@@ -24,10 +26,12 @@ PROGRAMS = HERE / "programs"
 BUILD_ROOT = Path("/tmp/racegate-failure-corpus")
 COMPILERS = {"clang14": ("clang", "clang++"), "gcc12": ("gcc", "g++")}
 FLAGS = ["-fsanitize=thread", "-g", "-O1", "-fno-omit-frame-pointer", "-pthread"]
+_TSAN_REPORT = re.compile(r"^==================\nWARNING: ThreadSanitizer:.*?^==================\n", re.M | re.S)
 _DIRECTIVE = re.compile(r"^(?://|/\*)\s*corpus:\s*(\w+)=(.*?)(?:\s*\*/)?$", re.M)
 
 
-def directives(source: Path) -> tuple[list[str], dict[str, str], dict[str, list[str]]]:
+def directives(source: Path) -> tuple[list[str], dict[str, str], dict[str, list[str]], bool]:
+    drop_reports = False
     libs: list[str] = []
     env: dict[str, str] = {}
     variants: dict[str, list[str]] = {"": []}
@@ -40,12 +44,14 @@ def directives(source: Path) -> tuple[list[str], dict[str, str], dict[str, list[
         elif key == "variant":
             name, *args = value.split()
             variants[name] = args
-    return libs, env, variants
+        elif key == "drop_tsan_reports":
+            drop_reports = value == "1"
+    return libs, env, variants, drop_reports
 
 
 def generate(source: Path, compiler: str) -> None:
     cc, cxx = COMPILERS[compiler]
-    libs, env, variants = directives(source)
+    libs, env, variants, drop_reports = directives(source)
     build = BUILD_ROOT / compiler
     build.mkdir(parents=True, exist_ok=True)
     shutil.copy(source, build / source.name)
@@ -60,7 +66,8 @@ def generate(source: Path, compiler: str) -> None:
                               text=True, timeout=60, env=run_env)
         out = HERE / compiler / f"{source.stem}{'-' + variant if variant else ''}.out"
         out.parent.mkdir(exist_ok=True)
-        out.write_text(proc.stdout + f"# exit {proc.returncode}\n")
+        text = _TSAN_REPORT.sub("", proc.stdout) if drop_reports else proc.stdout
+        out.write_text(text + f"# exit {proc.returncode}\n")
         print(f"{compiler} {out.stem}: exit {proc.returncode}")
 
 

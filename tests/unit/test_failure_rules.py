@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from racegate.failure import classify, read_failures
+from racegate.failure import classify, normalize_message, read_failures
 from racegate.failure_rules import FAILURE_RULES
 from racegate.model import TestCase
 
@@ -18,12 +18,14 @@ REAL = {
                      ("googletest", "gtest_checks.cpp", 15, "Expected: (credits - debits) >= (0), actual: -2 vs 0"),
                      ("googletest", "gtest_checks.cpp", 22,
                       "Expected: (firedAt - 0.0) < (kDelay + kSlack), actual: N vs 0.012")],
-    "doctest_checks": [("doctest", "doctest_checks.cpp", 8, "CHECK( credits == debits ) is NOT correct!"),
-                       ("doctest", "doctest_checks.cpp", 9, "CHECK( credits - debits >= 0 ) is NOT correct!"),
-                       ("doctest", "doctest_checks.cpp", 14, "REQUIRE( left == 0 ) is NOT correct!")],
-    "doctest_checks-xml": [("catch2/doctest xml", "doctest_checks.cpp", 8, "CHECK: credits == debits"),
-                           ("catch2/doctest xml", "doctest_checks.cpp", 9, "CHECK: credits - debits >= 0"),
-                           ("catch2/doctest xml", "doctest_checks.cpp", 14, "REQUIRE: left == 0")],
+    "doctest_checks": [("doctest", "doctest_checks.cpp", 10, "CHECK: credits == debits"),
+                       ("doctest", "doctest_checks.cpp", 11, "CHECK: credits - debits >= 0"),
+                       ("doctest", "doctest_checks.cpp", 16, "REQUIRE: left == 0"),
+                       ("doctest", "doctest_checks.cpp", 19, "queue closed")],
+    "doctest_checks-xml": [("catch2/doctest xml", "doctest_checks.cpp", 10, "CHECK: credits == debits"),
+                           ("catch2/doctest xml", "doctest_checks.cpp", 11, "CHECK: credits - debits >= 0"),
+                           ("catch2/doctest xml", "doctest_checks.cpp", 16, "REQUIRE: left == 0"),
+                           ("catch2/doctest xml", "doctest_checks.cpp", 19, "queue closed")],
     "catch2_checks": [("catch2", "catch2_checks.cpp", 8, "CHECK( credits == debits )"),
                       ("catch2", "catch2_checks.cpp", 10, "CHECK( credits - debits >= 0 )"),
                       ("catch2", "catch2_checks.cpp", 15, "REQUIRE( left == 0 )")],
@@ -32,7 +34,8 @@ REAL = {
                           ("catch2/doctest xml", "catch2_checks.cpp", 15, "REQUIRE: left == 0")],
     "boost_checks": [("boost.test", "boost_checks.cpp", 7, "check credits == debits has failed [3 != 5]"),
                      ("boost.test", "boost_checks.cpp", 8, "check credits - debits >= 0 has failed [3 - 5 < 0]"),
-                     ("boost.test", "boost_checks.cpp", 13, "items left behind")],
+                     ("boost.test", "boost_checks.cpp", 13, "items left behind"),
+                     ("boost.test", "boost.test", None, "std::runtime_error: queue closed")],
     "check_checks": [("check", "check_checks.c", 9,
                       "Assertion 'credits == debits' failed: credits == 3, debits == 5"),
                      ("check", "check_checks.c", 15, "items left behind: 2")],
@@ -44,7 +47,9 @@ REAL = {
                             "std::runtime_error: queue closed while a push was waiting")],
     "abort_message": [("message before abort", "message before abort", None,
                        "fatal: pool exhausted after 64 of 64 slots")],
-    "fork_child_race": [],  # the child's TSan report and its parent's own line: no failure message of a framework
+    "fork_child_race": [],
+    # A framework's signal handler names the signal, not why: no message of the program's own.
+    "doctest_abort": [], "catch2_abort": [], "boost_abort": [],  # the child's TSan report and its parent's own line: no failure message of a framework
 }
 
 DOCUMENTED = {
@@ -84,6 +89,24 @@ def test_real_output_of_each_framework_is_read_with_either_compiler(program, com
 @pytest.mark.parametrize("name", sorted(DOCUMENTED))
 def test_documented_formats_are_read(name):
     assert _read(FAILURES / "documented" / f"{name}.out") == DOCUMENTED[name]
+
+
+@pytest.mark.parametrize("compiler", COMPILERS)
+@pytest.mark.parametrize("program", ["doctest_abort", "catch2_abort"])
+def test_an_abort_a_framework_only_reports_stays_a_crash(program, compiler):
+    output, status = (FAILURES / compiler / f"{program}.out").read_text().rsplit("# exit ", 1)
+    outcome, (crash,) = classify(TestCase("aborts", ("./t",)), int(status), False, 10, output, "", False)
+    assert outcome == "crash" and crash.signature == ["aborts", "SIGABRT"]
+
+
+@pytest.mark.parametrize("compiler", COMPILERS)
+def test_a_doctest_case_keys_alike_on_the_console_and_in_xml(compiler):
+    # racegate batches doctest cases with the XML reporter and runs them alone with the console one: a failure
+    # must be one bucket either way.
+    def keys(name: str) -> list[tuple[str, str]]:
+        output = (FAILURES / compiler / f"{name}.out").read_text().rsplit("# exit ", 1)[0]
+        return [(m.where, normalize_message(m.text)) for m in read_failures(output)]
+    assert keys("doctest_checks") == keys("doctest_checks-xml")
 
 
 def test_every_rule_has_an_output_it_reads():

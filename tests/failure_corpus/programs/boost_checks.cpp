@@ -12,3 +12,5 @@ BOOST_AUTO_TEST_CASE(queue_drains) {
   int left = 2;
   BOOST_REQUIRE_MESSAGE(left == 0, "items left behind");
 }
+
+BOOST_AUTO_TEST_CASE(throws) { throw std::runtime_error("queue closed"); }

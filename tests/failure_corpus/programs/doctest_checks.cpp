@@ -3,6 +3,8 @@
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
+#include <stdexcept>
+
 TEST_CASE("ledger balances") {
   int credits = 3, debits = 5;
   CHECK(credits == debits);
@@ -13,3 +15,5 @@ TEST_CASE("queue drains") {
   int left = 2;
   REQUIRE_MESSAGE(left == 0, "items left behind");
 }
+
+TEST_CASE("throws") { throw std::runtime_error("queue closed"); }
