@@ -25,6 +25,8 @@ class Bucket:
     # When it was first seen: the earliest end, in seconds since the session started, of a run that showed it.
     # With several jobs that run may not be `first` (the earliest started), as runs finish out of order.
     seconds: float | None = None
+    # The failures its runs showed after the one that keys it (a failing run is one problem): first seen first.
+    further_messages: list[str] = field(default_factory=list)
 
 
 def _shows_before(finding: Finding, record: RunRecord, bucket: Bucket) -> bool:
@@ -52,7 +54,7 @@ def _completes(bucket: Bucket, partial: Finding, test: str) -> bool:
 
 
 # A failure (assertion, crash, hang) is a symptom of a race when at least this share of the runs that showed it
-# also showed the race, in the same test: "the sum assertion failed in 33 of the 66 runs that had this race".
+# also showed a TSan report of the same test: "the sum assertion failed in 33 of the 66 runs that had this race".
 SYMPTOM_SHARE = 0.9
 
 
@@ -88,6 +90,7 @@ class Bucketer:
             bucket.occurrences += 1
             bucket.tests.add(record.test)
             bucket.legacy_ids.update(i for i in finding.legacy_ids if i)
+            bucket.further_messages += [m for m in finding.further_messages if m not in bucket.further_messages]
             if (key, finding.kind) not in seen_in_run:
                 seen_in_run.add((key, finding.kind))
                 bucket.kinds[finding.kind] += 1
@@ -140,15 +143,19 @@ class Bucketer:
                 whole.seconds = folded.seconds
 
     def symptoms(self) -> dict[str, SymptomOf]:
-        """Failure buckets that are symptoms of a race bucket (SYMPTOM_SHARE of their runs show it), by id."""
+        """Failure buckets that are symptoms of a race, by id: SYMPTOM_SHARE of their runs had a TSan report of the
+        same test, in any of its processes (a forked child's report makes the child exit 66 and its parent fail).
+        Their cause is the race bucket that shares most of their runs; with several races in those runs (a child
+        that races in two places) no one of them need cover the share alone."""
         found: dict[str, SymptomOf] = {}
         races = [b for b in self.buckets.values() if b.finding.kind not in FAILURE_KINDS]
         for failure in self.buckets.values():
             if failure.finding.kind not in FAILURE_KINDS:
                 continue
-            best = max(((len(failure.runs & race.runs), race.id) for race in races if failure.tests & race.tests),
-                       default=(0, ""))
-            if best[0] and best[0] >= SYMPTOM_SHARE * len(failure.runs):
+            related = [race for race in races if failure.tests & race.tests]
+            with_a_report = failure.runs & set().union(*(race.runs for race in related))
+            best = max(((len(failure.runs & race.runs), race.id) for race in related), default=(0, ""))
+            if best[0] and len(with_a_report) >= SYMPTOM_SHARE * len(failure.runs):
                 found[failure.id] = SymptomOf(best[1], best[0])
         return found
 

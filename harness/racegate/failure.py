@@ -1,40 +1,130 @@
 """Turn a run's exit status and output into an outcome, and failures without a TSan report into findings."""
 from __future__ import annotations
 
+import html
 import os
 import re
 import signal
+from dataclasses import dataclass
 
+from racegate.failure_rules import (FAILURE_RULES, SLOWDOWN_FACTORS, TIMING_LABEL, TIMING_RULES, TIMING_WORDS,
+                                    SIGNAL_REPORT, VALUES_START, FailureRule, TimingRule)
 from racegate.kinds import CRASH
 from racegate.model import Finding, Frame, SourceFrame, StackTrace, TestCase
-from racegate.signature import LEGACY, V1, V2, V3, bucket_id, describe, side_key, source_frame
+from racegate.signature import CURRENT, LEGACY, V1, V2, V3, bucket_id, describe, side_key, source_frame
 from racegate.tsan_parse import parse_frame
 
 # TSan's default `exitcode`: the process exits with it when it printed reports.
 TSAN_EXITCODE = 66
 
-# "file:line: Failure" and up to 12 message lines, until the next failure or the test's verdict line.
-_GTEST_FAILURE = re.compile(r"^(?P<file>[^\n]*?):(?P<line>\d+): Failure\n"
-                            r"(?P<message>(?:(?!\[  FAILED  \]|\[       OK \]|[^\n]*:\d+: Failure\n)[^\n]*\n?){0,12})",
-                            re.MULTILINE)
 _TSAN_FATAL = re.compile(r"^(?:==\d+==)?ERROR: ThreadSanitizer: (?P<what>[^\n]+)", re.MULTILINE)
 _VOLATILE = re.compile(r"0x[0-9a-fA-F]+|\d+(?:\.\d+)?")
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_WHICH_IS = re.compile(r"^\s*Which is:[^\n]*$", re.MULTILINE)
+_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
+# How many further failures of a run a finding lists, after its first.
+MAX_FURTHER = 8
 
-# An assertion is on time when a word of its checked expression (the message before ", actual:" or
-# "Which is:", split into lower-case words at every non-letter, so `elapsed_ms` is "elapsed" and "ms") is one
-# of these. Under TSan every test runs 5-15 times slower, so such checks fail for racegate's reasons.
-TIMING_WORDS = frozenset({
-    "elapsed", "duration", "latency", "deadline", "timeout", "timed", "took", "ms", "msec", "millis",
-    "milliseconds", "us", "usec", "micros", "microseconds", "ns", "nanoseconds", "sec", "secs", "seconds",
-    "chrono", "steady", "clock", "walltime",
-})
-_EXPRESSION_END = re.compile(r",\s*actual:|\n\s*Which is:|\n\s*Actual:")
+
+@dataclass(frozen=True)
+class FailureMessage:
+    """One failure a test printed, as a rule of failure_rules.FAILURE_RULES read it."""
+
+    rule: str
+    text: str  # the message and its detail (values, logged context), stripped
+    file: str  # "" when the format names none
+    line: int | None
+    block: str  # the output it was read from
+
+    @property
+    def headline(self) -> str:
+        return next((ln.strip() for ln in self.text.splitlines() if ln.strip()), "assertion failed")
+
+    @property
+    def where(self) -> str:
+        return os.path.basename(self.file) if self.file else self.rule
+
+
+def read_failures(output: str, aborted: bool = False) -> list[FailureMessage]:
+    """The failures a test printed, in output order; with `aborted` also the lines that are failures only because
+    the program aborted after them (failure_rules' abort_only rules), when nothing else explains the abort."""
+    if "\x1b[" in output:
+        output = _ANSI.sub("", output)  # Boost.Test colours its messages even into a pipe
+    found = [m for m in _matches(output, [r for r in FAILURE_RULES if not r.abort_only])
+             if not SIGNAL_REPORT.search(m.text)]
+    if not found and aborted:
+        found = _matches(output, [r for r in FAILURE_RULES if r.abort_only])[-1:]  # the last word before abort()
+    return found
+
+
+def _matches(output: str, rules: list[FailureRule]) -> list[FailureMessage]:
+    hits: list[tuple[int, int, int, re.Match[str]]] = []
+    for order, rule in enumerate(rules):
+        if rule.marker in output:
+            hits.extend((m.start(), order, m.end(), m) for m in rule.pattern.finditer(output))
+    found: list[FailureMessage] = []
+    covered = -1
+    for start, order, end, match in sorted(hits, key=lambda h: h[:2]):
+        if start < covered:
+            continue  # inside a failure already read (a glibc line inside a gtest message)
+        covered = end
+        found.append(_message(rules[order], match))
+    return found
+
+
+def _message(rule: FailureRule, match: re.Match[str]) -> FailureMessage:
+    groups = {k: (v or "").strip() for k, v in match.groupdict().items()}
+    message, detail = groups.get("message", ""), groups.get("detail", "")
+    if groups.get("type"):
+        # What failed, its expression and the values it had: `CHECK: a == b` / `values: 3 == 5`.
+        text = f"{groups['type']}: {message}" + (f"\nvalues: {detail}" if detail else "")
+    else:
+        text = "\n".join(part for part in (message, detail) if part)
+    if rule.marker.startswith("<"):
+        text = html.unescape(text)  # an XML reporter's text
+    line = groups.get("line")
+    return FailureMessage(rule.name, text, groups.get("file", ""), int(line) if line else None, match.group(0))
+
+
+def split_check(message: str) -> tuple[str, str]:
+    """A failed check's expression and the values its framework printed (failure_rules.VALUES_START)."""
+    values = "\n".join(m.group(0) for m in _WHICH_IS.finditer(message))
+    parts = VALUES_START.split(_WHICH_IS.sub("", message), 1)
+    return parts[0], "\n".join(p for p in (values, parts[1] if len(parts) > 1 else "") if p)
+
+
+def timing_rules_matched(message: str) -> list[str]:
+    """The names of the rules (failure_rules.TIMING_RULES, and "timing word" for TIMING_WORDS) that take a failed
+    check for one on elapsed time or a deadline."""
+    expression, values = split_check(message)
+    words = re.findall(r"[a-z]+", _CAMEL.sub(" ", expression).lower())
+    matched = ["timing word"] if not TIMING_WORDS.isdisjoint(words) else []
+    for rule in TIMING_RULES:
+        if rule.on == "ratio":
+            if _slowdown_sized(rule, expression, values):
+                matched.append(rule.name)
+        elif rule.pattern.search(values if rule.on == "values" else expression):
+            matched.append(rule.name)
+    return matched
+
+
+def _slowdown_sized(rule: TimingRule, expression: str, values: str) -> bool:
+    """Fractional values over one another by a slowdown's factor, in a comparison of a difference (not of an
+    absolute error, `abs(a - b) < eps`, the usual check of a computation's accuracy)."""
+    if not re.search(r"\w\s*-\s*\w", expression) or re.search(r"\babs\s*\(|\bfabs\w*\s*\(", expression):
+        return False
+    low, high = SLOWDOWN_FACTORS
+    for m in rule.pattern.finditer(values):
+        a, b = float(m.group("a")), float(m.group("b"))
+        if min(a, b) > 0 and low <= max(a, b) / min(a, b) <= high:
+            return True
+    return False
 
 
 def is_timing_assertion(message: str) -> bool:
-    """Whether a failed check is about elapsed time or a deadline (TIMING_WORDS in its expression)."""
-    expression = _EXPRESSION_END.split(message, 1)[0]
-    return not TIMING_WORDS.isdisjoint(re.findall(r"[a-z]+", expression.lower()))
+    """Whether a failed check is about elapsed time or a deadline: by its expression's words, clock calls, chrono
+    types, time-point differences and duration literals, or by its values (time units, a slowdown's excess)."""
+    return bool(timing_rules_matched(message))
 
 
 def normalize_message(text: str) -> str:
@@ -52,6 +142,10 @@ def classify(test: TestCase, returncode: int | None, timed_out: bool, timeout: f
     outcome = "race" if race_found else "pass"
     if returncode is not None and returncode < 0:
         name = signal_name(-returncode)
+        messages = read_failures(output, aborted=True) if name == "SIGABRT" else []
+        if messages:
+            # An assert(), a Check failed, an uncaught exception: the program said why it aborted.
+            return "fail", [_failure_finding(test, messages, _crash_ids(test, name))]
         findings.append(_finding("crash", test, f"crash: {test.name} killed by {name}", [name], output))
         return "crash", findings
     fatal = _fatal(tsan_log) or _fatal(output)
@@ -65,26 +159,48 @@ def classify(test: TestCase, returncode: int | None, timed_out: bool, timeout: f
             return "fail", [_finding("test failure", test, f"test failure: {test.name} passed but is marked WILL_FAIL",
                                      ["unexpected pass"], "\n".join(output.strip().splitlines()[-20:]))]
         return outcome, []
-    # Plain substring checks first: logs of racy runs are large and rarely hold either.
-    failures = list(_GTEST_FAILURE.finditer(output)) if ": Failure\n" in output else []
-    for failure in failures:
-        message = failure.group("message").strip()
-        first = message.splitlines()[0] if message else "assertion failed"
-        where = os.path.basename(failure.group("file"))
-        finding = _finding(
-            "test failure", test,
-            f"test failure: {test.name}: {first} ({where}:{failure.group('line')})",
-            [where, normalize_message(message)], failure.group(0),
-            frames=[SourceFrame(test.name, failure.group("file"), int(failure.group("line")))])
-        finding.timing_sensitive = is_timing_assertion(message)
-        findings.append(finding)
-    if not failures and returncode not in (0, None) and not (race_found and returncode == TSAN_EXITCODE):
+    if returncode is None or returncode == 0:
+        return outcome, []
+    messages = read_failures(output)
+    if messages:
+        findings.append(_failure_finding(test, messages, _exit_ids(test, returncode)))
+    elif not (race_found and returncode == TSAN_EXITCODE):
         tail = "\n".join(output.strip().splitlines()[-20:])
         findings.append(_finding("test failure", test, f"test failure: {test.name} exited with status {returncode}",
                                  [f"exit {returncode}"], tail))
     if findings:
         outcome = "fail"
+    if TIMING_LABEL in test.labels:
+        for finding in findings:
+            finding.timing_sensitive = True  # the project says its failures are on time
     return outcome, findings
+
+
+def _failure_finding(test: TestCase, messages: list[FailureMessage], earlier_ids: list[str]) -> Finding:
+    """One finding for a run's failures: one failing run is one problem, keyed on its first failure; the others
+    are its further messages. `earlier_ids` are the ids releases that read no message gave this failure."""
+    first = messages[0]
+    where = f"{first.where}:{first.line}" if first.line is not None else first.where
+    title = f"test failure: {test.name}: {first.headline} ({where})"
+    # A gtest key is its file and whole message block, as every release keyed it, so baselines keep matching.
+    finding = _finding("test failure", test, title, [first.where, normalize_message(first.text)],
+                       "\n".join(m.block.rstrip("\n") for m in messages[:1 + MAX_FURTHER]),
+                       frames=[SourceFrame(test.name, first.file, first.line)] if first.line is not None else [])
+    finding.further_messages = [f"{m.headline} ({m.where}{f':{m.line}' if m.line is not None else ''})"
+                                for m in messages[1:1 + MAX_FURTHER]]
+    finding.legacy_ids += earlier_ids
+    finding.timing_sensitive = is_timing_assertion(first.text)
+    return finding
+
+
+def _exit_ids(test: TestCase, returncode: int) -> list[str]:
+    """The ids of `exited with status N`: what a failure of a framework racegate did not read was keyed on."""
+    return [bucket_id("test failure", [test.name, f"exit {returncode}"], rules) for rules in (*LEGACY, CURRENT)]
+
+
+def _crash_ids(test: TestCase, signal: str) -> list[str]:
+    """The ids of `killed by SIGABRT`: what a failed assert() was keyed on before its message was read."""
+    return [bucket_id(CRASH, [test.name, signal], rules) for rules in (*LEGACY, CURRENT)]
 
 
 def _fatal(text: str) -> re.Match[str] | None:

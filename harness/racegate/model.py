@@ -128,6 +128,7 @@ class Finding:
     # Its bucket ids under the earlier signature versions (signature.LEGACY), which baselines of earlier releases hold.
     legacy_ids: list[str] = field(default_factory=list)
     timing_sensitive: bool = False  # a failed assertion on elapsed time or a deadline (failure.py)
+    further_messages: list[str] = field(default_factory=list)  # a failing run's failures after its first
     sides: Sides | None = None  # of a TSan report: what folds a partial report into its full one (signature.py)
     # Its bucket's id: bucket_id(kind, signature) unless bucketing folded it into another bucket (a partial report).
     id: str = ""

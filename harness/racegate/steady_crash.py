@@ -16,7 +16,8 @@ from racegate.model import CUT, RunRecord
 from racegate.strategies import NONE
 
 # How many tests must crash alike before racegate points at one cause (most often the environment) rather than at
-# each test. Two tests failing an assert() on every run also crash alike (SIGABRT), hence "most often".
+# each test. An abort with a message of the program's own (a failed assert(), a Check failed, an uncaught
+# exception) is no crash but a test failure with that message (failure.classify), so it never counts here.
 MIN_TESTS = 2
 
 

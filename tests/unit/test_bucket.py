@@ -140,6 +140,31 @@ def test_a_failure_that_comes_with_a_race_is_its_symptom(tmp_path):
     assert symptoms == {bucket_id(lost_update.kind, lost_update.signature): SymptomOf(race_id, 5)}
 
 
+def test_a_failure_whose_runs_each_had_some_race_of_its_test_is_a_symptom_of_the_commonest(tmp_path):
+    # A forked child races in one of two places per run; TSan makes it exit 66 and its parent fails with exit 1 on
+    # every run. Neither race covers 90% of the failure's runs alone; every failing run had one of them.
+    bucketer = Bucketer(tmp_path / "reports")
+    parent_failed = finding("test failure", ["Fork.Child", "exit 1"])
+    for index in range(10):
+        race = RACE if index < 6 else OTHER_RACE
+        bucketer.add(run(index, finding(*race), parent_failed, test="Fork.Child"))
+    failure_id = bucket_id(parent_failed.kind, parent_failed.signature)
+    assert bucketer.symptoms() == {failure_id: SymptomOf(bucket_id(*RACE), 6)}
+
+
+def test_a_bucket_lists_the_further_failures_of_its_runs_once_each(tmp_path):
+    bucketer = Bucketer(tmp_path / "reports")
+    first = finding("test failure", ["Ledger.Balances", "ledger.cpp", "Expected: N"])
+    first.further_messages = ["Expected: (fees) == (0) (ledger.cpp:45)"]
+    again = finding("test failure", ["Ledger.Balances", "ledger.cpp", "Expected: N"])
+    again.further_messages = ["Expected: (fees) == (0) (ledger.cpp:45)", "Expected: (tax) == (0) (ledger.cpp:48)"]
+    bucketer.add(run(0, first, test="Ledger.Balances"))
+    bucketer.add(run(1, again, test="Ledger.Balances"))
+    (bucket,) = bucketer.buckets.values()
+    assert bucket.further_messages == ["Expected: (fees) == (0) (ledger.cpp:45)",
+                                       "Expected: (tax) == (0) (ledger.cpp:48)"]
+
+
 def test_a_failure_in_another_test_is_never_a_symptom(tmp_path):
     bucketer = Bucketer(tmp_path / "reports")
     bucketer.add(run(0, finding(*RACE), test="A.race"))

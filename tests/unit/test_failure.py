@@ -1,6 +1,6 @@
 import pytest
 
-from racegate.failure import TSAN_EXITCODE, classify, is_timing_assertion, normalize_message
+from racegate.failure import TSAN_EXITCODE, classify, is_timing_assertion, normalize_message, timing_rules_matched
 from racegate.model import SourceFrame, TestCase
 from racegate.signature import V1, V2, V3, bucket_id
 from samples_helpers import CORPUS, CORPUS_CRASHES
@@ -124,3 +124,74 @@ def test_a_crash_without_a_stack_is_keyed_on_the_test_and_what_happened():
     outcome, (finding,) = classify(TEST, 66, False, 60, "==7==ERROR: ThreadSanitizer: SEGV on unknown address\n",
                                    "", False)
     assert outcome == "crash" and finding.signature == [TEST.name, "SEGV"]
+
+
+# One message per rule of failure_rules.TIMING_RULES (and TIMING_WORDS), each matched by that rule alone.
+@pytest.mark.parametrize("rule, message", [
+    ("timing word", "Expected: (kDelay) > (budget), actual: 7 vs 5"),
+    ("clock call", "Expected: (std::chrono::steady_clock::now()) < (deadline_), actual: ..."),
+    ("chrono type", "Value of: done.wait_for(std::chrono::milliseconds(50))\n  Actual: false\nExpected: true"),
+    ("time point difference", "Expected: (firedAt - begin) < (limit), actual: 9 vs 4"),
+    ("duration literal", "Value of: queue.pop_for(50ms)\n  Actual: false\nExpected: true"),
+    ("values with time units", "Expected: (d) <= (limit), actual: 322ms vs 40ms"),
+    ("timed out", "Value of: server.ready()\n  Actual: false (timed out waiting for listeners)\nExpected: true"),
+    ("slowdown-sized excess", "Expected: (fired - origin) < (bound), actual: 0.322 vs 0.042"),
+])
+def test_each_timing_rule_recognises_its_sign(rule, message):
+    matched = timing_rules_matched(message)
+    assert rule in matched and is_timing_assertion(message)
+
+
+@pytest.mark.parametrize("message", [
+    # A difference of counts, fractional values over a slowdown's factor, but an absolute error: accuracy.
+    "Expected: (std::abs(result - expected)) < (0.001), actual: 0.0032 vs 0.001",
+    # Fractional values in a comparison of no difference.
+    "Expected: (ratio) < (limit), actual: 0.322 vs 0.042",
+    # `end - begin` of iterators is a call, not a time point.
+    "Expected equality of these values:\n  v.end() - v.begin()\n    Which is: 2\n  3",
+    # A time word among the values only (gtest prints what was compared, not what it means).
+    "Expected equality of these values:\n  items\n    Which is: { \"timeout\" }\n  expected",
+])
+def test_timing_rules_leave_other_checks_alone(message):
+    assert timing_rules_matched(message) == []
+
+
+def test_a_test_labelled_timing_has_timing_sensitive_failures_whatever_they_say():
+    labelled = TestCase("Account.Withdraw", ("./t",), labels=("racegate:timing", "slow"), is_gtest=True)
+    _, (finding,) = classify(labelled, 1, False, 10, GTEST_FAILURE, "", False)
+    assert finding.timing_sensitive
+    _, (bare,) = classify(labelled, 3, False, 10, "boom\n", "", False)
+    assert bare.timing_sensitive
+    _, (unlabelled,) = classify(TEST, 1, False, 10, GTEST_FAILURE, "", False)
+    assert not unlabelled.timing_sensitive
+
+
+TWO_FAILURES = GTEST_FAILURE.replace("[  FAILED  ]", "/src/account_test.cpp:45: Failure\n"
+                                     "Expected: (account.fees()) == (0), actual: 5 vs 0\n[  FAILED  ]")
+
+
+def test_the_failures_of_one_run_are_one_finding_keyed_on_the_first():
+    outcome, (finding,) = classify(TEST, 1, False, 10, TWO_FAILURES, "", False)
+    _, (alone,) = classify(TEST, 1, False, 10, GTEST_FAILURE, "", False)
+    assert outcome == "fail" and finding.signature == alone.signature
+    assert finding.further_messages == ["Expected: (account.fees()) == (0), actual: 5 vs 0 (account_test.cpp:45)"]
+    assert "account_test.cpp:45: Failure" in finding.raw and "account_test.cpp:42: Failure" in finding.raw
+
+
+def test_a_failed_assert_is_a_test_failure_with_its_message_not_a_crash():
+    output = "t: /src/ledger.c:10: check: Assertion `balance >= 0' failed.\n"
+    outcome, (finding,) = classify(TEST, -6, False, 10, output, "", False)
+    assert outcome == "fail" and finding.kind == "test failure"
+    assert finding.title == f"test failure: {TEST.name}: Assertion `balance >= 0' failed (ledger.c:10)"
+    # The id `killed by SIGABRT` had before, which baselines hold.
+    assert bucket_id("crash", [TEST.name, "SIGABRT"]) in finding.legacy_ids
+    outcome, (crash,) = classify(TEST, -6, False, 10, "[ RUN      ] Account.Withdraw\n", "", False)
+    assert outcome == "crash" and crash.signature == [TEST.name, "SIGABRT"]
+
+
+def test_a_framework_message_replaces_the_exit_status_and_keeps_its_id():
+    output = "doctest_checks.cpp:8: ERROR: CHECK( credits == debits ) is NOT correct!\n  values: CHECK( 3 == 5 )\n"
+    _, (finding,) = classify(TestCase("ledger", ("./t",)), 1, False, 10, output, "", False)
+    assert finding.title == "test failure: ledger: CHECK: credits == debits (doctest_checks.cpp:8)"
+    assert finding.signature == ["ledger", "doctest_checks.cpp", "CHECK: credits == debits values: N == N"]
+    assert bucket_id("test failure", ["ledger", "exit 1"]) in finding.legacy_ids

@@ -1,0 +1,123 @@
+"""Each rule of failure_rules.FAILURE_RULES on the output it was written for: real outputs of small failing
+programs built with clang and gcc under TSan (tests/failure_corpus), and the documented formats of frameworks
+Debian does not package (tests/failure_corpus/documented)."""
+from pathlib import Path
+
+import pytest
+
+from racegate.failure import classify, normalize_message, read_failures
+from racegate.failure_rules import FAILURE_RULES
+from racegate.model import TestCase
+
+FAILURES = Path(__file__).resolve().parent.parent / "failure_corpus"
+COMPILERS = ("clang14", "gcc12")
+
+# program: (rule, where, line, headline) of each failure it prints, in order.
+REAL = {
+    "gtest_checks": [("googletest", "gtest_checks.cpp", 14, "Expected equality of these values:"),
+                     ("googletest", "gtest_checks.cpp", 15, "Expected: (credits - debits) >= (0), actual: -2 vs 0"),
+                     ("googletest", "gtest_checks.cpp", 22,
+                      "Expected: (firedAt - 0.0) < (kDelay + kSlack), actual: N vs 0.012")],
+    "doctest_checks": [("doctest", "doctest_checks.cpp", 10, "CHECK: credits == debits"),
+                       ("doctest", "doctest_checks.cpp", 11, "CHECK: credits - debits >= 0"),
+                       ("doctest", "doctest_checks.cpp", 16, "REQUIRE: left == 0"),
+                       ("doctest", "doctest_checks.cpp", 19, "queue closed")],
+    "doctest_checks-xml": [("catch2/doctest xml", "doctest_checks.cpp", 10, "CHECK: credits == debits"),
+                           ("catch2/doctest xml", "doctest_checks.cpp", 11, "CHECK: credits - debits >= 0"),
+                           ("catch2/doctest xml", "doctest_checks.cpp", 16, "REQUIRE: left == 0"),
+                           ("catch2/doctest xml", "doctest_checks.cpp", 19, "queue closed")],
+    "catch2_checks": [("catch2", "catch2_checks.cpp", 8, "CHECK( credits == debits )"),
+                      ("catch2", "catch2_checks.cpp", 10, "CHECK( credits - debits >= 0 )"),
+                      ("catch2", "catch2_checks.cpp", 15, "REQUIRE( left == 0 )")],
+    "catch2_checks-xml": [("catch2/doctest xml", "catch2_checks.cpp", 8, "CHECK: credits == debits"),
+                          ("catch2/doctest xml", "catch2_checks.cpp", 10, "CHECK: credits - debits >= 0"),
+                          ("catch2/doctest xml", "catch2_checks.cpp", 15, "REQUIRE: left == 0")],
+    "boost_checks": [("boost.test", "boost_checks.cpp", 7, "check credits == debits has failed [3 != 5]"),
+                     ("boost.test", "boost_checks.cpp", 8, "check credits - debits >= 0 has failed [3 - 5 < 0]"),
+                     ("boost.test", "boost_checks.cpp", 13, "items left behind"),
+                     ("boost.test", "boost.test", None, "std::runtime_error: queue closed")],
+    "check_checks": [("check", "check_checks.c", 9,
+                      "Assertion 'credits == debits' failed: credits == 3, debits == 5"),
+                     ("check", "check_checks.c", 15, "items left behind: 2")],
+    "cmocka_checks": [("cmocka", "cmocka_checks.c", 12, "0x3 != 0x5"), ("cmocka", "cmocka_checks.c", 18, "left == 0")],
+    "assert_fails": [("assert", "assert_fails.c", 10, "Assertion `balance >= 0 && \"balance went negative\"' failed")],
+    "glog_checks": [("glog/absl", "glog_checks.cpp", 8,
+                     "Check failed: credits == debits (3 vs. 5) credits and debits differ")],
+    "uncaught_exception": [("uncaught exception", "uncaught exception", None,
+                            "std::runtime_error: queue closed while a push was waiting")],
+    "abort_message": [("message before abort", "message before abort", None,
+                       "fatal: pool exhausted after 64 of 64 slots")],
+    # The child's TSan report and its parent's own line: no failure message of a framework.
+    "fork_child_race": [],
+    # A framework's signal handler names the signal, not why: no message of the program's own.
+    "doctest_abort": [], "catch2_abort": [], "boost_abort": [],
+}
+
+DOCUMENTED = {
+    "catch2_v3_console": [("catch2", "ledger_tests.cpp", 7, "CHECK( credits == debits )"),
+                          ("catch2", "ledger_tests.cpp", 12, "{Unknown expression after the reported line}")],
+    "unity": [("unity", "ledger_test.c", 14, "Expected 5 Was 3")],
+    "unity_fixture": [("unity", "ledger_test.c", 31, "Expected 5 Was 3")],
+    "acutest": [("acutest", "ledger_test.c", 12, "credits == debits")],
+    "assert_musl": [("assert (musl)", "ledger.c", 10, "Assertion failed: balance >= 0")],
+    "libcxx_uncaught": [("uncaught exception (libc++)", "uncaught exception (libc++)", None,
+                         "std::runtime_error: queue closed while a push was waiting")],
+    "ubsan": [("ubsan", "ledger.cpp", 17,
+               "signed integer overflow: 2147483647 + 1 cannot be represented in type 'int'")],
+    "asan": [("sanitizer", "sanitizer", None, "AddressSanitizer: heap-use-after-free on address 0x602000000010 "
+                                              "at pc 0x55d1 bp 0x7ffc sp 0x7ffc")],
+    "glibc_stack_smashing": [("glibc", "glibc", None, "stack smashing detected")],
+    "glibc_double_free": [("glibc", "glibc", None, "free(): double free detected in tcache 2")],
+}
+
+
+def _read(path: Path) -> list[tuple]:
+    output, status = path.read_text().rsplit("# exit ", 1)
+    found = read_failures(output, aborted=int(status) == -6)
+    return [(m.rule, m.where, m.line, m.headline) for m in found]
+
+
+@pytest.mark.parametrize("compiler", COMPILERS)
+@pytest.mark.parametrize("program", sorted(REAL))
+def test_real_output_of_each_framework_is_read_with_either_compiler(program, compiler):
+    found = _read(FAILURES / compiler / f"{program}.out")
+    if program == "gtest_checks":  # the timer's measured value differs run to run
+        assert found[-1][3].startswith("Expected: (firedAt - 0.0) < (kDelay + kSlack), actual: 0.0")
+        found[-1] = found[-1][:3] + ("Expected: (firedAt - 0.0) < (kDelay + kSlack), actual: N vs 0.012",)
+    assert found == REAL[program]
+
+
+@pytest.mark.parametrize("name", sorted(DOCUMENTED))
+def test_documented_formats_are_read(name):
+    assert _read(FAILURES / "documented" / f"{name}.out") == DOCUMENTED[name]
+
+
+@pytest.mark.parametrize("compiler", COMPILERS)
+@pytest.mark.parametrize("program", ["doctest_abort", "catch2_abort"])
+def test_an_abort_a_framework_only_reports_stays_a_crash(program, compiler):
+    output, status = (FAILURES / compiler / f"{program}.out").read_text().rsplit("# exit ", 1)
+    outcome, (crash,) = classify(TestCase("aborts", ("./t",)), int(status), False, 10, output, "", False)
+    assert outcome == "crash" and crash.signature == ["aborts", "SIGABRT"]
+
+
+@pytest.mark.parametrize("compiler", COMPILERS)
+def test_a_doctest_case_keys_alike_on_the_console_and_in_xml(compiler):
+    # racegate batches doctest cases with the XML reporter and runs them alone with the console one: a failure
+    # must be one bucket either way.
+    def keys(name: str) -> list[tuple[str, str]]:
+        output = (FAILURES / compiler / f"{name}.out").read_text().rsplit("# exit ", 1)[0]
+        return [(m.where, normalize_message(m.text)) for m in read_failures(output)]
+    assert keys("doctest_checks") == keys("doctest_checks-xml")
+
+
+def test_every_rule_has_an_output_it_reads():
+    covered = {entry[0] for entries in (*REAL.values(), *DOCUMENTED.values()) for entry in entries}
+    assert {rule.name for rule in FAILURE_RULES} <= covered
+
+
+def test_every_real_program_has_an_output_from_each_compiler():
+    programs = {p.stem for p in (FAILURES / "programs").iterdir()}
+    variants = {name.split("-")[0] for name in REAL}
+    assert programs == variants
+    for compiler in COMPILERS:
+        assert {p.stem for p in (FAILURES / compiler).glob("*.out")} == set(REAL)
