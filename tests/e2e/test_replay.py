@@ -7,6 +7,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -49,9 +50,10 @@ def test_the_shim_is_preloaded_as_the_first_run_had_it(tmp_path, schedule, first
 
 def test_a_result_of_an_earlier_signature_version_replays(tmp_path):
     result = result_of(tmp_path, SHOWS_PRELOAD, "--schedule", "none")
-    (bucket,) = result.buckets
+    (found,) = result.buckets
     # As a release of signature v2 wrote it: the bucket named by its v2 id, which the replayed run carries as legacy.
-    bucket.id = bucket_id(bucket.kind, bucket.signature, V2)
+    bucket = replace(found, id=bucket_id(found.kind, found.signature, V2))
+    result = replace(result, buckets=[bucket])
     assert bucket.id in bucket.legacy_ids
     outcome = replay(result, bucket.id, 1, tmp_path / "replay", None, "none")
     assert outcome.reproduced == 1
