@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
-from racegate import outdir
+from racegate import memory, outdir
 from racegate.stall import StallWatch
 from racegate.model import PlannedRun
 from racegate.run_env import prepare_planned_run, run_timeout
@@ -24,6 +24,9 @@ DEFAULT_TIMEOUT = 300.0  # seconds, for tests without a TIMEOUT property
 OUTPUT_HEAD = 4 << 20
 OUTPUT_TAIL = 1 << 20
 
+# (exit status, killed when still running, killed by stop(), peak memory in bytes or None)
+_Exit = tuple[int, bool, bool, "int | None"]
+
 
 class Stopped(Exception):
     """The executor was stopped (interrupt): the run's result does not count."""
@@ -32,6 +35,9 @@ class Stopped(Exception):
 # Why racegate itself ended a run (Execution.cut); such a run is neither a pass nor a failure of the test.
 CUT_BUDGET = "budget"  # the session's time budget ran out while it ran
 CUT_SLOW = "slow"  # a perturbed run went past its slowdown limit (a multiple of the test's plain duration)
+# The OOM killer ended it (SIGKILL while the cgroup's or the machine's OOM kill count went up): the environment's
+# doing, not the test's failure, so the run counts as cut, never as a crash (docs/scheduling.md, "Memory").
+CUT_OOM = "oom"
 
 
 @dataclass
@@ -56,6 +62,9 @@ class Execution:
     # caller sees such an execution: its tests that ended before the kill are as good as any.
     interrupted: bool = False
     started: float = 0.0  # time.monotonic() when the test's process was started (after any RUN_SERIAL wait)
+    # Bytes: the largest resident set of the test's process and of the descendants it waited for (wait4's
+    # ru_maxrss); None when it could not be measured.
+    peak_memory: int | None = None
 
 
 class _SerialGate:
@@ -100,7 +109,8 @@ class Executor:
     and removing a dir per run costs more than a short test's whole share of racegate's time."""
 
     def __init__(self, runs_dir: Path, shim_path: Path | None, timeout: float | None,
-                 deadline: float | None = None, tsan_flags: dict[str, str] | None = None):
+                 deadline: float | None = None, tsan_flags: dict[str, str] | None = None,
+                 admission: memory.Admission | None = None):
         self.runs_dir = runs_dir
         self.tsan_flags = tsan_flags or {}  # set over the user's TSAN_OPTIONS in every run (the suppressions)
         self.shim_path = shim_path
@@ -109,6 +119,8 @@ class Executor:
         self._running: dict[int, subprocess.Popen] = {}
         self._watches: list[StallWatch] = []  # those of the batch processes running now
         self._serial = _SerialGate()
+        # Holds a process whose expected peak would not fit in the memory available (None: never held).
+        self.admission = admission
         self._lock = threading.Lock()
         self._stopped = False
         self._free_scratch: list[Path] = []
@@ -117,6 +129,8 @@ class Executor:
     def stop(self) -> None:
         with self._lock:
             self._stopped = True
+            if self.admission is not None:
+                self.admission.stop()
             for proc in self._running.values():
                 _kill_group(proc.pid)
 
@@ -173,8 +187,8 @@ class Executor:
                 with self._lock:
                     self._watches.append(watch)
             try:
-                returncode, stopped_early, interrupted = self._execute(argv, env, plan.test.cwd, out,
-                                                                       max(0.0, end - started), watch)
+                (returncode, stopped_early, interrupted, peak), oom = self._admitted(
+                    plan, lambda: self._execute(argv, env, plan.test.cwd, out, max(0.0, end - started), watch))
             finally:
                 if watch is not None:
                     with self._lock:
@@ -182,11 +196,33 @@ class Executor:
             duration = time.monotonic() - started
         timed_out = stopped_early and cut is None and not interrupted
         cut = cut if stopped_early and not interrupted else None
+        if oom and returncode == -signal.SIGKILL and not stopped_early and not interrupted:
+            cut = CUT_OOM
         tsan_log = "".join(path.read_text(errors="replace") for path in outdir.tsan_logs(scratch))
         return Execution(plan=plan, argv=argv, env=env, returncode=returncode, timed_out=timed_out, timeout=timeout,
                          duration=duration, output=_read_capped(output_path), tsan_log=tsan_log,
                          shim_report=outdir.shim_report_file(scratch), run_dir=scratch, cut=cut,
-                         interrupted=interrupted, started=started)
+                         interrupted=interrupted, started=started, peak_memory=peak)
+
+    def _admitted(self, plan: PlannedRun, execute: Callable[[], _Exit]) -> tuple[_Exit, bool]:
+        """Run `execute` once the admission lets a process of `plan` start: (its result, whether the OOM kill
+        count went up while it ran)."""
+        admission = self.admission
+        if admission is None:
+            return execute(), False
+        # A batch process's peak is not any one test's: it is kept under the batch's name, no test's.
+        token = admission.admit([plan.test.name])
+        if token is None:
+            raise Stopped
+        kills = admission.oom_kills()
+        peak = None
+        try:
+            result = execute()
+            peak = result[3]
+        finally:
+            admission.done(token, plan.test.name, peak)
+        after = admission.oom_kills()
+        return result, kills is not None and after is not None and after > kills
 
     def _new_scratch_path(self) -> Path:
         with self._lock:
@@ -222,10 +258,11 @@ class Executor:
             self._free_scratch.append(fresh)
 
     def _execute(self, argv: list[str], env: dict[str, str], cwd: str | None, out, timeout: float,
-                 watch: Callable[[], bool] | None = None) -> tuple[int, bool, bool]:
+                 watch: Callable[[], bool] | None = None) -> _Exit:
         """Start the test in its own process group and wait for it at most `timeout` seconds, or until `watch`
         says it hangs: (exit status, whether it was still running then and was killed, whether stop() killed
-        it). Raises Stopped when the executor was stopped before the process could start."""
+        it, its peak memory in bytes or None). Raises Stopped when the executor was stopped before the process
+        could start."""
         with self._lock:
             if self._stopped:
                 raise Stopped
@@ -234,19 +271,31 @@ class Executor:
                                         stderr=subprocess.STDOUT, start_new_session=True)
             except OSError as exc:
                 out.write(f"racegate: cannot start {argv[0]}: {exc}\n".encode("utf-8", "backslashreplace"))
-                return 127, False, False
+                return 127, False, False, None
             self._running[proc.pid] = proc
         timed_out = not _exited_within(proc, timeout) if watch is None else _watched(proc, timeout, watch)
         # Before reaping the leader, so the group id cannot have been reused: a hung test and any
         # stray children of the test (same process group) must not outlive it.
         _kill_group(proc.pid)
-        returncode = proc.wait()
+        returncode, peak = _reap(proc)
         with self._lock:
             self._running.pop(proc.pid, None)
             # Killed by stop() rather than ended on its own: a process that exited just before the stop keeps
             # its outcome.
             interrupted = self._stopped and returncode == -signal.SIGKILL
-        return returncode, timed_out, interrupted
+        return returncode, timed_out, interrupted, peak
+
+
+def _reap(proc: subprocess.Popen) -> tuple[int, int | None]:
+    """Wait for the process: (its exit status, its peak memory). wait4's ru_maxrss (KiB on Linux) is the largest
+    resident set of the process and of each descendant it waited for itself; a descendant it left to init, or
+    one that left the group, is not in it, and neither are kernel pages nobody maps (docs/scheduling.md)."""
+    try:
+        _, status, usage = os.wait4(proc.pid, 0)
+    except ChildProcessError:  # reaped already (Popen.wait's fallback without a pidfd): no usage to read
+        return proc.wait(), None
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return proc.returncode, usage.ru_maxrss * 1024 or None
 
 
 def _exited_within(proc: subprocess.Popen, timeout: float) -> bool:

@@ -173,6 +173,10 @@ class Admission:
                 self._peaks[test] = max(peak, self._peaks.get(test, 0))
             self._cond.notify_all()
 
+    def oom_kills(self) -> int | None:
+        """The OOM kill count that covers the runs (module oom_kills)."""
+        return oom_kills(self._cgroups)
+
     def stop(self) -> None:
         with self._cond:
             self._stopped = True
