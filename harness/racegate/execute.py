@@ -67,6 +67,22 @@ class Execution:
     peak_memory: int | None = None
 
 
+class _Admitted:
+    """One process let start by the admission: its peak, once measured, and the OOM kill count when it started."""
+
+    def __init__(self, admission: memory.Admission | None):
+        self._admission = admission
+        self._kills = admission.oom_kills() if admission is not None else None
+        self.peak: int | None = None
+
+    def oom_killed(self) -> bool:
+        """Whether the OOM kill count that covers the process went up since it started (the kernel's evidence)."""
+        if self._admission is None or self._kills is None:
+            return False
+        after = self._admission.oom_kills()
+        return after is not None and after > self._kills
+
+
 class _SerialGate:
     """Shared for ordinary tests, exclusive for RUN_SERIAL ones; a waiting serial test holds off new
     ordinary ones so it is not starved."""
@@ -173,7 +189,9 @@ class Executor:
         timeout = run_timeout(plan.schedule, per_test * max(1, plan.batch))
         output_path = outdir.output_file(scratch)
         watch = StallWatch(output_path, per_test) if plan.batch else None
-        with self._serial.hold(plan.test.run_serial), open(output_path, "wb") as out:
+        # Held for memory before the clock starts: a run's wait for memory is no part of its time.
+        with self._serial.hold(plan.test.run_serial), self._admitted(plan) as admitted, \
+                open(output_path, "wb") as out:
             started = time.monotonic()
             # The run ends at the first of: its timeout (the test hangs), its slowdown limit (racegate's
             # perturbation made it far slower than it runs plain), the session's deadline (the budget).
@@ -187,8 +205,9 @@ class Executor:
                 with self._lock:
                     self._watches.append(watch)
             try:
-                (returncode, stopped_early, interrupted, peak), oom = self._admitted(
-                    plan, lambda: self._execute(argv, env, plan.test.cwd, out, max(0.0, end - started), watch))
+                returncode, stopped_early, interrupted, peak = self._execute(argv, env, plan.test.cwd, out,
+                                                                             max(0.0, end - started), watch)
+                admitted.peak = peak
             finally:
                 if watch is not None:
                     with self._lock:
@@ -196,7 +215,7 @@ class Executor:
             duration = time.monotonic() - started
         timed_out = stopped_early and cut is None and not interrupted
         cut = cut if stopped_early and not interrupted else None
-        if oom and returncode == -signal.SIGKILL and not stopped_early and not interrupted:
+        if admitted.oom_killed() and returncode == -signal.SIGKILL and not stopped_early and not interrupted:
             cut = CUT_OOM
         tsan_log = "".join(path.read_text(errors="replace") for path in outdir.tsan_logs(scratch))
         return Execution(plan=plan, argv=argv, env=env, returncode=returncode, timed_out=timed_out, timeout=timeout,
@@ -204,25 +223,21 @@ class Executor:
                          shim_report=outdir.shim_report_file(scratch), run_dir=scratch, cut=cut,
                          interrupted=interrupted, started=started, peak_memory=peak)
 
-    def _admitted(self, plan: PlannedRun, execute: Callable[[], _Exit]) -> tuple[_Exit, bool]:
-        """Run `execute` once the admission lets a process of `plan` start: (its result, whether the OOM kill
-        count went up while it ran)."""
+    @contextmanager
+    def _admitted(self, plan: PlannedRun) -> Iterator[_Admitted]:
+        """Hold until the admission lets a process of `plan` start; on leaving, its reservation is freed and the
+        peak the caller set becomes what its test is expected to need. A batch process's peak is no one test's:
+        it is kept under the batch's own name."""
         admission = self.admission
-        if admission is None:
-            return execute(), False
-        # A batch process's peak is not any one test's: it is kept under the batch's name, no test's.
-        token = admission.admit([plan.test.name])
-        if token is None:
+        token = admission.admit([plan.test.name]) if admission is not None else None
+        if admission is not None and token is None:
             raise Stopped
-        kills = admission.oom_kills()
-        peak = None
+        admitted = _Admitted(admission)
         try:
-            result = execute()
-            peak = result[3]
+            yield admitted
         finally:
-            admission.done(token, plan.test.name, peak)
-        after = admission.oom_kills()
-        return result, kills is not None and after is not None and after > kills
+            if admission is not None and token is not None:
+                admission.done(token, plan.test.name, admitted.peak)
 
     def _new_scratch_path(self) -> Path:
         with self._lock:

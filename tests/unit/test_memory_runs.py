@@ -3,6 +3,7 @@ the history and the reports keep of them (docs/scheduling.md, "Memory")."""
 from __future__ import annotations
 
 import json
+import threading
 import sys
 
 from racegate import history, memory
@@ -125,3 +126,20 @@ def test_oom_kills_are_named_as_the_environment_apart_from_racegates_cuts():
     assert notes[1].startswith("1 run cut by racegate: 1 at the budget's deadline;")
     assert "note: memory: the out-of-memory killer ended runs of T.a" in console.render(result)
     assert result.summary.new_buckets == 0 and entry.failed_runs == 0
+
+
+def test_a_held_runs_wait_is_no_part_of_its_time(tmp_path):
+    group = fake_cgroup(tmp_path)
+    (group / "memory.max").write_text(str(3 * memory.GIB))
+    said: list[str] = []
+    gate = memory.Admission({"t": 2 * memory.GIB}, [memory.Cgroup(group)], tmp_path / "no-meminfo", say=said.append)
+    other = gate.admit(["t"])  # a copy in flight: a second one would not fit
+    test = TestCase("t", (sys.executable, "-c", "pass"), cwd=str(tmp_path))
+    executor = Executor(tmp_path / "runs", None, 0.5, admission=gate)
+    # The hold must outlast the run's timeout to tell; the timer is the other copy's run ending.
+    released = threading.Timer(0.8, gate.done, (other,))
+    released.start()
+    with executor.run(PlannedRun(test, 0, 1, "none")) as execution:
+        record = analyse_run(execution)
+    released.join()
+    assert said and record.outcome == "pass" and execution.duration < 0.5
