@@ -36,13 +36,13 @@ def fake_cgroup(tmp_path, kills=0):
 
 def test_the_peak_of_a_process_and_of_a_child_it_waited_for_is_measured(tmp_path):
     _, small = run(tmp_path, "pass")
-    _, big = run(tmp_path, "b = bytearray(200 << 20)")
+    _, big = run(tmp_path, "b = bytearray(64 << 20)")
     child = ("import subprocess, sys\n"
-             "subprocess.run([sys.executable, '-c', 'b = bytearray(300 << 20)'], check=True)\n")
+             "subprocess.run([sys.executable, '-c', 'b = bytearray(128 << 20)'], check=True)\n")
     _, parent = run(tmp_path, child)
-    assert small.peak_memory and small.peak_memory < 100 * MIB
-    assert big.peak_memory and big.peak_memory >= 200 * MIB
-    assert parent.peak_memory and parent.peak_memory >= 300 * MIB  # the child's, which the parent waited for
+    assert small.peak_memory and small.peak_memory < 48 * MIB
+    assert big.peak_memory and big.peak_memory >= 64 * MIB
+    assert parent.peak_memory and parent.peak_memory >= 128 * MIB  # the child's, which the parent waited for
 
 
 def kill_with_evidence(group):
@@ -78,8 +78,8 @@ def test_an_exit_of_its_own_while_the_count_went_up_is_the_tests_exit(tmp_path):
 
 def test_the_admission_learns_the_peak_of_each_run(tmp_path):
     gate = memory.Admission({}, [memory.Cgroup(fake_cgroup(tmp_path))], tmp_path / "no-meminfo")
-    run(tmp_path, "b = bytearray(200 << 20)", gate)
-    assert gate.expected("t") >= 200 * MIB
+    run(tmp_path, "b = bytearray(64 << 20)", gate)
+    assert 64 * MIB <= gate.expected("t") < memory.UNKNOWN_FLOOR
 
 
 def record(run: int, peak: int | None, cut: str | None = None) -> RunRecord:
