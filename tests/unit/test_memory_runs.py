@@ -36,9 +36,9 @@ def fake_cgroup(tmp_path, kills=0):
 
 def test_the_peak_of_a_process_and_of_a_child_it_waited_for_is_measured(tmp_path):
     _, small = run(tmp_path, "pass")
-    _, big = run(tmp_path, "b = bytearray(64 << 20)")
+    _, big = run(tmp_path, "b = b'x' * (64 << 20)")
     child = ("import subprocess, sys\n"
-             "subprocess.run([sys.executable, '-c', 'b = bytearray(128 << 20)'], check=True)\n")
+             "subprocess.run([sys.executable, '-c', 'b = bytes(1) * (128 << 20)'], check=True)\n")
     _, parent = run(tmp_path, child)
     assert small.peak_memory and small.peak_memory < 48 * MIB
     assert big.peak_memory and big.peak_memory >= 64 * MIB
@@ -78,7 +78,7 @@ def test_an_exit_of_its_own_while_the_count_went_up_is_the_tests_exit(tmp_path):
 
 def test_the_admission_learns_the_peak_of_each_run(tmp_path):
     gate = memory.Admission({}, [memory.Cgroup(fake_cgroup(tmp_path))], tmp_path / "no-meminfo")
-    run(tmp_path, "b = bytearray(64 << 20)", gate)
+    run(tmp_path, "b = b'x' * (64 << 20)", gate)
     assert 64 * MIB <= gate.expected("t") < memory.UNKNOWN_FLOOR
 
 
