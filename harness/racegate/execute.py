@@ -229,8 +229,14 @@ class Executor:
         peak the caller set becomes what its test is expected to need. A batch process's peak is no one test's:
         it is kept under the batch's own name."""
         admission = self.admission
+        asked = time.monotonic()
         token = admission.admit([plan.test.name]) if admission is not None else None
         if admission is not None and token is None:
+            raise Stopped
+        if admission is not None and token is not None and self.deadline is not None \
+                and asked < self.deadline <= time.monotonic():
+            # Held past the budget's deadline: no run starts after it (the session's end, not the test's cut).
+            admission.done(token)
             raise Stopped
         admitted = _Admitted(admission)
         try:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import sys
+
+import pytest
 
 from racegate import history, memory
 from racegate.analyse import analyse_run
-from racegate.execute import CUT_OOM, Executor
+from racegate.execute import CUT_OOM, Executor, Stopped
 from racegate.model import PlannedRun, RunRecord, TestCase
 from racegate.reporters import console, sentences
 from racegate.result import Result, TestResult
@@ -40,7 +43,9 @@ def test_the_peak_of_a_process_and_of_a_child_it_waited_for_is_measured(tmp_path
     child = ("import subprocess, sys\n"
              "subprocess.run([sys.executable, '-c', 'b = bytes(1) * (128 << 20)'], check=True)\n")
     _, parent = run(tmp_path, child)
-    assert small.peak_memory and small.peak_memory < 48 * MIB
+    # No absolute bound on the small one: the kernel carries the spawning process's (pytest's) high-water mark
+    # across exec into the child's ru_maxrss (docs/scheduling.md, "Memory").
+    assert small.peak_memory and small.peak_memory < big.peak_memory
     assert big.peak_memory and big.peak_memory >= 64 * MIB
     assert parent.peak_memory and parent.peak_memory >= 128 * MIB  # the child's, which the parent waited for
 
@@ -89,8 +94,8 @@ def record(run: int, peak: int | None, cut: str | None = None) -> RunRecord:
 
 
 def test_the_result_keeps_the_largest_peak_and_old_files_have_none():
-    entry = TestResult.from_runs(TestCase("T.a", ("./t",)), [record(0, 300 * MIB), record(1, 500 * MIB),
-                                                              record(2, None)])
+    runs = [record(0, 300 * MIB), record(1, 500 * MIB), record(2, None)]
+    entry = TestResult.from_runs(TestCase("T.a", ("./t",)), runs)
     assert entry.peak_memory == 500 * MIB
     data = json.loads(json.dumps(make_result([entry], []).to_json()))
     assert data["tests"][0]["peak_memory"] == 500 * MIB
@@ -116,8 +121,8 @@ def test_the_history_keeps_the_latest_sessions_peak():
 
 
 def test_oom_kills_are_named_as_the_environment_apart_from_racegates_cuts():
-    entry = TestResult.from_runs(TestCase("T.a", ("./t",)), [record(0, 2 << 30), record(1, 3 << 30, CUT_OOM),
-                                                              record(2, 1 << 30, "budget")])
+    runs = [record(0, 2 << 30), record(1, 3 << 30, CUT_OOM), record(2, 1 << 30, "budget")]
+    entry = TestResult.from_runs(TestCase("T.a", ("./t",)), runs)
     result = make_result([entry], [])
     notes = sentences.coverage_notes(result)
     assert notes[0] == ("memory: the out-of-memory killer ended runs of T.a (1 run, peak ~3.0 GiB): the environment "
@@ -143,3 +148,20 @@ def test_a_held_runs_wait_is_no_part_of_its_time(tmp_path):
         record = analyse_run(execution)
     released.join()
     assert said and record.outcome == "pass" and execution.duration < 0.5
+
+
+def test_a_run_held_past_the_deadline_does_not_start(tmp_path):
+    group = fake_cgroup(tmp_path)
+    (group / "memory.max").write_text(str(3 * memory.GIB))
+    gate = memory.Admission({"t": 2 * memory.GIB}, [memory.Cgroup(group)], tmp_path / "no-meminfo")
+    other = gate.admit(["t"])
+    marker = tmp_path / "started"
+    test = TestCase("t", (sys.executable, "-c", f"open({str(marker)!r}, 'w')"), cwd=str(tmp_path))
+    executor = Executor(tmp_path / "runs", None, 60, deadline=time.monotonic() + 0.3, admission=gate)
+    released = threading.Timer(0.6, gate.done, (other,))  # the other copy ends after the deadline
+    released.start()
+    with pytest.raises(Stopped):
+        with executor.run(PlannedRun(test, 0, 1, "none")):
+            pass
+    released.join()
+    assert not marker.exists()
