@@ -75,7 +75,7 @@ def analyse_run(execution: Execution, stretch: Stretch | None = None) -> RunReco
                      schedule_note=report.get("note") if alone else None, cwd=plan.test.cwd,
                      cut=execution.cut if outcome == CUT else None,
                      suppressed=suppressed(execution) if counted else {},
-                     purpose=plan.purpose)
+                     purpose=plan.purpose, peak_memory=execution.peak_memory if alone else None)
 
 
 def _exit(execution: Execution, stretch: Stretch | None) -> tuple[int | None, bool]:

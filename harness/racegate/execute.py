@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
-from racegate import outdir
+from racegate import memory, outdir
 from racegate.stall import StallWatch
 from racegate.model import PlannedRun
 from racegate.run_env import prepare_planned_run, run_timeout
@@ -24,6 +24,9 @@ DEFAULT_TIMEOUT = 300.0  # seconds, for tests without a TIMEOUT property
 OUTPUT_HEAD = 4 << 20
 OUTPUT_TAIL = 1 << 20
 
+# (exit status, killed when still running, killed by stop(), peak memory in bytes or None)
+_Exit = tuple[int, bool, bool, "int | None"]
+
 
 class Stopped(Exception):
     """The executor was stopped (interrupt): the run's result does not count."""
@@ -32,6 +35,9 @@ class Stopped(Exception):
 # Why racegate itself ended a run (Execution.cut); such a run is neither a pass nor a failure of the test.
 CUT_BUDGET = "budget"  # the session's time budget ran out while it ran
 CUT_SLOW = "slow"  # a perturbed run went past its slowdown limit (a multiple of the test's plain duration)
+# The OOM killer ended it (SIGKILL while the cgroup's or the machine's OOM kill count went up): the environment's
+# doing, not the test's failure, so the run counts as cut, never as a crash (docs/scheduling.md, "Memory").
+CUT_OOM = "oom"
 
 
 @dataclass
@@ -56,6 +62,25 @@ class Execution:
     # caller sees such an execution: its tests that ended before the kill are as good as any.
     interrupted: bool = False
     started: float = 0.0  # time.monotonic() when the test's process was started (after any RUN_SERIAL wait)
+    # Bytes: the largest resident set of the test's process and of the descendants it waited for (wait4's
+    # ru_maxrss); None when it could not be measured.
+    peak_memory: int | None = None
+
+
+class _Admitted:
+    """One process let start by the admission: its peak, once measured, and the OOM kill count when it started."""
+
+    def __init__(self, admission: memory.Admission | None):
+        self._admission = admission
+        self._kills = admission.oom_kills() if admission is not None else None
+        self.peak: int | None = None
+
+    def oom_killed(self) -> bool:
+        """Whether the OOM kill count that covers the process went up since it started (the kernel's evidence)."""
+        if self._admission is None or self._kills is None:
+            return False
+        after = self._admission.oom_kills()
+        return after is not None and after > self._kills
 
 
 class _SerialGate:
@@ -100,7 +125,8 @@ class Executor:
     and removing a dir per run costs more than a short test's whole share of racegate's time."""
 
     def __init__(self, runs_dir: Path, shim_path: Path | None, timeout: float | None,
-                 deadline: float | None = None, tsan_flags: dict[str, str] | None = None):
+                 deadline: float | None = None, tsan_flags: dict[str, str] | None = None,
+                 admission: memory.Admission | None = None):
         self.runs_dir = runs_dir
         self.tsan_flags = tsan_flags or {}  # set over the user's TSAN_OPTIONS in every run (the suppressions)
         self.shim_path = shim_path
@@ -109,6 +135,8 @@ class Executor:
         self._running: dict[int, subprocess.Popen] = {}
         self._watches: list[StallWatch] = []  # those of the batch processes running now
         self._serial = _SerialGate()
+        # Holds a process whose expected peak would not fit in the memory available (None: never held).
+        self.admission = admission
         self._lock = threading.Lock()
         self._stopped = False
         self._free_scratch: list[Path] = []
@@ -117,6 +145,8 @@ class Executor:
     def stop(self) -> None:
         with self._lock:
             self._stopped = True
+            if self.admission is not None:
+                self.admission.stop()
             for proc in self._running.values():
                 _kill_group(proc.pid)
 
@@ -159,7 +189,9 @@ class Executor:
         timeout = run_timeout(plan.schedule, per_test * max(1, plan.batch))
         output_path = outdir.output_file(scratch)
         watch = StallWatch(output_path, per_test) if plan.batch else None
-        with self._serial.hold(plan.test.run_serial), open(output_path, "wb") as out:
+        # Held for memory before the clock starts: a run's wait for memory is no part of its time.
+        with self._serial.hold(plan.test.run_serial), self._admitted(plan) as admitted, \
+                open(output_path, "wb") as out:
             started = time.monotonic()
             # The run ends at the first of: its timeout (the test hangs), its slowdown limit (racegate's
             # perturbation made it far slower than it runs plain), the session's deadline (the budget).
@@ -173,8 +205,9 @@ class Executor:
                 with self._lock:
                     self._watches.append(watch)
             try:
-                returncode, stopped_early, interrupted = self._execute(argv, env, plan.test.cwd, out,
-                                                                       max(0.0, end - started), watch)
+                returncode, stopped_early, interrupted, peak = self._execute(argv, env, plan.test.cwd, out,
+                                                                             max(0.0, end - started), watch)
+                admitted.peak = peak
             finally:
                 if watch is not None:
                     with self._lock:
@@ -182,11 +215,35 @@ class Executor:
             duration = time.monotonic() - started
         timed_out = stopped_early and cut is None and not interrupted
         cut = cut if stopped_early and not interrupted else None
+        if admitted.oom_killed() and returncode == -signal.SIGKILL and not stopped_early and not interrupted:
+            cut = CUT_OOM
         tsan_log = "".join(path.read_text(errors="replace") for path in outdir.tsan_logs(scratch))
         return Execution(plan=plan, argv=argv, env=env, returncode=returncode, timed_out=timed_out, timeout=timeout,
                          duration=duration, output=_read_capped(output_path), tsan_log=tsan_log,
                          shim_report=outdir.shim_report_file(scratch), run_dir=scratch, cut=cut,
-                         interrupted=interrupted, started=started)
+                         interrupted=interrupted, started=started, peak_memory=peak)
+
+    @contextmanager
+    def _admitted(self, plan: PlannedRun) -> Iterator[_Admitted]:
+        """Hold until the admission lets a process of `plan` start; on leaving, its reservation is freed and the
+        peak the caller set becomes what its test is expected to need. A batch process's peak is no one test's:
+        it is kept under the batch's own name."""
+        admission = self.admission
+        asked = time.monotonic()
+        token = admission.admit([plan.test.name]) if admission is not None else None
+        if admission is not None and token is None:
+            raise Stopped
+        if admission is not None and token is not None and self.deadline is not None \
+                and asked < self.deadline <= time.monotonic():
+            # Held past the budget's deadline: no run starts after it (the session's end, not the test's cut).
+            admission.done(token)
+            raise Stopped
+        admitted = _Admitted(admission)
+        try:
+            yield admitted
+        finally:
+            if admission is not None and token is not None:
+                admission.done(token, plan.test.name, admitted.peak)
 
     def _new_scratch_path(self) -> Path:
         with self._lock:
@@ -222,10 +279,11 @@ class Executor:
             self._free_scratch.append(fresh)
 
     def _execute(self, argv: list[str], env: dict[str, str], cwd: str | None, out, timeout: float,
-                 watch: Callable[[], bool] | None = None) -> tuple[int, bool, bool]:
+                 watch: Callable[[], bool] | None = None) -> _Exit:
         """Start the test in its own process group and wait for it at most `timeout` seconds, or until `watch`
         says it hangs: (exit status, whether it was still running then and was killed, whether stop() killed
-        it). Raises Stopped when the executor was stopped before the process could start."""
+        it, its peak memory in bytes or None). Raises Stopped when the executor was stopped before the process
+        could start."""
         with self._lock:
             if self._stopped:
                 raise Stopped
@@ -234,19 +292,31 @@ class Executor:
                                         stderr=subprocess.STDOUT, start_new_session=True)
             except OSError as exc:
                 out.write(f"racegate: cannot start {argv[0]}: {exc}\n".encode("utf-8", "backslashreplace"))
-                return 127, False, False
+                return 127, False, False, None
             self._running[proc.pid] = proc
         timed_out = not _exited_within(proc, timeout) if watch is None else _watched(proc, timeout, watch)
         # Before reaping the leader, so the group id cannot have been reused: a hung test and any
         # stray children of the test (same process group) must not outlive it.
         _kill_group(proc.pid)
-        returncode = proc.wait()
+        returncode, peak = _reap(proc)
         with self._lock:
             self._running.pop(proc.pid, None)
             # Killed by stop() rather than ended on its own: a process that exited just before the stop keeps
             # its outcome.
             interrupted = self._stopped and returncode == -signal.SIGKILL
-        return returncode, timed_out, interrupted
+        return returncode, timed_out, interrupted, peak
+
+
+def _reap(proc: subprocess.Popen) -> tuple[int, int | None]:
+    """Wait for the process: (its exit status, its peak memory). wait4's ru_maxrss (KiB on Linux) is the largest
+    resident set of the process and of each descendant it waited for itself; a descendant it left to init, or
+    one that left the group, is not in it, and neither are kernel pages nobody maps (docs/scheduling.md)."""
+    try:
+        _, status, usage = os.wait4(proc.pid, 0)
+    except ChildProcessError:  # reaped already (Popen.wait's fallback without a pidfd): no usage to read
+        return proc.wait(), None
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return proc.returncode, usage.ru_maxrss * 1024 or None
 
 
 def _exited_within(proc: subprocess.Popen, timeout: float) -> bool:

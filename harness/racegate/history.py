@@ -72,6 +72,9 @@ class TestHistory:
     sessions: int = 0  # sessions that ran it
     buckets: list[str] = field(default_factory=list)  # every bucket id it has shown
     strategies: dict[str, StrategyHistory] = field(default_factory=dict)
+    # Bytes: the peak resident memory of a run of its own in the latest session that measured one (its largest
+    # there), which admission expects of its next run before that run is made (memory.Admission).
+    peak_memory: int | None = None
 
     @property
     def failed(self) -> bool:
@@ -86,7 +89,8 @@ class TestHistory:
             duration=other.duration if other.duration is not None else self.duration,
             threads=max(t for t in (self.threads, other.threads, 0) if t is not None) or None,
             sessions=self.sessions + other.sessions, buckets=_union(self.buckets, other.buckets),
-            strategies=strategies)
+            strategies=strategies,
+            peak_memory=other.peak_memory if other.peak_memory is not None else self.peak_memory)
 
 
 @dataclass
@@ -113,7 +117,7 @@ class History:
 
         tests = {name: TestHistory(t.duration, t.threads, t.sessions, ids(t.buckets),
                                    {s: StrategyHistory(h.runs, h.seconds, h.hits, ids(h.buckets))
-                                    for s, h in t.strategies.items()})
+                                    for s, h in t.strategies.items()}, t.peak_memory)
                  for name, t in self.tests.items()}
         # A strategy's ids are among its test's (from_session): the test's say whether any is left unknown.
         known = all(b in aliases for t in self.tests.values() for b in t.buckets)
@@ -123,7 +127,8 @@ class History:
         return {HISTORY_KEY: HISTORY_VERSION, "signature_version": self.signature_version, "tests": {
             name: {"duration": t.duration, "threads": t.threads, "sessions": t.sessions, "buckets": t.buckets,
                    "strategies": {s: {"runs": h.runs, "seconds": round(h.seconds, 6), "hits": h.hits,
-                                      "buckets": h.buckets} for s, h in sorted(t.strategies.items())}}
+                                      "buckets": h.buckets} for s, h in sorted(t.strategies.items())},
+                   **({"peak_memory": t.peak_memory} if t.peak_memory is not None else {})}
             for name, t in sorted(self.tests.items())}}
 
     @classmethod
@@ -159,7 +164,8 @@ class History:
             history.tests[name] = TestHistory(
                 duration=None if duration is None else float(duration),
                 threads=r.nullable(entry, "threads", int, where), sessions=r.opt(entry, "sessions", int, 0, where),
-                buckets=r.strict_strings(entry, "buckets", where), strategies=strategies)
+                buckets=r.strict_strings(entry, "buckets", where), strategies=strategies,
+                peak_memory=r.nullable(entry, "peak_memory", int, where))
         return history
 
 
@@ -228,8 +234,9 @@ def from_session(records: Iterable[RunRecord], bucket_ids: dict[int, list[str]])
     for name, runs in by_test.items():
         plain = [r for r in runs if r.schedule == "none" and r.outcome != CUT]
         threads = [r.threads for r in runs if r.threads is not None]
+        peaks = [r.peak_memory for r in runs if r.peak_memory is not None]
         entry = TestHistory(duration=plain[0].duration if plain else None, threads=max(threads) if threads else None,
-                            sessions=1)
+                            sessions=1, peak_memory=max(peaks) if peaks else None)
         seen: Counter[str] = Counter()
         steady: frozenset | None = None
         for r in sorted(runs, key=lambda r: r.run):

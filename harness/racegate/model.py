@@ -170,6 +170,9 @@ class RunRecord:
     # `racegate replay`). A run of several tests in one process gives each test's record its own start.
     started: float | None = None
     purpose: str = ""  # PlannedRun.purpose: "" for a search run, "recheck" or "replay" for one that weighs a finding
+    # Bytes: the peak resident memory of the test's own process (execute.Execution.peak_memory); None for a test
+    # run in a batch process with others, or when it could not be measured.
+    peak_memory: int | None = None
 
     @property
     def ended(self) -> float | None:

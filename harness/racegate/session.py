@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Iterable
 
 from racegate import history as histories
-from racegate import outdir, steady_crash
+from racegate import memory, outdir, steady_crash
 from racegate.advice import steady_crash_advice
 from racegate import result as results
 from racegate.analyse import run_analysed
@@ -53,8 +53,11 @@ class Session:
                                    config.until_confident, bucket_id, config.history,
                                    config.plain_arm)
         tsan_flags = {"suppressions": str(config.suppressions.path)} if config.suppressions else None
+        # Memory admission (memory.Admission) starts from the peaks earlier sessions measured.
+        peaks = {name: t.peak_memory for name, t in (config.history.tests if config.history else {}).items()
+                 if t.peak_memory is not None}
         self.executor = Executor(outdir.runs_dir(config.out_dir), config.shim_path, config.timeout, deadline,
-                                 tsan_flags)
+                                 tsan_flags, memory.Admission(peaks))
         self.bucketer = Bucketer(outdir.reports_dir(config.out_dir))
         if config.batch:
             self.scheduler.add_batches(plan_batches(tests, config.jobs))

@@ -24,7 +24,9 @@ STATUS = {
 }
 
 # Why racegate cut a run, in the order reports list the causes.
-CUT_CAUSES = {"budget": "at the budget's deadline", "slow": "past a strategy's slowdown limit"}
+CUT_CAUSES = {"budget": "at the budget's deadline", "slow": "past a strategy's slowdown limit",
+              "oom": "by the out-of-memory killer"}
+OOM = "oom"  # execute.CUT_OOM: the environment's, said apart from racegate's own cuts (sentences.oom_note)
 
 # The runs that weighed a finding rather than searched.
 PURPOSES = {"recheck": "plain re-check", "replay": "seed replay"}

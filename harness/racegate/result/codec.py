@@ -167,6 +167,8 @@ def _test_json(t: TestResult) -> dict:
         entry["strategies"] = _spent_json(t.strategies)
     if t.cuts:
         entry["cuts"] = dict(t.cuts)
+    if t.peak_memory is not None:
+        entry["peak_memory"] = t.peak_memory
     return entry
 
 
@@ -252,7 +254,8 @@ def _test_from(r: JsonReader, value: Any, where: str) -> TestResult:
         run_serial=r.opt(d, "run_serial", bool, False, where), not_run=r.nullable(d, "not_run", str, where),
         not_repeated=r.nullable(d, "not_repeated", str, where),
         notes=r.strings(d, "notes", where), strategies=_spent_from(r, d.get("strategies"), f"{where}.strategies"),
-        cuts={str(k): r.opt(r.obj(d, "cuts", where), k, int, 0, f"{where}.cuts") for k in r.obj(d, "cuts", where)})
+        cuts={str(k): r.opt(r.obj(d, "cuts", where), k, int, 0, f"{where}.cuts") for k in r.obj(d, "cuts", where)},
+        peak_memory=r.nullable(d, "peak_memory", int, where))
 
 
 def _spent_from(r: JsonReader, value: Any, where: str) -> dict[str, Spent]:

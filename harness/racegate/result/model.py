@@ -85,6 +85,7 @@ class TestResult:
     strategies: dict[str, Spent] = field(default_factory=dict)  # runs and seconds per strategy; {} in old results
     # Cut runs per cause (RunRecord.cut: execute.CUT_BUDGET, CUT_SLOW); {} in results of earlier releases.
     cuts: dict[str, int] = field(default_factory=dict)
+    peak_memory: int | None = None  # bytes, the largest RunRecord.peak_memory of its runs; None when none measured
 
     @property
     def seconds(self) -> float:
@@ -111,13 +112,15 @@ class TestResult:
         outcomes = Counter({o: 0 for o in OUTCOMES})
         outcomes.update(r.outcome for r in records)
         threads = [r.threads for r in records if r.threads is not None]
+        peaks = [r.peak_memory for r in records if r.peak_memory is not None]
         return cls(
             name=test.name, runs=len(records), outcomes=dict(outcomes), threads=max(threads) if threads else None,
             mean_seconds=round(sum(r.duration for r in records) / len(records), 4) if records else 0.0,
             command=list(test.command), cwd=test.cwd, env=dict(test.env), timeout=test.timeout,
             labels=list(test.labels), is_gtest=test.is_gtest, will_fail=test.will_fail,
             skip_return_code=test.skip_return_code, run_serial=test.run_serial,
-            strategies=spent_per_strategy(records), cuts=dict(Counter(r.cut for r in records if r.cut)))
+            strategies=spent_per_strategy(records), cuts=dict(Counter(r.cut for r in records if r.cut)),
+            peak_memory=max(peaks) if peaks else None)
 
     @classmethod
     def never_ran(cls, test: TestCase, reason: str) -> TestResult:
@@ -147,7 +150,8 @@ class TestResult:
                        # Per strategy only when both shards timed their runs; else seconds come from the mean.
                        strategies=added(self.strategies, other.strategies)
                        if _timed(self) and _timed(other) else {},
-                       cuts=dict(Counter(self.cuts) + Counter(other.cuts)))
+                       cuts=dict(Counter(self.cuts) + Counter(other.cuts)),
+                       peak_memory=max(p for p in (self.peak_memory, other.peak_memory, 0) if p is not None) or None)
 
 
 def _not_repeated(a: TestResult, b: TestResult) -> str | None:

@@ -70,6 +70,7 @@ def test_every_status_a_result_gives_has_its_words(sample):
 
 
 def test_the_word_tables_cover_the_results_vocabulary():
-    assert set(words.CUT_CAUSES) == {execute.CUT_BUDGET, execute.CUT_SLOW}
+    assert set(words.CUT_CAUSES) == {execute.CUT_BUDGET, execute.CUT_SLOW, execute.CUT_OOM}
+    assert words.OOM == execute.CUT_OOM
     assert list(words.PURPOSES) == list(VERIFICATION_PURPOSES)
     assert set(words.ENDED_BY) == {"budget", "interrupt", "confident"}  # session._ended_by's answers
