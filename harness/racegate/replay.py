@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from racegate import outdir
+from racegate import memory, outdir
 from racegate.analyse import analyse_run
 from racegate.errors import RacegateError
 from racegate.execute import Executor
@@ -36,8 +36,9 @@ def replay(result: Result, prefix: str, runs: int, out_dir: Path, shim_path: Pat
     outdir.clear_logs(out_dir, reports=False)  # logs of an earlier replay must not count again
     # The suppressions file the session gave every run, so a replay sees what the session saw.
     supp = tsan_option_dict(first.env.get("TSAN_OPTIONS", "")).get("suppressions")
+    # With admission, as in a session: an OOM kill of a replayed run reads as the environment, not a crash.
     executor = Executor(outdir.runs_dir(out_dir), shim_path, timeout,
-                        tsan_flags={"suppressions": supp} if supp else None)
+                        tsan_flags={"suppressions": supp} if supp else None, admission=memory.Admission({}))
     # As the first run had it: a plain run after the test's first went without the shim.
     preload = schedule in SHIM_SCHEDULES or preloads_shim(first.env.get("LD_PRELOAD", ""))
     reproduced = 0
