@@ -25,7 +25,7 @@ def escape_property(text: str) -> str:
 
 def render(result: Result, options: RenderOptions | None = None) -> str:
     views = by_importance(result)
-    lines = [_annotation(v, result.config.source_dir) for v in views[:MAX_ANNOTATIONS]]
+    lines = [_annotation(v, result.config.root) for v in views[:MAX_ANNOTATIONS]]
     left = len(views) - len(lines)
     if left > 0:
         lines.append(
