@@ -6,8 +6,7 @@ import subprocess
 from pathlib import Path
 
 from racegate.build import cache_value
-from racegate.model import SourceFrame
-from racegate.result.model import Excerpt
+from racegate.model import Excerpt, SourceFrame
 
 CONTEXT_LINES = 3  # source lines kept above and below each racing line
 MAX_SOURCE_BYTES = 4 * 1024 * 1024  # a larger file is generated, not written: no excerpt

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 from racegate import __version__
 from racegate.errors import RacegateError
-from racegate.model import CUT, OUTCOMES, RunRecord, SourceFrame, StackTrace, TestCase
+from racegate.model import CUT, OUTCOMES, Excerpt, RunRecord, SourceFrame, StackTrace, TestCase
 from racegate.stats import new_bucket_chance
 from racegate.suppressions import UNCOUNTED_TYPE
 
@@ -178,20 +178,6 @@ class Symptom:
 
     def merged(self, other: Symptom) -> Symptom:
         return replace(self, runs=self.runs + other.runs, runs_with_cause=self.runs_with_cause + other.runs_with_cause)
-
-
-@dataclass(frozen=True)
-class Excerpt:
-    """The source lines around one racing line, read from the project's tree when the result was built."""
-
-    file: str  # as the frame names it
-    line: int  # the racing line
-    first: int  # the number of lines[0]
-    lines: list[str]
-
-    @property
-    def numbered(self) -> list[tuple[int, str]]:
-        return [(self.first + i, text) for i, text in enumerate(self.lines)]
 
 
 @dataclass(frozen=True)
