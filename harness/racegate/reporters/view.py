@@ -16,7 +16,7 @@ from racegate.reporters.interface import RenderOptions
 from racegate.reporters.text import count_of, found_after, frame_function, frame_location, percent, repo_path
 from racegate.reporters.words import ENDED_BY, ENDED_OTHERWISE, STATUS, StatusWords
 from racegate.result import BucketResult, Excerpt, FirstSeen, Result, RunConfig, TestResult
-from racegate.signature import is_library_frame
+from racegate.signature import is_library_frame, library_family
 
 
 @dataclass(frozen=True)
@@ -43,9 +43,12 @@ class StackRow:
 
     @property
     def fold_words(self) -> str:
-        words = ("standard-library frame" if all(is_library_frame(f) for f in self.folded)
-                 else "library and runtime frame")
-        return count_of(len(self.folded), words)
+        """"6 standard-library frames", "2 GoogleTest frames", or "5 library and runtime frames" when mixed."""
+        # A frame TSan could not name (`<null> <null>`, most often the thread's start in libstdc++ or libc) takes
+        # its neighbours' family rather than making them "mixed".
+        families = {library_family(f) for f in self.folded if f.file or f.function} or {"runtime"}
+        family = families.pop() if len(families) == 1 else "library and runtime"
+        return count_of(len(self.folded), f"{family} frame")
 
 
 @dataclass(frozen=True)

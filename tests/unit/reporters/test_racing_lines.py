@@ -167,3 +167,15 @@ def test_re_rendering_the_stored_result_gives_the_same_reports(tmp_path, stored)
     again = results.Result.from_json(json.loads(json.dumps(stored.to_json())))
     for fmt in (markdown, html, sarif, console):
         assert fmt.render(again, RenderOptions()) == fmt.render(stored, RenderOptions())
+
+
+def test_folded_frames_say_whose_they_are():
+    from racegate.reporters.view import StackRow
+    std = SourceFrame("std::thread::_State_impl::_M_run()", "/usr/include/c++/12/bits/std_thread.h", 244)
+    unnamed = SourceFrame("", "", None)
+    gtest = SourceFrame("testing::internal::HandleExceptionsInMethodIfSupported<testing::Test, void>", "", None)
+    tsan = SourceFrame("__tsan_write4", "", None)
+    assert StackRow(None, folded=(std, std, unnamed)).fold_words == "3 standard-library frames"
+    assert StackRow(None, folded=(gtest,)).fold_words == "1 GoogleTest frame"
+    assert StackRow(None, folded=(tsan, std)).fold_words == "2 library and runtime frames"
+    assert StackRow(None, folded=(unnamed,)).fold_words == "1 runtime frame"
