@@ -179,3 +179,14 @@ def test_folded_frames_say_whose_they_are():
     assert StackRow(None, folded=(gtest,)).fold_words == "1 GoogleTest frame"
     assert StackRow(None, folded=(tsan, std)).fold_words == "2 library and runtime frames"
     assert StackRow(None, folded=(unnamed,)).fold_words == "1 runtime frame"
+
+
+@pytest.mark.parametrize("fixture", ["result_release_0_1_0.json", "result_samples.json"])
+def test_results_of_earlier_releases_render_in_every_format_without_excerpts(fixture):
+    data = json.loads((Path(__file__).resolve().parents[2] / "fixtures" / fixture).read_text(encoding="utf-8"))
+    old = results.Result.from_json(data)
+    assert old.config.source_root is None and all(b.excerpts == [] for b in old.buckets)
+    assert "excerpts" not in json.dumps(old.to_json()) and "source_root" not in old.to_json()["config"]
+    for fmt in (console, github, html, junit, markdown, sarif):
+        assert fmt.render(old, RenderOptions())
+    json.loads(sarif.render(old))
