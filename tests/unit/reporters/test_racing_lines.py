@@ -147,6 +147,8 @@ def test_sarif_carries_snippets_and_every_project_frame(stored):
 def test_annotation_lands_on_the_first_racing_line(stored):
     line = github.render(stored).splitlines()[0]
     assert line.startswith("::error file=src/queue.hpp,line=10,")
+    # the message carries both racing lines, escaped as workflow commands need
+    assert "%0A  10 | if (a < b && c) slots_[i] = `x` | y;" in line and "%0A  20 | return slots_[i] |" in line
 
 
 def test_junit_and_github_stay_well_formed_with_hostile_lines(stored):
