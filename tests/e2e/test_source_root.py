@@ -60,7 +60,8 @@ def _run(build: Path, out: Path, cwd: Path) -> dict:
 
 
 @pytest.mark.parametrize("compiler", ["clang", "gcc"])
-def test_run_from_elsewhere_places_every_location_in_the_project(tmp_path: Path, compiler: str) -> None:
+def test_run_from_elsewhere_places_every_location_in_the_project(tmp_path: Path, compiler: str,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     jsonschema = pytest.importorskip("jsonschema")
     project = _project(tmp_path / "project")
     build = build_tsan_cmake_project(compiler, project, tmp_path / "builds" / "tsan")
@@ -68,7 +69,12 @@ def test_run_from_elsewhere_places_every_location_in_the_project(tmp_path: Path,
     elsewhere.mkdir()
     subprocess.run(["git", "init", "-q", str(elsewhere)], check=True)  # a git tree that is not the project's
 
+    # As a GitHub Actions runner sets them (GITHUB_ACTIONS left out: no annotations on this test's stdout).
+    for key, value in (("GITHUB_SERVER_URL", "https://github.com"), ("GITHUB_REPOSITORY", "acme/flags"),
+                       ("GITHUB_SHA", "0123abc"), ("GITHUB_WORKSPACE", str(project))):
+        monkeypatch.setenv(key, value)
     result = _run(build, elsewhere / "out", elsewhere)
+    assert result["config"]["source_url"] == "https://github.com/acme/flags/blob/0123abc"
     assert result["config"]["source_dir"] == str(elsewhere.resolve())
     assert result["config"]["source_root"] == str(project.resolve())
     races = [b for b in result["buckets"] if b["kind"] == "data race"]
@@ -97,6 +103,9 @@ def test_run_from_elsewhere_places_every_location_in_the_project(tmp_path: Path,
     assert "return g_flags &lt; 3 ? 0 : 1;  // | read |" in page
     summary = (elsewhere / "out" / "racegate-summary.md").read_text()
     assert "g_flags = g_flags | (1 &lt;&lt; 2);" in summary and "src/flags.cpp" in summary
+    for line in (7, 11):  # both racing lines, linked to the file at the commit
+        link = f"https://github.com/acme/flags/blob/0123abc/src/flags.cpp#L{line}"
+        assert f"({link})" in summary and f'href="{link}"' in page
 
     # The same build run from the project's own tree: the same buckets.
     at_home = _run(build, tmp_path / "out-home", project)
