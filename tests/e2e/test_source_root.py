@@ -110,3 +110,14 @@ def test_run_from_elsewhere_places_every_location_in_the_project(tmp_path: Path,
     # The same build run from the project's own tree: the same buckets.
     at_home = _run(build, tmp_path / "out-home", project)
     assert sorted(b["id"] for b in at_home["buckets"]) == sorted(b["id"] for b in result["buckets"])
+
+
+def test_a_command_run_takes_the_git_top_level_of_the_source_dir(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    (repo / "sub").mkdir(parents=True)
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    proc = racegate("run", "-S", str(repo / "sub"), "--runs", "1", "--out", str(tmp_path / "out"), "--format", "sarif",
+                    "--", "true", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    config = json.loads((tmp_path / "out" / "racegate.json").read_text())["config"]
+    assert config["source_dir"] == str((repo / "sub").resolve()) and config["source_root"] == str(repo.resolve())
