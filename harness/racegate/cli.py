@@ -17,6 +17,7 @@ from racegate import __version__, discover, gate, github_actions, outdir, shim, 
 from racegate import history as histories
 from racegate import result as results
 from racegate.build import build_preset, compiler, uses_tsan
+from racegate.sourcetree import source_root
 from racegate.errors import EXIT_CLEAN, EXIT_FOUND, EXIT_INTERRUPTED, EXIT_USAGE, RacegateError
 from racegate.model import TestCase
 from racegate.progress import Progress
@@ -169,9 +170,11 @@ def _session(args: argparse.Namespace, tests: list[TestCase], schedules: list[st
 def _run_config(args: argparse.Namespace, schedules: list[str], master_seed: int, source_dir: Path,
                 build_dir: Path | None, out_dir: Path, supp: suppressions.SuppressionFile | None) -> results.RunConfig:
     """What the result records of how it was run."""
+    root = source_root(build_dir, source_dir)
     return results.RunConfig(
         runs=args.runs, time_budget=args.time_budget, jobs=args.jobs, seed=master_seed, schedules=schedules,
         shard=args.shard, until_confident=args.until_confident, source_dir=str(source_dir),
+        source_root=str(root), source_url=github_actions.source_url(root),
         build_dir=str(build_dir) if build_dir else None, out_dir=str(out_dir),
         compiler=compiler(build_dir) if build_dir else None, strict=args.strict,
         gate_library_reports=args.gate_library_reports, suppression_files=list(supp.sources) if supp else None)

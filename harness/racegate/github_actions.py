@@ -5,7 +5,9 @@ know nothing of where it goes); docs/ci.md says what a workflow gets."""
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Mapping
+from urllib.parse import quote
 
 from racegate.reporters import RenderOptions, render
 from racegate.result import Result
@@ -20,3 +22,22 @@ def publish(result: Result, options: RenderOptions, environ: Mapping[str, str] =
     if summary_path:
         with open(summary_path, "a", encoding="utf-8", errors="backslashreplace") as summary:
             summary.write(render("markdown", result, options))
+
+
+def source_url(source_root: Path, environ: Mapping[str, str] = os.environ) -> str | None:
+    """In GitHub Actions, the web address of `source_root` at the commit the job checked out
+    ($GITHUB_SERVER_URL/$GITHUB_REPOSITORY/blob/$GITHUB_SHA, then the root's path in $GITHUB_WORKSPACE when it is a
+    subdirectory of the checkout); None outside Actions. A location's link is this, "/", its path and "#L<n>"."""
+    parts = [environ.get(k, "").strip("/") for k in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_SHA")]
+    if not all(parts):
+        return None
+    url = f"{parts[0]}/{parts[1]}/blob/{parts[2]}"
+    workspace = environ.get("GITHUB_WORKSPACE")
+    if workspace:
+        try:
+            inside = source_root.resolve().relative_to(Path(workspace).resolve())
+        except ValueError:
+            return None  # the tree is not the repository's checkout: no address on GitHub would be right
+        if inside.parts:
+            url += "/" + quote(inside.as_posix())
+    return url

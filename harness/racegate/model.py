@@ -97,6 +97,20 @@ class SourceFrame:
 
 
 @dataclass(frozen=True)
+class Excerpt:
+    """The source lines around one racing line, read from the project's tree when the result was built."""
+
+    file: str  # as the frame names it
+    line: int  # the racing line
+    first: int  # the number of lines[0]
+    lines: list[str]
+
+    @property
+    def numbered(self) -> list[tuple[int, str]]:
+        return [(self.first + i, text) for i, text in enumerate(self.lines)]
+
+
+@dataclass(frozen=True)
 class StackTrace:
     """One stack of a bucket as results show it: TSan's header line and its frames, innermost first."""
 

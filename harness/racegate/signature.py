@@ -237,6 +237,17 @@ def is_library_frame(frame: Frame | SourceFrame) -> bool:
     return name.startswith(_LIBRARY_NAMESPACES) or name.startswith(_RUNTIME_FUNCTION_PREFIXES)
 
 
+def library_family(frame: Frame | SourceFrame) -> str:
+    """Whose a frame the project did not write is, in the words reports fold such frames under: "standard-library",
+    "GoogleTest" or (anything else: the sanitizer runtime, libc, an unknown module) "runtime"."""
+    f, name = frame.file or "", qualified_name(frame.function)
+    if any(p in f for p in _GTEST_FILE_PARTS) or name.startswith("testing::"):
+        return "GoogleTest"
+    if any(p in f for p in _STDLIB_FILE_PARTS) or name.startswith(_LIBRARY_NAMESPACES):
+        return "standard-library"
+    return "runtime"
+
+
 def is_project_frame(frame: Frame) -> bool:
     """A frame of the user's own code: has a file, and is neither runtime nor library."""
     return bool(frame.file) and not is_runtime_frame(frame) and not is_library_frame(frame)

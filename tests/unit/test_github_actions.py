@@ -18,3 +18,23 @@ def test_annotations_and_summary_only_where_github_says(tmp_path, capsys):
     assert capsys.readouterr().out.startswith("::")
     text = summary.read_text()
     assert text.startswith("earlier step\n") and "T.a" in text
+
+
+GITHUB = {"GITHUB_SERVER_URL": "https://github.com", "GITHUB_REPOSITORY": "acme/queue", "GITHUB_SHA": "0123abc"}
+
+
+def test_source_url_is_the_tree_at_the_commit(tmp_path):
+    assert github_actions.source_url(tmp_path, GITHUB) == "https://github.com/acme/queue/blob/0123abc"
+    work = {**GITHUB, "GITHUB_WORKSPACE": str(tmp_path)}
+    assert github_actions.source_url(tmp_path, work) == "https://github.com/acme/queue/blob/0123abc"
+    # a project in a subdirectory of the checkout: its path in the repository follows the commit
+    (tmp_path / "libs" / "my queue").mkdir(parents=True)
+    assert (github_actions.source_url(tmp_path / "libs" / "my queue", work)
+            == "https://github.com/acme/queue/blob/0123abc/libs/my%20queue")
+
+
+def test_no_source_url_outside_actions_or_outside_the_checkout(tmp_path):
+    assert github_actions.source_url(tmp_path, {}) is None
+    assert github_actions.source_url(tmp_path, {**GITHUB, "GITHUB_SHA": ""}) is None
+    (tmp_path / "checkout").mkdir()
+    assert github_actions.source_url(tmp_path, {**GITHUB, "GITHUB_WORKSPACE": str(tmp_path / "checkout")}) is None

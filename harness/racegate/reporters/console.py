@@ -6,8 +6,10 @@ from racegate.reporters.interface import RenderOptions
 from racegate.reporters.sentences import (
     budget_line, coverage_notes, discovery_line, per_strategy, suppressions_summary, verdict
 )
-from racegate.reporters.text import found_after, one_line, percent, seconds, share, strategy_seconds
-from racegate.reporters.view import BucketView, by_importance, detail, test_costs, test_rows, timed_strategies
+from racegate.reporters.text import found_after, one_line, percent, seconds, share, strategy_seconds, strip_control
+from racegate.reporters.view import (
+    BucketView, by_importance, detail, excerpt_lines, test_costs, test_rows, timed_strategies
+)
 from racegate.result import Result
 
 FORMAT = "console"
@@ -45,8 +47,8 @@ def render(result: Result, options: RenderOptions | None = None) -> str:
 
 def _bucket(v: BucketView, paint) -> list[str]:
     """One bucket's block: its tag, kind, id and title, then its detail (view.detail) indented, laid out for a
-    terminal: the sides as columns, the runs per strategy after how it was found, the replay line aligned under the
-    reproduce line (and left as it is: one_line could change a quoted argument)."""
+    terminal: the sides as columns, each with its source lines, the runs per strategy after how it was found, the
+    replay line aligned under the reproduce line (and left as it is: one_line could change a quoted argument)."""
     tag = paint(v.status_words.tag, "red" if v.new else "yellow")
     lines = [f"[{tag}] {paint(one_line(v.kind), 'bold')}  {v.id}", f"  {one_line(v.title)}"]
     sides = iter(v.sides)
@@ -54,6 +56,8 @@ def _bucket(v: BucketView, paint) -> list[str]:
         if line.part == "side":
             side = next(sides)
             lines.append(f"  {side.label:<14} {one_line(side.function)}  ({one_line(side.location)})")
+            if side.excerpt is not None:
+                lines += [f"      {strip_control(text)}" for text in excerpt_lines(side.excerpt)]
         elif line.part == "found by":
             lines.append(_found_by(v))
         elif line.part == "replay":

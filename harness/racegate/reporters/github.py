@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from racegate.reporters.interface import RenderOptions
 from racegate.reporters.text import count_of, repo_path, strip_control
-from racegate.reporters.view import BucketView, by_importance, detail_lines
+from racegate.reporters.view import BucketView, by_importance, detail
 from racegate.result import Result
 
 FORMAT = "github"
@@ -25,7 +25,7 @@ def escape_property(text: str) -> str:
 
 def render(result: Result, options: RenderOptions | None = None) -> str:
     views = by_importance(result)
-    lines = [_annotation(v, result.config.source_dir) for v in views[:MAX_ANNOTATIONS]]
+    lines = [_annotation(v, result.config.root) for v in views[:MAX_ANNOTATIONS]]
     left = len(views) - len(lines)
     if left > 0:
         lines.append(
@@ -45,6 +45,19 @@ def _annotation(v: BucketView, src: str | None) -> str:
             props["line"] = str(v.sides[0].frame.line)
     state = "new" if v.new else "known"
     props["title"] = strip_control(f"racegate ({state}): {v.kind}")
-    text = strip_control("\n".join([v.title, *detail_lines(v)]))
+    text = strip_control("\n".join([v.title, *_lines(v)]))
     joined = ",".join(f"{k}={escape_property(val)}" for k, val in props.items())
     return f"::{command} {joined}::{escape_data(text)}"
+
+
+def _lines(v: BucketView) -> list[str]:
+    """The detail lines, each side followed by its racing line itself (the annotation sits on the first one; the
+    other may be in another file)."""
+    lines, sides = [], iter(v.sides)
+    for line in detail(v):
+        lines.append(str(line))
+        if line.part == "side":
+            x = next(sides).excerpt
+            if x is not None:
+                lines.append(f"  {x.line} | {x.lines[x.line - x.first].strip()}")
+    return lines

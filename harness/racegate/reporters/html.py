@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from racegate import gate
-from racegate.model import OUTCOMES, SourceFrame
+from racegate.model import OUTCOMES, SourceFrame, StackTrace
 from racegate.reporters.interface import RenderOptions
 from racegate.reporters.sentences import (
     budget_line, coverage_notes, discovery_line, per_strategy, quiet_line, suppressions_summary, verdict
@@ -18,19 +18,19 @@ from racegate.reporters.text import (
     strip_control
 )
 from racegate.reporters.view import (
-    access_label, BucketView, by_severity, is_quiet, raw_report_text, test_costs, test_rows, timed_strategies
+    access_label, BucketView, by_severity, is_quiet, raw_report_text, Side, StackRow, stack_rows, test_costs,
+    test_rows, timed_strategies
 )
-from racegate.result import Result
+from racegate.result import Result, RunConfig
+from racegate.sourcetree import SourceReader
 from racegate.stats import runs_since_last_discovery
 
 FORMAT = "html"
 FILENAME = "racegate.html"
 
 _HERE = Path(__file__).resolve().parent
-CONTEXT_LINES = 3  # source lines shown above and below each access
 FLAT_BELOW = 0.05  # the discovery curve reads as flat only while Good-Turing's chance of a new problem is below this
-MAX_SOURCE_BYTES = 4 * 1024 * 1024
-MAX_STACK_FRAMES = 40
+MAX_STACK_ROWS = 40
 
 
 def e(text: object) -> str:
@@ -51,7 +51,7 @@ def render(result: Result, options: RenderOptions | None = None) -> str:
         f"default-src 'none'; style-src {_csp_hash(css)}; script-src {_csp_hash(js)}; img-src data:; "
         "base-uri 'none'; form-action 'none'"
     )
-    sources = _Sources(result.config.source_dir)
+    sources = _Sources(result.config)
     views = by_severity(result)
     state = "fail" if gate.failing(result) else "pass"
     verdict_text = verdict(result)
@@ -216,12 +216,11 @@ def _problems(result: Result, views: list[BucketView], sources: _Sources, opts: 
         '<button type="button" data-filter="new" aria-pressed="false">New only</button>'
         '<button type="button" id="toggle-raw" aria-pressed="false">Expand raw reports</button></div>'
     )
-    src = result.config.source_dir
-    body = "".join(_bucket(v, i, src, sources, opts) for i, v in enumerate(views))
+    body = "".join(_bucket(v, i, result, sources, opts) for i, v in enumerate(views))
     return f'<h2 id="problems">Problems ({len(views)})</h2>{toolbar}{body}'
 
 
-def _bucket(v: BucketView, index: int, src: str | None, sources: _Sources, opts: RenderOptions) -> str:
+def _bucket(v: BucketView, index: int, result: Result, sources: _Sources, opts: RenderOptions) -> str:
     seen = v.first_seen
     tags = (
         f'<div class="tags"><span class="tag {"new" if v.new else "known"}">{"NEW" if v.new else "known"}</span>'
@@ -273,7 +272,7 @@ def _bucket(v: BucketView, index: int, src: str | None, sources: _Sources, opts:
     return (
         f'<article class="bucket {"new" if v.new else "known"}" id="b-{e(v.id or index)}">{tags}'
         f"<h3>{e(v.title)}</h3><dl class=\"facts\">{dl}</dl>"
-        f"{_stacks(v, src, sources)}{advice}{repro}{baseline}{raw}</article>"
+        f"{_stacks(v, result, sources)}{advice}{repro}{baseline}{raw}</article>"
     )
 
 
@@ -281,32 +280,48 @@ def _plural(n: object, word: str) -> str:
     return f"{n} {word}" + ("" if n == 1 else "s")
 
 
-def _stacks(v: BucketView, src: str | None, sources: _Sources) -> str:
+def _stacks(v: BucketView, result: Result, sources: _Sources) -> str:
+    """Both stacks side by side, each under the source lines of its racing line; the frames the project did not
+    write folded, one expandable line per run of them."""
     columns = []
     if v.stacks:
         for i, stack in enumerate(v.stacks):
-            own = next((f for f in stack.frames if repo_path(f.file, src)), None)
-            if own is None and i < len(v.sides):
-                own = v.sides[i].frame
-            columns.append(_column(access_label(v.bucket, i), stack.header, stack.frames, own, src, sources))
+            side = v.sides[i] if i < len(v.sides) else None
+            columns.append(_column(access_label(v.bucket, i), stack.header, stack_rows(stack, result.config),
+                                   sources.snippet(side, stack), result.config.root))
     else:
         for side in v.sides:
-            columns.append(_column("location", "", (side.frame,), side.frame, src, sources))
+            columns.append(_column("location", "", [StackRow(side.frame, side.link)],
+                                   sources.snippet(side, StackTrace()), result.config.root))
     return f'<div class="stacks">{"".join(columns)}</div>' if columns else ""
 
 
-def _column(role: str, header: str, frames: Sequence[SourceFrame], own: SourceFrame | None, src: str | None,
-            sources: _Sources) -> str:
-    snippet = sources.snippet(own, src) if own else ""
-    items = []
-    for f in frames[:MAX_STACK_FRAMES]:
-        cls = ' class="own"' if repo_path(f.file, src) else ""
-        loc = f'<span class="loc">{e(frame_location(f, src))}</span>' if f.file else ""
-        items.append(f"<li{cls}>{e(frame_function(f))}{loc}</li>")
-    if len(frames) > MAX_STACK_FRAMES:
-        items.append(f"<li>… {len(frames) - MAX_STACK_FRAMES} more frames</li>")
+def _column(role: str, header: str, rows: Sequence[StackRow], snippet: str, src: str | None) -> str:
+    items, index = [], 0
+    for row in rows[:MAX_STACK_ROWS]:
+        if row.frame is None:
+            inner = "".join(f"<li>{_frame_item(f, None, src)}</li>" for f in row.folded)
+            items.append(f'<li class="fold" value="{index}"><details><summary>{e(row.fold_words)}</summary>'
+                         f'<ol start="{index}">{inner}</ol></details></li>')
+            index += len(row.folded)
+        else:
+            items.append(f'<li class="own" value="{index}">{_frame_item(row.frame, row.link, src)}</li>')
+            index += 1
+    if len(rows) > MAX_STACK_ROWS:
+        items.append(f"<li>… {len(rows) - MAX_STACK_ROWS} more</li>")
     title = e(header) if header else f'<span class="role">{e(role)}</span>'
     return f'<div class="stack"><h4>{title}</h4>{snippet}<ol start="0">{"".join(items)}</ol></div>'
+
+
+def _frame_item(frame: SourceFrame, link: str | None, src: str | None) -> str:
+    if not frame.file:
+        return e(frame_function(frame))
+    return f'{e(frame_function(frame))}<span class="loc">{_a(e(frame_location(frame, src)), link)}</span>'
+
+
+def _a(text: str, link: str | None) -> str:
+    """Escaped text, as a link to the file at the commit when the result has one."""
+    return f'<a href="{e(link)}">{text}</a>' if link else text
 
 
 def _tests(result: Result) -> str:
@@ -400,40 +415,24 @@ def _time(result: Result) -> str:
 
 
 class _Sources:
-    """Reads project source files once each, to show the lines around an access."""
+    """The source lines shown above each stack: the result's own (read from the tree when it was built), or, for a
+    result of an earlier release, which has none, read now from its source dir as those releases did."""
 
-    def __init__(self, source_dir: str | None) -> None:
-        self.root = Path(source_dir).resolve() if source_dir else None
-        self.cache: dict[Path, list[str] | None] = {}
+    def __init__(self, config: RunConfig) -> None:
+        self.src = config.root
+        self.live = SourceReader(config.source_dir) if config.source_root is None else None
 
-    def lines(self, file: str) -> list[str] | None:
-        if self.root is None:
-            return None  # without a project root nothing tells project files from the machine's others
-        path = Path(file)
-        if not path.is_absolute():
-            path = self.root / path
-        path = path.resolve()
-        # Only the project's own files: a published report must not leak other files of the CI machine.
-        if self.root not in path.parents:
-            return None
-        if path not in self.cache:
-            try:
-                ok = path.is_file() and path.stat().st_size <= MAX_SOURCE_BYTES
-                self.cache[path] = path.read_text(encoding="utf-8", errors="replace").splitlines() if ok else None
-            except OSError:
-                self.cache[path] = None
-        return self.cache[path]
-
-    def snippet(self, frame: SourceFrame, src: str | None) -> str:
-        line = frame.line
-        lines = self.lines(frame.file) if frame.file and line else None
-        if not lines or line is None or not 1 <= line <= len(lines):
+    def snippet(self, side: Side | None, stack: StackTrace) -> str:
+        excerpt = side.excerpt if side is not None else None
+        if self.live is not None:
+            own = next((f for f in stack.frames if repo_path(f.file, self.src)), side.frame if side else None)
+            excerpt = self.live.excerpt(own)
+        if excerpt is None:
             return ""
-        lo, hi = max(1, line - CONTEXT_LINES), min(len(lines), line + CONTEXT_LINES)
         rows = "".join(
-            f'<span class="row{" hit" if n == line else ""}"><span class="ln">{n}</span>'
-            f'{e(lines[n - 1].expandtabs(4))}</span>'
-            for n in range(lo, hi + 1)
+            f'<span class="row{" hit" if n == excerpt.line else ""}"><span class="ln">{n}</span>{e(text)}</span>'
+            for n, text in excerpt.numbered
         )
-        name = f'<div class="src-name">{e(frame_location(frame, src))}</div>'
-        return f"{name}<pre class=\"src\">{rows}</pre>"
+        where = frame_location(SourceFrame(file=excerpt.file, line=excerpt.line), self.src)
+        link = side.link if side is not None and side.frame.file == excerpt.file else None
+        return f'<div class="src-name">{_a(e(where), link)}</div><pre class="src">{rows}</pre>'

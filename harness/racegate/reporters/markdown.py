@@ -8,10 +8,12 @@ from racegate.reporters.interface import RenderOptions
 from racegate.reporters.sentences import (
     budget_line, coverage_notes, per_strategy, quiet_line, quiet_tail, suppressions_summary, verdict
 )
-from racegate.reporters.text import found_after, one_line, percent, seconds, share, strategy_seconds, strip_control
+from racegate.reporters.text import (
+    found_after, frame_function, frame_location, one_line, percent, seconds, share, strategy_seconds, strip_control
+)
 from racegate.reporters.view import (
-    BucketView, by_importance, detail_lines, discovery_steps, is_quiet, raw_report_text, test_costs, test_rows,
-    timed_strategies
+    BucketView, StackRow, by_importance, detail, discovery_steps, excerpt_lines, is_quiet, raw_report_text,
+    stack_row_text, stack_rows, test_costs, test_rows, timed_strategies
 )
 from racegate.result import Result
 
@@ -54,7 +56,8 @@ def render(result: Result, options: RenderOptions | None = None, *, max_bytes: i
         out.add("|---|---|---|---|---:|---|---|")
         shown = 0
         for v in views:
-            where = "<br>".join(f"{md(side.function)} at {md(side.location)}" for side in v.sides) or "–"
+            where = "<br>".join(f"{md(side.function)} at {_linked(md(side.location), side.link)}"
+                                for side in v.sides) or "–"
             row = (
                 f"| {'**new**' if v.new else 'known'} | {md(v.kind)} "
                 f"| {md(v.title)} | {where} | {md(v.frequency)} "
@@ -76,7 +79,7 @@ def render(result: Result, options: RenderOptions | None = None, *, max_bytes: i
         out.add("### Reports\n")
         shown = 0
         for v in views:
-            if not out.add(_details(v, opts)):
+            if not out.add(_details(v, result, opts)):
                 break
             shown += 1
         if shown < len(views):
@@ -173,15 +176,57 @@ def _time(result: Result) -> list[str]:
     return lines
 
 
-def _details(v: BucketView, opts: RenderOptions) -> str:
-    # Inside <details>/<pre> GitHub does not parse Markdown, so HTML escaping alone keeps the text literal.
-    e = html.escape
+def _details(v: BucketView, result: Result, opts: RenderOptions) -> str:
+    # Inside <details>/<pre> GitHub does not parse Markdown, so HTML escaping alone keeps the text literal; the
+    # links are HTML too. The stacks come folded (library and runtime frames as one line each): the whole raw
+    # report is in the report files and the HTML page. A bucket without stacks shows its raw report.
     state = "new" if v.new else "known"
-    lines = [f"[{state}] {v.id}: {v.title}", "", f"what: {v.advice.what}", *detail_lines(v),
-             "", raw_report_text(v.bucket, opts, limit=16 * 1024)]
-    body = e(strip_control("\n".join(lines)))
-    summary = e(one_line(v.title if v.title.startswith(v.kind) else f"{v.kind}: {v.title}"))
+    lines = [_e(f"[{state}] {v.id}: {v.title}"), "", _e(f"what: {v.advice.what}")]
+    sides = iter(v.sides)
+    for line in detail(v):
+        if line.part != "side":
+            lines.append(_e(str(line)))
+            continue
+        side = next(sides)
+        lines.append(f"{_e(side.label)}: {_e(side.function)} at {_a(_e(side.location), side.link)}")
+        if side.excerpt is not None:
+            lines += [_e(text) for text in excerpt_lines(side.excerpt)]
+    for stack in v.stacks:
+        lines += ["", _e(stack.header)]
+        lines += [f"  {_stack_row(row, result.config.root)}" for row in stack_rows(stack, result.config)]
+    if not v.stacks:  # a crash or a failure: its output is what there is to read
+        lines += ["", _e(raw_report_text(v.bucket, opts, limit=16 * 1024))]
+    elif v.bucket.raw_report:
+        lines += ["", _e(f"raw report: {v.bucket.raw_report}")]
+    body = "\n".join(lines)
+    summary = _e(one_line(v.title if v.title.startswith(v.kind) else f"{v.kind}: {v.title}"))
     return f"<details><summary>{summary}</summary>\n\n<pre>\n{body}\n</pre>\n\n</details>\n"
+
+
+def _e(text: str) -> str:
+    """One line of a <pre> block: control characters dropped, HTML-escaped (quotes too)."""
+    return html.escape(strip_control(text), quote=True)
+
+
+def _stack_row(row: StackRow, src: str | None) -> str:
+    if row.frame is None:
+        return _e(stack_row_text(row, src))
+    return f"{_e(frame_function(row.frame))} at {_a(_e(frame_location(row.frame, src)), row.link)}"
+
+
+def _a(text: str, link: str | None) -> str:
+    """Escaped text as an HTML link to `link` when there is one."""
+    return f'<a href="{html.escape(link, quote=True)}">{text}</a>' if link else text
+
+
+def _linked(text: str, link: str | None) -> str:
+    """Escaped Markdown text as a Markdown link to `link` when there is one."""
+    return f"[{text}]({_url(link)})" if link else text
+
+
+def _url(link: str) -> str:
+    """A link target Markdown reads whole: the characters that would end it, or break a table cell, encoded."""
+    return "".join(f"%{ord(ch):02X}" if ch in " ()<>|[]`\\\"'" else ch for ch in link)
 
 
 class _Budget:

@@ -1,4 +1,6 @@
-"""SARIF 2.1.0 for GitHub code scanning: one rule per kind, one result per bucket, both stacks as code flows."""
+"""SARIF 2.1.0 for GitHub code scanning: one rule per kind, one result per bucket at its first racing line (with
+the source lines around it), every project frame of both stacks as a related location, both stacks as code flows.
+URIs are relative to the source root (`%SRCROOT%`)."""
 from __future__ import annotations
 
 import gzip
@@ -12,8 +14,8 @@ from racegate.kinds import severity
 from racegate.model import SourceFrame, StackTrace
 from racegate.reporters.interface import RenderOptions
 from racegate.reporters.text import frame_function, one_line, repo_path
-from racegate.reporters.view import access_label, BucketView, by_importance, detail_lines
-from racegate.result import Result
+from racegate.reporters.view import access_label, BucketView, by_importance, detail_lines, is_project_frame
+from racegate.result import Excerpt, Result
 
 FORMAT = "sarif"
 FILENAME = "racegate.sarif"
@@ -33,7 +35,7 @@ def render(
     max_results: int = MAX_RESULTS,
     max_gzip_bytes: int = MAX_GZIP_BYTES,
 ) -> str:
-    src = result.config.source_dir
+    src = result.config.root
     views = by_importance(result)
     kinds = sorted({v.kind for v in views}, key=lambda k: (severity(k), k))
     rule_index = {k: i for i, k in enumerate(kinds)}
@@ -113,7 +115,8 @@ def _result(v: BucketView, src: str | None, rule_index: dict) -> dict:
         "ruleIndex": rule_index[v.kind],
         "level": "error" if v.new else "note",
         "message": {"text": "\n".join(message)},
-        "locations": [_location(located[0].frame, src, v.title) if located else _fallback_location(v)],
+        "locations": [_location(located[0].frame, src, v.title, located[0].excerpt) if located
+                      else _fallback_location(v)],
         "partialFingerprints": {"primaryLocationLineHash": v.id},
         "baselineState": "new" if v.new else "unchanged",
         "properties": {
@@ -126,16 +129,33 @@ def _result(v: BucketView, src: str | None, rule_index: dict) -> dict:
             "reproduce": v.reproduce,
         },
     }
-    related = [
-        dict(_location(side.frame, src, f"{access_label(v.bucket, i)}: {side.function}"), id=i + 1)
-        for i, side in enumerate(located)
-    ]
+    related = [dict(location, id=i + 1) for i, location in enumerate(_related(v, src))]
     if related:
         out["relatedLocations"] = related
     flows = [_thread_flow(s, src) for s in v.stacks]
     flows = [f for f in flows if f["locations"]]
     if flows:
         out["codeFlows"] = [{"message": {"text": one_line(v.title)}, "threadFlows": flows}]
+    return out
+
+
+def _related(v: BucketView, src: str | None) -> list[dict]:
+    """Every project frame of both stacks, once each (the sides' frames, with their source lines, when the bucket
+    has no stacks)."""
+    if not v.stacks:
+        return [_location(side.frame, src, f"{side.label}: {side.function}", side.excerpt)
+                for side in v.sides if side.frame.file]
+    excerpts = {(s.frame.file, s.frame.line): s.excerpt for s in v.sides}
+    seen: set[tuple[str, int | None]] = set()
+    out = []
+    for i, stack in enumerate(v.stacks):
+        for frame in stack.frames:
+            key = (frame.file, frame.line)
+            if key in seen or not is_project_frame(frame, src):
+                continue
+            seen.add(key)
+            label = f"{access_label(v.bucket, i)}: {frame_function(frame)}"
+            out.append(_location(frame, src, label, excerpts.get(key)))
     return out
 
 
@@ -151,11 +171,15 @@ def _thread_flow(stack: StackTrace, src: str | None) -> dict:
     }
 
 
-def _location(frame: SourceFrame, src: str | None, text: str) -> dict:
+def _location(frame: SourceFrame, src: str | None, text: str, excerpt: Excerpt | None = None) -> dict:
     artifact, in_project = _artifact(frame.file, src)
     physical: dict = {"artifactLocation": artifact}
     if frame.line:
         physical["region"] = {"startLine": frame.line}
+        if excerpt is not None and excerpt.line == frame.line:
+            physical["region"]["snippet"] = {"text": excerpt.lines[excerpt.line - excerpt.first]}
+            physical["contextRegion"] = {"startLine": excerpt.first, "endLine": excerpt.first + len(excerpt.lines) - 1,
+                                         "snippet": {"text": "\n".join(excerpt.lines) + "\n"}}
     loc: dict = {"physicalLocation": physical, "message": {"text": one_line(text) or "here"}}
     if not in_project:
         loc["properties"] = {"outsideProject": True}

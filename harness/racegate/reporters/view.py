@@ -7,24 +7,48 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 from racegate import kinds, outdir
 from racegate.advice import Advice
 from racegate.model import SourceFrame, StackTrace
 from racegate.reporters.interface import RenderOptions
-from racegate.reporters.text import count_of, found_after, frame_function, frame_location, percent
+from racegate.reporters.text import count_of, found_after, frame_function, frame_location, percent, repo_path
 from racegate.reporters.words import ENDED_BY, ENDED_OTHERWISE, STATUS, StatusWords
-from racegate.result import BucketResult, FirstSeen, Result, TestResult
+from racegate.result import BucketResult, Excerpt, FirstSeen, Result, RunConfig, TestResult
+from racegate.signature import is_library_frame, library_family
 
 
 @dataclass(frozen=True)
 class Side:
-    """One side of a bucket: what it did ("write", "previous read", ...) and its top in-project frame."""
+    """One side of a bucket: what it did ("write", "previous read", ...), its top in-project frame, the source
+    lines around it (None when the result has none) and its address on GitHub (None outside Actions)."""
 
     label: str
     function: str
     location: str
     frame: SourceFrame
+    excerpt: Excerpt | None = None
+    link: str | None = None
+
+
+@dataclass(frozen=True)
+class StackRow:
+    """One line of a stack as reports list it: a frame of the project, or a run of library and runtime frames
+    folded into one ("6 standard-library frames", `folded` holding them)."""
+
+    frame: SourceFrame | None
+    link: str | None = None
+    folded: tuple[SourceFrame, ...] = ()
+
+    @property
+    def fold_words(self) -> str:
+        """"6 standard-library frames", "2 GoogleTest frames", or "5 library and runtime frames" when mixed."""
+        # A frame TSan could not name (`<null> <null>`, most often the thread's start in libstdc++ or libc) takes
+        # its neighbours' family rather than making them "mixed".
+        families = {library_family(f) for f in self.folded if f.file or f.function} or {"runtime"}
+        family = families.pop() if len(families) == 1 else "library and runtime"
+        return count_of(len(self.folded), f"{family} frame")
 
 
 @dataclass(frozen=True)
@@ -177,12 +201,14 @@ def detail_lines(v: BucketView) -> list[str]:
 
 
 def bucket_view(bucket: BucketResult, result: Result) -> BucketView:
-    src = result.config.source_dir
+    config = result.config
+    src = config.root
     exposed, fraction = result.runs_exposed(bucket), result.run_fraction(bucket)
+    excerpts = list(bucket.excerpts) + [None] * (len(bucket.frames) - len(bucket.excerpts))
     return BucketView(
         bucket=bucket,
-        sides=[Side(access_label(bucket, i), frame_function(f), frame_location(f, src), f)
-               for i, f in enumerate(bucket.frames)],
+        sides=[Side(access_label(bucket, i), frame_function(f), frame_location(f, src), f, excerpts[i],
+                    source_link(f, config)) for i, f in enumerate(bucket.frames)],
         runs_exposed=exposed, fraction=fraction,
         frequency=f"{bucket.runs_with_bucket} of {exposed} runs ({percent(fraction)})",
         strategy=bucket.first_seen.schedule or "?",
@@ -213,6 +239,51 @@ def access_label(bucket: BucketResult, index: int) -> str:
         if words:
             return words[0].lower()
     return "location"
+
+
+def source_link(frame: SourceFrame, config: RunConfig) -> str | None:
+    """The frame's file at the commit on GitHub, at its line (".../blob/<sha>/src/q.cpp#L42"); None outside GitHub
+    Actions or for a file outside the project."""
+    rel = repo_path(frame.file, config.root) if config.source_url else None
+    if rel is None:
+        return None
+    return f"{config.source_url}/{quote(rel)}" + (f"#L{frame.line}" if frame.line else "")
+
+
+def is_project_frame(frame: SourceFrame, src: str | None) -> bool:
+    """A frame of the project's own code: under the source root, and neither library nor runtime (a copy of
+    GoogleTest inside the tree is still GoogleTest)."""
+    return repo_path(frame.file, src) is not None and not is_library_frame(frame)
+
+
+def stack_rows(stack: StackTrace, config: RunConfig) -> list[StackRow]:
+    """The stack innermost first, each run of frames the project did not write folded into one row."""
+    rows: list[StackRow] = []
+    run: list[SourceFrame] = []
+    for frame in stack.frames:
+        if is_project_frame(frame, config.root):
+            if run:
+                rows.append(StackRow(None, folded=tuple(run)))
+                run = []
+            rows.append(StackRow(frame, source_link(frame, config)))
+        else:
+            run.append(frame)
+    if run:
+        rows.append(StackRow(None, folded=tuple(run)))
+    return rows
+
+
+def stack_row_text(row: StackRow, src: str | None) -> str:
+    """A row as plain text: "Registry::add at src/registry.hpp:15", or "(6 standard-library frames)"."""
+    if row.frame is None:
+        return f"({row.fold_words})"
+    return f"{frame_function(row.frame)} at {frame_location(row.frame, src)}"
+
+
+def excerpt_lines(excerpt: Excerpt) -> list[str]:
+    """The excerpt as plain text, numbered, the racing line marked with ">"."""
+    width = len(str(excerpt.first + len(excerpt.lines) - 1))
+    return [f"{'>' if n == excerpt.line else ' '} {n:>{width}} | {text}" for n, text in excerpt.numbered]
 
 
 def reproduce_command(seen: FirstSeen) -> str:

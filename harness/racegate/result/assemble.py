@@ -20,6 +20,7 @@ from racegate.model import CUT, RunRecord
 from racegate.result.model import (VERIFICATION_PURPOSES, BucketResult, Cost, Evidence, FirstSeen, Result, RunConfig,
                                    Spent, StrategyStats, SuppressionResult, Symptom, TestResult)
 from racegate.signature import SIGNATURE_VERSION
+from racegate.sourcetree import SourceReader
 from racegate.stats import discovery_points
 from racegate.steady_crash import SteadyCrash
 from racegate.strategies import NONE
@@ -37,6 +38,7 @@ def build_result(config: RunConfig, tests: list[TestResult], buckets: list[Bucke
     the buckets have, as merging shards does)."""
     if known is not None:
         buckets = [_marked(b, known) for b in buckets]
+    buckets = _with_excerpts(buckets, config)
     return Result(config=config, tests=[*tests, *not_run], buckets=_decided(buckets, config),
                   strategies=dict(sorted(strategies.items())), discovery=discovery,
                   # Rounded as racegate.json writes it: the run's reports show what the file says.
@@ -44,6 +46,16 @@ def build_result(config: RunConfig, tests: list[TestResult], buckets: list[Bucke
                   tool_version=__version__, suppressions=suppressions, discovery_seconds=discovery_seconds,
                   verification=verification, steady_crashes=list(steady_crashes),
                   cost=cost.rounded() if cost is not None else None)
+
+
+def _with_excerpts(buckets: list[BucketResult], config: RunConfig) -> list[BucketResult]:
+    """Each bucket with the source lines of its sides, read from the source root now (a report rendered elsewhere
+    has no tree to read); buckets that have them (merged shards) keep theirs. Only for results that know their
+    source root: an earlier release's, merged, shows what it showed then."""
+    if config.source_root is None:
+        return buckets
+    reader = SourceReader(config.source_root)
+    return [b if b.excerpts else replace(b, excerpts=[reader.excerpt(f) for f in b.frames]) for b in buckets]
 
 
 def with_baseline(result: Result, known: dict[str, dict]) -> Result:

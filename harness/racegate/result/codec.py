@@ -14,8 +14,8 @@ from racegate.errors import RacegateError
 from racegate.jsonfile import JsonReader, read_json, write_json
 from racegate.library_reports import BY_RULE, LibraryIssue
 from racegate.model import CUT, OUTCOMES, SourceFrame, StackTrace
-from racegate.result.model import (BucketResult, Cost, Evidence, FirstSeen, Result, RunConfig, Spent, StrategyStats,
-                                   SuppressionResult, Symptom, TestResult)
+from racegate.result.model import (BucketResult, Cost, Evidence, Excerpt, FirstSeen, Result, RunConfig, Spent,
+                                   StrategyStats, SuppressionResult, Symptom, TestResult)
 from racegate.signature import SIGNATURE_VERSION
 from racegate.stats import discovery_points
 from racegate.steady_crash import SteadyCrash
@@ -96,7 +96,13 @@ def _bucket_json(result: Result, b: BucketResult) -> dict:
         entry["legacy_ids"] = list(b.legacy_ids)
     if b.symptoms:
         entry["symptoms"] = [asdict(s) for s in b.symptoms]
+    if any(b.excerpts):
+        entry["excerpts"] = [_excerpt_json(x) if x is not None else None for x in b.excerpts]
     return entry
+
+
+def _excerpt_json(x: Excerpt) -> dict:
+    return {"file": x.file, "line": x.line, "first": x.first, "lines": list(x.lines)}
 
 
 def result_from_json(data: Any, source: str = "the result") -> Result:
@@ -210,6 +216,9 @@ def _config_json(c: RunConfig) -> dict:
             data[flag] = True
     if c.suppression_files is not None:
         data["suppression_files"] = list(c.suppression_files)
+    for key in ("source_root", "source_url"):  # added within schema 1: written where known
+        if getattr(c, key) is not None:
+            data[key] = getattr(c, key)
     return data
 
 
@@ -310,7 +319,16 @@ def _bucket_from(r: JsonReader, value: Any, where: str) -> BucketResult:
         evidence=_evidence_from(r, d.get("evidence"), f"{where}.evidence"),
         kinds={str(k): v for k, v in r.obj(d, "kinds", where).items() if isinstance(v, int)},
         legacy_ids=r.strings(d, "legacy_ids", where),
-        symptoms=[_symptom_from(r, s, f"{where}.symptoms[{i}]") for i, s in enumerate(r.lst(d, "symptoms", where))])
+        symptoms=[_symptom_from(r, s, f"{where}.symptoms[{i}]") for i, s in enumerate(r.lst(d, "symptoms", where))],
+        excerpts=[_excerpt_from(r, x, f"{where}.excerpts[{i}]") for i, x in enumerate(r.lst(d, "excerpts", where))])
+
+
+def _excerpt_from(r: JsonReader, value: Any, where: str) -> Excerpt | None:
+    if value is None:
+        return None
+    d = r.entry(value, where)
+    return Excerpt(file=r.opt(d, "file", str, "", where), line=r.required(d, "line", int, where),
+                   first=r.required(d, "first", int, where), lines=r.strings(d, "lines", where))
 
 
 def _symptom_from(r: JsonReader, value: Any, where: str) -> Symptom:
@@ -357,7 +375,8 @@ def _config_from(r: JsonReader, d: dict) -> RunConfig:
         runs=r.nullable(d, "runs", int, w), time_budget=r.nullable(d, "time_budget", float, w),
         jobs=r.nullable(d, "jobs", int, w), seed=r.nullable(d, "seed", int, w), schedules=r.strings(d, "schedules", w),
         shard=r.nullable(d, "shard", str, w), until_confident=r.nullable(d, "until_confident", float, w),
-        source_dir=r.nullable(d, "source_dir", str, w), build_dir=r.nullable(d, "build_dir", str, w),
+        source_dir=r.nullable(d, "source_dir", str, w), source_root=r.nullable(d, "source_root", str, w),
+        source_url=r.nullable(d, "source_url", str, w), build_dir=r.nullable(d, "build_dir", str, w),
         out_dir=r.nullable(d, "out_dir", str, w), compiler=r.nullable(d, "compiler", str, w),
         schedule_notes=r.strings(d, "schedule_notes", w),
         merged_from=[str(p) for p in merged] if isinstance(merged, list) else None,

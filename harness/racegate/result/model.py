@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 from racegate import __version__
 from racegate.errors import RacegateError
-from racegate.model import CUT, OUTCOMES, RunRecord, SourceFrame, StackTrace, TestCase
+from racegate.model import CUT, OUTCOMES, Excerpt, RunRecord, SourceFrame, StackTrace, TestCase
 from racegate.stats import new_bucket_chance
 from racegate.suppressions import UNCOUNTED_TYPE
 
@@ -217,6 +217,9 @@ class BucketResult:
     kinds: dict[str, int] = field(default_factory=dict)  # runs per report kind, when it was reported as several
     legacy_ids: list[str] = field(default_factory=list)  # its reports' ids under earlier signature versions
     symptoms: list[Symptom] = field(default_factory=list)
+    # The source lines of each side's frame (`frames`, index for index; None where the file was not at hand); [] in
+    # results of earlier releases, which reports show without them.
+    excerpts: list[Excerpt | None] = field(default_factory=list)
     # Why it fails the gate or does not (gate.status: "new", "baselined", "library", "timing-sensitive"), decided
     # when the result is assembled or loaded; not written, since it follows from the fields above and the config.
     status: str = "new"
@@ -284,7 +287,13 @@ class RunConfig:
     schedules: list[str] = field(default_factory=list)
     shard: str | None = None
     until_confident: float | None = None
-    source_dir: str | None = None
+    source_dir: str | None = None  # -S, as given (the working directory by default)
+    # The root of the project's paths (sourcetree.source_root: CMAKE_HOME_DIRECTORY, the git top level or -S); None
+    # in results of earlier releases, whose reports place paths under source_dir.
+    source_root: str | None = None
+    # In GitHub Actions: the web address of the source root at the commit (".../blob/<sha>[/<subdir>]"); a path
+    # and "#L<n>" after it link a location. None elsewhere.
+    source_url: str | None = None
     build_dir: str | None = None
     out_dir: str | None = None
     compiler: str | None = None
@@ -293,6 +302,11 @@ class RunConfig:
     strict: bool = False  # timing-sensitive failures gate too
     gate_library_reports: bool = False  # known standard-library reports gate too
     suppression_files: list[str] | None = None  # the user's TSan suppressions files, when given
+
+    @property
+    def root(self) -> str | None:
+        """The directory every report places the project's paths under."""
+        return self.source_root or self.source_dir
 
 
 @dataclass

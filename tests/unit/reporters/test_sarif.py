@@ -61,7 +61,12 @@ def test_both_access_stacks_become_thread_flows_and_related_locations(sample):
     # Execution order: the access itself (innermost frame) comes last.
     last = flows[0]["locations"][-1]["location"]["physicalLocation"]
     assert last["artifactLocation"]["uri"].endswith("hashtable.h")
-    assert [r["physicalLocation"]["region"]["startLine"] for r in registry["relatedLocations"]] == [15, 20]
+    # Every project frame of both stacks, repo-relative; the library frames stay in the code flows only.
+    related = [r["physicalLocation"] for r in registry["relatedLocations"]]
+    assert [(r["artifactLocation"]["uri"], r["region"]["startLine"]) for r in related] == [
+        ("src/registry.hpp", 15), ("tests/registry_test.cpp", 18), ("src/registry.hpp", 20),
+        ("tests/registry_test.cpp", 24)]
+    assert all(r["artifactLocation"]["uriBaseId"] == "%SRCROOT%" for r in related)
     assert "std::unordered_map" in registry["message"]["text"]
 
 
