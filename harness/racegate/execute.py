@@ -158,6 +158,7 @@ class Executor:
         # A batch may take each of its tests' time, but no one test of it more than its own.
         timeout = run_timeout(plan.schedule, per_test * max(1, plan.batch))
         output_path = outdir.output_file(scratch)
+        outdir.run_tmp_dir(scratch).mkdir(exist_ok=True)
         watch = StallWatch(output_path, per_test) if plan.batch else None
         with self._serial.hold(plan.test.run_serial), open(output_path, "wb") as out:
             started = time.monotonic()
@@ -203,6 +204,10 @@ class Executor:
 
     def _keep(self, scratch: Path, run: int) -> Path:
         kept = outdir.kept_run_dir(self.runs_dir, run)
+        try:
+            outdir.run_tmp_dir(scratch).rmdir()  # an empty private dir tells nothing; one with files is kept
+        except OSError:
+            pass
         os.rename(scratch, kept)
         return kept
 
@@ -213,7 +218,10 @@ class Executor:
         try:
             os.rename(scratch, fresh)
             for entry in os.scandir(fresh):
-                os.unlink(entry.path)
+                if entry.name == outdir.RUN_TMP and entry.is_dir(follow_symlinks=False):
+                    shutil.rmtree(entry.path)  # the run's private dir goes with it: the next run gets a new one
+                else:
+                    os.unlink(entry.path)
         except OSError:  # something the run made that is not a plain file: the next run gets a new dir
             for path in (scratch, fresh):
                 shutil.rmtree(path, ignore_errors=True)

@@ -194,3 +194,47 @@ def test_an_execution_holds_the_exit_status_output_and_every_tsan_log_and_keeps_
         execution.keep_logs = True
     assert execution.log_dir == str(tmp_path / "runs" / "3")
     assert sorted(p.name for p in (tmp_path / "runs" / "3").iterdir()) == ["output.txt", "tsan.1", "tsan.2"]
+
+
+def test_each_run_has_a_private_tmpdir_named_by_racegate_run_dir_removed_unless_kept(tmp_path):
+    """Two copies of one test at once get two dirs; a passing run's goes with it, a failing run's is kept."""
+    executor = Executor(tmp_path / "runs", None, 60)
+    ready = tmp_path / "ready"
+    ready.mkdir()
+    # Each copy writes its fixed file name, then waits (in the child, bounded) until the other copy has written
+    # its own too, and reads its file back: with one shared dir one copy would read the other's.
+    code = ("import os, sys, time\nassert os.environ['TMPDIR'] == os.environ['RACEGATE_RUN_DIR']\n"
+            "open(os.path.join(os.environ['TMPDIR'], 'fixed.txt'), 'w').write(sys.argv[1])\n"
+            f"open(os.path.join({str(ready)!r}, sys.argv[1]), 'w').close()\n"
+            "end = time.monotonic() + 30\n"
+            f"while len(os.listdir({str(ready)!r})) < 2 and time.monotonic() < end:\n    time.sleep(0.01)\n"
+            "print('DIR=' + os.environ['TMPDIR'])\n"
+            "ok = open(os.path.join(os.environ['TMPDIR'], 'fixed.txt')).read() == sys.argv[1]\n"
+            "sys.exit(9 if not ok else int(sys.argv[2]))\n")
+    records = {}
+
+    def one(name, run, status):
+        test = TestCase("same", (sys.executable, "-c", code, name, str(status)))
+        records[name] = run_and_analyse(executor, PlannedRun(test, run, 1, "none"))
+
+    workers = [threading.Thread(target=one, args=(name, run, 3 * run)) for run, name in enumerate(("a", "b"))]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(timeout=60)
+    # b exits 3 on purpose, to be kept; a clash would have made either exit 9.
+    assert records["a"].outcome == "pass" and records["b"].returncode == 3
+    ran_in = re.search(r"DIR=(\S+)", (tmp_path / "runs" / "1" / "output.txt").read_text()).group(1)
+    assert (tmp_path / "runs" / "1" / "tmp" / "fixed.txt").read_text() == "b"  # kept with the failing run's logs
+    assert not os.path.exists(ran_in)  # the scratch path it ran under became runs/1
+    executor.close()
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["1"]  # the passing run's dir is gone
+    assert "RACEGATE_RUN_DIR" not in records["b"].env and "TMPDIR" not in records["b"].env
+
+
+def test_the_tests_own_tmpdir_wins_but_racegate_run_dir_is_the_runs(tmp_path):
+    code = "import os\nprint(os.environ['TMPDIR'], os.environ['RACEGATE_RUN_DIR'])\nraise SystemExit(1)\n"
+    test = TestCase("t", (sys.executable, "-c", code), env=(("TMPDIR", "/somewhere"),))
+    record = run_and_analyse(Executor(tmp_path / "runs", None, None), PlannedRun(test, 0, 1, "none"))
+    mine, run_dir = (tmp_path / "runs" / "0" / "output.txt").read_text().split()
+    assert mine == "/somewhere" and run_dir.endswith("/tmp") and record.env["TMPDIR"] == "/somewhere"
