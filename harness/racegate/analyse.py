@@ -73,7 +73,7 @@ def analyse_run(execution: Execution, stretch: Stretch | None = None) -> RunReco
                      schedule_note=report.get("note") if alone else None, cwd=plan.test.cwd,
                      cut=execution.cut if outcome == CUT else None,
                      suppressed=suppressed(execution) if counted else {},
-                     purpose=plan.purpose)
+                     purpose=plan.purpose, overlapped=execution.overlapped)
 
 
 def _exit(execution: Execution, stretch: Stretch | None) -> tuple[int | None, bool]:

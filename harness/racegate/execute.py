@@ -56,6 +56,15 @@ class Execution:
     # caller sees such an execution: its tests that ended before the kill are as good as any.
     interrupted: bool = False
     started: float = 0.0  # time.monotonic() when the test's process was started (after any RUN_SERIAL wait)
+    # Another copy of the same test ran at some moment of this run: what it showed may be the copies' clash
+    # (a fixed file name or port), which CTest, never running a test beside itself, would not show.
+    overlapped: bool = False
+
+
+class _Copy:
+    """One running copy of a test, marked when another copy of it runs at any moment of its life."""
+
+    overlapped = False
 
 
 class _SerialGate:
@@ -113,6 +122,7 @@ class Executor:
         self._stopped = False
         self._free_scratch: list[Path] = []
         self._scratch_made = 0
+        self._copies: dict[str, list[_Copy]] = {}  # test name -> its copies running now
 
     def stop(self) -> None:
         with self._lock:
@@ -173,10 +183,12 @@ class Executor:
             if watch is not None:
                 with self._lock:
                     self._watches.append(watch)
+            copy = self._copy_started(plan)
             try:
                 returncode, stopped_early, interrupted = self._execute(argv, env, plan.test.cwd, out,
                                                                        max(0.0, end - started), watch)
             finally:
+                self._copy_ended(plan, copy)
                 if watch is not None:
                     with self._lock:
                         self._watches.remove(watch)
@@ -187,7 +199,28 @@ class Executor:
         return Execution(plan=plan, argv=argv, env=env, returncode=returncode, timed_out=timed_out, timeout=timeout,
                          duration=duration, output=_read_capped(output_path), tsan_log=tsan_log,
                          shim_report=outdir.shim_report_file(scratch), run_dir=scratch, cut=cut,
-                         interrupted=interrupted, started=started)
+                         interrupted=interrupted, started=started, overlapped=copy.overlapped)
+
+    def _copy_started(self, plan: PlannedRun) -> _Copy:
+        """Count the run as a running copy of its test, marking it and the copies running now when they meet. A
+        batch holds each of its tests' first runs, which no other copy of them can meet."""
+        copy = _Copy()
+        if plan.batch:
+            return copy
+        with self._lock:
+            running = self._copies.setdefault(plan.test.name, [])
+            if running:
+                copy.overlapped = True
+                for other in running:
+                    other.overlapped = True
+            running.append(copy)
+        return copy
+
+    def _copy_ended(self, plan: PlannedRun, copy: _Copy) -> None:
+        with self._lock:
+            running = self._copies.get(plan.test.name, [])
+            if copy in running:
+                running.remove(copy)
 
     def _new_scratch_path(self) -> Path:
         with self._lock:

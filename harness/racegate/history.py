@@ -72,6 +72,9 @@ class TestHistory:
     sessions: int = 0  # sessions that ran it
     buckets: list[str] = field(default_factory=list)  # every bucket id it has shown
     strategies: dict[str, StrategyHistory] = field(default_factory=dict)
+    # Its copies were seen to interfere (a failure only while another copy ran): later sessions run one copy at a
+    # time from the start. Kept once learned; absent (False) in files of earlier releases.
+    one_at_a_time: bool = False
 
     @property
     def failed(self) -> bool:
@@ -86,7 +89,7 @@ class TestHistory:
             duration=other.duration if other.duration is not None else self.duration,
             threads=max(t for t in (self.threads, other.threads, 0) if t is not None) or None,
             sessions=self.sessions + other.sessions, buckets=_union(self.buckets, other.buckets),
-            strategies=strategies)
+            strategies=strategies, one_at_a_time=self.one_at_a_time or other.one_at_a_time)
 
 
 @dataclass
@@ -113,7 +116,7 @@ class History:
 
         tests = {name: TestHistory(t.duration, t.threads, t.sessions, ids(t.buckets),
                                    {s: StrategyHistory(h.runs, h.seconds, h.hits, ids(h.buckets))
-                                    for s, h in t.strategies.items()})
+                                    for s, h in t.strategies.items()}, t.one_at_a_time)
                  for name, t in self.tests.items()}
         # A strategy's ids are among its test's (from_session): the test's say whether any is left unknown.
         known = all(b in aliases for t in self.tests.values() for b in t.buckets)
@@ -123,7 +126,8 @@ class History:
         return {HISTORY_KEY: HISTORY_VERSION, "signature_version": self.signature_version, "tests": {
             name: {"duration": t.duration, "threads": t.threads, "sessions": t.sessions, "buckets": t.buckets,
                    "strategies": {s: {"runs": h.runs, "seconds": round(h.seconds, 6), "hits": h.hits,
-                                      "buckets": h.buckets} for s, h in sorted(t.strategies.items())}}
+                                      "buckets": h.buckets} for s, h in sorted(t.strategies.items())},
+                   **({"one_at_a_time": True} if t.one_at_a_time else {})}
             for name, t in sorted(self.tests.items())}}
 
     @classmethod
@@ -161,7 +165,8 @@ class History:
                 duration=_get(entry, "duration", float, f"{where}.duration", None),
                 threads=_get(entry, "threads", int, f"{where}.threads", None),
                 sessions=_get(entry, "sessions", int, f"{where}.sessions", 0),
-                buckets=_strings(entry, f"{where}.buckets"), strategies=strategies)
+                buckets=_strings(entry, f"{where}.buckets"), strategies=strategies,
+                one_at_a_time=_flag(entry, "one_at_a_time", f"{where}.one_at_a_time"))
         return history
 
 
@@ -178,6 +183,13 @@ def _get(obj: dict, key: str, kind: type, where: str, default):
         negative = " (finite, not negative)" if kind in (int, float) else ""
         raise HistoryError(f"{where} should be {_WORDS[kind]}{negative}")
     return float(value) if kind is float else value
+
+
+def _flag(obj: dict, key: str, where: str) -> bool:
+    value = obj.get(key, False)
+    if not isinstance(value, bool):
+        raise HistoryError(f"{where} should be true or false")
+    return value
 
 
 def _strings(obj: dict, where: str) -> list[str]:
@@ -243,8 +255,11 @@ def save_or_warn(history: History, path: Path) -> None:
         print(f"racegate: warning: cannot write history {path}: {exc}", file=sys.stderr)
 
 
-def from_session(records: Iterable[RunRecord], bucket_ids: dict[int, list[str]]) -> History:
-    """What one session learned: `bucket_ids` maps a run index to the bucket ids that run showed."""
+def from_session(records: Iterable[RunRecord], bucket_ids: dict[int, list[str]],
+                 one_at_a_time: Iterable[str] = ()) -> History:
+    """What one session learned: `bucket_ids` maps a run index to the bucket ids that run showed; `one_at_a_time`
+    names the tests the session ran one copy at a time (Scheduler.one_at_a_time)."""
+    solo = set(one_at_a_time)
     by_test: dict[str, list[RunRecord]] = {}
     for r in records:
         by_test.setdefault(r.test, []).append(r)
@@ -253,7 +268,7 @@ def from_session(records: Iterable[RunRecord], bucket_ids: dict[int, list[str]])
         plain = [r for r in runs if r.schedule == "none" and r.outcome != CUT]
         threads = [r.threads for r in runs if r.threads is not None]
         entry = TestHistory(duration=plain[0].duration if plain else None, threads=max(threads) if threads else None,
-                            sessions=1)
+                            sessions=1, one_at_a_time=name in solo)
         seen: Counter[str] = Counter()
         steady: frozenset | None = None
         for r in sorted(runs, key=lambda r: r.run):

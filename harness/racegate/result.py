@@ -62,7 +62,7 @@ class Spent:
 
 # The purposes of runs planned to weigh a finding rather than to search (PlannedRun.purpose): plain re-checks of a
 # failure seen only under perturbation, and replays of its seed.
-VERIFICATION_PURPOSES = ("recheck", "replay")
+VERIFICATION_PURPOSES = ("recheck", "replay", "alone")
 
 
 @dataclass
@@ -230,6 +230,8 @@ class BucketResult:
     kinds: dict[str, int] = field(default_factory=dict)  # runs per report kind, when it was reported as several
     legacy_ids: list[str] = field(default_factory=list)  # its reports' ids under earlier signature versions
     symptoms: list[Symptom] = field(default_factory=list)
+    # A failure seen only while another copy of its test ran, and not when the test ran alone (copies.py).
+    interference: bool = False
 
     @classmethod
     def from_bucket(cls, bucket: Bucket, out_dir: Path, evidence: Evidence | None = None,
@@ -432,11 +434,14 @@ class Result:
             cut_runs=sum(t.cut_runs for t in self.tests), not_run=sum(1 for t in self.tests if t.not_run))
 
     def status(self, bucket: BucketResult) -> str:
-        """Why a bucket fails the gate or does not: "new", "baselined", "library" or "timing-sensitive"."""
+        """Why a bucket fails the gate or does not: "new", "baselined", "library", "interference" or
+        "timing-sensitive". Interference is racegate's own parallelism, never the project's: not gated by --strict."""
         if not bucket.new:
             return "baselined"
         if bucket.library_issue is not None and not self.config.gate_library_reports:
             return "library"
+        if bucket.interference:
+            return "interference"
         if bucket.timing_sensitive and not self.config.strict:
             return "timing-sensitive"
         return "new"
@@ -536,6 +541,8 @@ class Result:
                                       "affects": issue.affects}
         if b.timing_sensitive:
             entry["timing_sensitive"] = True
+        if b.interference:
+            entry["interference"] = True
         if b.evidence is not None:
             entry["evidence"] = _evidence_json(b.evidence)
         if b.kinds:
@@ -913,6 +920,7 @@ def _bucket_from(r: _Reader, value: Any, where: str) -> BucketResult:
         baseline_note=r.nullable(d, "baseline_note", str, where) if not new else None,
         library_issue=library_issue,
         timing_sensitive=r.opt(d, "timing_sensitive", bool, False, where),
+        interference=r.opt(d, "interference", bool, False, where),
         evidence=_evidence_from(r, d.get("evidence"), f"{where}.evidence"),
         kinds={str(k): v for k, v in r.obj(d, "kinds", where).items() if isinstance(v, int)},
         legacy_ids=r.strings(d, "legacy_ids", where),
