@@ -101,6 +101,52 @@ class _SerialGate:
                 self._cond.notify_all()
 
 
+class _Slots:
+    """The --jobs slots a run takes (CTest PROCESSORS; never more than there are, or it would never start). Without
+    a job count (an executor outside a session) nothing waits."""
+
+    def __init__(self, jobs: int | None) -> None:
+        self._cond = threading.Condition()
+        self._free = self.jobs = max(1, jobs) if jobs is not None else 0
+
+    @contextmanager
+    def hold(self, wanted: int):
+        if not self.jobs:
+            yield
+            return
+        wanted = min(max(1, wanted), self.jobs)
+        with self._cond:
+            self._cond.wait_for(lambda: self._free >= wanted)
+            self._free -= wanted
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._free += wanted
+                self._cond.notify_all()
+
+
+class _ResourceLocks:
+    """CTest RESOURCE_LOCK: one lock per name, taken in name order (so two runs never wait on each other); two
+    copies of one test with a lock never run together either."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._locks: dict[str, threading.Lock] = {}
+
+    @contextmanager
+    def hold(self, names: tuple[str, ...]):
+        with self._guard:
+            locks = [self._locks.setdefault(name, threading.Lock()) for name in sorted(set(names))]
+        for lock in locks:
+            lock.acquire()
+        try:
+            yield
+        finally:
+            for lock in reversed(locks):
+                lock.release()
+
+
 class Executor:
     """Runs planned runs; safe to call from several worker threads; `stop()` kills everything running.
 
@@ -109,7 +155,7 @@ class Executor:
     and removing a dir per run costs more than a short test's whole share of racegate's time."""
 
     def __init__(self, runs_dir: Path, shim_path: Path | None, timeout: float | None,
-                 deadline: float | None = None, tsan_flags: dict[str, str] | None = None):
+                 deadline: float | None = None, tsan_flags: dict[str, str] | None = None, jobs: int | None = None):
         self.runs_dir = runs_dir
         self.tsan_flags = tsan_flags or {}  # set over the user's TSAN_OPTIONS in every run (the suppressions)
         self.shim_path = shim_path
@@ -118,6 +164,10 @@ class Executor:
         self._running: dict[int, subprocess.Popen] = {}
         self._watches: list[StallWatch] = []  # those of the batch processes running now
         self._serial = _SerialGate()
+        # Taken in this order, each after the one before: RUN_SERIAL, then RESOURCE_LOCKs, then job slots. Whoever
+        # holds slots holds every lock it needs and is running, so no cycle of waits can form.
+        self._resources = _ResourceLocks()
+        self._slots = _Slots(jobs)
         self._lock = threading.Lock()
         self._stopped = False
         self._free_scratch: list[Path] = []
@@ -170,7 +220,8 @@ class Executor:
         output_path = outdir.output_file(scratch)
         outdir.run_tmp_dir(scratch).mkdir(exist_ok=True)
         watch = StallWatch(output_path, per_test) if plan.batch else None
-        with self._serial.hold(plan.test.run_serial), open(output_path, "wb") as out:
+        with self._serial.hold(plan.test.run_serial), self._resources.hold(plan.test.resource_locks), \
+                self._slots.hold(plan.test.processors), open(output_path, "wb") as out:
             started = time.monotonic()
             # The run ends at the first of: its timeout (the test hangs), its slowdown limit (racegate's
             # perturbation made it far slower than it runs plain), the session's deadline (the budget).

@@ -26,6 +26,8 @@ class TestCase:
     will_fail: bool = False  # CTest WILL_FAIL: a non-zero exit is the expected outcome
     skip_return_code: int | None = None  # CTest SKIP_RETURN_CODE: this exit status means "skipped"
     run_serial: bool = False  # CTest RUN_SERIAL: no other test may run at the same time
+    resource_locks: tuple[str, ...] = ()  # CTest RESOURCE_LOCK, sorted: tests sharing one never run together
+    processors: int = 1  # CTest PROCESSORS: the job slots (of --jobs) one run of it takes
 
 
 @dataclass(frozen=True)

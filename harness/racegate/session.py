@@ -53,7 +53,7 @@ class Session:
                                    config.plain_arm)
         tsan_flags = {"suppressions": str(config.suppressions.path)} if config.suppressions else None
         self.executor = Executor(outdir.runs_dir(config.out_dir), config.shim_path, config.timeout, deadline,
-                                 tsan_flags)
+                                 tsan_flags, config.jobs)
         self.bucketer = Bucketer(outdir.reports_dir(config.out_dir))
         if config.batch:
             self.scheduler.add_batches(plan_batches(tests, config.jobs))

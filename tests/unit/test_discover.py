@@ -183,9 +183,19 @@ def test_a_program_looked_up_on_path_is_missing_when_path_lacks_it():
 @pytest.mark.e2e
 def test_will_fail_skip_return_code_and_run_serial_are_read(tmp_path: Path):
     build = _project(tmp_path, "add_test(NAME t COMMAND sh -c \"exit 0\")\n"
-                               "set_tests_properties(t PROPERTIES WILL_FAIL TRUE SKIP_RETURN_CODE 77 RUN_SERIAL TRUE)\n")
+                               "set_tests_properties(t PROPERTIES WILL_FAIL TRUE SKIP_RETURN_CODE 77 RUN_SERIAL TRUE "
+                               "RESOURCE_LOCK \"port;db\" PROCESSORS 3)\n")
     (test,) = discover.discover(build)
     assert test.will_fail and test.skip_return_code == 77 and test.run_serial
+    assert test.resource_locks == ("db", "port") and test.processors == 3
+
+
+def test_resource_locks_and_processors_default_to_none_and_one():
+    test = discover.test_from_json({"name": "t", "command": ["x"], "properties": []})
+    assert test.resource_locks == () and test.processors == 1
+    locked = discover.test_from_json({"name": "t", "command": ["x"], "properties": [
+        {"name": "RESOURCE_LOCK", "value": ["b", "a", "b"]}, {"name": "PROCESSORS", "value": 2}]})
+    assert locked.resource_locks == ("a", "b") and locked.processors == 2
 
 
 def _selection(tmp_path: Path, names: list[str], built: set[str], shard=None):

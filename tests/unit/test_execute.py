@@ -5,6 +5,7 @@ import re
 import sys
 import threading
 import time
+from dataclasses import replace
 
 import pytest
 
@@ -238,3 +239,51 @@ def test_the_tests_own_tmpdir_wins_but_racegate_run_dir_is_the_runs(tmp_path):
     record = run_and_analyse(Executor(tmp_path / "runs", None, None), PlannedRun(test, 0, 1, "none"))
     mine, run_dir = (tmp_path / "runs" / "0" / "output.txt").read_text().split()
     assert mine == "/somewhere" and run_dir.endswith("/tmp") and record.env["TMPDIR"] == "/somewhere"
+
+
+def _intervals(tmp_path, tests, jobs):
+    """Run each test once, on its own thread; (test name, start, end) of each run, from the runs themselves."""
+    marker = tmp_path / "intervals"
+    code = ("import time, sys\nstart = time.monotonic()\ntime.sleep(0.3)\n"
+            f"open({str(marker)!r}, 'a').write(f'{{sys.argv[1]}} {{start}} {{time.monotonic()}}\\n')\n")
+    executor = Executor(tmp_path / "runs", None, None, jobs=jobs)
+    plans = [PlannedRun(replace(t, command=(sys.executable, "-c", code, t.name)), i, 1, "none")
+             for i, t in enumerate(tests)]
+    records = []
+    workers = [threading.Thread(target=lambda p=p: records.append(run_and_analyse(executor, p))) for p in plans]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(timeout=30)
+    rows = [line.split() for line in marker.read_text().splitlines()]
+    return [(name, float(a), float(b)) for name, a, b in rows], records
+
+
+def _met(a, b):
+    return a[1] < b[2] and b[1] < a[2]
+
+
+def test_resource_locks_keep_tests_sharing_one_apart_and_copies_of_a_locked_test_too(tmp_path):
+    tests = [TestCase("db1", (), resource_locks=("db",)), TestCase("db1", (), resource_locks=("db",)),
+             TestCase("db2", (), resource_locks=("cache", "db")), TestCase("free", ()), TestCase("free", ())]
+    rows, records = _intervals(tmp_path, tests, jobs=5)
+    locked = [r for r in rows if r[0] != "free"]
+    assert len(locked) == 3 and not any(_met(a, b) for a in locked for b in locked if a is not b)
+    free = [r for r in rows if r[0] == "free"]
+    assert _met(*free)  # tests without a lock still run side by side
+    assert not any(r.overlapped for r in records if r.test.startswith("db"))  # a locked test never meets its copy
+    assert all(r.overlapped for r in records if r.test == "free")
+
+
+def test_processors_count_against_the_jobs(tmp_path):
+    tests = [TestCase("wide", (), processors=2)] + [TestCase(f"narrow{i}", ()) for i in range(3)]
+    rows, _ = _intervals(tmp_path, tests, jobs=2)
+    wide = next(r for r in rows if r[0] == "wide")
+    narrow = [r for r in rows if r[0] != "wide"]
+    assert len(narrow) == 3 and not any(_met(wide, r) for r in narrow)  # it takes both slots
+    assert any(_met(a, b) for a in narrow for b in narrow if a is not b)  # two narrow ones fill them together
+    # More than there are is all of them, not a wait forever.
+    more = tmp_path / "more"
+    more.mkdir()
+    rows, _ = _intervals(more, [TestCase("huge", (), processors=8)], jobs=2)
+    assert [r[0] for r in rows] == ["huge"]
