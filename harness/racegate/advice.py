@@ -57,6 +57,18 @@ def advice_for(kind: str, frames: Sequence[SourceFrame] = (), signature: Sequenc
     return _CATEGORY_ADVICE[found]
 
 
+def interference_advice(kind: str) -> Advice:
+    """For a failure that showed only while another copy of its test ran (copies.py): what the copies share."""
+    return Advice(
+        f"This {kind} showed only while another copy of the same test was running, never with the test alone: "
+        "racegate runs copies of a test side by side, CTest never does, so the copies clash over something they "
+        "share, most likely a fixed file name (in the working directory or /tmp) or a fixed port.",
+        "Give each run its own: files under $TMPDIR (racegate sets it to each run's own dir, also named by "
+        "$RACEGATE_RUN_DIR), port 0 so the system picks a free one. Or declare what the test needs, which racegate "
+        "and `ctest -j` both honour: set_tests_properties(<test> PROPERTIES RESOURCE_LOCK <name>), or RUN_SERIAL "
+        "TRUE for a test that must run alone.")
+
+
 _CATEGORY_ADVICE = {
     kinds.LOCK_ORDER: Advice(
         "Two threads take the same mutexes in opposite orders; under the wrong timing each waits for the other.",

@@ -75,7 +75,8 @@ def analyse_run(execution: Execution, stretch: Stretch | None = None) -> RunReco
                      schedule_note=report.get("note") if alone else None, cwd=plan.test.cwd,
                      cut=execution.cut if outcome == CUT else None,
                      suppressed=suppressed(execution) if counted else {},
-                     purpose=plan.purpose, peak_memory=execution.peak_memory if alone else None)
+                     purpose=plan.purpose, peak_memory=execution.peak_memory if alone else None,
+                     overlapped=execution.overlapped)
 
 
 def _exit(execution: Execution, stretch: Stretch | None) -> tuple[int | None, bool]:

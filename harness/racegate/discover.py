@@ -140,7 +140,16 @@ def test_from_json(entry: dict) -> TestCase | None:
         will_fail=bool(props.get("WILL_FAIL")),
         skip_return_code=int(skip_code) if skip_code is not None else None,
         run_serial=bool(props.get("RUN_SERIAL")),
+        resource_locks=tuple(sorted(set(_strings(props.get("RESOURCE_LOCK"))))),
+        processors=max(1, int(props.get("PROCESSORS") or 1)),
     )
+
+
+def _strings(value: object) -> list[str]:
+    """A list property as ctest lists it; a lone string (hand-written listings) as one item."""
+    if isinstance(value, str):
+        return [value]
+    return [str(v) for v in value] if isinstance(value, list) else []
 
 
 def command_test(argv: list[str]) -> TestCase:

@@ -65,6 +65,9 @@ class Execution:
     # Bytes: the largest resident set of the test's process and of the descendants it waited for (wait4's
     # ru_maxrss); None when it could not be measured.
     peak_memory: int | None = None
+    # Another copy of the same test ran at some moment of this run: what it showed may be the copies' clash
+    # (a fixed file name or port), which CTest, never running a test beside itself, would not show.
+    overlapped: bool = False
 
 
 class _Admitted:
@@ -81,6 +84,12 @@ class _Admitted:
             return False
         after = self._admission.oom_kills()
         return after is not None and after > self._kills
+
+
+class _Copy:
+    """One running copy of a test, marked when another copy of it runs at any moment of its life."""
+
+    overlapped = False
 
 
 class _SerialGate:
@@ -117,6 +126,52 @@ class _SerialGate:
                 self._cond.notify_all()
 
 
+class _Slots:
+    """The --jobs slots a run takes (CTest PROCESSORS; never more than there are, or it would never start). Without
+    a job count (an executor outside a session) nothing waits."""
+
+    def __init__(self, jobs: int | None) -> None:
+        self._cond = threading.Condition()
+        self._free = self.jobs = max(1, jobs) if jobs is not None else 0
+
+    @contextmanager
+    def hold(self, wanted: int):
+        if not self.jobs:
+            yield
+            return
+        wanted = min(max(1, wanted), self.jobs)
+        with self._cond:
+            self._cond.wait_for(lambda: self._free >= wanted)
+            self._free -= wanted
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._free += wanted
+                self._cond.notify_all()
+
+
+class _ResourceLocks:
+    """CTest RESOURCE_LOCK: one lock per name, taken in name order (so two runs never wait on each other); two
+    copies of one test with a lock never run together either."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._locks: dict[str, threading.Lock] = {}
+
+    @contextmanager
+    def hold(self, names: tuple[str, ...]):
+        with self._guard:
+            locks = [self._locks.setdefault(name, threading.Lock()) for name in sorted(set(names))]
+        for lock in locks:
+            lock.acquire()
+        try:
+            yield
+        finally:
+            for lock in reversed(locks):
+                lock.release()
+
+
 class Executor:
     """Runs planned runs; safe to call from several worker threads; `stop()` kills everything running.
 
@@ -126,7 +181,7 @@ class Executor:
 
     def __init__(self, runs_dir: Path, shim_path: Path | None, timeout: float | None,
                  deadline: float | None = None, tsan_flags: dict[str, str] | None = None,
-                 admission: memory.Admission | None = None):
+                 admission: memory.Admission | None = None, jobs: int | None = None):
         self.runs_dir = runs_dir
         self.tsan_flags = tsan_flags or {}  # set over the user's TSAN_OPTIONS in every run (the suppressions)
         self.shim_path = shim_path
@@ -137,10 +192,15 @@ class Executor:
         self._serial = _SerialGate()
         # Holds a process whose expected peak would not fit in the memory available (None: never held).
         self.admission = admission
+        # Taken in this order, each after the one before: RUN_SERIAL, then RESOURCE_LOCKs, then job slots. Whoever
+        # holds slots holds every lock it needs and is running, so no cycle of waits can form.
+        self._resources = _ResourceLocks()
+        self._slots = _Slots(jobs)
         self._lock = threading.Lock()
         self._stopped = False
         self._free_scratch: list[Path] = []
         self._scratch_made = 0
+        self._copies: dict[str, list[_Copy]] = {}  # test name -> its copies running now
 
     def stop(self) -> None:
         with self._lock:
@@ -188,9 +248,11 @@ class Executor:
         # A batch may take each of its tests' time, but no one test of it more than its own.
         timeout = run_timeout(plan.schedule, per_test * max(1, plan.batch))
         output_path = outdir.output_file(scratch)
+        outdir.run_tmp_dir(scratch).mkdir(exist_ok=True)
         watch = StallWatch(output_path, per_test) if plan.batch else None
         # Held for memory before the clock starts: a run's wait for memory is no part of its time.
-        with self._serial.hold(plan.test.run_serial), self._admitted(plan) as admitted, \
+        with self._serial.hold(plan.test.run_serial), self._resources.hold(plan.test.resource_locks), \
+                self._slots.hold(plan.test.processors), self._admitted(plan) as admitted, \
                 open(output_path, "wb") as out:
             started = time.monotonic()
             # The run ends at the first of: its timeout (the test hangs), its slowdown limit (racegate's
@@ -204,11 +266,13 @@ class Executor:
             if watch is not None:
                 with self._lock:
                     self._watches.append(watch)
+            copy = self._copy_started(plan)
             try:
                 returncode, stopped_early, interrupted, peak = self._execute(argv, env, plan.test.cwd, out,
                                                                              max(0.0, end - started), watch)
                 admitted.peak = peak
             finally:
+                self._copy_ended(plan, copy)
                 if watch is not None:
                     with self._lock:
                         self._watches.remove(watch)
@@ -221,7 +285,8 @@ class Executor:
         return Execution(plan=plan, argv=argv, env=env, returncode=returncode, timed_out=timed_out, timeout=timeout,
                          duration=duration, output=_read_capped(output_path), tsan_log=tsan_log,
                          shim_report=outdir.shim_report_file(scratch), run_dir=scratch, cut=cut,
-                         interrupted=interrupted, started=started, peak_memory=peak)
+                         interrupted=interrupted, started=started, peak_memory=peak,
+                         overlapped=copy.overlapped)
 
     @contextmanager
     def _admitted(self, plan: PlannedRun) -> Iterator[_Admitted]:
@@ -245,6 +310,27 @@ class Executor:
             if admission is not None and token is not None:
                 admission.done(token, plan.test.name, admitted.peak)
 
+    def _copy_started(self, plan: PlannedRun) -> _Copy:
+        """Count the run as a running copy of its test, marking it and the copies running now when they meet. A
+        batch holds each of its tests' first runs, which no other copy of them can meet."""
+        copy = _Copy()
+        if plan.batch:
+            return copy
+        with self._lock:
+            running = self._copies.setdefault(plan.test.name, [])
+            if running:
+                copy.overlapped = True
+                for other in running:
+                    other.overlapped = True
+            running.append(copy)
+        return copy
+
+    def _copy_ended(self, plan: PlannedRun, copy: _Copy) -> None:
+        with self._lock:
+            running = self._copies.get(plan.test.name, [])
+            if copy in running:
+                running.remove(copy)
+
     def _new_scratch_path(self) -> Path:
         with self._lock:
             self._scratch_made += 1
@@ -260,6 +346,10 @@ class Executor:
 
     def _keep(self, scratch: Path, run: int) -> Path:
         kept = outdir.kept_run_dir(self.runs_dir, run)
+        try:
+            outdir.run_tmp_dir(scratch).rmdir()  # an empty private dir tells nothing; one with files is kept
+        except OSError:
+            pass
         os.rename(scratch, kept)
         return kept
 
@@ -270,7 +360,10 @@ class Executor:
         try:
             os.rename(scratch, fresh)
             for entry in os.scandir(fresh):
-                os.unlink(entry.path)
+                if entry.name == outdir.RUN_TMP and entry.is_dir(follow_symlinks=False):
+                    shutil.rmtree(entry.path)  # the run's private dir goes with it: the next run gets a new one
+                else:
+                    os.unlink(entry.path)
         except OSError:  # something the run made that is not a plain file: the next run gets a new dir
             for path in (scratch, fresh):
                 shutil.rmtree(path, ignore_errors=True)

@@ -20,12 +20,15 @@ BASELINE_SCHEMA = 1
 
 def status(bucket: BucketResult, config: RunConfig) -> str:
     """Why a bucket fails the gate or does not: "new" (it fails), "baselined" (a baseline knows it), "library" (a
-    known standard-library report, unless --gate-library-reports) or "timing-sensitive" (a failed check on elapsed
-    time, unless --strict)."""
+    known standard-library report, unless --gate-library-reports), "interference" (a failure seen only while
+    another copy of its test ran: racegate's own parallelism, never the project's, so not gated by --strict either)
+    or "timing-sensitive" (a failed check on elapsed time, unless --strict)."""
     if not bucket.new:
         return "baselined"
     if bucket.library_issue is not None and not config.gate_library_reports:
         return "library"
+    if bucket.interference:
+        return "interference"
     if bucket.timing_sensitive and not config.strict:
         return "timing-sensitive"
     return "new"

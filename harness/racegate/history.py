@@ -75,6 +75,9 @@ class TestHistory:
     # Bytes: the peak resident memory of a run of its own in the latest session that measured one (its largest
     # there), which admission expects of its next run before that run is made (memory.Admission).
     peak_memory: int | None = None
+    # Its copies were seen to interfere (a failure only while another copy ran): later sessions run one copy at a
+    # time from the start. Kept once learned; absent (False) in files of earlier releases.
+    one_at_a_time: bool = False
 
     @property
     def failed(self) -> bool:
@@ -90,7 +93,8 @@ class TestHistory:
             threads=max(t for t in (self.threads, other.threads, 0) if t is not None) or None,
             sessions=self.sessions + other.sessions, buckets=_union(self.buckets, other.buckets),
             strategies=strategies,
-            peak_memory=other.peak_memory if other.peak_memory is not None else self.peak_memory)
+            peak_memory=other.peak_memory if other.peak_memory is not None else self.peak_memory,
+            one_at_a_time=self.one_at_a_time or other.one_at_a_time)
 
 
 @dataclass
@@ -117,7 +121,7 @@ class History:
 
         tests = {name: TestHistory(t.duration, t.threads, t.sessions, ids(t.buckets),
                                    {s: StrategyHistory(h.runs, h.seconds, h.hits, ids(h.buckets))
-                                    for s, h in t.strategies.items()}, t.peak_memory)
+                                   for s, h in t.strategies.items()}, t.peak_memory, t.one_at_a_time)
                  for name, t in self.tests.items()}
         # A strategy's ids are among its test's (from_session): the test's say whether any is left unknown.
         known = all(b in aliases for t in self.tests.values() for b in t.buckets)
@@ -128,7 +132,8 @@ class History:
             name: {"duration": t.duration, "threads": t.threads, "sessions": t.sessions, "buckets": t.buckets,
                    "strategies": {s: {"runs": h.runs, "seconds": round(h.seconds, 6), "hits": h.hits,
                                       "buckets": h.buckets} for s, h in sorted(t.strategies.items())},
-                   **({"peak_memory": t.peak_memory} if t.peak_memory is not None else {})}
+                   **({"peak_memory": t.peak_memory} if t.peak_memory is not None else {}),
+                   **({"one_at_a_time": True} if t.one_at_a_time else {})}
             for name, t in sorted(self.tests.items())}}
 
     @classmethod
@@ -165,7 +170,8 @@ class History:
                 duration=None if duration is None else float(duration),
                 threads=r.nullable(entry, "threads", int, where), sessions=r.opt(entry, "sessions", int, 0, where),
                 buckets=r.strict_strings(entry, "buckets", where), strategies=strategies,
-                peak_memory=r.nullable(entry, "peak_memory", int, where))
+                peak_memory=r.nullable(entry, "peak_memory", int, where),
+                one_at_a_time=r.opt(entry, "one_at_a_time", bool, False, where))
         return history
 
 
@@ -225,8 +231,11 @@ def save_or_warn(history: History, path: Path) -> None:
         print(f"racegate: warning: cannot write history {path}: {exc}", file=sys.stderr)
 
 
-def from_session(records: Iterable[RunRecord], bucket_ids: dict[int, list[str]]) -> History:
-    """What one session learned: `bucket_ids` maps a run index to the bucket ids that run showed."""
+def from_session(records: Iterable[RunRecord], bucket_ids: dict[int, list[str]],
+                 one_at_a_time: Iterable[str] = ()) -> History:
+    """What one session learned: `bucket_ids` maps a run index to the bucket ids that run showed; `one_at_a_time`
+    names the tests the session ran one copy at a time (Scheduler.one_at_a_time)."""
+    solo = set(one_at_a_time)
     by_test: dict[str, list[RunRecord]] = {}
     for r in records:
         by_test.setdefault(r.test, []).append(r)
@@ -236,7 +245,8 @@ def from_session(records: Iterable[RunRecord], bucket_ids: dict[int, list[str]])
         threads = [r.threads for r in runs if r.threads is not None]
         peaks = [r.peak_memory for r in runs if r.peak_memory is not None]
         entry = TestHistory(duration=plain[0].duration if plain else None, threads=max(threads) if threads else None,
-                            sessions=1, peak_memory=max(peaks) if peaks else None)
+                            sessions=1, peak_memory=max(peaks) if peaks else None,
+                            one_at_a_time=name in solo)
         seen: Counter[str] = Counter()
         steady: frozenset | None = None
         for r in sorted(runs, key=lambda r: r.run):

@@ -26,6 +26,8 @@ class TestCase:
     will_fail: bool = False  # CTest WILL_FAIL: a non-zero exit is the expected outcome
     skip_return_code: int | None = None  # CTest SKIP_RETURN_CODE: this exit status means "skipped"
     run_serial: bool = False  # CTest RUN_SERIAL: no other test may run at the same time
+    resource_locks: tuple[str, ...] = ()  # CTest RESOURCE_LOCK, sorted: tests sharing one never run together
+    processors: int = 1  # CTest PROCESSORS: the job slots (of --jobs) one run of it takes
 
 
 @dataclass(frozen=True)
@@ -41,7 +43,9 @@ class PlannedRun:
     preload_shim: bool = True
     # Seconds after which a perturbed run is stopped as racegate's own slowdown, not the test's hang.
     slowdown_limit: float | None = None
-    purpose: str = ""  # why the run was planned beyond the search: "recheck" (plain), "replay" (same seed)
+    # Why the run was planned beyond the search: "recheck" (plain), "replay" (same seed), "alone" (no other copy of
+    # the test runs meanwhile: a failure first seen beside another copy, schedule.py).
+    purpose: str = ""
     # > 0: a batched first pass of this many tests in one process (batch.py): TSan reports into the output
     # stream, between the tests' markers, gtest writes a JSON file, and the timeouts are per test.
     batch: int = 0
@@ -183,10 +187,11 @@ class RunRecord:
     # When the run's test process started, in seconds since the session started (None outside a session, e.g. in
     # `racegate replay`). A run of several tests in one process gives each test's record its own start.
     started: float | None = None
-    purpose: str = ""  # PlannedRun.purpose: "" for a search run, "recheck" or "replay" for one that weighs a finding
+    purpose: str = ""  # PlannedRun.purpose: "" for a search run, "recheck", "replay" or "alone" for one that weighs one
     # Bytes: the peak resident memory of the test's own process (execute.Execution.peak_memory); None for a test
     # run in a batch process with others, or when it could not be measured.
     peak_memory: int | None = None
+    overlapped: bool = False  # another copy of the same test ran at some moment of this run (execute.Execution)
 
     @property
     def ended(self) -> float | None:

@@ -5,6 +5,8 @@
     <out>/runs/<run>/              logs of one run that did not pass or was cut short:
                                    output.txt, tsan.<pid>, shim.txt, gtest.json (a batch)
     <out>/runs/pending-<k>/        scratch dirs of runs in progress, removed when racegate ends
+    <run dir>/tmp/                 the run's private scratch dir (its TMPDIR and RACEGATE_RUN_DIR): removed
+                                   with a passing run's logs, kept with those of a run that did not pass
     <out>/reports/<bucket id>.txt  one full raw report per bucket
     <result dir>/replay/runs/...   `racegate replay`'s run logs, laid out as <out>/runs
 """
@@ -28,6 +30,8 @@ OUTPUT_FILE = "output.txt"
 TSAN_LOG = "tsan"
 SHIM_REPORT = "shim.txt"
 GTEST_JSON = "gtest.json"  # a batched run's --gtest_output=json file
+# The run's own dir for the files it makes (TMPDIR): two copies of one test running at once never share one.
+RUN_TMP = "tmp"
 
 # What racegate writes into runs/ and reports/, and so may clear again.
 _OURS = {RUNS: re.compile(rf"\d+|{re.escape(SCRATCH_PREFIX)}\d+"), REPORTS: re.compile(r"[0-9a-f]+\.txt")}
@@ -82,6 +86,10 @@ def tsan_logs(run_dir: Path) -> list[Path]:
 
 def gtest_json_file(run_dir: Path) -> Path:
     return run_dir / GTEST_JSON
+
+
+def run_tmp_dir(run_dir: Path) -> Path:
+    return run_dir / RUN_TMP
 
 
 def shim_report_file(run_dir: Path) -> Path:

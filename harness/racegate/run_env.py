@@ -26,6 +26,10 @@ def prepare_planned_run(plan: PlannedRun, run_dir: Path, shim_path: Path | None,
     own (merged by the strategy), then the strategy's. `tsan_flags` are the session's own TSan flags over the
     user's (the suppressions file every run gets)."""
     env = dict(base_env)
+    # A private dir per run: two copies of one test running at once never meet in a shared /tmp. TMPDIR is a
+    # default the test's own environment may override; RACEGATE_RUN_DIR always names the run's dir.
+    private = str(outdir.run_tmp_dir(run_dir))
+    env["TMPDIR"] = private
     # Later options win in TSan's parser: user settings override our defaults; log_path stays ours
     # (quoted when the path holds a separator such as a space, comma or colon).
     options = " ".join(filter(None, (TSAN_DEFAULTS, env.get("TSAN_OPTIONS", ""))))
@@ -35,6 +39,7 @@ def prepare_planned_run(plan: PlannedRun, run_dir: Path, shim_path: Path | None,
     env["TSAN_OPTIONS"] = merge_tsan_options(options, {**TSAN_FORCED, **(tsan_flags or {}), "log_path": log_path})
     shim = shim_path if plan.preload_shim else None
     argv, env = prepare_run(plan.schedule, plan.seed, plan.test, env, shim, outdir.shim_report_file(run_dir))
+    env["RACEGATE_RUN_DIR"] = private
     if plan.batch:
         argv.extend(frameworks.of_batch(plan.test).batch_args(run_dir))
     return argv, env
@@ -98,10 +103,14 @@ def run_timeout(strategy: str, one_pass: float) -> float:
     return one_pass * GTEST_REPEAT if strategy == REPEAT_IN_PROCESS else one_pass
 
 
+# Paths into the run's own dir, gone once it is settled: a replay by hand gets none of them.
+_RUN_PATHS = {"RACEGATE_SHIM_REPORT", "RACEGATE_RUN_DIR"}
+
+
 def replay_env(test: TestCase, env: dict[str, str]) -> dict[str, str]:
     """The part of a run's environment that a person needs to reproduce it by hand: the test's own
     variables and racegate's; TSan then reports to the terminal rather than into the old run dir."""
-    keys = {k for k in env if k.startswith("RACEGATE_") and k != "RACEGATE_SHIM_REPORT"}
+    keys = {k for k in env if k.startswith("RACEGATE_") and k not in _RUN_PATHS}
     keys |= {k for k, _ in test.env} | ({"TSAN_OPTIONS", "LD_PRELOAD"} & env.keys())
     replay = {k: env[k] for k in sorted(keys) if k in env}
     if "TSAN_OPTIONS" in replay:

@@ -55,10 +55,21 @@ SLOWDOWN_MIN_EXTRA = 10.0
 # A failure seen only under perturbation is re-checked: this many plain runs, and replays of its seed.
 PLAIN_RECHECKS = 3
 SEED_REPLAYS = 2
+# A failure first seen while another copy of its test ran is re-checked with the test running alone: a replay of
+# its seed and strategy, then plain runs, ALONE_RECHECKS in all (docs/scheduling.md, "Copies of one test"). One
+# that shows in a fraction p of runs alone escapes all of them with chance (1 - p) ** ALONE_RECHECKS (3 % at
+# p = 0.5), and any later run of the test, alone from then on, that shows it makes it gate again.
+ALONE_RECHECKS = 5
+ALONE = "alone"  # the purpose of those runs
 
 
 def slowdown_limit(plain_seconds: float) -> float:
     return max(SLOWDOWN_FACTOR * plain_seconds, plain_seconds + SLOWDOWN_MIN_EXTRA)
+
+
+SOLO_AFTER_CLASH = ("a failure showed while another copy of this test ran: re-checked alone, and run one copy at a "
+                    "time for the rest of the session")
+SOLO_FROM_HISTORY = "run one copy at a time: an earlier session (--history) saw its copies interfere"
 
 
 @dataclass
@@ -115,12 +126,20 @@ class _TestState:
     # Bucket ids of an older signature version, as `past` may hold them -> current ids (Scheduler.record).
     aliases: dict[str, str] = field(default_factory=dict)
     batched: bool = False  # its first run goes in a batch (Scheduler.add_batches), not on its own
+    # One copy at a time: a failure was seen while another copy of it ran (this session or, through --history,
+    # an earlier one); no run of it starts while another is running.
+    solo: bool = False
     terms_key: tuple | None = None  # what Scheduler._terms last computed `terms` from
     terms: list = field(default_factory=list)
 
     @property
     def failed(self) -> bool:
         return any(o not in ("pass", CUT) for o in self.outcomes)
+
+    @property
+    def held_back(self) -> bool:
+        """A run of it must wait: it runs one copy at a time and a copy is running."""
+        return self.solo and self.started > self.finished
 
     @property
     def saturated(self) -> bool:
@@ -215,10 +234,15 @@ class Scheduler:
         self._states = [_TestState(t, list(schedules_for(t)), past=past.get(t.name), aliases=self._aliases)
                         for t in tests]
         self._by_name = {s.test.name: s for s in self._states}
+        for state in self._states:
+            if state.past is not None and state.past.one_at_a_time:
+                state.solo = True
+                state.notes.append(SOLO_FROM_HISTORY)
         # First runs in CTest order, except that what history says failed or runs several threads goes first.
         self._first_order = sorted(self._states, key=_TestState.first_run_rank)
         self._bucket_runs: Counter = Counter()
         self._rechecked: set[str] = set()  # failure buckets whose re-check is planned
+        self._checked_alone: set[str] = set()  # failure buckets whose re-check alone is planned
         self._seen_plain: set[str] = set()  # buckets a plain run showed: no re-check needed
         self._purpose: dict[int, str] = {}  # run index -> why it was planned, for runs that are no sample
         self._spent = 0.0  # seconds of every finished run
@@ -333,6 +357,8 @@ class Scheduler:
                 self._seen_plain |= ids
             elif self._bucket_id is not None:
                 self._recheck_perturbation_failures(state, record)
+            if record.overlapped and record.outcome != CUT and self._bucket_id is not None:
+                self._recheck_alone(state, record)
             self._total_finished += 1
             self._cond.notify_all()
 
@@ -374,6 +400,28 @@ class Scheduler:
             state.rechecks.extend([_Recheck(NONE, None, "recheck")] * PLAIN_RECHECKS)
             state.rechecks.extend([_Recheck(record.schedule, record.seed, "replay")] * SEED_REPLAYS)
 
+    def _recheck_alone(self, state: _TestState, record: RunRecord) -> None:
+        """A failure first seen while another copy of the test ran is weighed with the test alone before it gates:
+        its seed replayed, then plain runs, through the same queue of re-checks; the test runs one copy at a time
+        from then on, so those runs and every later one are alone."""
+        for finding in record.findings:
+            if finding.kind not in FAILURE_KINDS:
+                continue  # a TSan report is the project's race however many copies ran
+            bucket = self._bucket_id(finding.kind, finding.signature)  # type: ignore[misc]
+            if bucket in self._checked_alone:
+                continue
+            self._checked_alone.add(bucket)
+            if not state.solo:
+                state.solo = True
+                state.notes.append(SOLO_AFTER_CLASH)
+            state.rechecks.append(_Recheck(record.schedule, record.seed, ALONE))
+            state.rechecks.extend([_Recheck(NONE, None, ALONE)] * (ALONE_RECHECKS - 1))
+
+    def one_at_a_time(self) -> list[str]:
+        """The tests that run one copy at a time, for the next session's history."""
+        with self._cond:
+            return [s.test.name for s in self._states if s.solo]
+
     def _out_of_time(self) -> bool:
         return self.deadline is not None and time.monotonic() >= self.deadline
 
@@ -385,7 +433,7 @@ class Scheduler:
     def _pick(self) -> _Choice | None:
         # Re-checks of findings first: what is reported should rest on them.
         for state in self._states:
-            if state.rechecks:
+            if state.rechecks and not state.held_back:
                 return _Choice(state, None)
         # Every test runs once before any repeats; a batched one with its batch (next).
         for state in self._first_order:
@@ -399,8 +447,8 @@ class Scheduler:
         for state in self._states:
             if self.runs is not None and state.started >= self.runs:
                 continue
-            if state.finished == 0 or not state.repeatable():
-                continue  # its first run decides whether it is worth repeating
+            if state.finished == 0 or not state.repeatable() or state.held_back:
+                continue  # its first run decides whether it is worth repeating; a solo test waits for its copy
             for schedule, exploit, inverse_exposure, factor, tie in self._terms(state, unit):
                 key = ((exploit + bonus * inverse_exposure) * factor, tie)
                 if best_key is None or key > best_key:

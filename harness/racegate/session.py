@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Iterable
 
 from racegate import history as histories
-from racegate import memory, outdir, steady_crash
-from racegate.advice import steady_crash_advice
+from racegate import copies, memory, outdir, steady_crash
+from racegate.advice import interference_advice, steady_crash_advice
 from racegate import result as results
 from racegate.analyse import run_analysed
 from racegate.batch import OUTSIDE_NOTE, BatchResult, PlannedBatch, plan_batches, run_batch
@@ -57,7 +57,7 @@ class Session:
         peaks = {name: t.peak_memory for name, t in (config.history.tests if config.history else {}).items()
                  if t.peak_memory is not None}
         self.executor = Executor(outdir.runs_dir(config.out_dir), config.shim_path, config.timeout, deadline,
-                                 tsan_flags, memory.Admission(peaks))
+                                 tsan_flags, memory.Admission(peaks), config.jobs)
         self.bucketer = Bucketer(outdir.reports_dir(config.out_dir))
         if config.batch:
             self.scheduler.add_batches(plan_batches(tests, config.jobs))
@@ -199,6 +199,10 @@ class Session:
         # A failure that came with a race is the race's symptom: shown, counted and gated with it.
         for failure, of in self.bucketer.symptoms().items():
             entries[of.cause].symptoms.append(entries.pop(failure).symptom(of.runs_with_both))
+        # A failure seen only beside another copy of its test, never alone: the copies' clash, not gated.
+        for b in buckets:
+            if b.id in entries and copies.interfering(b, self.records):
+                entries[b.id] = replace(entries[b.id], interference=True, advice=interference_advice(b.finding.kind))
         # Tests killed by a signal on every run without a TSan report: advice for a steady crash, not a racy one.
         steady, steady_buckets = steady_crash.find(self.records)
         for bid, signal_name in steady_buckets.items():
@@ -229,7 +233,7 @@ class Session:
             # A batch's "(outside its tests)" entry is no test a later session runs.
             records = [r for r in self.records if r.test not in self._outside]
         ids = {r.run: [f.id for f in r.findings] for r in records}
-        now = histories.from_session(records, ids)
+        now = histories.from_session(records, ids, self.scheduler.one_at_a_time())
         past = self.config.history
         if past is None:
             return now

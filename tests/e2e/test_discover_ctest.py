@@ -115,6 +115,8 @@ def test_a_program_that_is_not_executable_is_not_built(tmp_path: Path):
 @pytest.mark.e2e
 def test_will_fail_skip_return_code_and_run_serial_are_read(tmp_path: Path):
     build = _project(tmp_path, "add_test(NAME t COMMAND sh -c \"exit 0\")\n"
-                     "set_tests_properties(t PROPERTIES WILL_FAIL TRUE SKIP_RETURN_CODE 77 RUN_SERIAL TRUE)\n")
+                     "set_tests_properties(t PROPERTIES WILL_FAIL TRUE SKIP_RETURN_CODE 77 RUN_SERIAL TRUE "
+                     "RESOURCE_LOCK \"port;db\" PROCESSORS 3)\n")
     (test,) = discover.discover(build)
     assert test.will_fail and test.skip_return_code == 77 and test.run_serial
+    assert test.resource_locks == ("db", "port") and test.processors == 3

@@ -76,6 +76,14 @@ def test_a_program_looked_up_on_path_is_missing_when_path_lacks_it():
             == "not built: racegate-no-such-tool is missing")
 
 
+def test_resource_locks_and_processors_default_to_none_and_one():
+    test = discover.test_from_json({"name": "t", "command": ["x"], "properties": []})
+    assert test.resource_locks == () and test.processors == 1
+    locked = discover.test_from_json({"name": "t", "command": ["x"], "properties": [
+        {"name": "RESOURCE_LOCK", "value": ["b", "a", "b"]}, {"name": "PROCESSORS", "value": 2}]})
+    assert locked.resource_locks == ("a", "b") and locked.processors == 2
+
+
 def _selection(tmp_path: Path, names: list[str], built: set[str], shard=None):
     """The selection over tests whose programs exist (executable) only for the names in `built`."""
     tests = []

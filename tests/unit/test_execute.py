@@ -5,6 +5,7 @@ import re
 import sys
 import threading
 import time
+from dataclasses import replace
 
 import pytest
 
@@ -195,3 +196,95 @@ def test_an_execution_holds_the_exit_status_output_and_every_tsan_log_and_keeps_
         execution.keep_logs = True
     assert execution.log_dir == str(tmp_path / "runs" / "3")
     assert sorted(p.name for p in (tmp_path / "runs" / "3").iterdir()) == ["output.txt", "tsan.1", "tsan.2"]
+
+
+def test_each_run_has_a_private_tmpdir_named_by_racegate_run_dir_removed_unless_kept(tmp_path):
+    """Two copies of one test at once get two dirs; a passing run's goes with it, a failing run's is kept."""
+    executor = Executor(tmp_path / "runs", None, 60)
+    ready = tmp_path / "ready"
+    ready.mkdir()
+    # Each copy writes its fixed file name, then waits (in the child, bounded) until the other copy has written
+    # its own too, and reads its file back: with one shared dir one copy would read the other's.
+    code = ("import os, sys, time\nassert os.environ['TMPDIR'] == os.environ['RACEGATE_RUN_DIR']\n"
+            "open(os.path.join(os.environ['TMPDIR'], 'fixed.txt'), 'w').write(sys.argv[1])\n"
+            f"open(os.path.join({str(ready)!r}, sys.argv[1]), 'w').close()\n"
+            "end = time.monotonic() + 30\n"
+            f"while len(os.listdir({str(ready)!r})) < 2 and time.monotonic() < end:\n    time.sleep(0.01)\n"
+            "print('DIR=' + os.environ['TMPDIR'])\n"
+            "ok = open(os.path.join(os.environ['TMPDIR'], 'fixed.txt')).read() == sys.argv[1]\n"
+            "sys.exit(9 if not ok else int(sys.argv[2]))\n")
+    records = {}
+
+    def one(name, run, status):
+        test = TestCase("same", (sys.executable, "-c", code, name, str(status)))
+        records[name] = run_and_analyse(executor, PlannedRun(test, run, 1, "none"))
+
+    workers = [threading.Thread(target=one, args=(name, run, 3 * run)) for run, name in enumerate(("a", "b"))]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(timeout=60)
+    # b exits 3 on purpose, to be kept; a clash would have made either exit 9.
+    assert records["a"].outcome == "pass" and records["b"].returncode == 3
+    ran_in = re.search(r"DIR=(\S+)", (tmp_path / "runs" / "1" / "output.txt").read_text()).group(1)
+    assert (tmp_path / "runs" / "1" / "tmp" / "fixed.txt").read_text() == "b"  # kept with the failing run's logs
+    assert not os.path.exists(ran_in)  # the scratch path it ran under became runs/1
+    executor.close()
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["1"]  # the passing run's dir is gone
+    assert "RACEGATE_RUN_DIR" not in records["b"].env and "TMPDIR" not in records["b"].env
+
+
+def test_the_tests_own_tmpdir_wins_but_racegate_run_dir_is_the_runs(tmp_path):
+    code = "import os\nprint(os.environ['TMPDIR'], os.environ['RACEGATE_RUN_DIR'])\nraise SystemExit(1)\n"
+    test = TestCase("t", (sys.executable, "-c", code), env=(("TMPDIR", "/somewhere"),))
+    record = run_and_analyse(Executor(tmp_path / "runs", None, None), PlannedRun(test, 0, 1, "none"))
+    mine, run_dir = (tmp_path / "runs" / "0" / "output.txt").read_text().split()
+    assert mine == "/somewhere" and run_dir.endswith("/tmp") and record.env["TMPDIR"] == "/somewhere"
+
+
+def _intervals(tmp_path, tests, jobs):
+    """Run each test once, on its own thread; (test name, start, end) of each run, from the runs themselves."""
+    marker = tmp_path / "intervals"
+    code = ("import time, sys\nstart = time.monotonic()\ntime.sleep(0.3)\n"
+            f"open({str(marker)!r}, 'a').write(f'{{sys.argv[1]}} {{start}} {{time.monotonic()}}\\n')\n")
+    executor = Executor(tmp_path / "runs", None, None, jobs=jobs)
+    plans = [PlannedRun(replace(t, command=(sys.executable, "-c", code, t.name)), i, 1, "none")
+             for i, t in enumerate(tests)]
+    records = []
+    workers = [threading.Thread(target=lambda p=p: records.append(run_and_analyse(executor, p))) for p in plans]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(timeout=30)
+    rows = [line.split() for line in marker.read_text().splitlines()]
+    return [(name, float(a), float(b)) for name, a, b in rows], records
+
+
+def _met(a, b):
+    return a[1] < b[2] and b[1] < a[2]
+
+
+def test_resource_locks_keep_tests_sharing_one_apart_and_copies_of_a_locked_test_too(tmp_path):
+    tests = [TestCase("db1", (), resource_locks=("db",)), TestCase("db1", (), resource_locks=("db",)),
+             TestCase("db2", (), resource_locks=("cache", "db")), TestCase("free", ()), TestCase("free", ())]
+    rows, records = _intervals(tmp_path, tests, jobs=5)
+    locked = [r for r in rows if r[0] != "free"]
+    assert len(locked) == 3 and not any(_met(a, b) for a in locked for b in locked if a is not b)
+    free = [r for r in rows if r[0] == "free"]
+    assert _met(*free)  # tests without a lock still run side by side
+    assert not any(r.overlapped for r in records if r.test.startswith("db"))  # a locked test never meets its copy
+    assert all(r.overlapped for r in records if r.test == "free")
+
+
+def test_processors_count_against_the_jobs(tmp_path):
+    tests = [TestCase("wide", (), processors=2)] + [TestCase(f"narrow{i}", ()) for i in range(3)]
+    rows, _ = _intervals(tmp_path, tests, jobs=2)
+    wide = next(r for r in rows if r[0] == "wide")
+    narrow = [r for r in rows if r[0] != "wide"]
+    assert len(narrow) == 3 and not any(_met(wide, r) for r in narrow)  # it takes both slots
+    assert any(_met(a, b) for a in narrow for b in narrow if a is not b)  # two narrow ones fill them together
+    # More than there are is all of them, not a wait forever.
+    more = tmp_path / "more"
+    more.mkdir()
+    rows, _ = _intervals(more, [TestCase("huge", (), processors=8)], jobs=2)
+    assert [r[0] for r in rows] == ["huge"]

@@ -315,3 +315,16 @@ def test_a_history_that_cannot_be_written_is_a_warning(tmp_path, capsys):
     histories.save_or_warn(History({"t": TestHistory(1.0, 2, 1)}), where)
     (line,) = capsys.readouterr().err.splitlines()
     assert line.startswith(f"racegate: warning: cannot write history {where}: ")
+
+
+def test_one_copy_at_a_time_is_kept_across_sessions_and_old_files_default_to_parallel_copies():
+    old = History.from_json({"racegate_history": 1, "tests": {"t": {"duration": 1.0, "threads": 2, "sessions": 1}}})
+    assert not old.tests["t"].one_at_a_time  # written before the field: copies run side by side as before
+    learned = histories.from_session([], {}, ["t"])
+    assert learned.tests == {}  # nothing ran: nothing to say of it
+    solo = History({"t": TestHistory(threads=2, sessions=1, one_at_a_time=True)})
+    assert History.from_json(solo.to_json()).tests["t"].one_at_a_time
+    assert "one_at_a_time" not in old.to_json()["tests"]["t"]  # only written where it holds
+    assert old.merged(solo).tests["t"].one_at_a_time and solo.merged(old).tests["t"].one_at_a_time
+    with pytest.raises(HistoryError, match=r"one_at_a_time should be true or false"):
+        History.from_json({"racegate_history": 1, "tests": {"t": {"one_at_a_time": "yes"}}})

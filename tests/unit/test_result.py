@@ -137,7 +137,8 @@ def test_time_spent_per_test_strategy_and_purpose_round_trips():
     assert data["strategies"]["noise"] == {"runs": 2, "failed_runs": 0, "buckets_first_found": 1, "seconds": 2.25}
     assert data["buckets"][0]["first_seen"]["seconds"] == 1.75
     assert data["discovery_seconds"] == [[1.75, 1], [3.5, 1]]
-    assert data["verification"] == {"recheck": {"runs": 1, "seconds": 0.25}, "replay": {"runs": 0, "seconds": 0.0}}
+    assert data["verification"] == {"recheck": {"runs": 1, "seconds": 0.25}, "replay": {"runs": 0, "seconds": 0.0},
+                                    "alone": {"runs": 0, "seconds": 0.0}}
     again = Result.from_json(json.loads(json.dumps(data)))
     assert again.to_json() == data
     assert again.tests[0].seconds == 3.0 and again.run_seconds == 3.0

@@ -18,10 +18,12 @@ from typing import Callable, Iterator
 import pytest
 
 from racegate.errors import RacegateError
+from racegate.history import History, TestHistory
 from racegate.model import TestCase
 from racegate.progress import Progress
 from racegate.session import Session, SessionConfig
-from racegate.result import RunConfig
+from racegate.result import Result, RunConfig
+from racegate.schedule import ALONE_RECHECKS, SOLO_AFTER_CLASH, SOLO_FROM_HISTORY
 from samples_helpers import process_ends
 
 
@@ -64,14 +66,19 @@ def test_every_test_gets_its_runs_and_every_run_is_counted(tmp_path):
     session = make_session(tmp_path, tests, runs=3)
     wall = session.run(quiet())
     assert wall > 0
-    assert sorted(r.run for r in session.records) == list(range(6))  # each run index once
-    assert sorted(r.test for r in session.records) == ["fails"] * 3 + ["passes"] * 3
-    assert session.failed_runs == 3 and not session.interrupted
+    # With two jobs two copies of "fails" may have run at once: its failure is then re-checked alone too.
+    alone = sum(r.purpose == "alone" for r in session.records)
+    assert alone in (0, ALONE_RECHECKS)
+    assert sorted(r.run for r in session.records) == list(range(6 + alone))  # each run index once
+    assert sorted(r.test for r in session.records if not r.purpose) == ["fails"] * 3 + ["passes"] * 3
+    assert session.failed_runs == 3 + alone and not session.interrupted
     result = session.result(RunConfig(), wall)
-    assert result.summary.runs == 6 and result.summary.failed_runs == 3
-    assert {t.name: (t.runs, t.failed_runs) for t in result.tests} == {"passes": (3, 0), "fails": (3, 3)}
+    assert result.summary.runs == 6 + alone and result.summary.failed_runs == 3 + alone
+    runs = {t.name: (t.runs, t.failed_runs) for t in result.tests}
+    assert runs == {"passes": (3, 0), "fails": (3 + alone, 3 + alone)}
     (bucket,) = result.buckets
-    assert bucket.kind == "test failure" and bucket.runs_with_bucket == 3
+    assert bucket.kind == "test failure" and bucket.runs_with_bucket == 3 + alone
+    assert result.status(bucket) == "new"  # it fails alone as well: the project's own failure
     # Passing runs leave no logs; each failing one keeps its own.
     kept = sorted(p.name for p in (tmp_path / "out" / "runs").iterdir())
     assert kept == sorted(str(r.run) for r in session.records if r.outcome != "pass")
@@ -240,13 +247,14 @@ def test_every_run_is_timed_from_the_session_start_and_each_bucket_knows_when_it
     assert bucket.first_seen.seconds == round(min(r.ended for r in fails), 3)
     assert result.discovery_seconds == [[bucket.first_seen.seconds, 1], [round(wall, 3), 1]]
     by_test = {t.name: t for t in result.tests}
-    assert by_test["fails"].strategies["none"].runs == 3
+    assert by_test["fails"].strategies["none"].runs == len(fails)  # 3, and any re-checks alone (overlapping copies)
     assert by_test["fails"].seconds == pytest.approx(sum(r.duration for r in fails), abs=0.002)
     assert by_test["fails"].seconds >= 0.15  # three runs that each sleep 50 ms
     assert result.strategies["none"].seconds == pytest.approx(sum(r.duration for r in session.records), abs=0.002)
-    # Only search runs here: the re-checks of a finding cost nothing, and say so.
-    assert {k: (v.runs, v.seconds) for k, v in result.verification.items()} == {"recheck": (0, 0.0),
-                                                                                "replay": (0, 0.0)}
+    # Only search runs here, unless two copies of "fails" met: the re-checks of a finding cost nothing, and say so.
+    alone = [r for r in fails if r.purpose == "alone"]
+    assert {k: v.runs for k, v in result.verification.items()} == {"recheck": 0, "replay": 0, "alone": len(alone)}
+    assert result.verification["recheck"].seconds == 0.0
 
 
 def test_the_runs_that_weigh_a_finding_are_counted_apart_from_the_search(tmp_path):
@@ -333,3 +341,58 @@ def test_the_progress_line_counts_a_batchs_tests_as_they_end(tmp_path, beacon, r
     # Counted while the process ran, before any record of it existed.
     assert counted == [True]
     assert [r.test for r in session.records] == ["S.A", "S.B"]
+
+
+# A test that clashes with its own copies, as one writing a fixed file name in its working directory does: it marks
+# itself present there, gives another copy half a second to show up, and fails when one did. Alone it passes.
+CLASH = ("import glob, os, sys, time\n"
+         "mine = f'present.{os.getpid()}'\nopen(mine, 'w').close()\n"
+         "end = time.monotonic() + 0.5\n"
+         "while time.monotonic() < end and glob.glob('present.*') == [mine]:\n    time.sleep(0.01)\n"
+         "others = [p for p in glob.glob('present.*') if p != mine]\n"
+         "time.sleep(0.05)\nos.unlink(mine)\nsys.exit(1 if others else 0)\n")
+
+
+def test_a_failure_only_beside_another_copy_is_rechecked_alone_and_reported_as_interference(tmp_path):
+    work = tmp_path / "work"
+    work.mkdir()
+    test = TestCase("clashes", (sys.executable, "-c", CLASH), cwd=str(work))
+    session = make_session(tmp_path, [test], jobs=2, runs=3)
+    wall = session.run(quiet())
+    records = sorted(session.records, key=lambda r: r.run)
+    failed = [r for r in records if r.outcome != "pass"]
+    assert failed and all(r.overlapped for r in failed)  # it only ever failed beside another copy
+    alone = [r for r in records if r.purpose == "alone"]
+    assert len(alone) == ALONE_RECHECKS and all(r.outcome == "pass" and not r.overlapped for r in alone)
+    # From the first clash on, no two copies ran at once: every run that started after it ended was alone.
+    clash_end = min(r.ended for r in failed)
+    assert all(not r.overlapped for r in records if r.started > clash_end)
+    result = session.result(RunConfig(), wall)
+    (bucket,) = result.buckets
+    assert result.status(bucket) == "interference" and not result.gates(bucket)
+    assert "RESOURCE_LOCK" in bucket.advice.fix and "fixed file name" in bucket.advice.what
+    assert not result.config.strict and not result.gates(bucket)
+    assert SOLO_AFTER_CLASH in next(t for t in result.tests if t.name == "clashes").notes
+    assert session.learned().tests["clashes"].one_at_a_time
+    assert Result.from_json(result.to_json()).buckets[0].interference
+
+
+def test_a_failure_beside_another_copy_that_also_fails_alone_gates(tmp_path):
+    test = TestCase("fails", ("sh", "-c", "sleep 0.2; exit 1"))
+    session = make_session(tmp_path, [test], jobs=2, runs=3)
+    wall = session.run(quiet())
+    assert any(r.overlapped for r in session.records)  # two copies did meet
+    result = session.result(RunConfig(), wall)
+    (bucket,) = result.buckets
+    assert result.status(bucket) == "new" and result.gates(bucket) and not bucket.interference
+
+
+def test_a_test_history_says_runs_one_copy_at_a_time_never_meets_its_copies(tmp_path):
+    history = History({"clashes": TestHistory(threads=2, one_at_a_time=True)})
+    work = tmp_path / "work"
+    work.mkdir()
+    test = TestCase("clashes", (sys.executable, "-c", CLASH), cwd=str(work))
+    session = make_session(tmp_path, [test], jobs=2, runs=4, history=history)
+    wall = session.run(quiet())
+    assert len(session.records) == 4 and all(r.outcome == "pass" and not r.overlapped for r in session.records)
+    assert SOLO_FROM_HISTORY in session.result(RunConfig(), wall).tests[0].notes

@@ -79,7 +79,7 @@ class BucketView:
     replay: str
     severity: int
     severity_name: str
-    status: str  # Result.status: "new", "baselined", "library" or "timing-sensitive"
+    status: str  # Result.status: "new", "baselined", "library", "interference" or "timing-sensitive"
 
     @property
     def id(self) -> str:
@@ -127,6 +127,9 @@ class BucketView:
         if self.status == "library" and issue is not None:
             return (f"standard library ({issue.reference}, {issue.url}): a race inside the library's own state, "
                     "not the project's; racegate run --gate-library-reports gates it")
+        if self.status == "interference":
+            return ("interference between parallel copies: it showed only while another copy of the test ran, "
+                    "never with the test alone; racegate runs it one copy at a time from now on")
         if self.status == "timing-sensitive":
             return ("timing-sensitive: an assertion on elapsed time or a deadline, which TSan's slowdown can fail; "
                     "racegate run --strict gates it")

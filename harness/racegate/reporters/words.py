@@ -21,6 +21,7 @@ STATUS = {
     "baselined": StatusWords(tag="known", note_label="baseline", known_as="baselined"),
     "library": StatusWords(tag="known", note_label="known", known_as="standard library"),
     "timing-sensitive": StatusWords(tag="timing-sensitive", note_label="not gated", known_as="timing-sensitive"),
+    "interference": StatusWords(tag="interference", note_label="not gated", known_as="interference between copies"),
 }
 
 # Why racegate cut a run, in the order reports list the causes.
@@ -29,7 +30,7 @@ CUT_CAUSES = {"budget": "at the budget's deadline", "slow": "past a strategy's s
 OOM = "oom"  # execute.CUT_OOM: the environment's, said apart from racegate's own cuts (sentences.oom_note)
 
 # The runs that weighed a finding rather than searched.
-PURPOSES = {"recheck": "plain re-check", "replay": "seed replay"}
+PURPOSES = {"recheck": "plain re-check", "replay": "seed replay", "alone": "re-check alone"}
 
 # What ended the session before a finding's re-checks; ENDED_OTHERWISE for none recorded or a later release's.
 ENDED_BY = {"budget": "the budget ran out", "interrupt": "the session was interrupted",

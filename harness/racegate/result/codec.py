@@ -88,6 +88,8 @@ def _bucket_json(result: Result, b: BucketResult) -> dict:
                                   "affects": issue.affects}
     if b.timing_sensitive:
         entry["timing_sensitive"] = True
+    if b.interference:
+        entry["interference"] = True
     if b.evidence is not None:
         entry["evidence"] = _evidence_json(b.evidence)
     if b.kinds:
@@ -316,6 +318,7 @@ def _bucket_from(r: JsonReader, value: Any, where: str) -> BucketResult:
         baseline_note=r.nullable(d, "baseline_note", str, where) if not new else None,
         library_issue=library_issue,
         timing_sensitive=r.opt(d, "timing_sensitive", bool, False, where),
+        interference=r.opt(d, "interference", bool, False, where),
         evidence=_evidence_from(r, d.get("evidence"), f"{where}.evidence"),
         kinds={str(k): v for k, v in r.obj(d, "kinds", where).items() if isinstance(v, int)},
         legacy_ids=r.strings(d, "legacy_ids", where),

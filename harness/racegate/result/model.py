@@ -56,7 +56,7 @@ class Spent:
 
 # The purposes of runs planned to weigh a finding rather than to search (PlannedRun.purpose): plain re-checks of a
 # failure seen only under perturbation, and replays of its seed.
-VERIFICATION_PURPOSES = ("recheck", "replay")
+VERIFICATION_PURPOSES = ("recheck", "replay", "alone")
 
 
 @dataclass
@@ -217,6 +217,8 @@ class BucketResult:
     kinds: dict[str, int] = field(default_factory=dict)  # runs per report kind, when it was reported as several
     legacy_ids: list[str] = field(default_factory=list)  # its reports' ids under earlier signature versions
     symptoms: list[Symptom] = field(default_factory=list)
+    # A failure seen only while another copy of its test ran, and not when the test ran alone (copies.py).
+    interference: bool = False
     # The source lines of each side's frame (`frames`, index for index; None where the file was not at hand); [] in
     # results of earlier releases, which reports show without them.
     excerpts: list[Excerpt | None] = field(default_factory=list)

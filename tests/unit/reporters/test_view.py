@@ -52,14 +52,17 @@ def test_every_status_a_result_gives_has_its_words(sample):
     new[0]["library_issue"] = {"rule": issue.rule, "reference": issue.reference, "url": issue.url,
                                "affects": issue.affects}
     new[1]["timing_sensitive"] = True
+    new[2]["interference"] = True
     result = Result.from_json(data)
     statuses = {result.status(b) for b in result.buckets}
-    assert statuses == set(words.STATUS) == {"new", "baselined", "library", "timing-sensitive"}
+    assert statuses == set(words.STATUS) == {"new", "baselined", "library", "timing-sensitive", "interference"}
     shown = console.render(result)
-    tags = {"new": "NEW", "baselined": "known", "library": "known", "timing-sensitive": "timing-sensitive"}
+    tags = {"new": "NEW", "baselined": "known", "library": "known", "timing-sensitive": "timing-sensitive",
+            "interference": "interference"}
     for v in view.by_importance(result):
         assert f"[{tags[v.status]}] {v.kind}  {v.id}" in shown
     assert "  known: standard library (GCC bug 77704" in shown and "  not gated: timing-sensitive: " in shown
+    assert "  not gated: interference between parallel copies: " in shown
     assert sentences.verdict(result).startswith("FAIL")
     for b in new[2:]:
         b["new"] = False  # baselined: nothing gates, and the verdict names each known status in its words
