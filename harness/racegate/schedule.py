@@ -403,10 +403,11 @@ class Scheduler:
     def _recheck_alone(self, state: _TestState, record: RunRecord) -> None:
         """A failure first seen while another copy of the test ran is weighed with the test alone before it gates:
         its seed replayed, then plain runs, through the same queue of re-checks; the test runs one copy at a time
-        from then on, so those runs and every later one are alone."""
+        from then on, so those runs and every later one are alone. A run with a TSan report is left as it is: the
+        race is the project's however many copies ran, and its failures are that race's symptom (bucket.py)."""
+        if any(f.kind not in FAILURE_KINDS for f in record.findings):
+            return
         for finding in record.findings:
-            if finding.kind not in FAILURE_KINDS:
-                continue  # a TSan report is the project's race however many copies ran
             bucket = self._bucket_id(finding.kind, finding.signature)  # type: ignore[misc]
             if bucket in self._checked_alone:
                 continue

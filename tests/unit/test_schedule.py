@@ -3,8 +3,8 @@ import time
 from collections import Counter
 
 from racegate.model import Finding, RunRecord, TestCase
-from racegate.schedule import (DEFAULT_RUNS, PLAIN_RECHECKS, SATURATED_AFTER, SEED_REPLAYS, SINGLE_THREADED,
-                               UNOBSERVED, Scheduler, run_seed, slowdown_limit)
+from racegate.schedule import (ALONE, ALONE_RECHECKS, DEFAULT_RUNS, PLAIN_RECHECKS, SATURATED_AFTER, SEED_REPLAYS,
+                               SINGLE_THREADED, UNOBSERVED, Scheduler, run_seed, slowdown_limit)
 
 SCHEDULES = ["none", "noise", "pct"]
 
@@ -129,10 +129,10 @@ def test_workers_wait_for_a_first_run_before_repeating_it():
     assert got and got[0].test.name == "a" and got[0].run == 1
 
 
-def finish_record(scheduler, plan, outcome="pass", duration=0.01, findings=(), cut=None):
+def finish_record(scheduler, plan, outcome="pass", duration=0.01, findings=(), cut=None, overlapped=False):
     scheduler.record(RunRecord(test=plan.test.name, run=plan.run, seed=plan.seed, schedule=plan.schedule,
                                command=[], outcome=outcome, returncode=0, duration=duration, log_dir="",
-                               threads=2, findings=list(findings), cut=cut))
+                               threads=2, findings=list(findings), cut=cut, overlapped=overlapped))
 
 
 def test_perturbed_runs_get_a_slowdown_limit_from_the_plain_run():
@@ -175,6 +175,19 @@ def test_a_failure_seen_only_under_perturbation_is_rechecked_plain_and_replayed(
     again = s.next()
     finish_record(s, again, outcome="fail", findings=[failure])
     assert all(p.purpose == "" for p in drain(s, lambda p: ("pass", 2, ())))
+
+
+def test_a_failure_beside_another_copy_is_rechecked_alone_unless_its_run_had_a_tsan_report():
+    # A run with a TSan report is that race's run (the failure its symptom, as a forked child's report turns into
+    # its parent's failing exit): the race is the project's however many copies ran, so nothing is re-checked.
+    race = Finding("data race", "t", ["a.cpp:put", "a.cpp:get"], [], "")
+    failure = Finding("test failure", "t", ["a", "exited with status 1"], [], "")
+    for findings, alone in (([race, failure], 0), ([failure], ALONE_RECHECKS)):
+        s = Scheduler(make_tests("a"), lambda t: ["none"], 1, runs=3, deadline=None, bucket_id=key)
+        finish_record(s, s.next(), outcome="fail", findings=findings, overlapped=True)
+        planned = drain(s, lambda p: ("pass", 2, ()))
+        assert sum(p.purpose == ALONE for p in planned) == alone, findings
+        assert (s.one_at_a_time() == ["a"]) == bool(alone)
 
 
 def test_no_run_starts_after_the_deadline():
