@@ -109,6 +109,9 @@ class _TestState:
     # Bucket ids of an older signature version, as `past` may hold them -> current ids (Scheduler.record).
     aliases: dict[str, str] = field(default_factory=dict)
     batched: bool = False  # its first run goes in a batch (Scheduler.add_batches), not on its own
+    # Its first plain run was stopped at its timeout: it never finishes under TSan, so repeating it costs a whole
+    # timeout per run and shows nothing new (result.unfinished_after names it in the result).
+    unfinished: bool = False
     terms_key: tuple | None = None  # what Scheduler._terms last computed `terms` from
     terms: list = field(default_factory=list)
 
@@ -135,6 +138,8 @@ class _TestState:
     def repeatable(self) -> bool:
         """Whether repeating it can find anything: not for a single-threaded test that passed, which can have no
         data race; a failing one is repeated to tell a flaky failure from a steady one."""
+        if self.unfinished:
+            return False
         return self.threads is None or self.threads > 1 or self.failed
 
     def candidates(self, plain_arm: bool) -> list[str]:
@@ -285,6 +290,8 @@ class Scheduler:
             state.outcomes[record.outcome] += 1
             if record.threads is not None:
                 state.threads = max(state.threads or 0, record.threads)
+            if record.schedule == NONE and state.plain_seconds is None and record.outcome == "timeout":
+                state.unfinished = True
             if record.schedule == NONE and state.plain_seconds is None and record.outcome != CUT:
                 state.plain_seconds = record.duration
                 self._unit = None

@@ -9,6 +9,7 @@ from racegate.reporters.sentences import (
     budget_line, coverage_notes, per_strategy, quiet_line, quiet_tail, suppressions_summary, verdict
 )
 from racegate.reporters.text import found_after, one_line, percent, seconds, share, strategy_seconds, strip_control
+from racegate.reporters.words import VERDICT
 from racegate.reporters.view import (
     BucketView, by_importance, detail_lines, discovery_steps, is_quiet, raw_report_text, test_costs, test_rows,
     timed_strategies
@@ -39,7 +40,7 @@ def render(result: Result, options: RenderOptions | None = None, *, max_bytes: i
     out = _Budget(max_bytes)
     summary = result.summary
     views = by_importance(result)
-    icon = ":x:" if gate.failing(result) else ":white_check_mark:"
+    icon = VERDICT[gate.verdict_state(result)].icon
     out.add(f"## {icon} racegate: {md(verdict(result))}\n")
     out.add("| tests | runs | failed runs | distinct problems | new | chance the next run finds a new one | time |")
     out.add("|---:|---:|---:|---:|---:|---:|---:|")

@@ -46,6 +46,7 @@ def result_json(result: Result) -> dict:
             # Added within schema 1: written when they happened.
             **({"cut_runs": summary.cut_runs} if summary.cut_runs else {}),
             **({"not_run": summary.not_run} if summary.not_run else {}),
+            **({"uncovered": summary.uncovered} if summary.uncovered else {}),
         },
         "tests": [_test_json(t) for t in result.tests],
         "strategies": {name: _strategy_json(s) for name, s in result.strategies.items()},
@@ -96,6 +97,8 @@ def _bucket_json(result: Result, b: BucketResult) -> dict:
         entry["legacy_ids"] = list(b.legacy_ids)
     if b.symptoms:
         entry["symptoms"] = [asdict(s) for s in b.symptoms]
+    if b.cut_runs_with_bucket:
+        entry["cut_runs_with_bucket"] = b.cut_runs_with_bucket
     return entry
 
 
@@ -165,6 +168,8 @@ def _test_json(t: TestResult) -> dict:
         entry["strategies"] = _spent_json(t.strategies)
     if t.cuts:
         entry["cuts"] = dict(t.cuts)
+    if t.unfinished is not None:
+        entry["unfinished"] = t.unfinished
     return entry
 
 
@@ -201,7 +206,7 @@ def _config_json(c: RunConfig) -> dict:
     }
     if c.merged_from is not None:
         data["merged_from"] = list(c.merged_from)
-    for flag in ("strict", "gate_library_reports"):
+    for flag in ("strict", "gate_library_reports", "allow_uncovered"):
         if getattr(c, flag):
             data[flag] = True
     if c.suppression_files is not None:
@@ -249,7 +254,8 @@ def _test_from(r: JsonReader, value: Any, where: str) -> TestResult:
         skip_return_code=r.nullable(d, "skip_return_code", int, where),
         run_serial=r.opt(d, "run_serial", bool, False, where), not_run=r.nullable(d, "not_run", str, where),
         notes=r.strings(d, "notes", where), strategies=_spent_from(r, d.get("strategies"), f"{where}.strategies"),
-        cuts={str(k): r.opt(r.obj(d, "cuts", where), k, int, 0, f"{where}.cuts") for k in r.obj(d, "cuts", where)})
+        cuts={str(k): r.opt(r.obj(d, "cuts", where), k, int, 0, f"{where}.cuts") for k in r.obj(d, "cuts", where)},
+        unfinished=r.nullable(d, "unfinished", float, where))
 
 
 def _spent_from(r: JsonReader, value: Any, where: str) -> dict[str, Spent]:
@@ -304,7 +310,8 @@ def _bucket_from(r: JsonReader, value: Any, where: str) -> BucketResult:
         evidence=_evidence_from(r, d.get("evidence"), f"{where}.evidence"),
         kinds={str(k): v for k, v in r.obj(d, "kinds", where).items() if isinstance(v, int)},
         legacy_ids=r.strings(d, "legacy_ids", where),
-        symptoms=[_symptom_from(r, s, f"{where}.symptoms[{i}]") for i, s in enumerate(r.lst(d, "symptoms", where))])
+        symptoms=[_symptom_from(r, s, f"{where}.symptoms[{i}]") for i, s in enumerate(r.lst(d, "symptoms", where))],
+        cut_runs_with_bucket=r.opt(d, "cut_runs_with_bucket", int, 0, where))
 
 
 def _symptom_from(r: JsonReader, value: Any, where: str) -> Symptom:
@@ -357,6 +364,7 @@ def _config_from(r: JsonReader, d: dict) -> RunConfig:
         merged_from=[str(p) for p in merged] if isinstance(merged, list) else None,
         strict=r.opt(d, "strict", bool, False, w),
         gate_library_reports=r.opt(d, "gate_library_reports", bool, False, w),
+        allow_uncovered=r.opt(d, "allow_uncovered", bool, False, w),
         suppression_files=r.strings(d, "suppression_files", w) if "suppression_files" in d else None)
 
 
