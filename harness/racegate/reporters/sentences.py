@@ -42,7 +42,7 @@ def uncovered_notes(result: Result) -> list[str]:
                          f"after {seconds(t.mean_seconds)}); its run takes more than that: raise --time-budget, "
                          f"shard, or exclude it")
         if t.unfinished is not None:
-            notes.append(f"{t.name}: did not finish in {seconds(t.unfinished)} under TSan, plain; it is not "
+            notes.append(f"{t.name}: did not finish in {t.unfinished:g} s under TSan, plain; it is not "
                          f"repeated: raise its TIMEOUT, exclude it, or check it for a hang")
     return notes
 
