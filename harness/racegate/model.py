@@ -8,6 +8,9 @@ OUTCOMES = ("pass", "race", "fail", "crash", "timeout", "cut")
 # A run racegate stopped itself (the budget's deadline, or a perturbed run far slower than the test runs plain):
 # neither a pass nor a failure of the test. TSan reports it printed before it was stopped still count.
 CUT = "cut"
+# How the reason a selected test never ran starts when its program was not built (discover.missing_executable): such
+# a test is set apart before the session, as a partial build means it to be, not counted as a test it left uncovered.
+NOT_BUILT = "not built"
 
 
 @dataclass(frozen=True)

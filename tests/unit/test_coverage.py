@@ -37,11 +37,20 @@ def test_a_test_whose_every_run_was_cut_is_not_covered_and_the_gate_exits_3():
     assert '<skipped message="not covered: none of its 1 runs completed"' in junit and 'skipped="1"' in junit
 
 
-def test_a_test_that_never_ran_is_not_covered_either():
-    never = replace(entry_for_test("Unbuilt", 0, 0), not_run="its executable was not built")
+def test_a_test_the_budget_never_reached_is_not_covered_either():
+    never = replace(entry_for_test("Late", 0, 0), not_run="the time budget ran out before its first run")
     result = make_result([entry_for_test("Short", 5, 0), never], [])
     assert gate.exit_code(result) == EXIT_UNCOVERED
-    assert '<skipped message="its executable was not built"' in render("junit", result, RenderOptions())
+    assert '<skipped message="the time budget ran out before its first run"' in render("junit", result,
+                                                                                       RenderOptions())
+
+
+def test_a_test_not_built_is_set_apart_as_before_and_the_built_ones_decide():
+    # A partial build (--target, a gtest_discover_tests placeholder) chooses its tests: contract, "Partial builds".
+    unbuilt = replace(entry_for_test("checkout", 0, 0), not_run="not built: ./checkout_test is missing")
+    result = make_result([entry_for_test("Short", 5, 0), unbuilt], [])
+    assert result.uncovered == [] and gate.exit_code(result) == EXIT_CLEAN
+    assert render("console", result, RenderOptions()).splitlines()[-1].startswith("PASS")
 
 
 def test_allow_uncovered_exits_0_and_still_does_not_say_pass():

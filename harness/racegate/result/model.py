@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 from racegate import __version__
 from racegate.errors import RacegateError
-from racegate.model import CUT, OUTCOMES, RunRecord, SourceFrame, StackTrace, TestCase
+from racegate.model import CUT, NOT_BUILT, OUTCOMES, RunRecord, SourceFrame, StackTrace, TestCase
 from racegate.stats import new_bucket_chance
 from racegate.suppressions import UNCOUNTED_TYPE
 
@@ -112,6 +112,11 @@ class TestResult:
     def covered(self) -> bool:
         """Whether some run of it completed; a test that never ran, or whose every run was cut, is not covered."""
         return self.completed_runs > 0
+
+    @property
+    def unbuilt(self) -> bool:
+        """Never ran because its program was not built: set apart before the session (a partial build)."""
+        return self.not_run is not None and self.not_run.startswith(NOT_BUILT)
 
     @property
     def flaky(self) -> bool:
@@ -409,8 +414,9 @@ class Result:
 
     @property
     def uncovered(self) -> list[TestResult]:
-        """The selected tests no completed run speaks for: the verdict rests on nothing for them."""
-        return [t for t in self.tests if not t.covered]
+        """The tests the session was to run that no completed run speaks for: the verdict rests on nothing for them.
+        Tests not built are not among them: the built ones' verdict is the session's (contract, partial builds)."""
+        return [t for t in self.tests if not t.covered and not t.unbuilt]
 
     def status(self, bucket: BucketResult) -> str:
         """Why a bucket fails the gate or does not, as gate.status decided it for this result."""
