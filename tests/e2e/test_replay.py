@@ -4,6 +4,7 @@ e2e: each test first lets `racegate run` find a bucket in a test command.
 """
 from __future__ import annotations
 
+import dataclasses
 import signal
 import subprocess
 import sys
@@ -51,7 +52,9 @@ def test_a_result_of_an_earlier_signature_version_replays(tmp_path):
     result = result_of(tmp_path, SHOWS_PRELOAD, "--schedule", "none")
     (bucket,) = result.buckets
     # As a release of signature v2 wrote it: the bucket named by its v2 id, which the replayed run carries as legacy.
-    bucket.id = bucket_id(bucket.kind, bucket.signature, V2)
+    # (A Result is frozen: the older file's result is a copy with that id.)
+    bucket = dataclasses.replace(bucket, id=bucket_id(bucket.kind, bucket.signature, V2))
+    result = dataclasses.replace(result, buckets=[bucket])
     assert bucket.id in bucket.legacy_ids
     outcome = replay(result, bucket.id, 1, tmp_path / "replay", None, "none")
     assert outcome.reproduced == 1
