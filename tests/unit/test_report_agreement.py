@@ -93,7 +93,8 @@ def test_every_report_agrees_with_the_result_on_first_sight_counts_and_fractions
         save(result, out / "racegate.json")
         written = load(out / "racegate.json")
         options = RenderOptions(base_dir=out)
-        reports = {fmt: render(fmt, result, options) for fmt in ("console", "markdown", "junit", "sarif", "html")}
+        reports = {fmt: render(fmt, result, options)
+                   for fmt in ("console", "markdown", "junit", "sarif", "html", "github")}
         for fmt, text in reports.items():  # what a run renders, `racegate report` renders from its file
             assert render(fmt, written, options) == text, fmt
     sarif = {r["properties"]["bucketId"]: r for r in json.loads(reports["sarif"])["runs"][0]["results"]}
@@ -131,7 +132,7 @@ def test_every_report_agrees_with_the_result_on_first_sight_counts_and_fractions
         assert f"seen in {frequency}" in reports["console"]
         assert found_by in reports["console"]
         assert frequency in reports["markdown"] and f"after {seconds(b.first_seen.seconds)}" in reports["markdown"]
-        assert found_by in reports["junit"]
+        assert found_by in reports["junit"] and found_by in reports["github"]
         assert f'name="runs_with_bucket" value="{len(with_bucket)}"' in reports["junit"]
         assert html.escape(frequency) in reports["html"] and html.escape(found_html) in reports["html"]
         entry = sarif[b.id]
