@@ -7,7 +7,7 @@ from pathlib import Path
 
 from racegate import outdir
 from racegate.kinds import FAILURE_KINDS, severity
-from racegate.model import Finding, RunRecord
+from racegate.model import CUT, Finding, RunRecord
 from racegate.signature import kind_family
 
 
@@ -15,18 +15,36 @@ from racegate.signature import kind_family
 class Bucket:
     id: str
     finding: Finding  # shown to people: of the most severe kind the bucket was reported as, its earliest run
-    first: RunRecord  # the run of `finding`, the one to replay
+    first: RunRecord  # the run of `finding`, whose raw report the bucket keeps
+    # The run that first showed it: the earliest to end (then the lowest index). Its "found by", its time, the one
+    # to replay; `first` may be a later run when that one printed the report whole or as a more severe kind.
+    found: RunRecord
     occurrences: int = 0
-    runs: set[int] = field(default_factory=set)
+    runs: set[int] = field(default_factory=set)  # completed runs that showed it
+    cut_runs: set[int] = field(default_factory=set)  # runs racegate cut that showed it before they were stopped
     tests: set[str] = field(default_factory=set)
     schedules: Counter = field(default_factory=Counter)
     kinds: Counter = field(default_factory=Counter)  # runs per report kind (a lifetime bug: race, use-after-free)
     legacy_ids: set[str] = field(default_factory=set)  # the ids of its reports under earlier signature versions
-    # When it was first seen: the earliest end, in seconds since the session started, of a run that showed it.
-    # With several jobs that run may not be `first` (the earliest started), as runs finish out of order.
-    seconds: float | None = None
     # The failures its runs showed after the one that keys it (a failing run is one problem): first seen first.
     further_messages: list[str] = field(default_factory=list)
+
+    @property
+    def seconds(self) -> float | None:
+        """When it was first seen: the end of `found`, in seconds since the session started (None outside one)."""
+        ended = self.found.ended
+        return None if ended is None else round(ended, 3)
+
+
+def ends_before(record: RunRecord, other: RunRecord) -> bool:
+    """Whether `record` ended before `other`: the order in which what runs showed became known. Runs finish out of
+    order with several jobs; a record without a start (outside a session) goes by its index."""
+    return end_order(record) < end_order(other)
+
+
+def end_order(record: RunRecord) -> tuple[bool, float, int]:
+    ended = record.ended
+    return (ended is None, round(ended, 3) if ended is not None else 0.0, record.run)
 
 
 def _shows_before(finding: Finding, record: RunRecord, bucket: Bucket) -> bool:
@@ -51,6 +69,15 @@ def _completes(bucket: Bucket, partial: Finding, test: str) -> bool:
     if partial.sides.memory and whole.memory and partial.sides.memory != whole.memory:
         return False
     return bool(partial.sides.names) or test in bucket.tests
+
+
+def _count_run(bucket: Bucket, record: RunRecord) -> None:
+    """One more run that showed the bucket: a sample of its test when it completed, a cut run apart otherwise."""
+    if record.outcome == CUT:
+        bucket.cut_runs.add(record.run)
+        return
+    bucket.runs.add(record.run)
+    bucket.schedules[record.schedule] += 1
 
 
 # A failure (assertion, crash, hang) is a symptom of a race when at least this share of the runs that showed it
@@ -80,7 +107,7 @@ class Bucketer:
             key = self._bucket_of(finding, record)
             bucket = self.buckets.get(key)
             if bucket is None:
-                bucket = self.buckets[key] = Bucket(key, finding, record)
+                bucket = self.buckets[key] = Bucket(key, finding, record, record)
                 self._keep_raw(bucket)
             elif _shows_before(finding, record, bucket):
                 # Runs finish out of order: the earliest run is the one to replay; a lifetime bug is shown as the
@@ -91,16 +118,14 @@ class Bucketer:
             bucket.tests.add(record.test)
             bucket.legacy_ids.update(i for i in finding.legacy_ids if i)
             bucket.further_messages += [m for m in finding.further_messages if m not in bucket.further_messages]
-            if (key, finding.kind) not in seen_in_run:
+            if (key, finding.kind) not in seen_in_run and record.outcome != CUT:
                 seen_in_run.add((key, finding.kind))
                 bucket.kinds[finding.kind] += 1
             if key not in seen_in_run:
                 seen_in_run.add(key)
-                bucket.runs.add(record.run)
-                bucket.schedules[record.schedule] += 1
-                ended = record.ended
-                if ended is not None and (bucket.seconds is None or ended < bucket.seconds):
-                    bucket.seconds = round(ended, 3)
+                _count_run(bucket, record)
+                if ends_before(record, bucket.found):
+                    bucket.found = record
             if key in self._partial:
                 self._partial[key].append((record, finding))
             elif not finding.partial:
@@ -132,15 +157,15 @@ class Bucketer:
             outdir.raw_report_file(self.reports_dir, key).unlink(missing_ok=True)
             for record, finding in members:
                 finding.id = whole.id
-                if record.run not in whole.runs:
-                    whole.schedules[record.schedule] += 1
-                    whole.kinds[finding.kind] += 1
-                whole.runs.add(record.run)
+                if record.run not in whole.runs | whole.cut_runs:
+                    _count_run(whole, record)
+                    if record.outcome != CUT:
+                        whole.kinds[finding.kind] += 1
             whole.occurrences += folded.occurrences
             whole.tests |= folded.tests
             whole.legacy_ids |= folded.legacy_ids
-            if folded.seconds is not None and (whole.seconds is None or folded.seconds < whole.seconds):
-                whole.seconds = folded.seconds
+            if ends_before(folded.found, whole.found):
+                whole.found = folded.found
 
     def symptoms(self) -> dict[str, SymptomOf]:
         """Failure buckets that are symptoms of a race, by id: SYMPTOM_SHARE of their runs had a TSan report of the

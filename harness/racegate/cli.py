@@ -76,7 +76,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="racegate", description="Repeat C++ tests under ThreadSanitizer and schedule perturbation, "
         "bucket the races, gate the pipeline. Exit codes: 0 clean, 1 new races or failing tests, "
-        "2 usage or environment error, 130 interrupted.")
+        "2 usage or environment error, 3 some test completed no run (nothing else found), 130 interrupted.")
     parser.add_argument("--version", action="version", version=f"racegate {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     for name, command in COMMANDS.items():
@@ -177,7 +177,8 @@ def _run_config(args: argparse.Namespace, schedules: list[str], master_seed: int
         source_root=str(root), source_url=github_actions.source_url(root),
         build_dir=str(build_dir) if build_dir else None, out_dir=str(out_dir),
         compiler=compiler(build_dir) if build_dir else None, strict=args.strict,
-        gate_library_reports=args.gate_library_reports, suppression_files=list(supp.sources) if supp else None)
+        gate_library_reports=args.gate_library_reports, suppression_files=list(supp.sources) if supp else None,
+        allow_uncovered=args.allow_uncovered)
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -394,6 +395,9 @@ class Opts:
     gate_library_reports = _opt("--gate-library-reports", action="store_true",
                                 help="known races inside the standard library's own state (e.g. GCC bug 77704) "
                                 "fail the gate too")
+    allow_uncovered = _opt("--allow-uncovered", action="store_true",
+                           help="exit 0, not 3, when nothing new was found but some selected test completed no run "
+                           "(a suite sharded on purpose); the reports still name each such test")
     allocator_wrappers = _opt("--allocator-wrappers", metavar="REGEX",
                               help="the project's own allocation/free wrappers (function names, fully matched): "
                               "like malloc and free, they never name a side of a report")
@@ -401,7 +405,8 @@ class Opts:
     results = _opt("results", type=Path, nargs="+")
     result_from = _opt("--from", dest="result", type=Path, default=outdir.result_file(Path("racegate-out")))
     output = _opt("-o", "--output", type=Path)
-    gate = _opt("--gate", action="store_true", help="exit 1 when the result has new buckets")
+    gate = _opt("--gate", action="store_true",
+                help="exit 1 when the result has new buckets, else 3 when a test completed no run (as `run` does)")
     merge_history = _opt("--history", action="store_true",
                          help="the inputs are --history files: write their merged history to -o, no reports")
     bucket = _opt("bucket", help="bucket id (a unique prefix is enough)")
@@ -440,7 +445,7 @@ COMMANDS = {
             Opts.timeout.but(metavar="SECONDS",
                              help="per-run timeout (default: the test's TIMEOUT property, else 300)"),
             Opts.until_confident, Opts.no_batch, Opts.format, Opts.no_gate, Opts.strict, Opts.gate_library_reports,
-            Opts.allocator_wrappers),
+            Opts.allow_uncovered, Opts.allocator_wrappers),
         usage="racegate run [options] [--preset NAME | --build-dir DIR | -- CMD ARGS...]"),
     "report": Command(
         "re-render reports from a saved racegate.json", cmd_report, (

@@ -13,7 +13,7 @@ from pathlib import Path
 from racegate import frameworks
 from racegate.errors import RacegateError
 from racegate.frameworks.gtest import is_gtest_command
-from racegate.model import TestCase
+from racegate.model import NOT_BUILT, TestCase
 
 
 # gtest_discover_tests registers this placeholder in place of the tests of a target that was not built.
@@ -62,14 +62,14 @@ def missing_executable(test: TestCase) -> str | None:
         placeholder = _NOT_BUILT.fullmatch(test.name)
         if placeholder:
             # The target's name is what the user passes to `--target` to build it.
-            return f"not built: {placeholder.group('target')} is missing"
-        return f"not built: the executable of {test.name} is missing"
+            return f"{NOT_BUILT}: {placeholder.group('target')} is missing"
+        return f"{NOT_BUILT}: the executable of {test.name} is missing"
     program = test.command[0]
     if _runnable(program):
         return None
     if os.sep in program and os.path.isfile(program):
-        return f"not built: {program} is not executable"
-    return f"not built: {program} is missing"
+        return f"{NOT_BUILT}: {program} is not executable"
+    return f"{NOT_BUILT}: {program} is missing"
 
 
 def _registered_commands(build_dir: Path) -> dict[str, list[str]]:
@@ -202,7 +202,7 @@ def select(found: list[TestCase], shard_of: tuple[int, int] | None,
         first = found[0]
         more = f", and {len(found) - 1} more" if len(found) > 1 else ""
         raise RacegateError(f"nothing to run: no selected test is built ({first.name}: "
-                            f"{missing[first.name].removeprefix('not built: ')}{more})")
+                            f"{missing[first.name].removeprefix(f'{NOT_BUILT}: ')}{more})")
     if shard_of:
         found = shard(found, *shard_of)
     if not found and not shard_of:

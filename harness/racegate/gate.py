@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from racegate.errors import EXIT_CLEAN, EXIT_FOUND, RacegateError
+from racegate.errors import EXIT_CLEAN, EXIT_FOUND, EXIT_UNCOVERED, RacegateError
 from racegate.jsonfile import JsonReader, read_json, write_json
 
 if TYPE_CHECKING:  # annotations only: the result package asks this module for its policy
@@ -39,8 +39,24 @@ def failing(result: Result) -> bool:
     return any(result.gates(b) for b in result.buckets)
 
 
+def undecided(result: Result) -> bool:
+    """Whether the gate could not decide: no new problem, but some selected test completed no run."""
+    return not failing(result) and bool(result.uncovered)
+
+
+def verdict_state(result: Result) -> str:
+    """The session's verdict in one word, which every report's colour or icon reads: "fail", "uncovered" (no new
+    problem, but the gate could not decide for some test) or "pass"."""
+    return "fail" if failing(result) else "uncovered" if undecided(result) else "pass"
+
+
 def exit_code(result: Result) -> int:
-    return EXIT_FOUND if failing(result) else EXIT_CLEAN
+    """1 for new problems; else 3 when some test completed no run (0 with --allow-uncovered); else 0."""
+    if failing(result):
+        return EXIT_FOUND
+    if undecided(result) and not result.config.allow_uncovered:
+        return EXIT_UNCOVERED
+    return EXIT_CLEAN
 
 
 def load_baseline(path: Path | None) -> dict[str, dict]:

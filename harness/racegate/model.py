@@ -8,6 +8,9 @@ OUTCOMES = ("pass", "race", "fail", "crash", "timeout", "cut")
 # A run racegate stopped itself (the budget's deadline, or a perturbed run far slower than the test runs plain):
 # neither a pass nor a failure of the test. TSan reports it printed before it was stopped still count.
 CUT = "cut"
+# How the reason a selected test never ran starts when its program was not built (discover.missing_executable): such
+# a test is set apart before the session, as a partial build means it to be, not counted as a test it left uncovered.
+NOT_BUILT = "not built"
 
 
 @dataclass(frozen=True)
@@ -177,7 +180,6 @@ class RunRecord:
     duration: float
     log_dir: str
     threads: int | None = None  # most threads the test had alive at once, when the shim could tell
-    threads_unobserved: str | None = None  # why the shim could not count the threads of every process (shim.py)
     findings: list[Finding] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)  # what a person sets to reproduce the run by hand
     schedule_note: str | None = None  # the shim's word when it could not apply the schedule as asked
@@ -192,6 +194,7 @@ class RunRecord:
     # run in a batch process with others, or when it could not be measured.
     peak_memory: int | None = None
     overlapped: bool = False  # another copy of the same test ran at some moment of this run (execute.Execution)
+    threads_unobserved: str | None = None  # why the shim could not count the threads of every process (shim.py)
 
     @property
     def ended(self) -> float | None:

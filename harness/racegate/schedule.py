@@ -129,6 +129,9 @@ class _TestState:
     # One copy at a time: a failure was seen while another copy of it ran (this session or, through --history,
     # an earlier one); no run of it starts while another is running.
     solo: bool = False
+    # Its first plain run was stopped at its timeout: it never finishes under TSan, so repeating it costs a whole
+    # timeout per run and shows nothing new (result.unfinished_after names it in the result).
+    unfinished: bool = False
     terms_key: tuple | None = None  # what Scheduler._terms last computed `terms` from
     terms: list = field(default_factory=list)
 
@@ -162,12 +165,15 @@ class _TestState:
         data race; a failing one is repeated to tell a flaky failure from a steady one. Single-threaded means one
         thread in every process of the test, each of them counted: a run in which some process went uncounted (a
         program without TSan, a child that wrote no report) makes it multi-threaded for the session, whatever
-        other runs counted, as does a run that counted nothing."""
+        other runs counted, as does a run that counted nothing. One whose plain run never finished is not
+        repeated either: each repetition would cost a whole timeout and show nothing new."""
+        if self.unfinished:
+            return False
         return self.threads is None or self.threads > 1 or self.failed or self.unobserved is not None
 
     def single_thread_reason(self) -> str | None:
         """Why the single-thread rule kept it from being repeated, once it did; None when it did not."""
-        if self.finished == 0 or self.repeatable():
+        if self.finished == 0 or self.unfinished or self.repeatable():
             return None
         return SINGLE_THREADED
 
@@ -327,6 +333,8 @@ class Scheduler:
             if record.threads_unobserved and state.unobserved is None:
                 state.unobserved = record.threads_unobserved
                 state.notes.append(f"{UNOBSERVED}: {record.threads_unobserved}")
+            if record.schedule == NONE and state.plain_seconds is None and record.outcome == "timeout":
+                state.unfinished = True
             if record.schedule == NONE and state.plain_seconds is None and record.outcome != CUT:
                 state.plain_seconds = record.duration
                 self._unit = None

@@ -187,6 +187,7 @@ class Session:
             entry = results.TestResult.from_runs(t, by_test[t.name])
             entry.notes = notes.get(t.name, [])
             entry.not_repeated = not_repeated.get(t.name)
+            entry.unfinished = results.unfinished_after(by_test[t.name])
             if not by_test[t.name]:
                 entry.not_run = ("the session was interrupted before its first run" if self.interrupted
                                  else "the time budget ran out before its first run")
@@ -210,8 +211,8 @@ class Session:
                 entries[bid] = replace(entries[bid], advice=steady_crash_advice(signal_name))
         return results.build_result(
             replace(config, schedule_notes=list(self.schedule_notes)), tests, list(entries.values()),
-            results.strategy_stats(self.records, (b.first.schedule for b in buckets if b.id in entries)),
-            results.discovery_curve((b.first.run for b in buckets if b.id in entries), self.records),
+            results.strategy_stats(self.records, (b.found.schedule for b in buckets if b.id in entries)),
+            results.discovery_curve((b.found.run for b in buckets if b.id in entries), self.records),
             wall_seconds, self.interrupted, self._suppression_results(),
             # Time: when each bucket was first seen, and what weighing findings cost beside the search.
             discovery_seconds=results.discovery_curve_seconds(entries.values(), wall_seconds),

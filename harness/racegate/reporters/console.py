@@ -7,6 +7,7 @@ from racegate.reporters.sentences import (
     budget_line, coverage_notes, discovery_line, per_strategy, suppressions_summary, verdict
 )
 from racegate.reporters.text import found_after, one_line, percent, seconds, share, strategy_seconds, strip_control
+from racegate.reporters.words import VERDICT
 from racegate.reporters.view import (
     BucketView, by_importance, detail, excerpt_lines, test_costs, test_rows, timed_strategies
 )
@@ -41,7 +42,7 @@ def render(result: Result, options: RenderOptions | None = None) -> str:
     out += [f"note: {one_line(note)}" for note in coverage_notes(result)]
     out += _cost_lines(result)
     out.append(f"Good-Turing: chance the next run finds a new bucket: {percent(summary.new_bucket_chance)}")
-    out.append(paint(verdict(result), "red" if gate.failing(result) else "green"))
+    out.append(paint(verdict(result), VERDICT[gate.verdict_state(result)].color))
     return "\n".join(out) + "\n"
 
 

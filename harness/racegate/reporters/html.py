@@ -17,6 +17,7 @@ from racegate.reporters.text import (
     count_of, found_after, frame_function, frame_location, percent, repo_path, seconds, share, strategy_seconds,
     strip_control
 )
+from racegate.reporters.words import VERDICT
 from racegate.reporters.view import (
     access_label, BucketView, by_severity, is_quiet, raw_report_text, Side, StackRow, stack_rows, test_costs,
     test_rows, timed_strategies
@@ -53,7 +54,7 @@ def render(result: Result, options: RenderOptions | None = None) -> str:
     )
     sources = _Sources(result.config)
     views = by_severity(result)
-    state = "fail" if gate.failing(result) else "pass"
+    state = VERDICT[gate.verdict_state(result)].css
     verdict_text = verdict(result)
     parts = [
         "<!DOCTYPE html>",

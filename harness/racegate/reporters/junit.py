@@ -38,6 +38,7 @@ def _finish(suite: ET.Element) -> ET.Element:
     cases = suite.findall("testcase")
     suite.set("tests", str(len(cases)))
     suite.set("failures", str(sum(1 for tc in cases if tc.find("failure") is not None)))
+    suite.set("skipped", str(sum(1 for tc in cases if tc.find("skipped") is not None)))
     suite.set("time", f"{sum(float(tc.get('time', '0')) for tc in cases):.3f}")
     return suite
 
@@ -68,6 +69,10 @@ def _tests_suite(result: Result) -> ET.Element:
         elif failed and t.flaky:
             # Surefire's marker for "passed, but failed in some runs"; other readers ignore it.
             ET.SubElement(case, "flakyFailure", message=_x(summary + " (known, baselined)"), type="flaky")
+        elif not t.covered:
+            # No completed run speaks for it: not a pass. JUnit's word for a test nothing decided is "skipped".
+            why = t.not_run or f"not covered: none of its {runs} runs completed"
+            ET.SubElement(case, "skipped", message=_x(why))
         ET.SubElement(case, "system-out").text = _x(summary)
     return _finish(suite)
 

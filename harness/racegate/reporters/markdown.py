@@ -11,6 +11,7 @@ from racegate.reporters.sentences import (
 from racegate.reporters.text import (
     found_after, frame_function, frame_location, one_line, percent, seconds, share, strategy_seconds, strip_control
 )
+from racegate.reporters.words import VERDICT
 from racegate.reporters.view import (
     BucketView, StackRow, by_importance, detail, discovery_steps, excerpt_lines, is_quiet, raw_report_text,
     stack_row_text, stack_rows, test_costs, test_rows, timed_strategies
@@ -41,7 +42,7 @@ def render(result: Result, options: RenderOptions | None = None, *, max_bytes: i
     out = _Budget(max_bytes)
     summary = result.summary
     views = by_importance(result)
-    icon = ":x:" if gate.failing(result) else ":white_check_mark:"
+    icon = VERDICT[gate.verdict_state(result)].icon
     out.add(f"## {icon} racegate: {md(verdict(result))}\n")
     out.add("| tests | runs | failed runs | distinct problems | new | chance the next run finds a new one | time |")
     out.add("|---:|---:|---:|---:|---:|---:|---:|")

@@ -18,6 +18,12 @@ def verdict(result: Result) -> str:
     tail = " (interrupted: partial results)" if result.interrupted else ""
     if gate.failing(result):
         return f"FAIL: {count_of(new, 'new problem')} ({known} known){tail}"
+    if gate.undecided(result):
+        # Never PASS: a pass would rest on nothing for these tests (uncovered_notes names them and the fix).
+        n, total = len(result.uncovered), len(result.tests)
+        return (f"NOT COVERED: {n} of {total} {'test' if total == 1 else 'tests'} completed no run, so nothing "
+                f"speaks for {'it' if n == 1 else 'them'}; no new problems in the "
+                f"{count_of(total - n, 'covered test')} ({known} known){tail}")
     if known:
         statuses = Counter(result.status(b) for b in result.buckets)
         why = ", ".join(f"{n} {STATUS[s].known_as}" if len(statuses) > 1 else STATUS[s].known_as
@@ -31,8 +37,25 @@ def first_five(names: list[str]) -> str:
     return ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
 
 
+def uncovered_notes(result: Result) -> list[str]:
+    """Each test whose every run was cut, and each that never finished under TSan, with what to do about it (the
+    tests that never ran are said once per reason by coverage_notes)."""
+    notes = []
+    for t in result.tests:
+        if t.runs and not t.covered:
+            causes = " and ".join(CUT_CAUSES.get(cause, cause) for cause in sorted(t.cuts)) or "by racegate"
+            notes.append(f"{t.name}: not covered: {count_of(t.runs, 'run')}, none completed (cut {causes} "
+                         f"after {seconds(t.mean_seconds)}); its run takes more than that: raise --time-budget, "
+                         f"shard, or exclude it")
+        if t.unfinished is not None:
+            notes.append(f"{t.name}: did not finish in {t.unfinished:g} s under TSan, plain; it is not "
+                         f"repeated: raise its TIMEOUT, exclude it, or check it for a hang")
+    return notes
+
+
 def coverage_notes(result: Result) -> list[str]:
-    """What the session did not cover, one sentence each: tests that never ran, runs racegate cut, slowdowns."""
+    """What the session did not cover, one sentence each: tests that never ran, tests no completed run speaks for,
+    tests that never finished, runs racegate cut, slowdowns."""
     notes = []
     never = [t for t in result.tests if t.not_run is not None]
     for reason in sorted({t.not_run for t in never if t.not_run}):
@@ -40,6 +63,7 @@ def coverage_notes(result: Result) -> list[str]:
         notes.append(f"{len(names)} of {len(result.tests)} tests never ran ({reason}): {first_five(names)}")
     if any(t.not_run and "budget" in t.not_run for t in never):
         notes.append("the time budget was too small for one pass over the tests: raise --time-budget or shard")
+    notes += uncovered_notes(result)
     for crash in result.steady_crashes:
         if crash.alike:
             n, shown = len(crash.tests), first_five(crash.tests)

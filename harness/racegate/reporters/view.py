@@ -213,13 +213,25 @@ def bucket_view(bucket: BucketResult, result: Result) -> BucketView:
         sides=[Side(access_label(bucket, i), frame_function(f), frame_location(f, src), f, excerpts[i],
                     source_link(f, config)) for i, f in enumerate(bucket.frames)],
         runs_exposed=exposed, fraction=fraction,
-        frequency=f"{bucket.runs_with_bucket} of {exposed} runs ({percent(fraction)})",
+        frequency=frequency(bucket, exposed, fraction),
         strategy=bucket.first_seen.schedule or "?",
         schedules=sorted(bucket.schedules.items(), key=lambda kv: (-kv[1], kv[0])),
         reproduce=reproduce_command(bucket.first_seen),
         replay=shlex.join(["racegate", "replay", bucket.id, *result_option(result)]),
         severity=kinds.severity(bucket.kind), severity_name=kinds.severity_name(bucket.kind),
         status=result.status(bucket))
+
+
+def frequency(bucket: BucketResult, exposed: int, fraction: float) -> str:
+    """"3 of 40 runs (7.5%)": completed runs, as the test table counts them; the runs racegate cut that printed it
+    are said apart, since they are no sample of the test."""
+    cut = bucket.cut_runs_with_bucket
+    if not cut:
+        return f"{bucket.runs_with_bucket} of {exposed} runs ({percent(fraction)})"
+    also = f"{count_of(cut, 'run')} racegate cut"
+    if not exposed:
+        return f"{also}, and no completed run"
+    return f"{bucket.runs_with_bucket} of {exposed} completed runs ({percent(fraction)}), and {also}"
 
 
 def by_importance(result: Result) -> list[BucketView]:
@@ -356,7 +368,7 @@ def test_rows(result: Result) -> list[TestRow]:
 
 def is_quiet(test: TestResult) -> bool:
     """A test with nothing to look at: it ran, never failed and never ran a second thread (so it was not repeated)."""
-    return test.not_run is None and test.failed_runs == 0 and test.threads == 1
+    return test.not_run is None and test.covered and test.failed_runs == 0 and test.threads == 1
 
 
 @dataclass(frozen=True)

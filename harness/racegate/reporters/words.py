@@ -24,6 +24,22 @@ STATUS = {
     "interference": StatusWords(tag="interference", note_label="not gated", known_as="interference between copies"),
 }
 
+
+@dataclass(frozen=True)
+class VerdictLook:
+    """How each format marks the session's verdict (gate.verdict_state)."""
+
+    color: str  # the console's
+    icon: str  # Markdown's
+    css: str  # the HTML banner's class
+
+
+VERDICT = {
+    "fail": VerdictLook(color="red", icon=":x:", css="fail"),
+    "uncovered": VerdictLook(color="yellow", icon=":warning:", css="uncovered"),
+    "pass": VerdictLook(color="green", icon=":white_check_mark:", css="pass"),
+}
+
 # Why racegate cut a run, in the order reports list the causes.
 CUT_CAUSES = {"budget": "at the budget's deadline", "slow": "past a strategy's slowdown limit",
               "oom": "by the out-of-memory killer"}

@@ -7,7 +7,8 @@
 The names below are the package's interface: `from racegate.result import Result, load, ...`.
 """
 from racegate.result.assemble import (bucket_evidence, bucket_result, build_result, discovery_curve,
-                                      discovery_curve_seconds, strategy_stats, verification_spent, with_baseline)
+                                      discovery_curve_seconds, strategy_stats, unfinished_after, verification_spent,
+                                      with_baseline)
 from racegate.result.codec import SCHEMA, load, save
 from racegate.result.model import (VERIFICATION_PURPOSES, BucketResult, Cost, Evidence, Excerpt, FirstSeen, Result,
                                    RunConfig, Spent, StrategyStats, Summary, SuppressionResult, Symptom, TestResult,
@@ -16,4 +17,4 @@ from racegate.result.model import (VERIFICATION_PURPOSES, BucketResult, Cost, Ev
 __all__ = ["SCHEMA", "VERIFICATION_PURPOSES", "BucketResult", "Cost", "Evidence", "Excerpt", "FirstSeen", "Result",
            "RunConfig", "Spent", "StrategyStats", "Summary", "SuppressionResult", "Symptom", "TestResult", "added",
            "bucket_result", "build_result", "bucket_evidence", "discovery_curve", "discovery_curve_seconds", "load",
-           "save", "strategy_stats", "verification_spent", "with_baseline"]
+           "save", "strategy_stats", "unfinished_after", "verification_spent", "with_baseline"]

@@ -13,7 +13,7 @@ from typing import Iterable
 
 from racegate import __version__, gate, outdir
 from racegate.advice import advice_for
-from racegate.bucket import Bucket
+from racegate.bucket import Bucket, end_order
 from racegate.kinds import FAILURE_KINDS
 from racegate.library_reports import BY_RULE
 from racegate.model import CUT, RunRecord
@@ -77,7 +77,9 @@ def _decided(buckets: Iterable[BucketResult], config: RunConfig) -> list[BucketR
 def bucket_result(bucket: Bucket, out_dir: Path, evidence: Evidence | None = None,
                   symptoms: list[Symptom] | None = None) -> BucketResult:
     """One bucket as the result keeps it; paths relative to `out_dir`, the directory holding racegate.json."""
-    finding, first = bucket.finding, bucket.first
+    # First seen: the run that showed it first, with that run's own time (Bucket.found), whichever run's report
+    # the bucket shows.
+    finding, first = bucket.finding, bucket.found
     return BucketResult(
         id=bucket.id, kind=finding.kind, title=finding.title, signature=list(finding.signature),
         frames=list(finding.frames), stacks=list(finding.stacks), tests=sorted(bucket.tests),
@@ -91,13 +93,14 @@ def bucket_result(bucket: Bucket, out_dir: Path, evidence: Evidence | None = Non
         raw_report=os.path.relpath(outdir.raw_report_file(outdir.reports_dir(out_dir), bucket.id), out_dir),
         library_issue=BY_RULE.get(finding.library_rule or ""), timing_sensitive=finding.timing_sensitive,
         evidence=evidence, kinds=dict(bucket.kinds) if len(bucket.kinds) > 1 else {},
-        legacy_ids=sorted(bucket.legacy_ids), symptoms=list(symptoms or []))
+        legacy_ids=sorted(bucket.legacy_ids), symptoms=list(symptoms or []),
+        cut_runs_with_bucket=len(bucket.cut_runs))
 
 
 def bucket_evidence(bucket: Bucket, records: list[RunRecord], ended_by: str | None = None) -> Evidence:
     """What a bucket rests on beside the runs that showed it. `ended_by`: why the session ended, when something
     other than running out of work ended it."""
-    first = bucket.first
+    first = bucket.found
     plain = [r for r in records if r.test in bucket.tests and r.schedule == NONE and r.outcome != CUT]
     replays = [r for r in records if r.test == first.test and r.seed == first.seed
                and r.schedule == first.schedule and r.run != first.run and r.outcome != CUT]
@@ -129,9 +132,11 @@ def strategy_stats(records: list[RunRecord], first_found: Iterable[str]) -> dict
 
 
 def discovery_curve(first_runs: Iterable[int], records: list[RunRecord]) -> list[list[int]]:
-    """[runs done, distinct buckets] at each run that found a new bucket, and at the last run."""
-    # Ranks, not run indices: an interrupted session leaves gaps in the indices.
-    position = {run: i for i, run in enumerate(sorted(r.run for r in records))}
+    """[runs ended, distinct buckets] at each run that found a new bucket, and at the last run. `first_runs`: each
+    bucket's first-seen run (Bucket.found, the earliest to end)."""
+    # Ranks in the order the runs ended, as the curve in seconds counts them: the two curves show the same events,
+    # the k-th problem at the same run in both (and an interrupted session leaves gaps in the run indices).
+    position = {r.run: i for i, r in enumerate(sorted(records, key=end_order))}
     return discovery_points([position[run] for run in first_runs], len(records))
 
 
@@ -153,6 +158,16 @@ def discovery_curve_seconds(buckets: Iterable[BucketResult], wall_seconds: float
     if not points or points[-1][0] != end:
         points.append([end, points[-1][1] if points else 0])
     return points
+
+
+def unfinished_after(records: list[RunRecord]) -> float | None:
+    """The seconds after which a test's plain run was stopped at its timeout, when that is all its runs did: it
+    never finished under TSan (the scheduler does not repeat it). None when some run completed otherwise."""
+    completed = [r for r in records if r.outcome != CUT]
+    if not completed or any(r.outcome != "timeout" for r in completed):
+        return None
+    plain = [r for r in completed if r.schedule == NONE]
+    return round(plain[0].duration, 1) if plain else None
 
 
 def verification_spent(records: Iterable[RunRecord]) -> dict[str, Spent]:

@@ -46,6 +46,7 @@ def result_json(result: Result) -> dict:
             # Added within schema 1: written when they happened.
             **({"cut_runs": summary.cut_runs} if summary.cut_runs else {}),
             **({"not_run": summary.not_run} if summary.not_run else {}),
+            **({"uncovered": summary.uncovered} if summary.uncovered else {}),
         },
         "tests": [_test_json(t) for t in result.tests],
         "strategies": {name: _strategy_json(s) for name, s in result.strategies.items()},
@@ -100,6 +101,8 @@ def _bucket_json(result: Result, b: BucketResult) -> dict:
         entry["symptoms"] = [asdict(s) for s in b.symptoms]
     if any(b.excerpts):
         entry["excerpts"] = [_excerpt_json(x) if x is not None else None for x in b.excerpts]
+    if b.cut_runs_with_bucket:
+        entry["cut_runs_with_bucket"] = b.cut_runs_with_bucket
     return entry
 
 
@@ -177,6 +180,8 @@ def _test_json(t: TestResult) -> dict:
         entry["cuts"] = dict(t.cuts)
     if t.peak_memory is not None:
         entry["peak_memory"] = t.peak_memory
+    if t.unfinished is not None:
+        entry["unfinished"] = t.unfinished
     return entry
 
 
@@ -213,7 +218,7 @@ def _config_json(c: RunConfig) -> dict:
     }
     if c.merged_from is not None:
         data["merged_from"] = list(c.merged_from)
-    for flag in ("strict", "gate_library_reports"):
+    for flag in ("strict", "gate_library_reports", "allow_uncovered"):
         if getattr(c, flag):
             data[flag] = True
     if c.suppression_files is not None:
@@ -266,7 +271,8 @@ def _test_from(r: JsonReader, value: Any, where: str) -> TestResult:
         not_repeated=r.nullable(d, "not_repeated", str, where),
         notes=r.strings(d, "notes", where), strategies=_spent_from(r, d.get("strategies"), f"{where}.strategies"),
         cuts={str(k): r.opt(r.obj(d, "cuts", where), k, int, 0, f"{where}.cuts") for k in r.obj(d, "cuts", where)},
-        peak_memory=r.nullable(d, "peak_memory", int, where))
+        peak_memory=r.nullable(d, "peak_memory", int, where),
+        unfinished=r.nullable(d, "unfinished", float, where))
 
 
 def _spent_from(r: JsonReader, value: Any, where: str) -> dict[str, Spent]:
@@ -323,7 +329,8 @@ def _bucket_from(r: JsonReader, value: Any, where: str) -> BucketResult:
         kinds={str(k): v for k, v in r.obj(d, "kinds", where).items() if isinstance(v, int)},
         legacy_ids=r.strings(d, "legacy_ids", where),
         symptoms=[_symptom_from(r, s, f"{where}.symptoms[{i}]") for i, s in enumerate(r.lst(d, "symptoms", where))],
-        excerpts=[_excerpt_from(r, x, f"{where}.excerpts[{i}]") for i, x in enumerate(r.lst(d, "excerpts", where))])
+        excerpts=[_excerpt_from(r, x, f"{where}.excerpts[{i}]") for i, x in enumerate(r.lst(d, "excerpts", where))],
+        cut_runs_with_bucket=r.opt(d, "cut_runs_with_bucket", int, 0, where))
 
 
 def _excerpt_from(r: JsonReader, value: Any, where: str) -> Excerpt | None:
@@ -385,6 +392,7 @@ def _config_from(r: JsonReader, d: dict) -> RunConfig:
         merged_from=[str(p) for p in merged] if isinstance(merged, list) else None,
         strict=r.opt(d, "strict", bool, False, w),
         gate_library_reports=r.opt(d, "gate_library_reports", bool, False, w),
+        allow_uncovered=r.opt(d, "allow_uncovered", bool, False, w),
         suppression_files=r.strings(d, "suppression_files", w) if "suppression_files" in d else None)
 
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 from racegate import __version__
 from racegate.errors import RacegateError
-from racegate.model import CUT, OUTCOMES, Excerpt, RunRecord, SourceFrame, StackTrace, TestCase
+from racegate.model import CUT, NOT_BUILT, OUTCOMES, Excerpt, RunRecord, SourceFrame, StackTrace, TestCase
 from racegate.stats import new_bucket_chance
 from racegate.suppressions import UNCOUNTED_TYPE
 
@@ -36,9 +36,9 @@ class FirstSeen:
     env: dict[str, str] = field(default_factory=dict)
     cwd: str | None = None
     log_dir: str | None = None  # relative to the directory holding racegate.json
-    # When the bucket was first seen: seconds from the session's start to the end of the earliest-ending run that
-    # showed it (None in results of earlier releases). With several jobs that may be another run than `run`,
-    # the earliest started. In a merged result: the earliest over the shards, each counted from its own start.
+    # When the bucket was first seen: seconds from the session's start to the end of run `run`, the earliest-ending
+    # run that showed it (None in results of earlier releases). In a merged result: the earliest over the shards,
+    # each counted from its own start, with that shard's run.
     seconds: float | None = None
 
 
@@ -86,6 +86,9 @@ class TestResult:
     # Cut runs per cause (RunRecord.cut: execute.CUT_BUDGET, CUT_SLOW); {} in results of earlier releases.
     cuts: dict[str, int] = field(default_factory=dict)
     peak_memory: int | None = None  # bytes, the largest RunRecord.peak_memory of its runs; None when none measured
+    # Seconds after which its plain run under TSan was stopped at the test's timeout: it never finished, so it
+    # was not repeated (None when it did finish, and in results of earlier releases).
+    unfinished: float | None = None
 
     @property
     def seconds(self) -> float:
@@ -101,6 +104,21 @@ class TestResult:
     @property
     def cut_runs(self) -> int:
         return self.outcomes.get(CUT, 0)
+
+    @property
+    def completed_runs(self) -> int:
+        """Runs that ended by themselves (passed, failed, crashed or timed out): what a verdict on the test rests on."""
+        return self.runs - self.cut_runs
+
+    @property
+    def covered(self) -> bool:
+        """Whether some run of it completed; a test that never ran, or whose every run was cut, is not covered."""
+        return self.completed_runs > 0
+
+    @property
+    def unbuilt(self) -> bool:
+        """Never ran because its program was not built: set apart before the session (a partial build)."""
+        return self.not_run is not None and self.not_run.startswith(NOT_BUILT)
 
     @property
     def flaky(self) -> bool:
@@ -151,7 +169,8 @@ class TestResult:
                        strategies=added(self.strategies, other.strategies)
                        if _timed(self) and _timed(other) else {},
                        cuts=dict(Counter(self.cuts) + Counter(other.cuts)),
-                       peak_memory=max(p for p in (self.peak_memory, other.peak_memory, 0) if p is not None) or None)
+                       peak_memory=max(p for p in (self.peak_memory, other.peak_memory, 0) if p is not None) or None,
+                       unfinished=self.unfinished if self.unfinished is not None else other.unfinished)
 
 
 def _not_repeated(a: TestResult, b: TestResult) -> str | None:
@@ -204,7 +223,7 @@ class BucketResult:
     stacks: list[StackTrace]  # of the first report
     tests: list[str]  # sorted
     occurrences: int  # reports, over all runs
-    runs_with_bucket: int
+    runs_with_bucket: int  # completed runs that showed it (a run racegate cut counts in `cut_runs_with_bucket`)
     first_seen: FirstSeen
     schedules: dict[str, int]  # runs with the bucket per strategy
     advice: Advice
@@ -222,6 +241,9 @@ class BucketResult:
     # The source lines of each side's frame (`frames`, index for index; None where the file was not at hand); [] in
     # results of earlier releases, which reports show without them.
     excerpts: list[Excerpt | None] = field(default_factory=list)
+    # Runs racegate cut (the deadline, a slowdown limit) that printed it before they were stopped: the reports
+    # count, the runs are no sample of the test; 0 in results of earlier releases, which counted them above.
+    cut_runs_with_bucket: int = 0
     # Why it fails the gate or does not (gate.status: "new", "baselined", "library", "timing-sensitive"), decided
     # when the result is assembled or loaded; not written, since it follows from the fields above and the config.
     status: str = "new"
@@ -242,10 +264,16 @@ class BucketResult:
         for s in other.symptoms:
             symptoms[s.id] = symptoms[s.id].merged(s) if s.id in symptoms else s
         # Each shard counts seconds from its own start; shards run side by side, so the earliest is kept.
-        times = [t for t in (self.first_seen.seconds, other.first_seen.seconds) if t is not None]
-        return replace(self, first_seen=replace(self.first_seen, seconds=min(times) if times else None),
+        # The first seen is one run's, with its time: the shard that saw it sooner, the first shard on a tie or when
+        # a shard of an earlier release has no time.
+        first_seen = self.first_seen
+        if other.first_seen.seconds is not None and (first_seen.seconds is None
+                                                     or other.first_seen.seconds < first_seen.seconds):
+            first_seen = other.first_seen
+        return replace(self, first_seen=first_seen,
                        occurrences=self.occurrences + other.occurrences,
                        runs_with_bucket=self.runs_with_bucket + other.runs_with_bucket,
+                       cut_runs_with_bucket=self.cut_runs_with_bucket + other.cut_runs_with_bucket,
                        tests=sorted(set(self.tests) | set(other.tests)), schedules=schedules,
                        new=self.new or other.new, kinds=kinds,
                        legacy_ids=sorted(set(self.legacy_ids) | set(other.legacy_ids)),
@@ -304,6 +332,7 @@ class RunConfig:
     strict: bool = False  # timing-sensitive failures gate too
     gate_library_reports: bool = False  # known standard-library reports gate too
     suppression_files: list[str] | None = None  # the user's TSan suppressions files, when given
+    allow_uncovered: bool = False  # tests without a completed run leave the exit code alone (--allow-uncovered)
 
     @property
     def root(self) -> str | None:
@@ -367,6 +396,7 @@ class Summary:
     new_bucket_chance: float  # Good-Turing: buckets seen in exactly one run / runs
     cut_runs: int = 0  # runs racegate ended itself (budget deadline, slowdown limit)
     not_run: int = 0  # tests that never ran (not built, or the budget ran out first)
+    uncovered: int = 0  # tests without a completed run: never ran, or every run was cut
 
 
 @dataclass(frozen=True)
@@ -407,7 +437,14 @@ class Result:
             buckets=len(self.buckets), new_buckets=sum(1 for b in self.buckets if self.gates(b)),
             wall_seconds=round(self.wall_seconds, 3), interrupted=self.interrupted,
             new_bucket_chance=new_bucket_chance(sum(1 for b in self.buckets if b.runs_with_bucket == 1), runs),
-            cut_runs=sum(t.cut_runs for t in self.tests), not_run=sum(1 for t in self.tests if t.not_run))
+            cut_runs=sum(t.cut_runs for t in self.tests), not_run=sum(1 for t in self.tests if t.not_run),
+            uncovered=len(self.uncovered))
+
+    @property
+    def uncovered(self) -> list[TestResult]:
+        """The tests the session was to run that no completed run speaks for: the verdict rests on nothing for them.
+        Tests not built are not among them: the built ones' verdict is the session's (contract, partial builds)."""
+        return [t for t in self.tests if not t.covered and not t.unbuilt]
 
     def status(self, bucket: BucketResult) -> str:
         """Why a bucket fails the gate or does not, as gate.status decided it for this result."""
@@ -423,15 +460,17 @@ class Result:
         return sum(1 for b in self.buckets if not self.gates(b))
 
     def runs_exposed(self, bucket: BucketResult) -> int:
-        """Runs of the tests a bucket affects: the M of "seen in N of M runs". A bucket whose tests the result does
-        not list (a hand-trimmed file) is measured against all runs."""
+        """Completed runs of the tests a bucket affects: the M of "seen in N of M runs" (cut runs count apart, in
+        both). A bucket whose tests the result does not list (a hand-trimmed file) is measured against all tests."""
         names = set(bucket.tests)
-        return sum(t.runs for t in self.tests if t.name in names) or sum(t.runs for t in self.tests)
+        listed = [t for t in self.tests if t.name in names] or self.tests
+        return sum(t.completed_runs for t in listed)
 
     def run_fraction(self, bucket: BucketResult) -> float:
-        """The share of `runs_exposed` that showed the bucket, to four places: racegate.json's and every report's."""
+        """The share of `runs_exposed` that showed the bucket, to four places: racegate.json's and every report's.
+        At most 1: a result of an earlier release counted cut runs among the runs with the bucket."""
         exposed = self.runs_exposed(bucket)
-        return round(bucket.runs_with_bucket / exposed, 4) if exposed else 0.0
+        return round(min(1.0, bucket.runs_with_bucket / exposed), 4) if exposed else 0.0
 
     def test(self, name: str) -> TestResult:
         for test in self.tests:
