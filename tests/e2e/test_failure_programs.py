@@ -67,7 +67,9 @@ def test_two_failed_checks_of_one_run_are_one_bucket_titled_by_the_first(result)
     _, report, out = result
     (bucket,) = _buckets_of(report, "Doctest.Ledger")
     assert bucket["title"] == "test failure: Doctest.Ledger: CHECK: credits == debits (doctest_checks.cpp:10)"
-    assert bucket["runs_with_bucket"] == 3
+    # Every run of it shows the failure: its 3, and any re-checks alone when two copies of it overlapped.
+    runs = next(t["runs"] for t in report["tests"] if t["name"] == "Doctest.Ledger")
+    assert runs >= 3 and bucket["runs_with_bucket"] == runs
     # Both failed checks are in the kept report.
     raw = (out / bucket["raw_report"]).read_text()
     assert "doctest_checks.cpp:10: ERROR" in raw and "doctest_checks.cpp:11: ERROR" in raw
