@@ -74,7 +74,8 @@ def test_racegates_own_slowdown_drops_the_strategy_and_is_no_verdict(build, tmp_
 
 
 def test_a_failure_only_perturbation_produces_gates_with_its_evidence(build, tmp_path):
-    proc, result = racegate(tmp_path / "out", "--schedule", "noise", "--runs", "2", "--",
+    # One job: two copies of the test never overlap, so no re-check alone replays its seed beside the two replays.
+    proc, result = racegate(tmp_path / "out", "--schedule", "noise", "--runs", "2", "--jobs", "1", "--",
                             str(build["verdicts"]), "fail-perturbed")
     assert proc.returncode == 1
     (bucket,) = result["buckets"]
