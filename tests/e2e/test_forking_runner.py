@@ -39,10 +39,12 @@ def test_the_children_of_a_forking_runner_count_and_their_race_is_found(build, t
     # The parent's one thread and the child's main thread with its two: three alive at once in the child; the
     # same in the runner spawn_tally starts again with posix_spawn, and in that one's forked child.
     for racy in ("fork_runner.tally", "check_suite", "fork_runner.spawn_tally"):
-        assert (tests[racy]["runs"], tests[racy]["threads"]) == (40, 3), racy
+        # 40 search runs; re-checks and replays of a race first seen under perturbation come on top.
+        assert tests[racy]["runs"] >= 40 and tests[racy]["threads"] == 3, racy
         assert "not_repeated" not in tests[racy] and "notes" not in tests[racy]
     racing = {t for b in result["buckets"] if b["kind"] == "data race" for t in b["tests"]}
-    assert {"fork_runner.tally", "check_suite"} <= racing
+    # tally and spawn_tally run the same racy code (one bucket): either shows it; Check's suite has its own.
+    assert "check_suite" in racing and racing & {"fork_runner.tally", "fork_runner.spawn_tally"}
     # Its children have one thread each, all counted: the single-thread rule applies, and says so.
     for single in ("fork_runner.arithmetic", "solo"):
         assert (tests[single]["runs"], tests[single]["threads"]) == (1, 1), single

@@ -79,7 +79,8 @@ def test_hidden_race_is_found_by_the_default_portfolio(samples_build_clang, tmp_
     assert hidden["kind"] == "data race" and hidden["tests"] == [HIDDEN_RACE]
     assert {f["function"].split("(")[0] for f in hidden["frames"]} == {"Telemetry::record_status",
                                                                        "Telemetry::read_status"}
-    assert hidden["first_seen"]["schedule"] in ("noise", "pct", "preempt")
+    # Found by the perturbing strategies. The first run to show it may still be a plain one that ended first.
+    assert {"noise", "pct", "preempt"} & set(hidden["schedules"])
     (test,) = result["tests"]
     assert test["flaky"] and test["outcomes"]["race"] < test["runs"]
 
