@@ -11,7 +11,7 @@ from racegate.failure_rules import (FAILURE_RULES, SLOWDOWN_FACTORS, TIMING_LABE
                                     SIGNAL_REPORT, VALUES_START, FailureRule, TimingRule)
 from racegate.kinds import CRASH
 from racegate.model import Finding, Frame, SourceFrame, StackTrace, TestCase
-from racegate.signature import CURRENT, LEGACY, V1, V2, V3, bucket_id, describe, side_key, source_frame
+from racegate.signature import CURRENT, LEGACY, V1, V2, V3, V4, bucket_id, describe, side_key, source_frame
 from racegate.tsan_parse import parse_frame
 
 # TSan's default `exitcode`: the process exits with it when it printed reports.
@@ -223,6 +223,7 @@ def _crash_finding(test: TestCase, fatal: re.Match[str]) -> Finding:
     # Signature v2 keyed it on the top project frame as v2 named it (a test body without its class).
     legacy.append(bucket_id(CRASH, [side_key(frames, V2)[0]] if top is not None else [test.name, what], V2))
     legacy.append(bucket_id(CRASH, [side_key(frames, V3)[0]] if top is not None else [test.name, what], V3))
+    legacy.append(bucket_id(CRASH, [side_key(frames, V4)[0]] if top is not None else [test.name, what], V4))
     if top is None:
         finding = _finding(CRASH, test, f"crash: {test.name}: ThreadSanitizer: {fatal.group('what')}", [what], raw)
     else:

@@ -18,7 +18,7 @@ import re
 from functools import lru_cache
 
 from dataclasses import dataclass, replace
-from typing import Mapping
+from typing import Iterable, Mapping
 
 from .errors import RacegateError
 from .kinds import LOCK_ORDER_KIND, THREAD_LEAK_KIND
@@ -50,6 +50,14 @@ class SignatureRules:
     # mutex was made), and a partial report (a side TSan could not restore, a report cut short) says so in its
     # signature and folds into its full report's bucket (bucket.py); never an empty signature.
     anchor_sideless: bool = False
+    # A race between one function and itself (every side the same key) adds the racing memory, as generic sides do:
+    # one function racing on two globals is two bugs (field test #23). Only where each side touches the memory in
+    # its own code: a self race inside a container's code names the container's globals and heap blocks by turns.
+    locate_self_races: bool = False
+    # A frame without a file is the project's when its module holds a project frame of the same report (the test's
+    # own executable, a project library) and its name is nobody else's: gcc printed a header-only class's members
+    # with `<null>` files in the test binary, and the side fell to each calling test (field test #26).
+    fileless_project_frames: bool = False
 
 
 V1 = SignatureRules(1, skip_allocation=False, skip_generic_callers=False, id_families={
@@ -70,10 +78,12 @@ V3 = SignatureRules(3, skip_allocation=True, skip_generic_callers=True, id_famil
 # Version 4: allocator wrappers are skipped; reports without a project side, and partial ones, are keyed on what
 # they have, never on nothing.
 V4 = replace(V3, version=4, skip_allocator_wrappers=True, anchor_sideless=True)
-CURRENT = V4
+# Version 5: a self race is told apart by its memory; fileless frames of the project's own modules name sides.
+V5 = replace(V4, version=5, locate_self_races=True, fileless_project_frames=True)
+CURRENT = V5
 SIGNATURE_VERSION = CURRENT.version
-# Findings carry their ids under these too: baselines of earlier releases (0.1.0: v1, then v2, v3) hold them.
-LEGACY = (V1, V2, V3)
+# Findings carry their ids under these too: baselines of earlier releases (0.1.0: v1, then v2, v3, v4) hold them.
+LEGACY = (V1, V2, V3, V4)
 
 # Why a report is partial (Sides.missing), and the element its signature ends with.
 LOST_STACK = "stack not restored"
@@ -253,19 +263,55 @@ def is_project_frame(frame: Frame) -> bool:
     return bool(frame.file) and not is_runtime_frame(frame) and not is_library_frame(frame)
 
 
+def project_modules(frames: Iterable[Frame]) -> frozenset[str]:
+    """The modules that hold a project frame (one with a file) among `frames`: the test's own executable, a project
+    library built with debug info; never the runtime's or a library's, which print no project file."""
+    return frozenset(f.module for f in frames if f.module and is_project_frame(f))
+
+
+def _report_modules(report: TsanReport) -> frozenset[str]:
+    return project_modules(f for s in report.stacks for f in s.frames)
+
+
+def _is_fileless_project_frame(frame: Frame, modules: frozenset[str]) -> bool:
+    """A frame TSan printed without a file (`<null>`: its code was built without debug info) in a module that holds
+    the project's frames, whose name is a C++ member or namespaced function of nobody else's. Plain C names are
+    left out: clang links TSan's interceptors (`usleep`, `read`, ...) and annotations into the executable, where
+    they print without a file like this; so is crt and compiler code (`_start`, `_GLOBAL__sub_I_...`)."""
+    if frame.file or frame.module not in modules or is_runtime_frame(frame) or is_library_frame(frame):
+        return False
+    name = qualified_name(frame.function)
+    return ("::" in name and not is_allocation_frame(frame) and not _RESERVED_NAME.match(name)
+            and not name.startswith(_LINKED_LIBRARY_NAMESPACES))
+
+
+# Names the implementation reserves (a leading `__`, or `_` and a capital).
+_RESERVED_NAME = re.compile(r"_[_A-Z]")
+# Libraries a test links statically, so that their code, built without debug info, is in the test's own module:
+# test frameworks (Catch2 v3, doctest, Boost.Test, GoogleTest) and Boost.
+_LINKED_LIBRARY_NAMESPACES = ("Catch::", "doctest::", "boost::", "testing::")
+
+
+def _names_side(frame: Frame, rules: SignatureRules, modules: frozenset[str]) -> bool:
+    """A frame that may name a side: a project frame, or (v5) a fileless one of the project's own modules."""
+    return is_project_frame(frame) or (rules.fileless_project_frames and _is_fileless_project_frame(frame, modules))
+
+
 def side_key(frames: list[Frame], rules: SignatureRules = CURRENT) -> tuple[str, Frame | None]:
     """The normalized frame naming one side of a report (or a crash's stack), and the frame to show for it."""
-    return _side_key(frames, rules, cut=False)
+    return _side_key(frames, rules, cut=False, modules=project_modules(frames))
 
 
-def _side_key(frames: list[Frame], rules: SignatureRules, cut: bool) -> tuple[str, Frame | None]:
+def _side_key(frames: list[Frame], rules: SignatureRules, cut: bool,
+              modules: frozenset[str]) -> tuple[str, Frame | None]:
     """`cut`: the stack a truncated log ends in, which names a side only if its top project frame's inline chain
-    is printed whole (a frame of another pc follows it), as the full report would name it."""
+    is printed whole (a frame of another pc follows it), as the full report would name it. `modules`: the report's
+    project modules (project_modules)."""
     if rules.skip_allocation:
         frames = _without_allocators(frames, rules)
     for i, frame in enumerate(frames):
-        if is_project_frame(frame):
-            key, closed = _project_key(frames, i, rules)
+        if _names_side(frame, rules, modules):
+            key, closed = _project_key(frames, i, rules, modules)
             return (key, frame) if closed or not cut else ("", None)
     if cut:
         return "", None  # the fallbacks below read the whole stack
@@ -285,7 +331,17 @@ def _side_key(frames: list[Frame], rules: SignatureRules, cut: bool) -> tuple[st
     return "", None
 
 
-def _project_key(frames: list[Frame], top: int, rules: SignatureRules) -> tuple[str, bool]:
+def _touches_directly(frames: list[Frame], rules: SignatureRules, modules: frozenset[str]) -> bool:
+    """Whether a stack's access is in the code that names its side: its first frame outside the runtime (after
+    allocators) names a side, where a library's code (a container's) would make the memory the library's."""
+    if rules.skip_allocation:
+        frames = _without_allocators(frames, rules)
+    first = next((f for f in frames if not is_runtime_frame(f)), None)
+    return first is not None and _names_side(first, rules, modules)
+
+
+def _project_key(frames: list[Frame], top: int, rules: SignatureRules,
+                 modules: frozenset[str] = frozenset()) -> tuple[str, bool]:
     """The key of the project frame at `top`, and whether its inline chain ended before the stack did."""
     # Inlined frames share their caller's pc. gcc often drops the inlined callee that clang
     # prints, so the outermost user frame of the inline chain is what both compilers agree on;
@@ -298,14 +354,16 @@ def _project_key(frames: list[Frame], top: int, rules: SignatureRules) -> tuple[
         if first.offset is None or frame.offset != first.offset or frame.module != first.module:
             closed = True
             break
-        if is_project_frame(frame) and not (rules.skip_generic_callers
-                                            and _GENERIC_NAME.fullmatch(leaf_name(frame.function))):
+        if _names_side(frame, rules, modules) and not (rules.skip_generic_callers
+                                                       and _GENERIC_NAME.fullmatch(leaf_name(frame.function))):
             chosen = frame
     name = leaf_name(chosen.function)
     if rules.qualify_test_body and name == "TestBody":
         # The generated class only: namespaces around a TEST are not the test's name.
         name = "::".join(qualified_name(chosen.function).split("::")[-2:])
-    return f"{posixpath.basename(chosen.file)}:{name}", closed
+    # A fileless frame (v5) is named by its module, as the fallbacks name a stripped library's.
+    where = posixpath.basename(chosen.file) if chosen.file else chosen.module
+    return f"{where}:{name}", closed
 
 
 _GLOBAL_LOCATION = re.compile(r"Location is global '(.+)' of size \d+ at ")
@@ -358,7 +416,8 @@ def defining_stacks(report: TsanReport) -> list[Stack]:
 def _sides(report: TsanReport, rules: SignatureRules = CURRENT) -> list[tuple[str, Frame | None]]:
     # A truncated log ends inside its last stack (v4 reads that one only as far as it surely goes).
     cut = report.stacks[-1] if rules.anchor_sideless and report.truncated and report.stacks else None
-    sides = [_side_key(s.frames, rules, cut=s is cut) for s in defining_stacks(report)]
+    modules = _report_modules(report)
+    sides = [_side_key(s.frames, rules, cut=s is cut, modules=modules) for s in defining_stacks(report)]
     sides = [side for side in sides if side[0]]
     # Sorting makes the order in which TSan printed the threads irrelevant.
     sides.sort(key=lambda side: side[0])
@@ -369,6 +428,15 @@ def _sides(report: TsanReport, rules: SignatureRules = CURRENT) -> list[tuple[st
             unique.setdefault(side[0], side)
         sides = list(unique.values())
     return sides
+
+
+def _is_self_race(report: TsanReport, keys: list[str], rules: SignatureRules) -> bool:
+    """(v5) Two or more sides, all one key, each touching the memory in that code: a function racing with itself,
+    which only the memory tells from the same function racing with itself elsewhere."""
+    if not rules.locate_self_races or len(keys) < 2 or len(set(keys)) != 1:
+        return False
+    modules = _report_modules(report)
+    return all(_touches_directly(s.frames, rules, modules) for s in defining_stacks(report))
 
 
 def missing(report: TsanReport) -> str:
@@ -392,7 +460,7 @@ def _anchors(report: TsanReport, rules: SignatureRules, test: str, memory: str) 
         anchors.append(memory)
     for stack in report.stacks:
         if stack.role in (THREAD, MUTEX) and any(h in stack.header for h in _CREATION_HEADERS):
-            key = _side_key(stack.frames, rules, cut=False)[0]
+            key = _side_key(stack.frames, rules, cut=False, modules=_report_modules(report))[0]
             if key and f"created:{key}" not in anchors:
                 anchors.append(f"created:{key}")
     if not anchors:
@@ -405,7 +473,7 @@ def _signature(report: TsanReport, sides: list[tuple[str, Frame | None]], rules:
                test: str = "") -> list[str]:
     keys = [key for key, _ in sides]
     memory = _location_key(report, rules) if rules.locate_generic_sides else ""
-    if rules.locate_generic_sides and keys and all(_is_generic(k) for k in keys) and memory:
+    if memory and keys and (all(_is_generic(k) for k in keys) or _is_self_race(report, keys, rules)):
         keys.append(memory)
     if not rules.anchor_sideless:
         return keys

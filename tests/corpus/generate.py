@@ -10,6 +10,9 @@ A program may carry directives in lines of the form `// corpus: key=value`:
   shared_lib=PATH    build PATH (relative to programs/) as a stripped shared library and link it
   crash=1            the program crashes under TSan: its log holds TSan's SEGV report, not warnings
   preload_shim=1     run it with racegate's scheduling shim preloaded, as `racegate run` does
+  nodebug_part=1     also compile the source without debug info and -DRACEGATE_NODEBUG_PART, and link that object
+                     first: the code it emits (a header-only class's members, whose copies the linker keeps from
+                     the first object) prints without a file, as in a project whose header was built without -g
 
 Programs are C++ (`.cpp`) or C (`.c`, built with the C driver of the same compiler). A compiler that is not
 installed is skipped (clang 19 has left this machine: programs added since have clang 14 and gcc 12 logs only).
@@ -52,6 +55,7 @@ class Program:
     tsan_options: str = ""
     shared_lib: Path | None = None
     preload_shim: bool = False
+    nodebug_part: bool = False
 
     @property
     def name(self) -> str:
@@ -70,6 +74,8 @@ def load_program(path: Path) -> Program:
             pass  # read by the tests, which expect no warnings in such a log
         elif key == "preload_shim":
             prog.preload_shim = value == "1"
+        elif key == "nodebug_part":
+            prog.nodebug_part = value == "1"
         elif key == "shared_lib":
             prog.shared_lib = PROGRAMS / value
         else:
@@ -123,8 +129,13 @@ def build(prog: Program, tag: str, cxx: str) -> Path:
         _run([cxx, *CXXFLAGS, "-shared", "-fPIC", lib_src.name, "-o", lib.name], work)
         _run(["strip", "--strip-all", lib.name], work)
         link = [f"-L{work}", f"-l{prog.shared_lib.stem}", f"-Wl,-rpath,{work}"]
+    first: list[str] = []
+    if prog.nodebug_part:
+        flags = [flag for flag in CXXFLAGS if flag != "-g"]
+        _run([cxx, *flags, "-g0", "-DRACEGATE_NODEBUG_PART", "-c", src.name, "-o", "nodebug_part.o"], work)
+        first = ["nodebug_part.o"]
     exe = work / prog.name
-    _run([cxx, *CXXFLAGS, src.name, "-o", exe.name, *link], work)
+    _run([cxx, *CXXFLAGS, *first, src.name, "-o", exe.name, *link], work)
     return exe
 
 

@@ -18,6 +18,7 @@ from racegate.signature import (
     V1,
     V2,
     V3,
+    V4,
     bucket_id,
     finding_from_report,
     is_allocator_wrapper,
@@ -38,7 +39,7 @@ LEDGER = ("ledger_shift_a", "ledger_shift_b", "ledger_swapped")
 LAMBDAS = ("lambda_globals", "lambda_globals_shift")
 # Programs whose log holds more than one bug, and how many.
 SEVERAL = {"race_inlined_lambdas": 2, "lambda_globals": 3, "lambda_globals_shift": 3, "test_bodies": 2,
-           "alloc_wrapper": 2}
+           "alloc_wrapper": 2, "self_race_two": 2}
 
 # What each program's race is, read off its source: one entry per side of the bug.
 EXPECTED_SIGNATURE = {
@@ -54,19 +55,21 @@ EXPECTED_SIGNATURE = {
     "mutex_destroy_locked": ["mutex_destroy_locked.cpp:teardown"],
     "mutex_double_lock": ["mutex_double_lock.cpp:grab"],
     "race_atomic_mixed": ["race_atomic_mixed.cpp:peek_plain", "race_atomic_mixed.cpp:publish"],
-    "race_class_template": ["race_class_template.cpp:push"] * 2,
-    "race_fork": ["race_fork.cpp:enqueue"] * 2,
-    "race_global": ["race_global.cpp:count_hits"] * 2,
+    # v5: a function racing with itself adds the memory it touches in its own code.
+    "race_class_template": ["race_class_template.cpp:push"] * 2 + ["global:g_acc"],
+    "race_fork": ["race_fork.cpp:enqueue"] * 2 + ["global:g_jobs"],
+    "race_global": ["race_global.cpp:count_hits"] * 2 + ["global:g_hits"],
     "race_heap": ["race_heap.cpp:accumulate", "race_heap.cpp:read_total"],
     # raise_level is inlined into pump; gcc does not print it, so both sides name pump.
-    "race_inlined": ["race_inlined.cpp:pump"] * 2,
+    "race_inlined": ["race_inlined.cpp:pump"] * 2 + ["global:g_level"],
     # Two races whose members are inlined into lambdas: named by the members, not by operator() (see below).
     "race_inlined_lambdas": [["race_inlined_lambdas.cpp:add"] * 2,
                              ["race_inlined_lambdas.cpp:raise", "race_inlined_lambdas.cpp:seen"]],
     # A lambda's captured local: the stack names no memory, so nothing is added.
     "race_lambda_ref": ["race_lambda_ref.cpp:operator()"] * 2,
     "race_stack_var": ["race_stack_var.cpp:read_flag", "race_stack_var.cpp:set_flag"],
-    # No file or line in a stripped library: the exported function it runs in.
+    # No file or line in a stripped library: the exported function it runs in. A self race inside a container's
+    # code (push_back, the map's insert) adds no memory: TSan names its globals and heap blocks by turns.
     "race_shared_vector": ["race_shared_vector.cpp:record_ids"] * 2,
     "race_stripped_lib": ["libcodec.so:codec_feed"] * 2,
     "race_unordered_map": ["race_unordered_map.cpp:add_words"] * 2,
@@ -100,11 +103,19 @@ EXPECTED_SIGNATURE = {
     # gcc 12's log ends inside the first stack: its top frame is printed, the memory and the other side are not.
     "truncated_exit": {"clang14": ["truncated.c:main", "truncated.c:sum_total"],
                        "gcc12": ["truncated.c:sum_total", f"({TRUNCATED})"]},
+    # v5 (field test #23): one function racing with itself on two globals is two bugs, told by the globals; its fix
+    # of the first keeps the second's id.
+    "self_race_two": [["self_race.c:configure"] * 2 + ["global:g_mode_too_late"],
+                      ["self_race.c:configure"] * 2 + ["global:g_created_ctx"]],
+    "self_race_one": ["self_race.c:configure"] * 2 + ["global:g_created_ctx"],
+    # v5 (field test #26): the pool's members print without a file in the program's module and name the sides,
+    # not the tests that destroyed the pool.
+    "fileless_pool": ["fileless_pool:worker_main", "fileless_pool:~pool"],
 }
 # Programs whose reports differ by compiler (the shim hides frames under gcc only; only gcc lost a stack or was
 # cut short), and variants that are the same bug as another program's (folded by the bucketer).
 BY_COMPILER = {p for p, expected in EXPECTED_SIGNATURE.items() if isinstance(expected, dict)}
-VARIANTS = (*LEDGER[1:], *LAMBDAS[1:], "stack_restore_lost", "truncated_exit")
+VARIANTS = (*LEDGER[1:], *LAMBDAS[1:], "stack_restore_lost", "truncated_exit", "self_race_one")
 
 
 def reports(compiler: str, program: str) -> list[TsanReport]:
@@ -230,7 +241,7 @@ def test_kind_is_part_of_the_bucket_and_variants_fold():
     assert bucket_id("heap-use-after-free", sig, V1) != bucket_id("data race", sig, V1)
     assert bucket_id("data race", sig, V1) != bucket_id("data race", sig)
     assert re.fullmatch(r"[0-9a-f]{16}", bucket_id("data race", sig))
-    assert SIGNATURE_VERSION == 4
+    assert SIGNATURE_VERSION == 5
 
 
 @pytest.mark.parametrize(
@@ -353,9 +364,9 @@ def test_only_generic_sides_add_the_racing_memory(location, memory):
     # Generated test bodies of doctest are as generic as lambdas; v2 never added the memory.
     assert signature(_generic_race(location, "DOCTEST_ANON_FUNC_12()"))[2:] == memory
     assert signature(_generic_race(location), V2) == ["jobs.cpp:operator()"] * 2
-    # A named side tells the race apart by itself.
-    named = signature(_generic_race(location, "Jobs::run()"))
-    assert named == ["jobs.cpp:run"] * 2
+    # A named side told the race apart by itself until v5; a function racing with itself adds the memory since.
+    assert signature(_generic_race(location, "Jobs::run()"), V4) == ["jobs.cpp:run"] * 2
+    assert signature(_generic_race(location, "Jobs::run()")) == ["jobs.cpp:run"] * 2 + memory
 
 
 def test_a_test_body_is_named_by_its_generated_class_only():
@@ -581,3 +592,109 @@ def test_a_run_with_both_the_partial_and_the_whole_report_counts_once(tmp_path):
     assert bucket.runs == {0, 1} and bucket.occurrences == 3
     assert bucket.schedules == {"noise": 2} and bucket.kinds == {"data race": 2}
     assert cut.id == lost_again.id == full.id
+
+
+# -- signature v5: self races told apart by their memory, fileless frames of the project's own modules ------------
+
+@pytest.mark.parametrize("compiler", ["clang14", "gcc12"])
+def test_a_function_racing_with_itself_on_two_globals_is_two_buckets_and_its_fix_keeps_the_other(compiler):
+    # Field test #23: v4 gave both races `configure vs configure`, one id, so a baseline holding the first (fixed,
+    # or known) hid the second. v5 adds the global; the fixed program's one race keeps its id.
+    racy, fixed = reports(compiler, "self_race_two"), reports(compiler, "self_race_one")
+    assert len({bucket_id(r.kind, signature(r, V4), V4) for r in racy + fixed}) == 1
+    racy_ids = {bucket_id(r.kind, signature(r)) for r in racy}
+    (fixed_id,) = {bucket_id(r.kind, signature(r)) for r in fixed}
+    assert len(racy_ids) == 2 and fixed_id in racy_ids
+    # Each part carries the v4 id: a v4 baseline that knew the one bucket knows both parts.
+    v4_id = bucket_id(racy[0].kind, signature(racy[0], V4), V4)
+    assert all(finding_from_report(r).legacy_ids[3] == v4_id for r in racy + fixed)
+
+
+def _self_race(top: str, location: str) -> TsanReport:
+    (r,) = parse_reports(
+        "WARNING: ThreadSanitizer: data race (pid=1)\n"
+        "  Write of size 8 at 0x10 by thread T1:\n"
+        f"{top}"
+        "    #1 record(int) /src/app/log.cpp:7:5 (app+0x10)\n"
+        "\n"
+        "  Previous write of size 8 at 0x10 by thread T2:\n"
+        f"{top}"
+        "    #1 record(int) /src/app/log.cpp:7:5 (app+0x10)\n"
+        "\n"
+        f"{location}\n"
+        "SUMMARY: ThreadSanitizer: data race /src/app/log.cpp:7:5 in record\n"
+    )
+    return r
+
+
+def test_a_self_race_adds_the_memory_only_where_its_own_code_touches_it():
+    glob = "  Location is global 'g_log' of size 24 at 0x10 (app+0x10)\n"
+    assert signature(_self_race("", glob)) == ["log.cpp:record"] * 2 + ["global:g_log"]
+    # Inside a container's code the memory is the container's: its object by turns with its heap blocks (the
+    # unordered_map race of the corpus), so nothing is added.
+    inside = "    #0 std::vector<int>::push_back(int const&) /usr/include/c++/12/bits/stl_vector.h:1281 (app+0x20)\n"
+    assert signature(_self_race(inside, glob)) == ["log.cpp:record"] * 2
+    # An intercepted libc call is the function's own access.
+    copy = "    #0 memcpy ../../../../src/libsanitizer/sanitizer_common/sanitizer_common_interceptors.inc:1 " \
+           "(libtsan.so.2+0x1)\n"
+    assert signature(_self_race(copy, glob)) == ["log.cpp:record"] * 2 + ["global:g_log"]
+    # Nothing named: nothing added.
+    assert signature(_self_race("", "  Location is TLS of thread T1.\n")) == ["log.cpp:record"] * 2
+
+
+@pytest.mark.parametrize("compiler", ["clang14", "gcc12"])
+def test_fileless_members_of_the_programs_own_module_name_their_sides_not_each_caller(compiler):
+    # Field test #26: v4 skipped `tiny::pool::~pool() <null>` and keyed the write side on each test destroying a pool.
+    rs = reports(compiler, "fileless_pool")
+    assert len({bucket_id(r.kind, signature(r, V4), V4) for r in rs}) > 1
+    assert len({bucket_id(r.kind, signature(r)) for r in rs}) == 1
+
+
+# The shape of the field report (task-thread-pool, gcc 12, Catch2 v3), names as printed; addresses shortened.
+_FIELD_26 = (
+    "WARNING: ThreadSanitizer: data race (pid=4242)\n"
+    "  Write of size 1 at 0x7b0c00000010 by main thread:\n"
+    "    #0 task_thread_pool::task_thread_pool::~task_thread_pool() <null> (functionality_tests+0x2f1a4)\n"
+    "    #1 CATCH2_INTERNAL_TEST_{n} /src/ttp/test/functionality_test.cpp:{line} (functionality_tests+0x3{n}0)\n"
+    "    #2 Catch::TestInvokerAsFunction::invoke() const <null> (functionality_tests+0x9a1c0)\n"
+    "\n"
+    "  Previous read of size 1 at 0x7b0c00000010 by thread T3:\n"
+    "    #0 task_thread_pool::task_thread_pool::worker_main() <null> (functionality_tests+0x2e8b0)\n"
+    "    #1 <null> <null> (libstdc++.so.6+0xd44a2)\n"
+    "\n"
+    "  Location is heap block of size 232 at 0x7b0c00000000 allocated by main thread:\n"
+    "    #0 operator new(unsigned long) ../../../../src/libsanitizer/tsan/tsan_new_delete.cpp:64 (libtsan.so.2+0x1)\n"
+    "    #1 CATCH2_INTERNAL_TEST_{n} /src/ttp/test/functionality_test.cpp:{line} (functionality_tests+0x3{n}0)\n"
+    "\n"
+    "SUMMARY: ThreadSanitizer: data race (functionality_tests+0x2f1a4) in task_thread_pool::~task_thread_pool()\n"
+)
+
+
+def test_the_field_reports_of_one_pool_race_in_ten_tests_are_one_bucket():
+    field = [parse_reports(_FIELD_26.format(n=n, line=20 + 7 * n))[0] for n in range(10)]
+    assert len({bucket_id(r.kind, signature(r, V4), V4) for r in field}) == 10
+    assert {tuple(signature(r)) for r in field} == {("functionality_tests:worker_main",
+                                                     "functionality_tests:~task_thread_pool")}
+    assert finding_from_report(field[0]).title == ("data race: task_thread_pool::task_thread_pool::worker_main "
+                                                  "(functionality_tests) vs task_thread_pool::task_thread_pool::"
+                                                  "~task_thread_pool (functionality_tests)")
+
+
+@pytest.mark.parametrize("frame", [
+    # clang links TSan's interceptors and annotations into the executable: plain C names, no file.
+    "usleep <null> (functionality_tests+0x1)", "AnnotateRWLockAcquired <null> (functionality_tests+0x1)",
+    # crt and compiler code of every executable, and library namespaces.
+    "_start <null> (functionality_tests+0x1)", "_GLOBAL__sub_I_pool.cpp <null> (functionality_tests+0x1)",
+    "std::thread::_State_impl<int>::_M_run() <null> (functionality_tests+0x1)",
+    # Test frameworks linked into the test statically (Catch2 v3, doctest, Boost.Test).
+    "Catch::RunContext::runTest() <null> (functionality_tests+0x1)",
+    "doctest::detail::TestCase::operator()() <null> (functionality_tests+0x1)",
+    "__cxxabiv1::__cxa_guard_acquire <null> (functionality_tests+0x1)",
+    # A module no project frame of the report is in: a system library's code.
+    "z_stream::inflate_fast() <null> (libz.so.1+0x1)",
+])
+def test_fileless_frames_that_are_not_the_projects_never_name_a_side(frame):
+    text = _FIELD_26.format(n=1, line=27).replace(
+        "task_thread_pool::task_thread_pool::~task_thread_pool() <null> (functionality_tests+0x2f1a4)", frame, 1)
+    (r,) = parse_reports(text)
+    assert signature(r)[0] == "functionality_test.cpp:CATCH2_INTERNAL_TEST_1"

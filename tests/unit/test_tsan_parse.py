@@ -52,6 +52,9 @@ EXPECTED_KINDS = {
     "stack_restore_lost": {"data race"},
     "truncated_exit": {"data race"},
     "truncated_full": {"data race"},
+    "self_race_two": {"data race"},
+    "self_race_one": {"data race"},
+    "fileless_pool": {"data race"},
     "unlock_unlocked": {"unlock of an unlocked mutex (or by a wrong thread)"},
 }
 # Logs whose one report the process's end cut short (gcc 12 writes a report line by line, clang 14 in one piece).
@@ -90,6 +93,9 @@ EXPECTED_FUNCTION = {
     "stack_restore_lost": "read_status",
     "truncated_exit": "sum_total",
     "truncated_full": "sum_total",
+    "self_race_two": "configure",
+    "self_race_one": "configure",
+    "fileless_pool": "~pool",
 }
 
 
