@@ -2,7 +2,7 @@ import pytest
 
 from racegate.failure import TSAN_EXITCODE, classify, is_timing_assertion, normalize_message, timing_rules_matched
 from racegate.model import SourceFrame, TestCase
-from racegate.signature import V1, V2, V3, bucket_id
+from racegate.signature import V1, V2, V3, V4, bucket_id
 from samples_helpers import CORPUS, CORPUS_CRASHES
 
 TEST = TestCase("Account.Withdraw", ("./t",), is_gtest=True)
@@ -111,11 +111,12 @@ def test_a_tsan_crash_is_keyed_on_its_stack_alike_with_every_compiler(program):
         assert finding.title == "crash: SEGV in finish_job (crash_null_deref.cpp:8)"
         assert finding.stacks[0].frames[0].function.startswith("finish_job")
         assert finding.raw.rstrip().endswith("==ABORTING")
-        # The ids release 0.1.0 (test and signal) and the v2 and v3 releases (the frame) gave it, which their
+        # The ids release 0.1.0 (test and signal) and the v2, v3 and v4 releases (the frame) gave it, which their
         # baselines hold.
         assert finding.legacy_ids == [bucket_id("crash", [TEST.name, "SEGV"], V1),
                                       bucket_id("crash", ["crash_null_deref.cpp:finish_job"], V2),
-                                      bucket_id("crash", ["crash_null_deref.cpp:finish_job"], V3)]
+                                      bucket_id("crash", ["crash_null_deref.cpp:finish_job"], V3),
+                                      bucket_id("crash", ["crash_null_deref.cpp:finish_job"], V4)]
         ids.add(bucket_id(finding.kind, finding.signature))
     assert len(ids) == 1
 

@@ -58,11 +58,11 @@ def test_missing_baseline_is_a_usage_error(tmp_path):
         gate.load_baseline(tmp_path / "none.json")
 
 
-def _corpus_result(tmp_path, programs: list[str]):
+def _corpus_result(tmp_path, programs: list[str], compilers=CORPUS_COMPILERS):
     """The buckets racegate makes today of real corpus logs (every compiler's), as a result."""
     bucketer = Bucketer(tmp_path / "reports")
     index = 0
-    for compiler in CORPUS_COMPILERS:
+    for compiler in compilers:
         for program in programs:
             log = (CORPUS / compiler / f"{program}.log").read_text()
             findings = [finding_from_report(r) for r in parse_reports(log)]
@@ -89,7 +89,36 @@ def test_a_baseline_of_signature_v2_ids_still_knows_every_bucket(tmp_path):
     # A program the baseline does not hold stays new.
     more = _corpus_result(tmp_path / "more", programs + ["race_inlined"])
     more = with_baseline(more, known)
-    assert [b.signature for b in more.buckets if b.new] == [["race_inlined.cpp:pump"] * 2]
+    assert [b.signature for b in more.buckets if b.new] == [["race_inlined.cpp:pump"] * 2 + ["global:g_level"]]
+
+
+# Programs added since clang 19 left the machine have clang 14 and gcc 12 logs only.
+V5_COMPILERS = ("clang14", "gcc12")
+
+
+def test_a_baseline_of_signature_v4_ids_still_knows_every_bucket_and_a_new_race_stays_new(tmp_path):
+    # Written by racegate before signature v5 (77198db's code) from these programs' clang 14 and gcc 12 logs: v5
+    # adds the global to race_global's and self_race_one's self races and folds fileless_pool's bucket per test
+    # into one; every bucket is still known.
+    programs = ["race_global", "self_race_one", "fileless_pool"]
+    known = gate.load_baseline(FIXTURES / "baseline_signature_v4.json")
+    result = _corpus_result(tmp_path, programs, V5_COMPILERS)
+    assert len(result.buckets) == 3
+    assert not {b.id for b in result.buckets} & set(known)  # every id changed with v5 ...
+    result = with_baseline(result, known)
+    assert gate.exit_code(result) == 0  # ... and the legacy ids still match
+    notes = {b.signature[-1]: b.baseline_note for b in result.buckets}
+    assert notes["global:g_created_ctx"] == "known since the v4 releases (self_race_one)"
+    # A race the baseline does not hold stays new.
+    more = with_baseline(_corpus_result(tmp_path / "more", programs + ["race_inlined"], V5_COMPILERS), known)
+    assert [b.signature for b in more.buckets if b.new] == [["race_inlined.cpp:pump"] * 2 + ["global:g_level"]]
+    assert gate.exit_code(more) == 1
+    # The other race of configure (self_race_two's g_mode_too_late) had the v4 id of the known one: a v4 baseline
+    # still knows it through that id (a split bucket is known in all its parts); a baseline of v5 ids does not.
+    split = _corpus_result(tmp_path / "split", ["self_race_two"], V5_COMPILERS)
+    assert gate.exit_code(with_baseline(split, known)) == 0
+    current = {b.id: {"id": b.id} for b in result.buckets}
+    assert [b.signature[-1] for b in with_baseline(split, current).buckets if b.new] == ["global:g_mode_too_late"]
 
 
 def test_known_library_reports_and_timing_sensitive_failures_pass_unless_asked_and_every_part_shows_it():
