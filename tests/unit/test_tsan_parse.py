@@ -55,6 +55,7 @@ EXPECTED_KINDS = {
     "self_race_two": {"data race"},
     "self_race_one": {"data race"},
     "fileless_pool": {"data race"},
+    "static_comparator": {"data race"},
     "unlock_unlocked": {"unlock of an unlocked mutex (or by a wrong thread)"},
 }
 # Logs whose one report the process's end cut short (gcc 12 writes a report line by line, clang 14 in one piece).
@@ -96,6 +97,7 @@ EXPECTED_FUNCTION = {
     "self_race_two": "configure",
     "self_race_one": "configure",
     "fileless_pool": "~pool",
+    "static_comparator": "handle_compare",
 }
 
 
