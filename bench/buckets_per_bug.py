@@ -9,13 +9,16 @@ Two measures, both printed by one invocation:
   race, as racegate reports it.
 * `--reproductions` (issue 19's field cases, tests/corpus/programs): a stack TSan could not restore, an allocator
   wrapper, thread leaks and a mutex misuse whose stacks the preloaded shim hides under gcc, a report cut short by the
-  process's end. Each program is built with clang 14 and gcc 12 and run `--runs` times; every run is one run of its
-  test (a program's `_full`/`_lost`/`_exit` variants are runs of one test: the same bug, seen whole or not), and all
-  runs of one compiler are bucketed as one session, by this tree's rules and, side by side, by the rules of the
-  release given with `--old-rev` (read with `git show`) or `--old-harness` (a checkout's harness/ directory).
+  process's end; (signature v5) a function racing with itself on two globals and its fix of one, a pool's members
+  printed without a file, a comparator the compilers inline differently. It also names the bugs whose bucket ids
+  differ between the compilers. Each program is built with clang 14 and gcc 12 and run `--runs` times; every run
+  is one run of its test (a program's `_full`/`_lost`/`_exit` variants are runs of one test: the same bug, seen
+  whole or not; self_race_two and self_race_one, the racy and the fixed commit, too), and all runs of one compiler
+  are bucketed as one session, by this tree's rules and, side by side, by the rules of the release given with
+  `--old-rev` (read with `git show`) or `--old-harness` (a checkout's harness/ directory).
 
     /usr/bin/python3 bench/buckets_per_bug.py --build-dir samples/build/tsan-clang --build-dir samples/build/tsan-gcc
-    /usr/bin/python3 bench/buckets_per_bug.py --reproductions --runs 5 --old-rev 540f88b
+    /usr/bin/python3 bench/buckets_per_bug.py --reproductions --runs 5 --old-rev 77198db
 """
 from __future__ import annotations
 
@@ -43,12 +46,18 @@ TEST_OF = {
     "alloc_wrapper": "alloc_wrapper", "leak_shim_a": "leak_shim_a", "leak_shim_b": "leak_shim_b",
     "stack_restore_full": "stack_restore", "stack_restore_lost": "stack_restore",
     "truncated_exit": "truncated", "truncated_full": "truncated", "unlock_unlocked": "unlock_unlocked",
+    # Signature v5 (field tests #23, #26, #25): a function racing with itself on two globals, and its fix of one;
+    # a pool's fileless members destroyed in three tests; a comparator the compilers inline differently.
+    "self_race_two": "self_race", "self_race_one": "self_race", "fileless_pool": "fileless_pool",
+    "static_comparator": "static_comparator",
 }
 BUGS = {
     "alloc_wrapper": {"session freed under a reader": "close_session", "cache freed under a reader": "drop_cache"},
     "leak_shim_a": {"thread leaked": ""}, "leak_shim_b": {"thread leaked": ""},
     "stack_restore": {"status race": ""}, "truncated": {"total race": ""},
     "unlock_unlocked": {"unlock of an unlocked mutex": ""},
+    "self_race": {"mode flag race": "'g_mode_too_late'", "context count race": "'g_created_ctx'"},
+    "fileless_pool": {"running flag race": ""}, "static_comparator": {"handle table race": ""},
 }
 COMPILERS = {"clang14": "clang++", "gcc12": "g++"}
 
@@ -146,12 +155,16 @@ def bug_of(test: str, raw: str) -> str:
     return f"{test}: {told[0]}" if len(told) == 1 else f"{test}: ?"
 
 
-def buckets_now(runs: list[tuple[str, str]]) -> dict[str, set[str]]:
-    """This tree: bucket id -> the bugs of its reports, through the Bucketer (which folds partial reports)."""
+def buckets_now(runs: list[tuple[str, str]], rules: ModuleType | None = None) -> dict[str, set[str]]:
+    """Bucket id -> the bugs of its reports, through this tree's Bucketer (which folds partial reports), the findings
+    made by this tree's signature rules or by `rules`, an older release's package that folds them too (v4)."""
     from racegate.bucket import Bucketer
     from racegate.model import RunRecord
-    from racegate.signature import finding_from_report
-    from racegate.tsan_parse import parse_reports
+    if rules is None:
+        from racegate.signature import finding_from_report
+        from racegate.tsan_parse import parse_reports
+    else:
+        finding_from_report, parse_reports = rules.signature.finding_from_report, rules.tsan_parse.parse_reports
     with tempfile.TemporaryDirectory() as reports_dir:
         bucketer = Bucketer(Path(reports_dir))
         findings = []
@@ -178,7 +191,10 @@ def partial_reports(runs: list[tuple[str, str]]) -> str:
 
 
 def buckets_then(old: ModuleType, runs: list[tuple[str, str]]) -> dict[str, set[str]]:
-    """The old release's rules: its Bucketer keyed every finding on bucket_id(kind, signature)."""
+    """The old release's rules: from v4 its findings fold like this tree's (partial reports into whole ones);
+    before, its Bucketer keyed every finding on bucket_id(kind, signature)."""
+    if old.signature.SIGNATURE_VERSION >= 4:
+        return buckets_now(runs, old)
     bugs: dict[str, set[str]] = defaultdict(set)
     for test, log in runs:
         for report in old.tsan_parse.parse_reports(log):
@@ -194,6 +210,15 @@ def per_bug(buckets: dict[str, set[str]]) -> dict[str, int]:
         for bug in bugs:
             counts[bug] += 1
     return counts
+
+
+def ids_by_bug(buckets: dict[str, set[str]]) -> dict[str, set[str]]:
+    """Each bug -> the ids of the buckets holding it (compared across compilers: one bug, one id)."""
+    ids: dict[str, set[str]] = defaultdict(set)
+    for bucket_id, bugs in buckets.items():
+        for bug in bugs:
+            ids[bug].add(bucket_id)
+    return ids
 
 
 def measure(buckets: dict[str, set[str]]) -> dict[str, float]:
@@ -223,9 +248,11 @@ def reproductions(args: argparse.Namespace) -> None:
           f"{'stray':>6}")
     columns: list[tuple[str, dict[str, int]]] = []
     merged: list[str] = []
+    ids_of: dict[str, dict[str, dict[str, set[str]]]] = defaultdict(dict)  # rules -> compiler -> bug -> its ids
     for tag, runs in logs.items():
         for name, bucketing in rules.items():
             buckets = bucketing(runs)
+            ids_of[name][tag] = ids_by_bug(buckets)
             m = measure(buckets)
             print(f"{tag:<9} {name:<36} {m['found']:>4} of {m['expected']:<3} {m['buckets']:>8} "
                   f"{m['per_bug']:>12.2f} {m['merged']:>7} {m['stray']:>6}")
@@ -238,6 +265,12 @@ def reproductions(args: argparse.Namespace) -> None:
         print(f"{bug:<50}" + "".join(f"{counts.get(bug, 0):>12}" for _, counts in columns))
     for line in merged:
         print(f"one bucket, several bugs: {line}")
+    for name, by_compiler in ids_of.items():
+        if len(by_compiler) > 1:
+            apart = sorted(bug for bug in set().union(*by_compiler.values())
+                           if len({frozenset(bugs.get(bug, ())) for bugs in by_compiler.values()}) > 1)
+            print(f"bugs whose ids differ by compiler, {name}: {len(apart)}" + (f" ({', '.join(apart)})"
+                                                                                if apart else ""))
     for tag, runs in logs.items():
         print(f"{tag}: {partial_reports(runs)}")
 
@@ -246,7 +279,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--build-dir", type=Path, action="append", default=[], help="a TSan build of samples/")
     ap.add_argument("--reproductions", action="store_true", help="measure issue 19's reproductions too")
-    ap.add_argument("--old-rev", default="540f88b", help="the release whose rules to compare with (git revision)")
+    ap.add_argument("--old-rev", default="77198db", help="the release whose rules to compare with (git revision)")
     ap.add_argument("--old-harness", type=Path, help="or the harness/ directory of a checkout of it")
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)

@@ -3,9 +3,10 @@
 A signature is a short list of normalized frames, one per side of the bug, that names the
 code involved and nothing that changes between runs, builds or compilers:
 `<file basename>:<unqualified function name>`, e.g. `word_counter.cpp:add`, and, when every side is a
-name that says nothing of the code (lambdas), the racing memory's location. A report that names no side of
-the program is keyed on what it has (its test, memory, creation sites), and a partial one (a stack TSan could
-not restore, a report cut short) says what it lacks; bucket.py folds it into its whole report's bucket.
+name that says nothing of the code (lambdas) or one function racing with itself, the racing memory's location.
+A report that names no side of the program is keyed on what it has (its test, memory, creation sites), and a
+partial one (a stack TSan could not restore, a report cut short) says what it lacks; bucket.py folds it into its
+whole report's bucket.
 The rules of each signature version are data (`SignatureRules`); findings carry the id under the
 current version and under every earlier one, so baselines written by earlier releases keep matching.
 docs/bucketing.md explains the rules and their limits.

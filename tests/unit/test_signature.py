@@ -679,9 +679,9 @@ def test_the_field_reports_of_one_pool_race_in_ten_tests_are_one_bucket():
     assert len({bucket_id(r.kind, signature(r, V4), V4) for r in field}) == 10
     assert {tuple(signature(r)) for r in field} == {("functionality_tests:worker_main",
                                                      "functionality_tests:~task_thread_pool")}
-    assert finding_from_report(field[0]).title == ("data race: task_thread_pool::task_thread_pool::worker_main "
-                                                  "(functionality_tests) vs task_thread_pool::task_thread_pool::"
-                                                  "~task_thread_pool (functionality_tests)")
+    title = ("data race: task_thread_pool::task_thread_pool::worker_main (functionality_tests) vs "
+             "task_thread_pool::task_thread_pool::~task_thread_pool (functionality_tests)")
+    assert finding_from_report(field[0]).title == title
 
 
 @pytest.mark.parametrize("frame", [
