@@ -36,6 +36,9 @@ def build_preset(source_dir: Path, preset: str, log_path: Path, jobs: int, targe
     configure = build.configure_preset if build else preset
     log_path.parent.mkdir(parents=True, exist_ok=True)
     log_path.write_text("")
+    expected = _binary_dir(source_dir, configure)
+    if expected is not None:
+        write_codemodel_query(expected)
     returncode, output = _logged(["cmake", "--preset", configure], source_dir, log_path)
     if returncode != 0:
         raise RacegateError(_explain(f"configure of preset {configure!r} failed", output, log_path))
@@ -43,6 +46,10 @@ def build_preset(source_dir: Path, preset: str, log_path: Path, jobs: int, targe
     if not found:
         raise RacegateError(f"cmake did not say where preset {configure!r} builds (see {log_path})")
     binary_dir = Path(found[-1].strip())
+    if expected is None and binary_dir.is_dir():
+        # A binaryDir whose macros racegate does not expand: asked now, answered by the next configure; until
+        # then --changed-since reads the build's dependency files (changes.py).
+        write_codemodel_query(binary_dir)
     if build is None:
         argv = ["cmake", "--build", str(binary_dir), "--parallel", str(jobs)]
     else:
@@ -54,6 +61,33 @@ def build_preset(source_dir: Path, preset: str, log_path: Path, jobs: int, targe
     if returncode != 0:
         raise RacegateError(_explain(f"build of preset {preset!r} failed", output, log_path))
     return binary_dir
+
+
+# CMake's file API: this empty query file asks the next configure for the codemodel (each target's sources and
+# artifacts), which --changed-since reads from the reply dir (changes.py).
+CODEMODEL_QUERY = Path(".cmake/api/v1/query/codemodel-v2")
+# The binaryDir macros that need nothing but the source dir and the preset to expand.
+_SIMPLE_MACRO = re.compile(r"\$\{(sourceDir|sourceParentDir|sourceDirName|presetName|dollar)\}")
+
+
+def write_codemodel_query(build_dir: Path) -> None:
+    query = build_dir / CODEMODEL_QUERY
+    query.parent.mkdir(parents=True, exist_ok=True)
+    query.touch()
+
+
+def _binary_dir(source_dir: Path, configure: str) -> Path | None:
+    """The configure preset's binaryDir before CMake makes it, when it uses only the simple macros; else None."""
+    value = load_presets(source_dir).inherited("configurePresets", configure, "binaryDir")
+    if not isinstance(value, str):
+        return None
+    source = source_dir.resolve()
+    words = {"sourceDir": str(source), "sourceParentDir": str(source.parent), "sourceDirName": source.name,
+             "presetName": configure, "dollar": "$"}
+    if "$" in _SIMPLE_MACRO.sub("", value):
+        return None
+    path = Path(_SIMPLE_MACRO.sub(lambda m: words[m.group(1)], value))
+    return path if path.is_absolute() else source / path
 
 
 @dataclass(frozen=True)
