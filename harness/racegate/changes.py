@@ -69,7 +69,7 @@ def read_changes(root: Path, ref: str) -> ChangeSet | str:
 
 def changed_lines(diff: str, top: Path) -> dict[Path, tuple[tuple[int, int], ...]]:
     """{file: (first, last) line ranges of the new side} from `git diff -U0` output. A hunk that only deletes
-    lines leaves no line of the new side changed."""
+    lines ("+c,0": after line c) marks the two lines it ran between: dropping a lock changes the lines beside it."""
     lines: dict[Path, list[tuple[int, int]]] = {}
     current: Path | None = None
     for text in diff.splitlines():
@@ -80,8 +80,8 @@ def changed_lines(diff: str, top: Path) -> dict[Path, tuple[tuple[int, int], ...
         match = _HUNK.match(text)
         if match and current is not None:
             start, count = int(match.group(1)), int(match.group(2) if match.group(2) is not None else 1)
-            if count:
-                lines.setdefault(current, []).append((start, start + count - 1))
+            first, last = (start, start + count - 1) if count else (max(start, 1), start + 1)
+            lines.setdefault(current, []).append((first, last))
     return {path: tuple(ranges) for path, ranges in lines.items()}
 
 
