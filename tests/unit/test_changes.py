@@ -165,3 +165,29 @@ def test_without_the_option_an_old_result_loads_without_a_focus(tmp_path):
     assert "changed_since" not in text and "in_change" not in text and '"focus"' not in text
     again = load(tmp_path / "racegate.json")
     assert again.config.changed_since is None and again.budget_split == []
+
+
+def test_the_history_keeps_the_files_of_each_tests_buckets_for_the_next_ranking(tmp_path):
+    from racegate import history as histories
+    from racegate.model import Finding
+
+    race = Finding("data race", "r", ["x"], [SourceFrame("push", "/src/ring.h", 4), SourceFrame("pop", "", None)], "")
+    record = RunRecord(test="queue", run=0, seed=1, schedule="none", command=[], outcome="race", returncode=66,
+                       duration=0.1, log_dir="", findings=[race])
+    learned = histories.from_session([record], {0: [race.id]})
+    assert learned.tests["queue"].files == ["/src/ring.h"]
+    histories.save(learned, tmp_path / "h.json")
+    again = histories.load(tmp_path / "h.json")
+    assert again.tests["queue"].files == ["/src/ring.h"]
+    assert again.merged(again).tests["queue"].files == ["/src/ring.h"]
+
+
+def test_the_budget_split_sums_each_groups_tests_seconds_and_runs():
+    from racegate.result import Spent
+
+    def timed(name: str, runs: int, secs: float, group: str):
+        return replace(entry_for_test(name, runs, 0), strategies={"none": Spent(runs, secs)}, focus=group)
+    result = make_result([timed("a", 8, 8.0, CHANGED), timed("b", 1, 1.0, REST), timed("c", 1, 1.0, REST)], [])
+    split = result.budget_split
+    assert [(g.group, g.tests, g.runs, g.seconds, g.share) for g in split] == [
+        (CHANGED, 1, 8, 8.0, 0.8), (REST, 2, 2, 2.0, 0.2)]
