@@ -150,3 +150,39 @@ def test_changed_since_spends_the_budget_on_the_touched_test(tmp_path: Path, com
     assert "**new** · **in this change**" in summary
     assert "in this change: a frame of its report is on a line changed since" in summary
     assert "builds the changed code 1 test" in summary  # the split, in the Time section
+
+
+def test_a_build_dir_without_the_codemodel_ranks_by_ninjas_dependency_files(tmp_path: Path) -> None:
+    """A `--build-dir` configured by hand (Ninja, no file API query): the ranking comes from `.ninja_deps`; the
+    shared header tally.h, changed here, puts both tests in the first group. An unknown REF: no focus, one line."""
+    project = make_repository(tmp_path, "clang")
+    (project / "tally.h").write_text(TALLY.replace("% 3 + 1", "% 5 + 1"))
+    git(project, "commit", "-qam", "tally: a wider spread")
+    build = tmp_path / "ninja-build"
+    env = dict(os.environ, CXX="clang++")
+    env.pop("TSAN_OPTIONS", None)
+    subprocess.run(["cmake", "-S", str(project), "-B", str(build), "-G", "Ninja",
+                    "-DCMAKE_CXX_FLAGS=-fsanitize=thread -g -O1"], env=env, check=True, capture_output=True)
+    subprocess.run(["cmake", "--build", str(build), "-j", "2"], env=env, check=True, capture_output=True)
+    assert not (build / ".cmake" / "api" / "v1" / "reply").exists()
+
+    def racegate(ref: str, out: Path) -> tuple[subprocess.CompletedProcess, dict]:
+        proc = subprocess.run(
+            [sys.executable, str(REPO / "racegate"), "run", "--build-dir", str(build), "-S", str(project),
+             "--changed-since", ref, "--runs", "3", "--jobs", "2", "--out", str(out), "--format", "markdown"],
+            cwd=tmp_path, env=env, capture_output=True, text=True, errors="replace", timeout=900)
+        return proc, json.loads((out / "racegate.json").read_text())
+
+    proc, data = racegate("HEAD~1", tmp_path / "out")
+    assert proc.returncode == 1, proc.stderr[-4000:]
+    assert data["config"]["changed_since"]["files"] == ["tally.h"]
+    assert {t["name"]: t["focus"] for t in data["tests"]} == {"ledger": CHANGED, "audit": CHANGED}
+
+    proc, data = racegate("no-such-ref", tmp_path / "out-unknown")
+    assert proc.returncode == 1, proc.stderr[-4000:]  # the run went on and found the race
+    [line] = [line for line in proc.stderr.splitlines() if "no focus" in line]
+    assert "--changed-since no-such-ref" in line and "does not know" in line
+    focus = data["config"]["changed_since"]
+    assert focus["base"] is None and "does not know" in focus["note"]
+    assert all("focus" not in t for t in data["tests"])
+    assert not any(b.get("in_change") for b in data["buckets"])
