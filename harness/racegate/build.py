@@ -36,7 +36,7 @@ def build_preset(source_dir: Path, preset: str, log_path: Path, jobs: int, targe
     configure = build.configure_preset if build else preset
     log_path.parent.mkdir(parents=True, exist_ok=True)
     log_path.write_text("")
-    expected = _binary_dir(source_dir, configure)
+    expected = binary_dir_of(source_dir, configure)
     if expected is not None:
         write_codemodel_query(expected)
     returncode, output = _logged(["cmake", "--preset", configure], source_dir, log_path)
@@ -66,8 +66,6 @@ def build_preset(source_dir: Path, preset: str, log_path: Path, jobs: int, targe
 # CMake's file API: this empty query file asks the next configure for the codemodel (each target's sources and
 # artifacts), which --changed-since reads from the reply dir (changes.py).
 CODEMODEL_QUERY = Path(".cmake/api/v1/query/codemodel-v2")
-# The binaryDir macros that need nothing but the source dir and the preset to expand.
-_SIMPLE_MACRO = re.compile(r"\$\{(sourceDir|sourceParentDir|sourceDirName|presetName|dollar)\}")
 
 
 def write_codemodel_query(build_dir: Path) -> None:
@@ -76,18 +74,19 @@ def write_codemodel_query(build_dir: Path) -> None:
     query.touch()
 
 
-def _binary_dir(source_dir: Path, configure: str) -> Path | None:
-    """The configure preset's binaryDir before CMake makes it, when it uses only the simple macros; else None."""
-    value = load_presets(source_dir).inherited("configurePresets", configure, "binaryDir")
-    if not isinstance(value, str):
+def binary_dir_of(source_dir: Path, configure: str) -> Path | None:
+    """The binaryDir of a configure preset (following inherits and includes) before CMake makes it, when it uses
+    only the macros ${sourceDir}, ${sourceParentDir}, ${sourceDirName} and ${presetName}; else None (left to
+    cmake)."""
+    text = load_presets(source_dir).inherited("configurePresets", configure, "binaryDir")
+    if not isinstance(text, str):
         return None
-    source = source_dir.resolve()
-    words = {"sourceDir": str(source), "sourceParentDir": str(source.parent), "sourceDirName": source.name,
-             "presetName": configure, "dollar": "$"}
-    if "$" in _SIMPLE_MACRO.sub("", value):
+    for macro, value in (("${sourceDir}", str(source_dir)), ("${sourceParentDir}", str(source_dir.parent)),
+                         ("${sourceDirName}", source_dir.name), ("${presetName}", configure)):
+        text = text.replace(macro, value)
+    if "$" in text:
         return None
-    path = Path(_SIMPLE_MACRO.sub(lambda m: words[m.group(1)], value))
-    return path if path.is_absolute() else source / path
+    return (source_dir / text).resolve()
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterable, Mapping
@@ -65,6 +66,14 @@ def read_changes(root: Path, ref: str) -> ChangeSet | str:
         return "git diff failed"
     files = frozenset((top_dir / n).resolve() for n in names.split("\0") if n)
     return ChangeSet(ref, base, files, changed_lines(hunks, top_dir))
+
+
+def read_or_say(root: Path, ref: str) -> ChangeSet | str:
+    """read_changes, saying once on stderr when there is no focus: the run goes on without one."""
+    change = read_changes(root, ref)
+    if isinstance(change, str):
+        print(f"racegate: --changed-since {ref}: no focus: {change}", file=sys.stderr)
+    return change
 
 
 def changed_lines(diff: str, top: Path) -> dict[Path, tuple[tuple[int, int], ...]]:
@@ -210,6 +219,14 @@ def test_groups(tests: Iterable[TestCase], executables: Mapping[Path, set[Path]]
         else:
             groups[test.name] = REST
     return groups
+
+
+def focus_groups(change: ChangeSet | str | None, tests: Iterable[TestCase], build_dir: Path | None,
+                 history: History | None, root: Path) -> dict[str, str] | None:
+    """Each test's group when there is a change set; None (no focus) otherwise. `-- CMD` has no build to read."""
+    if not isinstance(change, ChangeSet):
+        return None
+    return test_groups(tests, built_from(build_dir) if build_dir else {}, change, history, root)
 
 
 def _runs(arg: str, touched: set[Path]) -> bool:

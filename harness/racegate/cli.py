@@ -105,7 +105,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     not_built = [results.TestResult.never_ran(t, why) for t, why in unbuilt]
     master_seed = args.seed if args.seed is not None else secrets.randbits(32)
     root = source_root(build_dir, source_dir)
-    change = _changes(args.changed_since, root)
+    change = changes.read_or_say(root, args.changed_since) if args.changed_since else None
     # plan, run, analyse and bucket: the session's, on its worker threads.
     session = _session(args, tests, schedules, master_seed, out_dir, supp, change, build_dir, root)
     wall = session.run(Progress(sys.stderr, planned_runs(len(tests), args.runs, args.time_budget,
@@ -160,27 +160,13 @@ def _discover(args: argparse.Namespace, build_dir: Path | None) -> list[TestCase
     return tests
 
 
-def _changes(ref: str | None, root: Path) -> changes.ChangeSet | str | None:
-    """--changed-since's change set; why there is none (said once: the run goes on without a focus); None
-    without the option."""
-    if ref is None:
-        return None
-    change = changes.read_changes(root, ref)
-    if isinstance(change, str):
-        print(f"racegate: --changed-since {ref}: no focus: {change}", file=sys.stderr)
-    return change
-
-
 def _session(args: argparse.Namespace, tests: list[TestCase], schedules: list[str], master_seed: int,
              out_dir: Path, supp: suppressions.SuppressionFile | None, change: changes.ChangeSet | str | None,
              build_dir: Path | None, root: Path) -> Session:
     shim_path = _shim()
     schedules_for = partial(strategies.probe_schedules_for_test, wanted=schedules, have_shim=shim_path is not None)
     past = histories.load_or_empty(args.history) if args.history else None
-    focus = None
-    if isinstance(change, changes.ChangeSet):
-        built = changes.built_from(build_dir) if build_dir else {}
-        focus = changes.test_groups(tests, built, change, past, root)
+    focus = changes.focus_groups(change, tests, build_dir, past, root)
     session = Session(tests, schedules_for, SessionConfig(
         out_dir=out_dir, jobs=args.jobs, master_seed=master_seed, runs=args.runs, time_budget=args.time_budget,
         timeout=args.timeout, until_confident=args.until_confident, shim_path=shim_path, suppressions=supp,
