@@ -252,7 +252,8 @@ class Scheduler:
             if state.past is not None and state.past.one_at_a_time:
                 state.solo = True
                 state.notes.append(SOLO_FROM_HISTORY)
-        # First runs in CTest order, except that what history says failed or runs several threads goes first.
+        # First runs in CTest order, except that what history says failed or runs several threads goes first, and
+        # under a focus (--changed-since) the group closest to the change before all that.
         self._first_order = sorted(self._states, key=_TestState.first_run_key)
         self._bucket_runs: Counter = Counter()
         self._rechecked: set[str] = set()  # failure buckets whose re-check is planned
