@@ -5,8 +5,8 @@
 # environment variable, never as script text, so a branch name or regex cannot inject shell code.
 #
 # Inputs (all optional): INPUT_PRESET INPUT_COMPILER INPUT_RUNS INPUT_TIME_BUDGET INPUT_JOBS INPUT_SHARD
-#   INPUT_BASELINE INPUT_SUPPRESSIONS INPUT_TESTS INPUT_HISTORY INPUT_OUT INPUT_GATE INPUT_EXTRA_ARGS
-#   INPUT_ARTIFACT_NAME
+#   INPUT_BASELINE INPUT_SUPPRESSIONS INPUT_TESTS INPUT_HISTORY INPUT_CHANGED_SINCE INPUT_OUT INPUT_GATE
+#   INPUT_EXTRA_ARGS INPUT_ARTIFACT_NAME
 # Overrides, for tests and unusual runners:
 #   RACEGATE_BIN                 racegate executable (default: the launcher of this checkout)
 #   RACEGATE_APT_GET             apt-get command used to install missing tools
@@ -216,6 +216,12 @@ fi
 [[ -z ${INPUT_SUPPRESSIONS:-} ]] || args+=(--suppressions "$INPUT_SUPPRESSIONS")
 # The history file may not exist yet (a first run, an evicted cache): racegate starts empty then.
 [[ -z ${INPUT_HISTORY:-} ]] || args+=(--history "$INPUT_HISTORY")
+# "auto": a pull request's base branch (GitHub sets GITHUB_BASE_REF only on pull_request events); else no focus.
+changed_since=${INPUT_CHANGED_SINCE:-}
+if [[ $changed_since == auto ]]; then
+  changed_since=${GITHUB_BASE_REF:+origin/$GITHUB_BASE_REF}
+fi
+[[ -z $changed_since ]] || args+=(--changed-since "$changed_since")
 args+=(--out "$out")
 [[ $gate == true ]] || args+=(--no-gate)
 if [[ -n ${INPUT_EXTRA_ARGS:-} ]]; then

@@ -36,6 +36,9 @@ def build_preset(source_dir: Path, preset: str, log_path: Path, jobs: int, targe
     configure = build.configure_preset if build else preset
     log_path.parent.mkdir(parents=True, exist_ok=True)
     log_path.write_text("")
+    expected = binary_dir_of(source_dir, configure)
+    if expected is not None:
+        write_codemodel_query(expected)
     returncode, output = _logged(["cmake", "--preset", configure], source_dir, log_path)
     if returncode != 0:
         raise RacegateError(_explain(f"configure of preset {configure!r} failed", output, log_path))
@@ -43,6 +46,10 @@ def build_preset(source_dir: Path, preset: str, log_path: Path, jobs: int, targe
     if not found:
         raise RacegateError(f"cmake did not say where preset {configure!r} builds (see {log_path})")
     binary_dir = Path(found[-1].strip())
+    if expected is None and binary_dir.is_dir():
+        # A binaryDir whose macros racegate does not expand: asked now, answered by the next configure; until
+        # then --changed-since reads the build's dependency files (changes.py).
+        write_codemodel_query(binary_dir)
     if build is None:
         argv = ["cmake", "--build", str(binary_dir), "--parallel", str(jobs)]
     else:
@@ -54,6 +61,32 @@ def build_preset(source_dir: Path, preset: str, log_path: Path, jobs: int, targe
     if returncode != 0:
         raise RacegateError(_explain(f"build of preset {preset!r} failed", output, log_path))
     return binary_dir
+
+
+# CMake's file API: this empty query file asks the next configure for the codemodel (each target's sources and
+# artifacts), which --changed-since reads from the reply dir (changes.py).
+CODEMODEL_QUERY = Path(".cmake/api/v1/query/codemodel-v2")
+
+
+def write_codemodel_query(build_dir: Path) -> None:
+    query = build_dir / CODEMODEL_QUERY
+    query.parent.mkdir(parents=True, exist_ok=True)
+    query.touch()
+
+
+def binary_dir_of(source_dir: Path, configure: str) -> Path | None:
+    """The binaryDir of a configure preset (following inherits and includes) before CMake makes it, when it uses
+    only the macros ${sourceDir}, ${sourceParentDir}, ${sourceDirName} and ${presetName}; else None (left to
+    cmake)."""
+    text = load_presets(source_dir).inherited("configurePresets", configure, "binaryDir")
+    if not isinstance(text, str):
+        return None
+    for macro, value in (("${sourceDir}", str(source_dir)), ("${sourceParentDir}", str(source_dir.parent)),
+                         ("${sourceDirName}", source_dir.name), ("${presetName}", configure)):
+        text = text.replace(macro, value)
+    if "$" in text:
+        return None
+    return (source_dir / text).resolve()
 
 
 @dataclass(frozen=True)

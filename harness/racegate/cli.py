@@ -8,12 +8,13 @@ import secrets
 import signal
 import sys
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from typing import Any, Callable
 
-from racegate import __version__, discover, gate, github_actions, outdir, shim, signature, strategies, suppressions
+from racegate import __version__, changes, discover, gate, github_actions, outdir, shim, signature, strategies
+from racegate import suppressions
 from racegate import history as histories
 from racegate import result as results
 from racegate.build import build_preset, compiler, uses_tsan
@@ -103,12 +104,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     tests, unbuilt = discover.select(_discover(args, build_dir), shard, check_built=build_dir is not None)
     not_built = [results.TestResult.never_ran(t, why) for t, why in unbuilt]
     master_seed = args.seed if args.seed is not None else secrets.randbits(32)
+    root = source_root(build_dir, source_dir)
+    change = changes.read_or_say(root, args.changed_since) if args.changed_since else None
     # plan, run, analyse and bucket: the session's, on its worker threads.
-    session = _session(args, tests, schedules, master_seed, out_dir, supp)
+    session = _session(args, tests, schedules, master_seed, out_dir, supp, change, build_dir, root)
     wall = session.run(Progress(sys.stderr, planned_runs(len(tests), args.runs, args.time_budget,
                                                          args.until_confident), args.time_budget))
     config = _run_config(args, schedules, master_seed, source_dir, build_dir, out_dir, supp)
+    if change is not None:
+        config = replace(config, changed_since=changes.focus_record(args.changed_since, change, root))
     result = session.result(config, wall, not_built, known)
+    if change is not None:
+        result = changes.marked(result, change, root)
     if args.history:
         # Written whatever the verdict, and after an interrupt too: what the runs taught is kept either way. A
         # history that cannot be written is a warning: the results below are what the job is for.
@@ -154,14 +161,16 @@ def _discover(args: argparse.Namespace, build_dir: Path | None) -> list[TestCase
 
 
 def _session(args: argparse.Namespace, tests: list[TestCase], schedules: list[str], master_seed: int,
-             out_dir: Path, supp: suppressions.SuppressionFile | None) -> Session:
+             out_dir: Path, supp: suppressions.SuppressionFile | None, change: changes.ChangeSet | str | None,
+             build_dir: Path | None, root: Path) -> Session:
     shim_path = _shim()
     schedules_for = partial(strategies.probe_schedules_for_test, wanted=schedules, have_shim=shim_path is not None)
     past = histories.load_or_empty(args.history) if args.history else None
+    focus = changes.focus_groups(change, tests, build_dir, past, root)
     session = Session(tests, schedules_for, SessionConfig(
         out_dir=out_dir, jobs=args.jobs, master_seed=master_seed, runs=args.runs, time_budget=args.time_budget,
         timeout=args.timeout, until_confident=args.until_confident, shim_path=shim_path, suppressions=supp,
-        batch=not args.no_batch, history=past, plain_arm=args.schedule is None))
+        batch=not args.no_batch, history=past, plain_arm=args.schedule is None, focus=focus))
     print(f"racegate: {len(tests)} tests, seed {master_seed}, schedules {','.join(schedules)}, "
           f"{args.jobs} jobs", file=sys.stderr)
     return session
@@ -417,6 +426,9 @@ class Opts:
     project = _opt("project", type=Path, nargs="?", default=Path("."))
     racegate_dir = _opt("--racegate-dir", type=Path,
                         help="the vendored racegate checkout (default: the one this racegate runs from)")
+    changed_since = _opt("--changed-since", metavar="REF",
+                         help="spend most of the budget on the tests that build what changed since git REF "
+                         "(docs/scheduling.md); without git or a REF git knows: no focus, said once")
     build_log = _opt("--build-log", type=Path,
                      help="build output to scan for -Wtsan warnings (default racegate-out/build.log if present)")
 
@@ -445,7 +457,7 @@ COMMANDS = {
             Opts.timeout.but(metavar="SECONDS",
                              help="per-run timeout (default: the test's TIMEOUT property, else 300)"),
             Opts.until_confident, Opts.no_batch, Opts.format, Opts.no_gate, Opts.strict, Opts.gate_library_reports,
-            Opts.allow_uncovered, Opts.allocator_wrappers),
+            Opts.allow_uncovered, Opts.allocator_wrappers, Opts.changed_since),
         usage="racegate run [options] [--preset NAME | --build-dir DIR | -- CMD ARGS...]"),
     "report": Command(
         "re-render reports from a saved racegate.json", cmd_report, (

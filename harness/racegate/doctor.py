@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from racegate import discover
-from racegate.build import (NO_RUNTIME, PRESETS_FILES, WERROR_TSAN_FIX, cache_value, find_build_preset, load_presets,
+from racegate.build import (NO_RUNTIME, PRESETS_FILES, WERROR_TSAN_FIX, binary_dir_of, cache_value, find_build_preset,
                             uses_tsan)
 from racegate.errors import RacegateError
 from racegate.analyse import UNEXPECTED_MAPPING
@@ -449,18 +449,9 @@ def _configure_preset(source_dir: Path, preset: str) -> str:
 def preset_build_dir(source_dir: Path, preset: str) -> Path | None:
     """The binaryDir of a configure preset (following inherits and includes), when it uses only the
     macros ${sourceDir}, ${sourceParentDir}, ${sourceDirName} and ${presetName}."""
-    # Read as `run --preset` reads them (a file racegate cannot read is an error there and here alike); what is
-    # doctor's own is the guess below: a binaryDir with other macros is left to cmake, and no dir checked.
-    configure = _configure_preset(source_dir, preset)
-    text = load_presets(source_dir).inherited("configurePresets", configure, "binaryDir")
-    if not isinstance(text, str):
-        return None
-    for macro, value in (("${sourceDir}", str(source_dir)), ("${sourceParentDir}", str(source_dir.parent)),
-                         ("${sourceDirName}", source_dir.name), ("${presetName}", configure)):
-        text = text.replace(macro, value)
-    if "$" in text:
-        return None
-    return (source_dir / text).resolve()
+    # The same guess `run --preset` makes to ask for the codemodel before configuring (build.binary_dir_of): a
+    # binaryDir with other macros is left to cmake, and no dir checked.
+    return binary_dir_of(source_dir, _configure_preset(source_dir, preset))
 
 
 # --- entry points ---------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import sys
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -78,6 +78,9 @@ class TestHistory:
     # Its copies were seen to interfere (a failure only while another copy ran): later sessions run one copy at a
     # time from the start. Kept once learned; absent (False) in files of earlier releases.
     one_at_a_time: bool = False
+    # The source files of its buckets' frames (the top project frame of each side), which --changed-since's
+    # ranking compares with the changed files; [] in files of earlier releases.
+    files: list[str] = field(default_factory=list)
 
     @property
     def failed(self) -> bool:
@@ -94,7 +97,7 @@ class TestHistory:
             sessions=self.sessions + other.sessions, buckets=_union(self.buckets, other.buckets),
             strategies=strategies,
             peak_memory=other.peak_memory if other.peak_memory is not None else self.peak_memory,
-            one_at_a_time=self.one_at_a_time or other.one_at_a_time)
+            one_at_a_time=self.one_at_a_time or other.one_at_a_time, files=_union(self.files, other.files))
 
 
 @dataclass
@@ -119,9 +122,9 @@ class History:
         def ids(buckets: list[str]) -> list[str]:
             return list(dict.fromkeys(aliases.get(b, b) for b in buckets))
 
-        tests = {name: TestHistory(t.duration, t.threads, t.sessions, ids(t.buckets),
-                                   {s: StrategyHistory(h.runs, h.seconds, h.hits, ids(h.buckets))
-                                   for s, h in t.strategies.items()}, t.peak_memory, t.one_at_a_time)
+        tests = {name: replace(t, buckets=ids(t.buckets),
+                               strategies={s: StrategyHistory(h.runs, h.seconds, h.hits, ids(h.buckets))
+                                           for s, h in t.strategies.items()})
                  for name, t in self.tests.items()}
         # A strategy's ids are among its test's (from_session): the test's say whether any is left unknown.
         known = all(b in aliases for t in self.tests.values() for b in t.buckets)
@@ -133,7 +136,8 @@ class History:
                    "strategies": {s: {"runs": h.runs, "seconds": round(h.seconds, 6), "hits": h.hits,
                                       "buckets": h.buckets} for s, h in sorted(t.strategies.items())},
                    **({"peak_memory": t.peak_memory} if t.peak_memory is not None else {}),
-                   **({"one_at_a_time": True} if t.one_at_a_time else {})}
+                   **({"one_at_a_time": True} if t.one_at_a_time else {}),
+                   **({"files": t.files} if t.files else {})}
             for name, t in sorted(self.tests.items())}}
 
     @classmethod
@@ -171,7 +175,8 @@ class History:
                 threads=r.nullable(entry, "threads", int, where), sessions=r.opt(entry, "sessions", int, 0, where),
                 buckets=r.strict_strings(entry, "buckets", where), strategies=strategies,
                 peak_memory=r.nullable(entry, "peak_memory", int, where),
-                one_at_a_time=r.opt(entry, "one_at_a_time", bool, False, where))
+                one_at_a_time=r.opt(entry, "one_at_a_time", bool, False, where),
+                files=r.strict_strings(entry, "files", where))
         return history
 
 
@@ -263,6 +268,8 @@ def from_session(records: Iterable[RunRecord], bucket_ids: dict[int, list[str]],
             steady = ids if steady is None else steady & ids
             seen.update(ids)
         entry.buckets = list(seen)
+        entry.files = list(dict.fromkeys(f.file for r in runs for finding in r.findings for f in finding.frames
+                                         if f.file))
         history.tests[name] = entry
     return history
 

@@ -12,6 +12,7 @@ from typing import Callable
 
 from racegate.batch import PlannedBatch
 from racegate.execute import CUT_SLOW
+from racegate.focus import REST, first_run_order, group_to_serve
 from racegate.history import History, TestHistory, aliases, is_hit
 from racegate.kinds import FAILURE_KINDS
 from racegate.model import CUT, PlannedRun, RunRecord, TestCase
@@ -132,6 +133,7 @@ class _TestState:
     # Its first plain run was stopped at its timeout: it never finishes under TSan, so repeating it costs a whole
     # timeout per run and shows nothing new (result.unfinished_after names it in the result).
     unfinished: bool = False
+    group: str | None = None  # its --changed-since focus group (focus.GROUPS); None without a focus
     terms_key: tuple | None = None  # what Scheduler._terms last computed `terms` from
     terms: list = field(default_factory=list)
 
@@ -207,6 +209,10 @@ class _TestState:
             return 2
         return 1 if self.past.threads > 1 else 3
 
+    def first_run_key(self) -> tuple[int, int]:
+        """First runs go closest to the change first (--changed-since), then by first_run_rank."""
+        return first_run_order(self.group), self.first_run_rank()
+
 
 @dataclass(frozen=True)
 class _Choice:
@@ -223,7 +229,7 @@ class Scheduler:
     def __init__(self, tests: list[TestCase], schedules_for: Callable[[TestCase], list[str]], master_seed: int,
                  runs: int | None, deadline: float | None, until_confident: float | None = None,
                  bucket_id: Callable[[str, list[str]], str] | None = None, history: History | None = None,
-                 plain_arm: bool = True):
+                 plain_arm: bool = True, focus: dict[str, str] | None = None):
         if runs is None and deadline is None:
             # --until-confident alone runs until confident, within a generous cap; otherwise the default.
             runs = CONFIDENT_MAX_RUNS if until_confident is not None else DEFAULT_RUNS
@@ -237,15 +243,18 @@ class Scheduler:
         # The history's ids are of this signature version or a later one (History.signature_version).
         self._history_version = history.signature_version if history else SIGNATURE_VERSION
         self._aliases: dict[str, str] = {}  # shared by every test: a bug may show in several
-        self._states = [_TestState(t, list(schedules_for(t)), past=past.get(t.name), aliases=self._aliases)
-                        for t in tests]
+        self._states = [_TestState(t, list(schedules_for(t)), past=past.get(t.name), aliases=self._aliases,
+                                   group=focus.get(t.name, REST) if focus else None) for t in tests]
+        # Seconds of finished runs per focus group: the shares of focus.py rule the repetitions.
+        self._group_spent: dict[str, float] | None = {} if focus else None
         self._by_name = {s.test.name: s for s in self._states}
         for state in self._states:
             if state.past is not None and state.past.one_at_a_time:
                 state.solo = True
                 state.notes.append(SOLO_FROM_HISTORY)
-        # First runs in CTest order, except that what history says failed or runs several threads goes first.
-        self._first_order = sorted(self._states, key=_TestState.first_run_rank)
+        # First runs in CTest order, except that what history says failed or runs several threads goes first, and
+        # under a focus (--changed-since) the group closest to the change before all that.
+        self._first_order = sorted(self._states, key=_TestState.first_run_key)
         self._bucket_runs: Counter = Counter()
         self._rechecked: set[str] = set()  # failure buckets whose re-check is planned
         self._checked_alone: set[str] = set()  # failure buckets whose re-check alone is planned
@@ -258,7 +267,7 @@ class Scheduler:
         self._stopped = False
         self._cond = threading.Condition()
         # First runs to hand out as batches (batch.py), each with its rank in history's order (add_batches).
-        self._batches: deque[tuple[int, list[_TestState]]] = deque()
+        self._batches: deque[tuple[tuple[int, int], list[_TestState]]] = deque()
 
     def stop(self) -> None:
         with self._cond:
@@ -297,7 +306,7 @@ class Scheduler:
                 states = [self._by_name[t.name] for t in batch]
                 for state in states:
                     state.batched = True
-                self._batches.append((min(s.first_run_rank() for s in states), states))
+                self._batches.append((min(s.first_run_key() for s in states), states))
             self._batches = deque(sorted(self._batches, key=lambda b: b[0]))
 
     def reserve_run(self) -> int:
@@ -313,7 +322,8 @@ class Scheduler:
             return None
         alone = next((s for s in self._first_order if s.started == 0 and not s.batched), None)
         rank, states = self._batches[0]
-        if alone is not None and (alone.first_run_rank() < rank or (alone.past is not None and alone.past.failed)):
+        if alone is not None and (alone.first_run_key() < rank or (alone.past is not None and alone.past.failed
+                                                                   and alone.first_run_key()[0] <= rank[0])):
             return None
         self._batches.popleft()
         return states
@@ -350,6 +360,9 @@ class Scheduler:
             arm.seconds += record.duration
             arm.timed += 1
             self._spent += record.duration
+            if self._group_spent is not None:
+                group = state.group or REST
+                self._group_spent[group] = self._group_spent.get(group, 0.0) + record.duration
             searched = not self._purpose.pop(record.run, "")
             if record.outcome != CUT:
                 if searched:
@@ -453,16 +466,22 @@ class Scheduler:
         unit = self._time_unit()
         # The part of every arm's exploration bonus that does not depend on the arm (see _terms).
         bonus = EXPLORE / unit * math.sqrt(math.log(2.0 + self._spent / unit))
-        for state in self._states:
-            if self.runs is not None and state.started >= self.runs:
-                continue
-            if state.finished == 0 or not state.repeatable() or state.held_back:
-                continue  # its first run decides whether it is worth repeating; a solo test waits for its copy
+        for state in self._repeatable_now():
             for schedule, exploit, inverse_exposure, factor, tie in self._terms(state, unit):
                 key = ((exploit + bonus * inverse_exposure) * factor, tie)
                 if best_key is None or key > best_key:
                     best, best_key = _Choice(state, schedule), key
         return best
+
+    def _repeatable_now(self) -> list[_TestState]:
+        """The tests a repetition may go to now; under a focus, only those of the group furthest below its share."""
+        # A test's first run decides whether it is worth repeating; a solo test waits for its copy.
+        states = [s for s in self._states if (self.runs is None or s.started < self.runs) and s.finished
+                  and s.repeatable() and not s.held_back]
+        if self._group_spent is not None and states:
+            group = group_to_serve({s.group or REST for s in states}, self._group_spent)
+            states = [s for s in states if s.group == group]
+        return states
 
     def _terms(self, state: _TestState, unit: float) -> list[tuple[str, float, float, float, int]]:
         """Per arm of the test, the parts of its index that change only when the test's own runs do.

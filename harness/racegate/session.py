@@ -39,6 +39,7 @@ class SessionConfig:
     batch: bool = True  # the first runs of a gtest executable's tests share processes (batch.py)
     history: histories.History | None = None  # what earlier sessions learned (--history)
     plain_arm: bool = True  # plain repetition competes with the strategies (the default portfolio)
+    focus: dict[str, str] | None = None  # --changed-since: each test's focus group (changes.test_groups)
 
 
 class Session:
@@ -51,7 +52,7 @@ class Session:
         deadline = self.started + config.time_budget if config.time_budget is not None else None
         self.scheduler = Scheduler(tests, schedules_for, config.master_seed, config.runs, deadline,
                                    config.until_confident, bucket_id, config.history,
-                                   config.plain_arm)
+                                   config.plain_arm, config.focus)
         tsan_flags = {"suppressions": str(config.suppressions.path)} if config.suppressions else None
         # Memory admission (memory.Admission) starts from the peaks earlier sessions measured.
         peaks = {name: t.peak_memory for name, t in (config.history.tests if config.history else {}).items()
@@ -188,6 +189,7 @@ class Session:
             entry.notes = notes.get(t.name, [])
             entry.not_repeated = not_repeated.get(t.name)
             entry.unfinished = results.unfinished_after(by_test[t.name])
+            entry.focus = self.config.focus.get(t.name) if self.config.focus else None
             if not by_test[t.name]:
                 entry.not_run = ("the session was interrupted before its first run" if self.interrupted
                                  else "the time budget ran out before its first run")

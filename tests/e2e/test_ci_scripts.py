@@ -169,6 +169,20 @@ def test_history_is_passed_and_its_file_named_for_the_cache_step(gh: Harness) ->
     assert "history-file" not in gh.outputs()  # nothing to save: the cache step is skipped
 
 
+@pytest.mark.parametrize("given,base,expected", [
+    ("auto", "main", ["--changed-since", "origin/main"]),  # a pull request: its base branch
+    ("auto", "", []),  # a push: no base, no focus
+    ("v1.2", "main", ["--changed-since", "v1.2"]),  # a ref given is used as is
+    ("", "main", []),
+])
+def test_changed_since_defaults_to_a_pull_requests_base(gh: Harness, given: str, base: str,
+                                                        expected: list[str]) -> None:
+    assert gh.run(INPUT_CHANGED_SINCE=given, GITHUB_BASE_REF=base).returncode == 0
+    argv = gh.argv()
+    assert argv[argv.index("--out") - len(expected):argv.index("--out")] == expected
+    assert ("--changed-since" in argv) == bool(expected)
+
+
 def test_gcc_preset_picks_gcc_and_probes_it(gh: Harness) -> None:
     assert gh.run(INPUT_PRESET="racegate-tsan-gcc").returncode == 0
     assert (gh.logs / "env").read_text() == "CC=gcc\nCXX=g++\n"

@@ -4,12 +4,12 @@ from __future__ import annotations
 from racegate import gate
 from racegate.reporters.interface import RenderOptions
 from racegate.reporters.sentences import (
-    budget_line, coverage_notes, discovery_line, per_strategy, suppressions_summary, verdict
+    budget_line, coverage_notes, discovery_line, focus_line, per_strategy, suppressions_summary, verdict
 )
 from racegate.reporters.text import found_after, one_line, percent, seconds, share, strategy_seconds, strip_control
 from racegate.reporters.words import VERDICT
 from racegate.reporters.view import (
-    BucketView, by_importance, detail, excerpt_lines, test_costs, test_rows, timed_strategies
+    IN_CHANGE, BucketView, by_importance, detail, excerpt_lines, test_costs, test_rows, timed_strategies
 )
 from racegate.result import Result
 
@@ -51,7 +51,8 @@ def _bucket(v: BucketView, paint) -> list[str]:
     terminal: the sides as columns, each with its source lines, the runs per strategy after how it was found, the
     replay line aligned under the reproduce line (and left as it is: one_line could change a quoted argument)."""
     tag = paint(v.status_words.tag, "red" if v.new else "yellow")
-    lines = [f"[{tag}] {paint(one_line(v.kind), 'bold')}  {v.id}", f"  {one_line(v.title)}"]
+    change = f" [{paint(IN_CHANGE, 'bold')}]" if v.bucket.in_change else ""
+    lines = [f"[{tag}]{change} {paint(one_line(v.kind), 'bold')}  {v.id}", f"  {one_line(v.title)}"]
     sides = iter(v.sides)
     for line in detail(v):
         if line.part == "side":
@@ -130,6 +131,9 @@ TOP_TESTS = 5  # the console names the tests that took the most time; the HTML r
 def _time(result: Result) -> list[str]:
     """Where the time went (the tests that took most of it, per strategy) and when each problem was found."""
     lines = [f"time: {one_line(budget_line(result))}"]
+    focus = focus_line(result)
+    if focus:
+        lines.append(f"focus: {one_line(focus)}")
     costs = test_costs(result)
     if costs:
         top = costs[:TOP_TESTS]

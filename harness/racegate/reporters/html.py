@@ -11,7 +11,7 @@ from racegate import gate
 from racegate.model import OUTCOMES, SourceFrame, StackTrace
 from racegate.reporters.interface import RenderOptions
 from racegate.reporters.sentences import (
-    budget_line, coverage_notes, discovery_line, per_strategy, quiet_line, suppressions_summary, verdict
+    budget_line, coverage_notes, discovery_line, focus_line, per_strategy, quiet_line, suppressions_summary, verdict
 )
 from racegate.reporters.text import (
     count_of, found_after, frame_function, frame_location, percent, repo_path, seconds, share, strategy_seconds,
@@ -19,8 +19,8 @@ from racegate.reporters.text import (
 )
 from racegate.reporters.words import VERDICT
 from racegate.reporters.view import (
-    access_label, BucketView, by_severity, is_quiet, raw_report_text, Side, StackRow, stack_rows, test_costs,
-    test_rows, timed_strategies
+    IN_CHANGE, IN_CHANGE_WHY, access_label, BucketView, by_severity, is_quiet, raw_report_text, Side, StackRow,
+    stack_rows, test_costs, test_rows, timed_strategies
 )
 from racegate.result import Result, RunConfig
 from racegate.sourcetree import SourceReader
@@ -225,7 +225,8 @@ def _bucket(v: BucketView, index: int, result: Result, sources: _Sources, opts: 
     seen = v.first_seen
     tags = (
         f'<div class="tags"><span class="tag {"new" if v.new else "known"}">{"NEW" if v.new else "known"}</span>'
-        f'<span class="tag kind">{e(v.kind)}</span>'
+        + (f'<span class="tag change">{e(IN_CHANGE)}</span>' if v.bucket.in_change else "")
+        + f'<span class="tag kind">{e(v.kind)}</span>'
         f'<span class="tag sev-{e(v.severity_name)}">{e(v.severity_name)}</span>'
         f'<span class="tag id">{e(v.id)}</span></div>'
     )
@@ -246,6 +247,8 @@ def _bucket(v: BucketView, index: int, result: Result, sources: _Sources, opts: 
         facts.append(("evidence", e(v.evidence)))
     if v.reported_as:
         facts.append(("reported as", e(v.reported_as)))
+    if v.bucket.in_change:
+        facts.append((IN_CHANGE, e(IN_CHANGE_WHY)))
     if v.symptoms:
         facts.append(("symptoms", "<br>".join(e(line) for line in v.symptoms)))
     facts.append(("tests", e(", ".join(v.tests))))
@@ -412,7 +415,9 @@ def _time(result: Result) -> str:
     head = ("<tr><th>test</th><th>runs</th><th>seconds</th><th>share of the run time</th>"
             + ('<th class="text">per strategy</th>' if per else "") + "</tr>")
     table = f'<table class="time">{head}{rows}</table>' if costs else ""
-    return f'<h2 id="time">Time</h2><p class="panel">{e(budget_line(result))}</p>{table}'
+    focus = focus_line(result)
+    focus_panel = f'<p class="panel">{e(focus)}</p>' if focus else ""
+    return f'<h2 id="time">Time</h2><p class="panel">{e(budget_line(result))}</p>{focus_panel}{table}'
 
 
 class _Sources:

@@ -6,14 +6,14 @@ import html
 from racegate import gate
 from racegate.reporters.interface import RenderOptions
 from racegate.reporters.sentences import (
-    budget_line, coverage_notes, per_strategy, quiet_line, quiet_tail, suppressions_summary, verdict
+    budget_line, coverage_notes, focus_line, per_strategy, quiet_line, quiet_tail, suppressions_summary, verdict
 )
 from racegate.reporters.text import (
     found_after, frame_function, frame_location, one_line, percent, seconds, share, strategy_seconds, strip_control
 )
 from racegate.reporters.words import VERDICT
 from racegate.reporters.view import (
-    BucketView, StackRow, by_importance, detail, discovery_steps, excerpt_lines, is_quiet, raw_report_text,
+    IN_CHANGE, BucketView, StackRow, by_importance, detail, discovery_steps, excerpt_lines, is_quiet, raw_report_text,
     stack_row_text, stack_rows, test_costs, test_rows, timed_strategies
 )
 from racegate.result import Result
@@ -60,7 +60,8 @@ def render(result: Result, options: RenderOptions | None = None, *, max_bytes: i
             where = "<br>".join(f"{md(side.function)} at {_linked(md(side.location), side.link)}"
                                 for side in v.sides) or "–"
             row = (
-                f"| {'**new**' if v.new else 'known'} | {md(v.kind)} "
+                f"| {'**new**' if v.new else 'known'}{' · **' + IN_CHANGE + '**' if v.bucket.in_change else ''} "
+                f"| {md(v.kind)} "
                 f"| {md(v.title)} | {where} | {md(v.frequency)} "
                 f"| {md(', '.join(v.tests))} | {md(v.strategy + found_after(v.first_seen))} |"
             )
@@ -147,6 +148,9 @@ TOP_STEPS = 20  # rows of the discovery table
 def _time(result: Result) -> list[str]:
     """Where the time went: search against verification, the tests that took it, and when each problem came."""
     lines = ["### Time\n", f"{md(budget_line(result))}\n"]
+    focus = focus_line(result)
+    if focus:
+        lines.append(f"{md(focus)}\n")
     costs = test_costs(result)
     if costs:
         per = any(t.test.strategies for t in costs)  # results of earlier releases have no split per strategy

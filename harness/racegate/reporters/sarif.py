@@ -127,6 +127,7 @@ def _result(v: BucketView, src: str | None, rule_index: dict) -> dict:
             "tests": v.tests,
             "strategy": v.strategy,
             "reproduce": v.reproduce,
+            **({"inChange": True} if v.bucket.in_change else {}),
         },
     }
     related = [dict(location, id=i + 1) for i, location in enumerate(_related(v, src))]

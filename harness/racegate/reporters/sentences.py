@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections import Counter
 
 from racegate import gate
-from racegate.reporters.text import count_of, seconds
+from racegate.focus import GROUP_WORDS
+from racegate.reporters.text import count_of, seconds, share
 from racegate.reporters.view import discovery_steps
 from racegate.memory import gib
 from racegate.reporters.words import CUT_CAUSES, OOM, PURPOSES, STATUS
@@ -155,6 +156,20 @@ def budget_line(result: Result) -> str:
     parts = [f"{count_of(spent[p].runs, PURPOSES[p])} {seconds(spent[p].seconds)}"
              for p in VERIFICATION_PURPOSES if p in spent and spent[p].runs]
     return text + f"; verification {seconds(checks.seconds)} in {count_of(checks.runs)} ({', '.join(parts)})"
+
+
+def focus_line(result: Result) -> str | None:
+    """How --changed-since split the budget between its groups (focus.py), or why there was no focus; None without
+    the option."""
+    focus = result.config.changed_since
+    if focus is None:
+        return None
+    if focus.base is None:
+        return f"--changed-since {focus.ref}: no focus ({focus.note or 'no change set'})"
+    parts = [f"{GROUP_WORDS[g.group]} {count_of(g.tests, 'test')}, {count_of(g.runs, 'run')}, {seconds(g.seconds)} "
+             f"({share(g.share)})" for g in result.budget_split]
+    return (f"--changed-since {focus.ref} ({count_of(len(focus.files), 'file')} changed since {focus.base[:12]}): "
+            + ("; ".join(parts) or "no test ran"))
 
 
 def per_strategy(test: TestResult) -> str:

@@ -56,7 +56,8 @@ class DetailLine:
     """One line of a bucket's plain-text detail. `part` says which (a format that lays one part out its own way
     finds it by that, never by the label); `label` is "" for the evidence line."""
 
-    part: str  # "side", "evidence", "reported as", "symptom", "tests", "found by", "fix", "reproduce", "replay", "note"
+    # "side", "change", "evidence", "reported as", "symptom", "tests", "found by", "fix", "reproduce", "replay", "note"
+    part: str
     label: str
     text: str
 
@@ -177,11 +178,18 @@ def skipped_checks(skipped: tuple[str, ...], ended_by: str | None) -> str:
     return f"seed not replayed: {why} first; the replay command re-runs it"
 
 
+# A new bucket with a frame on a line the --changed-since change touched (BucketResult.in_change), in every format.
+IN_CHANGE = "in this change"
+IN_CHANGE_WHY = "a frame of its report is on a line changed since the --changed-since ref"
+
+
 def detail(v: BucketView) -> list[DetailLine]:
     """The plain-text detail of a bucket, which every text format carries: both sides, what the bucket rests on,
     its symptoms, the tests, how it was found, the fix, how to run it again, why it does not gate when it does
     not. Which lines a bucket has, and in what order, is decided here alone."""
     lines = [DetailLine("side", side.label, f"{side.function} at {side.location}") for side in v.sides]
+    if v.bucket.in_change:
+        lines.append(DetailLine("change", IN_CHANGE, IN_CHANGE_WHY))
     lines.append(DetailLine("evidence", "", v.evidence))
     if v.reported_as:
         lines.append(DetailLine("reported as", "reported as", v.reported_as))

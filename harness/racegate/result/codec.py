@@ -14,8 +14,8 @@ from racegate.errors import RacegateError
 from racegate.jsonfile import JsonReader, read_json, write_json
 from racegate.library_reports import BY_RULE, LibraryIssue
 from racegate.model import CUT, OUTCOMES, SourceFrame, StackTrace
-from racegate.result.model import (BucketResult, Cost, Evidence, Excerpt, FirstSeen, Result, RunConfig, Spent,
-                                   StrategyStats, SuppressionResult, Symptom, TestResult)
+from racegate.result.model import (BucketResult, ChangeFocus, Cost, Evidence, Excerpt, FirstSeen, Result, RunConfig,
+                                   Spent, StrategyStats, SuppressionResult, Symptom, TestResult)
 from racegate.signature import SIGNATURE_VERSION
 from racegate.stats import discovery_points
 from racegate.steady_crash import SteadyCrash
@@ -103,6 +103,8 @@ def _bucket_json(result: Result, b: BucketResult) -> dict:
         entry["excerpts"] = [_excerpt_json(x) if x is not None else None for x in b.excerpts]
     if b.cut_runs_with_bucket:
         entry["cut_runs_with_bucket"] = b.cut_runs_with_bucket
+    if b.in_change:
+        entry["in_change"] = True
     return entry
 
 
@@ -182,6 +184,8 @@ def _test_json(t: TestResult) -> dict:
         entry["peak_memory"] = t.peak_memory
     if t.unfinished is not None:
         entry["unfinished"] = t.unfinished
+    if t.focus is not None:
+        entry["focus"] = t.focus
     return entry
 
 
@@ -210,7 +214,7 @@ def _outcomes_json(outcomes: dict[str, int]) -> dict[str, int]:
 
 
 def _config_json(c: RunConfig) -> dict:
-    data = {
+    data: dict[str, Any] = {
         "runs": c.runs, "time_budget": c.time_budget, "jobs": c.jobs, "seed": c.seed, "schedules": list(c.schedules),
         "shard": c.shard, "until_confident": c.until_confident, "source_dir": c.source_dir,
         "build_dir": c.build_dir, "out_dir": c.out_dir, "compiler": c.compiler,
@@ -226,6 +230,10 @@ def _config_json(c: RunConfig) -> dict:
     for key in ("source_root", "source_url"):  # added within schema 1: written where known
         if getattr(c, key) is not None:
             data[key] = getattr(c, key)
+    if c.changed_since is not None:  # added within schema 1: written by `run --changed-since`
+        focus = c.changed_since
+        data["changed_since"] = {"ref": focus.ref, "base": focus.base, "files": list(focus.files),
+                                 **({"note": focus.note} if focus.note is not None else {})}
     return data
 
 
@@ -272,7 +280,7 @@ def _test_from(r: JsonReader, value: Any, where: str) -> TestResult:
         notes=r.strings(d, "notes", where), strategies=_spent_from(r, d.get("strategies"), f"{where}.strategies"),
         cuts={str(k): r.opt(r.obj(d, "cuts", where), k, int, 0, f"{where}.cuts") for k in r.obj(d, "cuts", where)},
         peak_memory=r.nullable(d, "peak_memory", int, where),
-        unfinished=r.nullable(d, "unfinished", float, where))
+        unfinished=r.nullable(d, "unfinished", float, where), focus=r.nullable(d, "focus", str, where))
 
 
 def _spent_from(r: JsonReader, value: Any, where: str) -> dict[str, Spent]:
@@ -330,7 +338,8 @@ def _bucket_from(r: JsonReader, value: Any, where: str) -> BucketResult:
         legacy_ids=r.strings(d, "legacy_ids", where),
         symptoms=[_symptom_from(r, s, f"{where}.symptoms[{i}]") for i, s in enumerate(r.lst(d, "symptoms", where))],
         excerpts=[_excerpt_from(r, x, f"{where}.excerpts[{i}]") for i, x in enumerate(r.lst(d, "excerpts", where))],
-        cut_runs_with_bucket=r.opt(d, "cut_runs_with_bucket", int, 0, where))
+        cut_runs_with_bucket=r.opt(d, "cut_runs_with_bucket", int, 0, where),
+        in_change=r.opt(d, "in_change", bool, False, where))
 
 
 def _excerpt_from(r: JsonReader, value: Any, where: str) -> Excerpt | None:
@@ -393,7 +402,17 @@ def _config_from(r: JsonReader, d: dict) -> RunConfig:
         strict=r.opt(d, "strict", bool, False, w),
         gate_library_reports=r.opt(d, "gate_library_reports", bool, False, w),
         allow_uncovered=r.opt(d, "allow_uncovered", bool, False, w),
-        suppression_files=r.strings(d, "suppression_files", w) if "suppression_files" in d else None)
+        suppression_files=r.strings(d, "suppression_files", w) if "suppression_files" in d else None,
+        changed_since=_focus_from(r, d.get("changed_since")))
+
+
+def _focus_from(r: JsonReader, value: Any) -> ChangeFocus | None:
+    if value is None:
+        return None
+    w = "config.changed_since"
+    d = r.entry(value, w)
+    return ChangeFocus(ref=r.opt(d, "ref", str, "", w), base=r.nullable(d, "base", str, w),
+                       files=r.strings(d, "files", w), note=r.nullable(d, "note", str, w))
 
 
 def _suppressions_from(r: JsonReader, value: Any) -> list[SuppressionResult] | None:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 from racegate import __version__
 from racegate.errors import RacegateError
+from racegate.focus import GROUPS
 from racegate.model import CUT, NOT_BUILT, OUTCOMES, Excerpt, RunRecord, SourceFrame, StackTrace, TestCase
 from racegate.stats import new_bucket_chance
 from racegate.suppressions import UNCOUNTED_TYPE
@@ -89,6 +90,8 @@ class TestResult:
     # Seconds after which its plain run under TSan was stopped at the test's timeout: it never finished, so it
     # was not repeated (None when it did finish, and in results of earlier releases).
     unfinished: float | None = None
+    # Its focus group under --changed-since (focus.GROUPS); None without a focus, and in earlier releases' results.
+    focus: str | None = None
 
     @property
     def seconds(self) -> float:
@@ -244,6 +247,8 @@ class BucketResult:
     # Runs racegate cut (the deadline, a slowdown limit) that printed it before they were stopped: the reports
     # count, the runs are no sample of the test; 0 in results of earlier releases, which counted them above.
     cut_runs_with_bucket: int = 0
+    # New, with a frame of its report on a line the --changed-since change touched (changes.in_change).
+    in_change: bool = False
     # Why it fails the gate or does not (gate.status: "new", "baselined", "library", "timing-sensitive"), decided
     # when the result is assembled or loaded; not written, since it follows from the fields above and the config.
     status: str = "new"
@@ -277,7 +282,7 @@ class BucketResult:
                        tests=sorted(set(self.tests) | set(other.tests)), schedules=schedules,
                        new=self.new or other.new, kinds=kinds,
                        legacy_ids=sorted(set(self.legacy_ids) | set(other.legacy_ids)),
-                       symptoms=list(symptoms.values()))
+                       symptoms=list(symptoms.values()), in_change=self.in_change or other.in_change)
 
 
 @dataclass
@@ -304,6 +309,27 @@ class SuppressionResult:
     def merged(self, other: SuppressionResult) -> SuppressionResult:
         """The same entry on two shards: stale only when it is stale on both."""
         return replace(self, matched=self.matched + other.matched)
+
+
+@dataclass(frozen=True)
+class ChangeFocus:
+    """`--changed-since REF`: what the session focused on (changes.py, focus.py), or why it could not."""
+
+    ref: str
+    base: str | None = None  # the merge-base commit of REF and HEAD; None when there was no focus
+    files: list[str] = field(default_factory=list)  # changed, relative to the source root where under it
+    note: str | None = None  # why there was no focus (no git, a REF git does not know)
+
+
+@dataclass(frozen=True)
+class GroupSpent:
+    """One focus group's part of the budget (Result.budget_split)."""
+
+    group: str
+    tests: int
+    runs: int
+    seconds: float
+    share: float  # of the run seconds of every test in a focus group
 
 
 @dataclass
@@ -333,6 +359,7 @@ class RunConfig:
     gate_library_reports: bool = False  # known standard-library reports gate too
     suppression_files: list[str] | None = None  # the user's TSan suppressions files, when given
     allow_uncovered: bool = False  # tests without a completed run leave the exit code alone (--allow-uncovered)
+    changed_since: ChangeFocus | None = None  # --changed-since; None without it, and in earlier releases' results
 
     @property
     def root(self) -> str | None:
@@ -439,6 +466,21 @@ class Result:
             new_bucket_chance=new_bucket_chance(sum(1 for b in self.buckets if b.runs_with_bucket == 1), runs),
             cut_runs=sum(t.cut_runs for t in self.tests), not_run=sum(1 for t in self.tests if t.not_run),
             uncovered=len(self.uncovered))
+
+    @property
+    def budget_split(self) -> list[GroupSpent]:
+        """How --changed-since's focus split the run seconds between its groups (focus.GROUPS order, the empty ones
+        left out); [] without a focus."""
+        grouped = [t for t in self.tests if t.focus is not None]
+        total = sum(t.seconds for t in grouped)
+        split = []
+        for group in GROUPS:
+            tests = [t for t in grouped if t.focus == group]
+            if tests:
+                seconds = round(sum(t.seconds for t in tests), 3)
+                split.append(GroupSpent(group, len(tests), sum(t.runs for t in tests), seconds,
+                                        round(seconds / total, 4) if total else 0.0))
+        return split
 
     @property
     def uncovered(self) -> list[TestResult]:
