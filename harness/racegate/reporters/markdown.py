@@ -6,14 +6,15 @@ import html
 from racegate import gate
 from racegate.reporters.interface import RenderOptions
 from racegate.reporters.sentences import (
-    budget_line, coverage_notes, per_strategy, quiet_line, quiet_tail, suppressions_summary, verdict
+    budget_line, coverage_notes, in_groups, per_strategy, quiet_line, quiet_tail, suppressions_summary, verdict
 )
 from racegate.reporters.text import (
     found_after, frame_function, frame_location, one_line, percent, seconds, share, strategy_seconds, strip_control
 )
 from racegate.reporters.words import VERDICT
 from racegate.reporters.view import (
-    BucketView, StackRow, by_importance, detail, discovery_steps, excerpt_lines, is_quiet, raw_report_text,
+    BucketView, StackRow, by_importance, detail, discovery_steps, excerpt_lines, group_heading, grouped, is_quiet,
+    raw_report_text,
     stack_row_text, stack_rows, test_costs, test_rows, timed_strategies
 )
 from racegate.result import Result
@@ -47,7 +48,7 @@ def render(result: Result, options: RenderOptions | None = None, *, max_bytes: i
     out.add("| tests | runs | failed runs | distinct problems | new | chance the next run finds a new one | time |")
     out.add("|---:|---:|---:|---:|---:|---:|---:|")
     out.add(
-        f"| {summary.tests} | {summary.runs} | {summary.failed_runs} | {len(views)} "
+        f"| {summary.tests} | {summary.runs} | {summary.failed_runs} | {md(str(len(views)) + in_groups(result))} "
         f"| {summary.new_buckets} | {md(percent(summary.new_bucket_chance))} "
         f"| {summary.wall_seconds:.1f} s |\n"
     )
@@ -56,18 +57,17 @@ def render(result: Result, options: RenderOptions | None = None, *, max_bytes: i
         out.add("| | kind | problem | where | runs | tests | found by |")
         out.add("|---|---|---|---|---:|---|---|")
         shown = 0
-        for v in views:
-            where = "<br>".join(f"{md(side.function)} at {_linked(md(side.location), side.link)}"
-                                for side in v.sides) or "–"
-            row = (
-                f"| {'**new**' if v.new else 'known'} | {md(v.kind)} "
-                f"| {md(v.title)} | {where} | {md(v.frequency)} "
-                f"| {md(', '.join(v.tests))} | {md(v.strategy + found_after(v.first_seen))} |"
-            )
-            # The table may use half the room; the tests table and the full reports need the rest.
-            if not out.add(row, limit=max_bytes // 2):
+        for group, members in grouped(views):
+            if group is not None and not out.add(f"| | **{md(group.id)}** | **{md(group_heading(group))}** "
+                                                 "| | | | |", limit=max_bytes // 2):
                 break
-            shown += 1
+            for v in members:
+                if not out.add(_problem_row(v), limit=max_bytes // 2):
+                    break
+                shown += 1
+            else:
+                continue
+            break
         out.add("")
         if shown < len(views):
             out.note(f"{len(views) - shown} more problems left out to keep this summary under 1 MiB.")
@@ -79,16 +79,32 @@ def render(result: Result, options: RenderOptions | None = None, *, max_bytes: i
     if views:
         out.add("### Reports\n")
         shown = 0
-        for v in views:
-            if not out.add(_details(v, result, opts)):
+        for group, members in grouped(views):
+            if group is not None and not out.add(f"#### {md(group_heading(group))}\n"):
                 break
-            shown += 1
+            for v in members:
+                if not out.add(_details(v, result, opts)):
+                    break
+                shown += 1
+            else:
+                continue
+            break
         if shown < len(views):
             out.note(
                 f"{len(views) - shown} more reports left out to keep this summary under 1 MiB; "
                 "see racegate.html or racegate.json."
             )
     return out.text()
+
+
+def _problem_row(v: BucketView) -> str:
+    """One row of the problems table (the table may use half the room; the tests table and the reports need the
+    rest)."""
+    where = "<br>".join(f"{md(side.function)} at {_linked(md(side.location), side.link)}"
+                        for side in v.sides) or "–"
+    return (f"| {'**new**' if v.new else 'known'} | {md(v.kind)} "
+            f"| {md(v.title)} | {where} | {md(v.frequency)} "
+            f"| {md(', '.join(v.tests))} | {md(v.strategy + found_after(v.first_seen))} |")
 
 
 def _tests_table(result: Result) -> list[str]:

@@ -10,11 +10,12 @@ from racegate.result.assemble import (bucket_evidence, bucket_result, build_resu
                                       discovery_curve_seconds, strategy_stats, unfinished_after, verification_spent,
                                       with_baseline)
 from racegate.result.codec import SCHEMA, load, save
-from racegate.result.model import (VERIFICATION_PURPOSES, BucketResult, Cost, Evidence, Excerpt, FirstSeen, Result,
-                                   RunConfig, Spent, StrategyStats, Summary, SuppressionResult, Symptom, TestResult,
-                                   added)
+from racegate.result.model import (VERIFICATION_PURPOSES, BucketResult, Cost, Evidence, Excerpt, FirstSeen,
+                                   RacingMemory, RelatedGroup, Result, RunConfig, Spent, StrategyStats, Summary,
+                                   SuppressionResult, Symptom, TestResult, added)
 
-__all__ = ["SCHEMA", "VERIFICATION_PURPOSES", "BucketResult", "Cost", "Evidence", "Excerpt", "FirstSeen", "Result",
-           "RunConfig", "Spent", "StrategyStats", "Summary", "SuppressionResult", "Symptom", "TestResult", "added",
+__all__ = ["SCHEMA", "VERIFICATION_PURPOSES", "BucketResult", "Cost", "Evidence", "Excerpt", "FirstSeen",
+           "RacingMemory", "RelatedGroup", "Result", "RunConfig", "Spent", "StrategyStats", "Summary",
+           "SuppressionResult", "Symptom", "TestResult", "added",
            "bucket_result", "build_result", "bucket_evidence", "discovery_curve", "discovery_curve_seconds", "load",
            "save", "strategy_stats", "unfinished_after", "verification_spent", "with_baseline"]
