@@ -9,7 +9,7 @@ from racegate.reporters.sentences import (
     budget_line, coverage_notes, in_groups, per_strategy, quiet_line, quiet_tail, suppressions_summary, verdict
 )
 from racegate.reporters.text import (
-    found_after, frame_function, frame_location, one_line, percent, seconds, share, strategy_seconds, strip_control
+    count_of, found_after, frame_function, frame_location, one_line, percent, seconds, share, strategy_seconds, strip_control
 )
 from racegate.reporters.words import VERDICT
 from racegate.reporters.view import (
@@ -24,6 +24,8 @@ FILENAME = "racegate-summary.md"
 
 # GitHub rejects a step summary of 1 MiB or more; keep room for the closing note.
 MAX_BYTES = 1024 * 1024 - 8 * 1024
+# What a reader scrolls through: past this many bytes the remaining reports are one line each, whole in racegate.html.
+TARGET_BYTES = 28 * 1024
 _MD_SPECIAL = set("\\`*_{}[]()#+-.!|~@$")
 
 
@@ -38,7 +40,8 @@ def md(text: object) -> str:
     return "".join(out)
 
 
-def render(result: Result, options: RenderOptions | None = None, *, max_bytes: int = MAX_BYTES) -> str:
+def render(result: Result, options: RenderOptions | None = None, *, max_bytes: int = MAX_BYTES,
+           target_bytes: int = TARGET_BYTES) -> str:
     opts = options or RenderOptions()
     out = _Budget(max_bytes)
     summary = result.summary
@@ -78,17 +81,25 @@ def render(result: Result, options: RenderOptions | None = None, *, max_bytes: i
     out.add_all(_notes(result))
     if views:
         out.add("### Reports\n")
-        shown = 0
+        shown, listed = 0, 0
         for group, members in grouped(views):
             if group is not None and not out.add(f"#### {md(group_heading(group))}\n"):
                 break
             for v in members:
-                if not out.add(_details(v, result, opts)):
+                report = _details(v, result, opts)
+                # Whole while the summary stays short; then one line, the report being whole in the HTML page.
+                if out.size + len(report.encode("utf-8", "backslashreplace")) > target_bytes:
+                    report = f"- {md(v.id)}: {md(v.title)}\n"
+                    listed += 1
+                if not out.add(report):
                     break
                 shown += 1
             else:
                 continue
             break
+        if listed:
+            out.add(f"{md(count_of(listed, 'more report'))} in one line each to keep this summary short; "
+                    "racegate.html has them whole.\n")
         if shown < len(views):
             out.note(
                 f"{len(views) - shown} more reports left out to keep this summary under 1 MiB; "
