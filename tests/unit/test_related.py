@@ -42,8 +42,8 @@ WARNING: ThreadSanitizer: data race (pid=7)
 SUMMARY: ThreadSanitizer: data race /src/g.cpp:4 in bump
 ==================
 """
-STACK_REPORT = HEAP_REPORT.replace(
-    HEAP_REPORT[HEAP_REPORT.index("  Location is"):HEAP_REPORT.index("SUMMARY")], "  Location is stack of main thread.\n\n")
+STACK_REPORT = HEAP_REPORT.replace(HEAP_REPORT[HEAP_REPORT.index("  Location is"):HEAP_REPORT.index("SUMMARY")],
+                                   "  Location is stack of main thread.\n\n")
 
 
 def test_heap_memory_is_the_innermost_project_frame_past_allocator_and_wrapper() -> None:

@@ -30,8 +30,8 @@ def synthetic_result():
     for i in range(12):
         stacks = [_stack(i, "writer"), _stack(i, "reader")]
         frames = [s.frames[0] for s in stacks]
-        excerpts = [Excerpt(f.file, f.line or 1, (f.line or 1) - 3, [f"    int line_{k} = compute({k});"
-                                                                    for k in range(7)]) for f in frames]
+        lines = [f"    int line_{k} = compute({k});" for k in range(7)]
+        excerpts = [Excerpt(f.file, f.line or 1, (f.line or 1) - 3, lines) for f in frames]
         b = bucket(f"{i:016x}", tests[i].name, 3)
         buckets.append(replace(b, frames=frames, stacks=stacks, excerpts=excerpts,
                                title=f"data race: {frames[0].function} vs {frames[1].function}"))

@@ -20,8 +20,8 @@ from racegate.reporters.text import (
 )
 from racegate.reporters.words import VERDICT
 from racegate.reporters.view import (
-    access_label, BucketView, by_severity, group_heading, grouped, is_quiet, raw_report_text, Side, StackRow, stack_rows, test_costs,
-    test_rows, timed_strategies
+    access_label, BucketView, by_severity, group_heading, grouped, is_quiet, raw_report_text, Side, StackRow,
+    stack_rows, test_costs, test_rows, timed_strategies
 )
 from racegate.result import Result, RunConfig
 from racegate.sourcetree import SourceReader

@@ -9,7 +9,8 @@ from racegate.reporters.sentences import (
     budget_line, coverage_notes, in_groups, per_strategy, quiet_line, quiet_tail, suppressions_summary, verdict
 )
 from racegate.reporters.text import (
-    count_of, found_after, frame_function, frame_location, one_line, percent, seconds, share, strategy_seconds, strip_control
+    count_of, found_after, frame_function, frame_location, one_line, percent, seconds, share, strategy_seconds,
+    strip_control
 )
 from racegate.reporters.words import VERDICT
 from racegate.reporters.view import (

@@ -158,7 +158,7 @@ def related_groups(buckets: list[BucketResult]) -> list[RelatedGroup]:
     groups: dict[str, list[str]] = {}
     for b in races:
         groups.setdefault(root(b.id), []).append(b.id)
-    result = []
+    result: list[RelatedGroup] = []
     for ids in (ids for ids in groups.values() if len(ids) > 1):
         reasons = tuple(dict.fromkeys(reason for reason, members in shared if members[0].id in ids))
         result.append(RelatedGroup(f"G{len(result) + 1}", reasons, tuple(ids)))
