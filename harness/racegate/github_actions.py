@@ -5,6 +5,7 @@ know nothing of where it goes); docs/ci.md says what a workflow gets."""
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Mapping
 from urllib.parse import quote
@@ -17,7 +18,8 @@ def publish(result: Result, options: RenderOptions, environ: Mapping[str, str] =
     """Print the `::error`/`::warning` annotations when running in GitHub Actions, and append the Markdown
     report to the step summary when GitHub names one."""
     if environ.get("GITHUB_ACTIONS") == "true":
-        print(render("github", result, options))
+        # Annotations land on a line by its path in the repository, not in the CMake project under it.
+        print(render("github", result, replace(options, repository_root=environ.get("GITHUB_WORKSPACE") or None)))
     summary_path = environ.get("GITHUB_STEP_SUMMARY")
     if summary_path:
         with open(summary_path, "a", encoding="utf-8", errors="backslashreplace") as summary:

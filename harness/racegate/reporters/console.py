@@ -4,12 +4,13 @@ from __future__ import annotations
 from racegate import gate
 from racegate.reporters.interface import RenderOptions
 from racegate.reporters.sentences import (
-    budget_line, coverage_notes, discovery_line, focus_line, per_strategy, suppressions_summary, verdict
+    budget_line, coverage_notes, discovery_line, focus_line, in_groups, per_strategy, suppressions_summary, verdict
 )
 from racegate.reporters.text import found_after, one_line, percent, seconds, share, strategy_seconds, strip_control
 from racegate.reporters.words import VERDICT
 from racegate.reporters.view import (
-    IN_CHANGE, BucketView, by_importance, detail, excerpt_lines, test_costs, test_rows, timed_strategies
+    IN_CHANGE, BucketView, by_importance, detail, excerpt_lines, group_heading, grouped, test_costs, test_rows,
+    timed_strategies
 )
 from racegate.result import Result
 
@@ -30,11 +31,14 @@ def render(result: Result, options: RenderOptions | None = None) -> str:
     out = [
         paint(f"racegate {result.tool_version}", "bold")
         + f": {summary.tests} tests, {summary.runs} runs ({summary.failed_runs} failed),"
-        f" {len(views)} distinct problems in {summary.wall_seconds:.1f} s",
+        f" {len(views)} distinct problems{in_groups(result)} in {summary.wall_seconds:.1f} s",
         "",
     ]
-    for v in views:
-        out += _bucket(v, paint)
+    for group, members in grouped(views):
+        if group is not None:
+            out += [paint(one_line(group_heading(group)), "bold"), ""]
+        for v in members:
+            out += _bucket(v, paint)
     out += _tests_table(result, paint)
     out += _strategies_table(result)
     out += _time(result)

@@ -1,6 +1,8 @@
 """GitHub Actions workflow commands (annotations) for the most important buckets, printed to stdout."""
 from __future__ import annotations
 
+import posixpath
+
 from racegate.reporters.interface import RenderOptions
 from racegate.reporters.text import count_of, repo_path, strip_control
 from racegate.reporters.view import BucketView, by_importance, detail
@@ -25,7 +27,8 @@ def escape_property(text: str) -> str:
 
 def render(result: Result, options: RenderOptions | None = None) -> str:
     views = by_importance(result)
-    lines = [_annotation(v, result.config.root) for v in views[:MAX_ANNOTATIONS]]
+    repository = (options or RenderOptions()).repository_root
+    lines = [_annotation(v, result.config.root, repository) for v in views[:MAX_ANNOTATIONS]]
     left = len(views) - len(lines)
     if left > 0:
         lines.append(
@@ -35,10 +38,24 @@ def render(result: Result, options: RenderOptions | None = None) -> str:
     return "".join(line + "\n" for line in lines)
 
 
-def _annotation(v: BucketView, src: str | None) -> str:
+def annotation_path(file: str, src: str | None, repository: str | None) -> str | None:
+    """The path GitHub places an annotation by: relative to the repository's checkout when racegate knows it (the
+    source root may be a subdirectory of it), else to the source root; None for a file outside both."""
+    if not repository:
+        return repo_path(file, src)
+    if posixpath.isabs(file):
+        return repo_path(file, repository)
+    inside = repo_path(file, src)
+    if inside is None:
+        return None
+    prefix = repo_path(src, repository) if src else None  # the source root's path in the repository
+    return posixpath.join(prefix, inside) if prefix else inside
+
+
+def _annotation(v: BucketView, src: str | None, repository: str | None) -> str:
     command = "error" if v.new else "warning"
     props = {}
-    path = repo_path(v.sides[0].frame.file, src) if v.sides else None
+    path = annotation_path(v.sides[0].frame.file, src, repository) if v.sides else None
     if path:
         props["file"] = path
         if v.sides[0].frame.line:

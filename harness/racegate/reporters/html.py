@@ -11,7 +11,8 @@ from racegate import gate
 from racegate.model import OUTCOMES, SourceFrame, StackTrace
 from racegate.reporters.interface import RenderOptions
 from racegate.reporters.sentences import (
-    budget_line, coverage_notes, discovery_line, focus_line, per_strategy, quiet_line, suppressions_summary, verdict
+    budget_line, coverage_notes, discovery_line, focus_line, in_groups, per_strategy, quiet_line, suppressions_summary,
+    verdict
 )
 from racegate.reporters.text import (
     count_of, found_after, frame_function, frame_location, percent, repo_path, seconds, share, strategy_seconds,
@@ -19,7 +20,8 @@ from racegate.reporters.text import (
 )
 from racegate.reporters.words import VERDICT
 from racegate.reporters.view import (
-    IN_CHANGE, IN_CHANGE_WHY, access_label, BucketView, by_severity, is_quiet, raw_report_text, Side, StackRow,
+    IN_CHANGE, IN_CHANGE_WHY, access_label, BucketView, by_severity, group_heading, grouped, is_quiet, raw_report_text,
+    Side, StackRow,
     stack_rows, test_costs, test_rows, timed_strategies
 )
 from racegate.result import Result, RunConfig
@@ -106,7 +108,7 @@ def _cards(result: Result, views: list[BucketView]) -> str:
         (s.tests, "tests", False),
         (s.runs, "runs", False),
         (s.failed_runs, "failed runs", bool(s.failed_runs)),
-        (len(views), "distinct problems", False),
+        (len(views), "distinct problems" + in_groups(result), False),
         (s.new_buckets, "new problems", s.new_buckets > 0),
         (sum(1 for t in result.tests if t.flaky), "flaky tests", False),
         (percent(s.new_bucket_chance), "chance the next run finds a new problem", False),
@@ -217,8 +219,18 @@ def _problems(result: Result, views: list[BucketView], sources: _Sources, opts: 
         '<button type="button" data-filter="new" aria-pressed="false">New only</button>'
         '<button type="button" id="toggle-raw" aria-pressed="false">Expand raw reports</button></div>'
     )
-    body = "".join(_bucket(v, i, result, sources, opts) for i, v in enumerate(views))
-    return f'<h2 id="problems">Problems ({len(views)})</h2>{toolbar}{body}'
+    body, index = [], 0
+    for group, members in grouped(views):
+        articles = []
+        for v in members:
+            articles.append(_bucket(v, index, result, sources, opts))
+            index += 1
+        if group is None:
+            body += articles
+        else:
+            body.append(f'<section class="related" id="g-{e(group.id)}" aria-label="{e(group_heading(group))}">'
+                        f'<h3 class="related-heading">{e(group_heading(group))}</h3>{"".join(articles)}</section>')
+    return f'<h2 id="problems">Problems ({len(views)}{e(in_groups(result))})</h2>{toolbar}{"".join(body)}'
 
 
 def _bucket(v: BucketView, index: int, result: Result, sources: _Sources, opts: RenderOptions) -> str:
@@ -251,6 +263,9 @@ def _bucket(v: BucketView, index: int, result: Result, sources: _Sources, opts: 
         facts.append((IN_CHANGE, e(IN_CHANGE_WHY)))
     if v.symptoms:
         facts.append(("symptoms", "<br>".join(e(line) for line in v.symptoms)))
+    if v.group is not None:
+        others = ", ".join(f'<a href="#b-{e(bid)}">{e(bid)}</a>' for bid in v.group.buckets if bid != v.id)
+        facts.append(("related", f"{e(v.group.id)} ({e('; '.join(v.group.reasons))}), with {others}"))
     facts.append(("tests", e(", ".join(v.tests))))
     dl = "".join(f"<dt>{e(k)}</dt><dd>{val}</dd>" for k, val in facts)
     advice = (

@@ -15,6 +15,9 @@ class RenderOptions:
 
     base_dir: Path | None = None  # directory holding racegate.json: raw_report paths are relative to it
     color: bool = False  # ANSI colour (console only)
+    # The repository's checkout on this machine (in GitHub Actions, $GITHUB_WORKSPACE): annotations name files
+    # relative to it, which differs from the source root when the CMake project is a subdirectory. None: the root.
+    repository_root: str | None = None
 
 
 class Reporter(Protocol):

@@ -87,6 +87,8 @@ def _buckets_suite(result: Result) -> ET.Element:
             ("id", v.id), ("kind", v.kind), ("new", str(v.new).lower()),
             ("runs_with_bucket", v.bucket.runs_with_bucket), ("occurrences", v.bucket.occurrences),
             ("strategy", v.strategy), ("tests", ", ".join(v.tests)),
+            *((("related_group", v.group.id), ("related_reasons", "; ".join(v.group.reasons)))
+              if v.group is not None else ()),
         ):
             ET.SubElement(props, "property", name=key, value=_x(value))
         details = _details(v)  # a known bucket's last line says why it is known

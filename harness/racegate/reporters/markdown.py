@@ -6,14 +6,17 @@ import html
 from racegate import gate
 from racegate.reporters.interface import RenderOptions
 from racegate.reporters.sentences import (
-    budget_line, coverage_notes, focus_line, per_strategy, quiet_line, quiet_tail, suppressions_summary, verdict
+    budget_line, coverage_notes, focus_line, in_groups, per_strategy, quiet_line, quiet_tail, suppressions_summary,
+    verdict
 )
 from racegate.reporters.text import (
-    found_after, frame_function, frame_location, one_line, percent, seconds, share, strategy_seconds, strip_control
+    count_of, found_after, frame_function, frame_location, one_line, percent, seconds, share, strategy_seconds,
+    strip_control
 )
 from racegate.reporters.words import VERDICT
 from racegate.reporters.view import (
-    IN_CHANGE, BucketView, StackRow, by_importance, detail, discovery_steps, excerpt_lines, is_quiet, raw_report_text,
+    IN_CHANGE, BucketView, StackRow, by_importance, detail, discovery_steps, excerpt_lines, group_heading, grouped,
+    is_quiet, raw_report_text,
     stack_row_text, stack_rows, test_costs, test_rows, timed_strategies
 )
 from racegate.result import Result
@@ -23,6 +26,8 @@ FILENAME = "racegate-summary.md"
 
 # GitHub rejects a step summary of 1 MiB or more; keep room for the closing note.
 MAX_BYTES = 1024 * 1024 - 8 * 1024
+# What a reader scrolls through: past this many bytes the remaining reports are one line each, whole in racegate.html.
+TARGET_BYTES = 28 * 1024
 _MD_SPECIAL = set("\\`*_{}[]()#+-.!|~@$")
 
 
@@ -37,7 +42,8 @@ def md(text: object) -> str:
     return "".join(out)
 
 
-def render(result: Result, options: RenderOptions | None = None, *, max_bytes: int = MAX_BYTES) -> str:
+def render(result: Result, options: RenderOptions | None = None, *, max_bytes: int = MAX_BYTES,
+           target_bytes: int = TARGET_BYTES) -> str:
     opts = options or RenderOptions()
     out = _Budget(max_bytes)
     summary = result.summary
@@ -47,7 +53,7 @@ def render(result: Result, options: RenderOptions | None = None, *, max_bytes: i
     out.add("| tests | runs | failed runs | distinct problems | new | chance the next run finds a new one | time |")
     out.add("|---:|---:|---:|---:|---:|---:|---:|")
     out.add(
-        f"| {summary.tests} | {summary.runs} | {summary.failed_runs} | {len(views)} "
+        f"| {summary.tests} | {summary.runs} | {summary.failed_runs} | {md(str(len(views)) + in_groups(result))} "
         f"| {summary.new_buckets} | {md(percent(summary.new_bucket_chance))} "
         f"| {summary.wall_seconds:.1f} s |\n"
     )
@@ -56,19 +62,17 @@ def render(result: Result, options: RenderOptions | None = None, *, max_bytes: i
         out.add("| | kind | problem | where | runs | tests | found by |")
         out.add("|---|---|---|---|---:|---|---|")
         shown = 0
-        for v in views:
-            where = "<br>".join(f"{md(side.function)} at {_linked(md(side.location), side.link)}"
-                                for side in v.sides) or "–"
-            row = (
-                f"| {'**new**' if v.new else 'known'}{' · **' + IN_CHANGE + '**' if v.bucket.in_change else ''} "
-                f"| {md(v.kind)} "
-                f"| {md(v.title)} | {where} | {md(v.frequency)} "
-                f"| {md(', '.join(v.tests))} | {md(v.strategy + found_after(v.first_seen))} |"
-            )
-            # The table may use half the room; the tests table and the full reports need the rest.
-            if not out.add(row, limit=max_bytes // 2):
+        for group, members in grouped(views):
+            if group is not None and not out.add(f"| | **{md(group.id)}** | **{md(group_heading(group))}** "
+                                                 "| | | | |", limit=max_bytes // 2):
                 break
-            shown += 1
+            for v in members:
+                if not out.add(_problem_row(v), limit=max_bytes // 2):
+                    break
+                shown += 1
+            else:
+                continue
+            break
         out.add("")
         if shown < len(views):
             out.note(f"{len(views) - shown} more problems left out to keep this summary under 1 MiB.")
@@ -79,17 +83,42 @@ def render(result: Result, options: RenderOptions | None = None, *, max_bytes: i
     out.add_all(_notes(result))
     if views:
         out.add("### Reports\n")
-        shown = 0
-        for v in views:
-            if not out.add(_details(v, result, opts)):
+        shown, listed = 0, 0
+        for group, members in grouped(views):
+            if group is not None and not out.add(f"#### {md(group_heading(group))}\n"):
                 break
-            shown += 1
+            for v in members:
+                report = _details(v, result, opts)
+                # Whole while the summary stays short; then one line, the report being whole in the HTML page.
+                if out.size + len(report.encode("utf-8", "backslashreplace")) > target_bytes:
+                    report = f"- {md(v.id)}: {md(v.title)}\n"
+                    listed += 1
+                if not out.add(report):
+                    break
+                shown += 1
+            else:
+                continue
+            break
+        if listed:
+            out.add(f"{md(count_of(listed, 'more report'))} in one line each to keep this summary short; "
+                    "racegate.html has them whole.\n")
         if shown < len(views):
             out.note(
                 f"{len(views) - shown} more reports left out to keep this summary under 1 MiB; "
                 "see racegate.html or racegate.json."
             )
     return out.text()
+
+
+def _problem_row(v: BucketView) -> str:
+    """One row of the problems table (the table may use half the room; the tests table and the reports need the
+    rest)."""
+    where = "<br>".join(f"{md(side.function)} at {_linked(md(side.location), side.link)}"
+                        for side in v.sides) or "–"
+    change = f" · **{IN_CHANGE}**" if v.bucket.in_change else ""
+    return (f"| {'**new**' if v.new else 'known'}{change} | {md(v.kind)} "
+            f"| {md(v.title)} | {where} | {md(v.frequency)} "
+            f"| {md(', '.join(v.tests))} | {md(v.strategy + found_after(v.first_seen))} |")
 
 
 def _tests_table(result: Result) -> list[str]:

@@ -130,6 +130,11 @@ def _result(v: BucketView, src: str | None, rule_index: dict) -> dict:
             **({"inChange": True} if v.bucket.in_change else {}),
         },
     }
+    if v.group is not None:
+        # A property naming the group, and a fingerprint of it, so code scanning and scripts can gather its alerts.
+        out["properties"]["relatedGroup"] = {"id": v.group.id, "reasons": list(v.group.reasons),
+                                             "buckets": list(v.group.buckets)}
+        out["partialFingerprints"]["racegateRelatedGroup"] = "/".join(v.group.buckets)
     related = [dict(location, id=i + 1) for i, location in enumerate(_related(v, src))]
     if related:
         out["relatedLocations"] = related

@@ -33,6 +33,12 @@ def verdict(result: Result) -> str:
     return f"PASS: no races or failures found{tail}"
 
 
+def in_groups(result: Result) -> str:
+    """" in 4 groups" after a count of problems when some buckets are related (each group once, each bucket outside
+    one on its own); "" otherwise. The gate counts buckets, not groups."""
+    return f" in {count_of(result.problem_groups, 'group')}" if result.related else ""
+
+
 def first_five(names: list[str]) -> str:
     """Up to five names, then how many more: a note stays one line however many tests it covers."""
     return ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")

@@ -15,7 +15,7 @@ from racegate.model import SourceFrame, StackTrace
 from racegate.reporters.interface import RenderOptions
 from racegate.reporters.text import count_of, found_after, frame_function, frame_location, percent, repo_path
 from racegate.reporters.words import ENDED_BY, ENDED_OTHERWISE, STATUS, StatusWords
-from racegate.result import BucketResult, Excerpt, FirstSeen, Result, RunConfig, TestResult
+from racegate.result import BucketResult, Excerpt, FirstSeen, RelatedGroup, Result, RunConfig, TestResult
 from racegate.signature import is_library_frame, library_family
 
 
@@ -56,7 +56,8 @@ class DetailLine:
     """One line of a bucket's plain-text detail. `part` says which (a format that lays one part out its own way
     finds it by that, never by the label); `label` is "" for the evidence line."""
 
-    # "side", "change", "evidence", "reported as", "symptom", "tests", "found by", "fix", "reproduce", "replay", "note"
+    # "side", "change", "evidence", "reported as", "symptom", "related", "tests", "found by", "fix", "reproduce",
+    # "replay", "note"
     part: str
     label: str
     text: str
@@ -81,6 +82,7 @@ class BucketView:
     severity: int
     severity_name: str
     status: str  # Result.status: "new", "baselined", "library", "interference" or "timing-sensitive"
+    group: RelatedGroup | None = None  # the related buckets it is grouped with (Result.related), if any
 
     @property
     def id(self) -> str:
@@ -194,6 +196,8 @@ def detail(v: BucketView) -> list[DetailLine]:
     if v.reported_as:
         lines.append(DetailLine("reported as", "reported as", v.reported_as))
     lines += [DetailLine("symptom", "symptom", line) for line in v.symptoms]
+    if v.group is not None:
+        lines.append(DetailLine("related", "related", related_text(v.group, v.id)))
     lines.append(DetailLine("tests", "tests", ", ".join(v.tests)))
     lines.append(DetailLine("found by", "found by", f"strategy {v.strategy} (run {v.first_seen.run}, "
                                                     f"seed {v.first_seen.seed}{found_after(v.first_seen)})"))
@@ -227,7 +231,34 @@ def bucket_view(bucket: BucketResult, result: Result) -> BucketView:
         reproduce=reproduce_command(bucket.first_seen),
         replay=shlex.join(["racegate", "replay", bucket.id, *result_option(result)]),
         severity=kinds.severity(bucket.kind), severity_name=kinds.severity_name(bucket.kind),
-        status=result.status(bucket))
+        status=result.status(bucket), group=result.related_group(bucket.id))
+
+
+def group_heading(group: RelatedGroup) -> str:
+    """"Related G1: 3 buckets, same heap block allocated at Ring::Ring (ring.cpp:12)": a group's heading."""
+    return f"Related {group.id}: {count_of(len(group.buckets), 'bucket')}, {'; '.join(group.reasons)}"
+
+
+def related_text(group: RelatedGroup, bucket_id: str) -> str:
+    """A bucket's line about its group: the group, why, and the other buckets by id."""
+    others = ", ".join(bid for bid in group.buckets if bid != bucket_id)
+    return f"{group.id} ({'; '.join(group.reasons)}), with {others}"
+
+
+def grouped(views: list[BucketView]) -> list[tuple[RelatedGroup | None, list[BucketView]]]:
+    """The views in their order, each related group's members pulled up to where its first member is, under its
+    group; a bucket outside every group stands alone (None)."""
+    out: list[tuple[RelatedGroup | None, list[BucketView]]] = []
+    placed: dict[str, list[BucketView]] = {}
+    for v in views:
+        if v.group is None:
+            out.append((None, [v]))
+        elif v.group.id in placed:
+            placed[v.group.id].append(v)
+        else:
+            placed[v.group.id] = [v]
+            out.append((v.group, placed[v.group.id]))
+    return out
 
 
 def frequency(bucket: BucketResult, exposed: int, fraction: float) -> str:

@@ -11,11 +11,11 @@ from racegate.result.assemble import (bucket_evidence, bucket_result, build_resu
                                       with_baseline)
 from racegate.result.codec import SCHEMA, load, save
 from racegate.result.model import (VERIFICATION_PURPOSES, BucketResult, ChangeFocus, Cost, Evidence, Excerpt,
-                                   FirstSeen, GroupSpent, Result, RunConfig, Spent, StrategyStats, Summary,
-                                   SuppressionResult, Symptom, TestResult, added)
+                                   FirstSeen, GroupSpent, RacingMemory, RelatedGroup, Result, RunConfig, Spent,
+                                   StrategyStats, Summary, SuppressionResult, Symptom, TestResult, added)
 
 __all__ = ["SCHEMA", "VERIFICATION_PURPOSES", "BucketResult", "ChangeFocus", "Cost", "GroupSpent", "Evidence",
-           "Excerpt", "FirstSeen", "Result",
+           "Excerpt", "FirstSeen", "RacingMemory", "RelatedGroup", "Result",
            "RunConfig", "Spent", "StrategyStats", "Summary", "SuppressionResult", "Symptom", "TestResult", "added",
            "bucket_result", "build_result", "bucket_evidence", "discovery_curve", "discovery_curve_seconds", "load",
            "save", "strategy_stats", "unfinished_after", "verification_spent", "with_baseline"]

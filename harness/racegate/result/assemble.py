@@ -19,6 +19,7 @@ from racegate.library_reports import BY_RULE
 from racegate.model import CUT, RunRecord
 from racegate.result.model import (VERIFICATION_PURPOSES, BucketResult, Cost, Evidence, FirstSeen, Result, RunConfig,
                                    Spent, StrategyStats, SuppressionResult, Symptom, TestResult)
+from racegate.result.related import racing_memory, related_groups
 from racegate.signature import SIGNATURE_VERSION
 from racegate.sourcetree import SourceReader
 from racegate.stats import discovery_points
@@ -38,8 +39,8 @@ def build_result(config: RunConfig, tests: list[TestResult], buckets: list[Bucke
     the buckets have, as merging shards does)."""
     if known is not None:
         buckets = [_marked(b, known) for b in buckets]
-    buckets = _with_excerpts(buckets, config)
-    return Result(config=config, tests=[*tests, *not_run], buckets=_decided(buckets, config),
+    buckets = _decided(_with_excerpts(buckets, config), config)
+    return Result(config=config, tests=[*tests, *not_run], buckets=buckets, related=related_groups(buckets),
                   strategies=dict(sorted(strategies.items())), discovery=discovery,
                   # Rounded as racegate.json writes it: the run's reports show what the file says.
                   wall_seconds=round(wall_seconds, 3), interrupted=interrupted, signature_version=SIGNATURE_VERSION,
@@ -94,7 +95,9 @@ def bucket_result(bucket: Bucket, out_dir: Path, evidence: Evidence | None = Non
         library_issue=BY_RULE.get(finding.library_rule or ""), timing_sensitive=finding.timing_sensitive,
         evidence=evidence, kinds=dict(bucket.kinds) if len(bucket.kinds) > 1 else {},
         legacy_ids=sorted(bucket.legacy_ids), symptoms=list(symptoms or []),
-        cut_runs_with_bucket=len(bucket.cut_runs))
+        cut_runs_with_bucket=len(bucket.cut_runs),
+        # From the report the bucket keeps: what relates it to other buckets (result/related.py).
+        memory=racing_memory(finding.raw) if finding.kind not in FAILURE_KINDS else None)
 
 
 def bucket_evidence(bucket: Bucket, records: list[RunRecord], ended_by: str | None = None) -> Evidence:

@@ -14,8 +14,9 @@ from racegate.errors import RacegateError
 from racegate.jsonfile import JsonReader, read_json, write_json
 from racegate.library_reports import BY_RULE, LibraryIssue
 from racegate.model import CUT, OUTCOMES, SourceFrame, StackTrace
-from racegate.result.model import (BucketResult, ChangeFocus, Cost, Evidence, Excerpt, FirstSeen, Result, RunConfig,
-                                   Spent, StrategyStats, SuppressionResult, Symptom, TestResult)
+from racegate.result.model import (BucketResult, ChangeFocus, Cost, Evidence, Excerpt, FirstSeen, RacingMemory,
+                                   RelatedGroup, Result, RunConfig, Spent, StrategyStats, SuppressionResult, Symptom,
+                                   TestResult)
 from racegate.signature import SIGNATURE_VERSION
 from racegate.stats import discovery_points
 from racegate.steady_crash import SteadyCrash
@@ -64,6 +65,9 @@ def result_json(result: Result) -> dict:
            if result.steady_crashes else {}),
         # Added within schema 1: written by `run`.
         **({"cost": _cost_json(result.cost)} if result.cost is not None else {}),
+        # Added within schema 1: written when some buckets are related.
+        **({"related": [{"id": g.id, "reasons": list(g.reasons), "buckets": list(g.buckets)}
+                        for g in result.related]} if result.related else {}),
     }
 
 
@@ -105,7 +109,16 @@ def _bucket_json(result: Result, b: BucketResult) -> dict:
         entry["cut_runs_with_bucket"] = b.cut_runs_with_bucket
     if b.in_change:
         entry["in_change"] = True
+    if b.memory is not None:
+        entry["memory"] = _memory_json(b.memory)
     return entry
+
+
+def _memory_json(m: RacingMemory) -> dict:
+    return {key: value for key, value in (
+        ("global", m.global_name), ("module", m.module),
+        ("allocated_at", _frame_json(m.allocated_at) if m.allocated_at is not None else None),
+        ("block_size", m.block_size), ("offset", m.offset), ("access_size", m.access_size)) if value not in (None, "")}
 
 
 def _excerpt_json(x: Excerpt) -> dict:
@@ -152,7 +165,25 @@ def result_from_json(data: Any, source: str = "the result") -> Result:
         if data.get("verification") is not None else None,
         steady_crashes=[_steady_crash_from(r, c, f"steady_crashes[{i}]")
                         for i, c in enumerate(r.lst(data, "steady_crashes"))],
-        cost=_cost_from(r, data.get("cost")))
+        cost=_cost_from(r, data.get("cost")),
+        related=[_group_from(r, g, f"related[{i}]") for i, g in enumerate(r.lst(data, "related"))])
+
+
+def _group_from(r: JsonReader, value: Any, where: str) -> RelatedGroup:
+    d = r.entry(value, where)
+    return RelatedGroup(id=r.opt(d, "id", str, "", where), reasons=tuple(r.strings(d, "reasons", where)),
+                        buckets=tuple(r.strings(d, "buckets", where)))
+
+
+def _memory_from(r: JsonReader, value: Any, where: str) -> RacingMemory | None:
+    if value is None:
+        return None
+    d = r.entry(value, where)
+    site = d.get("allocated_at")
+    return RacingMemory(global_name=r.opt(d, "global", str, "", where), module=r.opt(d, "module", str, "", where),
+                        allocated_at=_frame_from(r, site, f"{where}.allocated_at") if site is not None else None,
+                        block_size=r.nullable(d, "block_size", int, where), offset=r.nullable(d, "offset", int, where),
+                        access_size=r.nullable(d, "access_size", int, where))
 
 
 # -- JSON details --------------------------------------------------------------------------------------------
@@ -339,7 +370,8 @@ def _bucket_from(r: JsonReader, value: Any, where: str) -> BucketResult:
         symptoms=[_symptom_from(r, s, f"{where}.symptoms[{i}]") for i, s in enumerate(r.lst(d, "symptoms", where))],
         excerpts=[_excerpt_from(r, x, f"{where}.excerpts[{i}]") for i, x in enumerate(r.lst(d, "excerpts", where))],
         cut_runs_with_bucket=r.opt(d, "cut_runs_with_bucket", int, 0, where),
-        in_change=r.opt(d, "in_change", bool, False, where))
+        in_change=r.opt(d, "in_change", bool, False, where),
+        memory=_memory_from(r, d.get("memory"), f"{where}.memory"))
 
 
 def _excerpt_from(r: JsonReader, value: Any, where: str) -> Excerpt | None:

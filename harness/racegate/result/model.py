@@ -215,6 +215,36 @@ class Symptom:
 
 
 @dataclass(frozen=True)
+class RacingMemory:
+    """The memory a TSan report says raced (its `Location is ...` block): a global by name, or a heap block by the
+    project frame that allocated it; with where in it the first access fell. What relates buckets by memory."""
+
+    global_name: str = ""  # the global's qualified name; "" for a heap block
+    module: str = ""  # the global's module (a program and its libraries may each have a `g_count`)
+    allocated_at: SourceFrame | None = None  # a heap block's allocation site: its innermost project frame
+    block_size: int | None = None  # bytes of the global or the heap block
+    offset: int | None = None  # of the first access, from the block's start
+    access_size: int | None = None  # bytes of the first access
+
+    @property
+    def field(self) -> int | None:
+        """The offset of the access when it is a part of a larger block (a field, an element); None otherwise."""
+        if self.offset is None or self.block_size is None or self.access_size is None:
+            return None
+        return self.offset if self.access_size < self.block_size else None
+
+
+@dataclass(frozen=True)
+class RelatedGroup:
+    """Buckets whose reports touch the same memory or share a side (result/related.py): shown under one heading,
+    each keeping its own id and gate status."""
+
+    id: str  # "G1", "G2", ...: numbered in the result's bucket order
+    reasons: tuple[str, ...]  # "same global g_x", "same heap block allocated at ...", "same side ..."
+    buckets: tuple[str, ...]  # bucket ids, in the result's order
+
+
+@dataclass(frozen=True)
 class BucketResult:
     """One distinct race or failure, with the first run that showed it and how often it came back."""
 
@@ -249,6 +279,9 @@ class BucketResult:
     cut_runs_with_bucket: int = 0
     # New, with a frame of its report on a line the --changed-since change touched (changes.in_change).
     in_change: bool = False
+    # The memory its report says raced; None for a failure, memory TSan does not name (the stack, TLS), and results of
+    # earlier releases.
+    memory: RacingMemory | None = None
     # Why it fails the gate or does not (gate.status: "new", "baselined", "library", "timing-sensitive"), decided
     # when the result is assembled or loaded; not written, since it follows from the fields above and the config.
     status: str = "new"
@@ -450,6 +483,18 @@ class Result:
     # Tests that crashed on every run by one signal without a TSan report, per signal; [] in earlier releases.
     steady_crashes: list[SteadyCrash] = field(default_factory=list)
     cost: Cost | None = None  # where the process time went; None in results that predate it, and merged ones
+    # Groups of related buckets (result/related.py), decided when the result is assembled; [] in earlier releases.
+    related: list[RelatedGroup] = field(default_factory=list)
+
+    def related_group(self, bucket_id: str) -> RelatedGroup | None:
+        """The group of related buckets a bucket belongs to, if any."""
+        return next((g for g in self.related if bucket_id in g.buckets), None)
+
+    @property
+    def problem_groups(self) -> int:
+        """How many groups the buckets fall into: each related group once, each bucket outside one on its own."""
+        grouped = {bid for g in self.related for bid in g.buckets}
+        return len(self.related) + sum(1 for b in self.buckets if b.id not in grouped)
 
     @property
     def run_seconds(self) -> float:
