@@ -63,7 +63,7 @@ def analyse_run(execution: Execution, stretch: Stretch | None = None) -> RunReco
     # Without the shim (a plain run of a test whose count is known) the run says nothing of its threads.
     threads, unobserved = shim.thread_count(report) if plan.preload_shim else (None, None)
     counted = stretch is None or stretch.counts_suppressions
-    return RunRecord(test=plan.test.name, run=plan.run, seed=plan.seed, schedule=plan.schedule,
+    return RunRecord(test=plan.test.name, run=plan.run, seed=plan.seed, strategy=plan.strategy,
                      command=execution.argv if alone else list(plan.test.command), outcome=outcome,
                      # A batched test's exit status is its process's: said only where it ended the test.
                      returncode=execution.returncode if alone or outcome in ("crash", "timeout") else None,
@@ -72,7 +72,7 @@ def analyse_run(execution: Execution, stretch: Stretch | None = None) -> RunReco
                      threads=threads if alone or threads == 1 else None,
                      threads_unobserved=unobserved if alone else None,
                      findings=findings + failures, env=replay_env(plan.test, execution.env),
-                     schedule_note=report.get("note") if alone else None, cwd=plan.test.cwd,
+                     strategy_note=report.get("note") if alone else None, cwd=plan.test.cwd,
                      cut=execution.cut if outcome == CUT else None,
                      suppressed=suppressed(execution) if counted else {},
                      purpose=plan.purpose, peak_memory=execution.peak_memory if alone else None,

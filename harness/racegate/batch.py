@@ -199,7 +199,7 @@ def split_execution(execution: Execution, runs: list[PlannedRun], per_test_timeo
     if outside or exit_failures:
         split.outside_test = pseudo
         split.outside = RunRecord(
-            test=pseudo.name, run=execution.plan.run, seed=execution.plan.seed, schedule=execution.plan.schedule,
+            test=pseudo.name, run=execution.plan.run, seed=execution.plan.seed, strategy=execution.plan.strategy,
             command=list(pseudo.command), outcome=_outcome(outside, exit_failures, execution),
             returncode=execution.returncode, duration=0.0, log_dir="", findings=outside + exit_failures,
             env=replay_env(pseudo, execution.env), cwd=pseudo.cwd, cut=execution.cut,
@@ -288,7 +288,7 @@ def run_batch(executor: Executor, batch: PlannedBatch, reserve_run: Callable[[],
         # The batch's own run index names its log dir; each test keeps the run index it was planned with.
         plan = PlannedRun(test=replace(tests[0], name=Path(tests[0].command[0]).name + " (batch)",
                                        command=batch_command(tests), timeout=per_test),
-                          run=reserve_run(), seed=first.seed, schedule=first.schedule, preload_shim=True,
+                          run=reserve_run(), seed=first.seed, strategy=first.strategy, preload_shim=True,
                           batch=len(pending))
         splits: list[Split] = []
 

@@ -23,7 +23,7 @@ class Bucket:
     runs: set[int] = field(default_factory=set)  # completed runs that showed it
     cut_runs: set[int] = field(default_factory=set)  # runs racegate cut that showed it before they were stopped
     tests: set[str] = field(default_factory=set)
-    schedules: Counter = field(default_factory=Counter)
+    strategies: Counter = field(default_factory=Counter)
     kinds: Counter = field(default_factory=Counter)  # runs per report kind (a lifetime bug: race, use-after-free)
     legacy_ids: set[str] = field(default_factory=set)  # the ids of its reports under earlier signature versions
     # The failures its runs showed after the one that keys it (a failing run is one problem): first seen first.
@@ -77,7 +77,7 @@ def _count_run(bucket: Bucket, record: RunRecord) -> None:
         bucket.cut_runs.add(record.run)
         return
     bucket.runs.add(record.run)
-    bucket.schedules[record.schedule] += 1
+    bucket.strategies[record.strategy] += 1
 
 
 # A failure (assertion, crash, hang) is a symptom of a race when at least this share of the runs that showed it
@@ -188,6 +188,6 @@ class Bucketer:
         self.reports_dir.mkdir(parents=True, exist_ok=True)
         header = (f"# racegate bucket {bucket.id}: {bucket.finding.title}\n"
                   f"# test {bucket.first.test}, run {bucket.first.run}, seed {bucket.first.seed}, "
-                  f"schedule {bucket.first.schedule}, logs in {bucket.first.log_dir}\n\n")
+                  f"schedule {bucket.first.strategy}, logs in {bucket.first.log_dir}\n\n")
         path = outdir.raw_report_file(self.reports_dir, bucket.id)
         path.write_text(header + bucket.finding.raw, encoding="utf-8", errors="backslashreplace")

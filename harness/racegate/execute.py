@@ -246,7 +246,7 @@ class Executor:
         argv, env = prepare_planned_run(plan, scratch, self.shim_path, tsan_flags=self.tsan_flags)
         per_test = self.timeout or plan.test.timeout or DEFAULT_TIMEOUT
         # A batch may take each of its tests' time, but no one test of it more than its own.
-        timeout = run_timeout(plan.schedule, per_test * max(1, plan.batch))
+        timeout = run_timeout(plan.strategy, per_test * max(1, plan.batch))
         output_path = outdir.output_file(scratch)
         outdir.run_tmp_dir(scratch).mkdir(exist_ok=True)
         watch = StallWatch(output_path, per_test) if plan.batch else None

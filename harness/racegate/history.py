@@ -241,7 +241,7 @@ def from_session(records: Iterable[RunRecord], bucket_ids: dict[int, list[str]],
         by_test.setdefault(r.test, []).append(r)
     history = History()
     for name, runs in by_test.items():
-        plain = [r for r in runs if r.schedule == "none" and r.outcome != CUT]
+        plain = [r for r in runs if r.strategy == "none" and r.outcome != CUT]
         threads = [r.threads for r in runs if r.threads is not None]
         peaks = [r.peak_memory for r in runs if r.peak_memory is not None]
         entry = TestHistory(duration=plain[0].duration if plain else None, threads=max(threads) if threads else None,
@@ -255,7 +255,7 @@ def from_session(records: Iterable[RunRecord], bucket_ids: dict[int, list[str]],
                 continue  # neither a pass nor a failure, and its time is the cut's, not the strategy's
             # As the scheduler counts an arm: re-checks and replays weigh a finding, they do not search.
             if not r.purpose:
-                s = entry.strategies.setdefault(r.schedule, StrategyHistory())
+                s = entry.strategies.setdefault(r.strategy, StrategyHistory())
                 s.runs += 1
                 s.seconds += r.duration
                 s.buckets = _union(s.buckets, sorted(ids))

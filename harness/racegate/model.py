@@ -40,7 +40,7 @@ class PlannedRun:
     test: TestCase
     run: int  # global index, in start order
     seed: int
-    schedule: str  # the perturbation strategy
+    strategy: str  # the perturbation strategy (`--schedule`)
     # Preload the shim. Under schedules it does not carry out it only counts threads, and once a
     # test's count is known that costs more than a short test's whole share of racegate's time.
     preload_shim: bool = True
@@ -168,12 +168,12 @@ class Finding:
 
 @dataclass
 class RunRecord:
-    """One execution of one test under one schedule and seed."""
+    """One execution of one test under one strategy and seed."""
 
     test: str
     run: int  # global run index, 0-based, in start order
     seed: int
-    schedule: str
+    strategy: str
     command: list[str]
     outcome: str  # one of OUTCOMES
     returncode: int | None
@@ -182,7 +182,7 @@ class RunRecord:
     threads: int | None = None  # most threads the test had alive at once, when the shim could tell
     findings: list[Finding] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)  # what a person sets to reproduce the run by hand
-    schedule_note: str | None = None  # the shim's word when it could not apply the schedule as asked
+    strategy_note: str | None = None  # the shim's word when it could not apply the strategy as asked
     cut: str | None = None  # why racegate ended the run itself (execute.CUT_BUDGET, CUT_SLOW); outcome CUT
     cwd: str | None = None  # the working directory the test ran in
     suppressed: dict[str, int] = field(default_factory=dict)  # reports TSan suppressed, per "type:pattern" entry

@@ -38,7 +38,7 @@ def prepare_planned_run(plan: PlannedRun, run_dir: Path, shim_path: Path | None,
     log_path = "stderr" if plan.batch else str(outdir.tsan_log_path(run_dir))
     env["TSAN_OPTIONS"] = merge_tsan_options(options, {**TSAN_FORCED, **(tsan_flags or {}), "log_path": log_path})
     shim = shim_path if plan.preload_shim else None
-    argv, env = prepare_run(plan.schedule, plan.seed, plan.test, env, shim, outdir.shim_report_file(run_dir))
+    argv, env = prepare_run(plan.strategy, plan.seed, plan.test, env, shim, outdir.shim_report_file(run_dir))
     env["RACEGATE_RUN_DIR"] = private
     if plan.batch:
         argv.extend(frameworks.of_batch(plan.test).batch_args(run_dir))

@@ -42,14 +42,14 @@ class SessionConfig:
 
 
 class Session:
-    def __init__(self, tests: list[TestCase], schedules_for, config: SessionConfig):
+    def __init__(self, tests: list[TestCase], strategies_for, config: SessionConfig):
         self.tests = tests
         self.config = config
         outdir.clear_logs(config.out_dir)
         self.started = time.monotonic()
         # The budget is a deadline: no run starts after it, and runs still going then are cut.
         deadline = self.started + config.time_budget if config.time_budget is not None else None
-        self.scheduler = Scheduler(tests, schedules_for, config.master_seed, config.runs, deadline,
+        self.scheduler = Scheduler(tests, strategies_for, config.master_seed, config.runs, deadline,
                                    config.until_confident, bucket_id, config.history,
                                    config.plain_arm)
         tsan_flags = {"suppressions": str(config.suppressions.path)} if config.suppressions else None
@@ -67,7 +67,7 @@ class Session:
         self.records: list[RunRecord] = []
         self.failed_runs = 0
         self.interrupted = False
-        self.schedule_notes: list[str] = []
+        self.strategy_notes: list[str] = []
         self._lock = threading.Lock()
         self._errors: list[BaseException] = []
         self._workers_left = 0
@@ -153,10 +153,10 @@ class Session:
             self.bucketer.add(record)
             if scheduled:
                 self.scheduler.record(record)
-            if record.schedule_note and record.schedule_note not in self.schedule_notes:
+            if record.strategy_note and record.strategy_note not in self.strategy_notes:
                 # Said once, and kept in the result, e.g. pct falling back without CAP_SYS_NICE.
-                self.schedule_notes.append(record.schedule_note)
-                print(f"racegate: note: {record.schedule_note}", file=sys.stderr)
+                self.strategy_notes.append(record.strategy_note)
+                print(f"racegate: note: {record.strategy_note}", file=sys.stderr)
 
     def _settle_batch(self, done: BatchResult) -> None:
         """Settle what one process of a batch left, as soon as it ended."""
@@ -210,8 +210,8 @@ class Session:
             if bid in entries:
                 entries[bid] = replace(entries[bid], advice=steady_crash_advice(signal_name))
         return results.build_result(
-            replace(config, schedule_notes=list(self.schedule_notes)), tests, list(entries.values()),
-            results.strategy_stats(self.records, (b.found.schedule for b in buckets if b.id in entries)),
+            replace(config, strategy_notes=list(self.strategy_notes)), tests, list(entries.values()),
+            results.strategy_stats(self.records, (b.found.strategy for b in buckets if b.id in entries)),
             results.discovery_curve((b.found.run for b in buckets if b.id in entries), self.records),
             wall_seconds, self.interrupted, self._suppression_results(),
             # Time: when each bucket was first seen, and what weighing findings cost beside the search.

@@ -45,7 +45,7 @@ def find(records: list[RunRecord]) -> tuple[list[SteadyCrash], dict[str, str]]:
     for test, finished in runs.items():
         signals = {_bare_signal(r) for r in finished}
         name = signals.pop() if len(signals) == 1 else None
-        if name is None or not any(r.schedule == NONE for r in finished):
+        if name is None or not any(r.strategy == NONE for r in finished):
             continue
         tests[name].append(test)
         buckets.update((f.id, name) for r in finished for f in r.findings)

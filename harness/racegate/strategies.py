@@ -22,7 +22,7 @@ STRATEGIES = NONE, PIN, NOISE, PCT, PREEMPT, TSAN_DELAY, REPEAT_IN_PROCESS = (
 # through atomics alone (the ticket booth: about half of its runs, none of noise's or pct's) and
 # it finds the hidden race about as often as noise.
 DEFAULT_PORTFOLIO = (NOISE, PCT, PREEMPT)
-SHIM_SCHEDULES = (PIN, NOISE, PCT, PREEMPT)  # the strategies the shim carries out
+SHIM_STRATEGIES = (PIN, NOISE, PCT, PREEMPT)  # the strategies the shim carries out
 
 # The TSan runtime flag tsan-delay sets (LLVM 23+).
 TSAN_DELAY_FLAG = "enable_adaptive_delay"
@@ -47,10 +47,10 @@ def probe_applicable_strategies(test_command: list[str], wanted: Iterable[str] =
     return result
 
 
-def probe_schedules_for_test(test: TestCase, wanted: list[str], have_shim: bool) -> list[str]:
+def probe_strategies_for_test(test: TestCase, wanted: list[str], have_shim: bool) -> list[str]:
     """The schedules of `wanted`, in its order, that can apply to this test; a plain run when none can.
     Probes the test's binary as probe_applicable_strategies does."""
     applicable = set(probe_applicable_strategies(list(test.command), wanted))
     if not have_shim:
-        applicable -= set(SHIM_SCHEDULES)
+        applicable -= set(SHIM_STRATEGIES)
     return [s for s in wanted if s in applicable] or [NONE]

@@ -102,7 +102,7 @@ def _racing_page(tmp_path: Path) -> Path:
         id="5a5a5a5a5a5a5a5a", kind="data race", title="data race on Queue::slots_ in Queue::push vs Queue::pop",
         signature=["data race"], frames=frames, stacks=stacks, tests=["QueueTest.Race"], occurrences=3,
         runs_with_bucket=3, first_seen=FirstSeen("QueueTest.Race", 0, 1, "noise", ["./queue_test"]),
-        schedules={"noise": 3}, advice=Advice("Two threads touch the slot.", "Guard it."), raw_report="")
+        strategies={"noise": 3}, advice=Advice("Two threads touch the slot.", "Guard it."), raw_report="")
     test = TestResult("QueueTest.Race", 10, {"pass": 7, "race": 3, "fail": 0, "crash": 0, "timeout": 0}, 2, 0.1)
     config = RunConfig(seed=1, source_dir=str(tmp_path), source_root=str(root),
                        source_url="https://github.com/acme/queue/blob/0123abc")

@@ -64,7 +64,7 @@ def _execution(tmp_path: Path, runs: list[PlannedRun], output: str, returncode: 
                timed_out: bool = False, cut: str | None = None, duration: float = 2.0) -> Execution:
     tests = [p.test for p in runs]
     plan = PlannedRun(dataclasses.replace(tests[0], command=batch.batch_command(tests)), run=99, seed=1,
-                      schedule="none", batch=len(runs))
+                      strategy="none", batch=len(runs))
     argv, env = prepare_planned_run(plan, tmp_path, None, {"PATH": "/usr/bin"})
     if json_tests is not None:
         suites: dict[str, list] = {}
@@ -82,7 +82,7 @@ def _execution(tmp_path: Path, runs: list[PlannedRun], output: str, returncode: 
 
 
 def _runs(*names: str) -> list[PlannedRun]:
-    return [PlannedRun(gtest_case(n), run=i, seed=i, schedule="none") for i, n in enumerate(names)]
+    return [PlannedRun(gtest_case(n), run=i, seed=i, strategy="none") for i, n in enumerate(names)]
 
 
 def _ok(name: str, ms: int = 10) -> str:
@@ -227,7 +227,7 @@ def test_the_scheduler_hands_out_batches_first_and_their_tests_count_as_started(
     assert isinstance(first, batch.PlannedBatch) and isinstance(second, batch.PlannedBatch)
     planned = [p for b in (first, second) for p in b.runs]
     assert [p.test.name for p in planned] == [f"S.T{i}" for i in range(4)]
-    assert {p.schedule for p in planned} == {"none"} and len({p.run for p in planned}) == 4
+    assert {p.strategy for p in planned} == {"none"} and len({p.run for p in planned}) == 4
     alone = scheduler.next()
-    assert alone.test.name == "alone" and alone.schedule == "none"
+    assert alone.test.name == "alone" and alone.strategy == "none"
     assert scheduler.reserve_run() not in {p.run for p in planned} | {alone.run}

@@ -93,8 +93,8 @@ def test_the_new_fields_round_trip_and_an_old_file_gets_their_defaults(tmp_path)
     assert not old.config.allow_uncovered and old.summary.uncovered == 1
 
 
-def _record(run: int, schedule: str, outcome: str, duration: float = 300.0) -> RunRecord:
-    return RunRecord("Hangs", run, 1, schedule, ["./t"], outcome, None, duration, "", 2)
+def _record(run: int, strategy: str, outcome: str, duration: float = 300.0) -> RunRecord:
+    return RunRecord("Hangs", run, 1, strategy, ["./t"], outcome, None, duration, "", 2)
 
 
 def test_a_test_whose_plain_run_timed_out_is_unfinished_only_when_nothing_else_completed():
@@ -118,7 +118,7 @@ def test_the_scheduler_does_not_repeat_a_test_whose_plain_run_timed_out():
     while (plan := scheduler.next()) is not None:
         plans.append(plan)
         outcome = "timeout" if plan.test.name == "Hangs" else "pass"
-        scheduler.record(RunRecord(plan.test.name, plan.run, plan.seed, plan.schedule, [], outcome, None, 1.0, "",
+        scheduler.record(RunRecord(plan.test.name, plan.run, plan.seed, plan.strategy, [], outcome, None, 1.0, "",
                                    2))
-    assert [p.schedule for p in plans if p.test.name == "Hangs"] == ["none"]
+    assert [p.strategy for p in plans if p.test.name == "Hangs"] == ["none"]
     assert sum(p.test.name == "Ok" for p in plans) == 3

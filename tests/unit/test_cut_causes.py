@@ -15,7 +15,7 @@ from result_factory import entry_for_test, make_result
 
 
 def _record(run: int, outcome: str, cut: str | None = None) -> RunRecord:
-    return RunRecord(test="T.a", run=run, seed=run, schedule="noise", command=["./t"], outcome=outcome,
+    return RunRecord(test="T.a", run=run, seed=run, strategy="noise", command=["./t"], outcome=outcome,
                      returncode=0, duration=1.0, log_dir="", cut=cut)
 
 

@@ -66,7 +66,7 @@ def _corpus_result(tmp_path, programs: list[str]):
         for program in programs:
             log = (CORPUS / compiler / f"{program}.log").read_text()
             findings = [finding_from_report(r) for r in parse_reports(log)]
-            bucketer.add(RunRecord(test=f"Corpus.{program}", run=index, seed=index, schedule="noise",
+            bucketer.add(RunRecord(test=f"Corpus.{program}", run=index, seed=index, strategy="noise",
                                    command=["./t"], outcome="race", returncode=66, duration=0.1,
                                    log_dir=str(tmp_path / "runs" / str(index)), findings=findings))
             index += 1
@@ -126,7 +126,7 @@ def test_a_baseline_of_signature_v3_ids_still_knows_every_bucket(tmp_path):
         test = f"Corpus.{program.replace('_full', '').replace('_lost', '').replace('_exit', '')}"
         log = (CORPUS / compiler / f"{program}.log").read_text()
         findings = [finding_from_report(r, test) for r in parse_reports(log)]
-        bucketer.add(RunRecord(test=test, run=index, seed=index, schedule="noise", command=["./t"], outcome="race",
+        bucketer.add(RunRecord(test=test, run=index, seed=index, strategy="noise", command=["./t"], outcome="race",
                                returncode=66, duration=0.1, log_dir=str(tmp_path / "runs" / str(index)),
                                findings=findings))
     buckets = [bucket_result(b, tmp_path) for b in bucketer.buckets.values()]

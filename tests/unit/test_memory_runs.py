@@ -88,7 +88,7 @@ def test_the_admission_learns_the_peak_of_each_run(tmp_path):
 
 
 def record(run: int, peak: int | None, cut: str | None = None) -> RunRecord:
-    return RunRecord(test="T.a", run=run, seed=run, schedule="none", command=["./t"],
+    return RunRecord(test="T.a", run=run, seed=run, strategy="none", command=["./t"],
                      outcome="cut" if cut else "pass", returncode=0, duration=1.0, log_dir="", cut=cut,
                      peak_memory=peak)
 

@@ -12,14 +12,14 @@ from result_factory import bucket, make_result, entry_for_test
 def test_merge_sums_counts_and_unions_buckets_by_id(tmp_path):
     shared = "cccc00000003"
     one = make_result([entry_for_test("A.x", 10, 3)], [bucket("aaaa00000001", "A.x", 2), bucket(shared, "A.x", 1)])
-    two = make_result([entry_for_test("B.y", 6, 2)], [bucket(shared, "B.y", 2, schedule="pct")])
+    two = make_result([entry_for_test("B.y", 6, 2)], [bucket(shared, "B.y", 2, strategy="pct")])
     out = tmp_path / "merged" / "racegate.json"
     merged = merge([(tmp_path / "s1" / "racegate.json", one), (tmp_path / "s2" / "racegate.json", two)], out)
     assert merged.summary.tests == 2 and merged.summary.runs == 16
     assert merged.summary.buckets == 2 and merged.summary.failed_runs == 5
     both = next(b for b in merged.buckets if b.id == shared)
     assert both.tests == ["A.x", "B.y"] and both.runs_with_bucket == 3 and both.occurrences == 6
-    assert both.schedules == {"noise": 1, "pct": 2}
+    assert both.strategies == {"noise": 1, "pct": 2}
     assert merged.run_fraction(both) == round(3 / 16, 4)
     # Raw reports and logs stay reachable from the merged file's directory.
     assert both.raw_report == str(Path("..") / "s1" / "reports" / f"{shared}.txt")

@@ -86,7 +86,7 @@ def test_a_field_of_the_wrong_type_names_the_field(data, field):
 
 
 def _record(run: int, outcome: str, duration: float, threads: int | None = None) -> RunRecord:
-    return RunRecord(test="T.a", run=run, seed=run, schedule="noise", command=["./t"], outcome=outcome,
+    return RunRecord(test="T.a", run=run, seed=run, strategy="noise", command=["./t"], outcome=outcome,
                      returncode=0, duration=duration, log_dir="", threads=threads)
 
 
@@ -116,8 +116,8 @@ def test_a_cut_run_is_neither_a_pass_nor_a_failure():
                                                                   seconds=61.5)}
 
 
-def _timed(run: int, test: str, schedule: str, started: float, duration: float, purpose: str = "") -> RunRecord:
-    return RunRecord(test=test, run=run, seed=run, schedule=schedule, command=["./t"], outcome="pass", returncode=0,
+def _timed(run: int, test: str, strategy: str, started: float, duration: float, purpose: str = "") -> RunRecord:
+    return RunRecord(test=test, run=run, seed=run, strategy=strategy, command=["./t"], outcome="pass", returncode=0,
                      duration=duration, log_dir="", started=started, purpose=purpose)
 
 

@@ -457,7 +457,7 @@ def test_leaks_of_two_programs_the_shim_hid_main_of_are_two_buckets():
 def _bucket(findings_by_run: list[tuple[str, list]], tmp_path) -> Bucketer:
     bucketer = Bucketer(tmp_path / "reports")
     for run, (test, findings) in enumerate(findings_by_run):
-        bucketer.add(RunRecord(test=test, run=run, seed=run, schedule="noise", command=["./t"], outcome="race",
+        bucketer.add(RunRecord(test=test, run=run, seed=run, strategy="noise", command=["./t"], outcome="race",
                                returncode=66, duration=0.1, log_dir="", findings=findings, started=float(run)))
     return bucketer
 
@@ -579,5 +579,5 @@ def test_a_run_with_both_the_partial_and_the_whole_report_counts_once(tmp_path):
     bucketer = _bucket([("T", [cut, full]), ("T", [lost_again])], tmp_path)
     (bucket,) = bucketer.buckets.values()
     assert bucket.runs == {0, 1} and bucket.occurrences == 3
-    assert bucket.schedules == {"noise": 2} and bucket.kinds == {"data race": 2}
+    assert bucket.strategies == {"noise": 2} and bucket.kinds == {"data race": 2}
     assert cut.id == lost_again.id == full.id

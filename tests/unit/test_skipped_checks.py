@@ -21,9 +21,9 @@ def _failure() -> Finding:
                    frames=[], raw="")
 
 
-def _run(run: int, schedule: str, started: float, *, failed: bool = False, seed: int | None = None,
+def _run(run: int, strategy: str, started: float, *, failed: bool = False, seed: int | None = None,
          outcome: str | None = None, purpose: str = "") -> RunRecord:
-    return RunRecord(test="T.a", run=run, seed=run if seed is None else seed, schedule=schedule, command=["./t"],
+    return RunRecord(test="T.a", run=run, seed=run if seed is None else seed, strategy=strategy, command=["./t"],
                      outcome=outcome or ("fail" if failed else "pass"), returncode=1 if failed else 0, duration=1.0,
                      log_dir="", findings=[_failure()] if failed else [], started=started, purpose=purpose)
 
@@ -121,7 +121,7 @@ def test_a_session_cut_by_its_budget_says_the_failure_was_not_re_checked(tmp_pat
                       SessionConfig(out_dir=tmp_path / "out", jobs=1, master_seed=1, runs=None, time_budget=3.0,
                                     timeout=600, until_confident=None, shim_path=None))
     wall = session.run(Progress(io.StringIO(), None, None))
-    assert [(r.schedule, r.outcome, r.purpose) for r in session.records] == [
+    assert [(r.strategy, r.outcome, r.purpose) for r in session.records] == [
         ("none", "pass", ""), ("noise", "fail", ""), ("none", "cut", "recheck")]
     result = session.result(RunConfig(time_budget=3.0), wall)
     (found,) = result.buckets

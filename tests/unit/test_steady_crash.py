@@ -28,9 +28,9 @@ def _crash(test: str) -> Finding:
                    raw="")
 
 
-def _run(run: int, test: str, schedule: str = "none", returncode: int | None = SEGV, outcome: str = "crash",
+def _run(run: int, test: str, strategy: str = "none", returncode: int | None = SEGV, outcome: str = "crash",
          findings: list[Finding] | None = None) -> RunRecord:
-    return RunRecord(test=test, run=run, seed=run, schedule=schedule, command=["./t"], outcome=outcome,
+    return RunRecord(test=test, run=run, seed=run, strategy=strategy, command=["./t"], outcome=outcome,
                      returncode=returncode, duration=0.1, log_dir="",
                      findings=[_crash(test)] if findings is None else findings)
 

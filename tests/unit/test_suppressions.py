@@ -75,7 +75,7 @@ def test_the_option_and_tsan_options_give_one_absolute_file_or_both_joined(tmp_p
 def test_every_run_gets_print_suppressions_and_the_sessions_file_over_the_users(tmp_path):
     from racegate.model import PlannedRun, TestCase
 
-    plan = PlannedRun(TestCase("T", ("/b/t",)), run=0, seed=1, schedule="none")
+    plan = PlannedRun(TestCase("T", ("/b/t",)), run=0, seed=1, strategy="none")
     _, env = prepare_planned_run(plan, tmp_path, None, {"TSAN_OPTIONS": "suppressions=rel.supp print_suppressions=0"})
     assert tsan_option_dict(env["TSAN_OPTIONS"])["print_suppressions"] == "1"
     _, env = prepare_planned_run(plan, tmp_path, None, {"TSAN_OPTIONS": "suppressions=rel.supp"},

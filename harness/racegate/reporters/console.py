@@ -71,9 +71,9 @@ def _bucket(v: BucketView, paint) -> list[str]:
 
 
 def _found_by(v: BucketView) -> str:
-    schedules = ", ".join(f"{k} {n}" for k, n in v.schedules)
+    strategies = ", ".join(f"{k} {n}" for k, n in v.strategies)
     return (f"  found by: {one_line(v.strategy)} (run {v.first_seen.run}, seed {v.first_seen.seed}"
-            f"{found_after(v.first_seen)})" + (f"; runs per strategy: {one_line(schedules)}" if schedules else ""))
+            f"{found_after(v.first_seen)})" + (f"; runs per strategy: {one_line(strategies)}" if strategies else ""))
 
 
 def _tests_table(result: Result, paint) -> list[str]:

@@ -74,7 +74,7 @@ class BucketView:
     fraction: float
     frequency: str  # "17 of 40 runs (42.5%)"
     strategy: str  # the schedule of the first run that showed it
-    schedules: list[tuple[str, int]]  # runs with the bucket per strategy, most first
+    strategies: list[tuple[str, int]]  # runs with the bucket per strategy, most first
     reproduce: str  # one shell line, "" when the command is unknown
     replay: str
     severity: int
@@ -214,8 +214,8 @@ def bucket_view(bucket: BucketResult, result: Result) -> BucketView:
                     source_link(f, config)) for i, f in enumerate(bucket.frames)],
         runs_exposed=exposed, fraction=fraction,
         frequency=frequency(bucket, exposed, fraction),
-        strategy=bucket.first_seen.schedule or "?",
-        schedules=sorted(bucket.schedules.items(), key=lambda kv: (-kv[1], kv[0])),
+        strategy=bucket.first_seen.strategy or "?",
+        strategies=sorted(bucket.strategies.items(), key=lambda kv: (-kv[1], kv[0])),
         reproduce=reproduce_command(bucket.first_seen),
         replay=shlex.join(["racegate", "replay", bucket.id, *result_option(result)]),
         severity=kinds.severity(bucket.kind), severity_name=kinds.severity_name(bucket.kind),

@@ -84,10 +84,10 @@ def bucket_result(bucket: Bucket, out_dir: Path, evidence: Evidence | None = Non
         id=bucket.id, kind=finding.kind, title=finding.title, signature=list(finding.signature),
         frames=list(finding.frames), stacks=list(finding.stacks), tests=sorted(bucket.tests),
         occurrences=bucket.occurrences, runs_with_bucket=len(bucket.runs),
-        first_seen=FirstSeen(test=first.test, run=first.run, seed=first.seed, schedule=first.schedule,
+        first_seen=FirstSeen(test=first.test, run=first.run, seed=first.seed, strategy=first.strategy,
                              command=list(first.command), env=dict(first.env), cwd=first.cwd,
                              log_dir=os.path.relpath(first.log_dir, out_dir), seconds=bucket.seconds),
-        schedules=dict(bucket.schedules),
+        strategies=dict(bucket.strategies),
         advice=advice_for(finding.kind, finding.frames, finding.signature, finding.stacks, finding.library_rule,
                           finding.timing_sensitive),
         raw_report=os.path.relpath(outdir.raw_report_file(outdir.reports_dir(out_dir), bucket.id), out_dir),
@@ -101,14 +101,14 @@ def bucket_evidence(bucket: Bucket, records: list[RunRecord], ended_by: str | No
     """What a bucket rests on beside the runs that showed it. `ended_by`: why the session ended, when something
     other than running out of work ended it."""
     first = bucket.found
-    plain = [r for r in records if r.test in bucket.tests and r.schedule == NONE and r.outcome != CUT]
+    plain = [r for r in records if r.test in bucket.tests and r.strategy == NONE and r.outcome != CUT]
     replays = [r for r in records if r.test == first.test and r.seed == first.seed
-               and r.schedule == first.schedule and r.run != first.run and r.outcome != CUT]
+               and r.strategy == first.strategy and r.run != first.run and r.outcome != CUT]
     seen_plain = sum(r.run in bucket.runs for r in plain)
     skipped: tuple[str, ...] = ()
     found = bucket.seconds
     # The runs that weigh a failure are planned once it is known, so only runs started after it count.
-    if (ended_by and found is not None and first.schedule != NONE and not seen_plain
+    if (ended_by and found is not None and first.strategy != NONE and not seen_plain
             and bucket.finding.kind in FAILURE_KINDS):
         plain_after = any(r.test == first.test and r.started is not None and r.started >= found for r in plain)
         skipped = tuple(purpose for purpose, done in zip(VERIFICATION_PURPOSES, (plain_after, bool(replays)))
@@ -122,12 +122,12 @@ def strategy_stats(records: list[RunRecord], first_found: Iterable[str]) -> dict
     first run."""
     stats: dict[str, StrategyStats] = {}
     for r in records:
-        entry = stats.setdefault(r.schedule, StrategyStats(seconds=0.0))
+        entry = stats.setdefault(r.strategy, StrategyStats(seconds=0.0))
         entry.runs += 1
         entry.failed_runs += r.outcome not in ("pass", CUT)
         entry.seconds = round((entry.seconds or 0.0) + r.duration, 3)
-    for schedule in first_found:
-        stats[schedule].buckets_first_found += 1
+    for strategy in first_found:
+        stats[strategy].buckets_first_found += 1
     return stats
 
 
@@ -166,7 +166,7 @@ def unfinished_after(records: list[RunRecord]) -> float | None:
     completed = [r for r in records if r.outcome != CUT]
     if not completed or any(r.outcome != "timeout" for r in completed):
         return None
-    plain = [r for r in completed if r.schedule == NONE]
+    plain = [r for r in completed if r.strategy == NONE]
     return round(plain[0].duration, 1) if plain else None
 
 

@@ -31,7 +31,7 @@ class FirstSeen:
     test: str
     run: int
     seed: int
-    schedule: str
+    strategy: str
     command: list[str] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)
     cwd: str | None = None
@@ -225,7 +225,7 @@ class BucketResult:
     occurrences: int  # reports, over all runs
     runs_with_bucket: int  # completed runs that showed it (a run racegate cut counts in `cut_runs_with_bucket`)
     first_seen: FirstSeen
-    schedules: dict[str, int]  # runs with the bucket per strategy
+    strategies: dict[str, int]  # runs with the bucket per strategy
     advice: Advice
     raw_report: str  # one full raw report, relative to the directory holding racegate.json
     new: bool = True  # not in the baseline
@@ -254,9 +254,9 @@ class BucketResult:
 
     def merged(self, other: BucketResult) -> BucketResult:
         """The same bucket seen on two shards: counts add up, the first shard's first run stays."""
-        schedules = dict(self.schedules)
-        for name, n in other.schedules.items():
-            schedules[name] = schedules.get(name, 0) + n
+        strategies = dict(self.strategies)
+        for name, n in other.strategies.items():
+            strategies[name] = strategies.get(name, 0) + n
         kinds = dict(self.kinds)
         for name, n in other.kinds.items():
             kinds[name] = kinds.get(name, 0) + n
@@ -274,7 +274,7 @@ class BucketResult:
                        occurrences=self.occurrences + other.occurrences,
                        runs_with_bucket=self.runs_with_bucket + other.runs_with_bucket,
                        cut_runs_with_bucket=self.cut_runs_with_bucket + other.cut_runs_with_bucket,
-                       tests=sorted(set(self.tests) | set(other.tests)), schedules=schedules,
+                       tests=sorted(set(self.tests) | set(other.tests)), strategies=strategies,
                        new=self.new or other.new, kinds=kinds,
                        legacy_ids=sorted(set(self.legacy_ids) | set(other.legacy_ids)),
                        symptoms=list(symptoms.values()))
@@ -314,7 +314,7 @@ class RunConfig:
     time_budget: float | None = None
     jobs: int | None = None
     seed: int | None = None
-    schedules: list[str] = field(default_factory=list)
+    strategies: list[str] = field(default_factory=list)
     shard: str | None = None
     until_confident: float | None = None
     source_dir: str | None = None  # -S, as given (the working directory by default)
@@ -327,7 +327,7 @@ class RunConfig:
     build_dir: str | None = None
     out_dir: str | None = None
     compiler: str | None = None
-    schedule_notes: list[str] = field(default_factory=list)  # e.g. pct falling back without CAP_SYS_NICE
+    strategy_notes: list[str] = field(default_factory=list)  # e.g. pct falling back without CAP_SYS_NICE
     merged_from: list[str] | None = None  # only in merged results
     strict: bool = False  # timing-sensitive failures gate too
     gate_library_reports: bool = False  # known standard-library reports gate too
@@ -517,5 +517,5 @@ def spent_per_strategy(records: Iterable[RunRecord]) -> dict[str, Spent]:
     """Runs and seconds per strategy, in the order the strategies first ran."""
     spent: dict[str, Spent] = {}
     for r in records:
-        spent.setdefault(r.schedule, Spent()).add(1, r.duration)
+        spent.setdefault(r.strategy, Spent()).add(1, r.duration)
     return spent

@@ -26,8 +26,8 @@ def bucket(bid: str, test: str, runs_with: int, frames: list[SourceFrame],
     return BucketResult(
         id=bid, kind="data race", title=f"data race: f{bid} vs g{bid}", signature=[f"a.cpp:f{bid}"], frames=frames,
         stacks=list(stacks), tests=[test], occurrences=runs_with, runs_with_bucket=runs_with,
-        first_seen=FirstSeen(test=test, run=0, seed=1, schedule="noise", command=["./t"], log_dir="runs/0"),
-        schedules={"noise": runs_with}, advice=Advice("w", "f"), raw_report=f"reports/{bid}.txt")
+        first_seen=FirstSeen(test=test, run=0, seed=1, strategy="noise", command=["./t"], log_dir="runs/0"),
+        strategies={"noise": runs_with}, advice=Advice("w", "f"), raw_report=f"reports/{bid}.txt")
 
 
 def entry_for_test(name: str, runs: int, failed: int) -> TestResult:
