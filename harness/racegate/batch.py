@@ -32,7 +32,7 @@ from typing import Callable, Iterator
 from racegate import failure
 from racegate.analyse import Stretch, analyse_run, run_analysed, sign_report, suppressed
 from racegate.execute import DEFAULT_TIMEOUT, Execution, Executor, Stopped
-from racegate.model import CUT, Finding, PlannedRun, RunRecord, TestCase, TsanReport
+from racegate.model import Finding, Outcome, PlannedRun, RunRecord, TestCase, TsanReport
 from racegate.run_env import replay_env
 from racegate.frameworks import of_test
 from racegate.frameworks.framework import Framework
@@ -239,13 +239,13 @@ def _exit_failures(execution: Execution, ran: list[tuple[PlannedRun, Segment]], 
     return findings
 
 
-def _outcome(findings: list[Finding], exit_failures: list[Finding], execution: Execution) -> str:
+def _outcome(findings: list[Finding], exit_failures: list[Finding], execution: Execution) -> Outcome:
     if execution.cut is not None:
-        return CUT
-    for kind in ("timeout", "crash"):
-        if any(f.kind == kind for f in exit_failures):
-            return kind
-    return "fail" if exit_failures else "race"
+        return Outcome.CUT
+    for outcome in (Outcome.TIMEOUT, Outcome.CRASH):
+        if any(f.kind == outcome for f in exit_failures):
+            return outcome
+    return Outcome.FAIL if exit_failures else Outcome.RACE
 
 
 # -- running a batch ---------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from racegate import outdir
 from racegate.kinds import FAILURE_KINDS, severity
-from racegate.model import CUT, Finding, RunRecord
+from racegate.model import Finding, Outcome, RunRecord
 from racegate.signature import kind_family
 
 
@@ -73,7 +73,7 @@ def _completes(bucket: Bucket, partial: Finding, test: str) -> bool:
 
 def _count_run(bucket: Bucket, record: RunRecord) -> None:
     """One more run that showed the bucket: a sample of its test when it completed, a cut run apart otherwise."""
-    if record.outcome == CUT:
+    if record.outcome == Outcome.CUT:
         bucket.cut_runs.add(record.run)
         return
     bucket.runs.add(record.run)
@@ -118,7 +118,7 @@ class Bucketer:
             bucket.tests.add(record.test)
             bucket.legacy_ids.update(i for i in finding.legacy_ids if i)
             bucket.further_messages += [m for m in finding.further_messages if m not in bucket.further_messages]
-            if (key, finding.kind) not in seen_in_run and record.outcome != CUT:
+            if (key, finding.kind) not in seen_in_run and record.outcome != Outcome.CUT:
                 seen_in_run.add((key, finding.kind))
                 bucket.kinds[finding.kind] += 1
             if key not in seen_in_run:
@@ -159,7 +159,7 @@ class Bucketer:
                 finding.id = whole.id
                 if record.run not in whole.runs | whole.cut_runs:
                     _count_run(whole, record)
-                    if record.outcome != CUT:
+                    if record.outcome != Outcome.CUT:
                         whole.kinds[finding.kind] += 1
             whole.occurrences += folded.occurrences
             whole.tests |= folded.tests

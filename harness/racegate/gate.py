@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from racegate.errors import EXIT_CLEAN, EXIT_FOUND, EXIT_UNCOVERED, RacegateError
 from racegate.jsonfile import JsonReader, read_json, write_json
+from racegate.model import BucketStatus
 
 if TYPE_CHECKING:  # annotations only: the result package asks this module for its policy
     from racegate.result.model import BucketResult, Result, RunConfig
@@ -18,20 +19,20 @@ if TYPE_CHECKING:  # annotations only: the result package asks this module for i
 BASELINE_SCHEMA = 1
 
 
-def status(bucket: BucketResult, config: RunConfig) -> str:
+def status(bucket: BucketResult, config: RunConfig) -> BucketStatus:
     """Why a bucket fails the gate or does not: "new" (it fails), "baselined" (a baseline knows it), "library" (a
     known standard-library report, unless --gate-library-reports), "interference" (a failure seen only while
     another copy of its test ran: racegate's own parallelism, never the project's, so not gated by --strict either)
     or "timing-sensitive" (a failed check on elapsed time, unless --strict)."""
     if not bucket.new:
-        return "baselined"
+        return BucketStatus.BASELINED
     if bucket.library_issue is not None and not config.gate_library_reports:
-        return "library"
+        return BucketStatus.LIBRARY
     if bucket.interference:
-        return "interference"
+        return BucketStatus.INTERFERENCE
     if bucket.timing_sensitive and not config.strict:
-        return "timing-sensitive"
-    return "new"
+        return BucketStatus.TIMING_SENSITIVE
+    return BucketStatus.NEW
 
 
 def failing(result: Result) -> bool:

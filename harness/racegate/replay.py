@@ -8,7 +8,7 @@ from racegate import memory, outdir
 from racegate.analyse import analyse_run
 from racegate.errors import RacegateError
 from racegate.execute import Executor
-from racegate.model import PlannedRun
+from racegate.model import Outcome, PlannedRun
 from racegate.result import BucketResult, Result
 from racegate.shim import preloads_shim
 from racegate.strategies import SHIM_STRATEGIES
@@ -47,7 +47,7 @@ def replay(result: Result, prefix: str, runs: int, out_dir: Path, shim_path: Pat
             plan = PlannedRun(test=test, run=i, seed=first.seed, strategy=strategy, preload_shim=preload)
             with executor.run(plan) as execution:
                 record = analyse_run(execution)
-                execution.keep_logs = record.outcome != "pass"
+                execution.keep_logs = record.outcome != Outcome.PASS
             # A result of an earlier release names its buckets by their ids under an earlier signature version.
             if any(bucket.id == f.id or bucket.id in f.legacy_ids for f in record.findings):
                 reproduced += 1

@@ -11,10 +11,9 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from racegate.batch import PlannedBatch
-from racegate.execute import CUT_SLOW
 from racegate.history import History, TestHistory, aliases, is_hit
 from racegate.kinds import FAILURE_KINDS
-from racegate.model import CUT, PlannedRun, RunRecord, TestCase
+from racegate.model import CutCause, Outcome, PlannedRun, Purpose, RunRecord, TestCase
 from racegate.run_env import run_timeout
 from racegate.signature import SIGNATURE_VERSION
 from racegate.stats import cautious_new_bucket_chance
@@ -60,7 +59,6 @@ SEED_REPLAYS = 2
 # that shows in a fraction p of runs alone escapes all of them with chance (1 - p) ** ALONE_RECHECKS (3 % at
 # p = 0.5), and any later run of the test, alone from then on, that shows it makes it gate again.
 ALONE_RECHECKS = 5
-ALONE = "alone"  # the purpose of those runs
 
 
 def slowdown_limit(plain_seconds: float) -> float:
@@ -78,7 +76,7 @@ class _Recheck:
 
     strategy: str
     seed: int | None  # None: the test's next seed
-    purpose: str
+    purpose: Purpose
 
 
 @dataclass
@@ -137,7 +135,7 @@ class _TestState:
 
     @property
     def failed(self) -> bool:
-        return any(o not in ("pass", CUT) for o in self.outcomes)
+        return any(o.is_failure for o in self.outcomes)
 
     @property
     def held_back(self) -> bool:
@@ -250,7 +248,7 @@ class Scheduler:
         self._rechecked: set[str] = set()  # failure buckets whose re-check is planned
         self._checked_alone: set[str] = set()  # failure buckets whose re-check alone is planned
         self._seen_plain: set[str] = set()  # buckets a plain run showed: no re-check needed
-        self._purpose: dict[int, str] = {}  # run index -> why it was planned, for runs that are no sample
+        self._purpose: dict[int, Purpose] = {}  # run index -> why it was planned, for runs that are no sample
         self._spent = 0.0  # seconds of every finished run
         self._unit: float | None = None  # cached by _time_unit
         self._next_run = 0
@@ -335,23 +333,23 @@ class Scheduler:
                 state.notes.append(f"{UNOBSERVED}: {record.threads_unobserved}")
             if record.strategy == NONE and state.plain_seconds is None and record.outcome == "timeout":
                 state.unfinished = True
-            if record.strategy == NONE and state.plain_seconds is None and record.outcome != CUT:
+            if record.strategy == NONE and state.plain_seconds is None and record.outcome != Outcome.CUT:
                 state.plain_seconds = record.duration
                 self._unit = None
-            if record.cut == CUT_SLOW:
+            if record.cut == CutCause.SLOW:
                 self._drop_slow_strategy(state, record)
             ids: frozenset[str] = frozenset(self._bucket_id(f.kind, f.signature) for f in record.findings) \
                 if self._bucket_id else frozenset()
             if self._bucket_id is not None and self._history_version < SIGNATURE_VERSION:
                 self._aliases.update(aliases(record.findings, self._bucket_id, self._history_version))
-            if not ids and record.outcome not in ("pass", CUT):
+            if not ids and record.outcome.is_failure:
                 ids = frozenset({record.outcome})  # no bucketer: the outcome is what the run showed
             arm = state.arm(record.strategy)
             arm.seconds += record.duration
             arm.timed += 1
             self._spent += record.duration
-            searched = not self._purpose.pop(record.run, "")
-            if record.outcome != CUT:
+            searched = not self._purpose.pop(record.run, Purpose.SEARCH).verifies
+            if record.outcome != Outcome.CUT:
                 if searched:
                     state.recent.append(ids)
                     arm.runs += 1
@@ -365,7 +363,7 @@ class Scheduler:
                 self._seen_plain |= ids
             elif self._bucket_id is not None:
                 self._recheck_perturbation_failures(state, record)
-            if record.overlapped and record.outcome != CUT and self._bucket_id is not None:
+            if record.overlapped and record.outcome != Outcome.CUT and self._bucket_id is not None:
                 self._recheck_alone(state, record)
             self._total_finished += 1
             self._cond.notify_all()
@@ -394,7 +392,7 @@ class Scheduler:
             f"{record.strategy} slowed this test past {SLOWDOWN_FACTOR:g}x its plain run "
             f"({plain:.2f} s plain; stopped after {record.duration:.1f} s): {record.strategy} disabled for it")
         # Whether the test hangs by itself is for a plain run with its normal timeout to say.
-        state.rechecks.append(_Recheck(NONE, None, "recheck"))
+        state.rechecks.append(_Recheck(NONE, None, Purpose.RECHECK))
 
     def _recheck_perturbation_failures(self, state: _TestState, record: RunRecord) -> None:
         """A failure first seen under perturbation is weighed before it is reported: plain runs, and its seed."""
@@ -405,8 +403,8 @@ class Scheduler:
             if bucket in self._rechecked or bucket in self._seen_plain:
                 continue
             self._rechecked.add(bucket)
-            state.rechecks.extend([_Recheck(NONE, None, "recheck")] * PLAIN_RECHECKS)
-            state.rechecks.extend([_Recheck(record.strategy, record.seed, "replay")] * SEED_REPLAYS)
+            state.rechecks.extend([_Recheck(NONE, None, Purpose.RECHECK)] * PLAIN_RECHECKS)
+            state.rechecks.extend([_Recheck(record.strategy, record.seed, Purpose.REPLAY)] * SEED_REPLAYS)
 
     def _recheck_alone(self, state: _TestState, record: RunRecord) -> None:
         """A failure first seen while another copy of the test ran is weighed with the test alone before it gates:
@@ -423,8 +421,8 @@ class Scheduler:
             if not state.solo:
                 state.solo = True
                 state.notes.append(SOLO_AFTER_CLASH)
-            state.rechecks.append(_Recheck(record.strategy, record.seed, ALONE))
-            state.rechecks.extend([_Recheck(NONE, None, ALONE)] * (ALONE_RECHECKS - 1))
+            state.rechecks.append(_Recheck(record.strategy, record.seed, Purpose.ALONE))
+            state.rechecks.extend([_Recheck(NONE, None, Purpose.ALONE)] * (ALONE_RECHECKS - 1))
 
     def one_at_a_time(self) -> list[str]:
         """The tests that run one copy at a time, for the next session's history."""
@@ -511,7 +509,7 @@ class Scheduler:
         run = self._next_run
         self._next_run += 1
         seed = run_seed(self.master_seed, state.test.name, k)
-        purpose = ""
+        purpose = Purpose.SEARCH
         if state.rechecks:
             recheck = state.rechecks.popleft()
             strategy, purpose = recheck.strategy, recheck.purpose

@@ -18,7 +18,7 @@ from racegate.analyse import run_analysed
 from racegate.batch import OUTSIDE_NOTE, BatchResult, PlannedBatch, plan_batches, run_batch
 from racegate.bucket import Bucketer
 from racegate.execute import Executor, Stopped
-from racegate.model import CUT, RunRecord, TestCase
+from racegate.model import EndedBy, RunRecord, TestCase
 from racegate.progress import Progress
 from racegate.schedule import DEFAULT_RUNS, Scheduler
 from racegate.signature import bucket_id
@@ -149,7 +149,7 @@ class Session:
         with self._lock:
             self.records.append(record)
             self._ran.add(record.test)
-            self.failed_runs += record.outcome not in ("pass", CUT)
+            self.failed_runs += record.outcome.is_failure
             self.bucketer.add(record)
             if scheduled:
                 self.scheduler.record(record)
@@ -219,14 +219,14 @@ class Session:
             verification=results.verification_spent(self.records), steady_crashes=steady, cost=self.cost,
             not_run=not_built, known=known)
 
-    def _ended_by(self, wall_seconds: float) -> str | None:
+    def _ended_by(self, wall_seconds: float) -> EndedBy | None:
         """Why the session ended while runs it planned may still have been waiting (Evidence.ended_by); None when
         it ran out of work."""
         if self.interrupted:
-            return "interrupt"
+            return EndedBy.INTERRUPT
         if self.config.time_budget is not None and wall_seconds >= self.config.time_budget:
-            return "budget"
-        return "confident" if self.config.until_confident is not None else None
+            return EndedBy.BUDGET
+        return EndedBy.CONFIDENT if self.config.until_confident is not None else None
 
     def learned(self) -> histories.History:
         """The history to keep for the next session: the earlier one with this session's runs added."""

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from racegate.failure import signal_name
 from racegate.kinds import CRASH
-from racegate.model import CUT, RunRecord
+from racegate.model import Outcome, RunRecord
 from racegate.strategies import NONE
 
 # How many tests must crash alike before racegate points at one cause (most often the environment) rather than at
@@ -38,7 +38,7 @@ def find(records: list[RunRecord]) -> tuple[list[SteadyCrash], dict[str, str]]:
     """The steady crashes, one per signal, and the signal of each bucket their runs made, by bucket id."""
     runs: dict[str, list[RunRecord]] = defaultdict(list)
     for r in records:
-        if r.outcome != CUT:
+        if r.outcome != Outcome.CUT:
             runs[r.test].append(r)
     tests: dict[str, list[str]] = defaultdict(list)
     buckets: dict[str, str] = {}

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from racegate import analyse, batch
-from racegate.execute import CUT_BUDGET, Execution
-from racegate.model import PlannedRun, TestCase
+from racegate.execute import Execution
+from racegate.model import CutCause, PlannedRun, TestCase
 from racegate.run_env import prepare_planned_run
 from racegate.schedule import Scheduler
 from racegate.signature import bucket_id
@@ -178,9 +178,10 @@ def test_a_test_killed_by_a_signal_or_a_hang_is_that_tests_crash_or_timeout(tmp_
 
 def test_a_budget_cut_leaves_the_running_test_cut_and_the_rest_without_a_run(tmp_path):
     runs = _runs("S.A", "S.B", "S.C")
-    split = batch.split_execution(_execution(tmp_path, runs, _ok("S.A") + "[ RUN      ] S.B\n", -9, cut=CUT_BUDGET),
-                                  runs, 300.0)
-    assert [(r.test, r.outcome, r.cut) for r in split.records] == [("S.A", "pass", None), ("S.B", "cut", CUT_BUDGET)]
+    output = _ok("S.A") + "[ RUN      ] S.B\n"
+    split = batch.split_execution(_execution(tmp_path, runs, output, -9, cut=CutCause.BUDGET), runs, 300.0)
+    assert [(r.test, r.outcome, r.cut) for r in split.records] == [
+        ("S.A", "pass", None), ("S.B", "cut", CutCause.BUDGET)]
 
 
 def test_an_interrupt_keeps_the_tests_that_ended_and_the_reports_outside_them(tmp_path):

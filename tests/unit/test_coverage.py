@@ -10,7 +10,7 @@ from result_factory import bucket, entry_for_test, make_result
 
 from racegate import gate
 from racegate.errors import EXIT_CLEAN, EXIT_FOUND, EXIT_UNCOVERED
-from racegate.model import CUT, OUTCOMES, RunRecord, TestCase
+from racegate.model import OUTCOMES, Outcome, RunRecord, TestCase
 from racegate.reporters import RenderOptions, render
 from racegate.result import RunConfig, TestResult, load, save, unfinished_after
 from racegate.schedule import Scheduler
@@ -18,7 +18,7 @@ from racegate.schedule import Scheduler
 
 def cut_only(name: str, seconds: float = 61.5) -> TestResult:
     outcomes = {o: 0 for o in OUTCOMES}
-    outcomes[CUT] = 1
+    outcomes[Outcome.CUT] = 1
     return TestResult(name=name, runs=1, outcomes=outcomes, threads=2, mean_seconds=seconds, cuts={"budget": 1})
 
 
@@ -99,9 +99,9 @@ def _record(run: int, strategy: str, outcome: str, duration: float = 300.0) -> R
 
 def test_a_test_whose_plain_run_timed_out_is_unfinished_only_when_nothing_else_completed():
     assert unfinished_after([_record(0, "none", "timeout", 300.04)]) == 300.0
-    assert unfinished_after([_record(0, "none", "timeout"), _record(1, "none", CUT)]) == 300.0
+    assert unfinished_after([_record(0, "none", "timeout"), _record(1, "none", Outcome.CUT)]) == 300.0
     assert unfinished_after([_record(0, "none", "pass"), _record(1, "none", "timeout")]) is None
-    assert unfinished_after([_record(0, "none", CUT)]) is None
+    assert unfinished_after([_record(0, "none", Outcome.CUT)]) is None
     assert unfinished_after([]) is None
 
 

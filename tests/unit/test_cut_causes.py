@@ -6,8 +6,7 @@ import json
 import pytest
 
 from racegate.errors import RacegateError
-from racegate.execute import CUT_BUDGET, CUT_SLOW
-from racegate.model import RunRecord, TestCase
+from racegate.model import CutCause, RunRecord, TestCase
 from racegate.reporters import console, sentences
 from racegate.result import Result, TestResult
 
@@ -20,14 +19,14 @@ def _record(run: int, outcome: str, cut: str | None = None) -> RunRecord:
 
 
 def _cut_test() -> TestResult:
-    records = [_record(0, "pass"), _record(1, "cut", CUT_SLOW), _record(2, "cut", CUT_BUDGET),
-               _record(3, "cut", CUT_BUDGET)]
+    records = [_record(0, "pass"), _record(1, "cut", CutCause.SLOW), _record(2, "cut", CutCause.BUDGET),
+               _record(3, "cut", CutCause.BUDGET)]
     return TestResult.from_runs(TestCase("T.a", ("./t",)), records)
 
 
 def test_a_test_result_counts_its_cut_runs_per_cause_and_the_file_keeps_them():
     entry = _cut_test()
-    assert entry.cut_runs == 3 and entry.cuts == {CUT_SLOW: 1, CUT_BUDGET: 2}
+    assert entry.cut_runs == 3 and entry.cuts == {CutCause.SLOW: 1, CutCause.BUDGET: 2}
     result = make_result([entry], [])
     data = json.loads(json.dumps(result.to_json()))
     assert data["tests"][0]["cuts"] == {"slow": 1, "budget": 2}
@@ -49,7 +48,7 @@ def test_the_note_says_how_many_runs_were_cut_for_which_cause():
 
 def test_shards_add_their_cuts_and_an_older_file_keeps_the_old_wording():
     merged = _cut_test().merged(_cut_test())
-    assert merged.cuts == {CUT_SLOW: 2, CUT_BUDGET: 4}
+    assert merged.cuts == {CutCause.SLOW: 2, CutCause.BUDGET: 4}
     # A result of an earlier release counted cut runs without their cause.
     old = make_result([_cut_test()], []).to_json()
     del old["tests"][0]["cuts"]

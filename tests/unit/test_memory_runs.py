@@ -11,8 +11,8 @@ import pytest
 
 from racegate import history, memory
 from racegate.analyse import analyse_run
-from racegate.execute import CUT_OOM, Executor, Stopped
-from racegate.model import PlannedRun, RunRecord, TestCase
+from racegate.execute import Executor, Stopped
+from racegate.model import CutCause, PlannedRun, RunRecord, TestCase
 from racegate.reporters import console, sentences
 from racegate.result import Result, TestResult
 from result_factory import entry_for_test, make_result
@@ -61,7 +61,7 @@ def test_a_sigkill_with_the_cgroups_oom_evidence_is_a_cut_not_a_crash(tmp_path):
     group = fake_cgroup(tmp_path)
     gate = memory.Admission({}, [memory.Cgroup(group)], tmp_path / "no-meminfo")
     execution, record = run(tmp_path, kill_with_evidence(group), gate)
-    assert execution.cut == CUT_OOM
+    assert execution.cut == CutCause.OOM
     assert record.outcome == "cut" and record.cut == "oom" and record.findings == []
 
 
@@ -121,7 +121,7 @@ def test_the_history_keeps_the_latest_sessions_peak():
 
 
 def test_oom_kills_are_named_as_the_environment_apart_from_racegates_cuts():
-    runs = [record(0, 2 << 30), record(1, 3 << 30, CUT_OOM), record(2, 1 << 30, "budget")]
+    runs = [record(0, 2 << 30), record(1, 3 << 30, CutCause.OOM), record(2, 1 << 30, "budget")]
     entry = TestResult.from_runs(TestCase("T.a", ("./t",)), runs)
     result = make_result([entry], [])
     notes = sentences.coverage_notes(result)

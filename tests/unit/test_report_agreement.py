@@ -15,7 +15,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from racegate.model import CUT, Finding, RunRecord, SourceFrame, TestCase
+from racegate.model import Finding, Outcome, RunRecord, SourceFrame, TestCase
 from racegate.reporters import RenderOptions, render
 from racegate.reporters.text import percent, seconds
 from racegate.reporters.view import discovery_steps
@@ -60,7 +60,7 @@ def records(session_runs: list[Run]) -> list[RunRecord]:
     made = []
     for index, r in enumerate(ordered):
         findings = [race(i) for i in sorted(r.races)] + ([] if r.cut else [failure(i) for i in sorted(r.failures)])
-        outcome = CUT if r.cut else "fail" if r.failures else "race" if r.races else "pass"
+        outcome = Outcome.CUT if r.cut else "fail" if r.failures else "race" if r.races else "pass"
         made.append(RunRecord(test=TESTS[r.test], run=index, seed=1000 + index, strategy=r.strategy,
                               command=["./t"], outcome=outcome, returncode=None if r.cut else int(bool(findings)),
                               duration=r.duration, log_dir=f"/out/runs/{index}", threads=2, findings=findings,
@@ -98,7 +98,7 @@ def test_every_report_agrees_with_the_result_on_first_sight_counts_and_fractions
         for fmt, text in reports.items():  # what a run renders, `racegate report` renders from its file
             assert render(fmt, written, options) == text, fmt
     sarif = {r["properties"]["bucketId"]: r for r in json.loads(reports["sarif"])["runs"][0]["results"]}
-    completed = {t: sum(1 for r in made if r.test == t and r.outcome != CUT) for t in TESTS}
+    completed = {t: sum(1 for r in made if r.test == t and r.outcome != Outcome.CUT) for t in TESTS}
     by_id: dict[str, list[RunRecord]] = {}
     for r in made:
         for bid in {f.id or bucket_id(f.kind, f.signature) for f in r.findings}:
@@ -113,7 +113,7 @@ def test_every_report_agrees_with_the_result_on_first_sight_counts_and_fractions
             (first.run, first.seed, first.strategy, first.test)
         assert b.first_seen.seconds == round(first.started + first.duration, 3)  # type: ignore[operator]
         # Counts: completed runs, and cut runs apart; the fraction over the completed runs of its tests.
-        with_bucket = [r for r in showing if r.outcome != CUT]
+        with_bucket = [r for r in showing if r.outcome != Outcome.CUT]
         assert b.runs_with_bucket == len(with_bucket)
         assert b.cut_runs_with_bucket == len(showing) - len(with_bucket)
         assert sum(b.strategies.values()) == b.runs_with_bucket
@@ -150,7 +150,7 @@ def test_every_report_agrees_with_the_result_on_first_sight_counts_and_fractions
         assert f"#{s.found} run {s.runs}, {seconds(s.seconds)}" in reports["console"] or len(steps) > 8
     # The tests table counts the cut runs the buckets leave out.
     for t in result.tests:
-        assert t.cut_runs == sum(1 for r in made if r.test == t.name and r.outcome == CUT)
+        assert t.cut_runs == sum(1 for r in made if r.test == t.name and r.outcome == Outcome.CUT)
         assert t.completed_runs == completed[t.name]
 
 
@@ -175,7 +175,7 @@ def test_a_run_settled_later_but_ended_first_is_the_one_found_by():
 
 
 def test_a_bucket_only_a_cut_run_showed_says_so_in_every_text_format():
-    cut = RunRecord("Alpha", 0, 7, "none", ["./t"], CUT, None, 5.0, "/out/runs/0", 2, [race(0)], cut="budget",
+    cut = RunRecord("Alpha", 0, 7, "none", ["./t"], Outcome.CUT, None, 5.0, "/out/runs/0", 2, [race(0)], cut="budget",
                     started=0.0)
     with tempfile.TemporaryDirectory() as tmp:
         result = session_result([cut], Path(tmp))

@@ -2,8 +2,8 @@ import threading
 import time
 from collections import Counter
 
-from racegate.model import Finding, RunRecord, TestCase
-from racegate.schedule import (ALONE, ALONE_RECHECKS, DEFAULT_RUNS, PLAIN_RECHECKS, SATURATED_AFTER, SEED_REPLAYS,
+from racegate.model import Finding, Purpose, RunRecord, TestCase
+from racegate.schedule import (ALONE_RECHECKS, DEFAULT_RUNS, PLAIN_RECHECKS, SATURATED_AFTER, SEED_REPLAYS,
                                SINGLE_THREADED, UNOBSERVED, Scheduler, run_seed, slowdown_limit)
 
 SCHEDULES = ["none", "noise", "pct"]
@@ -186,7 +186,7 @@ def test_a_failure_beside_another_copy_is_rechecked_alone_unless_its_run_had_a_t
         s = Scheduler(make_tests("a"), lambda t: ["none"], 1, runs=3, deadline=None, bucket_id=key)
         finish_record(s, s.next(), outcome="fail", findings=findings, overlapped=True)
         planned = drain(s, lambda p: ("pass", 2, ()))
-        assert sum(p.purpose == ALONE for p in planned) == alone, findings
+        assert sum(p.purpose == Purpose.ALONE for p in planned) == alone, findings
         assert (s.one_at_a_time() == ["a"]) == bool(alone)
 
 

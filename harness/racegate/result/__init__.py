@@ -9,8 +9,9 @@ The names below are the package's interface: `from racegate.result import Result
 from racegate.result.assemble import (bucket_evidence, bucket_result, build_result, discovery_curve,
                                       discovery_curve_seconds, strategy_stats, unfinished_after, verification_spent,
                                       with_baseline)
+from racegate.model import VERIFICATION_PURPOSES
 from racegate.result.codec import SCHEMA, load, save
-from racegate.result.model import (VERIFICATION_PURPOSES, BucketResult, Cost, Evidence, Excerpt, FirstSeen, Result,
+from racegate.result.model import (BucketResult, Cost, Evidence, Excerpt, FirstSeen, Result,
                                    RunConfig, Spent, StrategyStats, Summary, SuppressionResult, Symptom, TestResult,
                                    added)
 

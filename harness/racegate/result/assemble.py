@@ -16,8 +16,8 @@ from racegate.advice import advice_for
 from racegate.bucket import Bucket, end_order
 from racegate.kinds import FAILURE_KINDS
 from racegate.library_reports import BY_RULE
-from racegate.model import CUT, RunRecord
-from racegate.result.model import (VERIFICATION_PURPOSES, BucketResult, Cost, Evidence, FirstSeen, Result, RunConfig,
+from racegate.model import VERIFICATION_PURPOSES, Outcome, RunRecord
+from racegate.result.model import (BucketResult, Cost, Evidence, FirstSeen, Result, RunConfig,
                                    Spent, StrategyStats, SuppressionResult, Symptom, TestResult)
 from racegate.signature import SIGNATURE_VERSION
 from racegate.sourcetree import SourceReader
@@ -101,9 +101,9 @@ def bucket_evidence(bucket: Bucket, records: list[RunRecord], ended_by: str | No
     """What a bucket rests on beside the runs that showed it. `ended_by`: why the session ended, when something
     other than running out of work ended it."""
     first = bucket.found
-    plain = [r for r in records if r.test in bucket.tests and r.strategy == NONE and r.outcome != CUT]
+    plain = [r for r in records if r.test in bucket.tests and r.strategy == NONE and r.outcome != Outcome.CUT]
     replays = [r for r in records if r.test == first.test and r.seed == first.seed
-               and r.strategy == first.strategy and r.run != first.run and r.outcome != CUT]
+               and r.strategy == first.strategy and r.run != first.run and r.outcome != Outcome.CUT]
     seen_plain = sum(r.run in bucket.runs for r in plain)
     skipped: tuple[str, ...] = ()
     found = bucket.seconds
@@ -124,7 +124,7 @@ def strategy_stats(records: list[RunRecord], first_found: Iterable[str]) -> dict
     for r in records:
         entry = stats.setdefault(r.strategy, StrategyStats(seconds=0.0))
         entry.runs += 1
-        entry.failed_runs += r.outcome not in ("pass", CUT)
+        entry.failed_runs += r.outcome.is_failure
         entry.seconds = round((entry.seconds or 0.0) + r.duration, 3)
     for strategy in first_found:
         stats[strategy].buckets_first_found += 1
@@ -163,7 +163,7 @@ def discovery_curve_seconds(buckets: Iterable[BucketResult], wall_seconds: float
 def unfinished_after(records: list[RunRecord]) -> float | None:
     """The seconds after which a test's plain run was stopped at its timeout, when that is all its runs did: it
     never finished under TSan (the scheduler does not repeat it). None when some run completed otherwise."""
-    completed = [r for r in records if r.outcome != CUT]
+    completed = [r for r in records if r.outcome != Outcome.CUT]
     if not completed or any(r.outcome != "timeout" for r in completed):
         return None
     plain = [r for r in completed if r.strategy == NONE]
@@ -172,7 +172,7 @@ def unfinished_after(records: list[RunRecord]) -> float | None:
 
 def verification_spent(records: Iterable[RunRecord]) -> dict[str, Spent]:
     """What the runs that weighed findings cost, per purpose; every purpose listed, so 0 reads as none."""
-    spent = {purpose: Spent() for purpose in VERIFICATION_PURPOSES}
+    spent: dict[str, Spent] = {purpose: Spent() for purpose in VERIFICATION_PURPOSES}
     for r in records:
         if r.purpose in spent:
             spent[r.purpose].add(1, r.duration)

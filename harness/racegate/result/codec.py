@@ -13,7 +13,7 @@ from racegate.advice import Advice, advice_for
 from racegate.errors import RacegateError
 from racegate.jsonfile import JsonReader, read_json, write_json
 from racegate.library_reports import BY_RULE, LibraryIssue
-from racegate.model import CUT, OUTCOMES, SourceFrame, StackTrace
+from racegate.model import OUTCOMES, Outcome, SourceFrame, StackTrace
 from racegate.result.model import (BucketResult, Cost, Evidence, Excerpt, FirstSeen, Result, RunConfig, Spent,
                                    StrategyStats, SuppressionResult, Symptom, TestResult)
 from racegate.signature import SIGNATURE_VERSION
@@ -206,7 +206,7 @@ def _strategy_json(s: StrategyStats) -> dict:
 
 def _outcomes_json(outcomes: dict[str, int]) -> dict[str, int]:
     # "cut" came after schema 1's first five outcomes: written when it happened, so older files write back as read.
-    return {o: n for o, n in outcomes.items() if o != CUT or n}
+    return {o: n for o, n in outcomes.items() if o != Outcome.CUT or n}
 
 
 def _config_json(c: RunConfig) -> dict:
@@ -258,7 +258,7 @@ def _test_from(r: JsonReader, value: Any, where: str) -> TestResult:
     if not name:
         raise r.fail(where, "name", "a test name")
     given = r.obj(d, "outcomes", where)
-    outcomes = {o: r.opt(given, o, int, 0, f"{where}.outcomes") for o in OUTCOMES}
+    outcomes: dict[str, int] = {o: r.opt(given, o, int, 0, f"{where}.outcomes") for o in OUTCOMES}
     runs = r.opt(d, "runs", int, sum(outcomes.values()), where)
     return TestResult(
         name=name, runs=runs, outcomes=outcomes, threads=r.nullable(d, "threads", int, where),

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 from racegate import __version__
 from racegate.errors import RacegateError
-from racegate.model import CUT, NOT_BUILT, OUTCOMES, Excerpt, RunRecord, SourceFrame, StackTrace, TestCase
+from racegate.model import (NOT_BUILT, OUTCOMES, BucketStatus, Excerpt, Outcome, RunRecord, SourceFrame, StackTrace,
+                            TestCase)
 from racegate.stats import new_bucket_chance
 from racegate.suppressions import UNCOUNTED_TYPE
 
@@ -54,11 +55,6 @@ class Spent:
         self.seconds = round(self.seconds + seconds, 3)
 
 
-# The purposes of runs planned to weigh a finding rather than to search (PlannedRun.purpose): plain re-checks of a
-# failure seen only under perturbation, and replays of its seed.
-VERIFICATION_PURPOSES = ("recheck", "replay", "alone")
-
-
 @dataclass
 class TestResult:
     """One test: how its runs went, and what `racegate replay` needs to run it again."""
@@ -67,7 +63,7 @@ class TestResult:
 
     name: str
     runs: int
-    outcomes: dict[str, int]  # every OUTCOMES key
+    outcomes: dict[str, int]  # every OUTCOMES key (the Outcome members; their strings in a hand-made one)
     threads: int | None = None  # most threads alive at once, when known
     mean_seconds: float = 0.0
     command: list[str] = field(default_factory=list)
@@ -99,11 +95,11 @@ class TestResult:
 
     @property
     def failed_runs(self) -> int:
-        return sum(n for outcome, n in self.outcomes.items() if outcome not in ("pass", CUT))
+        return sum(n for outcome, n in self.outcomes.items() if Outcome(outcome).is_failure)
 
     @property
     def cut_runs(self) -> int:
-        return self.outcomes.get(CUT, 0)
+        return self.outcomes.get(Outcome.CUT, 0)
 
     @property
     def completed_runs(self) -> int:
@@ -127,7 +123,7 @@ class TestResult:
 
     @classmethod
     def from_runs(cls, test: TestCase, records: list[RunRecord]) -> TestResult:
-        outcomes = Counter({o: 0 for o in OUTCOMES})
+        outcomes: Counter[str] = Counter({o: 0 for o in OUTCOMES})
         outcomes.update(r.outcome for r in records)
         threads = [r.threads for r in records if r.threads is not None]
         peaks = [r.peak_memory for r in records if r.peak_memory is not None]
@@ -192,6 +188,8 @@ class Evidence:
     # session ended before they ran: which are missing (VERIFICATION_PURPOSES) and why the session ended
     # ("budget", "interrupt", or "confident": --until-confident's estimate fell below its threshold).
     # Empty and None otherwise, and in results of earlier releases.
+    # Strings as the file holds them (Purpose, EndedBy values; a later release's may be others, which reports
+    # name in general words).
     skipped: tuple[str, ...] = ()
     ended_by: str | None = None
 
@@ -244,9 +242,9 @@ class BucketResult:
     # Runs racegate cut (the deadline, a slowdown limit) that printed it before they were stopped: the reports
     # count, the runs are no sample of the test; 0 in results of earlier releases, which counted them above.
     cut_runs_with_bucket: int = 0
-    # Why it fails the gate or does not (gate.status: "new", "baselined", "library", "timing-sensitive"), decided
+    # Why it fails the gate or does not (gate.status), decided
     # when the result is assembled or loaded; not written, since it follows from the fields above and the config.
-    status: str = "new"
+    status: BucketStatus = BucketStatus.NEW
 
     def symptom(self, runs_with_cause: int) -> Symptom:
         """This failure bucket as a symptom of a race that showed in `runs_with_cause` of its runs."""
@@ -446,13 +444,13 @@ class Result:
         Tests not built are not among them: the built ones' verdict is the session's (contract, partial builds)."""
         return [t for t in self.tests if not t.covered and not t.unbuilt]
 
-    def status(self, bucket: BucketResult) -> str:
+    def status(self, bucket: BucketResult) -> BucketStatus:
         """Why a bucket fails the gate or does not, as gate.status decided it for this result."""
         return bucket.status
 
     def gates(self, bucket: BucketResult) -> bool:
         """Whether the bucket fails the gate."""
-        return bucket.status == "new"
+        return bucket.status.gates
 
     @property
     def known_buckets(self) -> int:
