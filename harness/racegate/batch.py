@@ -32,7 +32,7 @@ from typing import Callable, Iterator
 from racegate import failure
 from racegate.analyse import Stretch, analyse_run, run_analysed, sign_report, suppressed
 from racegate.execute import DEFAULT_TIMEOUT, Execution, Executor, Stopped
-from racegate.model import Finding, Outcome, PlannedRun, RunRecord, TestCase, TsanReport
+from racegate.model import Finding, Outcome, PlannedBatch, PlannedRun, RunRecord, TestCase, TsanReport
 from racegate.run_env import replay_env
 from racegate.frameworks import of_test
 from racegate.frameworks.framework import Framework
@@ -46,13 +46,6 @@ OUTSIDE = " (outside its tests)"
 OUTSIDE_NOTE = ("TSan reports printed by a batched first-pass process outside any one of its tests (before the "
                 "first, between two, after the last, or from a thread that outlived its test); they belong to "
                 "the executable as a whole")
-
-
-@dataclass(frozen=True)
-class PlannedBatch:
-    """The first runs of tests of one executable, to run in one process (several when one crashes)."""
-
-    runs: tuple[PlannedRun, ...]
 
 
 def batch_key(test: TestCase) -> tuple | None:

@@ -8,7 +8,7 @@ from pathlib import Path
 from racegate import outdir
 from racegate.kinds import FAILURE_KINDS, severity
 from racegate.model import Finding, Outcome, RunRecord
-from racegate.signature import kind_family
+from racegate.signature_rules import kind_family
 
 
 @dataclass

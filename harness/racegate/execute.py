@@ -17,7 +17,8 @@ from typing import Callable, Iterator
 from racegate import memory, outdir
 from racegate.stall import StallWatch
 from racegate.model import CutCause, PlannedRun
-from racegate.run_env import prepare_planned_run, run_timeout
+from racegate.run_env import prepare_planned_run
+from racegate.strategies import run_timeout
 
 DEFAULT_TIMEOUT = 300.0  # seconds, for tests without a TIMEOUT property
 # What is kept of a test's output: its start and its end, which is where failures and summaries are.

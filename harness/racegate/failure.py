@@ -11,7 +11,8 @@ from racegate.failure_rules import (FAILURE_RULES, SLOWDOWN_FACTORS, TIMING_LABE
                                     SIGNAL_REPORT, VALUES_START, FailureRule, TimingRule)
 from racegate.kinds import CRASH
 from racegate.model import Finding, Frame, Outcome, SourceFrame, StackTrace, TestCase
-from racegate.signature import CURRENT, LEGACY, V1, V2, V3, bucket_id, describe, side_key, source_frame
+from racegate.signature import describe, side_key, source_frame
+from racegate.signature_rules import CURRENT, LEGACY, V1, V2, V3, bucket_id
 from racegate.tsan_parse import parse_frame
 
 # TSan's default `exitcode`: the process exits with it when it printed reports.

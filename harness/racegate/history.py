@@ -20,7 +20,7 @@ from typing import Callable, Iterable
 from racegate.errors import RacegateError
 from racegate.jsonfile import JsonReader, write_json
 from racegate.model import Finding, Outcome, RunRecord
-from racegate.signature import LEGACY, SIGNATURE_VERSION
+from racegate.signature_rules import LEGACY, SIGNATURE_VERSION
 
 HISTORY_VERSION = 1
 HISTORY_KEY = "racegate_history"

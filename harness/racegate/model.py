@@ -4,6 +4,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
+from racegate.signature_rules import bucket_id
+
 
 class Word(str, enum.Enum):
     """A value of one of the result's vocabularies: equal to, hashed, printed and written to JSON as the string
@@ -73,7 +75,7 @@ class EndedBy(Word):
 
 
 class BucketStatus(Word):
-    """Why a bucket fails the gate or does not (gate.status decides which)."""
+    """Why a bucket fails the gate or does not (result/policy.status decides which)."""
 
     NEW = "new"  # it fails the gate
     BASELINED = "baselined"
@@ -128,6 +130,13 @@ class PlannedRun:
     # > 0: a batched first pass of this many tests in one process (batch.py): TSan reports into the output
     # stream, between the tests' markers, gtest writes a JSON file, and the timeouts are per test.
     batch: int = 0
+
+
+@dataclass(frozen=True)
+class PlannedBatch:
+    """The first runs of tests of one executable, to run in one process (several when one crashes)."""
+
+    runs: tuple[PlannedRun, ...]
 
 
 @dataclass(frozen=True)
@@ -232,8 +241,6 @@ class Finding:
 
     def __post_init__(self) -> None:
         if not self.id:
-            # Imported here: signature.py builds findings and imports this module.
-            from racegate.signature import bucket_id
             self.id = bucket_id(self.kind, self.signature)
 
     @property

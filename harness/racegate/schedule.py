@@ -10,14 +10,12 @@ from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Callable
 
-from racegate.batch import PlannedBatch
 from racegate.history import History, TestHistory, aliases, is_hit
 from racegate.kinds import FAILURE_KINDS
-from racegate.model import CutCause, Outcome, PlannedRun, Purpose, RunRecord, TestCase
-from racegate.run_env import run_timeout
-from racegate.signature import SIGNATURE_VERSION
+from racegate.model import CutCause, Outcome, PlannedBatch, PlannedRun, Purpose, RunRecord, TestCase
+from racegate.signature_rules import SIGNATURE_VERSION
 from racegate.stats import cautious_new_bucket_chance
-from racegate.strategies import NONE, SHIM_STRATEGIES
+from racegate.strategies import NONE, SHIM_STRATEGIES, run_timeout
 
 DEFAULT_RUNS = 10
 CONFIDENT_MAX_RUNS = 1000  # per test, for --until-confident without --runs or --time-budget

@@ -15,13 +15,13 @@ from racegate import copies, memory, outdir, steady_crash
 from racegate.advice import interference_advice, steady_crash_advice
 from racegate import result as results
 from racegate.analyse import run_analysed
-from racegate.batch import OUTSIDE_NOTE, BatchResult, PlannedBatch, plan_batches, run_batch
+from racegate.batch import OUTSIDE_NOTE, BatchResult, plan_batches, run_batch
 from racegate.bucket import Bucketer
 from racegate.execute import Executor, Stopped
-from racegate.model import EndedBy, RunRecord, TestCase
+from racegate.model import EndedBy, PlannedBatch, RunRecord, TestCase
 from racegate.progress import Progress
 from racegate.schedule import DEFAULT_RUNS, Scheduler
-from racegate.signature import bucket_id
+from racegate.signature_rules import bucket_id
 from racegate.suppressions import SuppressionFile
 
 

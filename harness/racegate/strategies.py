@@ -26,6 +26,7 @@ SHIM_STRATEGIES = (PIN, NOISE, PCT, PREEMPT)  # the strategies the shim carries 
 
 # The TSan runtime flag tsan-delay sets (LLVM 23+).
 TSAN_DELAY_FLAG = "enable_adaptive_delay"
+GTEST_REPEAT = 20  # iterations per process under repeat-in-process
 
 
 def probe_applicable_strategies(test_command: list[str], wanted: Iterable[str] = STRATEGIES) -> list[str]:
@@ -54,3 +55,8 @@ def probe_strategies_for_test(test: TestCase, wanted: list[str], have_shim: bool
     if not have_shim:
         applicable -= set(SHIM_STRATEGIES)
     return [s for s in wanted if s in applicable] or [NONE]
+
+
+def run_timeout(strategy: str, one_pass: float) -> float:
+    """The timeout of a run whose test, run once, may take `one_pass` seconds."""
+    return one_pass * GTEST_REPEAT if strategy == REPEAT_IN_PROCESS else one_pass

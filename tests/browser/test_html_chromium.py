@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from racegate.reporters import RenderOptions, html
-from racegate.result import Result
 from samples_helpers import FIXTURES
+from racegate.result.codec import result_from_json
 
 pytestmark = pytest.mark.browser
 
@@ -47,7 +47,7 @@ def page(tmp_path: Path) -> Path:
     if not os.path.exists(CHROMIUM):
         pytest.skip("chromium is not installed")
     text = (FIXTURES / "result_samples.json").read_text(encoding="utf-8")
-    result = Result.from_json(json.loads(text.replace("/home/ci/project", str(FIXTURES / "project"))))
+    result = result_from_json(json.loads(text.replace("/home/ci/project", str(FIXTURES / "project"))))
     out = Path(os.environ.get("RACEGATE_ARTIFACTS") or tmp_path / "artifacts")
     out.mkdir(parents=True, exist_ok=True)
     path = out / "racegate.html"

@@ -14,7 +14,7 @@ import pytest
 
 from racegate.replay import replay
 from racegate.result import Result, load
-from racegate.signature import V2, bucket_id
+from racegate.signature_rules import V2, bucket_id
 from samples_helpers import LAUNCHER, default_sigint, process_ends
 
 pytestmark = pytest.mark.e2e

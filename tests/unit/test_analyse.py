@@ -10,7 +10,7 @@ from racegate.errors import RacegateError
 from racegate.execute import Execution
 from racegate.model import PlannedRun, TestCase
 from racegate.run_env import prepare_planned_run
-from racegate.signature import bucket_id
+from racegate.signature_rules import bucket_id
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 COMPILERS = ("clang14", "clang19", "gcc12")

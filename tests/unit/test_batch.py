@@ -10,10 +10,10 @@ import pytest
 
 from racegate import analyse, batch
 from racegate.execute import Execution
-from racegate.model import CutCause, PlannedRun, TestCase
+from racegate.model import CutCause, PlannedBatch, PlannedRun, TestCase
 from racegate.run_env import prepare_planned_run
 from racegate.schedule import Scheduler
-from racegate.signature import bucket_id
+from racegate.signature_rules import bucket_id
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 EXE = "/b/suite_test"
@@ -225,7 +225,7 @@ def test_the_scheduler_hands_out_batches_first_and_their_tests_count_as_started(
     scheduler = Scheduler(tests, lambda t: ["noise"], master_seed=1, runs=2, deadline=None)
     scheduler.add_batches(batch.plan_batches(tests, jobs=2))
     first, second = scheduler.next(), scheduler.next()
-    assert isinstance(first, batch.PlannedBatch) and isinstance(second, batch.PlannedBatch)
+    assert isinstance(first, PlannedBatch) and isinstance(second, PlannedBatch)
     planned = [p for b in (first, second) for p in b.runs]
     assert [p.test.name for p in planned] == [f"S.T{i}" for i in range(4)]
     assert {p.strategy for p in planned} == {"none"} and len({p.run for p in planned}) == 4

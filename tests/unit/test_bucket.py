@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from racegate.bucket import Bucketer, SymptomOf
 from racegate.model import Finding, RunRecord
-from racegate.signature import bucket_id
+from racegate.signature_rules import bucket_id
 
 RACE = ("data race", ["a.cpp:Cache::put", "a.cpp:Cache::get"])
 OTHER_RACE = ("data race", ["b.cpp:Log::write", "b.cpp:Log::flush"])

@@ -25,7 +25,7 @@ def cut_only(name: str, seconds: float = 61.5) -> TestResult:
 def test_a_test_whose_every_run_was_cut_is_not_covered_and_the_gate_exits_3():
     result = make_result([entry_for_test("Short", 20, 0), cut_only("Long")], [])
     assert [t.name for t in result.uncovered] == ["Long"] and result.summary.uncovered == 1
-    assert gate.verdict_state(result) == "uncovered" and gate.exit_code(result) == EXIT_UNCOVERED
+    assert result.verdict_state == "uncovered" and gate.exit_code(result) == EXIT_UNCOVERED
     console = render("console", result, RenderOptions())
     assert "PASS" not in console
     assert "NOT COVERED: 1 of 2 tests completed no run, so nothing speaks for it" in console

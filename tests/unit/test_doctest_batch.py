@@ -13,7 +13,7 @@ from racegate.frameworks import doctest_xml
 from racegate.execute import Execution
 from racegate.model import PlannedRun, TestCase
 from racegate.run_env import prepare_planned_run
-from racegate.signature import bucket_id
+from racegate.signature_rules import bucket_id
 
 from samples_helpers import CORPUS
 

@@ -13,6 +13,7 @@ from racegate.tsan_parse import parse_reports
 
 from result_factory import bucket, make_result, entry_for_test
 from samples_helpers import CORPUS, CORPUS_COMPILERS
+from racegate.result.codec import result_from_json, result_json
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
@@ -94,7 +95,7 @@ def test_a_baseline_of_signature_v2_ids_still_knows_every_bucket(tmp_path):
 
 def test_known_library_reports_and_timing_sensitive_failures_pass_unless_asked_and_every_part_shows_it():
     from racegate.library_reports import BY_RULE
-    from racegate.result import Result, RunConfig
+    from racegate.result import RunConfig
 
     library = bucket("aaaa00000001", "T.a", 2, library_issue=next(iter(BY_RULE.values())))
     timing = bucket("bbbb00000002", "T.a", 1, kind="test failure", timing_sensitive=True)
@@ -104,7 +105,7 @@ def test_known_library_reports_and_timing_sensitive_failures_pass_unless_asked_a
     # The verdict orders the buckets (gating first) and is what the summary counts and the reporters show.
     assert [result.status(b) for b in result.buckets] == ["new", "library", "timing-sensitive"]
     assert result.summary.new_buckets == 1 and result.known_buckets == 2 and gate.exit_code(result) == 1
-    again = Result.from_json(json.loads(json.dumps(result.to_json())))
+    again = result_from_json(json.loads(json.dumps(result_json(result))))
     assert [b.status for b in again.buckets] == ["new", "library", "timing-sensitive"]
     strict = make_result(tests, [library, timing, plain], config=RunConfig(strict=True, gate_library_reports=True))
     assert [b.status for b in strict.buckets] == ["new"] * 3

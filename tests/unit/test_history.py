@@ -9,12 +9,12 @@ from collections import Counter
 import pytest
 
 from racegate import history as histories
-from racegate.batch import PlannedBatch
+from racegate.model import PlannedBatch
 from racegate.history import History, HistoryError, StrategyHistory, TestHistory
 from racegate.model import Finding, RunRecord, TestCase
 from racegate.schedule import Scheduler
 from racegate.session import Session, SessionConfig
-from racegate.signature import LEGACY, SIGNATURE_VERSION, bucket_id
+from racegate.signature_rules import LEGACY, SIGNATURE_VERSION, bucket_id
 
 from samples_helpers import racegate
 

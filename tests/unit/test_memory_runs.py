@@ -14,8 +14,9 @@ from racegate.analyse import analyse_run
 from racegate.execute import Executor, Stopped
 from racegate.model import CutCause, PlannedRun, RunRecord, TestCase
 from racegate.reporters import console, sentences
-from racegate.result import Result, TestResult
+from racegate.result import TestResult
 from result_factory import entry_for_test, make_result
+from racegate.result.codec import result_from_json, result_json
 
 MIB = 1 << 20
 
@@ -97,12 +98,12 @@ def test_the_result_keeps_the_largest_peak_and_old_files_have_none():
     runs = [record(0, 300 * MIB), record(1, 500 * MIB), record(2, None)]
     entry = TestResult.from_runs(TestCase("T.a", ("./t",)), runs)
     assert entry.peak_memory == 500 * MIB
-    data = json.loads(json.dumps(make_result([entry], []).to_json()))
+    data = json.loads(json.dumps(result_json(make_result([entry], []))))
     assert data["tests"][0]["peak_memory"] == 500 * MIB
-    assert Result.from_json(data).tests[0].peak_memory == 500 * MIB
-    old = make_result([entry_for_test("T.b", 3, 0)], []).to_json()
+    assert result_from_json(data).tests[0].peak_memory == 500 * MIB
+    old = result_json(make_result([entry_for_test("T.b", 3, 0)], []))
     assert "peak_memory" not in old["tests"][0]
-    assert Result.from_json(old).tests[0].peak_memory is None
+    assert result_from_json(old).tests[0].peak_memory is None
     merged = entry.merged(entry_for_test("T.a", 2, 0))
     assert merged.peak_memory == 500 * MIB
 

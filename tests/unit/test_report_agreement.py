@@ -21,7 +21,7 @@ from racegate.reporters.text import percent, seconds
 from racegate.reporters.view import discovery_steps
 from racegate.result import RunConfig, load, save
 from racegate.session import Session, SessionConfig
-from racegate.signature import bucket_id
+from racegate.signature_rules import bucket_id
 
 TESTS = ("Alpha", "Beta", "Gamma")
 

@@ -10,22 +10,9 @@ from hypothesis import strategies as st
 from racegate import signature as signature_module
 from racegate.bucket import Bucketer
 from racegate.model import ACCESS, PREVIOUS, Frame, RunRecord, TsanReport
-from racegate.signature import (
-    ALLOCATOR_WRAPPERS,
-    LOST_STACK,
-    SIGNATURE_VERSION,
-    TRUNCATED,
-    V1,
-    V2,
-    V3,
-    bucket_id,
-    finding_from_report,
-    is_allocator_wrapper,
-    is_project_frame,
-    leaf_name,
-    qualified_name,
-    signature,
-)
+from racegate.signature import (ALLOCATOR_WRAPPERS, LOST_STACK, TRUNCATED, finding_from_report, is_allocator_wrapper,
+                                is_project_frame, leaf_name, qualified_name, signature)
+from racegate.signature_rules import SIGNATURE_VERSION, V1, V2, V3, bucket_id
 from racegate.tsan_parse import parse_reports
 from samples_helpers import CORPUS
 from samples_helpers import CORPUS_COMPILERS as COMPILERS

@@ -1,7 +1,6 @@
 """Grouped plain-text summary the CLI prints: one block per bucket, then tests, strategies, estimate, verdict."""
 from __future__ import annotations
 
-from racegate import gate
 from racegate.reporters.interface import RenderOptions
 from racegate.reporters.sentences import (
     budget_line, coverage_notes, discovery_line, per_strategy, suppressions_summary, verdict
@@ -42,7 +41,7 @@ def render(result: Result, options: RenderOptions | None = None) -> str:
     out += [f"note: {one_line(note)}" for note in coverage_notes(result)]
     out += _cost_lines(result)
     out.append(f"Good-Turing: chance the next run finds a new bucket: {percent(summary.new_bucket_chance)}")
-    out.append(paint(verdict(result), VERDICT[gate.verdict_state(result)].color))
+    out.append(paint(verdict(result), VERDICT[result.verdict_state].color))
     return "\n".join(out) + "\n"
 
 

@@ -7,7 +7,6 @@ import html
 from pathlib import Path
 from typing import Callable, Sequence
 
-from racegate import gate
 from racegate.model import OUTCOMES, SourceFrame, StackTrace
 from racegate.reporters.interface import RenderOptions
 from racegate.reporters.sentences import (
@@ -54,7 +53,7 @@ def render(result: Result, options: RenderOptions | None = None) -> str:
     )
     sources = _Sources(result.config)
     views = by_severity(result)
-    state = VERDICT[gate.verdict_state(result)].css
+    state = VERDICT[result.verdict_state].css
     verdict_text = verdict(result)
     parts = [
         "<!DOCTYPE html>",

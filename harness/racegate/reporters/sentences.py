@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections import Counter
 
-from racegate import gate
 from racegate.reporters.text import count_of, seconds
 from racegate.reporters.view import discovery_steps
 from racegate.memory import gib
@@ -17,9 +16,9 @@ def verdict(result: Result) -> str:
     new = result.summary.new_buckets
     known = result.known_buckets
     tail = " (interrupted: partial results)" if result.interrupted else ""
-    if gate.failing(result):
+    if result.failing:
         return f"FAIL: {count_of(new, 'new problem')} ({known} known){tail}"
-    if gate.undecided(result):
+    if result.undecided:
         # Never PASS: a pass would rest on nothing for these tests (uncovered_notes names them and the fix).
         n, total = len(result.uncovered), len(result.tests)
         return (f"NOT COVERED: {n} of {total} {'test' if total == 1 else 'tests'} completed no run, so nothing "

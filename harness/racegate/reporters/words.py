@@ -31,7 +31,7 @@ STATUS: dict[str, StatusWords] = {
 
 @dataclass(frozen=True)
 class VerdictLook:
-    """How each format marks the session's verdict (gate.verdict_state)."""
+    """How each format marks the session's verdict (Result.verdict_state)."""
 
     color: str  # the console's
     icon: str  # Markdown's

@@ -11,15 +11,16 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Iterable
 
-from racegate import __version__, gate, outdir
+from racegate import __version__, outdir
 from racegate.advice import advice_for
 from racegate.bucket import Bucket, end_order
 from racegate.kinds import FAILURE_KINDS
 from racegate.library_reports import BY_RULE
 from racegate.model import VERIFICATION_PURPOSES, Outcome, RunRecord
+from racegate.result import policy
 from racegate.result.model import (BucketResult, Cost, Evidence, FirstSeen, Result, RunConfig,
                                    Spent, StrategyStats, SuppressionResult, Symptom, TestResult)
-from racegate.signature import SIGNATURE_VERSION
+from racegate.signature_rules import SIGNATURE_VERSION
 from racegate.sourcetree import SourceReader
 from racegate.stats import discovery_points
 from racegate.steady_crash import SteadyCrash
@@ -64,13 +65,13 @@ def with_baseline(result: Result, known: dict[str, dict]) -> Result:
 
 
 def _marked(bucket: BucketResult, known: dict[str, dict]) -> BucketResult:
-    entry = gate.known_entry(bucket, known)
+    entry = policy.known_entry(bucket, known)
     return replace(bucket, new=entry is None, baseline_note=str(entry.get("note", "")) if entry is not None else None)
 
 
 def _decided(buckets: Iterable[BucketResult], config: RunConfig) -> list[BucketResult]:
     """Each bucket with the gate's verdict, gating buckets first, then the most frequent: racegate.json's order."""
-    decided = [replace(b, status=gate.status(b, config)) for b in buckets]
+    decided = [replace(b, status=policy.status(b, config)) for b in buckets]
     return sorted(decided, key=lambda b: (b.status != "new", -b.runs_with_bucket, b.id))
 
 

@@ -8,15 +8,16 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
-from racegate import __version__, gate
+from racegate import __version__
 from racegate.advice import Advice, advice_for
 from racegate.errors import RacegateError
 from racegate.jsonfile import JsonReader, read_json, write_json
 from racegate.library_reports import BY_RULE, LibraryIssue
 from racegate.model import OUTCOMES, Outcome, SourceFrame, StackTrace
+from racegate.result import policy
 from racegate.result.model import (BucketResult, Cost, Evidence, Excerpt, FirstSeen, Result, RunConfig, Spent,
                                    StrategyStats, SuppressionResult, Symptom, TestResult)
-from racegate.signature import SIGNATURE_VERSION
+from racegate.signature_rules import SIGNATURE_VERSION
 from racegate.stats import discovery_points
 from racegate.steady_crash import SteadyCrash
 
@@ -139,7 +140,7 @@ def result_from_json(data: Any, source: str = "the result") -> Result:
     tool = r.obj(data, "tool")
     config = _config_from(r, r.obj(data, "config"))
     return Result(
-        config=config, tests=tests, buckets=[replace(b, status=gate.status(b, config)) for b in buckets],
+        config=config, tests=tests, buckets=[replace(b, status=policy.status(b, config)) for b in buckets],
         strategies=strategies,
         discovery=discovery, wall_seconds=r.opt(summary, "wall_seconds", float, 0.0, "summary"),
         interrupted=r.opt(summary, "interrupted", bool, False, "summary"),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Iterable
 
 from racegate import __version__
 from racegate.errors import RacegateError
@@ -242,7 +242,7 @@ class BucketResult:
     # Runs racegate cut (the deadline, a slowdown limit) that printed it before they were stopped: the reports
     # count, the runs are no sample of the test; 0 in results of earlier releases, which counted them above.
     cut_runs_with_bucket: int = 0
-    # Why it fails the gate or does not (gate.status), decided
+    # Why it fails the gate or does not (result/policy.status), decided
     # when the result is assembled or loaded; not written, since it follows from the fields above and the config.
     status: BucketStatus = BucketStatus.NEW
 
@@ -445,12 +445,28 @@ class Result:
         return [t for t in self.tests if not t.covered and not t.unbuilt]
 
     def status(self, bucket: BucketResult) -> BucketStatus:
-        """Why a bucket fails the gate or does not, as gate.status decided it for this result."""
+        """Why a bucket fails the gate or does not, as result/policy.status decided it for this result."""
         return bucket.status
 
     def gates(self, bucket: BucketResult) -> bool:
         """Whether the bucket fails the gate."""
         return bucket.status.gates
+
+    @property
+    def failing(self) -> bool:
+        """Whether the gate fails: some bucket gates (races and test failures are both buckets)."""
+        return any(self.gates(b) for b in self.buckets)
+
+    @property
+    def undecided(self) -> bool:
+        """Whether the gate could not decide: no new problem, but some selected test completed no run."""
+        return not self.failing and bool(self.uncovered)
+
+    @property
+    def verdict_state(self) -> str:
+        """The session's verdict in one word, which every report's colour or icon reads: "fail", "uncovered" (no
+        new problem, but the gate could not decide for some test) or "pass"."""
+        return "fail" if self.failing else "uncovered" if self.undecided else "pass"
 
     @property
     def known_buckets(self) -> int:
@@ -484,19 +500,6 @@ class Result:
         if len(matches) > 1:
             raise RacegateError(f"bucket prefix {prefix!r} is ambiguous: {', '.join(b.id for b in matches[:5])}")
         return matches[0]
-
-    def to_json(self) -> dict:
-        """racegate.json's data (result/codec.py)."""
-        # Imported here: the codec is built on this model, and this method only spares the callers that hold a
-        # Result the import of the codec.
-        from racegate.result.codec import result_json
-        return result_json(self)
-
-    @classmethod
-    def from_json(cls, data: Any, source: str = "the result") -> Result:
-        """A racegate.json of any release (result/codec.py)."""
-        from racegate.result.codec import result_from_json
-        return result_from_json(data, source)
 
 
 def _timed(test: TestResult) -> bool:

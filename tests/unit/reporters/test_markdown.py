@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 from racegate.reporters import markdown
-from racegate.result import Result
 
 from conftest import HOSTILE
+from racegate.result.codec import result_from_json
 
 
 def test_md_escapes_markup_and_markdown():
@@ -12,7 +12,7 @@ def test_md_escapes_markup_and_markdown():
 
 
 def test_sample_summary_has_tables_and_escaped_details(sample, options):
-    text = markdown.render(Result.from_json(sample), options)
+    text = markdown.render(result_from_json(sample), options)
     assert text.startswith("## :x: racegate: FAIL")
     assert "| tests | runs |" in text and "### Tests" in text and "### Strategies" in text
     assert text.count("<details>") == len(sample["buckets"])
@@ -27,14 +27,14 @@ def test_sample_summary_has_tables_and_escaped_details(sample, options):
 
 
 def test_500_buckets_stay_under_one_mebibyte(big):
-    text = markdown.render(Result.from_json(big))
+    text = markdown.render(result_from_json(big))
     assert len(text.encode("utf-8")) < 1024 * 1024
     assert "Truncated" in text
     assert text.count("<details>") == text.count("</details>")
 
 
 def test_truncation_note_counts_what_was_left_out(sample):
-    text = markdown.render(Result.from_json(sample), max_bytes=6000)
+    text = markdown.render(result_from_json(sample), max_bytes=6000)
     assert len(text.encode("utf-8")) < 6000 + 1024
     shown = text.count("<details>")
     assert shown < len(sample["buckets"])
@@ -45,11 +45,11 @@ def test_passing_result_says_so(sample):
     for b in sample["buckets"]:
         b["new"] = False
     sample["summary"]["new_buckets"] = 0
-    assert markdown.render(Result.from_json(sample)).startswith("## :white_check_mark: racegate: PASS")
+    assert markdown.render(result_from_json(sample)).startswith("## :white_check_mark: racegate: PASS")
 
 
 def test_single_threaded_passing_tests_fold_into_one_line(sample):
-    text = markdown.render(Result.from_json(sample))
+    text = markdown.render(result_from_json(sample))
     tests_table = text.split("### Tests", 1)[1].split("###", 1)[0]
     assert "MathTest" not in tests_table  # one thread, every run passed
     assert "1 single\\-threaded test passed" in tests_table
@@ -60,7 +60,7 @@ def test_notes_say_what_the_console_says_and_are_escaped(sample):
     from racegate.reporters import html
     from racegate.reporters.sentences import coverage_notes
 
-    result = Result.from_json(sample)
+    result = result_from_json(sample)
     result.tests[0].notes = [f"noise slowed {HOSTILE} past 5x its plain run: noise disabled for it"]
     (note,) = [n for n in coverage_notes(result) if "noise slowed" in n]
     text = markdown.render(result)
