@@ -184,14 +184,13 @@ class Session:
             notes[name] = [OUTSIDE_NOTE]
         tests = []
         for t in every_test:
-            entry = results.TestResult.from_runs(t, by_test[t.name])
-            entry.notes = notes.get(t.name, [])
-            entry.not_repeated = not_repeated.get(t.name)
-            entry.unfinished = results.unfinished_after(by_test[t.name])
+            never = None
             if not by_test[t.name]:
-                entry.not_run = ("the session was interrupted before its first run" if self.interrupted
-                                 else "the time budget ran out before its first run")
-            tests.append(entry)
+                never = ("the session was interrupted before its first run" if self.interrupted
+                         else "the time budget ran out before its first run")
+            tests.append(replace(results.TestResult.from_runs(t, by_test[t.name]), notes=notes.get(t.name, []),
+                                 not_repeated=not_repeated.get(t.name),
+                                 unfinished=results.unfinished_after(by_test[t.name]), not_run=never))
         buckets = list(self.bucketer.buckets.values())
         ended_by = self._ended_by(wall_seconds)
         entries = {b.id: results.bucket_result(b, self.config.out_dir,

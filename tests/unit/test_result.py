@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -166,8 +167,8 @@ def test_the_discovery_curve_in_seconds_steps_at_each_first_sighting_and_ends_at
 
 def test_a_test_merged_from_two_shards_adds_its_seconds_per_strategy():
     one, two = entry_for_test("A.x", 2, 0), entry_for_test("A.x", 3, 1)
-    one.strategies = {"none": Spent(1, 0.5), "noise": Spent(1, 2.0)}
-    two.strategies = {"noise": Spent(2, 1.5), "pct": Spent(1, 4.0)}
+    one = replace(one, strategies={"none": Spent(1, 0.5), "noise": Spent(1, 2.0)})
+    two = replace(two, strategies={"noise": Spent(2, 1.5), "pct": Spent(1, 4.0)})
     merged = one.merged(two)
     assert merged.strategies == {"none": Spent(1, 0.5), "noise": Spent(3, 3.5), "pct": Spent(1, 4.0)}
     assert merged.seconds == 8.0 and one.strategies["noise"] == Spent(1, 2.0)  # the shard's own stays
@@ -245,7 +246,7 @@ def test_a_stored_result_renders_the_same_once_written_back(tmp_path, name):
 
 def test_why_a_test_was_not_repeated_round_trips_and_older_results_have_no_reason():
     single = entry_for_test("T.single", 1, 0)
-    single.not_repeated = "not repeated: one thread"
+    single = replace(single, not_repeated="not repeated: one thread")
     data = result_json(make_result([single, entry_for_test("T.multi", 3, 0)], []))
     assert data["tests"][0]["not_repeated"] == "not repeated: one thread" and "not_repeated" not in data["tests"][1]
     again = result_from_json(json.loads(json.dumps(data)))

@@ -55,7 +55,7 @@ class Spent:
         self.seconds = round(self.seconds + seconds, 3)
 
 
-@dataclass
+@dataclass(frozen=True)
 class TestResult:
     """One test: how its runs went, and what `racegate replay` needs to run it again."""
 

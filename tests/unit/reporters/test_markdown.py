@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from dataclasses import replace
+
 from racegate.reporters import markdown
 
 from conftest import HOSTILE
@@ -61,13 +63,14 @@ def test_notes_say_what_the_console_says_and_are_escaped(sample):
     from racegate.reporters.sentences import coverage_notes
 
     result = result_from_json(sample)
-    result.tests[0].notes = [f"noise slowed {HOSTILE} past 5x its plain run: noise disabled for it"]
+    noted = replace(result.tests[0], notes=[f"noise slowed {HOSTILE} past 5x its plain run: noise disabled for it"])
+    result = replace(result, tests=[noted, *result.tests[1:]])
     (note,) = [n for n in coverage_notes(result) if "noise slowed" in n]
     text = markdown.render(result)
     assert "### Notes" in text and "- " + markdown.md(note) in text and HOSTILE not in text
     page = html.render(result)
     assert '<h2 id="notes">Notes</h2>' in page and HOSTILE not in page
     assert "noise slowed &lt;img src=x onerror=alert(1)&gt; past 5x" in page
-    result.tests[0].notes = []
+    result = replace(result, tests=[replace(noted, notes=[]), *result.tests[1:]])
     assert not coverage_notes(result)  # nothing to say: no section
     assert "### Notes" not in markdown.render(result) and 'id="notes"' not in html.render(result)
