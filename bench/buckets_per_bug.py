@@ -171,7 +171,7 @@ def buckets_now(runs: list[tuple[str, str]], rules: ModuleType | None = None) ->
         for index, (test, log) in enumerate(runs):
             found = [finding_from_report(r, test) for r in parse_reports(log)]
             findings += [(test, f) for f in found]
-            bucketer.add(RunRecord(test=test, run=index, seed=index, schedule="none", command=[], outcome="race",
+            bucketer.add(RunRecord(test=test, run=index, seed=index, strategy="none", command=[], outcome="race",
                                    returncode=66, duration=0.1, log_dir="", findings=found))
     bugs: dict[str, set[str]] = defaultdict(set)
     for test, finding in findings:

@@ -19,7 +19,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "harness"))
 
-from racegate.signature import bucket_id, finding_from_report, signature  # noqa: E402
+from racegate.signature import finding_from_report, signature  # noqa: E402
+from racegate.signature_rules import bucket_id
 from racegate.tsan_parse import parse_reports  # noqa: E402
 
 _VOLATILE = re.compile(r"(?<=pid=)\d+|(?<=tid=)\d+|(?<= at )0x[0-9a-f]+|(?<=\()0x[0-9a-f]+(?=\))")

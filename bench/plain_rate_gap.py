@@ -99,7 +99,7 @@ class Bench:
         with self._lock:
             self._count += 1
             run = self._count
-        plan = PlannedRun(test=self.test, run=run, seed=run, schedule=NONE, preload_shim=False)
+        plan = PlannedRun(test=self.test, run=run, seed=run, strategy=NONE, preload_shim=False)
         with self.executor.run(plan) as execution:
             return TSAN_MARK in execution.tsan_log or TSAN_MARK in execution.output
 

@@ -97,7 +97,7 @@ _CATEGORY_ADVICE = {
         "Use RAII locks (std::lock_guard, std::unique_lock, std::scoped_lock) so every lock is released by the "
         "thread that took it, exactly once; never destroy a mutex another thread may still hold.",
     ),
-    kinds.CRASH_BUG: Advice(
+    kinds.CRASH: Advice(
         "The test crashed in some runs only: a timing-dependent crash, usually memory corruption from a race "
         "or an object used after another thread destroyed it.",
         "Replay the failing run (racegate replay) under a debugger; look for objects shared between threads "

@@ -12,7 +12,7 @@ from racegate import failure, shim
 from racegate.errors import RacegateError
 from racegate.execute import Execution, Executor
 from racegate.library_reports import library_issue
-from racegate.model import CUT, Finding, PlannedRun, RunRecord, TsanReport
+from racegate.model import Finding, Outcome, PlannedRun, RunRecord, TsanReport
 from racegate.run_env import replay_env
 from racegate.signature import finding_from_report
 from racegate.suppressions import matched_counts
@@ -54,7 +54,7 @@ def analyse_run(execution: Execution, stretch: Stretch | None = None) -> RunReco
     failures: list[Finding]
     if execution.cut is not None and (stretch is None or stretch.verdict is None):
         # racegate ended the run: its exit status says nothing of the test; the races it printed still count.
-        outcome, failures = CUT, []
+        outcome, failures = Outcome.CUT, []
     else:
         status, timed_out = _exit(execution, stretch)
         timeout = stretch.timeout if stretch else execution.timeout
@@ -63,17 +63,17 @@ def analyse_run(execution: Execution, stretch: Stretch | None = None) -> RunReco
     # Without the shim (a plain run of a test whose count is known) the run says nothing of its threads.
     threads, unobserved = shim.thread_count(report) if plan.preload_shim else (None, None)
     counted = stretch is None or stretch.counts_suppressions
-    return RunRecord(test=plan.test.name, run=plan.run, seed=plan.seed, schedule=plan.schedule,
+    return RunRecord(test=plan.test.name, run=plan.run, seed=plan.seed, strategy=plan.strategy,
                      command=execution.argv if alone else list(plan.test.command), outcome=outcome,
                      # A batched test's exit status is its process's: said only where it ended the test.
-                     returncode=execution.returncode if alone or outcome in ("crash", "timeout") else None,
+                     returncode=execution.returncode if alone or outcome in (Outcome.CRASH, Outcome.TIMEOUT) else None,
                      duration=execution.duration if stretch is None else round(stretch.seconds, 4), log_dir="",
                      # One thread all along the process: none of its tests had more.
                      threads=threads if alone or threads == 1 else None,
                      threads_unobserved=unobserved if alone else None,
                      findings=findings + failures, env=replay_env(plan.test, execution.env),
-                     schedule_note=report.get("note") if alone else None, cwd=plan.test.cwd,
-                     cut=execution.cut if outcome == CUT else None,
+                     strategy_note=report.get("note") if alone else None, cwd=plan.test.cwd,
+                     cut=execution.cut if outcome == Outcome.CUT else None,
                      suppressed=suppressed(execution) if counted else {},
                      purpose=plan.purpose, peak_memory=execution.peak_memory if alone else None,
                      overlapped=execution.overlapped)
@@ -110,7 +110,7 @@ def run_analysed(executor: Executor, plan: PlannedRun, session_started: float,
     process start one after another, each when the ones before it have had their share of its time."""
     with executor.run(plan) as execution:
         records = read(execution)
-        execution.keep_logs = execution.interrupted or any(r.outcome != "pass" for r in records)
+        execution.keep_logs = execution.interrupted or any(r.outcome != Outcome.PASS for r in records)
     offset = execution.started - session_started
     for record in records:
         record.log_dir = execution.log_dir

@@ -32,7 +32,7 @@ from typing import Callable, Iterator
 from racegate import failure
 from racegate.analyse import Stretch, analyse_run, run_analysed, sign_report, suppressed
 from racegate.execute import DEFAULT_TIMEOUT, Execution, Executor, Stopped
-from racegate.model import CUT, Finding, PlannedRun, RunRecord, TestCase, TsanReport
+from racegate.model import Finding, Outcome, PlannedBatch, PlannedRun, RunRecord, TestCase, TsanReport
 from racegate.run_env import replay_env
 from racegate.frameworks import of_test
 from racegate.frameworks.framework import Framework
@@ -46,13 +46,6 @@ OUTSIDE = " (outside its tests)"
 OUTSIDE_NOTE = ("TSan reports printed by a batched first-pass process outside any one of its tests (before the "
                 "first, between two, after the last, or from a thread that outlived its test); they belong to "
                 "the executable as a whole")
-
-
-@dataclass(frozen=True)
-class PlannedBatch:
-    """The first runs of tests of one executable, to run in one process (several when one crashes)."""
-
-    runs: tuple[PlannedRun, ...]
 
 
 def batch_key(test: TestCase) -> tuple | None:
@@ -199,7 +192,7 @@ def split_execution(execution: Execution, runs: list[PlannedRun], per_test_timeo
     if outside or exit_failures:
         split.outside_test = pseudo
         split.outside = RunRecord(
-            test=pseudo.name, run=execution.plan.run, seed=execution.plan.seed, schedule=execution.plan.schedule,
+            test=pseudo.name, run=execution.plan.run, seed=execution.plan.seed, strategy=execution.plan.strategy,
             command=list(pseudo.command), outcome=_outcome(outside, exit_failures, execution),
             returncode=execution.returncode, duration=0.0, log_dir="", findings=outside + exit_failures,
             env=replay_env(pseudo, execution.env), cwd=pseudo.cwd, cut=execution.cut,
@@ -239,13 +232,13 @@ def _exit_failures(execution: Execution, ran: list[tuple[PlannedRun, Segment]], 
     return findings
 
 
-def _outcome(findings: list[Finding], exit_failures: list[Finding], execution: Execution) -> str:
+def _outcome(findings: list[Finding], exit_failures: list[Finding], execution: Execution) -> Outcome:
     if execution.cut is not None:
-        return CUT
-    for kind in ("timeout", "crash"):
-        if any(f.kind == kind for f in exit_failures):
-            return kind
-    return "fail" if exit_failures else "race"
+        return Outcome.CUT
+    for outcome in (Outcome.TIMEOUT, Outcome.CRASH):
+        if any(f.kind == outcome for f in exit_failures):
+            return outcome
+    return Outcome.FAIL if exit_failures else Outcome.RACE
 
 
 # -- running a batch ---------------------------------------------------------------------------------------
@@ -288,7 +281,7 @@ def run_batch(executor: Executor, batch: PlannedBatch, reserve_run: Callable[[],
         # The batch's own run index names its log dir; each test keeps the run index it was planned with.
         plan = PlannedRun(test=replace(tests[0], name=Path(tests[0].command[0]).name + " (batch)",
                                        command=batch_command(tests), timeout=per_test),
-                          run=reserve_run(), seed=first.seed, schedule=first.schedule, preload_shim=True,
+                          run=reserve_run(), seed=first.seed, strategy=first.strategy, preload_shim=True,
                           batch=len(pending))
         splits: list[Split] = []
 

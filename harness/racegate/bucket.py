@@ -7,8 +7,8 @@ from pathlib import Path
 
 from racegate import outdir
 from racegate.kinds import FAILURE_KINDS, severity
-from racegate.model import CUT, Finding, RunRecord
-from racegate.signature import kind_family
+from racegate.model import Finding, Outcome, RunRecord
+from racegate.signature_rules import kind_family
 
 
 @dataclass
@@ -23,7 +23,7 @@ class Bucket:
     runs: set[int] = field(default_factory=set)  # completed runs that showed it
     cut_runs: set[int] = field(default_factory=set)  # runs racegate cut that showed it before they were stopped
     tests: set[str] = field(default_factory=set)
-    schedules: Counter = field(default_factory=Counter)
+    strategies: Counter = field(default_factory=Counter)
     kinds: Counter = field(default_factory=Counter)  # runs per report kind (a lifetime bug: race, use-after-free)
     legacy_ids: set[str] = field(default_factory=set)  # the ids of its reports under earlier signature versions
     # The failures its runs showed after the one that keys it (a failing run is one problem): first seen first.
@@ -73,11 +73,11 @@ def _completes(bucket: Bucket, partial: Finding, test: str) -> bool:
 
 def _count_run(bucket: Bucket, record: RunRecord) -> None:
     """One more run that showed the bucket: a sample of its test when it completed, a cut run apart otherwise."""
-    if record.outcome == CUT:
+    if record.outcome == Outcome.CUT:
         bucket.cut_runs.add(record.run)
         return
     bucket.runs.add(record.run)
-    bucket.schedules[record.schedule] += 1
+    bucket.strategies[record.strategy] += 1
 
 
 # A failure (assertion, crash, hang) is a symptom of a race when at least this share of the runs that showed it
@@ -118,7 +118,7 @@ class Bucketer:
             bucket.tests.add(record.test)
             bucket.legacy_ids.update(i for i in finding.legacy_ids if i)
             bucket.further_messages += [m for m in finding.further_messages if m not in bucket.further_messages]
-            if (key, finding.kind) not in seen_in_run and record.outcome != CUT:
+            if (key, finding.kind) not in seen_in_run and record.outcome != Outcome.CUT:
                 seen_in_run.add((key, finding.kind))
                 bucket.kinds[finding.kind] += 1
             if key not in seen_in_run:
@@ -159,7 +159,7 @@ class Bucketer:
                 finding.id = whole.id
                 if record.run not in whole.runs | whole.cut_runs:
                     _count_run(whole, record)
-                    if record.outcome != CUT:
+                    if record.outcome != Outcome.CUT:
                         whole.kinds[finding.kind] += 1
             whole.occurrences += folded.occurrences
             whole.tests |= folded.tests
@@ -188,6 +188,6 @@ class Bucketer:
         self.reports_dir.mkdir(parents=True, exist_ok=True)
         header = (f"# racegate bucket {bucket.id}: {bucket.finding.title}\n"
                   f"# test {bucket.first.test}, run {bucket.first.run}, seed {bucket.first.seed}, "
-                  f"schedule {bucket.first.schedule}, logs in {bucket.first.log_dir}\n\n")
+                  f"schedule {bucket.first.strategy}, logs in {bucket.first.log_dir}\n\n")
         path = outdir.raw_report_file(self.reports_dir, bucket.id)
         path.write_text(header + bucket.finding.raw, encoding="utf-8", errors="backslashreplace")

@@ -92,7 +92,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     """`racegate run`: the stages of docs/architecture.md's table, in its order."""
     signature.use_allocator_wrappers(args.allocator_wrappers)
     formats = _formats(args.format)
-    schedules = _schedules(args.schedule)
+    portfolio = _parse_strategies(args.schedule)
     shard = discover.parse_shard(args.shard) if args.shard else None
     known = gate.load_baseline(args.baseline)
     out_dir = args.out.resolve()
@@ -107,10 +107,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     root = source_root(build_dir, source_dir)
     change = changes.read_or_say(root, args.changed_since) if args.changed_since else None
     # plan, run, analyse and bucket: the session's, on its worker threads.
-    session = _session(args, tests, schedules, master_seed, out_dir, supp, change, build_dir, root)
+    session = _session(args, tests, portfolio, master_seed, out_dir, supp, change, build_dir, root)
     wall = session.run(Progress(sys.stderr, planned_runs(len(tests), args.runs, args.time_budget,
                                                          args.until_confident), args.time_budget))
-    config = _run_config(args, schedules, master_seed, source_dir, build_dir, out_dir, supp)
+    config = _run_config(args, portfolio, master_seed, source_dir, build_dir, out_dir, supp)
     if change is not None:
         config = replace(config, changed_since=changes.focus_record(args.changed_since, change, root))
     result = session.result(config, wall, not_built, known)
@@ -160,28 +160,28 @@ def _discover(args: argparse.Namespace, build_dir: Path | None) -> list[TestCase
     return tests
 
 
-def _session(args: argparse.Namespace, tests: list[TestCase], schedules: list[str], master_seed: int,
+def _session(args: argparse.Namespace, tests: list[TestCase], portfolio: list[str], master_seed: int,
              out_dir: Path, supp: suppressions.SuppressionFile | None, change: changes.ChangeSet | str | None,
              build_dir: Path | None, root: Path) -> Session:
     shim_path = _shim()
-    schedules_for = partial(strategies.probe_schedules_for_test, wanted=schedules, have_shim=shim_path is not None)
+    strategies_for = partial(strategies.probe_strategies_for_test, wanted=portfolio, have_shim=shim_path is not None)
     past = histories.load_or_empty(args.history) if args.history else None
     focus = changes.focus_groups(change, tests, build_dir, past, root)
-    session = Session(tests, schedules_for, SessionConfig(
+    session = Session(tests, strategies_for, SessionConfig(
         out_dir=out_dir, jobs=args.jobs, master_seed=master_seed, runs=args.runs, time_budget=args.time_budget,
         timeout=args.timeout, until_confident=args.until_confident, shim_path=shim_path, suppressions=supp,
         batch=not args.no_batch, history=past, plain_arm=args.schedule is None, focus=focus))
-    print(f"racegate: {len(tests)} tests, seed {master_seed}, schedules {','.join(schedules)}, "
+    print(f"racegate: {len(tests)} tests, seed {master_seed}, schedules {','.join(portfolio)}, "
           f"{args.jobs} jobs", file=sys.stderr)
     return session
 
 
-def _run_config(args: argparse.Namespace, schedules: list[str], master_seed: int, source_dir: Path,
+def _run_config(args: argparse.Namespace, portfolio: list[str], master_seed: int, source_dir: Path,
                 build_dir: Path | None, out_dir: Path, supp: suppressions.SuppressionFile | None) -> results.RunConfig:
     """What the result records of how it was run."""
     root = source_root(build_dir, source_dir)
     return results.RunConfig(
-        runs=args.runs, time_budget=args.time_budget, jobs=args.jobs, seed=master_seed, schedules=schedules,
+        runs=args.runs, time_budget=args.time_budget, jobs=args.jobs, seed=master_seed, strategies=portfolio,
         shard=args.shard, until_confident=args.until_confident, source_dir=str(source_dir),
         source_root=str(root), source_url=github_actions.source_url(root),
         build_dir=str(build_dir) if build_dir else None, out_dir=str(out_dir),
@@ -221,11 +221,11 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
     result = results.load(args.result)
     out_dir = (args.out or outdir.replay_dir(args.result.parent)).resolve()
-    schedule = _schedules(args.schedule)[0] if args.schedule else None
-    outcome = replay(result, args.bucket, args.runs, out_dir, _shim(), schedule, args.timeout)
+    strategy = _parse_strategies(args.schedule)[0] if args.schedule else None
+    outcome = replay(result, args.bucket, args.runs, out_dir, _shim(), strategy, args.timeout)
     bucket = outcome.bucket
     print(f"{bucket.id}: {bucket.title}")
-    print(f"replayed {bucket.first_seen.test} with seed {outcome.seed} under {outcome.schedule}: "
+    print(f"replayed {bucket.first_seen.test} with seed {outcome.seed} under {outcome.strategy}: "
           f"reproduced in {outcome.reproduced} of {outcome.runs} runs "
           f"(logs of the runs that did not pass in {outdir.runs_dir(out_dir)})")
     return EXIT_FOUND if outcome.reproduced else EXIT_CLEAN
@@ -291,7 +291,7 @@ def _formats(text: str | None) -> list[str]:
     return names
 
 
-def _schedules(text: str | None) -> list[str]:
+def _parse_strategies(text: str | None) -> list[str]:
     if text is None:
         return list(strategies.DEFAULT_PORTFOLIO)
     names = [n.strip() for n in text.split(",") if n.strip()]

@@ -7,7 +7,7 @@ from typing import Iterable
 
 from racegate.bucket import Bucket
 from racegate.kinds import FAILURE_KINDS
-from racegate.model import CUT, RunRecord
+from racegate.model import Outcome, RunRecord
 from racegate.schedule import ALONE_RECHECKS
 
 
@@ -26,6 +26,6 @@ def interfering(bucket: Bucket, records: Iterable[RunRecord]) -> bool:
         if r.run in bucket.runs:
             if not r.overlapped:
                 return False
-        elif not r.overlapped and r.outcome != CUT and r.run > first:
+        elif not r.overlapped and r.outcome != Outcome.CUT and r.run > first:
             alone += 1
     return alone >= ALONE_RECHECKS

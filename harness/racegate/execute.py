@@ -16,8 +16,9 @@ from typing import Callable, Iterator
 
 from racegate import memory, outdir
 from racegate.stall import StallWatch
-from racegate.model import PlannedRun
-from racegate.run_env import prepare_planned_run, run_timeout
+from racegate.model import CutCause, PlannedRun
+from racegate.run_env import prepare_planned_run
+from racegate.strategies import run_timeout
 
 DEFAULT_TIMEOUT = 300.0  # seconds, for tests without a TIMEOUT property
 # What is kept of a test's output: its start and its end, which is where failures and summaries are.
@@ -30,14 +31,6 @@ _Exit = tuple[int, bool, bool, "int | None"]
 
 class Stopped(Exception):
     """The executor was stopped (interrupt): the run's result does not count."""
-
-
-# Why racegate itself ended a run (Execution.cut); such a run is neither a pass nor a failure of the test.
-CUT_BUDGET = "budget"  # the session's time budget ran out while it ran
-CUT_SLOW = "slow"  # a perturbed run went past its slowdown limit (a multiple of the test's plain duration)
-# The OOM killer ended it (SIGKILL while the cgroup's or the machine's OOM kill count went up): the environment's
-# doing, not the test's failure, so the run counts as cut, never as a crash (docs/scheduling.md, "Memory").
-CUT_OOM = "oom"
 
 
 @dataclass
@@ -57,7 +50,7 @@ class Execution:
     run_dir: Path  # the scratch dir holding the logs while the run is being looked at
     keep_logs: bool = False  # set by the caller: keep the logs at runs/<run> rather than recycle the dir
     log_dir: str = ""  # where the logs were kept, once the run is settled; "" when they were not
-    cut: str | None = None  # CUT_BUDGET or CUT_SLOW when racegate ended the run itself
+    cut: CutCause | None = None  # when racegate ended the run itself; neither a pass nor a failure of the test
     # The session was stopped (Ctrl-C, SIGTERM) while the process ran and racegate killed it. Only a batch's
     # caller sees such an execution: its tests that ended before the kill are as good as any.
     interrupted: bool = False
@@ -246,7 +239,7 @@ class Executor:
         argv, env = prepare_planned_run(plan, scratch, self.shim_path, tsan_flags=self.tsan_flags)
         per_test = self.timeout or plan.test.timeout or DEFAULT_TIMEOUT
         # A batch may take each of its tests' time, but no one test of it more than its own.
-        timeout = run_timeout(plan.schedule, per_test * max(1, plan.batch))
+        timeout = run_timeout(plan.strategy, per_test * max(1, plan.batch))
         output_path = outdir.output_file(scratch)
         outdir.run_tmp_dir(scratch).mkdir(exist_ok=True)
         watch = StallWatch(output_path, per_test) if plan.batch else None
@@ -257,11 +250,11 @@ class Executor:
             started = time.monotonic()
             # The run ends at the first of: its timeout (the test hangs), its slowdown limit (racegate's
             # perturbation made it far slower than it runs plain), the session's deadline (the budget).
-            ends: list[tuple[float, str | None]] = [(started + timeout, None)]
+            ends: list[tuple[float, CutCause | None]] = [(started + timeout, None)]
             if plan.slowdown_limit is not None and plan.slowdown_limit < timeout:
-                ends.append((started + plan.slowdown_limit, CUT_SLOW))
+                ends.append((started + plan.slowdown_limit, CutCause.SLOW))
             if self.deadline is not None and self.deadline < started + timeout:
-                ends.append((self.deadline, CUT_BUDGET))
+                ends.append((self.deadline, CutCause.BUDGET))
             end, cut = min(ends, key=lambda e: e[0])
             if watch is not None:
                 with self._lock:
@@ -280,7 +273,9 @@ class Executor:
         timed_out = stopped_early and cut is None and not interrupted
         cut = cut if stopped_early and not interrupted else None
         if admitted.oom_killed() and returncode == -signal.SIGKILL and not stopped_early and not interrupted:
-            cut = CUT_OOM
+            # SIGKILL while the cgroup's or the machine's OOM kill count went up: cut, never a crash
+            # (docs/scheduling.md, "Memory").
+            cut = CutCause.OOM
         tsan_log = "".join(path.read_text(errors="replace") for path in outdir.tsan_logs(scratch))
         return Execution(plan=plan, argv=argv, env=env, returncode=returncode, timed_out=timed_out, timeout=timeout,
                          duration=duration, output=_read_capped(output_path), tsan_log=tsan_log,

@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from racegate.failure_rules import (FAILURE_RULES, SLOWDOWN_FACTORS, TIMING_LABEL, TIMING_RULES, TIMING_WORDS,
                                     SIGNAL_REPORT, VALUES_START, FailureRule, TimingRule)
 from racegate.kinds import CRASH
-from racegate.model import Finding, Frame, SourceFrame, StackTrace, TestCase
-from racegate.signature import CURRENT, LEGACY, V1, V2, V3, V4, bucket_id, describe, side_key, source_frame
+from racegate.model import Finding, Frame, Outcome, SourceFrame, StackTrace, TestCase
+from racegate.signature import describe, side_key, source_frame
+from racegate.signature_rules import CURRENT, LEGACY, V1, V2, V3, V4, bucket_id
 from racegate.tsan_parse import parse_frame
 
 # TSan's default `exitcode`: the process exits with it when it printed reports.
@@ -133,31 +134,32 @@ def normalize_message(text: str) -> str:
 
 
 def classify(test: TestCase, returncode: int | None, timed_out: bool, timeout: float, output: str,
-             tsan_log: str, race_found: bool) -> tuple[str, list[Finding]]:
+             tsan_log: str, race_found: bool) -> tuple[Outcome, list[Finding]]:
     """The run's outcome (pass, race, fail, crash, timeout) and its non-TSan findings."""
     if timed_out:
-        return "timeout", [_finding("timeout", test, f"timeout: {test.name} ran longer than {timeout:g} s",
-                                    ["timeout"], output)]
+        return Outcome.TIMEOUT, [_finding("timeout", test, f"timeout: {test.name} ran longer than {timeout:g} s",
+                                          ["timeout"], output)]
     findings: list[Finding] = []
-    outcome = "race" if race_found else "pass"
+    outcome = Outcome.RACE if race_found else Outcome.PASS
     if returncode is not None and returncode < 0:
         name = signal_name(-returncode)
         messages = read_failures(output, aborted=True) if name == "SIGABRT" else []
         if messages:
             # An assert(), a Check failed, an uncaught exception: the program said why it aborted.
-            return "fail", [_failure_finding(test, messages, _crash_ids(test, name))]
+            return Outcome.FAIL, [_failure_finding(test, messages, _crash_ids(test, name))]
         findings.append(_finding("crash", test, f"crash: {test.name} killed by {name}", [name], output))
-        return "crash", findings
+        return Outcome.CRASH, findings
     fatal = _fatal(tsan_log) or _fatal(output)
     if fatal:
         findings.append(_crash_finding(test, fatal))
-        return "crash", findings
+        return Outcome.CRASH, findings
     if returncode is not None and returncode == test.skip_return_code:
         return outcome, []  # the test skipped itself
     if test.will_fail:
         if returncode == 0:
-            return "fail", [_finding("test failure", test, f"test failure: {test.name} passed but is marked WILL_FAIL",
-                                     ["unexpected pass"], "\n".join(output.strip().splitlines()[-20:]))]
+            return Outcome.FAIL, [_finding("test failure", test,
+                                           f"test failure: {test.name} passed but is marked WILL_FAIL",
+                                           ["unexpected pass"], "\n".join(output.strip().splitlines()[-20:]))]
         return outcome, []
     if returncode is None or returncode == 0:
         return outcome, []
@@ -169,7 +171,7 @@ def classify(test: TestCase, returncode: int | None, timed_out: bool, timeout: f
         findings.append(_finding("test failure", test, f"test failure: {test.name} exited with status {returncode}",
                                  [f"exit {returncode}"], tail))
     if findings:
-        outcome = "fail"
+        outcome = Outcome.FAIL
     if TIMING_LABEL in test.labels:
         for finding in findings:
             finding.timing_sensitive = True  # the project says its failures are on time

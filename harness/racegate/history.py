@@ -19,8 +19,8 @@ from typing import Callable, Iterable
 
 from racegate.errors import RacegateError
 from racegate.jsonfile import JsonReader, write_json
-from racegate.model import CUT, Finding, RunRecord
-from racegate.signature import LEGACY, SIGNATURE_VERSION
+from racegate.model import Finding, Outcome, RunRecord
+from racegate.signature_rules import LEGACY, SIGNATURE_VERSION
 
 HISTORY_VERSION = 1
 HISTORY_KEY = "racegate_history"
@@ -246,7 +246,7 @@ def from_session(records: Iterable[RunRecord], bucket_ids: dict[int, list[str]],
         by_test.setdefault(r.test, []).append(r)
     history = History()
     for name, runs in by_test.items():
-        plain = [r for r in runs if r.schedule == "none" and r.outcome != CUT]
+        plain = [r for r in runs if r.strategy == "none" and r.outcome != Outcome.CUT]
         threads = [r.threads for r in runs if r.threads is not None]
         peaks = [r.peak_memory for r in runs if r.peak_memory is not None]
         entry = TestHistory(duration=plain[0].duration if plain else None, threads=max(threads) if threads else None,
@@ -256,11 +256,11 @@ def from_session(records: Iterable[RunRecord], bucket_ids: dict[int, list[str]],
         steady: frozenset | None = None
         for r in sorted(runs, key=lambda r: r.run):
             ids = frozenset(bucket_ids.get(r.run, ()))
-            if r.outcome == CUT:
+            if r.outcome == Outcome.CUT:
                 continue  # neither a pass nor a failure, and its time is the cut's, not the strategy's
             # As the scheduler counts an arm: re-checks and replays weigh a finding, they do not search.
             if not r.purpose:
-                s = entry.strategies.setdefault(r.schedule, StrategyHistory())
+                s = entry.strategies.setdefault(r.strategy, StrategyHistory())
                 s.runs += 1
                 s.seconds += r.duration
                 s.buckets = _union(s.buckets, sorted(ids))

@@ -5,7 +5,7 @@ A kind is TSan's own report type string ("data race", "heap-use-after-free", "lo
 """
 from __future__ import annotations
 
-# racegate's kinds for failures without a TSan report.
+# racegate's kinds for failures without a TSan report; CRASH also names the category of crash bugs below.
 TEST_FAILURE = "test failure"
 CRASH = "crash"
 TIMEOUT = "timeout"
@@ -13,7 +13,6 @@ TIMEOUT = "timeout"
 FAILURE_KINDS = (TEST_FAILURE, CRASH, TIMEOUT)
 
 # Categories: what kind of bug a kind is, whatever the wording of the runtime that reported it.
-CRASH_BUG = "crash"
 LIFETIME = "lifetime"
 RACE = "race"
 ASSERTION = "assertion"
@@ -26,7 +25,7 @@ THREAD_LEAK = "thread leak"
 # (substring of the kind, category), first match wins: "data race on vptr" is a lifetime bug before it is a race,
 # and a signal-handler report that names a mutex is a signal bug.
 _CATEGORY_RULES = (
-    (CRASH, CRASH_BUG),
+    (CRASH, CRASH),
     ("use-after-free", LIFETIME),
     ("vptr", LIFETIME),
     ("lock-order-inversion", LOCK_ORDER),
@@ -44,7 +43,7 @@ _CATEGORY_RULES = (
 
 # Severity rank per category (lower is worse): memory corruption, then races, then hangs and misuse.
 _SEVERITY = {
-    CRASH_BUG: 0, LIFETIME: 0, RACE: 1, ASSERTION: 2, LOCK_ORDER: 3, HANG: 3, MUTEX_MISUSE: 4, SIGNAL: 4,
+    CRASH: 0, LIFETIME: 0, RACE: 1, ASSERTION: 2, LOCK_ORDER: 3, HANG: 3, MUTEX_MISUSE: 4, SIGNAL: 4,
     THREAD_LEAK: 5,
 }
 _UNKNOWN_SEVERITY = 2

@@ -54,8 +54,8 @@ def merge(inputs: list[tuple[Path, Result]], out_path: Path, known: dict[str, di
         discovery.append([runs_before, buckets_before])
     # A bucket found first in two shards counts once, for the strategy of the first-seen run kept.
     for bucket in buckets.values():
-        if bucket.first_seen.schedule in strategies:
-            strategies[bucket.first_seen.schedule].buckets_first_found += 1
+        if bucket.first_seen.strategy in strategies:
+            strategies[bucket.first_seen.strategy].buckets_first_found += 1
     config = replace(inputs[0][1].config, shard=None, out_dir=str(out_dir),
                      merged_from=[str(p) for p, _ in inputs], suppression_files=_suppression_files(inputs))
     wall = max(r.wall_seconds for _, r in inputs)

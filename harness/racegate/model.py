@@ -1,13 +1,93 @@
 """Data passed between the pipeline stages: discover -> plan -> run -> analyse -> bucket -> report -> gate."""
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
 
-# Outcomes of one run, in the order of severity used when a run shows several.
-OUTCOMES = ("pass", "race", "fail", "crash", "timeout", "cut")
-# A run racegate stopped itself (the budget's deadline, or a perturbed run far slower than the test runs plain):
-# neither a pass nor a failure of the test. TSan reports it printed before it was stopped still count.
-CUT = "cut"
+from racegate.signature_rules import bucket_id
+
+
+class Word(str, enum.Enum):
+    """A value of one of the result's vocabularies: equal to, hashed, printed and written to JSON as the string
+    racegate.json stores, on every Python racegate supports (`(str, Enum)` alone prints `Outcome.PASS` on 3.11)."""
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self.value), spec)
+
+
+class Outcome(Word):
+    """How one run ended, in the order of severity used when a run shows several."""
+
+    PASS = "pass"
+    RACE = "race"
+    FAIL = "fail"
+    CRASH = "crash"
+    TIMEOUT = "timeout"
+    # A run racegate stopped itself (the budget's deadline, or a perturbed run far slower than the test runs
+    # plain): neither a pass nor a failure of the test. TSan reports it printed before it was stopped still count.
+    CUT = "cut"
+
+    @property
+    def is_failure(self) -> bool:
+        """The test failed in this run (a race, failure, crash or timeout); a pass and a cut run are not."""
+        return self not in (Outcome.PASS, Outcome.CUT)
+
+
+OUTCOMES = tuple(Outcome)
+
+
+class CutCause(Word):
+    """Why racegate ended a run itself (RunRecord.cut), in the order reports list the causes."""
+
+    BUDGET = "budget"  # the session's time budget ran out while it ran
+    SLOW = "slow"  # a perturbed run went past its slowdown limit (a multiple of the test's plain duration)
+    # The kernel's OOM killer ended it: the environment's doing, not the test's, so no verdict either.
+    OOM = "oom"
+
+
+class Purpose(Word):
+    """Why a run was planned (PlannedRun.purpose): the search, or to weigh a finding."""
+
+    SEARCH = ""
+    RECHECK = "recheck"  # a plain run of a failure seen only under perturbation
+    REPLAY = "replay"  # its seed again
+    ALONE = "alone"  # no other copy of the test runs meanwhile: a failure first seen beside another copy
+
+    @property
+    def verifies(self) -> bool:
+        """A run that weighs a finding rather than searches."""
+        return self is not Purpose.SEARCH
+
+
+# The purposes of runs planned to weigh a finding rather than to search, in the order results list them.
+VERIFICATION_PURPOSES = (Purpose.RECHECK, Purpose.REPLAY, Purpose.ALONE)
+
+
+class EndedBy(Word):
+    """What ended a session before a finding's re-checks ran (Evidence.ended_by)."""
+
+    BUDGET = "budget"
+    INTERRUPT = "interrupt"
+    CONFIDENT = "confident"  # --until-confident's estimate fell below its threshold
+
+
+class BucketStatus(Word):
+    """Why a bucket fails the gate or does not (result/policy.status decides which)."""
+
+    NEW = "new"  # it fails the gate
+    BASELINED = "baselined"
+    LIBRARY = "library"
+    INTERFERENCE = "interference"
+    TIMING_SENSITIVE = "timing-sensitive"
+
+    @property
+    def gates(self) -> bool:
+        return self is BucketStatus.NEW
+
+
 # How the reason a selected test never ran starts when its program was not built (discover.missing_executable): such
 # a test is set apart before the session, as a partial build means it to be, not counted as a test it left uncovered.
 NOT_BUILT = "not built"
@@ -40,18 +120,23 @@ class PlannedRun:
     test: TestCase
     run: int  # global index, in start order
     seed: int
-    schedule: str  # the perturbation strategy
+    strategy: str  # the perturbation strategy (`--schedule`)
     # Preload the shim. Under schedules it does not carry out it only counts threads, and once a
     # test's count is known that costs more than a short test's whole share of racegate's time.
     preload_shim: bool = True
     # Seconds after which a perturbed run is stopped as racegate's own slowdown, not the test's hang.
     slowdown_limit: float | None = None
-    # Why the run was planned beyond the search: "recheck" (plain), "replay" (same seed), "alone" (no other copy of
-    # the test runs meanwhile: a failure first seen beside another copy, schedule.py).
-    purpose: str = ""
+    purpose: Purpose = Purpose.SEARCH  # why the run was planned beyond the search (schedule.py)
     # > 0: a batched first pass of this many tests in one process (batch.py): TSan reports into the output
     # stream, between the tests' markers, gtest writes a JSON file, and the timeouts are per test.
     batch: int = 0
+
+
+@dataclass(frozen=True)
+class PlannedBatch:
+    """The first runs of tests of one executable, to run in one process (several when one crashes)."""
+
+    runs: tuple[PlannedRun, ...]
 
 
 @dataclass(frozen=True)
@@ -156,8 +241,6 @@ class Finding:
 
     def __post_init__(self) -> None:
         if not self.id:
-            # Imported here: signature.py builds findings and imports this module.
-            from racegate.signature import bucket_id
             self.id = bucket_id(self.kind, self.signature)
 
     @property
@@ -168,33 +251,40 @@ class Finding:
 
 @dataclass
 class RunRecord:
-    """One execution of one test under one schedule and seed."""
+    """One execution of one test under one strategy and seed."""
 
     test: str
     run: int  # global run index, 0-based, in start order
     seed: int
-    schedule: str
+    strategy: str
     command: list[str]
-    outcome: str  # one of OUTCOMES
+    outcome: Outcome
     returncode: int | None
     duration: float
     log_dir: str
     threads: int | None = None  # most threads the test had alive at once, when the shim could tell
     findings: list[Finding] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)  # what a person sets to reproduce the run by hand
-    schedule_note: str | None = None  # the shim's word when it could not apply the schedule as asked
-    cut: str | None = None  # why racegate ended the run itself (execute.CUT_BUDGET, CUT_SLOW); outcome CUT
+    strategy_note: str | None = None  # the shim's word when it could not apply the strategy as asked
+    cut: CutCause | None = None  # why racegate ended the run itself; outcome CUT
     cwd: str | None = None  # the working directory the test ran in
     suppressed: dict[str, int] = field(default_factory=dict)  # reports TSan suppressed, per "type:pattern" entry
     # When the run's test process started, in seconds since the session started (None outside a session, e.g. in
     # `racegate replay`). A run of several tests in one process gives each test's record its own start.
     started: float | None = None
-    purpose: str = ""  # PlannedRun.purpose: "" for a search run, "recheck", "replay" or "alone" for one that weighs one
+    purpose: Purpose = Purpose.SEARCH  # PlannedRun.purpose
     # Bytes: the peak resident memory of the test's own process (execute.Execution.peak_memory); None for a test
     # run in a batch process with others, or when it could not be measured.
     peak_memory: int | None = None
     overlapped: bool = False  # another copy of the same test ran at some moment of this run (execute.Execution)
     threads_unobserved: str | None = None  # why the shim could not count the threads of every process (shim.py)
+
+    def __post_init__(self) -> None:
+        # Records are built from the words the stages (and tests) give; the model holds its own vocabulary.
+        self.outcome = Outcome(self.outcome)
+        self.purpose = Purpose(self.purpose)
+        if self.cut is not None:
+            self.cut = CutCause(self.cut)
 
     @property
     def ended(self) -> float | None:

@@ -8,31 +8,31 @@ from racegate import memory, outdir
 from racegate.analyse import analyse_run
 from racegate.errors import RacegateError
 from racegate.execute import Executor
-from racegate.model import PlannedRun
+from racegate.model import Outcome, PlannedRun
 from racegate.result import BucketResult, Result
 from racegate.shim import preloads_shim
-from racegate.strategies import SHIM_SCHEDULES
+from racegate.strategies import SHIM_STRATEGIES
 from racegate.tsan_options import tsan_option_dict
 
 
 @dataclass
 class ReplayOutcome:
     bucket: BucketResult
-    schedule: str
+    strategy: str
     seed: int
     runs: int
     reproduced: int
 
 
 def replay(result: Result, prefix: str, runs: int, out_dir: Path, shim_path: Path | None,
-           schedule: str | None = None, timeout: float | None = None) -> ReplayOutcome:
+           strategy: str | None = None, timeout: float | None = None) -> ReplayOutcome:
     bucket = result.find_bucket(prefix)
     first = bucket.first_seen
     try:
         test = result.test(first.test).test_case()
     except RacegateError as exc:
         raise RacegateError(f"{exc}; cannot replay it") from None
-    schedule = schedule or first.schedule
+    strategy = strategy or first.strategy
     outdir.clear_logs(out_dir, reports=False)  # logs of an earlier replay must not count again
     # The suppressions file the session gave every run, so a replay sees what the session saw.
     supp = tsan_option_dict(first.env.get("TSAN_OPTIONS", "")).get("suppressions")
@@ -40,14 +40,14 @@ def replay(result: Result, prefix: str, runs: int, out_dir: Path, shim_path: Pat
     executor = Executor(outdir.runs_dir(out_dir), shim_path, timeout,
                         tsan_flags={"suppressions": supp} if supp else None, admission=memory.Admission({}))
     # As the first run had it: a plain run after the test's first went without the shim.
-    preload = schedule in SHIM_SCHEDULES or preloads_shim(first.env.get("LD_PRELOAD", ""))
+    preload = strategy in SHIM_STRATEGIES or preloads_shim(first.env.get("LD_PRELOAD", ""))
     reproduced = 0
     try:
         for i in range(runs):
-            plan = PlannedRun(test=test, run=i, seed=first.seed, schedule=schedule, preload_shim=preload)
+            plan = PlannedRun(test=test, run=i, seed=first.seed, strategy=strategy, preload_shim=preload)
             with executor.run(plan) as execution:
                 record = analyse_run(execution)
-                execution.keep_logs = record.outcome != "pass"
+                execution.keep_logs = record.outcome != Outcome.PASS
             # A result of an earlier release names its buckets by their ids under an earlier signature version.
             if any(bucket.id == f.id or bucket.id in f.legacy_ids for f in record.findings):
                 reproduced += 1
@@ -56,4 +56,4 @@ def replay(result: Result, prefix: str, runs: int, out_dir: Path, shim_path: Pat
         raise
     finally:
         executor.close()
-    return ReplayOutcome(bucket, schedule, first.seed, runs, reproduced)
+    return ReplayOutcome(bucket, strategy, first.seed, runs, reproduced)

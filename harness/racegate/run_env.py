@@ -9,14 +9,13 @@ from typing import Mapping
 from racegate import frameworks, outdir
 from racegate.frameworks.gtest import is_gtest_command
 from racegate.model import PlannedRun, TestCase
-from racegate.strategies import REPEAT_IN_PROCESS, STRATEGIES, TSAN_DELAY, TSAN_DELAY_FLAG
+from racegate.strategies import GTEST_REPEAT, REPEAT_IN_PROCESS, STRATEGIES, TSAN_DELAY, TSAN_DELAY_FLAG
 from racegate.tsan_options import merge_tsan_options, tsan_option_dict, without_tsan_option
 
 # racegate's TSan defaults: keep going after the first report, both deadlock stacks, the longest history.
 TSAN_DEFAULTS = "halt_on_error=0 second_deadlock_stack=1 history_size=7"
 # Set over the user's: at exit TSan prints how often each suppression matched, which racegate counts.
 TSAN_FORCED = {"print_suppressions": "1"}
-GTEST_REPEAT = 20  # iterations per process under repeat-in-process
 
 
 def prepare_planned_run(plan: PlannedRun, run_dir: Path, shim_path: Path | None,
@@ -38,7 +37,7 @@ def prepare_planned_run(plan: PlannedRun, run_dir: Path, shim_path: Path | None,
     log_path = "stderr" if plan.batch else str(outdir.tsan_log_path(run_dir))
     env["TSAN_OPTIONS"] = merge_tsan_options(options, {**TSAN_FORCED, **(tsan_flags or {}), "log_path": log_path})
     shim = shim_path if plan.preload_shim else None
-    argv, env = prepare_run(plan.schedule, plan.seed, plan.test, env, shim, outdir.shim_report_file(run_dir))
+    argv, env = prepare_run(plan.strategy, plan.seed, plan.test, env, shim, outdir.shim_report_file(run_dir))
     env["RACEGATE_RUN_DIR"] = private
     if plan.batch:
         argv.extend(frameworks.of_batch(plan.test).batch_args(run_dir))
@@ -96,11 +95,6 @@ def prepare_run(
 def gtest_seed(seed: int) -> int:
     """GoogleTest accepts --gtest_random_seed in 1..99999."""
     return 1 + seed % 99999
-
-
-def run_timeout(strategy: str, one_pass: float) -> float:
-    """The timeout of a run whose test, run once, may take `one_pass` seconds."""
-    return one_pass * GTEST_REPEAT if strategy == REPEAT_IN_PROCESS else one_pass
 
 
 # Paths into the run's own dir, gone once it is settled: a replay by hand gets none of them.

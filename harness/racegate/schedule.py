@@ -10,16 +10,13 @@ from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Callable
 
-from racegate.batch import PlannedBatch
-from racegate.execute import CUT_SLOW
 from racegate.focus import REST, first_run_order, group_to_serve
 from racegate.history import History, TestHistory, aliases, is_hit
 from racegate.kinds import FAILURE_KINDS
-from racegate.model import CUT, PlannedRun, RunRecord, TestCase
-from racegate.run_env import run_timeout
-from racegate.signature import SIGNATURE_VERSION
+from racegate.model import CutCause, Outcome, PlannedBatch, PlannedRun, Purpose, RunRecord, TestCase
+from racegate.signature_rules import SIGNATURE_VERSION
 from racegate.stats import cautious_new_bucket_chance
-from racegate.strategies import NONE, SHIM_SCHEDULES
+from racegate.strategies import NONE, SHIM_STRATEGIES, run_timeout
 
 DEFAULT_RUNS = 10
 CONFIDENT_MAX_RUNS = 1000  # per test, for --until-confident without --runs or --time-budget
@@ -61,7 +58,6 @@ SEED_REPLAYS = 2
 # that shows in a fraction p of runs alone escapes all of them with chance (1 - p) ** ALONE_RECHECKS (3 % at
 # p = 0.5), and any later run of the test, alone from then on, that shows it makes it gate again.
 ALONE_RECHECKS = 5
-ALONE = "alone"  # the purpose of those runs
 
 
 def slowdown_limit(plain_seconds: float) -> float:
@@ -77,9 +73,9 @@ SOLO_FROM_HISTORY = "run one copy at a time: an earlier session (--history) saw 
 class _Recheck:
     """A run planned to weigh a finding, not to search: plain, or the same seed and strategy again."""
 
-    schedule: str
+    strategy: str
     seed: int | None  # None: the test's next seed
-    purpose: str
+    purpose: Purpose
 
 
 @dataclass
@@ -110,7 +106,7 @@ class _Arm:
 @dataclass
 class _TestState:
     test: TestCase
-    schedules: list[str]  # the perturbation strategies still in use for this test
+    strategies: list[str]  # the perturbation strategies still in use for this test
     started: int = 0
     finished: int = 0
     outcomes: Counter = field(default_factory=Counter)
@@ -139,7 +135,7 @@ class _TestState:
 
     @property
     def failed(self) -> bool:
-        return any(o not in ("pass", CUT) for o in self.outcomes)
+        return any(o.is_failure for o in self.outcomes)
 
     @property
     def held_back(self) -> bool:
@@ -182,17 +178,17 @@ class _TestState:
     def candidates(self, plain_arm: bool) -> list[str]:
         # With the default portfolio plain repetition is an arm too: a strategy can hurt a test (noise's delays
         # at thread start stagger threads that must overlap), and the search notices only if plain runs compete.
-        return list(dict.fromkeys([NONE, *self.schedules] if plain_arm else self.schedules or [NONE]))
+        return list(dict.fromkeys([NONE, *self.strategies] if plain_arm else self.strategies or [NONE]))
 
-    def arm(self, schedule: str) -> _Arm:
-        if schedule not in self.arms:
-            arm = self.arms[schedule] = _Arm()
-            past = self.past.strategies.get(schedule) if self.past else None
+    def arm(self, strategy: str) -> _Arm:
+        if strategy not in self.arms:
+            arm = self.arms[strategy] = _Arm()
+            past = self.past.strategies.get(strategy) if self.past else None
             if past and past.runs:
                 scale = min(1.0, HISTORY_RUNS / past.runs)
                 arm.prior_runs, arm.prior_hits = past.runs * scale, past.hits * scale
                 arm.prior_cost = past.seconds / past.runs
-        return self.arms[schedule]
+        return self.arms[strategy]
 
     def mean_cost(self, unit: float) -> float:
         """What a run of this test costs so far, whatever its strategy: the prior of an arm not yet run."""
@@ -217,7 +213,7 @@ class _TestState:
 @dataclass(frozen=True)
 class _Choice:
     state: _TestState
-    schedule: str | None  # None: the test's first run, or its next re-check
+    strategy: str | None  # None: the test's first run, or its next re-check
 
 
 class Scheduler:
@@ -226,7 +222,7 @@ class Scheduler:
     Every test's first run is plain: it measures the test's own duration and thread count. Runs that re-check a
     finding go first; then the (test, strategy) arm with the highest optimistic new findings per second."""
 
-    def __init__(self, tests: list[TestCase], schedules_for: Callable[[TestCase], list[str]], master_seed: int,
+    def __init__(self, tests: list[TestCase], strategies_for: Callable[[TestCase], list[str]], master_seed: int,
                  runs: int | None, deadline: float | None, until_confident: float | None = None,
                  bucket_id: Callable[[str, list[str]], str] | None = None, history: History | None = None,
                  plain_arm: bool = True, focus: dict[str, str] | None = None):
@@ -243,7 +239,7 @@ class Scheduler:
         # The history's ids are of this signature version or a later one (History.signature_version).
         self._history_version = history.signature_version if history else SIGNATURE_VERSION
         self._aliases: dict[str, str] = {}  # shared by every test: a bug may show in several
-        self._states = [_TestState(t, list(schedules_for(t)), past=past.get(t.name), aliases=self._aliases,
+        self._states = [_TestState(t, list(strategies_for(t)), past=past.get(t.name), aliases=self._aliases,
                                    group=focus.get(t.name, REST) if focus else None) for t in tests]
         # Seconds of finished runs per focus group: the shares of focus.py rule the repetitions.
         self._group_spent: dict[str, float] | None = {} if focus else None
@@ -259,7 +255,7 @@ class Scheduler:
         self._rechecked: set[str] = set()  # failure buckets whose re-check is planned
         self._checked_alone: set[str] = set()  # failure buckets whose re-check alone is planned
         self._seen_plain: set[str] = set()  # buckets a plain run showed: no re-check needed
-        self._purpose: dict[int, str] = {}  # run index -> why it was planned, for runs that are no sample
+        self._purpose: dict[int, Purpose] = {}  # run index -> why it was planned, for runs that are no sample
         self._spent = 0.0  # seconds of every finished run
         self._unit: float | None = None  # cached by _time_unit
         self._next_run = 0
@@ -343,28 +339,28 @@ class Scheduler:
             if record.threads_unobserved and state.unobserved is None:
                 state.unobserved = record.threads_unobserved
                 state.notes.append(f"{UNOBSERVED}: {record.threads_unobserved}")
-            if record.schedule == NONE and state.plain_seconds is None and record.outcome == "timeout":
+            if record.strategy == NONE and state.plain_seconds is None and record.outcome == "timeout":
                 state.unfinished = True
-            if record.schedule == NONE and state.plain_seconds is None and record.outcome != CUT:
+            if record.strategy == NONE and state.plain_seconds is None and record.outcome != Outcome.CUT:
                 state.plain_seconds = record.duration
                 self._unit = None
-            if record.cut == CUT_SLOW:
+            if record.cut == CutCause.SLOW:
                 self._drop_slow_strategy(state, record)
             ids: frozenset[str] = frozenset(self._bucket_id(f.kind, f.signature) for f in record.findings) \
                 if self._bucket_id else frozenset()
             if self._bucket_id is not None and self._history_version < SIGNATURE_VERSION:
                 self._aliases.update(aliases(record.findings, self._bucket_id, self._history_version))
-            if not ids and record.outcome not in ("pass", CUT):
+            if not ids and record.outcome.is_failure:
                 ids = frozenset({record.outcome})  # no bucketer: the outcome is what the run showed
-            arm = state.arm(record.schedule)
+            arm = state.arm(record.strategy)
             arm.seconds += record.duration
             arm.timed += 1
             self._spent += record.duration
             if self._group_spent is not None:
                 group = state.group or REST
                 self._group_spent[group] = self._group_spent.get(group, 0.0) + record.duration
-            searched = not self._purpose.pop(record.run, "")
-            if record.outcome != CUT:
+            searched = not self._purpose.pop(record.run, Purpose.SEARCH).verifies
+            if record.outcome != Outcome.CUT:
                 if searched:
                     state.recent.append(ids)
                     arm.runs += 1
@@ -374,11 +370,11 @@ class Scheduler:
                 state.sightings.update(ids)
             for bucket in ids:
                 self._bucket_runs[bucket] += 1
-            if record.schedule == NONE:
+            if record.strategy == NONE:
                 self._seen_plain |= ids
             elif self._bucket_id is not None:
                 self._recheck_perturbation_failures(state, record)
-            if record.overlapped and record.outcome != CUT and self._bucket_id is not None:
+            if record.overlapped and record.outcome != Outcome.CUT and self._bucket_id is not None:
                 self._recheck_alone(state, record)
             self._total_finished += 1
             self._cond.notify_all()
@@ -399,15 +395,15 @@ class Scheduler:
         return cautious_new_bucket_chance(singletons, self._total_finished)
 
     def _drop_slow_strategy(self, state: _TestState, record: RunRecord) -> None:
-        if record.schedule not in state.schedules:
+        if record.strategy not in state.strategies:
             return  # a run that started before the strategy was dropped
-        state.schedules.remove(record.schedule)
+        state.strategies.remove(record.strategy)
         plain = state.plain_seconds or 0.0
         state.notes.append(
-            f"{record.schedule} slowed this test past {SLOWDOWN_FACTOR:g}x its plain run "
-            f"({plain:.2f} s plain; stopped after {record.duration:.1f} s): {record.schedule} disabled for it")
+            f"{record.strategy} slowed this test past {SLOWDOWN_FACTOR:g}x its plain run "
+            f"({plain:.2f} s plain; stopped after {record.duration:.1f} s): {record.strategy} disabled for it")
         # Whether the test hangs by itself is for a plain run with its normal timeout to say.
-        state.rechecks.append(_Recheck(NONE, None, "recheck"))
+        state.rechecks.append(_Recheck(NONE, None, Purpose.RECHECK))
 
     def _recheck_perturbation_failures(self, state: _TestState, record: RunRecord) -> None:
         """A failure first seen under perturbation is weighed before it is reported: plain runs, and its seed."""
@@ -418,8 +414,8 @@ class Scheduler:
             if bucket in self._rechecked or bucket in self._seen_plain:
                 continue
             self._rechecked.add(bucket)
-            state.rechecks.extend([_Recheck(NONE, None, "recheck")] * PLAIN_RECHECKS)
-            state.rechecks.extend([_Recheck(record.schedule, record.seed, "replay")] * SEED_REPLAYS)
+            state.rechecks.extend([_Recheck(NONE, None, Purpose.RECHECK)] * PLAIN_RECHECKS)
+            state.rechecks.extend([_Recheck(record.strategy, record.seed, Purpose.REPLAY)] * SEED_REPLAYS)
 
     def _recheck_alone(self, state: _TestState, record: RunRecord) -> None:
         """A failure first seen while another copy of the test ran is weighed with the test alone before it gates:
@@ -436,8 +432,8 @@ class Scheduler:
             if not state.solo:
                 state.solo = True
                 state.notes.append(SOLO_AFTER_CLASH)
-            state.rechecks.append(_Recheck(record.schedule, record.seed, ALONE))
-            state.rechecks.extend([_Recheck(NONE, None, ALONE)] * (ALONE_RECHECKS - 1))
+            state.rechecks.append(_Recheck(record.strategy, record.seed, Purpose.ALONE))
+            state.rechecks.extend([_Recheck(NONE, None, Purpose.ALONE)] * (ALONE_RECHECKS - 1))
 
     def one_at_a_time(self) -> list[str]:
         """The tests that run one copy at a time, for the next session's history."""
@@ -467,10 +463,10 @@ class Scheduler:
         # The part of every arm's exploration bonus that does not depend on the arm (see _terms).
         bonus = EXPLORE / unit * math.sqrt(math.log(2.0 + self._spent / unit))
         for state in self._repeatable_now():
-            for schedule, exploit, inverse_exposure, factor, tie in self._terms(state, unit):
+            for strategy, exploit, inverse_exposure, factor, tie in self._terms(state, unit):
                 key = ((exploit + bonus * inverse_exposure) * factor, tie)
                 if best_key is None or key > best_key:
-                    best, best_key = _Choice(state, schedule), key
+                    best, best_key = _Choice(state, strategy), key
         return best
 
     def _repeatable_now(self) -> list[_TestState]:
@@ -491,13 +487,13 @@ class Scheduler:
         arms share time evenly), times the saturation factor:
             (exploit + EXPLORE / unit * sqrt(ln(2 + spent / unit)) / sqrt(exposure)) * factor
         Cached per test: a pick compares thousands of arms in a large suite, and only one test changes per run."""
-        cache_key = (state.finished, len(state.schedules), unit)
+        cache_key = (state.finished, len(state.strategies), unit)
         if state.terms_key == cache_key:
             return state.terms
         terms = []
         factor = MAINTENANCE if state.saturated else 1.0
-        for schedule in state.candidates(self._plain_arm):
-            arm = state.arm(schedule)
+        for strategy in state.candidates(self._plain_arm):
+            arm = state.arm(strategy)
             cost = arm.cost(state.mean_cost(unit))
             # Half a hit imagined on top of what was seen: an arm not yet run starts at 1/2 and comes first among
             # equally cheap ones; one that keeps showing nothing sinks towards 0.
@@ -505,7 +501,7 @@ class Scheduler:
             exploit = (arm.good_turing() + hit_rate) / cost
             # An arm not yet run counts as one run's exposure: it is not infinitely uncertain, only optimistic.
             exposure = max(arm.seconds + arm.prior_runs * cost, cost) / unit
-            terms.append((schedule, exploit, 1.0 / math.sqrt(exposure), factor, self._tie_break(state, schedule)))
+            terms.append((strategy, exploit, 1.0 / math.sqrt(exposure), factor, self._tie_break(state, strategy)))
         state.terms_key, state.terms = cache_key, terms
         return terms
 
@@ -517,9 +513,9 @@ class Scheduler:
             self._unit = max(statistics.median(plain), MIN_COST) if plain else 1.0
         return self._unit
 
-    def _tie_break(self, state: _TestState, schedule: str) -> int:
+    def _tie_break(self, state: _TestState, strategy: str) -> int:
         # Equal indexes (arms nothing has told apart yet) are ordered by the master seed, not by dict order.
-        digest = hashlib.sha256(f"{self.master_seed}/{state.test.name}/{schedule}".encode(
+        digest = hashlib.sha256(f"{self.master_seed}/{state.test.name}/{strategy}".encode(
             "utf-8", "surrogateescape")).digest()
         return int.from_bytes(digest[:4], "big")
 
@@ -530,17 +526,17 @@ class Scheduler:
         run = self._next_run
         self._next_run += 1
         seed = run_seed(self.master_seed, state.test.name, k)
-        purpose = ""
+        purpose = Purpose.SEARCH
         if state.rechecks:
             recheck = state.rechecks.popleft()
-            schedule, purpose = recheck.schedule, recheck.purpose
+            strategy, purpose = recheck.strategy, recheck.purpose
             seed = recheck.seed if recheck.seed is not None else seed
             self._purpose[run] = purpose
         else:
-            schedule = choice.schedule or NONE
+            strategy = choice.strategy or NONE
         limit = None
-        if schedule != NONE and state.plain_seconds is not None:
-            limit = run_timeout(schedule, slowdown_limit(state.plain_seconds))
-        return PlannedRun(test=state.test, run=run, seed=seed, schedule=schedule,
-                          preload_shim=schedule in SHIM_SCHEDULES or state.threads is None,
+        if strategy != NONE and state.plain_seconds is not None:
+            limit = run_timeout(strategy, slowdown_limit(state.plain_seconds))
+        return PlannedRun(test=state.test, run=run, seed=seed, strategy=strategy,
+                          preload_shim=strategy in SHIM_STRATEGIES or state.threads is None,
                           slowdown_limit=limit, purpose=purpose)

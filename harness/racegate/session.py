@@ -15,13 +15,13 @@ from racegate import copies, memory, outdir, steady_crash
 from racegate.advice import interference_advice, steady_crash_advice
 from racegate import result as results
 from racegate.analyse import run_analysed
-from racegate.batch import OUTSIDE_NOTE, BatchResult, PlannedBatch, plan_batches, run_batch
+from racegate.batch import OUTSIDE_NOTE, BatchResult, plan_batches, run_batch
 from racegate.bucket import Bucketer
 from racegate.execute import Executor, Stopped
-from racegate.model import CUT, RunRecord, TestCase
+from racegate.model import EndedBy, PlannedBatch, RunRecord, TestCase
 from racegate.progress import Progress
 from racegate.schedule import DEFAULT_RUNS, Scheduler
-from racegate.signature import bucket_id
+from racegate.signature_rules import bucket_id
 from racegate.suppressions import SuppressionFile
 
 
@@ -43,14 +43,14 @@ class SessionConfig:
 
 
 class Session:
-    def __init__(self, tests: list[TestCase], schedules_for, config: SessionConfig):
+    def __init__(self, tests: list[TestCase], strategies_for, config: SessionConfig):
         self.tests = tests
         self.config = config
         outdir.clear_logs(config.out_dir)
         self.started = time.monotonic()
         # The budget is a deadline: no run starts after it, and runs still going then are cut.
         deadline = self.started + config.time_budget if config.time_budget is not None else None
-        self.scheduler = Scheduler(tests, schedules_for, config.master_seed, config.runs, deadline,
+        self.scheduler = Scheduler(tests, strategies_for, config.master_seed, config.runs, deadline,
                                    config.until_confident, bucket_id, config.history,
                                    config.plain_arm, config.focus)
         tsan_flags = {"suppressions": str(config.suppressions.path)} if config.suppressions else None
@@ -68,7 +68,7 @@ class Session:
         self.records: list[RunRecord] = []
         self.failed_runs = 0
         self.interrupted = False
-        self.schedule_notes: list[str] = []
+        self.strategy_notes: list[str] = []
         self._lock = threading.Lock()
         self._errors: list[BaseException] = []
         self._workers_left = 0
@@ -150,14 +150,14 @@ class Session:
         with self._lock:
             self.records.append(record)
             self._ran.add(record.test)
-            self.failed_runs += record.outcome not in ("pass", CUT)
+            self.failed_runs += record.outcome.is_failure
             self.bucketer.add(record)
             if scheduled:
                 self.scheduler.record(record)
-            if record.schedule_note and record.schedule_note not in self.schedule_notes:
+            if record.strategy_note and record.strategy_note not in self.strategy_notes:
                 # Said once, and kept in the result, e.g. pct falling back without CAP_SYS_NICE.
-                self.schedule_notes.append(record.schedule_note)
-                print(f"racegate: note: {record.schedule_note}", file=sys.stderr)
+                self.strategy_notes.append(record.strategy_note)
+                print(f"racegate: note: {record.strategy_note}", file=sys.stderr)
 
     def _settle_batch(self, done: BatchResult) -> None:
         """Settle what one process of a batch left, as soon as it ended."""
@@ -185,15 +185,14 @@ class Session:
             notes[name] = [OUTSIDE_NOTE]
         tests = []
         for t in every_test:
-            entry = results.TestResult.from_runs(t, by_test[t.name])
-            entry.notes = notes.get(t.name, [])
-            entry.not_repeated = not_repeated.get(t.name)
-            entry.unfinished = results.unfinished_after(by_test[t.name])
-            entry.focus = self.config.focus.get(t.name) if self.config.focus else None
+            never = None
             if not by_test[t.name]:
-                entry.not_run = ("the session was interrupted before its first run" if self.interrupted
-                                 else "the time budget ran out before its first run")
-            tests.append(entry)
+                never = ("the session was interrupted before its first run" if self.interrupted
+                         else "the time budget ran out before its first run")
+            tests.append(replace(results.TestResult.from_runs(t, by_test[t.name]), notes=notes.get(t.name, []),
+                                 not_repeated=not_repeated.get(t.name),
+                                 unfinished=results.unfinished_after(by_test[t.name]), not_run=never,
+                                 focus=self.config.focus.get(t.name) if self.config.focus else None))
         buckets = list(self.bucketer.buckets.values())
         ended_by = self._ended_by(wall_seconds)
         entries = {b.id: results.bucket_result(b, self.config.out_dir,
@@ -212,8 +211,8 @@ class Session:
             if bid in entries:
                 entries[bid] = replace(entries[bid], advice=steady_crash_advice(signal_name))
         return results.build_result(
-            replace(config, schedule_notes=list(self.schedule_notes)), tests, list(entries.values()),
-            results.strategy_stats(self.records, (b.found.schedule for b in buckets if b.id in entries)),
+            replace(config, strategy_notes=list(self.strategy_notes)), tests, list(entries.values()),
+            results.strategy_stats(self.records, (b.found.strategy for b in buckets if b.id in entries)),
             results.discovery_curve((b.found.run for b in buckets if b.id in entries), self.records),
             wall_seconds, self.interrupted, self._suppression_results(),
             # Time: when each bucket was first seen, and what weighing findings cost beside the search.
@@ -221,14 +220,14 @@ class Session:
             verification=results.verification_spent(self.records), steady_crashes=steady, cost=self.cost,
             not_run=not_built, known=known)
 
-    def _ended_by(self, wall_seconds: float) -> str | None:
+    def _ended_by(self, wall_seconds: float) -> EndedBy | None:
         """Why the session ended while runs it planned may still have been waiting (Evidence.ended_by); None when
         it ran out of work."""
         if self.interrupted:
-            return "interrupt"
+            return EndedBy.INTERRUPT
         if self.config.time_budget is not None and wall_seconds >= self.config.time_budget:
-            return "budget"
-        return "confident" if self.config.until_confident is not None else None
+            return EndedBy.BUDGET
+        return EndedBy.CONFIDENT if self.config.until_confident is not None else None
 
     def learned(self) -> histories.History:
         """The history to keep for the next session: the earlier one with this session's runs added."""

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from racegate.failure import signal_name
 from racegate.kinds import CRASH
-from racegate.model import CUT, RunRecord
+from racegate.model import Outcome, RunRecord
 from racegate.strategies import NONE
 
 # How many tests must crash alike before racegate points at one cause (most often the environment) rather than at
@@ -38,14 +38,14 @@ def find(records: list[RunRecord]) -> tuple[list[SteadyCrash], dict[str, str]]:
     """The steady crashes, one per signal, and the signal of each bucket their runs made, by bucket id."""
     runs: dict[str, list[RunRecord]] = defaultdict(list)
     for r in records:
-        if r.outcome != CUT:
+        if r.outcome != Outcome.CUT:
             runs[r.test].append(r)
     tests: dict[str, list[str]] = defaultdict(list)
     buckets: dict[str, str] = {}
     for test, finished in runs.items():
         signals = {_bare_signal(r) for r in finished}
         name = signals.pop() if len(signals) == 1 else None
-        if name is None or not any(r.schedule == NONE for r in finished):
+        if name is None or not any(r.strategy == NONE for r in finished):
             continue
         tests[name].append(test)
         buckets.update((f.id, name) for r in finished for f in r.findings)

@@ -22,10 +22,11 @@ STRATEGIES = NONE, PIN, NOISE, PCT, PREEMPT, TSAN_DELAY, REPEAT_IN_PROCESS = (
 # through atomics alone (the ticket booth: about half of its runs, none of noise's or pct's) and
 # it finds the hidden race about as often as noise.
 DEFAULT_PORTFOLIO = (NOISE, PCT, PREEMPT)
-SHIM_SCHEDULES = (PIN, NOISE, PCT, PREEMPT)  # the strategies the shim carries out
+SHIM_STRATEGIES = (PIN, NOISE, PCT, PREEMPT)  # the strategies the shim carries out
 
 # The TSan runtime flag tsan-delay sets (LLVM 23+).
 TSAN_DELAY_FLAG = "enable_adaptive_delay"
+GTEST_REPEAT = 20  # iterations per process under repeat-in-process
 
 
 def probe_applicable_strategies(test_command: list[str], wanted: Iterable[str] = STRATEGIES) -> list[str]:
@@ -47,10 +48,15 @@ def probe_applicable_strategies(test_command: list[str], wanted: Iterable[str] =
     return result
 
 
-def probe_schedules_for_test(test: TestCase, wanted: list[str], have_shim: bool) -> list[str]:
+def probe_strategies_for_test(test: TestCase, wanted: list[str], have_shim: bool) -> list[str]:
     """The schedules of `wanted`, in its order, that can apply to this test; a plain run when none can.
     Probes the test's binary as probe_applicable_strategies does."""
     applicable = set(probe_applicable_strategies(list(test.command), wanted))
     if not have_shim:
-        applicable -= set(SHIM_SCHEDULES)
+        applicable -= set(SHIM_STRATEGIES)
     return [s for s in wanted if s in applicable] or [NONE]
+
+
+def run_timeout(strategy: str, one_pass: float) -> float:
+    """The timeout of a run whose test, run once, may take `one_pass` seconds."""
+    return one_pass * GTEST_REPEAT if strategy == REPEAT_IN_PROCESS else one_pass

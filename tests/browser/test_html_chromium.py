@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from racegate.reporters import RenderOptions, html
-from racegate.result import Result
 from samples_helpers import FIXTURES
+from racegate.result.codec import result_from_json
 
 pytestmark = pytest.mark.browser
 
@@ -47,7 +47,7 @@ def page(tmp_path: Path) -> Path:
     if not os.path.exists(CHROMIUM):
         pytest.skip("chromium is not installed")
     text = (FIXTURES / "result_samples.json").read_text(encoding="utf-8")
-    result = Result.from_json(json.loads(text.replace("/home/ci/project", str(FIXTURES / "project"))))
+    result = result_from_json(json.loads(text.replace("/home/ci/project", str(FIXTURES / "project"))))
     out = Path(os.environ.get("RACEGATE_ARTIFACTS") or tmp_path / "artifacts")
     out.mkdir(parents=True, exist_ok=True)
     path = out / "racegate.html"
@@ -102,7 +102,7 @@ def _racing_page(tmp_path: Path) -> Path:
         id="5a5a5a5a5a5a5a5a", kind="data race", title="data race on Queue::slots_ in Queue::push vs Queue::pop",
         signature=["data race"], frames=frames, stacks=stacks, tests=["QueueTest.Race"], occurrences=3,
         runs_with_bucket=3, first_seen=FirstSeen("QueueTest.Race", 0, 1, "noise", ["./queue_test"]),
-        schedules={"noise": 3}, advice=Advice("Two threads touch the slot.", "Guard it."), raw_report="")
+        strategies={"noise": 3}, advice=Advice("Two threads touch the slot.", "Guard it."), raw_report="")
     test = TestResult("QueueTest.Race", 10, {"pass": 7, "race": 3, "fail": 0, "crash": 0, "timeout": 0}, 2, 0.1)
     config = RunConfig(seed=1, source_dir=str(tmp_path), source_root=str(root),
                        source_url="https://github.com/acme/queue/blob/0123abc")

@@ -78,13 +78,13 @@ def _children(report: Path) -> list[dict[str, str]]:
     return list(blocks.values())
 
 
-@pytest.mark.parametrize("schedule", ["noise", "pct"])
-def test_a_forked_child_is_perturbed_under_a_seed_a_replay_gives_it_again(build, tmp_path, schedule):
+@pytest.mark.parametrize("strategy", ["noise", "pct"])
+def test_a_forked_child_is_perturbed_under_a_seed_a_replay_gives_it_again(build, tmp_path, strategy):
     shim = ensure_shim(tmp_path / "shim-cache")
 
     def children(seed: int, name: str) -> list[dict[str, str]]:
         report = tmp_path / name
-        env = dict(os.environ, LD_PRELOAD=str(shim), RACEGATE_SCHEDULE=schedule, RACEGATE_SEED=str(seed),
+        env = dict(os.environ, LD_PRELOAD=str(shim), RACEGATE_SCHEDULE=strategy, RACEGATE_SEED=str(seed),
                    RACEGATE_SHIM_REPORT=str(report), TSAN_OPTIONS="halt_on_error=0 report_bugs=0")
         # No case named: the runner forks one child per case, five in all.
         subprocess.run([str(build / "fork_runner")], env=env, capture_output=True, timeout=120)
@@ -97,18 +97,18 @@ def test_a_forked_child_is_perturbed_under_a_seed_a_replay_gives_it_again(build,
     assert seeds == [c["seed"] for c in replay] and seeds != [c["seed"] for c in other]
     tally = first[0]
     # Perturbed as its parent is (pct falls back to noise+pin without real-time priorities), its threads counted.
-    assert tally["applied"] in (schedule, "noise+pin") and tally["max_threads"] == "3"
+    assert tally["applied"] in (strategy, "noise+pin") and tally["max_threads"] == "3"
     if tally["applied"] == "pct":  # real priorities: the child drew its own, and draws them again on a replay
         assert tally["pct_priorities"] == replay[0]["pct_priorities"] != first[1]["pct_priorities"]
 
 
-@pytest.mark.parametrize("schedule", ["none", "pin", "noise", "pct", "preempt"])
-def test_a_multi_threaded_parent_forks_under_every_schedule(build, tmp_path, schedule):
+@pytest.mark.parametrize("strategy", ["none", "pin", "noise", "pct", "preempt"])
+def test_a_multi_threaded_parent_forks_under_every_schedule(build, tmp_path, strategy):
     # The fork handlers run while TSan holds its locks and another thread of the parent is working: none of
     # the children may hang or die, and each is counted.
     shim = ensure_shim(tmp_path / "shim-cache")
     report = tmp_path / "shim.txt"
-    env = dict(os.environ, LD_PRELOAD=str(shim), RACEGATE_SCHEDULE=schedule, RACEGATE_SEED="3",
+    env = dict(os.environ, LD_PRELOAD=str(shim), RACEGATE_SCHEDULE=strategy, RACEGATE_SEED="3",
                RACEGATE_SHIM_REPORT=str(report), TSAN_OPTIONS="halt_on_error=0")
     proc = subprocess.run([str(build / "threaded_fork")], env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr[-3000:]

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from racegate.signature import SIGNATURE_VERSION, V2, bucket_id
+from racegate.signature_rules import SIGNATURE_VERSION, V2, bucket_id
 from samples_helpers import racegate
 
 pytestmark = pytest.mark.e2e

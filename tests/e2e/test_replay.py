@@ -14,7 +14,7 @@ import pytest
 
 from racegate.replay import replay
 from racegate.result import Result, load
-from racegate.signature import V2, bucket_id
+from racegate.signature_rules import V2, bucket_id
 from samples_helpers import LAUNCHER, default_sigint, process_ends
 
 pytestmark = pytest.mark.e2e
@@ -29,12 +29,12 @@ def result_of(tmp_path: Path, code: str, *options: str) -> Result:
     return load(out / "racegate.json")
 
 
-@pytest.mark.parametrize("schedule,first_had_shim,preloaded", [
+@pytest.mark.parametrize("strategy,first_had_shim,preloaded", [
     ("none", True, True),
     ("none", False, False),  # a plain run after the test's first, when the thread count was known
     ("pct", False, True),  # the shim carries out pct: never without it
 ])
-def test_the_shim_is_preloaded_as_the_first_run_had_it(tmp_path, schedule, first_had_shim, preloaded):
+def test_the_shim_is_preloaded_as_the_first_run_had_it(tmp_path, strategy, first_had_shim, preloaded):
     result = result_of(tmp_path, SHOWS_PRELOAD, "--schedule", "none")
     (bucket,) = result.buckets
     env = bucket.first_seen.env
@@ -42,7 +42,7 @@ def test_the_shim_is_preloaded_as_the_first_run_had_it(tmp_path, schedule, first
     if not first_had_shim:
         del env["LD_PRELOAD"]
     shim = tmp_path / "cache" / "racegate_sched-0123.so"
-    outcome = replay(result, bucket.id, 1, tmp_path / "replay", shim, schedule)
+    outcome = replay(result, bucket.id, 1, tmp_path / "replay", shim, strategy)
     assert outcome.reproduced == 1
     output = (tmp_path / "replay" / "runs" / "0" / "output.txt").read_text()
     assert (f"PRELOAD={shim}" in output) == preloaded

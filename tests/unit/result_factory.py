@@ -9,15 +9,15 @@ from racegate.result import (BucketResult, FirstSeen, Result, RunConfig, Strateg
                              build_result)
 
 
-def bucket(bid: str, test: str, runs_with: int, kind: str = "data race", schedule: str = "noise",
+def bucket(bid: str, test: str, runs_with: int, kind: str = "data race", strategy: str = "noise",
            **fields: Any) -> BucketResult:
     """A bucket of one test; `fields`: any other BucketResult field (evidence, symptoms, ...)."""
     return BucketResult(
         id=bid, kind=kind, title=f"{kind}: f{bid} vs g{bid}", signature=[f"a.cpp:f{bid}"],
         frames=[SourceFrame(f"f{bid}", "/src/a.cpp", 3)], stacks=[], tests=[test], occurrences=runs_with * 2,
         runs_with_bucket=runs_with,
-        first_seen=FirstSeen(test=test, run=0, seed=1, schedule=schedule, command=["./t"], log_dir="runs/0"),
-        schedules={schedule: runs_with}, advice=Advice("w", "f"), raw_report=f"reports/{bid}.txt", **fields)
+        first_seen=FirstSeen(test=test, run=0, seed=1, strategy=strategy, command=["./t"], log_dir="runs/0"),
+        strategies={strategy: runs_with}, advice=Advice("w", "f"), raw_report=f"reports/{bid}.txt", **fields)
 
 
 def entry_for_test(name: str, runs: int, failed: int) -> TestResult:

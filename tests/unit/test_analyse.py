@@ -10,7 +10,7 @@ from racegate.errors import RacegateError
 from racegate.execute import Execution
 from racegate.model import PlannedRun, TestCase
 from racegate.run_env import prepare_planned_run
-from racegate.signature import bucket_id
+from racegate.signature_rules import bucket_id
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 COMPILERS = ("clang14", "clang19", "gcc12")
@@ -18,8 +18,8 @@ TEST = TestCase("Ledger.Race", ("/b/ledger_test", "--gtest_filter=Ledger.Race"),
 
 
 def execution(tmp_path: Path, returncode: int = 0, output: str = "", tsan_log: str = "", timed_out: bool = False,
-              schedule: str = "pct") -> Execution:
-    plan = PlannedRun(TEST, run=7, seed=42, schedule=schedule)
+              strategy: str = "pct") -> Execution:
+    plan = PlannedRun(TEST, run=7, seed=42, strategy=strategy)
     argv, env = prepare_planned_run(plan, tmp_path, tmp_path / "racegate_sched-0123.so", {"PATH": "/usr/bin"})
     return Execution(plan=plan, argv=argv, env=env, returncode=returncode, timed_out=timed_out, timeout=30.0,
                      duration=1.5, output=output, tsan_log=tsan_log, shim_report=tmp_path / "shim.txt",
@@ -38,7 +38,7 @@ def test_a_real_race_log_is_one_signed_race_and_tsans_exit_status_is_not_a_failu
     assert finding.id == bucket_id(finding.kind, finding.signature) == "d9d6534123a40f5b"
     assert finding.legacy_ids == ["a7af29cb66215fb4", "b75abdbb99e5be19", "2a9547f46ae69687",
                                   "6198cf69b874356e"]
-    assert (record.test, record.run, record.seed, record.schedule) == ("Ledger.Race", 7, 42, "pct")
+    assert (record.test, record.run, record.seed, record.strategy) == ("Ledger.Race", 7, 42, "pct")
     assert record.command[:2] == list(TEST.command) and record.cwd == "/b"
     assert record.returncode == 66 and record.duration == 1.5 and record.log_dir == ""
 
@@ -55,12 +55,12 @@ def test_the_shim_report_gives_the_thread_count_and_its_note(tmp_path):
                                        "note=pct: no CAP_SYS_NICE; fell back to noise+pin\nend=1\n")
     record = analyse_run(execution(tmp_path))
     assert record.outcome == "pass" and record.findings == []
-    assert record.threads == 4 and record.schedule_note == "pct: no CAP_SYS_NICE; fell back to noise+pin"
+    assert record.threads == 4 and record.strategy_note == "pct: no CAP_SYS_NICE; fell back to noise+pin"
 
 
 def test_without_a_shim_report_the_thread_count_is_unknown(tmp_path):
     record = analyse_run(execution(tmp_path))
-    assert record.threads is None and record.schedule_note is None
+    assert record.threads is None and record.strategy_note is None
 
 
 def test_failures_without_a_tsan_report_are_classified(tmp_path):

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from racegate import analyse, batch
-from racegate.execute import CUT_BUDGET, Execution
-from racegate.model import PlannedRun, TestCase
+from racegate.execute import Execution
+from racegate.model import CutCause, PlannedBatch, PlannedRun, TestCase
 from racegate.run_env import prepare_planned_run
 from racegate.schedule import Scheduler
-from racegate.signature import bucket_id
+from racegate.signature_rules import bucket_id
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 EXE = "/b/suite_test"
@@ -64,7 +64,7 @@ def _execution(tmp_path: Path, runs: list[PlannedRun], output: str, returncode: 
                timed_out: bool = False, cut: str | None = None, duration: float = 2.0) -> Execution:
     tests = [p.test for p in runs]
     plan = PlannedRun(dataclasses.replace(tests[0], command=batch.batch_command(tests)), run=99, seed=1,
-                      schedule="none", batch=len(runs))
+                      strategy="none", batch=len(runs))
     argv, env = prepare_planned_run(plan, tmp_path, None, {"PATH": "/usr/bin"})
     if json_tests is not None:
         suites: dict[str, list] = {}
@@ -82,7 +82,7 @@ def _execution(tmp_path: Path, runs: list[PlannedRun], output: str, returncode: 
 
 
 def _runs(*names: str) -> list[PlannedRun]:
-    return [PlannedRun(gtest_case(n), run=i, seed=i, schedule="none") for i, n in enumerate(names)]
+    return [PlannedRun(gtest_case(n), run=i, seed=i, strategy="none") for i, n in enumerate(names)]
 
 
 def _ok(name: str, ms: int = 10) -> str:
@@ -178,9 +178,10 @@ def test_a_test_killed_by_a_signal_or_a_hang_is_that_tests_crash_or_timeout(tmp_
 
 def test_a_budget_cut_leaves_the_running_test_cut_and_the_rest_without_a_run(tmp_path):
     runs = _runs("S.A", "S.B", "S.C")
-    split = batch.split_execution(_execution(tmp_path, runs, _ok("S.A") + "[ RUN      ] S.B\n", -9, cut=CUT_BUDGET),
-                                  runs, 300.0)
-    assert [(r.test, r.outcome, r.cut) for r in split.records] == [("S.A", "pass", None), ("S.B", "cut", CUT_BUDGET)]
+    output = _ok("S.A") + "[ RUN      ] S.B\n"
+    split = batch.split_execution(_execution(tmp_path, runs, output, -9, cut=CutCause.BUDGET), runs, 300.0)
+    assert [(r.test, r.outcome, r.cut) for r in split.records] == [
+        ("S.A", "pass", None), ("S.B", "cut", CutCause.BUDGET)]
 
 
 def test_an_interrupt_keeps_the_tests_that_ended_and_the_reports_outside_them(tmp_path):
@@ -224,10 +225,10 @@ def test_the_scheduler_hands_out_batches_first_and_their_tests_count_as_started(
     scheduler = Scheduler(tests, lambda t: ["noise"], master_seed=1, runs=2, deadline=None)
     scheduler.add_batches(batch.plan_batches(tests, jobs=2))
     first, second = scheduler.next(), scheduler.next()
-    assert isinstance(first, batch.PlannedBatch) and isinstance(second, batch.PlannedBatch)
+    assert isinstance(first, PlannedBatch) and isinstance(second, PlannedBatch)
     planned = [p for b in (first, second) for p in b.runs]
     assert [p.test.name for p in planned] == [f"S.T{i}" for i in range(4)]
-    assert {p.schedule for p in planned} == {"none"} and len({p.run for p in planned}) == 4
+    assert {p.strategy for p in planned} == {"none"} and len({p.run for p in planned}) == 4
     alone = scheduler.next()
-    assert alone.test.name == "alone" and alone.schedule == "none"
+    assert alone.test.name == "alone" and alone.strategy == "none"
     assert scheduler.reserve_run() not in {p.run for p in planned} | {alone.run}

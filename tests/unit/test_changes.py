@@ -122,7 +122,7 @@ def test_the_scheduler_gives_every_test_its_first_run_then_the_changed_group_its
         plan = s.next()
         order.append(plan.test.name)
         spent[focus[plan.test.name]] += 0.01
-        s.record(RunRecord(test=plan.test.name, run=plan.run, seed=plan.seed, schedule=plan.schedule, command=[],
+        s.record(RunRecord(test=plan.test.name, run=plan.run, seed=plan.seed, strategy=plan.strategy, command=[],
                            outcome="pass", returncode=0, duration=0.01, log_dir="", threads=2))
     s.stop()
     assert order[0] == "touched" and set(order[:4]) == {"r1", "r2", "r3", "touched"}  # first runs, closest first
@@ -172,7 +172,7 @@ def test_the_history_keeps_the_files_of_each_tests_buckets_for_the_next_ranking(
     from racegate.model import Finding
 
     race = Finding("data race", "r", ["x"], [SourceFrame("push", "/src/ring.h", 4), SourceFrame("pop", "", None)], "")
-    record = RunRecord(test="queue", run=0, seed=1, schedule="none", command=[], outcome="race", returncode=66,
+    record = RunRecord(test="queue", run=0, seed=1, strategy="none", command=[], outcome="race", returncode=66,
                        duration=0.1, log_dir="", findings=[race])
     learned = histories.from_session([record], {0: [race.id]})
     assert learned.tests["queue"].files == ["/src/ring.h"]

@@ -10,7 +10,7 @@ from result_factory import bucket, entry_for_test, make_result
 
 from racegate import gate
 from racegate.errors import EXIT_CLEAN, EXIT_FOUND, EXIT_UNCOVERED
-from racegate.model import CUT, OUTCOMES, RunRecord, TestCase
+from racegate.model import OUTCOMES, Outcome, RunRecord, TestCase
 from racegate.reporters import RenderOptions, render
 from racegate.result import RunConfig, TestResult, load, save, unfinished_after
 from racegate.schedule import Scheduler
@@ -18,14 +18,14 @@ from racegate.schedule import Scheduler
 
 def cut_only(name: str, seconds: float = 61.5) -> TestResult:
     outcomes = {o: 0 for o in OUTCOMES}
-    outcomes[CUT] = 1
+    outcomes[Outcome.CUT] = 1
     return TestResult(name=name, runs=1, outcomes=outcomes, threads=2, mean_seconds=seconds, cuts={"budget": 1})
 
 
 def test_a_test_whose_every_run_was_cut_is_not_covered_and_the_gate_exits_3():
     result = make_result([entry_for_test("Short", 20, 0), cut_only("Long")], [])
     assert [t.name for t in result.uncovered] == ["Long"] and result.summary.uncovered == 1
-    assert gate.verdict_state(result) == "uncovered" and gate.exit_code(result) == EXIT_UNCOVERED
+    assert result.verdict_state == "uncovered" and gate.exit_code(result) == EXIT_UNCOVERED
     console = render("console", result, RenderOptions())
     assert "PASS" not in console
     assert "NOT COVERED: 1 of 2 tests completed no run, so nothing speaks for it" in console
@@ -93,15 +93,15 @@ def test_the_new_fields_round_trip_and_an_old_file_gets_their_defaults(tmp_path)
     assert not old.config.allow_uncovered and old.summary.uncovered == 1
 
 
-def _record(run: int, schedule: str, outcome: str, duration: float = 300.0) -> RunRecord:
-    return RunRecord("Hangs", run, 1, schedule, ["./t"], outcome, None, duration, "", 2)
+def _record(run: int, strategy: str, outcome: str, duration: float = 300.0) -> RunRecord:
+    return RunRecord("Hangs", run, 1, strategy, ["./t"], outcome, None, duration, "", 2)
 
 
 def test_a_test_whose_plain_run_timed_out_is_unfinished_only_when_nothing_else_completed():
     assert unfinished_after([_record(0, "none", "timeout", 300.04)]) == 300.0
-    assert unfinished_after([_record(0, "none", "timeout"), _record(1, "none", CUT)]) == 300.0
+    assert unfinished_after([_record(0, "none", "timeout"), _record(1, "none", Outcome.CUT)]) == 300.0
     assert unfinished_after([_record(0, "none", "pass"), _record(1, "none", "timeout")]) is None
-    assert unfinished_after([_record(0, "none", CUT)]) is None
+    assert unfinished_after([_record(0, "none", Outcome.CUT)]) is None
     assert unfinished_after([]) is None
 
 
@@ -118,7 +118,7 @@ def test_the_scheduler_does_not_repeat_a_test_whose_plain_run_timed_out():
     while (plan := scheduler.next()) is not None:
         plans.append(plan)
         outcome = "timeout" if plan.test.name == "Hangs" else "pass"
-        scheduler.record(RunRecord(plan.test.name, plan.run, plan.seed, plan.schedule, [], outcome, None, 1.0, "",
+        scheduler.record(RunRecord(plan.test.name, plan.run, plan.seed, plan.strategy, [], outcome, None, 1.0, "",
                                    2))
-    assert [p.schedule for p in plans if p.test.name == "Hangs"] == ["none"]
+    assert [p.strategy for p in plans if p.test.name == "Hangs"] == ["none"]
     assert sum(p.test.name == "Ok" for p in plans) == 3

@@ -6,36 +6,36 @@ import json
 import pytest
 
 from racegate.errors import RacegateError
-from racegate.execute import CUT_BUDGET, CUT_SLOW
-from racegate.model import RunRecord, TestCase
+from racegate.model import CutCause, RunRecord, TestCase
 from racegate.reporters import console, sentences
-from racegate.result import Result, TestResult
+from racegate.result import TestResult
 
 from result_factory import entry_for_test, make_result
+from racegate.result.codec import result_from_json, result_json
 
 
 def _record(run: int, outcome: str, cut: str | None = None) -> RunRecord:
-    return RunRecord(test="T.a", run=run, seed=run, schedule="noise", command=["./t"], outcome=outcome,
+    return RunRecord(test="T.a", run=run, seed=run, strategy="noise", command=["./t"], outcome=outcome,
                      returncode=0, duration=1.0, log_dir="", cut=cut)
 
 
 def _cut_test() -> TestResult:
-    records = [_record(0, "pass"), _record(1, "cut", CUT_SLOW), _record(2, "cut", CUT_BUDGET),
-               _record(3, "cut", CUT_BUDGET)]
+    records = [_record(0, "pass"), _record(1, "cut", CutCause.SLOW), _record(2, "cut", CutCause.BUDGET),
+               _record(3, "cut", CutCause.BUDGET)]
     return TestResult.from_runs(TestCase("T.a", ("./t",)), records)
 
 
 def test_a_test_result_counts_its_cut_runs_per_cause_and_the_file_keeps_them():
     entry = _cut_test()
-    assert entry.cut_runs == 3 and entry.cuts == {CUT_SLOW: 1, CUT_BUDGET: 2}
+    assert entry.cut_runs == 3 and entry.cuts == {CutCause.SLOW: 1, CutCause.BUDGET: 2}
     result = make_result([entry], [])
-    data = json.loads(json.dumps(result.to_json()))
+    data = json.loads(json.dumps(result_json(result)))
     assert data["tests"][0]["cuts"] == {"slow": 1, "budget": 2}
-    assert Result.from_json(data).tests[0].cuts == {"slow": 1, "budget": 2}
+    assert result_from_json(data).tests[0].cuts == {"slow": 1, "budget": 2}
 
 
 def test_the_cuts_field_is_written_only_when_a_run_was_cut():
-    data = make_result([entry_for_test("T.b", 3, 1)], []).to_json()
+    data = result_json(make_result([entry_for_test("T.b", 3, 1)], []))
     assert "cuts" not in data["tests"][0]
 
 
@@ -49,11 +49,11 @@ def test_the_note_says_how_many_runs_were_cut_for_which_cause():
 
 def test_shards_add_their_cuts_and_an_older_file_keeps_the_old_wording():
     merged = _cut_test().merged(_cut_test())
-    assert merged.cuts == {CUT_SLOW: 2, CUT_BUDGET: 4}
+    assert merged.cuts == {CutCause.SLOW: 2, CutCause.BUDGET: 4}
     # A result of an earlier release counted cut runs without their cause.
-    old = make_result([_cut_test()], []).to_json()
+    old = result_json(make_result([_cut_test()], []))
     del old["tests"][0]["cuts"]
-    loaded = Result.from_json(old)
+    loaded = result_from_json(old)
     assert loaded.tests[0].cuts == {}
     assert sentences.coverage_notes(loaded)[0].startswith(
         "3 runs cut by racegate: at the budget's deadline or past a strategy's slowdown limit;")
@@ -65,7 +65,7 @@ def test_shards_add_their_cuts_and_an_older_file_keeps_the_old_wording():
 
 
 def test_a_cuts_entry_of_the_wrong_type_names_the_field():
-    data = make_result([_cut_test()], []).to_json()
+    data = result_json(make_result([_cut_test()], []))
     data["tests"][0]["cuts"] = {"budget": "two"}
     with pytest.raises(RacegateError, match=r"tests\[0\]\.cuts\.budget should be an integer"):
-        Result.from_json(data, "r.json")
+        result_from_json(data, "r.json")

@@ -13,7 +13,7 @@ from racegate.frameworks import doctest_xml
 from racegate.execute import Execution
 from racegate.model import PlannedRun, TestCase
 from racegate.run_env import prepare_planned_run
-from racegate.signature import bucket_id
+from racegate.signature_rules import bucket_id
 
 from samples_helpers import CORPUS
 
@@ -56,14 +56,14 @@ TAIL = ('  </TestSuite>\n  <OverallResultsAsserts successes="3" failures="0"/>\n
 
 
 def _runs(exe: str, *names: str) -> list[PlannedRun]:
-    return [PlannedRun(case(exe, n), run=i, seed=i, schedule="none") for i, n in enumerate(names)]
+    return [PlannedRun(case(exe, n), run=i, seed=i, strategy="none") for i, n in enumerate(names)]
 
 
 def _execution(tmp_path: Path, runs: list[PlannedRun], output: str, returncode: int, timed_out: bool = False,
                duration: float = 2.0) -> Execution:
     tests = [p.test for p in runs]
     plan = PlannedRun(dataclasses.replace(tests[0], command=batch.batch_command(tests)), run=99, seed=1,
-                      schedule="none", batch=len(runs))
+                      strategy="none", batch=len(runs))
     argv, env = prepare_planned_run(plan, tmp_path, None, {"PATH": "/usr/bin"})
     return Execution(plan=plan, argv=argv, env=env, returncode=returncode, timed_out=timed_out, timeout=300.0,
                      duration=duration, output=output, tsan_log="", shim_report=tmp_path / "shim.txt",
@@ -79,7 +79,7 @@ def test_the_cases_of_one_doctest_program_batch_with_one_filter_list(exe, tmp_pa
     # The batch process adds doctest's XML reporter (its markers) and each case's time, as doctest's own
     # options with their prefix (a program may accept only those).
     plan = PlannedRun(dataclasses.replace(together[0], command=batch.batch_command(together)), run=1, seed=1,
-                      schedule="none", batch=5)
+                      strategy="none", batch=5)
     argv, _ = prepare_planned_run(plan, tmp_path, None, {"PATH": "/usr/bin"})
     assert argv[-2:] == ["--dt-reporters=xml", "--dt-duration=true"]
     assert not any(arg.startswith("--gtest_output") for arg in argv)

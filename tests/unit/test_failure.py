@@ -2,7 +2,7 @@ import pytest
 
 from racegate.failure import TSAN_EXITCODE, classify, is_timing_assertion, normalize_message, timing_rules_matched
 from racegate.model import SourceFrame, TestCase
-from racegate.signature import V1, V2, V3, V4, bucket_id
+from racegate.signature_rules import V1, V2, V3, V4, bucket_id
 from samples_helpers import CORPUS, CORPUS_CRASHES
 
 TEST = TestCase("Account.Withdraw", ("./t",), is_gtest=True)

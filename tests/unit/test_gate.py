@@ -13,6 +13,7 @@ from racegate.tsan_parse import parse_reports
 
 from result_factory import bucket, make_result, entry_for_test
 from samples_helpers import CORPUS, CORPUS_COMPILERS
+from racegate.result.codec import result_from_json, result_json
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
@@ -66,7 +67,7 @@ def _corpus_result(tmp_path, programs: list[str], compilers=CORPUS_COMPILERS):
         for program in programs:
             log = (CORPUS / compiler / f"{program}.log").read_text()
             findings = [finding_from_report(r) for r in parse_reports(log)]
-            bucketer.add(RunRecord(test=f"Corpus.{program}", run=index, seed=index, schedule="noise",
+            bucketer.add(RunRecord(test=f"Corpus.{program}", run=index, seed=index, strategy="noise",
                                    command=["./t"], outcome="race", returncode=66, duration=0.1,
                                    log_dir=str(tmp_path / "runs" / str(index)), findings=findings))
             index += 1
@@ -123,7 +124,7 @@ def test_a_baseline_of_signature_v4_ids_still_knows_every_bucket_and_a_new_race_
 
 def test_known_library_reports_and_timing_sensitive_failures_pass_unless_asked_and_every_part_shows_it():
     from racegate.library_reports import BY_RULE
-    from racegate.result import Result, RunConfig
+    from racegate.result import RunConfig
 
     library = bucket("aaaa00000001", "T.a", 2, library_issue=next(iter(BY_RULE.values())))
     timing = bucket("bbbb00000002", "T.a", 1, kind="test failure", timing_sensitive=True)
@@ -133,7 +134,7 @@ def test_known_library_reports_and_timing_sensitive_failures_pass_unless_asked_a
     # The verdict orders the buckets (gating first) and is what the summary counts and the reporters show.
     assert [result.status(b) for b in result.buckets] == ["new", "library", "timing-sensitive"]
     assert result.summary.new_buckets == 1 and result.known_buckets == 2 and gate.exit_code(result) == 1
-    again = Result.from_json(json.loads(json.dumps(result.to_json())))
+    again = result_from_json(json.loads(json.dumps(result_json(result))))
     assert [b.status for b in again.buckets] == ["new", "library", "timing-sensitive"]
     strict = make_result(tests, [library, timing, plain], config=RunConfig(strict=True, gate_library_reports=True))
     assert [b.status for b in strict.buckets] == ["new"] * 3
@@ -155,7 +156,7 @@ def test_a_baseline_of_signature_v3_ids_still_knows_every_bucket(tmp_path):
         test = f"Corpus.{program.replace('_full', '').replace('_lost', '').replace('_exit', '')}"
         log = (CORPUS / compiler / f"{program}.log").read_text()
         findings = [finding_from_report(r, test) for r in parse_reports(log)]
-        bucketer.add(RunRecord(test=test, run=index, seed=index, schedule="noise", command=["./t"], outcome="race",
+        bucketer.add(RunRecord(test=test, run=index, seed=index, strategy="noise", command=["./t"], outcome="race",
                                returncode=66, duration=0.1, log_dir=str(tmp_path / "runs" / str(index)),
                                findings=findings))
     buckets = [bucket_result(b, tmp_path) for b in bucketer.buckets.values()]

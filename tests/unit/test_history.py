@@ -9,18 +9,18 @@ from collections import Counter
 import pytest
 
 from racegate import history as histories
-from racegate.batch import PlannedBatch
+from racegate.model import PlannedBatch
 from racegate.history import History, HistoryError, StrategyHistory, TestHistory
 from racegate.model import Finding, RunRecord, TestCase
 from racegate.schedule import Scheduler
 from racegate.session import Session, SessionConfig
-from racegate.signature import LEGACY, SIGNATURE_VERSION, bucket_id
+from racegate.signature_rules import LEGACY, SIGNATURE_VERSION, bucket_id
 
 from samples_helpers import racegate
 
 
-def record(test, run, schedule, outcome="pass", duration=0.5, threads=2):
-    return RunRecord(test=test, run=run, seed=run, schedule=schedule, command=[], outcome=outcome, returncode=0,
+def record(test, run, strategy, outcome="pass", duration=0.5, threads=2):
+    return RunRecord(test=test, run=run, seed=run, strategy=strategy, command=[], outcome=outcome, returncode=0,
                      duration=duration, log_dir="", threads=threads)
 
 
@@ -141,7 +141,7 @@ def test_history_puts_failing_then_multi_threaded_tests_first_and_every_test_sti
     order = []
     while (plan := s.next()) is not None:
         order.append(plan.test.name)
-        s.record(record(plan.test.name, plan.run, plan.schedule))
+        s.record(record(plan.test.name, plan.run, plan.strategy))
     assert order == ["late_fail", "multi", "new", "single", "single2"]
 
 
@@ -152,10 +152,10 @@ def first_pass(scheduler):
         if isinstance(plan, PlannedBatch):
             order.append([p.test.name for p in plan.runs])
             for p in plan.runs:
-                scheduler.record(record(p.test.name, p.run, p.schedule))
+                scheduler.record(record(p.test.name, p.run, p.strategy))
         else:
             order.append(plan.test.name)
-            scheduler.record(record(plan.test.name, plan.run, plan.schedule))
+            scheduler.record(record(plan.test.name, plan.run, plan.strategy))
     return order
 
 
@@ -195,10 +195,10 @@ def test_the_learned_strategy_weights_are_where_the_search_starts():
     for _ in range(30):
         plan = s.next()
         plans.append(plan)
-        s.record(record("t", plan.run, plan.schedule, duration=0.1))
+        s.record(record("t", plan.run, plan.strategy, duration=0.1))
     s.stop()
-    assert plans[1].schedule == "pct"  # no arm is untried: history already tried them all
-    counts = Counter(p.schedule for p in plans[1:])
+    assert plans[1].strategy == "pct"  # no arm is untried: history already tried them all
+    counts = Counter(p.strategy for p in plans[1:])
     assert counts["pct"] > counts["noise"] + counts["none"]
 
 
@@ -251,7 +251,7 @@ def test_a_session_rewrites_an_older_historys_ids_as_current_ones(tmp_path, vers
     session = Session(cases("t"), lambda t: ["noise"], SessionConfig(
         out_dir=tmp_path / "out", jobs=1, master_seed=1, runs=1, time_budget=None, timeout=None,
         until_confident=None, shim_path=None, history=past))
-    session.records = [RunRecord(test="t", run=0, seed=0, schedule="none", command=[], outcome="race", returncode=66,
+    session.records = [RunRecord(test="t", run=0, seed=0, strategy="none", command=[], outcome="race", returncode=66,
                                  duration=0.1, log_dir="", threads=2, findings=[race])]
     learned = session.learned()
     assert learned.signature_version == SIGNATURE_VERSION
@@ -267,7 +267,7 @@ def steady_runs(history, race, key):
         plan = s.next()
         counts[plan.test.name] += 1
         found = plan.test.name == "steady"
-        s.record(RunRecord(test=plan.test.name, run=plan.run, seed=plan.seed, schedule=plan.schedule,
+        s.record(RunRecord(test=plan.test.name, run=plan.run, seed=plan.seed, strategy=plan.strategy,
                            command=[], outcome="race" if found else "pass", returncode=0, duration=0.1,
                            log_dir="", threads=4, findings=[race] if found else []))
     s.stop()

@@ -11,11 +11,12 @@ import pytest
 
 from racegate import history, memory
 from racegate.analyse import analyse_run
-from racegate.execute import CUT_OOM, Executor, Stopped
-from racegate.model import PlannedRun, RunRecord, TestCase
+from racegate.execute import Executor, Stopped
+from racegate.model import CutCause, PlannedRun, RunRecord, TestCase
 from racegate.reporters import console, sentences
-from racegate.result import Result, TestResult
+from racegate.result import TestResult
 from result_factory import entry_for_test, make_result
+from racegate.result.codec import result_from_json, result_json
 
 MIB = 1 << 20
 
@@ -61,7 +62,7 @@ def test_a_sigkill_with_the_cgroups_oom_evidence_is_a_cut_not_a_crash(tmp_path):
     group = fake_cgroup(tmp_path)
     gate = memory.Admission({}, [memory.Cgroup(group)], tmp_path / "no-meminfo")
     execution, record = run(tmp_path, kill_with_evidence(group), gate)
-    assert execution.cut == CUT_OOM
+    assert execution.cut == CutCause.OOM
     assert record.outcome == "cut" and record.cut == "oom" and record.findings == []
 
 
@@ -88,7 +89,7 @@ def test_the_admission_learns_the_peak_of_each_run(tmp_path):
 
 
 def record(run: int, peak: int | None, cut: str | None = None) -> RunRecord:
-    return RunRecord(test="T.a", run=run, seed=run, schedule="none", command=["./t"],
+    return RunRecord(test="T.a", run=run, seed=run, strategy="none", command=["./t"],
                      outcome="cut" if cut else "pass", returncode=0, duration=1.0, log_dir="", cut=cut,
                      peak_memory=peak)
 
@@ -97,12 +98,12 @@ def test_the_result_keeps_the_largest_peak_and_old_files_have_none():
     runs = [record(0, 300 * MIB), record(1, 500 * MIB), record(2, None)]
     entry = TestResult.from_runs(TestCase("T.a", ("./t",)), runs)
     assert entry.peak_memory == 500 * MIB
-    data = json.loads(json.dumps(make_result([entry], []).to_json()))
+    data = json.loads(json.dumps(result_json(make_result([entry], []))))
     assert data["tests"][0]["peak_memory"] == 500 * MIB
-    assert Result.from_json(data).tests[0].peak_memory == 500 * MIB
-    old = make_result([entry_for_test("T.b", 3, 0)], []).to_json()
+    assert result_from_json(data).tests[0].peak_memory == 500 * MIB
+    old = result_json(make_result([entry_for_test("T.b", 3, 0)], []))
     assert "peak_memory" not in old["tests"][0]
-    assert Result.from_json(old).tests[0].peak_memory is None
+    assert result_from_json(old).tests[0].peak_memory is None
     merged = entry.merged(entry_for_test("T.a", 2, 0))
     assert merged.peak_memory == 500 * MIB
 
@@ -121,7 +122,7 @@ def test_the_history_keeps_the_latest_sessions_peak():
 
 
 def test_oom_kills_are_named_as_the_environment_apart_from_racegates_cuts():
-    runs = [record(0, 2 << 30), record(1, 3 << 30, CUT_OOM), record(2, 1 << 30, "budget")]
+    runs = [record(0, 2 << 30), record(1, 3 << 30, CutCause.OOM), record(2, 1 << 30, "budget")]
     entry = TestResult.from_runs(TestCase("T.a", ("./t",)), runs)
     result = make_result([entry], [])
     notes = sentences.coverage_notes(result)

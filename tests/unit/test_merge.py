@@ -7,19 +7,20 @@ from racegate.errors import RacegateError
 from racegate.merge import merge
 
 from result_factory import bucket, make_result, entry_for_test
+from racegate.result.codec import result_json
 
 
 def test_merge_sums_counts_and_unions_buckets_by_id(tmp_path):
     shared = "cccc00000003"
     one = make_result([entry_for_test("A.x", 10, 3)], [bucket("aaaa00000001", "A.x", 2), bucket(shared, "A.x", 1)])
-    two = make_result([entry_for_test("B.y", 6, 2)], [bucket(shared, "B.y", 2, schedule="pct")])
+    two = make_result([entry_for_test("B.y", 6, 2)], [bucket(shared, "B.y", 2, strategy="pct")])
     out = tmp_path / "merged" / "racegate.json"
     merged = merge([(tmp_path / "s1" / "racegate.json", one), (tmp_path / "s2" / "racegate.json", two)], out)
     assert merged.summary.tests == 2 and merged.summary.runs == 16
     assert merged.summary.buckets == 2 and merged.summary.failed_runs == 5
     both = next(b for b in merged.buckets if b.id == shared)
     assert both.tests == ["A.x", "B.y"] and both.runs_with_bucket == 3 and both.occurrences == 6
-    assert both.schedules == {"noise": 1, "pct": 2}
+    assert both.strategies == {"noise": 1, "pct": 2}
     assert merged.run_fraction(both) == round(3 / 16, 4)
     # Raw reports and logs stay reachable from the merged file's directory.
     assert both.raw_report == str(Path("..") / "s1" / "reports" / f"{shared}.txt")
@@ -76,7 +77,7 @@ def test_merged_seconds_add_up_and_each_bucket_keeps_its_earliest_time(tmp_path)
     # Shards run side by side, each timed from its own start: the earliest sighting stands.
     assert both.first_seen.seconds == 4.25 and both.first_seen.run == 0
     assert merged.discovery_seconds == [[2.0, 1], [4.25, 2], [20.0, 2]]
-    data = merged.to_json()
+    data = result_json(merged)
     assert data["discovery_seconds"] == merged.discovery_seconds and data["verification"]["recheck"]["runs"] == 4
 
 
@@ -86,4 +87,4 @@ def test_merging_with_a_shard_of_an_earlier_release_leaves_out_what_it_did_not_t
     merged = merge([(tmp_path / "s1.json", timed), (tmp_path / "s2.json", old)], tmp_path / "m.json")
     assert merged.discovery_seconds is None and merged.verification is None
     assert merged.strategies["noise"].seconds is None  # 30 s of the timed shard are not all the runs' seconds
-    assert "discovery_seconds" not in merged.to_json() and "verification" not in merged.to_json()
+    assert "discovery_seconds" not in result_json(merged) and "verification" not in result_json(merged)

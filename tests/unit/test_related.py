@@ -8,6 +8,7 @@ from dataclasses import replace
 from racegate.model import SourceFrame
 from racegate.reporters import RenderOptions, render
 from racegate.result import RacingMemory, Result
+from racegate.result.codec import result_from_json, result_json
 from racegate.result.related import racing_memory, related_groups
 
 from result_factory import bucket, entry_for_test, make_result
@@ -142,21 +143,21 @@ def _grouped_result() -> Result:
 def test_the_assembly_stores_the_groups_and_racegate_json_keeps_them() -> None:
     result = _grouped_result()
     assert [g.buckets for g in result.related] == [("a1", "b2")]
-    data = result.to_json()
+    data = result_json(result)
     assert data["related"] == [{"id": "G1", "reasons": ["same heap block allocated at Ring::Ring (ring.cpp:6)"],
                                 "buckets": ["a1", "b2"]}]
     assert data["buckets"][0]["memory"]["allocated_at"]["line"] == 6
-    again = Result.from_json(json.loads(json.dumps(data)))
+    again = result_from_json(json.loads(json.dumps(data)))
     assert again.related == result.related and again.buckets[0].memory == result.buckets[0].memory
     assert again.problem_groups == 2  # the group and the lonely bucket
 
 
 def test_an_old_result_without_groups_loads_and_renders_as_before() -> None:
-    data = _grouped_result().to_json()
+    data = result_json(_grouped_result())
     del data["related"]
     for b in data["buckets"]:
         b.pop("memory", None)
-    old = Result.from_json(data)
+    old = result_from_json(data)
     assert old.related == [] and all(b.memory is None for b in old.buckets)
     for fmt in ("console", "markdown", "html", "github", "junit", "sarif"):
         assert "Related G" not in render(fmt, old, RenderOptions())

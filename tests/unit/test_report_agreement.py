@@ -15,13 +15,13 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from racegate.model import CUT, Finding, RunRecord, SourceFrame, TestCase
+from racegate.model import Finding, Outcome, RunRecord, SourceFrame, TestCase
 from racegate.reporters import RenderOptions, render
 from racegate.reporters.text import percent, seconds
 from racegate.reporters.view import discovery_steps
 from racegate.result import RunConfig, load, save
 from racegate.session import Session, SessionConfig
-from racegate.signature import bucket_id
+from racegate.signature_rules import bucket_id
 
 TESTS = ("Alpha", "Beta", "Gamma")
 
@@ -40,7 +40,7 @@ def failure(i: int) -> Finding:
 @dataclass(frozen=True)
 class Run:
     test: int
-    schedule: str
+    strategy: str
     cut: bool
     races: frozenset[int]
     failures: frozenset[int]
@@ -60,8 +60,8 @@ def records(session_runs: list[Run]) -> list[RunRecord]:
     made = []
     for index, r in enumerate(ordered):
         findings = [race(i) for i in sorted(r.races)] + ([] if r.cut else [failure(i) for i in sorted(r.failures)])
-        outcome = CUT if r.cut else "fail" if r.failures else "race" if r.races else "pass"
-        made.append(RunRecord(test=TESTS[r.test], run=index, seed=1000 + index, schedule=r.schedule,
+        outcome = Outcome.CUT if r.cut else "fail" if r.failures else "race" if r.races else "pass"
+        made.append(RunRecord(test=TESTS[r.test], run=index, seed=1000 + index, strategy=r.strategy,
                               command=["./t"], outcome=outcome, returncode=None if r.cut else int(bool(findings)),
                               duration=r.duration, log_dir=f"/out/runs/{index}", threads=2, findings=findings,
                               cut="budget" if r.cut else None, started=r.started))
@@ -98,7 +98,7 @@ def test_every_report_agrees_with_the_result_on_first_sight_counts_and_fractions
         for fmt, text in reports.items():  # what a run renders, `racegate report` renders from its file
             assert render(fmt, written, options) == text, fmt
     sarif = {r["properties"]["bucketId"]: r for r in json.loads(reports["sarif"])["runs"][0]["results"]}
-    completed = {t: sum(1 for r in made if r.test == t and r.outcome != CUT) for t in TESTS}
+    completed = {t: sum(1 for r in made if r.test == t and r.outcome != Outcome.CUT) for t in TESTS}
     by_id: dict[str, list[RunRecord]] = {}
     for r in made:
         for bid in {f.id or bucket_id(f.kind, f.signature) for f in r.findings}:
@@ -109,14 +109,14 @@ def test_every_report_agrees_with_the_result_on_first_sight_counts_and_fractions
         showing = by_id[b.id]
         first = min(showing, key=ends)
         # First seen: the run that showed it first, with that run's own time.
-        assert (b.first_seen.run, b.first_seen.seed, b.first_seen.schedule, b.first_seen.test) == \
-            (first.run, first.seed, first.schedule, first.test)
+        assert (b.first_seen.run, b.first_seen.seed, b.first_seen.strategy, b.first_seen.test) == \
+            (first.run, first.seed, first.strategy, first.test)
         assert b.first_seen.seconds == round(first.started + first.duration, 3)  # type: ignore[operator]
         # Counts: completed runs, and cut runs apart; the fraction over the completed runs of its tests.
-        with_bucket = [r for r in showing if r.outcome != CUT]
+        with_bucket = [r for r in showing if r.outcome != Outcome.CUT]
         assert b.runs_with_bucket == len(with_bucket)
         assert b.cut_runs_with_bucket == len(showing) - len(with_bucket)
-        assert sum(b.schedules.values()) == b.runs_with_bucket
+        assert sum(b.strategies.values()) == b.runs_with_bucket
         exposed = sum(completed[t] for t in b.tests)
         assert result.runs_exposed(b) == exposed
         fraction = round(len(with_bucket) / exposed, 4) if exposed else 0.0
@@ -150,7 +150,7 @@ def test_every_report_agrees_with_the_result_on_first_sight_counts_and_fractions
         assert f"#{s.found} run {s.runs}, {seconds(s.seconds)}" in reports["console"] or len(steps) > 8
     # The tests table counts the cut runs the buckets leave out.
     for t in result.tests:
-        assert t.cut_runs == sum(1 for r in made if r.test == t.name and r.outcome == CUT)
+        assert t.cut_runs == sum(1 for r in made if r.test == t.name and r.outcome == Outcome.CUT)
         assert t.completed_runs == completed[t.name]
 
 
@@ -166,7 +166,7 @@ def test_a_run_settled_later_but_ended_first_is_the_one_found_by():
         result = session_result([early_start, ends_first, other], Path(tmp))
     by_id = {b.id: b for b in result.buckets}
     first = by_id[race(0).id].first_seen
-    assert (first.run, first.schedule, first.seconds) == (1, "none", 0.4)
+    assert (first.run, first.strategy, first.seconds) == (1, "none", 0.4)
     second = by_id[race(1).id].first_seen
     assert (second.run, second.seconds) == (2, 2.0)
     assert result.discovery == [[1, 1], [2, 2], [3, 2]]
@@ -175,7 +175,7 @@ def test_a_run_settled_later_but_ended_first_is_the_one_found_by():
 
 
 def test_a_bucket_only_a_cut_run_showed_says_so_in_every_text_format():
-    cut = RunRecord("Alpha", 0, 7, "none", ["./t"], CUT, None, 5.0, "/out/runs/0", 2, [race(0)], cut="budget",
+    cut = RunRecord("Alpha", 0, 7, "none", ["./t"], Outcome.CUT, None, 5.0, "/out/runs/0", 2, [race(0)], cut="budget",
                     started=0.0)
     with tempfile.TemporaryDirectory() as tmp:
         result = session_result([cut], Path(tmp))

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -10,10 +11,11 @@ import pytest
 from racegate import gate
 from racegate.errors import RacegateError
 from racegate.model import RunRecord, TestCase
-from racegate.result import (Result, RunConfig, Spent, StrategyStats, TestResult, discovery_curve,
+from racegate.result import (RunConfig, Spent, StrategyStats, TestResult, discovery_curve,
                              discovery_curve_seconds, load, save, strategy_stats, verification_spent, with_baseline)
 
 from result_factory import bucket, entry_for_test, make_result
+from racegate.result.codec import result_from_json, result_json
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 RELEASE_0_1_0 = FIXTURES / "result_release_0_1_0.json"
@@ -22,7 +24,7 @@ RELEASE_0_1_0 = FIXTURES / "result_release_0_1_0.json"
 def test_a_file_written_by_release_0_1_0_loads_and_writes_back_unchanged(tmp_path):
     original = json.loads(RELEASE_0_1_0.read_text())
     result = load(RELEASE_0_1_0)
-    assert result.to_json() == original
+    assert result_json(result) == original
     save(result, tmp_path / "racegate.json")
     assert json.loads((tmp_path / "racegate.json").read_text()) == original
 
@@ -39,7 +41,7 @@ def test_the_loader_fills_every_default_of_a_minimal_file():
     minimal = {"schema": 1, "buckets": [{"id": "abc123abc123", "kind": "data race", "runs_with_bucket": 2,
                                          "tests": ["T.a"], "first_seen": {"test": "T.a", "run": 3}}],
                "tests": [{"name": "T.a", "outcomes": {"pass": 3, "race": 2}}]}
-    result = Result.from_json(minimal)
+    result = result_from_json(minimal)
     (test,) = result.tests
     assert test.runs == 5 and test.failed_runs == 2 and test.flaky
     assert test.outcomes == {"pass": 3, "race": 2, "fail": 0, "crash": 0, "timeout": 0, "cut": 0}
@@ -54,13 +56,13 @@ def test_the_loader_fills_every_default_of_a_minimal_file():
 
 def test_a_newer_schema_is_a_clear_error():
     with pytest.raises(RacegateError, match=r"newer racegate \(result schema 2\); .* reads schema 1"):
-        Result.from_json({"schema": 2, "buckets": []}, "r.json")
+        result_from_json({"schema": 2, "buckets": []}, "r.json")
 
 
 @pytest.mark.parametrize("data", [[], {"tests": []}, {"schema": "1", "buckets": []}, {"schema": 1}])
 def test_a_foreign_file_is_not_a_racegate_result(data):
     with pytest.raises(RacegateError, match="r.json is not a racegate result with schema 1"):
-        Result.from_json(data, "r.json")
+        result_from_json(data, "r.json")
 
 
 @pytest.mark.parametrize("data, field", [
@@ -82,11 +84,11 @@ def test_a_foreign_file_is_not_a_racegate_result(data):
 ])
 def test_a_field_of_the_wrong_type_names_the_field(data, field):
     with pytest.raises(RacegateError, match=field):
-        Result.from_json(data, "r.json")
+        result_from_json(data, "r.json")
 
 
 def _record(run: int, outcome: str, duration: float, threads: int | None = None) -> RunRecord:
-    return RunRecord(test="T.a", run=run, seed=run, schedule="noise", command=["./t"], outcome=outcome,
+    return RunRecord(test="T.a", run=run, seed=run, strategy="noise", command=["./t"], outcome=outcome,
                      returncode=0, duration=duration, log_dir="", threads=threads)
 
 
@@ -116,8 +118,8 @@ def test_a_cut_run_is_neither_a_pass_nor_a_failure():
                                                                   seconds=61.5)}
 
 
-def _timed(run: int, test: str, schedule: str, started: float, duration: float, purpose: str = "") -> RunRecord:
-    return RunRecord(test=test, run=run, seed=run, schedule=schedule, command=["./t"], outcome="pass", returncode=0,
+def _timed(run: int, test: str, strategy: str, started: float, duration: float, purpose: str = "") -> RunRecord:
+    return RunRecord(test=test, run=run, seed=run, strategy=strategy, command=["./t"], outcome="pass", returncode=0,
                      duration=duration, log_dir="", started=started, purpose=purpose)
 
 
@@ -131,7 +133,7 @@ def test_time_spent_per_test_strategy_and_purpose_round_trips():
     result = make_result([test], [timed_bucket], strategies=strategy_stats(records, ["noise"]),
                          discovery_seconds=discovery_curve_seconds([timed_bucket], 3.5),
                          verification=verification_spent(records))
-    data = result.to_json()
+    data = result_json(result)
     assert data["tests"][0]["strategies"] == {"none": {"runs": 2, "seconds": 0.75},
                                               "noise": {"runs": 2, "seconds": 2.25}}
     assert data["strategies"]["noise"] == {"runs": 2, "failed_runs": 0, "buckets_first_found": 1, "seconds": 2.25}
@@ -139,8 +141,8 @@ def test_time_spent_per_test_strategy_and_purpose_round_trips():
     assert data["discovery_seconds"] == [[1.75, 1], [3.5, 1]]
     assert data["verification"] == {"recheck": {"runs": 1, "seconds": 0.25}, "replay": {"runs": 0, "seconds": 0.0},
                                     "alone": {"runs": 0, "seconds": 0.0}}
-    again = Result.from_json(json.loads(json.dumps(data)))
-    assert again.to_json() == data
+    again = result_from_json(json.loads(json.dumps(data)))
+    assert result_json(again) == data
     assert again.tests[0].seconds == 3.0 and again.run_seconds == 3.0
 
 
@@ -165,8 +167,8 @@ def test_the_discovery_curve_in_seconds_steps_at_each_first_sighting_and_ends_at
 
 def test_a_test_merged_from_two_shards_adds_its_seconds_per_strategy():
     one, two = entry_for_test("A.x", 2, 0), entry_for_test("A.x", 3, 1)
-    one.strategies = {"none": Spent(1, 0.5), "noise": Spent(1, 2.0)}
-    two.strategies = {"noise": Spent(2, 1.5), "pct": Spent(1, 4.0)}
+    one = replace(one, strategies={"none": Spent(1, 0.5), "noise": Spent(1, 2.0)})
+    two = replace(two, strategies={"noise": Spent(2, 1.5), "pct": Spent(1, 4.0)})
     merged = one.merged(two)
     assert merged.strategies == {"none": Spent(1, 0.5), "noise": Spent(3, 3.5), "pct": Spent(1, 4.0)}
     assert merged.seconds == 8.0 and one.strategies["noise"] == Spent(1, 2.0)  # the shard's own stays
@@ -180,19 +182,19 @@ def test_the_cost_split_is_written_when_set_and_read_back(tmp_path):
     from racegate.result import Cost
     from result_factory import make_result
 
-    assert "cost" not in make_result([], []).to_json()  # results that predate it, and merged ones, have none
+    assert "cost" not in result_json(make_result([], []))  # results that predate it, and merged ones, have none
     cost = Cost(repetition_seconds=30.0, first_repetition_after=4.5)
     cost.add_process(2.0, 1.5, 100, batched=True)
     cost.add_process(2.2, None, 40, batched=True)  # it crashed: no start-up measure
     # A test run alone after a batch's process died before its first test: a process, not a batched test.
     cost.add_process(0.3, None, 1, batched=False)
     result = make_result([], [], cost=cost)
-    written = result.to_json()["cost"]
+    written = result_json(result)["cost"]
     assert written == {"first_pass_seconds": 4.5, "repetition_seconds": 30.0, "processes": 3, "batched_tests": 140,
                        "batch_processes": 2, "startup_seconds": 0.5, "startup_share": round(1.5 / 34.5, 4),
                        "first_repetition_after": 4.5}
     save(result, tmp_path / "r.json")
-    assert load(tmp_path / "r.json").to_json()["cost"] == written
+    assert result_json(load(tmp_path / "r.json"))["cost"] == written
     console = render("console", load(tmp_path / "r.json"))
     assert ("cost: first pass 4.5 s, 140 tests of it batched in 2 processes; repetitions 30.0 s; 3 processes, "
             "~0.50 s each to start and exit (4.3% of the time); first repetition after 4.5 s") in console
@@ -227,7 +229,7 @@ def test_a_bucket_whose_tests_the_result_does_not_list_is_measured_against_all_r
     result = make_result([entry_for_test("T.a", 10, 2)], [bucket("aaaa00000001", "Gone.x", 2)])
     (trimmed,) = result.buckets
     assert result.runs_exposed(trimmed) == 10 and result.run_fraction(trimmed) == 0.2
-    assert result.to_json()["buckets"][0]["run_fraction"] == 0.2
+    assert result_json(result)["buckets"][0]["run_fraction"] == 0.2
 
 
 @pytest.mark.parametrize("name", ["result_release_0_1_0.json", "result_samples.json"])
@@ -244,10 +246,10 @@ def test_a_stored_result_renders_the_same_once_written_back(tmp_path, name):
 
 def test_why_a_test_was_not_repeated_round_trips_and_older_results_have_no_reason():
     single = entry_for_test("T.single", 1, 0)
-    single.not_repeated = "not repeated: one thread"
-    data = make_result([single, entry_for_test("T.multi", 3, 0)], []).to_json()
+    single = replace(single, not_repeated="not repeated: one thread")
+    data = result_json(make_result([single, entry_for_test("T.multi", 3, 0)], []))
     assert data["tests"][0]["not_repeated"] == "not repeated: one thread" and "not_repeated" not in data["tests"][1]
-    again = Result.from_json(json.loads(json.dumps(data)))
+    again = result_from_json(json.loads(json.dumps(data)))
     assert [t.not_repeated for t in again.tests] == ["not repeated: one thread", None]
     assert all(t.not_repeated is None for t in load(RELEASE_0_1_0).tests)
     # Two shards: the reason stands only when every shard that ran the test gave it.

@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from racegate import run_env, strategies
 from racegate.model import PlannedRun, TestCase
-from racegate.run_env import prepare_planned_run, prepare_run, replay_env, run_timeout
+from racegate.run_env import prepare_planned_run, prepare_run, replay_env
+from racegate.strategies import run_timeout
 from racegate.tsan_options import tsan_option_dict
 
 SHIM = Path("/cache/racegate_sched-0123.so")
@@ -79,7 +80,7 @@ def test_test_preload_is_kept_after_the_shim():
 
 def test_repeat_in_process_adds_seeded_gtest_flags():
     argv, _ = prepare_run("repeat-in-process", 123456, GTEST, BASE, SHIM, REPORT)
-    assert argv == [*GTEST.command, f"--gtest_repeat={run_env.GTEST_REPEAT}", "--gtest_shuffle",
+    assert argv == [*GTEST.command, f"--gtest_repeat={strategies.GTEST_REPEAT}", "--gtest_shuffle",
                     f"--gtest_random_seed={1 + 123456 % 99999}"]
     seeds = {prepare_run("repeat-in-process", s, GTEST, BASE, SHIM, REPORT)[0][-1] for s in range(50)}
     assert len(seeds) == 50
@@ -160,5 +161,5 @@ def test_replay_env_keeps_what_a_person_needs_and_lets_tsan_print_to_the_termina
 
 
 def test_the_timeout_of_an_in_process_repeat_covers_every_iteration():
-    assert run_timeout("repeat-in-process", 3.0) == 3.0 * run_env.GTEST_REPEAT
+    assert run_timeout("repeat-in-process", 3.0) == 3.0 * strategies.GTEST_REPEAT
     assert run_timeout("pct", 3.0) == 3.0

@@ -2,8 +2,8 @@ import threading
 import time
 from collections import Counter
 
-from racegate.model import Finding, RunRecord, TestCase
-from racegate.schedule import (ALONE, ALONE_RECHECKS, DEFAULT_RUNS, PLAIN_RECHECKS, SATURATED_AFTER, SEED_REPLAYS,
+from racegate.model import Finding, Purpose, RunRecord, TestCase
+from racegate.schedule import (ALONE_RECHECKS, DEFAULT_RUNS, PLAIN_RECHECKS, SATURATED_AFTER, SEED_REPLAYS,
                                SINGLE_THREADED, UNOBSERVED, Scheduler, run_seed, slowdown_limit)
 
 SCHEDULES = ["none", "noise", "pct"]
@@ -14,7 +14,7 @@ def make_tests(*names):
 
 
 def finish(scheduler, plan, outcome="pass", threads=2, findings=()):
-    scheduler.record(RunRecord(test=plan.test.name, run=plan.run, seed=plan.seed, schedule=plan.schedule,
+    scheduler.record(RunRecord(test=plan.test.name, run=plan.run, seed=plan.seed, strategy=plan.strategy,
                                command=[], outcome=outcome, returncode=0, duration=0.01, log_dir="",
                                threads=threads, findings=list(findings)))
 
@@ -55,20 +55,20 @@ def test_single_threaded_passing_test_is_not_repeated_but_a_failing_one_is():
 def test_shim_is_preloaded_where_it_perturbs_and_elsewhere_until_the_thread_count_is_known():
     s = Scheduler(make_tests("counted", "uncounted"), lambda t: SCHEDULES, 7, runs=6, deadline=None)
     plans = drain(s, lambda p: ("pass", 3 if p.test.name == "counted" else None, ()))
-    preloads = {(p.test.name, p.schedule, p.preload_shim) for p in plans}
+    preloads = {(p.test.name, p.strategy, p.preload_shim) for p in plans}
     assert preloads == {("counted", "none", True), ("counted", "none", False), ("counted", "noise", True),
                         ("counted", "pct", True), ("uncounted", "none", True), ("uncounted", "noise", True),
                         ("uncounted", "pct", True)}
-    assert plans[0].test.name == "counted" and plans[0].schedule == "none" and plans[0].preload_shim
+    assert plans[0].test.name == "counted" and plans[0].strategy == "none" and plans[0].preload_shim
 
 
 def test_the_first_run_is_plain_then_every_arm_is_tried_and_seeds_replay():
     s = Scheduler(make_tests("a"), lambda t: ["noise", "pct"], 99, runs=6, deadline=None)
     plans = drain(s, lambda p: ("pass", 2, ()))
-    assert plans[0].schedule == "none"
+    assert plans[0].strategy == "none"
     # Nothing found, equal costs: the exploration bonus shares the runs out over plain, noise and pct.
-    assert set(Counter(p.schedule for p in plans[1:]).values()) == {1, 2} and len(plans) == 6
-    assert {p.schedule for p in plans} == {"none", "noise", "pct"}
+    assert set(Counter(p.strategy for p in plans[1:]).values()) == {1, 2} and len(plans) == 6
+    assert {p.strategy for p in plans} == {"none", "noise", "pct"}
     assert [p.seed for p in plans] == [run_seed(99, "a", k) for k in range(6)]
     assert len({p.seed for p in plans}) == 6
     assert run_seed(99, "a", 0) != run_seed(100, "a", 0)
@@ -77,15 +77,15 @@ def test_the_first_run_is_plain_then_every_arm_is_tried_and_seeds_replay():
 def test_the_same_master_seed_plans_the_same_runs():
     def plan_with(seed):
         s = Scheduler(make_tests("a", "b", "c"), lambda t: ["noise", "pct"], seed, runs=8, deadline=None)
-        return [(p.test.name, p.schedule, p.seed) for p in drain(s, lambda p: ("pass", 2, ()))]
+        return [(p.test.name, p.strategy, p.seed) for p in drain(s, lambda p: ("pass", 2, ()))]
 
     assert plan_with(5) == plan_with(5)
     assert plan_with(5) != plan_with(6)
 
 
-def next_with(scheduler, schedule, duration=0.01):
+def next_with(scheduler, strategy, duration=0.01):
     """Run passing runs until the scheduler plans one under `schedule`; return that plan, not yet finished."""
-    while (plan := scheduler.next()).schedule != schedule:
+    while (plan := scheduler.next()).strategy != strategy:
         finish_record(scheduler, plan, duration=duration)
     return plan
 
@@ -130,7 +130,7 @@ def test_workers_wait_for_a_first_run_before_repeating_it():
 
 
 def finish_record(scheduler, plan, outcome="pass", duration=0.01, findings=(), cut=None, overlapped=False):
-    scheduler.record(RunRecord(test=plan.test.name, run=plan.run, seed=plan.seed, schedule=plan.schedule,
+    scheduler.record(RunRecord(test=plan.test.name, run=plan.run, seed=plan.seed, strategy=plan.strategy,
                                command=[], outcome=outcome, returncode=0, duration=duration, log_dir="",
                                threads=2, findings=list(findings), cut=cut, overlapped=overlapped))
 
@@ -138,7 +138,7 @@ def finish_record(scheduler, plan, outcome="pass", duration=0.01, findings=(), c
 def test_perturbed_runs_get_a_slowdown_limit_from_the_plain_run():
     s = Scheduler(make_tests("a"), lambda t: ["noise", "pct"], 1, runs=10, deadline=None)
     first = s.next()
-    assert first.schedule == "none" and first.slowdown_limit is None
+    assert first.strategy == "none" and first.slowdown_limit is None
     finish_record(s, first, duration=4.0)
     second = next_with(s, "noise", duration=4.0)
     assert second.slowdown_limit == slowdown_limit(4.0) == 20.0
@@ -151,10 +151,10 @@ def test_a_strategy_that_slows_a_test_is_dropped_and_the_test_rechecked_plain():
     pct = next_with(s, "pct", duration=1.0)
     finish_record(s, pct, outcome="cut", duration=10.0, cut="slow")
     recheck = s.next()
-    assert recheck.schedule == "none" and recheck.purpose == "recheck"
+    assert recheck.strategy == "none" and recheck.purpose == "recheck"
     finish_record(s, recheck)
     rest = drain(s, lambda p: ("pass", 2, ()))
-    assert "pct" not in {p.schedule for p in rest}
+    assert "pct" not in {p.strategy for p in rest}
     (note,) = s.notes()["spin"]
     assert note.startswith("pct slowed this test past 5x its plain run") and "pct disabled for it" in note
 
@@ -166,7 +166,7 @@ def test_a_failure_seen_only_under_perturbation_is_rechecked_plain_and_replayed(
     failure = Finding("test failure", "t", ["a", "expected 3"], [], "")
     finish_record(s, noisy, outcome="fail", findings=[failure])
     planned = [s.next() for _ in range(PLAIN_RECHECKS + SEED_REPLAYS)]
-    assert [(p.schedule, p.purpose) for p in planned] == (
+    assert [(p.strategy, p.purpose) for p in planned] == (
         [("none", "recheck")] * PLAIN_RECHECKS + [("noise", "replay")] * SEED_REPLAYS)
     assert {p.seed for p in planned if p.purpose == "replay"} == {noisy.seed}
     for plan in planned:
@@ -186,7 +186,7 @@ def test_a_failure_beside_another_copy_is_rechecked_alone_unless_its_run_had_a_t
         s = Scheduler(make_tests("a"), lambda t: ["none"], 1, runs=3, deadline=None, bucket_id=key)
         finish_record(s, s.next(), outcome="fail", findings=findings, overlapped=True)
         planned = drain(s, lambda p: ("pass", 2, ()))
-        assert sum(p.purpose == ALONE for p in planned) == alone, findings
+        assert sum(p.purpose == Purpose.ALONE for p in planned) == alone, findings
         assert (s.one_at_a_time() == ["a"]) == bool(alone)
 
 
@@ -202,8 +202,8 @@ FAILURE = Finding("test failure", "f", ["t", "overdrawn"], [], "")
 FAR = 3600.0
 
 
-def budgeted(names, runs=None, schedules=("noise", "pct"), seed=11, history=None):
-    return Scheduler(make_tests(*names), lambda t: list(schedules), seed, runs=runs,
+def budgeted(names, runs=None, strategies=("noise", "pct"), seed=11, history=None):
+    return Scheduler(make_tests(*names), lambda t: list(strategies), seed, runs=runs,
                      deadline=time.monotonic() + FAR, bucket_id=key, history=history)
 
 
@@ -223,10 +223,10 @@ def suite(plan):
     if name == "steady":  # the same race on every run
         return "race", 4, [RACE]
     if name == "hidden":  # a race only noise shows, on a third of its runs
-        found = plan.schedule == "noise" and plan.seed % 3 == 0
+        found = plan.strategy == "noise" and plan.seed % 3 == 0
         return ("race" if found else "pass"), 2, [RACE] if found else []
     if name == "atomic":  # a check-then-act that plain runs show on a fifth of runs and noise hides
-        found = plan.schedule == "none" and plan.seed % 5 == 0
+        found = plan.strategy == "none" and plan.seed % 5 == 0
         return ("fail" if found else "pass"), 2, [FAILURE] if found else []
     return "pass", (1 if name == "single" else 3), []
 
@@ -246,14 +246,14 @@ def test_a_multi_threaded_test_that_never_failed_keeps_being_explored():
 
 def test_strategies_that_found_something_for_a_test_get_more_of_its_runs():
     plans = play(budgeted(["hidden"]), suite, 200)
-    by_strategy = Counter(p.schedule for p in plans if p.purpose == "")
+    by_strategy = Counter(p.strategy for p in plans if p.purpose == "")
     assert by_strategy["noise"] > 1.3 * by_strategy["pct"]
     assert by_strategy["noise"] > 1.3 * by_strategy["none"]
 
 
 def test_plain_repetition_competes_so_a_strategy_that_hurts_a_test_loses_to_it():
     plans = play(budgeted(["atomic"]), suite, 200)
-    by_strategy = Counter(p.schedule for p in plans)
+    by_strategy = Counter(p.strategy for p in plans)
     assert by_strategy["none"] > 1.3 * by_strategy["noise"]
     assert by_strategy["none"] > 1.3 * by_strategy["pct"]
 
@@ -270,15 +270,15 @@ def test_runs_caps_every_test_under_a_budget_too():
 
 
 def test_untried_arms_go_first_and_ties_follow_the_master_seed():
-    s = budgeted(["clean"], schedules=("noise", "pct", "pin"))
+    s = budgeted(["clean"], strategies=("noise", "pct", "pin"))
     plans = play(s, suite, 4)
-    assert sorted(p.schedule for p in plans[1:]) == ["noise", "pct", "pin"]
+    assert sorted(p.strategy for p in plans[1:]) == ["noise", "pct", "pin"]
 
 
 def test_an_explicit_schedule_list_is_used_as_is_without_plain_repeats():
     s = Scheduler(make_tests("a"), lambda t: ["pct"], 3, runs=6, deadline=None, plain_arm=False)
     plans = drain(s, lambda p: ("pass", 2, ()))
-    assert [p.schedule for p in plans] == ["none"] + ["pct"] * 5
+    assert [p.strategy for p in plans] == ["none"] + ["pct"] * 5
 
 
 def test_the_single_thread_rule_says_why_it_kept_a_test_to_one_run():
@@ -294,7 +294,7 @@ def test_a_test_with_an_uncounted_process_is_repeated_as_multi_threaded():
     runs = 0
     while (plan := s.next()) is not None:
         unobserved = "it ran true, which is not built with TSan" if runs == 0 else None
-        s.record(RunRecord(test="forks", run=plan.run, seed=plan.seed, schedule=plan.schedule, command=[],
+        s.record(RunRecord(test="forks", run=plan.run, seed=plan.seed, strategy=plan.strategy, command=[],
                            outcome="pass", returncode=0, duration=0.01, log_dir="",
                            threads=None if unobserved else 1, threads_unobserved=unobserved))
         runs += 1

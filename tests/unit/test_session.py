@@ -22,9 +22,10 @@ from racegate.history import History, TestHistory
 from racegate.model import TestCase
 from racegate.progress import Progress
 from racegate.session import Session, SessionConfig
-from racegate.result import Result, RunConfig
+from racegate.result import RunConfig
 from racegate.schedule import ALONE_RECHECKS, SOLO_AFTER_CLASH, SOLO_FROM_HISTORY
 from samples_helpers import process_ends
+from racegate.result.codec import result_from_json, result_json
 
 
 def make_session(tmp_path: Path, tests: list[TestCase], **config) -> Session:
@@ -374,7 +375,7 @@ def test_a_failure_only_beside_another_copy_is_rechecked_alone_and_reported_as_i
     assert not result.config.strict and not result.gates(bucket)
     assert SOLO_AFTER_CLASH in next(t for t in result.tests if t.name == "clashes").notes
     assert session.learned().tests["clashes"].one_at_a_time
-    assert Result.from_json(result.to_json()).buckets[0].interference
+    assert result_from_json(result_json(result)).buckets[0].interference
 
 
 def test_a_failure_beside_another_copy_that_also_fails_alone_gates(tmp_path):

@@ -43,7 +43,7 @@ def _block(pid, image, phase="exit", tsan=1, ppid=1, origin="exec", threads=1, *
     """One block as the shim writes it (racegate_sched.c write_report / write_uninstrumented_block)."""
     keys = {"pid": pid, "image": image, "phase": phase, "tsan": tsan, "ppid": ppid, "origin": origin}
     if tsan:
-        keys.update(schedule="noise", applied="noise", seed=7, max_threads=threads, threads_created=threads - 1)
+        keys.update(strategy="noise", applied="noise", seed=7, max_threads=threads, threads_created=threads - 1)
     keys.update(extra)
     return "".join(f"{k}={v}\n" for k, v in keys.items()) + "end=1\n"
 

@@ -10,23 +10,9 @@ from hypothesis import strategies as st
 from racegate import signature as signature_module
 from racegate.bucket import Bucketer
 from racegate.model import ACCESS, PREVIOUS, Frame, RunRecord, TsanReport
-from racegate.signature import (
-    ALLOCATOR_WRAPPERS,
-    LOST_STACK,
-    SIGNATURE_VERSION,
-    TRUNCATED,
-    V1,
-    V2,
-    V3,
-    V4,
-    bucket_id,
-    finding_from_report,
-    is_allocator_wrapper,
-    is_project_frame,
-    leaf_name,
-    qualified_name,
-    signature,
-)
+from racegate.signature import (ALLOCATOR_WRAPPERS, LOST_STACK, TRUNCATED, finding_from_report, is_allocator_wrapper,
+                                is_project_frame, leaf_name, qualified_name, signature)
+from racegate.signature_rules import SIGNATURE_VERSION, V1, V2, V3, V4, bucket_id
 from racegate.tsan_parse import parse_reports
 from samples_helpers import CORPUS
 from samples_helpers import CORPUS_COMPILERS as COMPILERS
@@ -472,7 +458,7 @@ def test_leaks_of_two_programs_the_shim_hid_main_of_are_two_buckets():
 def _bucket(findings_by_run: list[tuple[str, list]], tmp_path) -> Bucketer:
     bucketer = Bucketer(tmp_path / "reports")
     for run, (test, findings) in enumerate(findings_by_run):
-        bucketer.add(RunRecord(test=test, run=run, seed=run, schedule="noise", command=["./t"], outcome="race",
+        bucketer.add(RunRecord(test=test, run=run, seed=run, strategy="noise", command=["./t"], outcome="race",
                                returncode=66, duration=0.1, log_dir="", findings=findings, started=float(run)))
     return bucketer
 
@@ -594,7 +580,7 @@ def test_a_run_with_both_the_partial_and_the_whole_report_counts_once(tmp_path):
     bucketer = _bucket([("T", [cut, full]), ("T", [lost_again])], tmp_path)
     (bucket,) = bucketer.buckets.values()
     assert bucket.runs == {0, 1} and bucket.occurrences == 3
-    assert bucket.schedules == {"noise": 2} and bucket.kinds == {"data race": 2}
+    assert bucket.strategies == {"noise": 2} and bucket.kinds == {"data race": 2}
     assert cut.id == lost_again.id == full.id
 
 

@@ -14,6 +14,7 @@ from racegate.result import Evidence, Result, RunConfig, bucket_evidence
 from racegate.session import Session, SessionConfig
 
 from result_factory import bucket, entry_for_test, make_result
+from racegate.result.codec import result_from_json, result_json
 
 
 def _failure() -> Finding:
@@ -21,9 +22,9 @@ def _failure() -> Finding:
                    frames=[], raw="")
 
 
-def _run(run: int, schedule: str, started: float, *, failed: bool = False, seed: int | None = None,
+def _run(run: int, strategy: str, started: float, *, failed: bool = False, seed: int | None = None,
          outcome: str | None = None, purpose: str = "") -> RunRecord:
-    return RunRecord(test="T.a", run=run, seed=run if seed is None else seed, schedule=schedule, command=["./t"],
+    return RunRecord(test="T.a", run=run, seed=run if seed is None else seed, strategy=strategy, command=["./t"],
                      outcome=outcome or ("fail" if failed else "pass"), returncode=1 if failed else 0, duration=1.0,
                      log_dir="", findings=[_failure()] if failed else [], started=started, purpose=purpose)
 
@@ -98,14 +99,14 @@ def test_the_words_follow_what_was_skipped_and_why():
 
 def test_the_skipped_checks_round_trip_and_are_written_only_when_set():
     result = _skipped_result(("recheck", "replay"), "budget")
-    data = json.loads(json.dumps(result.to_json()))
+    data = json.loads(json.dumps(result_json(result)))
     assert data["buckets"][0]["evidence"] == {"plain_runs": 1, "plain_runs_with_bucket": 0, "replays": 0,
                                               "replays_with_bucket": 0, "skipped": ["recheck", "replay"],
                                               "ended_by": "budget"}
-    assert Result.from_json(data).buckets[0].evidence == Evidence(1, 0, 0, 0, ("recheck", "replay"), "budget")
+    assert result_from_json(data).buckets[0].evidence == Evidence(1, 0, 0, 0, ("recheck", "replay"), "budget")
     quiet = make_result([entry_for_test("T.a", 3, 1)],
                         [bucket("aaaa00000001", "T.a", 1, evidence=Evidence(2, 0, 1, 1))])
-    written = quiet.to_json()["buckets"][0]["evidence"]
+    written = result_json(quiet)["buckets"][0]["evidence"]
     assert set(written) == {"plain_runs", "plain_runs_with_bucket", "replays", "replays_with_bucket"}
 
 
@@ -121,7 +122,7 @@ def test_a_session_cut_by_its_budget_says_the_failure_was_not_re_checked(tmp_pat
                       SessionConfig(out_dir=tmp_path / "out", jobs=1, master_seed=1, runs=None, time_budget=3.0,
                                     timeout=600, until_confident=None, shim_path=None))
     wall = session.run(Progress(io.StringIO(), None, None))
-    assert [(r.schedule, r.outcome, r.purpose) for r in session.records] == [
+    assert [(r.strategy, r.outcome, r.purpose) for r in session.records] == [
         ("none", "pass", ""), ("noise", "fail", ""), ("none", "cut", "recheck")]
     result = session.result(RunConfig(time_budget=3.0), wall)
     (found,) = result.buckets

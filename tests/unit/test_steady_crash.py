@@ -8,7 +8,7 @@ import signal
 
 import pytest
 
-from racegate import gate, steady_crash
+from racegate import steady_crash
 from racegate.errors import RacegateError
 from racegate.merge import merge
 from racegate.model import Finding, RunRecord, TestCase
@@ -19,6 +19,7 @@ from racegate.session import Session, SessionConfig
 from racegate.steady_crash import SteadyCrash
 
 from result_factory import entry_for_test, make_result
+from racegate.result.codec import result_from_json, result_json
 
 SEGV = -signal.SIGSEGV
 
@@ -28,9 +29,9 @@ def _crash(test: str) -> Finding:
                    raw="")
 
 
-def _run(run: int, test: str, schedule: str = "none", returncode: int | None = SEGV, outcome: str = "crash",
+def _run(run: int, test: str, strategy: str = "none", returncode: int | None = SEGV, outcome: str = "crash",
          findings: list[Finding] | None = None) -> RunRecord:
-    return RunRecord(test=test, run=run, seed=run, schedule=schedule, command=["./t"], outcome=outcome,
+    return RunRecord(test=test, run=run, seed=run, strategy=strategy, command=["./t"], outcome=outcome,
                      returncode=returncode, duration=0.1, log_dir="",
                      findings=[_crash(test)] if findings is None else findings)
 
@@ -75,16 +76,16 @@ def test_the_note_is_said_once_for_several_tests_and_the_file_keeps_every_group(
                      "runtime, the machine); run racegate doctor, then one of them by hand under gdb: "
                      "ServerTest.Get0, ServerTest.Get1, ServerTest.Get2, ServerTest.Get3, ServerTest.Get4 and 5 more"]
     assert console.render(result).count("tests crashed with") == 1
-    data = json.loads(json.dumps(result.to_json()))
+    data = json.loads(json.dumps(result_json(result)))
     assert data["steady_crashes"] == [{"signal": "SIGSEGV", "tests": names},
                                       {"signal": "SIGABRT", "tests": ["Other.one"]}]
-    assert Result.from_json(data).steady_crashes == result.steady_crashes
-    assert "steady_crashes" not in make_result([entry_for_test("T", 1, 0)], []).to_json()
+    assert result_from_json(data).steady_crashes == result.steady_crashes
+    assert "steady_crashes" not in result_json(make_result([entry_for_test("T", 1, 0)], []))
 
 
 def test_a_steady_crashes_entry_of_the_wrong_type_names_the_field():
     with pytest.raises(RacegateError, match=r"steady_crashes\[0\]\.signal should be a string"):
-        Result.from_json({"schema": 1, "buckets": [], "steady_crashes": [{"signal": 11}]}, "r.json")
+        result_from_json({"schema": 1, "buckets": [], "steady_crashes": [{"signal": 11}]}, "r.json")
 
 
 def test_shards_each_with_one_steady_crash_merge_into_one_note(tmp_path):
@@ -107,7 +108,7 @@ def test_a_session_whose_tests_all_kill_themselves_keeps_a_bucket_each_with_fitt
     wall = session.run(Progress(io.StringIO(), None, None))
     result = session.result(RunConfig(), wall)
     assert result.steady_crashes == [SteadyCrash("SIGSEGV", ["Crash.0", "Crash.1", "Crash.2"])]
-    assert len(result.buckets) == 3 and gate.failing(result)  # crashes still fail the gate, one bucket per test
+    assert len(result.buckets) == 3 and result.failing  # crashes still fail the gate, one bucket per test
     for b in result.buckets:
         assert "killed by SIGSEGV on every run, plain ones too" in b.advice.what
         assert "racegate doctor" in b.advice.fix

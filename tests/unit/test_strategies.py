@@ -10,7 +10,7 @@ from racegate.shim import SOURCE
 
 def test_default_portfolio_uses_known_strategies():
     assert set(strategies.DEFAULT_PORTFOLIO) <= set(strategies.STRATEGIES)
-    assert set(strategies.SHIM_SCHEDULES) <= set(strategies.STRATEGIES)
+    assert set(strategies.SHIM_STRATEGIES) <= set(strategies.STRATEGIES)
 
 
 def test_repeat_in_process_offered_only_for_gtest_commands(monkeypatch):
@@ -36,11 +36,11 @@ def test_schedules_for_a_test_keep_the_asked_order_and_fall_back_to_a_plain_run(
     gtest = TestCase("A.B", ("/b/t", "--gtest_filter=A.B"), is_gtest=True)
     plain = TestCase("plain", ("/b/plain",))
     wanted = ["pct", "repeat-in-process", "tsan-delay", "none", "noise"]
-    assert strategies.probe_schedules_for_test(gtest, wanted, have_shim=True) == [
+    assert strategies.probe_strategies_for_test(gtest, wanted, have_shim=True) == [
         "pct", "repeat-in-process", "none", "noise"]
     # Without the shim nothing carries out pin, noise or pct.
-    assert strategies.probe_schedules_for_test(gtest, wanted, have_shim=False) == ["repeat-in-process", "none"]
-    assert strategies.probe_schedules_for_test(plain, ["pct", "repeat-in-process"], have_shim=False) == ["none"]
+    assert strategies.probe_strategies_for_test(gtest, wanted, have_shim=False) == ["repeat-in-process", "none"]
+    assert strategies.probe_strategies_for_test(plain, ["pct", "repeat-in-process"], have_shim=False) == ["none"]
 
 
 def test_probing_never_runs_a_program_without_tsan(tmp_path):
@@ -57,13 +57,13 @@ def test_the_shim_knows_the_same_strategies():
     compared = set(re.findall(r'strcmp\(g_schedule, "([^"]+)"\)', source))
     assert compared == set(strategies.STRATEGIES) | {probe.SHIM_PROBE_MODE}
     carried_out = re.findall(r'!strcmp\(g_schedule, "([^"]+)"\)\) \{\s*g_mode = M_', source)
-    assert sorted(carried_out) == sorted(strategies.SHIM_SCHEDULES)
+    assert sorted(carried_out) == sorted(strategies.SHIM_STRATEGIES)
 
 
 def test_preempt_is_a_shim_schedule_and_needs_the_shim(monkeypatch):
     # preempt's timers live in the shim: without it the run would be a plain one under another name.
     monkeypatch.setattr(strategies, "probe_tsan_runtime_flags", lambda command: frozenset())
     plain = TestCase("plain", ("/b/plain",))
-    assert strategies.PREEMPT in strategies.SHIM_SCHEDULES
-    assert strategies.probe_schedules_for_test(plain, ["preempt", "none"], have_shim=True) == ["preempt", "none"]
-    assert strategies.probe_schedules_for_test(plain, ["preempt"], have_shim=False) == ["none"]
+    assert strategies.PREEMPT in strategies.SHIM_STRATEGIES
+    assert strategies.probe_strategies_for_test(plain, ["preempt", "none"], have_shim=True) == ["preempt", "none"]
+    assert strategies.probe_strategies_for_test(plain, ["preempt"], have_shim=False) == ["none"]

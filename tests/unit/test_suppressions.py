@@ -20,6 +20,7 @@ from racegate.tsan_options import tsan_option_dict
 
 from result_factory import bucket, entry_for_test, make_result
 from test_analyse import execution
+from racegate.result.codec import result_from_json, result_json
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 SUPP = FIXTURES / "suppressions"
@@ -75,7 +76,7 @@ def test_the_option_and_tsan_options_give_one_absolute_file_or_both_joined(tmp_p
 def test_every_run_gets_print_suppressions_and_the_sessions_file_over_the_users(tmp_path):
     from racegate.model import PlannedRun, TestCase
 
-    plan = PlannedRun(TestCase("T", ("/b/t",)), run=0, seed=1, schedule="none")
+    plan = PlannedRun(TestCase("T", ("/b/t",)), run=0, seed=1, strategy="none")
     _, env = prepare_planned_run(plan, tmp_path, None, {"TSAN_OPTIONS": "suppressions=rel.supp print_suppressions=0"})
     assert tsan_option_dict(env["TSAN_OPTIONS"])["print_suppressions"] == "1"
     _, env = prepare_planned_run(plan, tmp_path, None, {"TSAN_OPTIONS": "suppressions=rel.supp"},
@@ -93,29 +94,29 @@ def _with_suppressions(matched: list[int]) -> Result:
 
 def test_the_result_writes_each_entry_with_its_count_and_staleness_and_reads_it_back():
     result = _with_suppressions([3, 0])
-    data = result.to_json()
+    data = result_json(result)
     assert data["config"]["suppression_files"] == ["/src/tsan.supp"]
     assert data["suppressions"] == [
         {"entry": "race:f0", "file": "/src/tsan.supp", "matched": 3, "stale": False},
         {"entry": "race:f1", "file": "/src/tsan.supp", "matched": 0, "stale": True},
         # TSan never counts called_from_lib matches: never called stale.
         {"entry": "called_from_lib:libfoo.so", "file": "/src/tsan.supp", "matched": 0, "stale": False}]
-    again = Result.from_json(json.loads(json.dumps(data)))
-    assert again.to_json() == data and again.suppressions == result.suppressions
+    again = result_from_json(json.loads(json.dumps(data)))
+    assert result_json(again) == data and again.suppressions == result.suppressions
 
 
 def test_without_a_suppressions_file_the_result_writes_no_new_keys():
     data = json.loads(RELEASE_0_1_0.read_text())
-    result = Result.from_json(data)
+    result = result_from_json(data)
     assert result.suppressions is None and result.config.suppression_files is None
-    assert "suppressions" not in result.to_json() and "suppression_files" not in result.to_json()["config"]
+    assert "suppressions" not in result_json(result) and "suppression_files" not in result_json(result)["config"]
 
 
 def test_a_wrong_suppressions_field_is_a_clear_error():
-    data = _with_suppressions([1]).to_json()
+    data = result_json(_with_suppressions([1]))
     data["suppressions"][0]["matched"] = "many"
     with pytest.raises(RacegateError, match=r"suppressions\[0\]\.matched should be an integer"):
-        Result.from_json(data)
+        result_from_json(data)
 
 
 def test_merge_adds_counts_and_an_entry_is_stale_only_if_stale_on_every_shard(tmp_path):

@@ -4,7 +4,8 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from racegate.signature import bucket_id, finding_from_report, signature
+from racegate.signature import finding_from_report, signature
+from racegate.signature_rules import bucket_id
 from racegate.tsan_parse import parse_reports
 from samples_helpers import CORPUS
 

@@ -1,7 +1,6 @@
 """Grouped plain-text summary the CLI prints: one block per bucket, then tests, strategies, estimate, verdict."""
 from __future__ import annotations
 
-from racegate import gate
 from racegate.reporters.interface import RenderOptions
 from racegate.reporters.sentences import (
     budget_line, coverage_notes, discovery_line, focus_line, in_groups, per_strategy, suppressions_summary, verdict
@@ -46,7 +45,7 @@ def render(result: Result, options: RenderOptions | None = None) -> str:
     out += [f"note: {one_line(note)}" for note in coverage_notes(result)]
     out += _cost_lines(result)
     out.append(f"Good-Turing: chance the next run finds a new bucket: {percent(summary.new_bucket_chance)}")
-    out.append(paint(verdict(result), VERDICT[gate.verdict_state(result)].color))
+    out.append(paint(verdict(result), VERDICT[result.verdict_state].color))
     return "\n".join(out) + "\n"
 
 
@@ -76,9 +75,9 @@ def _bucket(v: BucketView, paint) -> list[str]:
 
 
 def _found_by(v: BucketView) -> str:
-    schedules = ", ".join(f"{k} {n}" for k, n in v.schedules)
+    strategies = ", ".join(f"{k} {n}" for k, n in v.strategies)
     return (f"  found by: {one_line(v.strategy)} (run {v.first_seen.run}, seed {v.first_seen.seed}"
-            f"{found_after(v.first_seen)})" + (f"; runs per strategy: {one_line(schedules)}" if schedules else ""))
+            f"{found_after(v.first_seen)})" + (f"; runs per strategy: {one_line(strategies)}" if strategies else ""))
 
 
 def _tests_table(result: Result, paint) -> list[str]:

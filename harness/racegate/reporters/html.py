@@ -7,7 +7,6 @@ import html
 from pathlib import Path
 from typing import Callable, Sequence
 
-from racegate import gate
 from racegate.model import OUTCOMES, SourceFrame, StackTrace
 from racegate.reporters.interface import RenderOptions
 from racegate.reporters.sentences import (
@@ -56,7 +55,7 @@ def render(result: Result, options: RenderOptions | None = None) -> str:
     )
     sources = _Sources(result.config)
     views = by_severity(result)
-    state = VERDICT[gate.verdict_state(result)].css
+    state = VERDICT[result.verdict_state].css
     verdict_text = verdict(result)
     parts = [
         "<!DOCTYPE html>",
@@ -98,7 +97,7 @@ def _meta(result: Result) -> str:
 def _config(result: Result) -> str:
     cfg = result.config
     shown = (("runs", cfg.runs), ("time_budget", cfg.time_budget), ("jobs", cfg.jobs), ("seed", cfg.seed),
-             ("schedules", ", ".join(cfg.schedules) if cfg.schedules else None), ("shard", cfg.shard))
+             ("schedules", ", ".join(cfg.strategies) if cfg.strategies else None), ("shard", cfg.shard))
     return "; ".join(f"{k}={v}" for k, v in shown if v is not None)
 
 
@@ -247,7 +246,7 @@ def _bucket(v: BucketView, index: int, result: Result, sources: _Sources, opts: 
         '<rect class="track" width="160" height="12" rx="3"/>'
         f'<rect class="fill" width="{max(2.0, 160 * min(v.fraction, 1.0)):.1f}" height="12" rx="3"/></svg>'
     )
-    runs_per_strategy = " · ".join(f"{k} {n}" for k, n in v.schedules)
+    runs_per_strategy = " · ".join(f"{k} {n}" for k, n in v.strategies)
     facts = [
         ("frequency", f"{bar}{e(v.frequency)} · {e(_plural(v.bucket.occurrences, 'report'))}"),
         ("found by", f"strategy <strong>{e(v.strategy)}</strong> in run {e(seen.run)}, "

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import html
 
-from racegate import gate
 from racegate.reporters.interface import RenderOptions
 from racegate.reporters.sentences import (
     budget_line, coverage_notes, focus_line, in_groups, per_strategy, quiet_line, quiet_tail, suppressions_summary,
@@ -48,7 +47,7 @@ def render(result: Result, options: RenderOptions | None = None, *, max_bytes: i
     out = _Budget(max_bytes)
     summary = result.summary
     views = by_importance(result)
-    icon = VERDICT[gate.verdict_state(result)].icon
+    icon = VERDICT[result.verdict_state].icon
     out.add(f"## {icon} racegate: {md(verdict(result))}\n")
     out.add("| tests | runs | failed runs | distinct problems | new | chance the next run finds a new one | time |")
     out.add("|---:|---:|---:|---:|---:|---:|---:|")

@@ -16,6 +16,7 @@ from racegate.reporters.interface import RenderOptions
 from racegate.reporters.text import frame_function, one_line, repo_path
 from racegate.reporters.view import access_label, BucketView, by_importance, detail_lines, is_project_frame
 from racegate.result import Excerpt, Result
+from racegate.result.codec import result_json
 
 FORMAT = "sarif"
 FILENAME = "racegate.sarif"
@@ -60,7 +61,7 @@ def _document(result: Result, src: str | None, kinds: list[str], results: list[d
         "results": results,
         "columnKind": "unicodeCodePoints",
         "properties": {
-            "summary": result.to_json()["summary"],
+            "summary": result_json(result)["summary"],
             "signatureVersion": result.signature_version,
         },
     }

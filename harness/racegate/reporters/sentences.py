@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections import Counter
 
-from racegate import gate
 from racegate.focus import GROUP_WORDS
 from racegate.reporters.text import count_of, seconds, share
 from racegate.reporters.view import discovery_steps
 from racegate.memory import gib
-from racegate.reporters.words import CUT_CAUSES, OOM, PURPOSES, STATUS
+from racegate.model import CutCause
+from racegate.reporters.words import CUT_CAUSES, PURPOSES, STATUS
 from racegate.result import VERIFICATION_PURPOSES, Result, Spent, TestResult
 
 
@@ -17,9 +17,9 @@ def verdict(result: Result) -> str:
     new = result.summary.new_buckets
     known = result.known_buckets
     tail = " (interrupted: partial results)" if result.interrupted else ""
-    if gate.failing(result):
+    if result.failing:
         return f"FAIL: {count_of(new, 'new problem')} ({known} known){tail}"
-    if gate.undecided(result):
+    if result.undecided:
         # Never PASS: a pass would rest on nothing for these tests (uncovered_notes names them and the fix).
         n, total = len(result.uncovered), len(result.tests)
         return (f"NOT COVERED: {n} of {total} {'test' if total == 1 else 'tests'} completed no run, so nothing "
@@ -82,7 +82,7 @@ def coverage_notes(result: Result) -> list[str]:
     oom = oom_note(result)
     if oom:
         notes.append(oom)
-    cut = result.summary.cut_runs - sum(t.cuts.get(OOM, 0) for t in result.tests)
+    cut = result.summary.cut_runs - sum(t.cuts.get(CutCause.OOM, 0) for t in result.tests)
     if cut:
         notes.append(cut_note(result, cut))
     for t in result.tests:
@@ -96,10 +96,10 @@ def coverage_notes(result: Result) -> list[str]:
 def oom_note(result: Result) -> str | None:
     """The runs the OOM killer ended, which are the environment's doing (docs/scheduling.md, "Memory"); None when
     there were none."""
-    killed = [t for t in result.tests if t.cuts.get(OOM)]
+    killed = [t for t in result.tests if t.cuts.get(CutCause.OOM)]
     if not killed:
         return None
-    tests = ", ".join(f"{t.name} ({count_of(t.cuts[OOM], 'run')}"
+    tests = ", ".join(f"{t.name} ({count_of(t.cuts[CutCause.OOM], 'run')}"
                       + (f", peak ~{gib(t.peak_memory)} GiB)" if t.peak_memory else ")") for t in killed[:5])
     more = f" and {len(killed) - 5} more" if len(killed) > 5 else ""
     return (f"memory: the out-of-memory killer ended runs of {tests}{more}: the environment ran out of memory, "
@@ -111,7 +111,7 @@ def cut_note(result: Result, cut: int) -> str:
     """"3 runs cut by racegate: 2 at the budget's deadline, 1 past a strategy's slowdown limit; ..."."""
     causes: Counter[str] = Counter()
     for t in result.tests:
-        causes.update({cause: n for cause, n in t.cuts.items() if cause != OOM})  # oom_note says those
+        causes.update({cause: n for cause, n in t.cuts.items() if cause != CutCause.OOM})  # oom_note says those
     order = [*CUT_CAUSES, *sorted(set(causes) - set(CUT_CAUSES))]  # a later release's cause keeps its key
     parts = [f"{causes[cause]} {CUT_CAUSES.get(cause, f'for another reason ({cause})')}"
              for cause in order if causes[cause]]

@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 from racegate import kinds, outdir
 from racegate.advice import Advice
-from racegate.model import SourceFrame, StackTrace
+from racegate.model import BucketStatus, Purpose, SourceFrame, StackTrace
 from racegate.reporters.interface import RenderOptions
 from racegate.reporters.text import count_of, found_after, frame_function, frame_location, percent, repo_path
 from racegate.reporters.words import ENDED_BY, ENDED_OTHERWISE, STATUS, StatusWords
@@ -76,12 +76,12 @@ class BucketView:
     fraction: float
     frequency: str  # "17 of 40 runs (42.5%)"
     strategy: str  # the schedule of the first run that showed it
-    schedules: list[tuple[str, int]]  # runs with the bucket per strategy, most first
+    strategies: list[tuple[str, int]]  # runs with the bucket per strategy, most first
     reproduce: str  # one shell line, "" when the command is unknown
     replay: str
     severity: int
     severity_name: str
-    status: str  # Result.status: "new", "baselined", "library", "interference" or "timing-sensitive"
+    status: BucketStatus  # Result.status
     group: RelatedGroup | None = None  # the related buckets it is grouped with (Result.related), if any
 
     @property
@@ -99,7 +99,7 @@ class BucketView:
     @property
     def new(self) -> bool:
         """Whether the bucket fails the gate (a bucket that does not is shown as known, with why)."""
-        return self.status == "new"
+        return self.status.gates
 
     @property
     def status_words(self) -> StatusWords:
@@ -124,16 +124,16 @@ class BucketView:
     @property
     def baseline_note(self) -> str | None:
         """Why a bucket that does not fail the gate is known; None for a new one."""
-        if self.status == "baselined":
+        if self.status == BucketStatus.BASELINED:
             return self.bucket.baseline_note or ""
         issue = self.bucket.library_issue
-        if self.status == "library" and issue is not None:
+        if self.status == BucketStatus.LIBRARY and issue is not None:
             return (f"standard library ({issue.reference}, {issue.url}): a race inside the library's own state, "
                     "not the project's; racegate run --gate-library-reports gates it")
-        if self.status == "interference":
+        if self.status == BucketStatus.INTERFERENCE:
             return ("interference between parallel copies: it showed only while another copy of the test ran, "
                     "never with the test alone; racegate runs it one copy at a time from now on")
-        if self.status == "timing-sensitive":
+        if self.status == BucketStatus.TIMING_SENSITIVE:
             return ("timing-sensitive: an assertion on elapsed time or a deadline, which TSan's slowdown can fail; "
                     "racegate run --strict gates it")
         return None
@@ -172,10 +172,10 @@ class BucketView:
 def skipped_checks(skipped: tuple[str, ...], ended_by: str | None) -> str:
     """What a failure first seen under perturbation missed of its re-checks, why, and how to run them now."""
     why = ENDED_BY.get(ended_by or "", ENDED_OTHERWISE)
-    if "recheck" in skipped and "replay" in skipped:
+    if Purpose.RECHECK in skipped and Purpose.REPLAY in skipped:
         return (f"not re-checked: {why} before its plain re-runs and seed replays; "
                 "the replay command re-runs its seed, and with --schedule none runs it plain")
-    if "recheck" in skipped:
+    if Purpose.RECHECK in skipped:
         return f"not re-checked plain: {why} first; the replay command with --schedule none runs it plain"
     return f"seed not replayed: {why} first; the replay command re-runs it"
 
@@ -226,8 +226,8 @@ def bucket_view(bucket: BucketResult, result: Result) -> BucketView:
                     source_link(f, config)) for i, f in enumerate(bucket.frames)],
         runs_exposed=exposed, fraction=fraction,
         frequency=frequency(bucket, exposed, fraction),
-        strategy=bucket.first_seen.schedule or "?",
-        schedules=sorted(bucket.schedules.items(), key=lambda kv: (-kv[1], kv[0])),
+        strategy=bucket.first_seen.strategy or "?",
+        strategies=sorted(bucket.strategies.items(), key=lambda kv: (-kv[1], kv[0])),
         reproduce=reproduce_command(bucket.first_seen),
         replay=shlex.join(["racegate", "replay", bucket.id, *result_option(result)]),
         severity=kinds.severity(bucket.kind), severity_name=kinds.severity_name(bucket.kind),

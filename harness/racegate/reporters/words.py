@@ -1,10 +1,12 @@
-"""The words reports use for the result's vocabulary, one table per vocabulary, keyed by the strings the result
-stores: a bucket's status (`Result.status`), why racegate cut a run (`TestResult.cuts`, execute.CUT_BUDGET and
-CUT_SLOW), why a run was made (result.VERIFICATION_PURPOSES) and what ended a session (`Evidence.ended_by`).
+"""The words reports use for the result's vocabulary, one table per vocabulary, keyed by the model's string enums
+(racegate/model.py): a bucket's status (`BucketStatus`), why racegate cut a run (`CutCause`), why a run was made
+(`Purpose`, model.VERIFICATION_PURPOSES) and what ended a session (`EndedBy`).
 A new value of any of them gets its words here and nowhere else."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from racegate.model import BucketStatus, CutCause, EndedBy, Purpose
 
 
 @dataclass(frozen=True)
@@ -16,18 +18,20 @@ class StatusWords:
     known_as: str  # the verdict's count of known buckets: "2 known, 1 baselined, 1 standard library"
 
 
-STATUS = {
-    "new": StatusWords(tag="NEW", note_label="note", known_as="new"),
-    "baselined": StatusWords(tag="known", note_label="baseline", known_as="baselined"),
-    "library": StatusWords(tag="known", note_label="known", known_as="standard library"),
-    "timing-sensitive": StatusWords(tag="timing-sensitive", note_label="not gated", known_as="timing-sensitive"),
-    "interference": StatusWords(tag="interference", note_label="not gated", known_as="interference between copies"),
+STATUS: dict[str, StatusWords] = {
+    BucketStatus.NEW: StatusWords(tag="NEW", note_label="note", known_as="new"),
+    BucketStatus.BASELINED: StatusWords(tag="known", note_label="baseline", known_as="baselined"),
+    BucketStatus.LIBRARY: StatusWords(tag="known", note_label="known", known_as="standard library"),
+    BucketStatus.TIMING_SENSITIVE: StatusWords(tag="timing-sensitive", note_label="not gated",
+                                               known_as="timing-sensitive"),
+    BucketStatus.INTERFERENCE: StatusWords(tag="interference", note_label="not gated",
+                                           known_as="interference between copies"),
 }
 
 
 @dataclass(frozen=True)
 class VerdictLook:
-    """How each format marks the session's verdict (gate.verdict_state)."""
+    """How each format marks the session's verdict (Result.verdict_state)."""
 
     color: str  # the console's
     icon: str  # Markdown's
@@ -41,14 +45,15 @@ VERDICT = {
 }
 
 # Why racegate cut a run, in the order reports list the causes.
-CUT_CAUSES = {"budget": "at the budget's deadline", "slow": "past a strategy's slowdown limit",
-              "oom": "by the out-of-memory killer"}
-OOM = "oom"  # execute.CUT_OOM: the environment's, said apart from racegate's own cuts (sentences.oom_note)
+CUT_CAUSES: dict[str, str] = {CutCause.BUDGET: "at the budget's deadline",
+                              CutCause.SLOW: "past a strategy's slowdown limit",
+                              CutCause.OOM: "by the out-of-memory killer"}
 
 # The runs that weighed a finding rather than searched.
-PURPOSES = {"recheck": "plain re-check", "replay": "seed replay", "alone": "re-check alone"}
+PURPOSES: dict[str, str] = {Purpose.RECHECK: "plain re-check", Purpose.REPLAY: "seed replay",
+                            Purpose.ALONE: "re-check alone"}
 
 # What ended the session before a finding's re-checks; ENDED_OTHERWISE for none recorded or a later release's.
-ENDED_BY = {"budget": "the budget ran out", "interrupt": "the session was interrupted",
-            "confident": "--until-confident ended the session"}
+ENDED_BY: dict[str, str] = {EndedBy.BUDGET: "the budget ran out", EndedBy.INTERRUPT: "the session was interrupted",
+                            EndedBy.CONFIDENT: "--until-confident ended the session"}
 ENDED_OTHERWISE = "the session ended"

@@ -9,10 +9,11 @@ The names below are the package's interface: `from racegate.result import Result
 from racegate.result.assemble import (bucket_evidence, bucket_result, build_result, discovery_curve,
                                       discovery_curve_seconds, strategy_stats, unfinished_after, verification_spent,
                                       with_baseline)
+from racegate.model import VERIFICATION_PURPOSES
 from racegate.result.codec import SCHEMA, load, save
-from racegate.result.model import (VERIFICATION_PURPOSES, BucketResult, ChangeFocus, Cost, Evidence, Excerpt,
-                                   FirstSeen, GroupSpent, RacingMemory, RelatedGroup, Result, RunConfig, Spent,
-                                   StrategyStats, Summary, SuppressionResult, Symptom, TestResult, added)
+from racegate.result.model import (BucketResult, ChangeFocus, Cost, Evidence, Excerpt, FirstSeen, GroupSpent,
+                                   RacingMemory, RelatedGroup, Result, RunConfig, Spent, StrategyStats, Summary,
+                                   SuppressionResult, Symptom, TestResult, added)
 
 __all__ = ["SCHEMA", "VERIFICATION_PURPOSES", "BucketResult", "ChangeFocus", "Cost", "GroupSpent", "Evidence",
            "Excerpt", "FirstSeen", "RacingMemory", "RelatedGroup", "Result",

@@ -11,16 +11,17 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Iterable
 
-from racegate import __version__, gate, outdir
+from racegate import __version__, outdir
 from racegate.advice import advice_for
 from racegate.bucket import Bucket, end_order
 from racegate.kinds import FAILURE_KINDS
 from racegate.library_reports import BY_RULE
-from racegate.model import CUT, RunRecord
-from racegate.result.model import (VERIFICATION_PURPOSES, BucketResult, Cost, Evidence, FirstSeen, Result, RunConfig,
+from racegate.model import VERIFICATION_PURPOSES, Outcome, RunRecord
+from racegate.result import policy
+from racegate.result.model import (BucketResult, Cost, Evidence, FirstSeen, Result, RunConfig,
                                    Spent, StrategyStats, SuppressionResult, Symptom, TestResult)
 from racegate.result.related import racing_memory, related_groups
-from racegate.signature import SIGNATURE_VERSION
+from racegate.signature_rules import SIGNATURE_VERSION
 from racegate.sourcetree import SourceReader
 from racegate.stats import discovery_points
 from racegate.steady_crash import SteadyCrash
@@ -65,13 +66,13 @@ def with_baseline(result: Result, known: dict[str, dict]) -> Result:
 
 
 def _marked(bucket: BucketResult, known: dict[str, dict]) -> BucketResult:
-    entry = gate.known_entry(bucket, known)
+    entry = policy.known_entry(bucket, known)
     return replace(bucket, new=entry is None, baseline_note=str(entry.get("note", "")) if entry is not None else None)
 
 
 def _decided(buckets: Iterable[BucketResult], config: RunConfig) -> list[BucketResult]:
     """Each bucket with the gate's verdict, gating buckets first, then the most frequent: racegate.json's order."""
-    decided = [replace(b, status=gate.status(b, config)) for b in buckets]
+    decided = [replace(b, status=policy.status(b, config)) for b in buckets]
     return sorted(decided, key=lambda b: (b.status != "new", -b.runs_with_bucket, b.id))
 
 
@@ -85,10 +86,10 @@ def bucket_result(bucket: Bucket, out_dir: Path, evidence: Evidence | None = Non
         id=bucket.id, kind=finding.kind, title=finding.title, signature=list(finding.signature),
         frames=list(finding.frames), stacks=list(finding.stacks), tests=sorted(bucket.tests),
         occurrences=bucket.occurrences, runs_with_bucket=len(bucket.runs),
-        first_seen=FirstSeen(test=first.test, run=first.run, seed=first.seed, schedule=first.schedule,
+        first_seen=FirstSeen(test=first.test, run=first.run, seed=first.seed, strategy=first.strategy,
                              command=list(first.command), env=dict(first.env), cwd=first.cwd,
                              log_dir=os.path.relpath(first.log_dir, out_dir), seconds=bucket.seconds),
-        schedules=dict(bucket.schedules),
+        strategies=dict(bucket.strategies),
         advice=advice_for(finding.kind, finding.frames, finding.signature, finding.stacks, finding.library_rule,
                           finding.timing_sensitive),
         raw_report=os.path.relpath(outdir.raw_report_file(outdir.reports_dir(out_dir), bucket.id), out_dir),
@@ -104,14 +105,14 @@ def bucket_evidence(bucket: Bucket, records: list[RunRecord], ended_by: str | No
     """What a bucket rests on beside the runs that showed it. `ended_by`: why the session ended, when something
     other than running out of work ended it."""
     first = bucket.found
-    plain = [r for r in records if r.test in bucket.tests and r.schedule == NONE and r.outcome != CUT]
+    plain = [r for r in records if r.test in bucket.tests and r.strategy == NONE and r.outcome != Outcome.CUT]
     replays = [r for r in records if r.test == first.test and r.seed == first.seed
-               and r.schedule == first.schedule and r.run != first.run and r.outcome != CUT]
+               and r.strategy == first.strategy and r.run != first.run and r.outcome != Outcome.CUT]
     seen_plain = sum(r.run in bucket.runs for r in plain)
     skipped: tuple[str, ...] = ()
     found = bucket.seconds
     # The runs that weigh a failure are planned once it is known, so only runs started after it count.
-    if (ended_by and found is not None and first.schedule != NONE and not seen_plain
+    if (ended_by and found is not None and first.strategy != NONE and not seen_plain
             and bucket.finding.kind in FAILURE_KINDS):
         plain_after = any(r.test == first.test and r.started is not None and r.started >= found for r in plain)
         skipped = tuple(purpose for purpose, done in zip(VERIFICATION_PURPOSES, (plain_after, bool(replays)))
@@ -125,12 +126,12 @@ def strategy_stats(records: list[RunRecord], first_found: Iterable[str]) -> dict
     first run."""
     stats: dict[str, StrategyStats] = {}
     for r in records:
-        entry = stats.setdefault(r.schedule, StrategyStats(seconds=0.0))
+        entry = stats.setdefault(r.strategy, StrategyStats(seconds=0.0))
         entry.runs += 1
-        entry.failed_runs += r.outcome not in ("pass", CUT)
+        entry.failed_runs += r.outcome.is_failure
         entry.seconds = round((entry.seconds or 0.0) + r.duration, 3)
-    for schedule in first_found:
-        stats[schedule].buckets_first_found += 1
+    for strategy in first_found:
+        stats[strategy].buckets_first_found += 1
     return stats
 
 
@@ -166,16 +167,16 @@ def discovery_curve_seconds(buckets: Iterable[BucketResult], wall_seconds: float
 def unfinished_after(records: list[RunRecord]) -> float | None:
     """The seconds after which a test's plain run was stopped at its timeout, when that is all its runs did: it
     never finished under TSan (the scheduler does not repeat it). None when some run completed otherwise."""
-    completed = [r for r in records if r.outcome != CUT]
+    completed = [r for r in records if r.outcome != Outcome.CUT]
     if not completed or any(r.outcome != "timeout" for r in completed):
         return None
-    plain = [r for r in completed if r.schedule == NONE]
+    plain = [r for r in completed if r.strategy == NONE]
     return round(plain[0].duration, 1) if plain else None
 
 
 def verification_spent(records: Iterable[RunRecord]) -> dict[str, Spent]:
     """What the runs that weighed findings cost, per purpose; every purpose listed, so 0 reads as none."""
-    spent = {purpose: Spent() for purpose in VERIFICATION_PURPOSES}
+    spent: dict[str, Spent] = {purpose: Spent() for purpose in VERIFICATION_PURPOSES}
     for r in records:
         if r.purpose in spent:
             spent[r.purpose].add(1, r.duration)

@@ -8,16 +8,17 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
-from racegate import __version__, gate
+from racegate import __version__
 from racegate.advice import Advice, advice_for
 from racegate.errors import RacegateError
 from racegate.jsonfile import JsonReader, read_json, write_json
 from racegate.library_reports import BY_RULE, LibraryIssue
-from racegate.model import CUT, OUTCOMES, SourceFrame, StackTrace
+from racegate.model import OUTCOMES, Outcome, SourceFrame, StackTrace
+from racegate.result import policy
 from racegate.result.model import (BucketResult, ChangeFocus, Cost, Evidence, Excerpt, FirstSeen, RacingMemory,
                                    RelatedGroup, Result, RunConfig, Spent, StrategyStats, SuppressionResult, Symptom,
                                    TestResult)
-from racegate.signature import SIGNATURE_VERSION
+from racegate.signature_rules import SIGNATURE_VERSION
 from racegate.stats import discovery_points
 from racegate.steady_crash import SteadyCrash
 
@@ -78,10 +79,10 @@ def _bucket_json(result: Result, b: BucketResult) -> dict:
         "frames": [_frame_json(f) for f in b.frames],
         "stacks": [{"header": s.header, "frames": [_frame_json(f) for f in s.frames]} for s in b.stacks],
         "tests": list(b.tests), "occurrences": b.occurrences, "runs_with_bucket": b.runs_with_bucket,
-        "first_seen": {"test": seen.test, "run": seen.run, "seed": seen.seed, "schedule": seen.schedule,
+        "first_seen": {"test": seen.test, "run": seen.run, "seed": seen.seed, "schedule": seen.strategy,
                        "command": list(seen.command), "env": dict(seen.env), "cwd": seen.cwd,
                        "log_dir": seen.log_dir, **({"seconds": seen.seconds} if seen.seconds is not None else {})},
-        "schedules": dict(b.schedules), "new": b.new, "advice": {"what": b.advice.what, "fix": b.advice.fix},
+        "schedules": dict(b.strategies), "new": b.new, "advice": {"what": b.advice.what, "fix": b.advice.fix},
         "raw_report": b.raw_report, "run_fraction": result.run_fraction(b),
     }
     if not b.new and b.baseline_note is not None:
@@ -154,7 +155,7 @@ def result_from_json(data: Any, source: str = "the result") -> Result:
     tool = r.obj(data, "tool")
     config = _config_from(r, r.obj(data, "config"))
     return Result(
-        config=config, tests=tests, buckets=[replace(b, status=gate.status(b, config)) for b in buckets],
+        config=config, tests=tests, buckets=[replace(b, status=policy.status(b, config)) for b in buckets],
         strategies=strategies,
         discovery=discovery, wall_seconds=r.opt(summary, "wall_seconds", float, 0.0, "summary"),
         interrupted=r.opt(summary, "interrupted", bool, False, "summary"),
@@ -241,15 +242,15 @@ def _strategy_json(s: StrategyStats) -> dict:
 
 def _outcomes_json(outcomes: dict[str, int]) -> dict[str, int]:
     # "cut" came after schema 1's first five outcomes: written when it happened, so older files write back as read.
-    return {o: n for o, n in outcomes.items() if o != CUT or n}
+    return {o: n for o, n in outcomes.items() if o != Outcome.CUT or n}
 
 
 def _config_json(c: RunConfig) -> dict:
     data: dict[str, Any] = {
-        "runs": c.runs, "time_budget": c.time_budget, "jobs": c.jobs, "seed": c.seed, "schedules": list(c.schedules),
+        "runs": c.runs, "time_budget": c.time_budget, "jobs": c.jobs, "seed": c.seed, "schedules": list(c.strategies),
         "shard": c.shard, "until_confident": c.until_confident, "source_dir": c.source_dir,
         "build_dir": c.build_dir, "out_dir": c.out_dir, "compiler": c.compiler,
-        "schedule_notes": list(c.schedule_notes),
+        "schedule_notes": list(c.strategy_notes),
     }
     if c.merged_from is not None:
         data["merged_from"] = list(c.merged_from)
@@ -297,7 +298,7 @@ def _test_from(r: JsonReader, value: Any, where: str) -> TestResult:
     if not name:
         raise r.fail(where, "name", "a test name")
     given = r.obj(d, "outcomes", where)
-    outcomes = {o: r.opt(given, o, int, 0, f"{where}.outcomes") for o in OUTCOMES}
+    outcomes: dict[str, int] = {o: r.opt(given, o, int, 0, f"{where}.outcomes") for o in OUTCOMES}
     runs = r.opt(d, "runs", int, sum(outcomes.values()), where)
     return TestResult(
         name=name, runs=runs, outcomes=outcomes, threads=r.nullable(d, "threads", int, where),
@@ -354,11 +355,11 @@ def _bucket_from(r: JsonReader, value: Any, where: str) -> BucketResult:
         occurrences=r.opt(d, "occurrences", int, runs_with, where), runs_with_bucket=runs_with,
         first_seen=FirstSeen(
             test=r.opt(seen, "test", str, "", at), run=r.opt(seen, "run", int, 0, at),
-            seed=r.opt(seen, "seed", int, 0, at), schedule=r.opt(seen, "schedule", str, "", at),
+            seed=r.opt(seen, "seed", int, 0, at), strategy=r.opt(seen, "schedule", str, "", at),
             command=r.strings(seen, "command", at), env=r.str_map(seen, "env", at),
             cwd=r.nullable(seen, "cwd", str, at), log_dir=r.nullable(seen, "log_dir", str, at),
             seconds=r.nullable(seen, "seconds", float, at)),
-        schedules={str(k): int(v) for k, v in r.obj(d, "schedules", where).items() if isinstance(v, int)},
+        strategies={str(k): int(v) for k, v in r.obj(d, "schedules", where).items() if isinstance(v, int)},
         advice=advice, raw_report=r.opt(d, "raw_report", str, "", where), new=new,
         baseline_note=r.nullable(d, "baseline_note", str, where) if not new else None,
         library_issue=library_issue,
@@ -424,12 +425,12 @@ def _config_from(r: JsonReader, d: dict) -> RunConfig:
     merged = d.get("merged_from")
     return RunConfig(
         runs=r.nullable(d, "runs", int, w), time_budget=r.nullable(d, "time_budget", float, w),
-        jobs=r.nullable(d, "jobs", int, w), seed=r.nullable(d, "seed", int, w), schedules=r.strings(d, "schedules", w),
+        jobs=r.nullable(d, "jobs", int, w), seed=r.nullable(d, "seed", int, w), strategies=r.strings(d, "schedules", w),
         shard=r.nullable(d, "shard", str, w), until_confident=r.nullable(d, "until_confident", float, w),
         source_dir=r.nullable(d, "source_dir", str, w), source_root=r.nullable(d, "source_root", str, w),
         source_url=r.nullable(d, "source_url", str, w), build_dir=r.nullable(d, "build_dir", str, w),
         out_dir=r.nullable(d, "out_dir", str, w), compiler=r.nullable(d, "compiler", str, w),
-        schedule_notes=r.strings(d, "schedule_notes", w),
+        strategy_notes=r.strings(d, "schedule_notes", w),
         merged_from=[str(p) for p in merged] if isinstance(merged, list) else None,
         strict=r.opt(d, "strict", bool, False, w),
         gate_library_reports=r.opt(d, "gate_library_reports", bool, False, w),

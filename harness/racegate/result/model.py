@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Iterable
 
 from racegate import __version__
 from racegate.errors import RacegateError
 from racegate.focus import GROUPS
-from racegate.model import CUT, NOT_BUILT, OUTCOMES, Excerpt, RunRecord, SourceFrame, StackTrace, TestCase
+from racegate.model import (NOT_BUILT, OUTCOMES, BucketStatus, Excerpt, Outcome, RunRecord, SourceFrame, StackTrace,
+                            TestCase)
 from racegate.stats import new_bucket_chance
 from racegate.suppressions import UNCOUNTED_TYPE
 
@@ -32,7 +33,7 @@ class FirstSeen:
     test: str
     run: int
     seed: int
-    schedule: str
+    strategy: str
     command: list[str] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)
     cwd: str | None = None
@@ -55,12 +56,7 @@ class Spent:
         self.seconds = round(self.seconds + seconds, 3)
 
 
-# The purposes of runs planned to weigh a finding rather than to search (PlannedRun.purpose): plain re-checks of a
-# failure seen only under perturbation, and replays of its seed.
-VERIFICATION_PURPOSES = ("recheck", "replay", "alone")
-
-
-@dataclass
+@dataclass(frozen=True)
 class TestResult:
     """One test: how its runs went, and what `racegate replay` needs to run it again."""
 
@@ -68,7 +64,7 @@ class TestResult:
 
     name: str
     runs: int
-    outcomes: dict[str, int]  # every OUTCOMES key
+    outcomes: dict[str, int]  # every OUTCOMES key (the Outcome members; their strings in a hand-made one)
     threads: int | None = None  # most threads alive at once, when known
     mean_seconds: float = 0.0
     command: list[str] = field(default_factory=list)
@@ -84,7 +80,7 @@ class TestResult:
     notes: list[str] = field(default_factory=list)  # what racegate changed for this test, and why
     not_repeated: str | None = None  # why the single-thread rule kept it to its first run; None in older results
     strategies: dict[str, Spent] = field(default_factory=dict)  # runs and seconds per strategy; {} in old results
-    # Cut runs per cause (RunRecord.cut: execute.CUT_BUDGET, CUT_SLOW); {} in results of earlier releases.
+    # Cut runs per cause (RunRecord.cut: CutCause); {} in results of earlier releases.
     cuts: dict[str, int] = field(default_factory=dict)
     peak_memory: int | None = None  # bytes, the largest RunRecord.peak_memory of its runs; None when none measured
     # Seconds after which its plain run under TSan was stopped at the test's timeout: it never finished, so it
@@ -102,11 +98,11 @@ class TestResult:
 
     @property
     def failed_runs(self) -> int:
-        return sum(n for outcome, n in self.outcomes.items() if outcome not in ("pass", CUT))
+        return sum(n for outcome, n in self.outcomes.items() if Outcome(outcome).is_failure)
 
     @property
     def cut_runs(self) -> int:
-        return self.outcomes.get(CUT, 0)
+        return self.outcomes.get(Outcome.CUT, 0)
 
     @property
     def completed_runs(self) -> int:
@@ -130,7 +126,7 @@ class TestResult:
 
     @classmethod
     def from_runs(cls, test: TestCase, records: list[RunRecord]) -> TestResult:
-        outcomes = Counter({o: 0 for o in OUTCOMES})
+        outcomes: Counter[str] = Counter({o: 0 for o in OUTCOMES})
         outcomes.update(r.outcome for r in records)
         threads = [r.threads for r in records if r.threads is not None]
         peaks = [r.peak_memory for r in records if r.peak_memory is not None]
@@ -195,6 +191,8 @@ class Evidence:
     # session ended before they ran: which are missing (VERIFICATION_PURPOSES) and why the session ended
     # ("budget", "interrupt", or "confident": --until-confident's estimate fell below its threshold).
     # Empty and None otherwise, and in results of earlier releases.
+    # Strings as the file holds them (Purpose, EndedBy values; a later release's may be others, which reports
+    # name in general words).
     skipped: tuple[str, ...] = ()
     ended_by: str | None = None
 
@@ -258,7 +256,7 @@ class BucketResult:
     occurrences: int  # reports, over all runs
     runs_with_bucket: int  # completed runs that showed it (a run racegate cut counts in `cut_runs_with_bucket`)
     first_seen: FirstSeen
-    schedules: dict[str, int]  # runs with the bucket per strategy
+    strategies: dict[str, int]  # runs with the bucket per strategy
     advice: Advice
     raw_report: str  # one full raw report, relative to the directory holding racegate.json
     new: bool = True  # not in the baseline
@@ -282,9 +280,9 @@ class BucketResult:
     # The memory its report says raced; None for a failure, memory TSan does not name (the stack, TLS), and results of
     # earlier releases.
     memory: RacingMemory | None = None
-    # Why it fails the gate or does not (gate.status: "new", "baselined", "library", "timing-sensitive"), decided
+    # Why it fails the gate or does not (result/policy.status), decided
     # when the result is assembled or loaded; not written, since it follows from the fields above and the config.
-    status: str = "new"
+    status: BucketStatus = BucketStatus.NEW
 
     def symptom(self, runs_with_cause: int) -> Symptom:
         """This failure bucket as a symptom of a race that showed in `runs_with_cause` of its runs."""
@@ -292,9 +290,9 @@ class BucketResult:
 
     def merged(self, other: BucketResult) -> BucketResult:
         """The same bucket seen on two shards: counts add up, the first shard's first run stays."""
-        schedules = dict(self.schedules)
-        for name, n in other.schedules.items():
-            schedules[name] = schedules.get(name, 0) + n
+        strategies = dict(self.strategies)
+        for name, n in other.strategies.items():
+            strategies[name] = strategies.get(name, 0) + n
         kinds = dict(self.kinds)
         for name, n in other.kinds.items():
             kinds[name] = kinds.get(name, 0) + n
@@ -312,7 +310,7 @@ class BucketResult:
                        occurrences=self.occurrences + other.occurrences,
                        runs_with_bucket=self.runs_with_bucket + other.runs_with_bucket,
                        cut_runs_with_bucket=self.cut_runs_with_bucket + other.cut_runs_with_bucket,
-                       tests=sorted(set(self.tests) | set(other.tests)), schedules=schedules,
+                       tests=sorted(set(self.tests) | set(other.tests)), strategies=strategies,
                        new=self.new or other.new, kinds=kinds,
                        legacy_ids=sorted(set(self.legacy_ids) | set(other.legacy_ids)),
                        symptoms=list(symptoms.values()), in_change=self.in_change or other.in_change)
@@ -373,7 +371,7 @@ class RunConfig:
     time_budget: float | None = None
     jobs: int | None = None
     seed: int | None = None
-    schedules: list[str] = field(default_factory=list)
+    strategies: list[str] = field(default_factory=list)
     shard: str | None = None
     until_confident: float | None = None
     source_dir: str | None = None  # -S, as given (the working directory by default)
@@ -386,7 +384,7 @@ class RunConfig:
     build_dir: str | None = None
     out_dir: str | None = None
     compiler: str | None = None
-    schedule_notes: list[str] = field(default_factory=list)  # e.g. pct falling back without CAP_SYS_NICE
+    strategy_notes: list[str] = field(default_factory=list)  # e.g. pct falling back without CAP_SYS_NICE
     merged_from: list[str] | None = None  # only in merged results
     strict: bool = False  # timing-sensitive failures gate too
     gate_library_reports: bool = False  # known standard-library reports gate too
@@ -533,13 +531,29 @@ class Result:
         Tests not built are not among them: the built ones' verdict is the session's (contract, partial builds)."""
         return [t for t in self.tests if not t.covered and not t.unbuilt]
 
-    def status(self, bucket: BucketResult) -> str:
-        """Why a bucket fails the gate or does not, as gate.status decided it for this result."""
+    def status(self, bucket: BucketResult) -> BucketStatus:
+        """Why a bucket fails the gate or does not, as result/policy.status decided it for this result."""
         return bucket.status
 
     def gates(self, bucket: BucketResult) -> bool:
         """Whether the bucket fails the gate."""
-        return bucket.status == "new"
+        return bucket.status.gates
+
+    @property
+    def failing(self) -> bool:
+        """Whether the gate fails: some bucket gates (races and test failures are both buckets)."""
+        return any(self.gates(b) for b in self.buckets)
+
+    @property
+    def undecided(self) -> bool:
+        """Whether the gate could not decide: no new problem, but some selected test completed no run."""
+        return not self.failing and bool(self.uncovered)
+
+    @property
+    def verdict_state(self) -> str:
+        """The session's verdict in one word, which every report's colour or icon reads: "fail", "uncovered" (no
+        new problem, but the gate could not decide for some test) or "pass"."""
+        return "fail" if self.failing else "uncovered" if self.undecided else "pass"
 
     @property
     def known_buckets(self) -> int:
@@ -574,19 +588,6 @@ class Result:
             raise RacegateError(f"bucket prefix {prefix!r} is ambiguous: {', '.join(b.id for b in matches[:5])}")
         return matches[0]
 
-    def to_json(self) -> dict:
-        """racegate.json's data (result/codec.py)."""
-        # Imported here: the codec is built on this model, and this method only spares the callers that hold a
-        # Result the import of the codec.
-        from racegate.result.codec import result_json
-        return result_json(self)
-
-    @classmethod
-    def from_json(cls, data: Any, source: str = "the result") -> Result:
-        """A racegate.json of any release (result/codec.py)."""
-        from racegate.result.codec import result_from_json
-        return result_from_json(data, source)
-
 
 def _timed(test: TestResult) -> bool:
     return bool(test.strategies) or not test.runs
@@ -604,5 +605,5 @@ def spent_per_strategy(records: Iterable[RunRecord]) -> dict[str, Spent]:
     """Runs and seconds per strategy, in the order the strategies first ran."""
     spent: dict[str, Spent] = {}
     for r in records:
-        spent.setdefault(r.schedule, Spent()).add(1, r.duration)
+        spent.setdefault(r.strategy, Spent()).add(1, r.duration)
     return spent

@@ -63,12 +63,12 @@ def make_result(n: int, runs_per_test: int = 50) -> dict:
 
 def with_times(data: dict) -> dict:
     """The sample as a session of this release writes it: every run timed, re-checks counted apart."""
-    schedules = data["config"]["schedules"]
+    strategies = data["config"]["schedules"]
     for t in data["tests"]:
-        per = [t["runs"] // len(schedules) + (i < t["runs"] % len(schedules)) for i in range(len(schedules))]
+        per = [t["runs"] // len(strategies) + (i < t["runs"] % len(strategies)) for i in range(len(strategies))]
         t["strategies"] = {name: {"runs": n, "seconds": round(n * t["mean_seconds"] * (1 + i / 2), 3)}
-                           for i, (name, n) in enumerate(zip(schedules, per))}
-    for name in schedules:
+                           for i, (name, n) in enumerate(zip(strategies, per))}
+    for name in strategies:
         data["strategies"][name]["seconds"] = round(sum(t["strategies"][name]["seconds"] for t in data["tests"]), 3)
     for b in data["buckets"]:
         b["first_seen"]["seconds"] = round(0.4 * (b["first_seen"]["run"] + 1), 3)

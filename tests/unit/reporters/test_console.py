@@ -3,7 +3,7 @@ from __future__ import annotations
 import shlex
 
 from racegate.reporters import RenderOptions, console
-from racegate.result import Result
+from racegate.result.codec import result_from_json
 
 
 def _blocks(text: str) -> list[str]:
@@ -11,7 +11,7 @@ def _blocks(text: str) -> list[str]:
 
 
 def test_one_block_per_bucket_new_first(sample):
-    blocks = _blocks(console.render(Result.from_json(sample)))
+    blocks = _blocks(console.render(result_from_json(sample)))
     assert len(blocks) == len(sample["buckets"])
     assert [b.startswith("[NEW]") for b in blocks] == [True] * 7 + [False]
     registry = next(b for b in blocks if "3f9a1c0b7d2e4a55" in b)
@@ -23,7 +23,7 @@ def test_one_block_per_bucket_new_first(sample):
 
 
 def test_reproduce_line_round_trips_through_the_shell(sample):
-    text = console.render(Result.from_json(sample))
+    text = console.render(result_from_json(sample))
     for bucket in sample["buckets"]:
         block = next(b for b in _blocks(text) if bucket["id"] in b)
         line = next(x for x in block.splitlines() if x.strip().startswith("reproduce:"))
@@ -31,7 +31,7 @@ def test_reproduce_line_round_trips_through_the_shell(sample):
 
 
 def test_tests_strategies_estimate_and_verdict(sample):
-    text = console.render(Result.from_json(sample))
+    text = console.render(result_from_json(sample))
     lines = text.splitlines()
     assert next(x for x in lines if x.startswith("RegistryTest.ConcurrentAdd")).endswith("FLAKY")
     assert next(x for x in lines if x.startswith("PipelineTest.Counts")).endswith("FAILED")
@@ -43,9 +43,9 @@ def test_tests_strategies_estimate_and_verdict(sample):
 
 def test_colour_only_when_asked_and_hostile_escapes_removed(sample):
     sample["buckets"][0]["title"] = "evil \x1b]0;pwned\x07 title"
-    plain = console.render(Result.from_json(sample))
+    plain = console.render(result_from_json(sample))
     assert "\x1b" not in plain and "evil ]0;pwned title" in plain
-    coloured = console.render(Result.from_json(sample), RenderOptions(color=True))
+    coloured = console.render(result_from_json(sample), RenderOptions(color=True))
     assert "\x1b[31mNEW\x1b[0m" in coloured
 
 
@@ -53,7 +53,7 @@ def test_pass_verdict_when_everything_is_known(sample):
     for b in sample["buckets"]:
         b["new"] = False
     sample["summary"]["new_buckets"] = 0
-    assert console.render(Result.from_json(sample)).splitlines()[-1] == "PASS: no new problems (8 known, baselined)"
+    assert console.render(result_from_json(sample)).splitlines()[-1] == "PASS: no new problems (8 known, baselined)"
 
 
 def test_reproduce_carries_the_run_environment_and_replay_names_the_result(sample):
@@ -61,7 +61,7 @@ def test_reproduce_carries_the_run_environment_and_replay_names_the_result(sampl
     bucket = dict(result["buckets"][0])
     bucket["first_seen"] = dict(bucket["first_seen"], env={"RACEGATE_SEED": "7", "RACEGATE_SCHEDULE": "noise"})
     result["buckets"] = [bucket]
-    block = _blocks(console.render(Result.from_json(result)))[0]
+    block = _blocks(console.render(result_from_json(result)))[0]
     reproduce = next(x for x in block.splitlines() if x.strip().startswith("reproduce:")).split("reproduce:", 1)[1]
     assert shlex.split(reproduce) == ["env", "RACEGATE_SCHEDULE=noise", "RACEGATE_SEED=7",
                                       *bucket["first_seen"]["command"]]
@@ -73,6 +73,6 @@ def test_tests_the_single_thread_rule_kept_to_one_run_are_named_with_the_reason(
     reason = "not repeated: one thread in every process of its runs"
     for entry in sample["tests"][:2]:
         entry["not_repeated"] = reason
-    text = console.render(Result.from_json(sample))
+    text = console.render(result_from_json(sample))
     names = ", ".join(t["name"] for t in sample["tests"][:2])
     assert f"note: 2 of {len(sample['tests'])} tests {reason}: {names}" in text.splitlines()

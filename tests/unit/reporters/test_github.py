@@ -3,7 +3,7 @@ from __future__ import annotations
 import re
 
 from racegate.reporters import github
-from racegate.result import Result
+from racegate.result.codec import result_from_json
 
 
 def _unescape(text: str) -> str:
@@ -26,7 +26,7 @@ def test_escaping_rules():
 
 
 def test_sample_annotations_are_single_lines_in_importance_order(sample):
-    lines = github.render(Result.from_json(sample)).splitlines()
+    lines = github.render(result_from_json(sample)).splitlines()
     assert len(lines) == len(sample["buckets"])  # 8 <= 10: nothing left out, no notice
     commands = [_parse(line) for line in lines]
     assert [c for c, _, _ in commands] == ["error"] * 7 + ["warning"]
@@ -40,7 +40,7 @@ def test_hostile_text_cannot_inject_commands(sample):
     bucket = next(b for b in sample["buckets"] if b["id"] == "0bad0bad0bad0bad")
     bucket["title"] = "evil\n::error::injected\r,title=x"
     bucket["frames"][0]["file"] = sample["config"]["source_dir"] + "/src/a,b:c.cpp"
-    lines = github.render(Result.from_json(sample)).splitlines()
+    lines = github.render(result_from_json(sample)).splitlines()
     assert len(lines) == len(sample["buckets"])
     line = next(x for x in lines if "a%2Cb%3Ac.cpp" in x)
     command, props, message = _parse(line)
@@ -50,7 +50,7 @@ def test_hostile_text_cannot_inject_commands(sample):
 
 
 def test_at_most_ten_then_a_notice(big):
-    lines = github.render(Result.from_json(big)).splitlines()
+    lines = github.render(result_from_json(big)).splitlines()
     assert len(lines) == github.MAX_ANNOTATIONS + 1
     assert all(_parse(x)[0] == "error" for x in lines[:10])  # new ones first
     command, _, message = _parse(lines[-1])

@@ -8,9 +8,9 @@ from html.parser import HTMLParser
 import pytest
 
 from racegate.reporters import html as html_report
-from racegate.result import Result
 
 from conftest import HOSTILE
+from racegate.result.codec import result_from_json
 
 
 class _Collect(HTMLParser):
@@ -40,7 +40,7 @@ def _parse(text: str) -> _Collect:
 
 
 def test_hostile_names_are_text_never_markup(sample, options):
-    page = html_report.render(Result.from_json(sample), options)
+    page = html_report.render(result_from_json(sample), options)
     parsed = _parse(page)
     assert not [t for t, _ in parsed.tags if t == "img"]
     assert [t for t, _ in parsed.tags].count("script") == 1
@@ -52,7 +52,7 @@ def test_hostile_names_are_text_never_markup(sample, options):
 
 
 def test_self_contained_with_a_csp_that_allows_only_its_own_style_and_script(sample, options):
-    page = html_report.render(Result.from_json(sample), options)
+    page = html_report.render(result_from_json(sample), options)
     parsed = _parse(page)
     meta = next(a for t, a in parsed.tags if t == "meta" and a.get("http-equiv") == "Content-Security-Policy")
     csp = meta["content"]
@@ -68,7 +68,7 @@ def test_self_contained_with_a_csp_that_allows_only_its_own_style_and_script(sam
 
 
 def test_buckets_sorted_by_severity_then_frequency(sample, options):
-    page = html_report.render(Result.from_json(sample), options)
+    page = html_report.render(result_from_json(sample), options)
     ids = re.findall(r'<article class="bucket \w+" id="b-([0-9a-f]+)"', page)
     assert ids[:2] == ["91f2c3d4e5a6b7c8", "e4417bd2c09a3f16"]  # vptr race and crash: critical
     assert ids[2:5] == ["a81c44e0f2b9d310", "3f9a1c0b7d2e4a55", "0bad0bad0bad0bad"]  # races by frequency
@@ -76,7 +76,7 @@ def test_buckets_sorted_by_severity_then_frequency(sample, options):
 
 
 def test_source_lines_around_each_access_are_shown(sample, options):
-    page = html_report.render(Result.from_json(sample), options)
+    page = html_report.render(result_from_json(sample), options)
     assert '<span class="row hit"><span class="ln">15</span>    items_.emplace(key, std::move(value));' in page
     assert '<span class="row hit"><span class="ln">20</span>    auto it = items_.find(key);' in page
     assert "hashtable.h:1930" in page  # system header frames are listed...
@@ -88,11 +88,11 @@ def test_files_outside_the_source_dir_are_not_read(sample, options, tmp_path):
     secret.write_text("TOP SECRET LINE\n" * 5)
     sample["buckets"][0]["stacks"][0]["frames"] = [{"function": "f", "file": str(secret), "line": 2}]
     sample["buckets"][0]["frames"][0] = {"function": "f", "file": str(secret), "line": 2}
-    assert "TOP SECRET" not in html_report.render(Result.from_json(sample), options)
+    assert "TOP SECRET" not in html_report.render(result_from_json(sample), options)
 
 
 def test_page_has_discovery_curve_estimate_advice_and_reproduce(sample, options):
-    page = html_report.render(Result.from_json(sample), options)
+    page = html_report.render(result_from_json(sample), options)
     assert '<path class="curve" d="M' in page
     assert "Good–Turing estimate" in page and "0.6%" in page
     assert "std::scoped_lock" in page  # lock-order advice
@@ -102,12 +102,12 @@ def test_page_has_discovery_curve_estimate_advice_and_reproduce(sample, options)
 
 
 def test_large_result_renders(big):
-    page = html_report.render(Result.from_json(big))
+    page = html_report.render(result_from_json(big))
     assert page.count("<article") == 500
 
 
 def test_the_full_tests_table_keeps_quiet_tests_behind_a_filter(sample, options):
-    page = html_report.render(Result.from_json(sample), options)
+    page = html_report.render(result_from_json(sample), options)
     row = re.search(r'<tr class="quiet hidden"><td>MathTest\.Add</td>', page)
     assert row and 'id="toggle-quiet"' in page and "1 single-threaded test passed" in page
 
@@ -120,6 +120,6 @@ def test_the_discovery_reading_agrees_with_the_good_turing_estimate(runs_with_bu
     data = {"schema": 1, "tests": [{"name": "T.a", "runs": 10, "outcomes": outcomes}],
             "buckets": [{"id": "abcd", "kind": "data race", "tests": ["T.a"], "runs_with_bucket": runs_with_bucket,
                          "first_seen": {"test": "T.a", "run": 8}}]}
-    page = html_report.render(Result.from_json(data))
+    page = html_report.render(result_from_json(data))
     assert ("would likely find more" in page) is rising
     assert ("unlikely to find a new one" in page) is not rising

@@ -3,13 +3,13 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from racegate.reporters import junit
-from racegate.result import Result
 
 from conftest import HOSTILE
+from racegate.result.codec import result_from_json
 
 
 def _parse(result: dict) -> ET.Element:
-    return ET.fromstring(junit.render(Result.from_json(result)).encode("utf-8"))
+    return ET.fromstring(junit.render(result_from_json(result)).encode("utf-8"))
 
 
 def _props(case: ET.Element) -> dict:

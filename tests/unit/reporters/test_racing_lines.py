@@ -13,6 +13,7 @@ from racegate.advice import Advice
 from racegate.model import SourceFrame, StackTrace
 from racegate.reporters import RenderOptions, console, github, html, junit, markdown, sarif
 from racegate.result import BucketResult, FirstSeen, RunConfig, StrategyStats, TestResult, build_result
+from racegate.result.codec import result_from_json, result_json
 
 SARIF_SCHEMA = Path(__file__).resolve().parents[2] / "schemas" / "sarif-schema-2.1.0.json"
 URL = "https://github.com/acme/queue/blob/0123abc"
@@ -26,8 +27,8 @@ def bucket(bid: str, test: str, runs_with: int, frames: list[SourceFrame],
     return BucketResult(
         id=bid, kind="data race", title=f"data race: f{bid} vs g{bid}", signature=[f"a.cpp:f{bid}"], frames=frames,
         stacks=list(stacks), tests=[test], occurrences=runs_with, runs_with_bucket=runs_with,
-        first_seen=FirstSeen(test=test, run=0, seed=1, schedule="noise", command=["./t"], log_dir="runs/0"),
-        schedules={"noise": runs_with}, advice=Advice("w", "f"), raw_report=f"reports/{bid}.txt")
+        first_seen=FirstSeen(test=test, run=0, seed=1, strategy="noise", command=["./t"], log_dir="runs/0"),
+        strategies={"noise": runs_with}, advice=Advice("w", "f"), raw_report=f"reports/{bid}.txt")
 
 
 def entry_for_test(name: str, runs: int, failed: int) -> TestResult:
@@ -80,7 +81,7 @@ def stored(tmp_path):
 
 
 def test_excerpts_are_read_when_the_result_is_built_and_stored(stored):
-    data = stored.to_json()
+    data = result_json(stored)
     x = data["buckets"][0]["excerpts"]
     assert [e["line"] for e in x] == [10, 20]
     assert WRITE_LINE in x[0]["lines"] and READ_LINE in x[1]["lines"]
@@ -93,7 +94,7 @@ def test_a_result_without_a_source_root_reads_nothing(tmp_path):
     _project(root)
     b = bucket("cd" * 8, "T", 1, frames=[SourceFrame("f", f"{root}/src/queue.hpp", 10)])
     built = make_result([entry_for_test("T", 2, 1)], [b], RunConfig(seed=1, source_dir=str(root)))
-    assert built.buckets[0].excerpts == [] and "excerpts" not in built.to_json()["buckets"][0]
+    assert built.buckets[0].excerpts == [] and "excerpts" not in result_json(built)["buckets"][0]
 
 
 def test_markdown_shows_both_racing_lines_marked_escaped_and_linked(stored):
@@ -166,7 +167,7 @@ def test_no_links_outside_github_actions(tmp_path):
 
 
 def test_re_rendering_the_stored_result_gives_the_same_reports(tmp_path, stored):
-    again = results.Result.from_json(json.loads(json.dumps(stored.to_json())))
+    again = result_from_json(json.loads(json.dumps(result_json(stored))))
     for fmt in (markdown, html, sarif, console):
         assert fmt.render(again, RenderOptions()) == fmt.render(stored, RenderOptions())
 
@@ -186,9 +187,9 @@ def test_folded_frames_say_whose_they_are():
 @pytest.mark.parametrize("fixture", ["result_release_0_1_0.json", "result_samples.json"])
 def test_results_of_earlier_releases_render_in_every_format_without_excerpts(fixture):
     data = json.loads((Path(__file__).resolve().parents[2] / "fixtures" / fixture).read_text(encoding="utf-8"))
-    old = results.Result.from_json(data)
+    old = result_from_json(data)
     assert old.config.source_root is None and all(b.excerpts == [] for b in old.buckets)
-    assert "excerpts" not in json.dumps(old.to_json()) and "source_root" not in old.to_json()["config"]
+    assert "excerpts" not in json.dumps(result_json(old)) and "source_root" not in result_json(old)["config"]
     for fmt in (console, github, html, junit, markdown, sarif):
         assert fmt.render(old, RenderOptions())
     json.loads(sarif.render(old))

@@ -6,7 +6,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from racegate import reporters
-from racegate.result import Result
+from racegate.result.codec import result_from_json
 
 
 def test_every_format_module_has_the_interface():
@@ -18,7 +18,7 @@ def test_every_format_module_has_the_interface():
 
 def test_write_reports_writes_file_formats_only(sample, tmp_path):
     formats = ["console", "junit", "sarif", "markdown", "html", "github"]
-    written = reporters.write_reports(Result.from_json(sample), tmp_path, formats)
+    written = reporters.write_reports(result_from_json(sample), tmp_path, formats)
     assert sorted(p.name for p in written) == ["racegate-junit.xml", "racegate-summary.md", "racegate.html",
                                                "racegate.sarif"]
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in written)
@@ -28,12 +28,12 @@ def test_write_reports_writes_file_formats_only(sample, tmp_path):
 
 def test_unknown_format_is_rejected_before_writing(sample, tmp_path):
     with pytest.raises(ValueError, match="unknown report format 'pdf'"):
-        reporters.write_reports(Result.from_json(sample), tmp_path / "out", ["html", "pdf"])
+        reporters.write_reports(result_from_json(sample), tmp_path / "out", ["html", "pdf"])
     assert not (tmp_path / "out").exists()
 
 
 def test_render_by_name(sample):
-    assert reporters.render("github", Result.from_json(sample)).startswith("::error ")
+    assert reporters.render("github", result_from_json(sample)).startswith("::error ")
 
 
 # Only the fields every release wrote (docs/contract.md section 4): no stacks, advice, fractions, config or discovery.
@@ -58,13 +58,13 @@ EMPTY = {"schema": 1, "tool": {"name": "racegate", "version": "0.1.0"},
 
 @pytest.mark.parametrize("fmt", sorted(reporters.FORMATS))
 def test_minimal_and_empty_results_render(fmt):
-    minimal = reporters.render(fmt, Result.from_json(MINIMAL))
+    minimal = reporters.render(fmt, result_from_json(MINIMAL))
     assert "abcdefabcdef" in minimal
-    reporters.render(fmt, Result.from_json(EMPTY))
+    reporters.render(fmt, result_from_json(EMPTY))
 
 
 def test_minimal_result_derives_missing_statistics():
-    text = reporters.render("console", Result.from_json(MINIMAL))
+    text = reporters.render("console", result_from_json(MINIMAL))
     assert "seen in 2 of 10 runs (20%)" in text
     assert "chance the next run finds a new bucket: 0%" in text
     assert "interrupted" in text.splitlines()[-1]

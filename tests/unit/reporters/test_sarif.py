@@ -6,8 +6,8 @@ import json
 import pytest
 
 from racegate.reporters import sarif
-from racegate.result import Result
 from samples_helpers import SARIF_SCHEMA
+from racegate.result.codec import result_from_json
 
 
 @pytest.fixture(scope="module")
@@ -22,12 +22,12 @@ def _errors(validator, doc: dict) -> list[str]:
 
 
 def test_sample_validates_against_sarif_schema(validator, sample):
-    doc = json.loads(sarif.render(Result.from_json(sample)))
+    doc = json.loads(sarif.render(result_from_json(sample)))
     assert _errors(validator, doc) == []
 
 
 def test_one_rule_per_kind_and_one_result_per_bucket(sample):
-    run = json.loads(sarif.render(Result.from_json(sample)))["runs"][0]
+    run = json.loads(sarif.render(result_from_json(sample)))["runs"][0]
     rules = run["tool"]["driver"]["rules"]
     assert sorted(r["id"] for r in rules) == sorted({sarif.rule_id(b["kind"]) for b in sample["buckets"]})
     assert len(run["results"]) == len(sample["buckets"])
@@ -38,7 +38,7 @@ def test_one_rule_per_kind_and_one_result_per_bucket(sample):
 
 
 def test_results_carry_bucket_id_level_and_repository_relative_location(sample):
-    run = json.loads(sarif.render(Result.from_json(sample)))["runs"][0]
+    run = json.loads(sarif.render(result_from_json(sample)))["runs"][0]
     by_id = {r["partialFingerprints"]["primaryLocationLineHash"]: r for r in run["results"]}
     assert set(by_id) == {b["id"] for b in sample["buckets"]}
     registry = by_id["3f9a1c0b7d2e4a55"]
@@ -53,7 +53,7 @@ def test_results_carry_bucket_id_level_and_repository_relative_location(sample):
 
 
 def test_both_access_stacks_become_thread_flows_and_related_locations(sample):
-    run = json.loads(sarif.render(Result.from_json(sample)))["runs"][0]
+    run = json.loads(sarif.render(result_from_json(sample)))["runs"][0]
     registry = next(r for r in run["results"] if r["properties"]["bucketId"] == "3f9a1c0b7d2e4a55")
     flows = registry["codeFlows"][0]["threadFlows"]
     assert [f["message"]["text"] for f in flows] == [s["header"] for s in
@@ -71,20 +71,20 @@ def test_both_access_stacks_become_thread_flows_and_related_locations(sample):
 
 
 def test_hostile_and_odd_paths_are_uri_encoded(sample):
-    run = json.loads(sarif.render(Result.from_json(sample)))["runs"][0]
+    run = json.loads(sarif.render(result_from_json(sample)))["runs"][0]
     evil = next(r for r in run["results"] if r["properties"]["bucketId"] == "0bad0bad0bad0bad")
     assert evil["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "src/evil%20%3Cb%3E.cpp"
 
 
 def test_bucket_without_frames_still_has_a_location(sample):
-    run = json.loads(sarif.render(Result.from_json(sample)))["runs"][0]
+    run = json.loads(sarif.render(result_from_json(sample)))["runs"][0]
     crash = next(r for r in run["results"] if r["properties"]["bucketId"] == "e4417bd2c09a3f16")
     assert crash["locations"][0]["physicalLocation"]["artifactLocation"]["uriBaseId"] == "%SRCROOT%"
     assert "codeFlows" not in crash
 
 
 def test_500_buckets_validate_and_stay_within_github_limits(validator, big):
-    text = sarif.render(Result.from_json(big))
+    text = sarif.render(result_from_json(big))
     doc = json.loads(text)
     assert _errors(validator, doc) == []
     results = doc["runs"][0]["results"]
@@ -94,7 +94,7 @@ def test_500_buckets_validate_and_stay_within_github_limits(validator, big):
 
 
 def test_too_many_results_are_truncated_most_important_first_with_a_notification(validator, big):
-    doc = json.loads(sarif.render(Result.from_json(big), max_results=100))
+    doc = json.loads(sarif.render(result_from_json(big), max_results=100))
     results = doc["runs"][0]["results"]
     assert len(results) == 100
     assert all(r["level"] == "error" for r in results)  # new buckets outrank baselined ones
@@ -104,7 +104,7 @@ def test_too_many_results_are_truncated_most_important_first_with_a_notification
 
 
 def test_oversized_output_is_halved_until_it_fits(big):
-    text = sarif.render(Result.from_json(big), max_gzip_bytes=60_000)
+    text = sarif.render(result_from_json(big), max_gzip_bytes=60_000)
     doc = json.loads(text)
     assert len(gzip.compress(text.encode())) <= 60_000
     kept = len(doc["runs"][0]["results"])

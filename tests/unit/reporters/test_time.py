@@ -9,9 +9,9 @@ import xml.etree.ElementTree as ET
 
 from racegate.reporters import console, html, junit, markdown, sentences, view
 from racegate.reporters.text import seconds
-from racegate.result import Result
 
 from conftest import HOSTILE
+from racegate.result.codec import result_from_json
 
 
 def _section(page: str, ident: str) -> str:
@@ -21,20 +21,20 @@ def _section(page: str, ident: str) -> str:
 
 
 def test_the_steps_of_discovery_read_both_curves(timed):
-    steps = view.discovery_steps(Result.from_json(timed))
+    steps = view.discovery_steps(result_from_json(timed))
     assert [(s.found, s.runs, s.seconds) for s in steps][:3] == [(1, 1, 0.4), (2, 3, 1.2), (3, 6, 2.4)]
     assert len(steps) == 8 and steps[-1].runs == 59
-    assert sentences.quiet_tail(Result.from_json(timed)) == "261 runs (69.8 s)"
+    assert sentences.quiet_tail(result_from_json(timed)) == "261 runs (69.8 s)"
 
 
 def test_the_budget_line_splits_search_from_verification(timed):
-    line = sentences.budget_line(Result.from_json(timed))
+    line = sentences.budget_line(result_from_json(timed))
     assert line == ("201.7 s of test runs in 93.4 s on 2 jobs: search 196.0 s in 310 runs; verification 5.75 s in "
                     "10 runs (6 plain re-checks 2.50 s, 4 seed replays 3.25 s)")
 
 
 def test_console_shows_when_each_problem_came_and_where_the_time_went(timed):
-    text = console.render(Result.from_json(timed))
+    text = console.render(result_from_json(timed))
     assert "found by: yield (run 2, seed 1002, after 1.20 s)" in text
     lines = text.splitlines()
     assert next(x for x in lines if x.startswith("yield ")).split() == ["yield", "107", "34", "4", "66.1", "s"]
@@ -48,7 +48,7 @@ def test_console_shows_when_each_problem_came_and_where_the_time_went(timed):
 
 
 def test_markdown_has_a_time_section_with_tests_and_discovery_tables(timed):
-    text = markdown.render(Result.from_json(timed))
+    text = markdown.render(result_from_json(timed))
     time = text[text.index("### Time"):text.index("### Reports")]
     assert "verification 5\\.75 s in 10 runs" in time
     assert "| QueueTest\\.Shutdown | 40 | 113\\.0 s | 56% | sleep 13 runs 49\\.4 s" in time
@@ -58,7 +58,7 @@ def test_markdown_has_a_time_section_with_tests_and_discovery_tables(timed):
 
 
 def test_html_draws_both_curves_and_lists_every_test_by_time(timed):
-    page = html.render(Result.from_json(timed))
+    page = html.render(result_from_json(timed))
     discovery = _section(page, "discovery")
     assert discovery.count("<svg ") == 2
     assert 'aria-label="distinct problems found versus seconds since the start"' in discovery
@@ -72,16 +72,16 @@ def test_html_draws_both_curves_and_lists_every_test_by_time(timed):
 
 
 def test_junit_gives_each_test_the_seconds_its_runs_took(timed):
-    root = ET.fromstring(junit.render(Result.from_json(timed)))
+    root = ET.fromstring(junit.render(result_from_json(timed)))
     case = root.find("testsuite[@name='racegate.tests']/testcase[@name='QueueTest.Shutdown']")
     assert case is not None and case.get("time") == "113.050"
 
 
 def test_a_large_suite_lists_the_tests_that_took_most_time_and_sums_the_rest(big):
-    page = html.render(Result.from_json(big))  # 20 tests of 50 runs at 0.2 s each
+    page = html.render(result_from_json(big))  # 20 tests of 50 runs at 0.2 s each
     assert _section(page, "time").count("<tr>") == 1 + 20  # fewer than TIME_ROWS: every test, no sum row
     many = dict(big, tests=[dict(big["tests"][0], name=f"T{i:03d}", mean_seconds=0.01 * (i + 1)) for i in range(80)])
-    time = _section(html.render(Result.from_json(many)), "time")
+    time = _section(html.render(result_from_json(many)), "time")
     assert time.count("<tr>") == 1 + html.TIME_ROWS + 1
     assert "<td>T079</td>" in time and "<td>T000</td>" not in time  # the slowest are listed
     rest = sum(50 * 0.01 * (i + 1) for i in range(80 - html.TIME_ROWS))
@@ -90,7 +90,7 @@ def test_a_large_suite_lists_the_tests_that_took_most_time_and_sums_the_rest(big
 
 
 def test_a_result_of_an_earlier_release_shows_no_invented_times(sample):
-    result = Result.from_json(sample)
+    result = result_from_json(sample)
     text = console.render(result)
     assert ", after " not in text and "verification" not in text
     assert next(x for x in text.splitlines() if x.startswith("yield ")).split() == ["yield", "107", "34", "4"]
@@ -106,7 +106,7 @@ def test_a_result_of_an_earlier_release_shows_no_invented_times(sample):
 def test_names_in_the_time_tables_stay_text(timed):
     # A strategy name comes from the file as much as a test name does.
     timed["tests"][0]["strategies"][HOSTILE + "\x1b[2J"] = {"runs": 1, "seconds": 99.0}
-    result = Result.from_json(timed)
+    result = result_from_json(timed)
     page = html.render(result)
     time = _section(page, "time")
     assert HOSTILE not in time and "&lt;img src=x onerror=alert(1)&gt;" in time
