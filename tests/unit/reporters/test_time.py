@@ -96,7 +96,7 @@ def test_a_result_of_an_earlier_release_shows_no_invented_times(sample):
     assert ", after " not in text and "verification" not in text
     assert next(x for x in text.splitlines() if x.startswith("yield ")).split() == ["yield", "107", "34", "4"]
     assert "time: 135.6 s of test runs in 93.4 s on 2 jobs\n" in text  # from each test's mean
-    assert "#8 run 59; nothing new in the last 261 runs\n" in text
+    assert "#8 after 59 runs; nothing new in the last 261 runs\n" in text
     page = html.render(result)
     assert _section(page, "discovery").count("<svg ") == 1 and "<th>seconds</th>" not in _section(page, "strategies")
     assert "per strategy" not in _section(page, "time")
