@@ -60,8 +60,7 @@ def analyse_run(execution: Execution, stretch: Stretch | None = None) -> RunReco
         timeout = stretch.timeout if stretch else execution.timeout
         outcome, failures = failure.classify(plan.test, status, timed_out, timeout, output, tsan_log, bool(findings))
     report = shim.read_shim_report(execution.shim_report)
-    # Without the shim (a plain run of a test whose count is known) the run says nothing of its threads.
-    threads, unobserved = shim.thread_count(report) if plan.preload_shim else (None, None)
+    threads, unobserved = _threads(plan, report, execution.cut)
     counted = stretch is None or stretch.counts_suppressions
     return RunRecord(test=plan.test.name, run=plan.run, seed=plan.seed, strategy=plan.strategy,
                      command=execution.argv if alone else list(plan.test.command), outcome=outcome,
@@ -77,6 +76,18 @@ def analyse_run(execution: Execution, stretch: Stretch | None = None) -> RunReco
                      suppressed=suppressed(execution) if counted else {},
                      purpose=plan.purpose, peak_memory=execution.peak_memory if alone else None,
                      overlapped=execution.overlapped)
+
+
+def _threads(plan: PlannedRun, report: dict, cut: str | None) -> tuple[int | None, str | None]:
+    """The run's thread count and why some process of it went uncounted (shim.thread_count), as far as the run can
+    tell. Without the shim (a plain run of a test whose count is known) it tells nothing: its missing shim file is
+    by design, no process the shim failed to see. Nor does a run racegate cut say what went uncounted: killed
+    before its program started, or before a forked child wrote its block, its file lacks what a whole run's has.
+    The threads a cut run did count are still counted."""
+    if not plan.preload_shim:
+        return None, None
+    threads, unobserved = shim.thread_count(report)
+    return threads, unobserved if cut is None else None
 
 
 def _exit(execution: Execution, stretch: Stretch | None) -> tuple[int | None, bool]:

@@ -243,10 +243,26 @@ def _explain(what: str, output: str, log_path: Path) -> str:
     return f"{what} ({log_path}): {detail}"
 
 
+def tree_top(build_dir: Path) -> Path | None:
+    """The top of the binary tree `build_dir` is in: itself or the nearest dir above holding CMakeCache.txt (a
+    `--build-dir` naming the subdir whose tests are, when only that subdir calls enable_testing()); None when no
+    dir above is one."""
+    for directory in (build_dir, *build_dir.parents):
+        if (directory / CACHE_FILE).is_file():
+            return directory
+    return None
+
+
+CACHE_FILE = "CMakeCache.txt"
+
+
 def cache_value(build_dir: Path, key: str) -> str | None:
-    """A value from the binary dir's CMakeCache.txt, or None."""
+    """A value from the CMakeCache.txt of the binary tree `build_dir` is in, or None."""
+    top = tree_top(build_dir)
+    if top is None:
+        return None
     try:
-        text = (build_dir / "CMakeCache.txt").read_text(errors="replace")
+        text = (top / CACHE_FILE).read_text(errors="replace")
     except OSError:
         return None
     match = re.search(rf"^{re.escape(key)}:[A-Z]+=(.*)$", text, re.MULTILINE)
@@ -262,8 +278,9 @@ def uses_tsan(build_dir: Path) -> bool:
 
 
 def compiler(build_dir: Path) -> str | None:
-    """"Clang 14.0.6" / "GNU 12.2.0": what CMake detected for C++ in this binary dir."""
-    for path in sorted(build_dir.glob("CMakeFiles/*/CMakeCXXCompiler.cmake")):
+    """"Clang 14.0.6" / "GNU 12.2.0": what CMake detected for C++ in the binary tree `build_dir` is in."""
+    top = tree_top(build_dir)
+    for path in sorted(top.glob("CMakeFiles/*/CMakeCXXCompiler.cmake") if top else ()):
         text = path.read_text(errors="replace")
         found = [re.search(rf'^set\(CMAKE_CXX_COMPILER_{key} "([^"]*)"\)', text, re.MULTILINE)
                  for key in ("ID", "VERSION")]

@@ -26,27 +26,12 @@ def discover(build_dir: Path, pattern: str | None = None) -> list[TestCase]:
     """Every enabled test of `build_dir` whose name matches `pattern`, with its exact command, environment
     and properties, whether or not its executable was built: selection comes first, so a test that is not
     selected never matters (`missing_executable` says which selected ones cannot run)."""
-    if not (build_dir / "CTestTestfile.cmake").is_file():
-        raise RacegateError(f"{build_dir} has no CTestTestfile.cmake: not a built CMake dir with enable_testing()")
-    proc = subprocess.run(
-        ["ctest", "--show-only=json-v1", "--test-dir", str(build_dir)],
-        capture_output=True,
-        text=True,
-        errors="replace",
-    )
-    if proc.returncode != 0:
-        first = (proc.stderr.strip().splitlines() or ["no output"])[0]
-        raise RacegateError(f"ctest could not list the tests of {build_dir}: {first}")
-    try:
-        info = json.loads(proc.stdout)
-    except json.JSONDecodeError as exc:
-        raise RacegateError(f"ctest printed invalid JSON for {build_dir}: {exc}") from None
-    entries = info.get("tests", [])
-    if any(not entry.get("command") for entry in entries):
-        registered = _registered_commands(build_dir)
-        entries = [entry if entry.get("command") else dict(entry, command=registered.get(entry.get("name"), []))
-                   for entry in entries]
-    tests = _unique_names([t for t in (test_from_json(entry) for entry in entries) if t is not None])
+    roots = testing_roots(build_dir)
+    if not roots:
+        raise RacegateError(f"{build_dir} has no CTestTestfile.cmake, nor any of its subdirs: not a built CMake dir "
+                            "with enable_testing()")
+    tests = _unique_names([t for root in roots for t in (test_from_json(entry) for entry in _listing(root))
+                           if t is not None])
     if pattern is not None:
         try:
             regex = re.compile(pattern)
@@ -54,6 +39,58 @@ def discover(build_dir: Path, pattern: str | None = None) -> list[TestCase]:
             raise RacegateError(f"bad --tests regex {pattern!r}: {exc}") from None
         tests = [t for t in tests if regex.search(t.name)]
     return tests
+
+
+def testing_roots(build_dir: Path) -> list[Path]:
+    """The dirs of `build_dir` whose tests ctest lists: itself when its top level enables testing; else, breadth
+    first, each subdir holding a CTestTestfile.cmake that no shallower one covers (`enable_testing()` called only
+    in `tests/`, or in several sibling subdirs: all of them, as one `enable_testing()` at the top would list).
+    A subdir that is a binary tree of its own (a CMakeCache.txt: an external project's build) is not searched,
+    nor CMakeFiles, which holds no tests."""
+    if (build_dir / CTEST_FILE).is_file():
+        return [build_dir]
+    roots: list[Path] = []
+    level = [build_dir]
+    while level:
+        below: list[Path] = []
+        for directory in level:
+            try:
+                subdirs = sorted(e.path for e in os.scandir(directory) if e.is_dir(follow_symlinks=False))
+            except OSError:
+                continue
+            for sub in map(Path, subdirs):
+                if sub.name == "CMakeFiles" or (sub / "CMakeCache.txt").is_file():
+                    continue
+                (roots if (sub / CTEST_FILE).is_file() else below).append(sub)
+        level = below
+    return roots
+
+
+CTEST_FILE = "CTestTestfile.cmake"
+
+
+def _listing(root: Path) -> list[dict]:
+    """ctest's json-v1 entries of the tests under `root`, each with the command CMake registered for it when
+    ctest left it out (its program was not built)."""
+    proc = subprocess.run(
+        ["ctest", "--show-only=json-v1", "--test-dir", str(root)],
+        capture_output=True,
+        text=True,
+        errors="replace",
+    )
+    if proc.returncode != 0:
+        first = (proc.stderr.strip().splitlines() or ["no output"])[0]
+        raise RacegateError(f"ctest could not list the tests of {root}: {first}")
+    try:
+        info = json.loads(proc.stdout)
+    except json.JSONDecodeError as exc:
+        raise RacegateError(f"ctest printed invalid JSON for {root}: {exc}") from None
+    entries = info.get("tests", [])
+    if any(not entry.get("command") for entry in entries):
+        registered = _registered_commands(root)
+        entries = [entry if entry.get("command") else dict(entry, command=registered.get(entry.get("name"), []))
+                   for entry in entries]
+    return entries
 
 
 def missing_executable(test: TestCase) -> str | None:
@@ -81,7 +118,7 @@ def _registered_commands(build_dir: Path) -> dict[str, list[str]]:
     while pending:
         directory = pending.pop()
         try:
-            text = (directory / "CTestTestfile.cmake").read_text(errors="replace")
+            text = (directory / CTEST_FILE).read_text(errors="replace")
         except OSError:
             continue
         for match in _ADD_TEST.finditer(text):

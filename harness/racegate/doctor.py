@@ -18,7 +18,7 @@ from pathlib import Path
 
 from racegate import discover
 from racegate.build import (NO_RUNTIME, PRESETS_FILES, WERROR_TSAN_FIX, binary_dir_of, cache_value, find_build_preset,
-                            uses_tsan)
+                            tree_top, uses_tsan)
 from racegate.errors import RacegateError
 from racegate.analyse import UNEXPECTED_MAPPING
 from racegate.failure import signal_name
@@ -462,7 +462,7 @@ def diagnose(source_dir: Path, preset: str | None, build_dir: Path | None, build
     if preset:
         wanted = preset_compiler(preset_variables(source_dir, preset))
         build_dir = build_dir or preset_build_dir(source_dir, preset)
-    if build_dir and (build_dir / "CMakeCache.txt").is_file():
+    if build_dir and tree_top(build_dir):
         wanted = cache_value(build_dir, "CMAKE_CXX_COMPILER") or wanted
     names = [wanted] if wanted else found_compilers()
     compilers = [probe(name) for name in names]
@@ -470,7 +470,7 @@ def diagnose(source_dir: Path, preset: str | None, build_dir: Path | None, build
     refusal = personality_refusal()
     checks += check_symbolizer() + check_mmap_bits(compilers, personality_allowed=refusal is None)
     checks += check_sched_fifo() + check_sandbox(refusal)
-    if build_dir and (build_dir / "CTestTestfile.cmake").is_file():
+    if build_dir and discover.testing_roots(build_dir):
         checks += check_uninstrumented(build_dir, next((c.command for c in compilers if c.links), None))
     elif build_dir or preset:
         where = build_dir or f"preset {preset}"
@@ -496,7 +496,7 @@ def preflight(source_dir: Path, preset: str | None, build_dir: Path | None) -> N
     """Before `racegate run` builds: the build's compiler must link TSan programs and its runtime must
     start under this kernel's vm.mmap_rnd_bits. Raises RacegateError with the fix otherwise."""
     # Only builds that ask for TSan: a plain build runs without the runtime (racegate warns about it later).
-    if build_dir and (build_dir / "CMakeCache.txt").is_file():
+    if build_dir and tree_top(build_dir):
         command = cache_value(build_dir, "CMAKE_CXX_COMPILER") if uses_tsan(build_dir) else None
     elif preset and any((source_dir / f).is_file() for f in PRESETS_FILES):
         variables = preset_variables(source_dir, preset)

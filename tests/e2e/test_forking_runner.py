@@ -116,3 +116,19 @@ def test_a_multi_threaded_parent_forks_under_every_schedule(build, tmp_path, str
     assert (summary["processes"], summary["forks"], summary["max_threads"]) == (6, 5, 2)
     assert thread_count(summary) == (2, None)
     assert [c["max_threads"] for c in _children(report)] == ["1"] * 5
+
+
+@pytest.mark.parametrize("case, racy", [("every_run", True), ("locked", False)])
+def test_no_false_uncounted_note_when_the_forked_child_is_counted(build, tmp_path, case, racy):
+    # Field #31: a forked child's race in every run (or none), plain runs loading no shim once the count is known,
+    # and a budget whose end cuts the runs still going, some before their program started: no run of it went
+    # uncounted, so no note says one did.
+    out = tmp_path / "out"
+    proc = racegate("run", "--time-budget", "6", "--jobs", "2", "--seed", "3", "--out", str(out), "--format", "junit",
+                    "--", str(build / "fork_runner"), case)
+    assert proc.returncode == (1 if racy else 0), proc.stdout[-3000:] + proc.stderr[-3000:]
+    result = json.loads((out / "racegate.json").read_text())
+    (test,) = result["tests"]
+    assert test["threads"] == 3 and test["strategies"]["none"]["runs"] >= 2
+    assert "notes" not in test and UNOBSERVED not in proc.stdout + proc.stderr
+    assert [b["kind"] for b in result["buckets"]] == (["data race"] if racy else [])

@@ -8,8 +8,9 @@ import pytest
 from racegate.analyse import analyse_run
 from racegate.errors import RacegateError
 from racegate.execute import Execution
-from racegate.model import PlannedRun, TestCase
+from racegate.model import CutCause, PlannedRun, TestCase
 from racegate.run_env import prepare_planned_run
+from racegate.shim import NO_REPORT
 from racegate.signature_rules import bucket_id
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
@@ -18,12 +19,12 @@ TEST = TestCase("Ledger.Race", ("/b/ledger_test", "--gtest_filter=Ledger.Race"),
 
 
 def execution(tmp_path: Path, returncode: int = 0, output: str = "", tsan_log: str = "", timed_out: bool = False,
-              strategy: str = "pct") -> Execution:
-    plan = PlannedRun(TEST, run=7, seed=42, strategy=strategy)
+              strategy: str = "pct", preload_shim: bool = True, cut: str | None = None) -> Execution:
+    plan = PlannedRun(TEST, run=7, seed=42, strategy=strategy, preload_shim=preload_shim)
     argv, env = prepare_planned_run(plan, tmp_path, tmp_path / "racegate_sched-0123.so", {"PATH": "/usr/bin"})
     return Execution(plan=plan, argv=argv, env=env, returncode=returncode, timed_out=timed_out, timeout=30.0,
                      duration=1.5, output=output, tsan_log=tsan_log, shim_report=tmp_path / "shim.txt",
-                     run_dir=tmp_path)
+                     run_dir=tmp_path, cut=cut)
 
 
 @pytest.mark.parametrize("compiler", COMPILERS)
@@ -61,6 +62,32 @@ def test_the_shim_report_gives_the_thread_count_and_its_note(tmp_path):
 def test_without_a_shim_report_the_thread_count_is_unknown(tmp_path):
     record = analyse_run(execution(tmp_path))
     assert record.threads is None and record.strategy_note is None
+
+
+def test_a_run_that_preloaded_the_shim_and_got_no_report_went_uncounted(tmp_path):
+    record = analyse_run(execution(tmp_path))
+    assert record.threads_unobserved == NO_REPORT
+
+
+def test_a_plain_run_without_the_shim_says_nothing_of_what_went_uncounted(tmp_path):
+    # Field #31: every run a forked child's race, the plain ones loading no shim by design; their missing file must
+    # not read as a process the shim could not see.
+    log = (CORPUS / "gcc12" / "race_global.log").read_text()
+    record = analyse_run(execution(tmp_path, returncode=1, tsan_log=log, strategy="none", preload_shim=False))
+    assert record.outcome != "pass" and (record.threads, record.threads_unobserved) == (None, None)
+
+
+def test_a_run_racegate_cut_says_nothing_of_what_went_uncounted(tmp_path):
+    # Killed at the budget's end before its program started: no shim file at all.
+    assert analyse_run(execution(tmp_path, cut=CutCause.BUDGET)).threads_unobserved is None
+    # Killed before its forked child wrote a block: the one-thread parent counts one fork, no child answers. The
+    # parent's one thread is no count of the test's either way.
+    (tmp_path / "shim.txt").write_text("pid=5\nimage=1\nphase=fork\ntsan=1\nppid=1\norigin=\nmax_threads=1\n"
+                                       "forks=1\nend=1\n")
+    whole = analyse_run(execution(tmp_path))
+    assert (whole.threads, whole.threads_unobserved) == (None, "1 of its 1 forked children wrote no report")
+    cut = analyse_run(execution(tmp_path, cut=CutCause.BUDGET))
+    assert (cut.threads, cut.threads_unobserved) == (None, None)
 
 
 def test_failures_without_a_tsan_report_are_classified(tmp_path):

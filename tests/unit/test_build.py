@@ -138,3 +138,14 @@ def test_a_presets_file_with_a_byte_order_mark_is_read_as_cmake_reads_it(tmp_pat
     text = json.dumps({"version": 6, "buildPresets": [{"name": "b", "configurePreset": "c"}]})
     (tmp_path / "CMakePresets.json").write_text("\ufeff" + text, encoding="utf-8")
     assert build.find_build_preset(tmp_path, "b") == build.BuildPreset("b", "c", has_jobs=False)
+
+
+def test_the_cache_of_a_subdir_is_read_at_the_top_of_its_tree(tmp_path: Path):
+    # `--build-dir build/tests`, where only tests/ enables testing (field #28): the flags are the tree's.
+    (tmp_path / "tests" / "unit").mkdir(parents=True)
+    (tmp_path / "CMakeCache.txt").write_text("CMAKE_BUILD_TYPE:STRING=RelWithDebInfo\n"
+                                             "CMAKE_CXX_FLAGS:STRING=-fsanitize=thread -g\n")
+    assert build.tree_top(tmp_path / "tests" / "unit") == tmp_path
+    assert build.cache_value(tmp_path / "tests", "CMAKE_BUILD_TYPE") == "RelWithDebInfo"
+    assert build.uses_tsan(tmp_path / "tests" / "unit")
+    assert build.tree_top(Path("/")) is None and build.cache_value(Path("/"), "CMAKE_CXX_FLAGS") is None

@@ -150,3 +150,24 @@ def test_only_a_test_program_is_listed(tmp_path):
     assert test_framework([str(script)]) is None
     assert [t.command for t in command_tests([str(script), "x"])] == [(str(script), "x")]
     assert test_framework(["./anything", "--gtest_repeat=2"]) == GTEST
+
+
+def test_testing_roots_are_the_top_or_the_shallowest_subdirs_that_enable_testing(tmp_path: Path):
+    def tree(*files: str) -> Path:
+        root = tmp_path / str(len(list(tmp_path.iterdir())))
+        for name in files:
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            (root / name).write_text("")
+        return root
+
+    top = tree("CTestTestfile.cmake", "tests/CTestTestfile.cmake")
+    assert discover.testing_roots(top) == [top]
+    # enable_testing() only in tests/ (field #28), and in two sibling subtrees at different depths: each, not
+    # what they include (listed by ctest from its root), nor a nested binary tree of its own, nor CMakeFiles.
+    only = tree("CMakeCache.txt", "tests/CTestTestfile.cmake", "tests/unit/CTestTestfile.cmake",
+                "src/lib/test/CTestTestfile.cmake", "ext/build/CMakeCache.txt", "ext/build/CTestTestfile.cmake",
+                "CMakeFiles/x/CTestTestfile.cmake")
+    assert discover.testing_roots(only) == [only / "tests", only / "src" / "lib" / "test"]
+    assert discover.testing_roots(tree("CMakeCache.txt", "src/a.o")) == []
+    with pytest.raises(RacegateError, match="nor any of its subdirs"):
+        discover.discover(tmp_path / "2")

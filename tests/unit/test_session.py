@@ -19,7 +19,7 @@ import pytest
 
 from racegate.errors import RacegateError
 from racegate.history import History, TestHistory
-from racegate.model import TestCase
+from racegate.model import Finding, RunRecord, TestCase
 from racegate.progress import Progress
 from racegate.session import Session, SessionConfig
 from racegate.result import RunConfig
@@ -47,9 +47,12 @@ class _WatchedProgress(Progress):
         super().__init__(io.StringIO(), None, None)
         self.updated = threading.Event()
 
-    def update(self, runs: int, failed: int, buckets: int) -> None:
+    def due(self) -> bool:
+        return True  # every look of the session's counts, not one each LOG_INTERVAL
+
+    def update(self, runs: int, failed: int, problems: int) -> None:
         self.updated.set()
-        super().update(runs, failed, buckets)
+        super().update(runs, failed, problems)
 
 
 @pytest.fixture
@@ -319,10 +322,13 @@ class _CountingProgress(Progress):
         self.runs = runs
         self.counted = threading.Event()
 
-    def update(self, runs: int, failed: int, buckets: int) -> None:
+    def due(self) -> bool:
+        return True  # every look of the session's counts, not one each LOG_INTERVAL
+
+    def update(self, runs: int, failed: int, problems: int) -> None:
         if runs >= self.runs:
             self.counted.set()
-        super().update(runs, failed, buckets)
+        super().update(runs, failed, problems)
 
 
 def test_the_progress_line_counts_a_batchs_tests_as_they_end(tmp_path, beacon, restore_signals):
@@ -397,3 +403,34 @@ def test_a_test_history_says_runs_one_copy_at_a_time_never_meets_its_copies(tmp_
     wall = session.run(quiet())
     assert len(session.records) == 4 and all(r.outcome == "pass" and not r.overlapped for r in session.records)
     assert SOLO_FROM_HISTORY in session.result(RunConfig(), wall).tests[0].notes
+
+
+def _forked_race_run(index: int) -> RunRecord:
+    """A run of a forking runner whose child raced: TSan's report, and the parent's failure the child's exit 66
+    made (its symptom)."""
+    race = Finding(kind="data race", title="data race: count", signature=["c.c:count", "c.c:count"], frames=[],
+                   raw="WARNING: ThreadSanitizer: data race\n")
+    failure = Finding(kind="test failure", title="test failure: runner exited with status 1",
+                      signature=["runner", "exit 1"], frames=[], raw="exited with status 1\n")
+    return RunRecord(test="runner", run=index, seed=index, strategy="none", command=["./runner"], outcome="race",
+                     returncode=1, duration=0.1, log_dir=f"runs/{index}", findings=[race, failure])
+
+
+def test_the_progress_line_counts_the_problems_the_result_will(tmp_path):
+    # Field #32: `2 buckets` all along, `1 new problem` in the result: the parent's failure is the race's symptom.
+    session = make_session(tmp_path, [TestCase("runner", ("./runner",))])
+    stream = io.StringIO()
+    progress = Progress(stream, None, None)
+    for index in range(3):
+        session._settle(_forked_race_run(index))
+    session._progress(progress)
+    result = session.result(RunConfig(), 1.0)
+    assert len(session.bucketer.buckets) == 2 and session.problems() == result.summary.new_buckets == 1
+    assert stream.getvalue().startswith("racegate: 3 runs, 3 failed, 1 problem, ")
+
+
+def test_the_progress_line_counts_its_figures_only_when_it_is_redrawn():
+    progress = Progress(io.StringIO(), None, None)
+    assert progress.due()
+    progress.update(1, 0, 0)
+    assert not progress.due()  # the next redraw is LOG_INTERVAL away off a terminal

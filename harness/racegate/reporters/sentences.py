@@ -200,14 +200,16 @@ def quiet_tail(result: Result) -> str:
 
 
 def discovery_line(result: Result, limit: int = 8) -> str | None:
-    """The discovery curve in one line: when each problem was first seen, in runs and seconds; None for none."""
+    """The discovery curve in one line: when each problem was first seen, in runs ended and seconds; None for none.
+    Said as a count ("after 3 runs"), never as "run 3": the found-by line names a run by its index from 0 (its log
+    dir, its replay), and the third run to end is not run 3 (field #29)."""
     steps = discovery_steps(result)
     if not steps:
         return None
-    shown = [f"#{s.found} run {s.runs}" + (f", {seconds(s.seconds)}" if s.seconds is not None else "")
-             for s in steps[:limit]]
+    shown = [f"#{s.found} after {count_of(s.runs, 'run')}"
+             + (f", {seconds(s.seconds)}" if s.seconds is not None else "") for s in steps[:limit]]
     if len(steps) > limit:
-        shown.append(f"... {len(steps) - limit} more, the last at run {steps[-1].runs}"
+        shown.append(f"... {len(steps) - limit} more, the last after {count_of(steps[-1].runs, 'run')}"
                      + (f", {seconds(steps[-1].seconds)}" if steps[-1].seconds is not None else ""))
     tail = quiet_tail(result)
     return (f"distinct problems first seen at: {' · '.join(shown)}"

@@ -43,8 +43,9 @@ def test_console_shows_when_each_problem_came_and_where_the_time_went(timed):
     top = lines[lines.index("most time (5 of 8 tests):") + 1]
     assert top.split()[:6] == ["QueueTest.Shutdown", "40", "runs", "113.0", "s", "56%"]
     assert "sleep 13 runs 49.4 s · yield 13 runs 37.0 s · none 14 runs 26.6 s" in top
-    assert ("distinct problems first seen at: #1 run 1, 0.40 s · #2 run 3, 1.20 s" in text
-            and "#8 run 59, 23.6 s; nothing new in the last 261 runs (69.8 s)" in text)
+    # Runs ended, as a count: the second problem's first run is run 2 (from 0) above, the third run to end here.
+    assert ("distinct problems first seen at: #1 after 1 run, 0.40 s · #2 after 3 runs, 1.20 s" in text
+            and "#8 after 59 runs, 23.6 s; nothing new in the last 261 runs (69.8 s)" in text)
 
 
 def test_markdown_has_a_time_section_with_tests_and_discovery_tables(timed):
@@ -95,7 +96,7 @@ def test_a_result_of_an_earlier_release_shows_no_invented_times(sample):
     assert ", after " not in text and "verification" not in text
     assert next(x for x in text.splitlines() if x.startswith("yield ")).split() == ["yield", "107", "34", "4"]
     assert "time: 135.6 s of test runs in 93.4 s on 2 jobs\n" in text  # from each test's mean
-    assert "#8 run 59; nothing new in the last 261 runs\n" in text
+    assert "#8 after 59 runs; nothing new in the last 261 runs\n" in text
     page = html.render(result)
     assert _section(page, "discovery").count("<svg ") == 1 and "<th>seconds</th>" not in _section(page, "strategies")
     assert "per strategy" not in _section(page, "time")
