@@ -8,7 +8,8 @@ import signal
 from dataclasses import dataclass
 
 from racegate.failure_rules import (FAILURE_RULES, SLOWDOWN_FACTORS, TIMING_LABEL, TIMING_RULES, TIMING_WORDS,
-                                    SIGNAL_REPORT, VALUES_START, FailureRule, TimingRule)
+                                    SIGNAL_REPORT, TEST_NAME_LINES, VALUES_START, FailureRule,
+                                    TimingRule)
 from racegate.kinds import CRASH
 from racegate.model import Finding, Frame, SourceFrame, StackTrace, TestCase
 from racegate.signature import CURRENT, LEGACY, V1, V2, V3, bucket_id, describe, side_key, source_frame
@@ -145,7 +146,7 @@ def classify(test: TestCase, returncode: int | None, timed_out: bool, timeout: f
         messages = read_failures(output, aborted=True) if name == "SIGABRT" else []
         if messages:
             # An assert(), a Check failed, an uncaught exception: the program said why it aborted.
-            return "fail", [_failure_finding(test, messages, _crash_ids(test, name))]
+            return "race" if race_found else "fail", [_failure_finding(test, messages, _crash_ids(test, name))]
         findings.append(_finding("crash", test, f"crash: {test.name} killed by {name}", [name], output))
         return "crash", findings
     fatal = _fatal(tsan_log) or _fatal(output)
@@ -168,12 +169,31 @@ def classify(test: TestCase, returncode: int | None, timed_out: bool, timeout: f
         tail = "\n".join(output.strip().splitlines()[-20:])
         findings.append(_finding("test failure", test, f"test failure: {test.name} exited with status {returncode}",
                                  [f"exit {returncode}"], tail))
-    if findings:
-        outcome = "fail"
+    if findings and not race_found:
+        outcome = "fail"  # a run with a TSan report in any of its processes is a race, whatever else failed
     if TIMING_LABEL in test.labels:
         for finding in findings:
             finding.timing_sensitive = True  # the project says its failures are on time
     return outcome, findings
+
+
+def named_tests(output: str) -> set[str]:
+    """The framework tests a process's output names in their start or verdict lines (failure_rules.TEST_NAME_LINES)."""
+    return {m.group("test").strip() for _, pattern in TEST_NAME_LINES for m in pattern.finditer(output)}
+
+
+# What a failure is keyed on when the run said nothing but its exit status, and a tinytest child's failed exit.
+_EXIT_KEY = re.compile(r"exit -?\d+|atexit failure")
+
+
+def comes_from_race(finding: Finding, one_test: bool, child_reported: bool) -> bool:
+    """Whether a run with a TSan report shows that its failure comes from that report: the run is one framework test
+    (its own process naming at most one, or its stretch of a batch), or the failure is only an exit status (or a
+    child's failed exit) and a child process printed the report: TSan's exitcode made the child fail, and its
+    parent with it. A failure of a suite that also raced elsewhere proves nothing of the race."""
+    if one_test:
+        return True
+    return child_reported and bool(finding.signature) and bool(_EXIT_KEY.fullmatch(finding.signature[-1]))
 
 
 def _failure_finding(test: TestCase, messages: list[FailureMessage], earlier_ids: list[str]) -> Finding:

@@ -1,7 +1,8 @@
 import pytest
 
-from racegate.failure import TSAN_EXITCODE, classify, is_timing_assertion, normalize_message, timing_rules_matched
-from racegate.model import SourceFrame, TestCase
+from racegate.failure import (TSAN_EXITCODE, classify, comes_from_race, is_timing_assertion, normalize_message,
+                              named_tests, timing_rules_matched)
+from racegate.model import Finding, SourceFrame, TestCase
 from racegate.signature import V1, V2, V3, bucket_id
 from samples_helpers import CORPUS, CORPUS_CRASHES
 
@@ -33,7 +34,8 @@ def test_tsan_exit_status_with_reports_is_a_race_not_a_failure():
 
 def test_race_and_assertion_failure_in_one_run():
     outcome, findings = classify(TEST, TSAN_EXITCODE, False, 10, GTEST_FAILURE, "", True)
-    assert outcome == "fail" and findings[0].kind == "test failure"
+    # The outcome table counts the run as a race; its failure is still read (a symptom, or its own problem).
+    assert outcome == "race" and findings[0].kind == "test failure"
 
 
 def test_signal_is_a_crash_timeout_is_a_timeout():
@@ -195,3 +197,27 @@ def test_a_framework_message_replaces_the_exit_status_and_keeps_its_id():
     assert finding.title == "test failure: ledger: CHECK: credits == debits (doctest_checks.cpp:8)"
     assert finding.signature == ["ledger", "doctest_checks.cpp", "CHECK: credits == debits values: N == N"]
     assert bucket_id("test failure", ["ledger", "exit 1"]) in finding.legacy_ids
+
+
+def test_a_process_names_the_framework_tests_it_ran():
+    assert named_tests("1..3\nok 1 - balances\nnot ok 2 - drains\n# x\nok 3 - closes # SKIP net\n") == {
+        "balances", "drains", "closes"}
+    assert named_tests("[ RUN      ] S.A\n[       OK ] S.A (0 ms)\n[ RUN      ] S.B\n") == {"S.A", "S.B"}
+    assert named_tests("ledger/balances: OK\nledger/child: [forking] \n  [FAILED ledger/child (0 retries)]\n") == {
+        "ledger/balances", "ledger/child"}
+    assert named_tests("t.c:9:F:core:balances:0: x\nt.c:15:P:core:drains:0: Passed\n") == {"balances", "drains"}
+    assert named_tests("ledger.cpp:12: FAILED:\n  REQUIRE( a == b )\n") == set()
+
+
+def _failed(*key: str) -> Finding:
+    return Finding(kind="test failure", title="t", signature=["T", *key], frames=[], raw="")
+
+
+def test_a_failure_comes_from_the_race_in_one_framework_test_or_through_a_childs_exit():
+    message = _failed("suite.c", "closes: ledger_left == N")
+    assert comes_from_race(message, one_test=True, child_reported=False)
+    assert not comes_from_race(message, one_test=False, child_reported=True)
+    # Only an exit status, or a tinytest child's failed exit, when a child printed the report: TSan's exit 66.
+    assert comes_from_race(_failed("exit 1"), one_test=False, child_reported=True)
+    assert comes_from_race(_failed("tinytest", "atexit failure"), one_test=False, child_reported=True)
+    assert not comes_from_race(_failed("exit 7"), one_test=False, child_reported=False)
