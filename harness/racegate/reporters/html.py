@@ -246,6 +246,8 @@ def _bucket(v: BucketView, index: int, result: Result, sources: _Sources, opts: 
         facts.append(("evidence", e(v.evidence)))
     if v.reported_as:
         facts.append(("reported as", e(v.reported_as)))
+    if v.bucket.further_messages:
+        facts.append(("also failed", "<br>".join(e(line) for line in v.bucket.further_messages)))
     if v.symptoms:
         facts.append(("symptoms", "<br>".join(e(line) for line in v.symptoms)))
     facts.append(("tests", e(", ".join(v.tests))))

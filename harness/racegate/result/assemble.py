@@ -94,7 +94,7 @@ def bucket_result(bucket: Bucket, out_dir: Path, evidence: Evidence | None = Non
         library_issue=BY_RULE.get(finding.library_rule or ""), timing_sensitive=finding.timing_sensitive,
         evidence=evidence, kinds=dict(bucket.kinds) if len(bucket.kinds) > 1 else {},
         legacy_ids=sorted(bucket.legacy_ids), symptoms=list(symptoms or []),
-        cut_runs_with_bucket=len(bucket.cut_runs))
+        cut_runs_with_bucket=len(bucket.cut_runs), further_messages=list(bucket.further_messages))
 
 
 def bucket_evidence(bucket: Bucket, records: list[RunRecord], ended_by: str | None = None) -> Evidence:

@@ -103,6 +103,8 @@ def _bucket_json(result: Result, b: BucketResult) -> dict:
         entry["excerpts"] = [_excerpt_json(x) if x is not None else None for x in b.excerpts]
     if b.cut_runs_with_bucket:
         entry["cut_runs_with_bucket"] = b.cut_runs_with_bucket
+    if b.further_messages:
+        entry["further_messages"] = list(b.further_messages)
     return entry
 
 
@@ -330,7 +332,8 @@ def _bucket_from(r: JsonReader, value: Any, where: str) -> BucketResult:
         legacy_ids=r.strings(d, "legacy_ids", where),
         symptoms=[_symptom_from(r, s, f"{where}.symptoms[{i}]") for i, s in enumerate(r.lst(d, "symptoms", where))],
         excerpts=[_excerpt_from(r, x, f"{where}.excerpts[{i}]") for i, x in enumerate(r.lst(d, "excerpts", where))],
-        cut_runs_with_bucket=r.opt(d, "cut_runs_with_bucket", int, 0, where))
+        cut_runs_with_bucket=r.opt(d, "cut_runs_with_bucket", int, 0, where),
+        further_messages=r.strings(d, "further_messages", where))
 
 
 def _excerpt_from(r: JsonReader, value: Any, where: str) -> Excerpt | None:

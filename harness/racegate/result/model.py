@@ -244,6 +244,9 @@ class BucketResult:
     # Runs racegate cut (the deadline, a slowdown limit) that printed it before they were stopped: the reports
     # count, the runs are no sample of the test; 0 in results of earlier releases, which counted them above.
     cut_runs_with_bucket: int = 0
+    # Of a failure bucket: the other failures its runs printed after the one that keys it (a failing run is one
+    # problem), first seen first; [] in results of earlier releases.
+    further_messages: list[str] = field(default_factory=list)
     # Why it fails the gate or does not (gate.status: "new", "baselined", "library", "timing-sensitive"), decided
     # when the result is assembled or loaded; not written, since it follows from the fields above and the config.
     status: str = "new"
@@ -277,7 +280,9 @@ class BucketResult:
                        tests=sorted(set(self.tests) | set(other.tests)), schedules=schedules,
                        new=self.new or other.new, kinds=kinds,
                        legacy_ids=sorted(set(self.legacy_ids) | set(other.legacy_ids)),
-                       symptoms=list(symptoms.values()))
+                       symptoms=list(symptoms.values()),
+                       further_messages=self.further_messages + [m for m in other.further_messages
+                                                                 if m not in self.further_messages])
 
 
 @dataclass
