@@ -7,12 +7,13 @@ import re
 import signal
 from dataclasses import dataclass
 
-from racegate.failure_rules import (FAILURE_RULES, SLOWDOWN_FACTORS, TIMING_LABEL, TIMING_RULES, TIMING_WORDS,
-                                    SIGNAL_REPORT, TEST_NAME_LINES, VALUES_START, FailureRule,
-                                    TimingRule)
+from racegate.failure_rules import (FAILURE_RULES, PERTURBED_MORE_OFTEN, SIGNAL_REPORT, SLEEP_CALL, SLEEP_WINDOW,
+                                    SLOWDOWN_FACTORS, TEST_NAME_LINES, TIMING_LABEL, TIMING_RULES, TIMING_WORDS,
+                                    VALUES_START, FailureRule, TimingRule)
 from racegate.kinds import CRASH
 from racegate.model import Finding, Frame, SourceFrame, StackTrace, TestCase
 from racegate.signature import CURRENT, LEGACY, V1, V2, V3, bucket_id, describe, side_key, source_frame
+from racegate.stats import more_often_chance
 from racegate.tsan_parse import parse_frame
 
 # TSan's default `exitcode`: the process exits with it when it printed reports.
@@ -126,6 +127,21 @@ def is_timing_assertion(message: str) -> bool:
     """Whether a failed check is about elapsed time or a deadline: by its expression's words, clock calls, chrono
     types, time-point differences and duration literals, or by its values (time units, a slowdown's excess)."""
     return bool(timing_rules_matched(message))
+
+
+def timing_by_behaviour(plain: tuple[int, int], perturbed: tuple[int, int], source: list[str] | None,
+                        line: int | None) -> bool:
+    """Whether a failed check whose words say nothing of time is one on time by how it behaves: it failed on a plain
+    run (one is the least evidence that racegate's perturbation is not its cause), perturbed runs do not show it
+    more often than plain ones beyond chance (an interleaving bug grows with perturbation; a one-sided Fisher test,
+    failure_rules.PERTURBED_MORE_OFTEN, which few runs cannot pass), and the source above the check waits a fixed
+    time (failure_rules.SLEEP_CALL). `plain` and `perturbed` are (runs, runs that showed it)."""
+    (plain_runs, plain_with), (other_runs, other_with) = plain, perturbed
+    if not plain_with or source is None or line is None or not 1 <= line <= len(source):
+        return False
+    if more_often_chance(plain_with, plain_runs, other_with, other_runs) < PERTURBED_MORE_OFTEN:
+        return False
+    return any(SLEEP_CALL.search(text) for text in source[max(0, line - SLEEP_WINDOW):line])
 
 
 def normalize_message(text: str) -> str:

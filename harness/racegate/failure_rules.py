@@ -174,6 +174,15 @@ TIMING_RULES: tuple[TimingRule, ...] = (
 # The range of `slowdown-sized excess`: the larger value over the smaller.
 SLOWDOWN_FACTORS = (2.0, 60.0)
 
+# Timing by behaviour (failure.timing_by_behaviour): a call that waits a fixed time, in the source lines above a failed
+# check (SLEEP_WINDOW of them, its own line included: a helper the check calls is most often defined just above it).
+# A check after one assumes the other threads got somewhere by then, which TSan's slowdown breaks.
+SLEEP_CALL = re.compile(r"\b(?:sleep_for|sleep_until|usleep|nanosleep|msleep|Sleep|SleepFor|sleep)\s*\(")
+SLEEP_WINDOW = 30
+# It is not on time when perturbed runs show it more often than plain ones beyond chance: a one-sided Fisher test
+# below this (stats.more_often_chance). With few runs the test cannot say so, and the sleep decides.
+PERTURBED_MORE_OFTEN = 0.05
+
 # A CTest label that marks a test's failures timing-sensitive whatever its checks say: `LABELS racegate:timing`.
 TIMING_LABEL = "racegate:timing"
 

@@ -1,7 +1,8 @@
 import pytest
 
 from racegate.failure import (TSAN_EXITCODE, classify, comes_from_race, is_timing_assertion, normalize_message,
-                              named_tests, timing_rules_matched)
+                              named_tests, timing_by_behaviour, timing_rules_matched)
+from racegate.failure_rules import SLEEP_WINDOW
 from racegate.model import Finding, SourceFrame, TestCase
 from racegate.signature import V1, V2, V3, bucket_id
 from samples_helpers import CORPUS, CORPUS_CRASHES
@@ -221,3 +222,32 @@ def test_a_failure_comes_from_the_race_in_one_framework_test_or_through_a_childs
     assert comes_from_race(_failed("exit 1"), one_test=False, child_reported=True)
     assert comes_from_race(_failed("tinytest", "atexit failure"), one_test=False, child_reported=True)
     assert not comes_from_race(_failed("exit 7"), one_test=False, child_reported=False)
+
+
+HELPER = """int seen_workers(Pool& pool) {
+  pool.start_tasks();
+  std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  return pool.started();
+}
+TEST_CASE("both workers take a task") {
+  Pool pool(2);
+  REQUIRE(seen_workers(pool) == 2);
+}""".splitlines()
+
+
+def test_a_check_after_a_fixed_sleep_that_fails_plain_as_often_as_perturbed_is_on_time():
+    # The field case (#27): plain 1 of 4, perturbed 1 of 6; the check 5 lines below the helper's sleep.
+    assert timing_by_behaviour((4, 1), (6, 1), HELPER, 8)
+
+
+def test_timing_by_behaviour_needs_each_of_its_signs():
+    assert not timing_by_behaviour((4, 0), (6, 3), HELPER, 8)  # never failed plain
+    assert not timing_by_behaviour((10, 1), (10, 8), HELPER, 8)  # more often under perturbation, beyond chance
+    # Few runs cannot tell a higher perturbed rate from chance: the sleep decides.
+    assert timing_by_behaviour((4, 1), (6, 4), HELPER, 8)
+    no_sleep = [line for line in HELPER if "sleep_for" not in line]
+    assert not timing_by_behaviour((4, 1), (6, 1), no_sleep, 7)
+    assert not timing_by_behaviour((4, 1), (6, 1), None, 8)  # the source is not at hand
+    # A sleep further than SLEEP_WINDOW lines above the check says nothing of it.
+    far = HELPER[:4] + [""] * SLEEP_WINDOW + HELPER[4:]
+    assert not timing_by_behaviour((4, 1), (6, 1), far, 8 + SLEEP_WINDOW)

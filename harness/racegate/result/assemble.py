@@ -14,6 +14,7 @@ from typing import Iterable
 from racegate import __version__, gate, outdir
 from racegate.advice import advice_for
 from racegate.bucket import Bucket, end_order
+from racegate.failure import timing_by_behaviour
 from racegate.kinds import FAILURE_KINDS
 from racegate.library_reports import BY_RULE
 from racegate.model import CUT, RunRecord
@@ -39,6 +40,7 @@ def build_result(config: RunConfig, tests: list[TestResult], buckets: list[Bucke
     if known is not None:
         buckets = [_marked(b, known) for b in buckets]
     buckets = _with_excerpts(buckets, config)
+    buckets = _with_timing_by_behaviour(buckets, tests, config)
     return Result(config=config, tests=[*tests, *not_run], buckets=_decided(buckets, config),
                   strategies=dict(sorted(strategies.items())), discovery=discovery,
                   # Rounded as racegate.json writes it: the run's reports show what the file says.
@@ -72,6 +74,33 @@ def _decided(buckets: Iterable[BucketResult], config: RunConfig) -> list[BucketR
     """Each bucket with the gate's verdict, gating buckets first, then the most frequent: racegate.json's order."""
     decided = [replace(b, status=gate.status(b, config)) for b in buckets]
     return sorted(decided, key=lambda b: (b.status != "new", -b.runs_with_bucket, b.id))
+
+
+def _with_timing_by_behaviour(buckets: list[BucketResult], tests: list[TestResult],
+                              config: RunConfig) -> list[BucketResult]:
+    """Each failed check that behaves as one on time (failure.timing_by_behaviour: it fails plain at least as often
+    as perturbed, after a fixed sleep in its source) marked timing-sensitive, with the advice for one; only where
+    the source root is known and the runs were weighed (its evidence)."""
+    if config.source_root is None:
+        return buckets
+    reader = SourceReader(config.source_root)
+    runs = {t.name: t.runs for t in tests}
+    marked = []
+    for b in buckets:
+        ev = b.evidence
+        if b.kind != "test failure" or b.timing_sensitive or ev is None or not b.frames:
+            marked.append(b)
+            continue
+        perturbed = (sum(runs.get(t, 0) for t in b.tests) - ev.plain_runs,
+                     b.runs_with_bucket - ev.plain_runs_with_bucket)
+        frame = b.frames[0]
+        if not timing_by_behaviour((ev.plain_runs, ev.plain_runs_with_bucket), perturbed, reader.lines(frame.file),
+                                   frame.line):
+            marked.append(b)
+            continue
+        advice = advice_for(b.kind, b.frames, b.signature, b.stacks, None, timing_sensitive=True)
+        marked.append(replace(b, timing_sensitive=True, advice=advice))
+    return marked
 
 
 def bucket_result(bucket: Bucket, out_dir: Path, evidence: Evidence | None = None,
