@@ -76,8 +76,8 @@ def test_a_run_whose_only_failure_is_a_childs_tsan_exit_counts_as_a_race(races):
 
 @pytest.mark.parametrize("compiler", sorted(TEST_CXX))
 def test_a_check_after_a_fixed_sleep_failing_plain_too_does_not_make_a_correct_pool_red(compiler, tmp_path):
-    code, result = _session(tmp_path, {"Pool.Both": _build(compiler, PROGRAMS / "pool_timing.cpp",
-                                                          tmp_path / "pool_timing")}, "--runs", "12")
+    exe = _build(compiler, PROGRAMS / "pool_timing.cpp", tmp_path / "pool_timing")
+    code, result = _session(tmp_path, {"Pool.Both": exe}, "--runs", "12")
     (bucket,) = result["buckets"]
     assert bucket["title"].startswith("test failure: Pool.Both: Assertion `seen == 2' failed (pool_timing.cpp:")
     assert bucket["evidence"]["plain_runs_with_bucket"] >= 1
