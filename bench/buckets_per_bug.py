@@ -19,6 +19,12 @@ Two measures, both printed by one invocation:
 
     /usr/bin/python3 bench/buckets_per_bug.py --build-dir samples/build/tsan-clang --build-dir samples/build/tsan-gcc
     /usr/bin/python3 bench/buckets_per_bug.py --reproductions --runs 5 --old-rev 77198db
+    /usr/bin/python3 bench/buckets_per_bug.py --failures --runs 3
+
+* `--failures` (issue 19's failure cases: each framework's failed checks, two failed checks in one run, failing
+  asserts, a forked child's race that fails its parent, a suite with two races and an unrelated failure, a check
+  after a fixed sleep): each built with clang 14 and gcc 12, run `--runs` times and read by racegate's analyse stage;
+  its buckets with symptoms folded, by this tree's symptom rule and the one before it, side by side.
 """
 from __future__ import annotations
 
@@ -32,6 +38,7 @@ import subprocess
 import sys
 import tempfile
 from collections import Counter, defaultdict
+from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
 
@@ -239,7 +246,7 @@ def reproductions(args: argparse.Namespace) -> None:
             importlib.import_module(f"racegate_then.{module}")
         label = args.old_rev if not args.old_harness else str(args.old_harness)
         logs = reproduce(args.runs)
-    from racegate.signature import SIGNATURE_VERSION
+    from racegate.signature_rules import SIGNATURE_VERSION
     rules = {f"{label} (signature v{old.signature.SIGNATURE_VERSION})": lambda runs: buckets_then(old, runs),
              f"this tree (signature v{SIGNATURE_VERSION})": buckets_now}
     print(f"\nReproductions (tests/corpus/programs), {args.runs} runs of each program per compiler; "
@@ -275,21 +282,146 @@ def reproductions(args: argparse.Namespace) -> None:
         print(f"{tag}: {partial_reports(runs)}")
 
 
+# -- the failure reproductions ----------------------------------------------------------------------------------
+
+# Failing programs (tests/failure_corpus/programs, tests/evidence_programs): each is one test, and its bugs, each told
+# by the kind of bucket and a word of its title ("" when the test holds one bug). A failure folded into a race as
+# its symptom counts with the race, as racegate reports it; a timing bucket counts as the bug it is.
+FAILURE_PROGRAMS = REPO / "tests" / "failure_corpus" / "programs"
+EVIDENCE_PROGRAMS = REPO / "tests" / "evidence_programs"
+FAILURE_BUGS = {
+    **{name: {"failed checks": ""} for name in (
+        "gtest_checks", "doctest_checks", "catch2_checks", "boost_checks", "check_checks", "cmocka_checks",
+        "glog_checks", "assert_fails", "uncaught_exception", "abort_message", "tap_checks", "tiny_checks",
+        "doctest_abort", "catch2_abort", "boost_abort")},
+    "fork_child_race": {"child's race": ""},
+    "suite_races": {"hits race": "count_hits", "log race": "write_log", "closes failure": "closes"},
+    "pool_timing": {"2 ms assumption": ""},
+}
+
+
+def run_failing(exe: Path, variant: list[str], env: dict[str, str]):
+    """One run of a failing program as racegate runs a test: output as one stream, TSan logs per process; its
+    record through racegate's own analyse stage."""
+    from racegate.analyse import analyse_run
+    from racegate.execute import Execution
+    from racegate.model import PlannedRun, TestCase
+    work = exe.parent
+    for old in work.glob("tsan.*"):
+        old.unlink()
+    run_env = {**os.environ, **env, "TSAN_OPTIONS": f"halt_on_error=0 log_path={work / 'tsan'}"}
+    with tempfile.TemporaryFile() as out:
+        proc = subprocess.Popen([str(exe), *variant], cwd=work, env=run_env, stdout=out, stderr=subprocess.STDOUT)
+        proc.wait(timeout=120)
+        out.seek(0)
+        output = out.read().decode(errors="replace")
+    logs = "".join(p.read_text(errors="replace") for p in sorted(work.glob("tsan.*")))
+    plan = PlannedRun(TestCase(exe.name, (str(exe),)), run=0, seed=0, schedule="none")
+    return analyse_run(Execution(plan=plan, argv=[str(exe)], env={}, returncode=proc.returncode, timed_out=False,
+                                 timeout=120.0, duration=0.1, output=output, tsan_log=logs,
+                                 shim_report=work / "no-shim.txt", run_dir=work, pid=proc.pid))
+
+
+def failure_runs(runs: int) -> dict[str, list]:
+    """Per compiler, the records of every run of every failing program."""
+    spec = importlib.util.spec_from_file_location("failure_generate", FAILURE_PROGRAMS.parent / "generate.py")
+    assert spec is not None and spec.loader is not None
+    generate = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(generate)
+    sources = [p for d in (FAILURE_PROGRAMS, EVIDENCE_PROGRAMS) for p in sorted(d.iterdir())
+               if p.stem in FAILURE_BUGS and p.suffix in (".c", ".cpp")]
+    records: dict[str, list] = defaultdict(list)
+    for tag, (cc, cxx) in generate.COMPILERS.items():
+        build = Path(tempfile.mkdtemp(prefix=f"buckets-per-bug-{tag}-"))
+        for source in sources:
+            libs, env, _, _ = generate.directives(source)
+            exe = build / source.stem / source.stem
+            exe.parent.mkdir()
+            std = ["-std=c11"] if source.suffix == ".c" else ["-std=c++17"]
+            built = subprocess.run([cc if source.suffix == ".c" else cxx, *std, *generate.FLAGS, str(source), "-o",
+                                    str(exe), *libs], capture_output=True, timeout=600)
+            if built.returncode != 0:
+                print(f"{tag}: {source.name} does not build here (its framework is not installed), skipped",
+                      file=sys.stderr)
+                continue
+            for index in range(runs):
+                record = run_failing(exe, [], env)
+                record.run = len(records[tag])
+                records[tag].append(record)
+        shutil.rmtree(build, ignore_errors=True)
+    return records
+
+
+def failure_bug_of(test: str, bucket) -> str:
+    bugs = FAILURE_BUGS[test]
+    if len(bugs) == 1:
+        return f"{test}: {next(iter(bugs))}"
+    told = [name for name, marker in bugs.items() if marker in bucket.finding.title]
+    return f"{test}: {told[0]}" if len(told) == 1 else f"{test}: ?"
+
+
+def failure_buckets(records: list, evidence: bool) -> dict[str, set[str]]:
+    """Bucket id -> the bugs it holds, symptoms folded into their races; `evidence`: this tree's symptom rule (the
+    failure must come from the race), else the rule before it (any race of the same test in 90 % of its runs)."""
+    from racegate.bucket import Bucketer
+    with tempfile.TemporaryDirectory() as reports_dir:
+        bucketer = Bucketer(Path(reports_dir))
+        for record in records:
+            findings = record.findings if evidence else [replace(f, from_race=True) for f in record.findings]
+            bucketer.add(replace(record, findings=findings))
+        symptoms = bucketer.symptoms()
+    bugs: dict[str, set[str]] = defaultdict(set)
+    for bucket in bucketer.buckets.values():
+        key = symptoms[bucket.id].cause if bucket.id in symptoms else bucket.id
+        bugs[key] |= {failure_bug_of(test, bucket) for test in bucket.tests}
+    return bugs
+
+
+def failures(args: argparse.Namespace) -> None:
+    records = failure_runs(args.runs)
+    built = {r.test for runs in records.values() for r in runs}
+    expected = sum(len(b) for test, b in FAILURE_BUGS.items() if test in built)
+    print(f"\nFailure reproductions (tests/failure_corpus/programs, tests/evidence_programs), {args.runs} runs of each "
+          f"of {len(built)} programs built here per compiler, {expected} bugs")
+    print(f"{'compiler':<9} {'symptom rule':<36} {'bugs found':>10} {'buckets':>8} {'buckets/bug':>12} {'merged':>7} "
+          f"{'stray':>6} {'timing':>7}")
+    for tag, runs in records.items():
+        timing = sorted({r.test for r in runs for f in r.findings if f.timing_sensitive})
+        for name, evidence in (("same run (before)", False), ("evidence it comes from the race", True)):
+            buckets = failure_buckets(runs, evidence)
+            counts = per_bug(buckets)
+            merged = [b for b in buckets.values() if len(b) > 1]
+            print(f"{tag:<9} {name:<36} {len(counts):>4} of {expected:<3} {len(buckets):>8} "
+                  f"{sum(counts.values()) / max(len(counts), 1):>12.2f} {len(merged):>7} "
+                  f"{sum(n - 1 for n in counts.values()):>6} {len(timing):>7}")
+            for bugs in merged:
+                print(f"  one bucket, several bugs: {' + '.join(sorted(bugs))}")
+            tests = {r.test for r in runs}
+            missing = [f"{t}: {b}" for t in sorted(tests) for b in FAILURE_BUGS[t] if f"{t}: {b}" not in counts]
+            if missing:
+                print(f"  not shown in these runs: {', '.join(missing)}")
+    print("(timing: programs whose failure reads as a check on time by its words and values; pool_timing's is told by"
+          " behaviour, which needs plain and perturbed runs of a session: tests/e2e/test_failure_evidence.py)")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--build-dir", type=Path, action="append", default=[], help="a TSan build of samples/")
     ap.add_argument("--reproductions", action="store_true", help="measure issue 19's reproductions too")
+    ap.add_argument("--failures", action="store_true", help="measure the failure reproductions too")
     ap.add_argument("--old-rev", default="77198db", help="the release whose rules to compare with (git revision)")
     ap.add_argument("--old-harness", type=Path, help="or the harness/ directory of a checkout of it")
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args()
-    if not args.build_dir and not args.reproductions:
-        ap.error("give --build-dir, --reproductions or both")
+    if not args.build_dir and not args.reproductions and not args.failures:
+        ap.error("give --build-dir, --reproductions, --failures or several")
     samples(args)
     if args.reproductions:
         reproductions(args)
+    if args.failures:
+        failures(args)
     return 0
 
 

@@ -59,6 +59,12 @@ def analyse_run(execution: Execution, stretch: Stretch | None = None) -> RunReco
         status, timed_out = _exit(execution, stretch)
         timeout = stretch.timeout if stretch else execution.timeout
         outcome, failures = failure.classify(plan.test, status, timed_out, timeout, output, tsan_log, bool(findings))
+    if findings and failures:
+        # Whether each failure comes from this run's reports: one framework test, or a child's TSan exit.
+        one_test = stretch is not None or len(failure.named_tests(output)) <= 1
+        child = execution.pid is not None and any(r.pid not in (None, execution.pid) for r in reports)
+        for finding in failures:
+            finding.from_race = failure.comes_from_race(finding, one_test, child)
     report = shim.read_shim_report(execution.shim_report)
     threads, unobserved = _threads(plan, report, execution.cut)
     counted = stretch is None or stretch.counts_suppressions

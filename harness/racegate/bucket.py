@@ -28,6 +28,8 @@ class Bucket:
     legacy_ids: set[str] = field(default_factory=set)  # the ids of its reports under earlier signature versions
     # The failures its runs showed after the one that keys it (a failing run is one problem): first seen first.
     further_messages: list[str] = field(default_factory=list)
+    # Of a failure bucket: the completed runs that showed it come from their TSan report (Finding.from_race).
+    runs_from_race: set[int] = field(default_factory=set)
 
     @property
     def seconds(self) -> float | None:
@@ -81,7 +83,8 @@ def _count_run(bucket: Bucket, record: RunRecord) -> None:
 
 
 # A failure (assertion, crash, hang) is a symptom of a race when at least this share of the runs that showed it
-# also showed a TSan report of the same test: "the sum assertion failed in 33 of the 66 runs that had this race".
+# also showed a TSan report of the same test, and showed that the failure comes from it (Finding.from_race):
+# "the sum assertion failed in 33 of the 66 runs that had this race".
 SYMPTOM_SHARE = 0.9
 
 
@@ -121,6 +124,8 @@ class Bucketer:
             if (key, finding.kind) not in seen_in_run and record.outcome != Outcome.CUT:
                 seen_in_run.add((key, finding.kind))
                 bucket.kinds[finding.kind] += 1
+            if finding.from_race and record.outcome != Outcome.CUT:
+                bucket.runs_from_race.add(record.run)
             if key not in seen_in_run:
                 seen_in_run.add(key)
                 _count_run(bucket, record)
@@ -169,17 +174,19 @@ class Bucketer:
 
     def symptoms(self) -> dict[str, SymptomOf]:
         """Failure buckets that are symptoms of a race, by id: SYMPTOM_SHARE of their runs had a TSan report of the
-        same test, in any of its processes (a forked child's report makes the child exit 66 and its parent fail).
-        Their cause is the race bucket that shares most of their runs; with several races in those runs (a child
-        that races in two places) no one of them need cover the share alone."""
+        same test, in any of its processes, and showed that the failure comes from it (`runs_from_race`: one
+        framework test that failed and reported, or a forked child's report whose exit 66 made its parent fail);
+        a suite's unrelated failure beside a race stays a problem of its own. Their cause is the race bucket that
+        shares most of those runs; with several races in them (a child that races in two places) no one of them
+        need cover the share alone."""
         found: dict[str, SymptomOf] = {}
         races = [b for b in self.buckets.values() if b.finding.kind not in FAILURE_KINDS]
         for failure in self.buckets.values():
             if failure.finding.kind not in FAILURE_KINDS:
                 continue
             related = [race for race in races if failure.tests & race.tests]
-            with_a_report = failure.runs & set().union(*(race.runs for race in related))
-            best = max(((len(failure.runs & race.runs), race.id) for race in related), default=(0, ""))
+            with_a_report = failure.runs_from_race & set().union(*(race.runs for race in related))
+            best = max(((len(with_a_report & race.runs), race.id) for race in related), default=(0, ""))
             if best[0] and len(with_a_report) >= SYMPTOM_SHARE * len(failure.runs):
                 found[failure.id] = SymptomOf(best[1], best[0])
         return found

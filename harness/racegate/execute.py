@@ -26,7 +26,7 @@ OUTPUT_HEAD = 4 << 20
 OUTPUT_TAIL = 1 << 20
 
 # (exit status, killed when still running, killed by stop(), peak memory in bytes or None)
-_Exit = tuple[int, bool, bool, "int | None"]
+_Exit = tuple[int, bool, bool, "int | None", "int | None"]
 
 
 class Stopped(Exception):
@@ -61,6 +61,9 @@ class Execution:
     # Another copy of the same test ran at some moment of this run: what it showed may be the copies' clash
     # (a fixed file name or port), which CTest, never running a test beside itself, would not show.
     overlapped: bool = False
+    # The process racegate started: a TSan report of another pid is a child's (forked or exec'd), whose exit status
+    # after the report (TSan's exitcode) may be what made this one fail.
+    pid: int | None = None
 
 
 class _Admitted:
@@ -261,8 +264,8 @@ class Executor:
                     self._watches.append(watch)
             copy = self._copy_started(plan)
             try:
-                returncode, stopped_early, interrupted, peak = self._execute(argv, env, plan.test.cwd, out,
-                                                                             max(0.0, end - started), watch)
+                returncode, stopped_early, interrupted, peak, pid = self._execute(
+                    argv, env, plan.test.cwd, out, max(0.0, end - started), watch)
                 admitted.peak = peak
             finally:
                 self._copy_ended(plan, copy)
@@ -281,7 +284,7 @@ class Executor:
                          duration=duration, output=_read_capped(output_path), tsan_log=tsan_log,
                          shim_report=outdir.shim_report_file(scratch), run_dir=scratch, cut=cut,
                          interrupted=interrupted, started=started, peak_memory=peak,
-                         overlapped=copy.overlapped)
+                         overlapped=copy.overlapped, pid=pid)
 
     @contextmanager
     def _admitted(self, plan: PlannedRun) -> Iterator[_Admitted]:
@@ -380,7 +383,7 @@ class Executor:
                                         stderr=subprocess.STDOUT, start_new_session=True)
             except OSError as exc:
                 out.write(f"racegate: cannot start {argv[0]}: {exc}\n".encode("utf-8", "backslashreplace"))
-                return 127, False, False, None
+                return 127, False, False, None, None
             self._running[proc.pid] = proc
         timed_out = not _exited_within(proc, timeout) if watch is None else _watched(proc, timeout, watch)
         # Before reaping the leader, so the group id cannot have been reused: a hung test and any
@@ -392,7 +395,7 @@ class Executor:
             # Killed by stop() rather than ended on its own: a process that exited just before the stop keeps
             # its outcome.
             interrupted = self._stopped and returncode == -signal.SIGKILL
-        return returncode, timed_out, interrupted, peak
+        return returncode, timed_out, interrupted, peak, proc.pid
 
 
 def _reap(proc: subprocess.Popen) -> tuple[int, int | None]:

@@ -7,12 +7,14 @@ import re
 import signal
 from dataclasses import dataclass
 
-from racegate.failure_rules import (FAILURE_RULES, SLOWDOWN_FACTORS, TIMING_LABEL, TIMING_RULES, TIMING_WORDS,
-                                    SIGNAL_REPORT, VALUES_START, FailureRule, TimingRule)
+from racegate.failure_rules import (FAILURE_RULES, PERTURBED_MORE_OFTEN, SIGNAL_REPORT, SLEEP_CALL, SLEEP_WINDOW,
+                                    SLOWDOWN_FACTORS, TEST_NAME_LINES, TIMING_LABEL, TIMING_RULES, TIMING_WORDS,
+                                    VALUES_START, FailureRule, TimingRule)
 from racegate.kinds import CRASH
 from racegate.model import Finding, Frame, Outcome, SourceFrame, StackTrace, TestCase
 from racegate.signature import describe, side_key, source_frame
 from racegate.signature_rules import CURRENT, LEGACY, V1, V2, V3, V4, bucket_id
+from racegate.stats import more_often_chance
 from racegate.tsan_parse import parse_frame
 
 # TSan's default `exitcode`: the process exits with it when it printed reports.
@@ -128,6 +130,21 @@ def is_timing_assertion(message: str) -> bool:
     return bool(timing_rules_matched(message))
 
 
+def timing_by_behaviour(plain: tuple[int, int], perturbed: tuple[int, int], source: list[str] | None,
+                        line: int | None) -> bool:
+    """Whether a failed check whose words say nothing of time is one on time by how it behaves: it failed on a plain
+    run (one is the least evidence that racegate's perturbation is not its cause), perturbed runs do not show it
+    more often than plain ones beyond chance (an interleaving bug grows with perturbation; a one-sided Fisher test,
+    failure_rules.PERTURBED_MORE_OFTEN, which few runs cannot pass), and the source above the check waits a fixed
+    time (failure_rules.SLEEP_CALL). `plain` and `perturbed` are (runs, runs that showed it)."""
+    (plain_runs, plain_with), (other_runs, other_with) = plain, perturbed
+    if not plain_with or source is None or line is None or not 1 <= line <= len(source):
+        return False
+    if more_often_chance(plain_with, plain_runs, other_with, other_runs) < PERTURBED_MORE_OFTEN:
+        return False
+    return any(SLEEP_CALL.search(text) for text in source[max(0, line - SLEEP_WINDOW):line])
+
+
 def normalize_message(text: str) -> str:
     """A failure message with values that change from run to run (numbers, addresses) masked."""
     return " ".join(_VOLATILE.sub("N", text).split())
@@ -146,7 +163,8 @@ def classify(test: TestCase, returncode: int | None, timed_out: bool, timeout: f
         messages = read_failures(output, aborted=True) if name == "SIGABRT" else []
         if messages:
             # An assert(), a Check failed, an uncaught exception: the program said why it aborted.
-            return Outcome.FAIL, [_failure_finding(test, messages, _crash_ids(test, name))]
+            outcome = Outcome.RACE if race_found else Outcome.FAIL
+            return outcome, [_failure_finding(test, messages, _crash_ids(test, name))]
         findings.append(_finding("crash", test, f"crash: {test.name} killed by {name}", [name], output))
         return Outcome.CRASH, findings
     fatal = _fatal(tsan_log) or _fatal(output)
@@ -170,12 +188,31 @@ def classify(test: TestCase, returncode: int | None, timed_out: bool, timeout: f
         tail = "\n".join(output.strip().splitlines()[-20:])
         findings.append(_finding("test failure", test, f"test failure: {test.name} exited with status {returncode}",
                                  [f"exit {returncode}"], tail))
-    if findings:
-        outcome = Outcome.FAIL
+    if findings and not race_found:
+        outcome = Outcome.FAIL  # a run with a TSan report in any of its processes is a race, whatever else failed
     if TIMING_LABEL in test.labels:
         for finding in findings:
             finding.timing_sensitive = True  # the project says its failures are on time
     return outcome, findings
+
+
+def named_tests(output: str) -> set[str]:
+    """The framework tests a process's output names in their start or verdict lines (failure_rules.TEST_NAME_LINES)."""
+    return {m.group("test").strip() for _, pattern in TEST_NAME_LINES for m in pattern.finditer(output)}
+
+
+# What a failure is keyed on when the run said nothing but its exit status, and a tinytest child's failed exit.
+_EXIT_KEY = re.compile(r"exit -?\d+|atexit failure")
+
+
+def comes_from_race(finding: Finding, one_test: bool, child_reported: bool) -> bool:
+    """Whether a run with a TSan report shows that its failure comes from that report: the run is one framework test
+    (its own process naming at most one, or its stretch of a batch), or the failure is only an exit status (or a
+    child's failed exit) and a child process printed the report: TSan's exitcode made the child fail, and its
+    parent with it. A failure of a suite that also raced elsewhere proves nothing of the race."""
+    if one_test:
+        return True
+    return child_reported and bool(finding.signature) and bool(_EXIT_KEY.fullmatch(finding.signature[-1]))
 
 
 def _failure_finding(test: TestCase, messages: list[FailureMessage], earlier_ids: list[str]) -> Finding:

@@ -78,6 +78,22 @@ FAILURE_RULES: tuple[FailureRule, ...] = (
     _rule("acutest", "... failed",
           r"^[ \t]+" + _FILE + r":(?P<line>\d+): (?:Check )?(?P<message>[^\n]*?)\.\.\. failed\n"
           r"(?P<detail>(?:[ \t]{4,}[^\n]*\n?){0,8})"),
+    # TAP (libuv's runner, any TAP producer): `not ok N - name`, then its `#` diagnostics; libuv's assertion line
+    # among them gives the message and location. A `# TODO` or `# SKIP` directive is no failure in TAP.
+    _rule("tap", "not ok ",
+          r"^not ok \d+ - (?P<type>[^\n#]*?)[ \t]*(?!#\s*(?:TODO|SKIP))(?:#[^\n]*)?\n(?:#[^\n]*\n){0,16}?"
+          r"#\s*Assertion failed in " + _FILE + r" on line (?P<line>\d+): (?P<message>[^\n]*)"),
+    _rule("tap", "not ok ", r"^not ok \d+ - (?P<message>[^\n#]*?)[ \t]*(?!#\s*(?:TODO|SKIP))(?:#[^\n]*)?$"),
+    # libuv's ASSERT outside TAP:   Assertion failed in file on line N: expr (values)
+    _rule("libuv assert", "Assertion failed in ",
+          r"^Assertion failed in " + _FILE + r" on line (?P<line>\d+): (?P<message>[^\n]*)"),
+    # tinytest: `  FAIL file:line: assert(a == b): 3 vs 5` (tt_assert, tt_int_op, tt_fail...), the test's verdict
+    # `[FAILED group/name (0 retries)]` (older: `[name FAILED]`), and `[atexit failure!]`: a forked test's child
+    # that reported success but then exited non-zero (TSan's exit status after a report is one such exit).
+    _rule("tinytest", "FAIL ", r"^[ \t]*FAIL " + _FILE + r":(?P<line>\d+): (?P<message>[^\n]*)"),
+    _rule("tinytest", "FAILED",
+          r"^[ \t]*\[(?P<message>FAILED [^\s\]]+|[^\s\]]+ FAILED)(?: \(\d+ retries\))?\]"),
+    _rule("tinytest", "[atexit failure!]", r"\[(?P<message>atexit failure)!\]"),
     # glibc's assert():   prog: file:line: function: Assertion `expr' failed.
     _rule("assert", ": Assertion `",
           r"^(?:[^\n:]*: )?" + _FILE + r":(?P<line>\d+): [^\n]*?: (?P<message>Assertion `[^\n]*' failed)\."),
@@ -158,9 +174,30 @@ TIMING_RULES: tuple[TimingRule, ...] = (
 # The range of `slowdown-sized excess`: the larger value over the smaller.
 SLOWDOWN_FACTORS = (2.0, 60.0)
 
+# Timing by behaviour (failure.timing_by_behaviour): a call that waits a fixed time, in the source lines above a failed
+# check (SLEEP_WINDOW of them, its own line included: a helper the check calls is most often defined just above it).
+# A check after one assumes the other threads got somewhere by then, which TSan's slowdown breaks.
+SLEEP_CALL = re.compile(r"\b(?:sleep_for|sleep_until|usleep|nanosleep|msleep|Sleep|SleepFor|sleep)\s*\(")
+SLEEP_WINDOW = 30
+# It is not on time when perturbed runs show it more often than plain ones beyond chance: a one-sided Fisher test
+# below this (stats.more_often_chance). With few runs the test cannot say so, and the sleep decides.
+PERTURBED_MORE_OFTEN = 0.05
+
 # A CTest label that marks a test's failures timing-sensitive whatever its checks say: `LABELS racegate:timing`.
 TIMING_LABEL = "racegate:timing"
 
 # Where a check's printed values begin, after its expression: gtest's `, actual:` / `Which is:` / `Actual:`,
 # doctest's `values:`, Catch2's `with expansion:`, Boost.Test's `has failed [`, Check's `' failed:`.
 VALUES_START = re.compile(r",\s*actual:|\n\s*Actual:|\bvalues:|\nwith expansion:|has failed \[|' failed:")
+
+# Lines that name one test of a framework's run (its start or its verdict), per framework. A process whose output
+# names two or more tests ran several, and a failure of one of them is no evidence about a race another one
+# reported (bucket.py's symptom rule); Catch2, doctest and Boost.Test name no passing test on their console.
+TEST_NAME_LINES: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("googletest/cmocka", re.compile(r"^\[ RUN      \] (?P<test>\S+)", re.MULTILINE)),
+    ("tap", re.compile(r"^(?:not )?ok \d+ - (?P<test>[^\n#]*?)[ \t]*(?:#[^\n]*)?$", re.MULTILINE)),
+    ("tinytest", re.compile(r"^(?P<test>[\w.-]+/[\w.-]+): (?:\[forking\] )?(?:OK|SKIPPED|$)", re.MULTILINE)),
+    ("tinytest", re.compile(r"^[ \t]*\[FAILED (?P<test>[^\s\]]+)", re.MULTILINE)),
+    ("tinytest", re.compile(r"^[ \t]*\[(?P<test>[^\s\]]+) FAILED\]", re.MULTILINE)),
+    ("check", re.compile(r"^[^\s:()\[\]]+:\d+:[PFE]:[^:\n]*:(?P<test>[^:\n]*):\d+: ", re.MULTILINE)),
+)

@@ -235,6 +235,9 @@ class Finding:
     legacy_ids: list[str] = field(default_factory=list)
     timing_sensitive: bool = False  # a failed assertion on elapsed time or a deadline (failure.py)
     further_messages: list[str] = field(default_factory=list)  # a failing run's failures after its first
+    # Of a failure in a run with a TSan report: the run shows it comes from that report (analyse.py: a child's exit
+    # after its report, or one framework test that failed and reported); only such runs make it a race's symptom.
+    from_race: bool = False
     sides: Sides | None = None  # of a TSan report: what folds a partial report into its full one (signature.py)
     # Its bucket's id: bucket_id(kind, signature) unless bucketing folded it into another bucket (a partial report).
     id: str = ""

@@ -1,5 +1,8 @@
-"""Statistics that tell whether more runs would likely find more distinct buckets."""
+"""Statistics: whether more runs would likely find more distinct buckets, and whether one set of runs shows a
+bucket more often than another."""
 from __future__ import annotations
+
+import math
 
 
 def new_bucket_chance(buckets_seen_once: int, runs: int) -> float:
@@ -46,3 +49,15 @@ def runs_since_last_discovery(points: list[list[int]]) -> int:
         if found > (points[i - 1][1] if i else 0):
             last_new = done
     return points[-1][0] - last_new
+
+
+def more_often_chance(a_with: int, a_runs: int, b_with: int, b_runs: int) -> float:
+    """One-sided Fisher exact test: the chance that, with the runs that showed something spread over the two sets at
+    random, set b would hold at least b_with of them. Small when b shows it more often than a by more than
+    chance; near 1 with few runs, whatever the rates."""
+    shown, total = a_with + b_with, a_runs + b_runs
+    if not shown or not a_runs or not b_runs:
+        return 1.0
+    ways = math.comb(total, shown)
+    return sum(math.comb(b_runs, k) * math.comb(a_runs, shown - k)
+               for k in range(b_with, min(b_runs, shown) + 1)) / ways

@@ -1,6 +1,7 @@
 """The analyse stage on what runs leave behind: real TSan logs from tests/corpus, exit statuses, shim reports."""
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from racegate.model import CutCause, PlannedRun, TestCase
 from racegate.run_env import prepare_planned_run
 from racegate.shim import NO_REPORT
 from racegate.signature_rules import bucket_id
+from racegate.tsan_parse import parse_reports
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 COMPILERS = ("clang14", "clang19", "gcc12")
@@ -109,3 +111,26 @@ def test_a_tsan_runtime_that_cannot_map_memory_is_an_environment_error(tmp_path,
     text = "FATAL: ThreadSanitizer: unexpected memory mapping 0x7f0000000000-0x7f0000001000\n"
     with pytest.raises(RacegateError, match=r"sysctl -w vm\.mmap_rnd_bits=28"):
         analyse_run(execution(tmp_path, returncode=66, **{where: text}))
+
+
+TAP_SUITE = "1..3\nok 1 - balances\nnot ok 2 - drains\n# Assertion failed in suite.c on line 20: left == 0\nok 3 - x\n"
+
+
+def test_a_failure_comes_from_the_race_only_with_evidence(tmp_path):
+    # The report's pid, and whether the process racegate started printed it or a child of it did.
+    log = (CORPUS / "gcc12" / "race_global.log").read_text()
+    pid = parse_reports(log)[0].pid or 0
+    assert pid
+    child_exit = replace(execution(tmp_path, returncode=1, output="child failed\n", tsan_log=log), pid=pid + 1)
+    record = analyse_run(child_exit)
+    assert record.outcome == "race" and record.findings[1].from_race  # the child's exit 66 failed its parent
+    # A suite (three TAP tests) whose one test failed its check, beside a race of its own process or a child's.
+    for runner in (pid, pid + 1):
+        record = analyse_run(replace(execution(tmp_path, returncode=66, output=TAP_SUITE, tsan_log=log), pid=runner))
+        assert record.outcome == "race"
+        assert record.findings[1].title.endswith("drains: left == 0 (suite.c:20)")
+        assert not record.findings[1].from_race
+    # The report in the process racegate started, which exited 1 itself: no child's exit to blame.
+    own = analyse_run(replace(execution(tmp_path, returncode=1, output=TAP_SUITE.replace("# Ass", "# ass"),
+                                        tsan_log=log), pid=pid))
+    assert not own.findings[1].from_race

@@ -117,8 +117,10 @@ def test_a_batched_test_is_read_by_the_analyse_function_of_a_test_run_alone(tmp_
         output="[ RUN      ] S.Racy\n" + failed + "[  FAILED  ] S.Racy (30 ms)\n", tsan_log=race,
         shim_report=tmp_path / "shim.txt", run_dir=tmp_path))
     batched = split.records[1]
-    assert alone.outcome == batched.outcome == "fail"
+    # A run with a TSan report is a race, its failure the race's (one framework test failed and reported).
+    assert alone.outcome == batched.outcome == "race"
     assert [f.kind for f in alone.findings] == ["data race", "test failure"]
+    assert alone.findings[1].from_race and batched.findings[1].from_race
     assert batched.findings == alone.findings
     assert (batched.test, batched.run, batched.seed, batched.env) == (alone.test, alone.run, alone.seed, alone.env)
 

@@ -126,6 +126,7 @@ def test_a_bucket_keeps_the_earlier_signature_ids_of_its_reports(tmp_path):
 def test_a_failure_that_comes_with_a_race_is_its_symptom(tmp_path):
     bucketer = Bucketer(tmp_path / "reports")
     lost_update = finding("test failure", ["Counter.Sum", "counter_test.cpp", "Expected: N"])
+    lost_update.from_race = True  # one framework test that failed and reported
     other_failure = finding("test failure", ["Counter.Sum", "counter_test.cpp", "Expected: (x) > (N)"])
     for index in range(10):
         # The race on every run; the sum assertion on the even runs only; another check on two runs, one with
@@ -145,6 +146,7 @@ def test_a_failure_whose_runs_each_had_some_race_of_its_test_is_a_symptom_of_the
     # every run. Neither race covers 90% of the failure's runs alone; every failing run had one of them.
     bucketer = Bucketer(tmp_path / "reports")
     parent_failed = finding("test failure", ["Fork.Child", "exit 1"])
+    parent_failed.from_race = True  # a child's report, and its parent's exit status alone
     for index in range(10):
         race = RACE if index < 6 else OTHER_RACE
         bucketer.add(run(index, finding(*race), parent_failed, test="Fork.Child"))
@@ -186,3 +188,24 @@ def test_a_bucket_is_first_seen_when_the_earliest_ending_run_that_shows_it_ends(
     untimed = Bucketer(tmp_path / "other")
     untimed.add(run(2, finding(*RACE)))  # a record outside a session (replay) has no start
     assert untimed.buckets[bucket_id(*RACE)].seconds is None
+
+
+def test_a_suites_failure_beside_its_races_stays_a_problem_of_its_own(tmp_path):
+    # A whole suite in one process: two races and one unrelated failing check in every run, which shows nothing
+    # of coming from either race (field tests #21): no tie-break files it under one of them.
+    bucketer = Bucketer(tmp_path / "reports")
+    unrelated = finding("test failure", ["Suite.All", "suite.c", "closes: ledger_left == N"])
+    for index in range(6):
+        bucketer.add(run(index, finding(*RACE), finding(*OTHER_RACE), unrelated, test="Suite.All"))
+    assert bucketer.symptoms() == {}
+    failure = bucketer.buckets[bucket_id(unrelated.kind, unrelated.signature)]
+    assert failure.runs == set(range(6)) and failure.runs_from_race == set()
+
+
+def test_a_failure_is_a_symptom_only_by_the_runs_that_show_it_comes_from_the_race(tmp_path):
+    bucketer = Bucketer(tmp_path / "reports")
+    for index in range(10):
+        failed = finding("test failure", ["Counter.Sum", "counter_test.cpp", "Expected: N"])
+        failed.from_race = index < 5  # half the runs ran the suite, half the one test
+        bucketer.add(run(index, finding(*RACE), failed, test="Counter.Sum"))
+    assert bucketer.symptoms() == {}

@@ -1,7 +1,9 @@
 import pytest
 
-from racegate.failure import TSAN_EXITCODE, classify, is_timing_assertion, normalize_message, timing_rules_matched
-from racegate.model import SourceFrame, TestCase
+from racegate.failure import (TSAN_EXITCODE, classify, comes_from_race, is_timing_assertion, normalize_message,
+                              named_tests, timing_by_behaviour, timing_rules_matched)
+from racegate.failure_rules import SLEEP_WINDOW
+from racegate.model import Finding, SourceFrame, TestCase
 from racegate.signature_rules import V1, V2, V3, V4, bucket_id
 from samples_helpers import CORPUS, CORPUS_CRASHES
 
@@ -33,7 +35,8 @@ def test_tsan_exit_status_with_reports_is_a_race_not_a_failure():
 
 def test_race_and_assertion_failure_in_one_run():
     outcome, findings = classify(TEST, TSAN_EXITCODE, False, 10, GTEST_FAILURE, "", True)
-    assert outcome == "fail" and findings[0].kind == "test failure"
+    # The outcome table counts the run as a race; its failure is still read (a symptom, or its own problem).
+    assert outcome == "race" and findings[0].kind == "test failure"
 
 
 def test_signal_is_a_crash_timeout_is_a_timeout():
@@ -196,3 +199,56 @@ def test_a_framework_message_replaces_the_exit_status_and_keeps_its_id():
     assert finding.title == "test failure: ledger: CHECK: credits == debits (doctest_checks.cpp:8)"
     assert finding.signature == ["ledger", "doctest_checks.cpp", "CHECK: credits == debits values: N == N"]
     assert bucket_id("test failure", ["ledger", "exit 1"]) in finding.legacy_ids
+
+
+def test_a_process_names_the_framework_tests_it_ran():
+    assert named_tests("1..3\nok 1 - balances\nnot ok 2 - drains\n# x\nok 3 - closes # SKIP net\n") == {
+        "balances", "drains", "closes"}
+    assert named_tests("[ RUN      ] S.A\n[       OK ] S.A (0 ms)\n[ RUN      ] S.B\n") == {"S.A", "S.B"}
+    assert named_tests("ledger/balances: OK\nledger/child: [forking] \n  [FAILED ledger/child (0 retries)]\n") == {
+        "ledger/balances", "ledger/child"}
+    assert named_tests("t.c:9:F:core:balances:0: x\nt.c:15:P:core:drains:0: Passed\n") == {"balances", "drains"}
+    assert named_tests("ledger.cpp:12: FAILED:\n  REQUIRE( a == b )\n") == set()
+
+
+def _failed(*key: str) -> Finding:
+    return Finding(kind="test failure", title="t", signature=["T", *key], frames=[], raw="")
+
+
+def test_a_failure_comes_from_the_race_in_one_framework_test_or_through_a_childs_exit():
+    message = _failed("suite.c", "closes: ledger_left == N")
+    assert comes_from_race(message, one_test=True, child_reported=False)
+    assert not comes_from_race(message, one_test=False, child_reported=True)
+    # Only an exit status, or a tinytest child's failed exit, when a child printed the report: TSan's exit 66.
+    assert comes_from_race(_failed("exit 1"), one_test=False, child_reported=True)
+    assert comes_from_race(_failed("tinytest", "atexit failure"), one_test=False, child_reported=True)
+    assert not comes_from_race(_failed("exit 7"), one_test=False, child_reported=False)
+
+
+HELPER = """int seen_workers(Pool& pool) {
+  pool.start_tasks();
+  std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  return pool.started();
+}
+TEST_CASE("both workers take a task") {
+  Pool pool(2);
+  REQUIRE(seen_workers(pool) == 2);
+}""".splitlines()
+
+
+def test_a_check_after_a_fixed_sleep_that_fails_plain_as_often_as_perturbed_is_on_time():
+    # The field case (#27): plain 1 of 4, perturbed 1 of 6; the check 5 lines below the helper's sleep.
+    assert timing_by_behaviour((4, 1), (6, 1), HELPER, 8)
+
+
+def test_timing_by_behaviour_needs_each_of_its_signs():
+    assert not timing_by_behaviour((4, 0), (6, 3), HELPER, 8)  # never failed plain
+    assert not timing_by_behaviour((10, 1), (10, 8), HELPER, 8)  # more often under perturbation, beyond chance
+    # Few runs cannot tell a higher perturbed rate from chance: the sleep decides.
+    assert timing_by_behaviour((4, 1), (6, 4), HELPER, 8)
+    no_sleep = [line for line in HELPER if "sleep_for" not in line]
+    assert not timing_by_behaviour((4, 1), (6, 1), no_sleep, 7)
+    assert not timing_by_behaviour((4, 1), (6, 1), None, 8)  # the source is not at hand
+    # A sleep further than SLEEP_WINDOW lines above the check says nothing of it.
+    far = HELPER[:4] + [""] * SLEEP_WINDOW + HELPER[4:]
+    assert not timing_by_behaviour((4, 1), (6, 1), far, 8 + SLEEP_WINDOW)

@@ -47,6 +47,11 @@ REAL = {
                             "std::runtime_error: queue closed while a push was waiting")],
     "abort_message": [("message before abort", "message before abort", None,
                        "fatal: pool exhausted after 64 of 64 slots")],
+    "tap_checks": [("tap", "tap_checks.c", 20, "drains: ledger_left == 0"), ("tap", "tap", None, "closes")],
+    "tiny_checks": [("tinytest", "tiny_checks.c", 13, "assert(credits == debits): 3 vs 5"),
+                    ("tinytest", "tinytest", None, "FAILED ledger/balances"),
+                    ("tinytest", "tinytest", None, "atexit failure"),
+                    ("tinytest", "tinytest", None, "FAILED ledger/child_exit")],
     # The child's TSan report and its parent's own line: no failure message of a framework.
     "fork_child_race": [],
     # A framework's signal handler names the signal, not why: no message of the program's own.
@@ -56,6 +61,8 @@ REAL = {
 DOCUMENTED = {
     "catch2_v3_console": [("catch2", "ledger_tests.cpp", 7, "CHECK( credits == debits )"),
                           ("catch2", "ledger_tests.cpp", 12, "{Unknown expression after the reported line}")],
+    "libuv_assert": [("libuv assert", "test-tcp-connect-timeout.c", 42, "status == UV_ECANCELED")],
+    "tinytest_old_verdict": [("tinytest", "tinytest", None, "debug_mode_too_late_race FAILED")],
     "unity": [("unity", "ledger_test.c", 14, "Expected 5 Was 3")],
     "unity_fixture": [("unity", "ledger_test.c", 31, "Expected 5 Was 3")],
     "acutest": [("acutest", "ledger_test.c", 12, "credits == debits")],

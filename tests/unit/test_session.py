@@ -411,7 +411,8 @@ def _forked_race_run(index: int) -> RunRecord:
     race = Finding(kind="data race", title="data race: count", signature=["c.c:count", "c.c:count"], frames=[],
                    raw="WARNING: ThreadSanitizer: data race\n")
     failure = Finding(kind="test failure", title="test failure: runner exited with status 1",
-                      signature=["runner", "exit 1"], frames=[], raw="exited with status 1\n")
+                      signature=["runner", "exit 1"], frames=[], raw="exited with status 1\n",
+                      from_race=True)  # what analyse_run says of an exit status beside a child's report
     return RunRecord(test="runner", run=index, seed=index, strategy="none", command=["./runner"], outcome="race",
                      returncode=1, duration=0.1, log_dir=f"runs/{index}", findings=[race, failure])
 

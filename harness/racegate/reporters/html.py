@@ -260,6 +260,8 @@ def _bucket(v: BucketView, index: int, result: Result, sources: _Sources, opts: 
         facts.append(("reported as", e(v.reported_as)))
     if v.bucket.in_change:
         facts.append((IN_CHANGE, e(IN_CHANGE_WHY)))
+    if v.bucket.further_messages:
+        facts.append(("also failed", "<br>".join(e(line) for line in v.bucket.further_messages)))
     if v.symptoms:
         facts.append(("symptoms", "<br>".join(e(line) for line in v.symptoms)))
     if v.group is not None:

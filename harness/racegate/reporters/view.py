@@ -56,8 +56,8 @@ class DetailLine:
     """One line of a bucket's plain-text detail. `part` says which (a format that lays one part out its own way
     finds it by that, never by the label); `label` is "" for the evidence line."""
 
-    # "side", "change", "evidence", "reported as", "symptom", "related", "tests", "found by", "fix", "reproduce",
-    # "replay", "note"
+    # "side", "change", "evidence", "reported as", "also failed", "symptom", "related", "tests", "found by", "fix",
+    # "reproduce", "replay", "note"
     part: str
     label: str
     text: str
@@ -195,6 +195,8 @@ def detail(v: BucketView) -> list[DetailLine]:
     lines.append(DetailLine("evidence", "", v.evidence))
     if v.reported_as:
         lines.append(DetailLine("reported as", "reported as", v.reported_as))
+    # A failing run's other failures: the same problem, so under its bucket rather than buckets of their own.
+    lines += [DetailLine("also failed", "also failed", line) for line in v.bucket.further_messages]
     lines += [DetailLine("symptom", "symptom", line) for line in v.symptoms]
     if v.group is not None:
         lines.append(DetailLine("related", "related", related_text(v.group, v.id)))

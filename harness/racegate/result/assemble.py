@@ -14,6 +14,7 @@ from typing import Iterable
 from racegate import __version__, outdir
 from racegate.advice import advice_for
 from racegate.bucket import Bucket, end_order
+from racegate.failure import timing_by_behaviour
 from racegate.kinds import FAILURE_KINDS
 from racegate.library_reports import BY_RULE
 from racegate.model import VERIFICATION_PURPOSES, Outcome, RunRecord
@@ -40,7 +41,8 @@ def build_result(config: RunConfig, tests: list[TestResult], buckets: list[Bucke
     the buckets have, as merging shards does)."""
     if known is not None:
         buckets = [_marked(b, known) for b in buckets]
-    buckets = _decided(_with_excerpts(buckets, config), config)
+    buckets = _with_excerpts(buckets, config)
+    buckets = _decided(_with_timing_by_behaviour(buckets, tests, config), config)
     return Result(config=config, tests=[*tests, *not_run], buckets=buckets, related=related_groups(buckets),
                   strategies=dict(sorted(strategies.items())), discovery=discovery,
                   # Rounded as racegate.json writes it: the run's reports show what the file says.
@@ -76,6 +78,33 @@ def _decided(buckets: Iterable[BucketResult], config: RunConfig) -> list[BucketR
     return sorted(decided, key=lambda b: (b.status != "new", -b.runs_with_bucket, b.id))
 
 
+def _with_timing_by_behaviour(buckets: list[BucketResult], tests: list[TestResult],
+                              config: RunConfig) -> list[BucketResult]:
+    """Each failed check that behaves as one on time (failure.timing_by_behaviour: it fails plain at least as often
+    as perturbed, after a fixed sleep in its source) marked timing-sensitive, with the advice for one; only where
+    the source root is known and the runs were weighed (its evidence)."""
+    if config.source_root is None:
+        return buckets
+    reader = SourceReader(config.source_root)
+    runs = {t.name: t.runs for t in tests}
+    marked = []
+    for b in buckets:
+        ev = b.evidence
+        if b.kind != "test failure" or b.timing_sensitive or ev is None or not b.frames:
+            marked.append(b)
+            continue
+        perturbed = (sum(runs.get(t, 0) for t in b.tests) - ev.plain_runs,
+                     b.runs_with_bucket - ev.plain_runs_with_bucket)
+        frame = b.frames[0]
+        if not timing_by_behaviour((ev.plain_runs, ev.plain_runs_with_bucket), perturbed, reader.lines(frame.file),
+                                   frame.line):
+            marked.append(b)
+            continue
+        advice = advice_for(b.kind, b.frames, b.signature, b.stacks, None, timing_sensitive=True)
+        marked.append(replace(b, timing_sensitive=True, advice=advice))
+    return marked
+
+
 def bucket_result(bucket: Bucket, out_dir: Path, evidence: Evidence | None = None,
                   symptoms: list[Symptom] | None = None) -> BucketResult:
     """One bucket as the result keeps it; paths relative to `out_dir`, the directory holding racegate.json."""
@@ -96,7 +125,7 @@ def bucket_result(bucket: Bucket, out_dir: Path, evidence: Evidence | None = Non
         library_issue=BY_RULE.get(finding.library_rule or ""), timing_sensitive=finding.timing_sensitive,
         evidence=evidence, kinds=dict(bucket.kinds) if len(bucket.kinds) > 1 else {},
         legacy_ids=sorted(bucket.legacy_ids), symptoms=list(symptoms or []),
-        cut_runs_with_bucket=len(bucket.cut_runs),
+        cut_runs_with_bucket=len(bucket.cut_runs), further_messages=list(bucket.further_messages),
         # From the report the bucket keeps: what relates it to other buckets (result/related.py).
         memory=racing_memory(finding.raw) if finding.kind not in FAILURE_KINDS else None)
 

@@ -112,6 +112,8 @@ def _bucket_json(result: Result, b: BucketResult) -> dict:
         entry["in_change"] = True
     if b.memory is not None:
         entry["memory"] = _memory_json(b.memory)
+    if b.further_messages:
+        entry["further_messages"] = list(b.further_messages)
     return entry
 
 
@@ -372,7 +374,8 @@ def _bucket_from(r: JsonReader, value: Any, where: str) -> BucketResult:
         excerpts=[_excerpt_from(r, x, f"{where}.excerpts[{i}]") for i, x in enumerate(r.lst(d, "excerpts", where))],
         cut_runs_with_bucket=r.opt(d, "cut_runs_with_bucket", int, 0, where),
         in_change=r.opt(d, "in_change", bool, False, where),
-        memory=_memory_from(r, d.get("memory"), f"{where}.memory"))
+        memory=_memory_from(r, d.get("memory"), f"{where}.memory"),
+        further_messages=r.strings(d, "further_messages", where))
 
 
 def _excerpt_from(r: JsonReader, value: Any, where: str) -> Excerpt | None:

@@ -280,6 +280,9 @@ class BucketResult:
     # The memory its report says raced; None for a failure, memory TSan does not name (the stack, TLS), and results of
     # earlier releases.
     memory: RacingMemory | None = None
+    # Of a failure bucket: the other failures its runs printed after the one that keys it (a failing run is one
+    # problem), first seen first; [] in results of earlier releases.
+    further_messages: list[str] = field(default_factory=list)
     # Why it fails the gate or does not (result/policy.status), decided
     # when the result is assembled or loaded; not written, since it follows from the fields above and the config.
     status: BucketStatus = BucketStatus.NEW
@@ -313,7 +316,9 @@ class BucketResult:
                        tests=sorted(set(self.tests) | set(other.tests)), strategies=strategies,
                        new=self.new or other.new, kinds=kinds,
                        legacy_ids=sorted(set(self.legacy_ids) | set(other.legacy_ids)),
-                       symptoms=list(symptoms.values()), in_change=self.in_change or other.in_change)
+                       symptoms=list(symptoms.values()), in_change=self.in_change or other.in_change,
+                       further_messages=self.further_messages + [m for m in other.further_messages
+                                                                 if m not in self.further_messages])
 
 
 @dataclass
