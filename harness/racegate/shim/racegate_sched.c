@@ -61,6 +61,10 @@
 #include <fcntl.h>
 #include <spawn.h>
 #include <stdarg.h>
+#include <poll.h>
+#include <sys/epoll.h>
+#include <sys/select.h>
+#include <sys/socket.h>
 
 #ifndef SCHED_RESET_ON_FORK
 #define SCHED_RESET_ON_FORK 0x40000000
@@ -156,6 +160,27 @@ typedef int (*usleep_fn)(useconds_t);
 typedef int (*execve_fn)(const char *, char *const[], char *const[]);
 typedef int (*execv_fn)(const char *, char *const[]);
 typedef int (*fexecve_fn)(int, char *const[], char *const[]);
+/* the calls the kernel never restarts after a signal handler (see "preempt" below) */
+typedef int (*poll_fn)(struct pollfd *, nfds_t, int);
+typedef int (*ppoll_fn)(struct pollfd *, nfds_t, const struct timespec *, const sigset_t *);
+typedef int (*select_fn)(int, fd_set *, fd_set *, fd_set *, struct timeval *);
+typedef int (*pselect_fn)(int, fd_set *, fd_set *, fd_set *, const struct timespec *, const sigset_t *);
+typedef int (*epoll_wait_fn)(int, struct epoll_event *, int, int);
+typedef int (*epoll_pwait_fn)(int, struct epoll_event *, int, int, const sigset_t *);
+typedef int (*sigtimedwait_fn)(const sigset_t *, siginfo_t *, const struct timespec *);
+typedef int (*sigwaitinfo_fn)(const sigset_t *, siginfo_t *);
+typedef int (*sigsuspend_fn)(const sigset_t *);
+typedef int (*pause_fn)(void);
+typedef int (*accept_fn)(int, __SOCKADDR_ARG, socklen_t *);
+typedef int (*accept4_fn)(int, __SOCKADDR_ARG, socklen_t *, int);
+typedef int (*connect_fn)(int, __CONST_SOCKADDR_ARG, socklen_t);
+typedef ssize_t (*recv_fn)(int, void *, size_t, int);
+typedef ssize_t (*recvfrom_fn)(int, void *, size_t, int, __SOCKADDR_ARG, socklen_t *);
+typedef ssize_t (*recvmsg_fn)(int, struct msghdr *, int);
+typedef int (*recvmmsg_fn)(int, struct mmsghdr *, unsigned int, int, struct timespec *);
+typedef ssize_t (*send_fn)(int, const void *, size_t, int);
+typedef ssize_t (*sendto_fn)(int, const void *, size_t, int, __CONST_SOCKADDR_ARG, socklen_t);
+typedef ssize_t (*sendmsg_fn)(int, const struct msghdr *, int);
 typedef int (*spawn_fn)(pid_t *, const char *, const posix_spawn_file_actions_t *, const posix_spawnattr_t *,
                         char *const[], char *const[]);
 
@@ -169,7 +194,16 @@ extern void __libc_free(void *);
 
 static TLS volatile int t_resolving;  /* volatile: the compiler must not drop the store around dlsym */
 
+#define NEVER_RESTARTED(X)                                                             \
+    X(poll_fn, poll) X(ppoll_fn, ppoll) X(select_fn, select) X(pselect_fn, pselect)     \
+    X(epoll_wait_fn, epoll_wait) X(epoll_pwait_fn, epoll_pwait) X(sigtimedwait_fn, sigtimedwait) \
+    X(sigwaitinfo_fn, sigwaitinfo) X(sigsuspend_fn, sigsuspend) X(pause_fn, pause)        \
+    X(accept_fn, accept) X(accept4_fn, accept4) X(connect_fn, connect) X(recv_fn, recv)   \
+    X(recvfrom_fn, recvfrom) X(recvmsg_fn, recvmsg) X(recvmmsg_fn, recvmmsg)              \
+    X(send_fn, send) X(sendto_fn, sendto) X(sendmsg_fn, sendmsg)
+
 #define REAL_FUNCTIONS(X)                                                             \
+    NEVER_RESTARTED(X)                                                                \
     X(create_fn, pthread_create) X(mutex_fn, pthread_mutex_lock)                      \
     X(mutex_fn, pthread_mutex_unlock) X(cwait_fn, pthread_cond_wait)                  \
     X(ctimed_fn, pthread_cond_timedwait) X(cclock_fn, pthread_cond_clockwait)         \
@@ -414,10 +448,13 @@ static void noise_point(void) {
  * delay happens at an atomic operation, for instance between a check (a load) and its act.
  *
  * Wall time, not the thread's CPU time: CPU-time timers only expire at the scheduler tick (4 ms on
- * this project's VMs), longer than the threads of most tests live. A wall-time signal also reaches a
- * blocked thread: SA_RESTART restarts most interrupted system calls, and the wrappers below disarm
- * the timer around the blocking calls they see (condition waits, joins and sleeps, which the kernel
- * never restarts). The mean interval grows with the threads alive beyond the CPUs, so the process
+ * this project's VMs), longer than the threads of most tests live (measured: on the samples, a
+ * CLOCK_THREAD_CPUTIME_ID timer took preempt's detection from 0.15-0.55 a run to 0-0.05). A wall-time
+ * signal also reaches a blocked thread: SA_RESTART restarts most interrupted system calls, and the
+ * wrappers below disarm the timer around the blocking calls they see: condition waits, joins, sleeps,
+ * and every call signal(7) says the kernel never restarts after a handler (poll, select, epoll_wait,
+ * socket calls with timeouts, signal waits: NEVER_RESTARTED), which would fail with EINTR and the
+ * program take the error for its own. The mean interval grows with the threads alive beyond the CPUs, so the process
  * takes about ncpu signals per interval however many threads there are.
  *
  * Cost: a thread spends at most PREEMPT_SHARE of the wall time since its timer was armed in preempt's
@@ -817,6 +854,68 @@ EXPORT int pthread_cond_clockwait(pthread_cond_t *c, pthread_mutex_t *m, clockid
     cclock_fn real = get_pthread_cond_clockwait();
     if (!real) unresolvable("pthread_cond_clockwait");
     COND_WAIT(real(c, m, clk, ts))
+}
+
+/* The calls signal(7) lists as never restarted after a signal handler, whatever SA_RESTART says (file
+ * descriptor multiplexing, waits for signals, sockets with SO_RCVTIMEO/SO_SNDTIMEO): preempt's timer pauses
+ * for their length, as around the sleeps, so its signal never makes them fail with EINTR. A program's own
+ * signals still interrupt them. Calls the C library makes internally (its resolver's poll) bypass these. */
+#define UNINTERRUPTED(type, name, call)                         \
+    type rc;                                                    \
+    {                                                           \
+        name##_fn real = get_##name();                          \
+        if (!real) unresolvable(#name);                         \
+        int paused = preempt_pause();                           \
+        rc = call;                                              \
+        preempt_resume(paused);                                 \
+    }                                                           \
+    return rc;
+
+EXPORT int poll(struct pollfd *fds, nfds_t n, int ms) { UNINTERRUPTED(int, poll, real(fds, n, ms)) }
+EXPORT int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *ts, const sigset_t *mask) {
+    UNINTERRUPTED(int, ppoll, real(fds, n, ts, mask))
+}
+EXPORT int select(int n, fd_set *r, fd_set *w, fd_set *e, struct timeval *tv) {
+    UNINTERRUPTED(int, select, real(n, r, w, e, tv))
+}
+EXPORT int pselect(int n, fd_set *r, fd_set *w, fd_set *e, const struct timespec *ts, const sigset_t *mask) {
+    UNINTERRUPTED(int, pselect, real(n, r, w, e, ts, mask))
+}
+EXPORT int epoll_wait(int ep, struct epoll_event *evs, int n, int ms) {
+    UNINTERRUPTED(int, epoll_wait, real(ep, evs, n, ms))
+}
+EXPORT int epoll_pwait(int ep, struct epoll_event *evs, int n, int ms, const sigset_t *mask) {
+    UNINTERRUPTED(int, epoll_pwait, real(ep, evs, n, ms, mask))
+}
+EXPORT int sigtimedwait(const sigset_t *set, siginfo_t *info, const struct timespec *ts) {
+    UNINTERRUPTED(int, sigtimedwait, real(set, info, ts))
+}
+EXPORT int sigwaitinfo(const sigset_t *set, siginfo_t *info) { UNINTERRUPTED(int, sigwaitinfo, real(set, info)) }
+EXPORT int sigsuspend(const sigset_t *mask) { UNINTERRUPTED(int, sigsuspend, real(mask)) }
+EXPORT int pause(void) { UNINTERRUPTED(int, pause, real()) }
+EXPORT int accept(int fd, __SOCKADDR_ARG addr, socklen_t *len) { UNINTERRUPTED(int, accept, real(fd, addr, len)) }
+EXPORT int accept4(int fd, __SOCKADDR_ARG addr, socklen_t *len, int flags) {
+    UNINTERRUPTED(int, accept4, real(fd, addr, len, flags))
+}
+EXPORT int connect(int fd, __CONST_SOCKADDR_ARG addr, socklen_t len) {
+    UNINTERRUPTED(int, connect, real(fd, addr, len))
+}
+EXPORT ssize_t recv(int fd, void *buf, size_t n, int flags) { UNINTERRUPTED(ssize_t, recv, real(fd, buf, n, flags)) }
+EXPORT ssize_t recvfrom(int fd, void *buf, size_t n, int flags, __SOCKADDR_ARG addr, socklen_t *len) {
+    UNINTERRUPTED(ssize_t, recvfrom, real(fd, buf, n, flags, addr, len))
+}
+EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags) { UNINTERRUPTED(ssize_t, recvmsg, real(fd, msg, flags)) }
+EXPORT int recvmmsg(int fd, struct mmsghdr *msgs, unsigned int n, int flags, struct timespec *ts) {
+    UNINTERRUPTED(int, recvmmsg, real(fd, msgs, n, flags, ts))
+}
+EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags) {
+    UNINTERRUPTED(ssize_t, send, real(fd, buf, n, flags))
+}
+EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, __CONST_SOCKADDR_ARG addr, socklen_t len) {
+    UNINTERRUPTED(ssize_t, sendto, real(fd, buf, n, flags, addr, len))
+}
+EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags) {
+    UNINTERRUPTED(ssize_t, sendmsg, real(fd, msg, flags))
 }
 
 EXPORT int sched_yield(void) {
