@@ -53,8 +53,9 @@ def discover(build_dir: Path, pattern: str | None = None) -> list[TestCase]:
             regex = re.compile(pattern)
         except re.error as exc:
             raise RacegateError(f"bad --tests regex {pattern!r}: {exc}") from None
-        tests = [t for t in tests if regex.search(t.name)]
-    # After -R: only the selected tests' programs are listed (`-R suite` keeps all of suite's cases).
+        # `-R suite` keeps all of a split test's cases, `-R suite/case` (or `-R case`) the cases it matches.
+        return [case for test in tests for case in split_ctest_test(test)
+                if regex.search(test.name) or regex.search(case.name)]
     return [case for test in tests for case in split_ctest_test(test)]
 
 
@@ -173,7 +174,8 @@ def command_tests(argv: list[str]) -> list[TestCase]:
 def split_ctest_test(test: TestCase) -> list[TestCase]:
     """A CTest test that runs a whole Boost.Test or Catch2 program (a plain `add_test`), as one test per case,
     named `<test>/<case>`; any other test as it is."""
-    framework = frameworks.of_command(test.command) if test.command else None
+    # By the program alone, once per program: the thousands of tests gtest_discover_tests registers share one.
+    framework = frameworks.of_program(test.command[0]) if test.command else None
     if framework is None or not framework.splits_ctest_tests:
         return [test]
     return split_into_cases(test, lambda case: f"{test.name}/{case}")

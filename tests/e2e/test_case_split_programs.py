@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from racegate.discover import discover
 from samples_helpers import LAUNCHER, REPO, TEST_CXX, compile_tsan_program
 
 pytestmark = pytest.mark.e2e
@@ -73,6 +74,16 @@ def test_a_program_added_whole_to_ctest_runs_case_by_case(build, tmp_path, frame
     assert_race_found_in_its_case(proc, result, f"whole/{racy}", f"whole/{long}")
     tests = {t["name"]: t for t in result["tests"]}
     assert tests["one"]["outcomes"]["race"] >= 1  # it selected the case itself and ran as registered
+
+
+@pytest.mark.parametrize("framework", sorted(CASES))
+def test_tests_regex_selects_a_split_test_whole_or_its_cases_by_their_names(build, tmp_path, framework):
+    racy, long, selects_racy = CASES[framework]
+    exe = str(build[framework])
+    ctest_dir = suite(tmp_path, {"whole": [exe], "one": [exe, *selects_racy]})
+    assert {t.name for t in discover(ctest_dir, "^whole$")} >= {f"whole/{racy}", f"whole/{long}"}
+    (case,) = discover(ctest_dir, "counter.race")
+    assert case.name == f"whole/{racy}" and case.command[0] == exe
 
 
 @pytest.mark.parametrize("framework", sorted(CASES))

@@ -41,8 +41,9 @@ def of_command(argv: Sequence[str]) -> Lister | None:
 
 
 @functools.lru_cache(maxsize=None)
-def _of_program(program: str) -> Lister | None:
-    """Looked up once per program: a suite's hundreds of tests share one executable."""
+def of_program(program: str) -> Lister | None:
+    """The framework a program is built with, by its marks alone; looked up once per program: a suite's
+    hundreds of tests share one executable."""
     return of_command([program])
 
 
@@ -53,7 +54,7 @@ def of_test(test: TestCase) -> Framework | None:
     Another framework when the program is built with it and the command selects one of its tests."""
     if test.is_gtest:
         return GTEST
-    framework = _of_program(test.command[0]) if test.command else None
+    framework = of_program(test.command[0]) if test.command else None
     if not isinstance(framework, Framework) or framework is GTEST or framework.selected(test) is None:
         return None
     return framework
