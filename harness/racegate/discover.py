@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Callable
 
 from racegate import frameworks
 from racegate.errors import RacegateError
@@ -37,8 +38,10 @@ def discover(build_dir: Path, pattern: str | None = None) -> list[TestCase]:
             regex = re.compile(pattern)
         except re.error as exc:
             raise RacegateError(f"bad --tests regex {pattern!r}: {exc}") from None
-        tests = [t for t in tests if regex.search(t.name)]
-    return tests
+        # `-R suite` keeps all of a split test's cases, `-R suite/case` (or `-R case`) the cases it matches.
+        return [case for test in tests for case in split_ctest_test(test)
+                if regex.search(test.name) or regex.search(case.name)]
+    return [case for test in tests for case in split_ctest_test(test)]
 
 
 def testing_roots(build_dir: Path) -> list[Path]:
@@ -199,21 +202,40 @@ def command_test(argv: list[str]) -> TestCase:
 
 def command_tests(argv: list[str]) -> list[TestCase]:
     """The tests of `racegate run -- CMD ARGS`: each test of a program of a framework racegate knows (as its
-    listing lists them, honouring a selection given: `--gtest_list_tests`, doctest's `--list-test-cases`), else
-    the command as one test."""
+    listing lists them, honouring a selection given: `--gtest_list_tests`, doctest's `--list-test-cases`;
+    Boost.Test's and Catch2's when the command selects none), named as listed, else the command as one test."""
     whole = command_test(argv)
-    framework = frameworks.of_command(argv)
-    if framework is None:
-        return [whole]
+    return split_into_cases(whole, lambda case: case)
+
+
+def split_ctest_test(test: TestCase) -> list[TestCase]:
+    """A CTest test that runs a whole Boost.Test or Catch2 program (a plain `add_test`), as one test per case,
+    named `<test>/<case>`; any other test as it is."""
+    # By the program alone, once per program: the thousands of tests gtest_discover_tests registers share one.
+    framework = frameworks.of_program(test.command[0]) if test.command else None
+    if framework is None or not framework.splits_ctest_tests:
+        return [test]
+    return split_into_cases(test, lambda case: f"{test.name}/{case}")
+
+
+def split_into_cases(test: TestCase, name_of: Callable[[str], str]) -> list[TestCase]:
+    """One test per case the test's program lists (named `name_of(case)`, its command selecting the case), when
+    the program is of a framework racegate knows and the test selects no cases of its own; else the test as
+    it is (also when the listing fails or lists nothing: the test's own run says what is wrong)."""
+    framework = frameworks.of_command(test.command)
+    if framework is None or framework.selects_cases(test):
+        return [test]
     try:
-        proc = subprocess.run([*argv, framework.list_option], capture_output=True, text=True, errors="replace",
-                              stdin=subprocess.DEVNULL, timeout=LISTING_TIMEOUT)
+        proc = subprocess.run([*test.command, framework.list_option], capture_output=True, text=True,
+                              errors="replace", stdin=subprocess.DEVNULL, timeout=LISTING_TIMEOUT, cwd=test.cwd,
+                              env={**os.environ, **dict(test.env)})
     except (OSError, subprocess.TimeoutExpired):
-        return [whole]  # the command's own run says what is wrong with it
-    if proc.returncode != 0:
-        return [whole]
-    return [dataclasses.replace(whole, name=name, command=framework.select_one(argv, name))
-            for name in framework.parse_listing(proc.stdout)] or [whole]
+        return [test]
+    if not framework.listing_ok(proc.returncode):
+        return [test]
+    listing = proc.stderr if framework.lists_on_stderr else proc.stdout
+    return [dataclasses.replace(test, name=name_of(case), command=framework.select_one(test.command, case))
+            for case in framework.parse_listing(listing)] or [test]
 
 
 LISTING_TIMEOUT = 120.0  # seconds for a test program to list its tests (under TSan it starts slowly)

@@ -1,6 +1,7 @@
-"""What racegate knows of each test framework it can batch: one `Framework` record per framework (gtest.py,
-doctest_xml.py), listed in FRAMEWORKS, and which one a command or a test runs. A new framework is one module
-here and its line in FRAMEWORKS."""
+"""What racegate knows of each test framework: one `Framework` record per framework it can batch (gtest.py,
+doctest_xml.py), listed in FRAMEWORKS, one `Lister` per framework whose cases it runs one per process
+(boost_test.py, catch2.py), listed in UNBATCHED, and which one a command or a test runs. A new framework is one
+module here and its line in one of the two."""
 from __future__ import annotations
 
 import functools
@@ -9,20 +10,24 @@ import os
 import shutil
 from typing import Sequence
 
+from racegate.frameworks.boost_test import BOOST_TEST
+from racegate.frameworks.catch2 import CATCH2
 from racegate.frameworks.doctest_xml import DOCTEST
-from racegate.frameworks.framework import Framework
+from racegate.frameworks.framework import Framework, Lister
 from racegate.frameworks.gtest import GTEST
 from racegate.model import TestCase
 
 # In the order a program is recognised by: a gtest program may hold doctest's option names too.
 FRAMEWORKS: tuple[Framework, ...] = (GTEST, DOCTEST)
+UNBATCHED: tuple[Lister, ...] = (BOOST_TEST, CATCH2)
+LISTERS: tuple[Lister, ...] = FRAMEWORKS + UNBATCHED
 
 
-def of_command(argv: Sequence[str]) -> Framework | None:
+def of_command(argv: Sequence[str]) -> Lister | None:
     """The framework whose test program the command runs, else None: its arguments say so (gtest's --gtest_
     flags), or its executable holds the framework's marks (gtest statically linked, as libgtest.a and every
-    vendored gtest are, or linking libgtest; doctest is header-only)."""
-    for framework in FRAMEWORKS:
+    vendored gtest are, or linking libgtest; doctest and Catch2 v2 are header-only; Boost.Test either)."""
+    for framework in LISTERS:
         if framework.named_by_command is not None and framework.named_by_command(argv):
             return framework
     program = argv[0] if os.sep in argv[0] else shutil.which(argv[0])
@@ -30,14 +35,15 @@ def of_command(argv: Sequence[str]) -> Framework | None:
         with open(program or argv[0], "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
             if data[:4] != b"\x7fELF":
                 return None
-            return next((fw for fw in FRAMEWORKS if any(data.find(mark) >= 0 for mark in fw.program_marks)), None)
+            return next((fw for fw in LISTERS if any(data.find(mark) >= 0 for mark in fw.program_marks)), None)
     except (OSError, ValueError):
         return None
 
 
 @functools.lru_cache(maxsize=None)
-def _of_program(program: str) -> Framework | None:
-    """Looked up once per program: a suite's hundreds of tests share one executable."""
+def of_program(program: str) -> Lister | None:
+    """The framework a program is built with, by its marks alone; looked up once per program: a suite's
+    hundreds of tests share one executable."""
     return of_command([program])
 
 
@@ -48,8 +54,8 @@ def of_test(test: TestCase) -> Framework | None:
     Another framework when the program is built with it and the command selects one of its tests."""
     if test.is_gtest:
         return GTEST
-    framework = _of_program(test.command[0]) if test.command else None
-    if framework is None or framework is GTEST or framework.selected(test) is None:
+    framework = of_program(test.command[0]) if test.command else None
+    if not isinstance(framework, Framework) or framework is GTEST or framework.selected(test) is None:
         return None
     return framework
 

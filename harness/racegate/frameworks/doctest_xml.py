@@ -19,7 +19,7 @@ import re
 from pathlib import Path
 from typing import Sequence
 
-from racegate.frameworks.framework import Framework
+from racegate.frameworks.framework import Framework, exit_zero
 from racegate.frameworks.segments import Segment, lines_at
 
 # doctest reads an option after any number of dashes, with or without its "dt-" prefix; the last one given wins.
@@ -174,7 +174,9 @@ def batch_args(run_dir: Path) -> list[str]:
 
 DOCTEST = Framework(
     name="doctest", named_by_command=None, program_marks=(b"list-test-cases",),
-    list_option="--list-test-cases", parse_listing=parse_listing, select_one=select_one,
+    list_option="--list-test-cases", lists_on_stderr=False, listing_ok=exit_zero, parse_listing=parse_listing,
+    # Its listing honours a --test-case= given: a command that selects is split within its selection.
+    select_one=select_one, selects_cases=lambda test: False, splits_ctest_tests=False,
     selected=lambda test: case_name(test.command), is_selector=is_selector, quote=escape, separator=",",
     batch_args=batch_args, split_output=split_output, read_outcomes=lambda run_dir: None,
     in_other_body=lambda test, functions: runs_in_other_bodies(functions),

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Sequence
 
 from racegate import outdir
-from racegate.frameworks.framework import Framework, Outcome
+from racegate.frameworks.framework import Framework, Outcome, exit_zero
 from racegate.frameworks.segments import Segment, lines_at
 from racegate.model import TestCase
 
@@ -183,7 +183,9 @@ def batch_args(run_dir: Path) -> list[str]:
 
 GTEST = Framework(
     name="gtest", named_by_command=is_gtest_command, program_marks=(b"gtest_list_tests", b"libgtest.so"),
-    list_option="--gtest_list_tests", parse_listing=parse_listing, select_one=select_one,
+    list_option="--gtest_list_tests", lists_on_stderr=False, listing_ok=exit_zero, parse_listing=parse_listing,
+    # Its listing honours a --gtest_filter given: a command that selects is split within its selection.
+    select_one=select_one, selects_cases=lambda test: False, splits_ctest_tests=False,
     selected=selected, is_selector=lambda arg: arg.startswith(FILTER_FLAG), quote=lambda name: name, separator=":",
     batch_args=batch_args, split_output=split_output,
     read_outcomes=lambda run_dir: read_json(outdir.gtest_json_file(run_dir)), in_other_body=in_other_body,
