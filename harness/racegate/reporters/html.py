@@ -290,7 +290,9 @@ def _stacks(v: BucketView, result: Result, sources: _Sources) -> str:
     columns = []
     if v.stacks:
         for i, stack in enumerate(v.stacks):
-            side = v.sides[i] if i < len(v.sides) else None
+            side = next((side for side in v.sides if side.stack == i), None)
+            if side is None and i < len(v.sides) and v.sides[i].stack is None:
+                side = v.sides[i]  # a frame no stack holds: paired by position, as the report has nothing better
             columns.append(_column(access_label(v.bucket, i), stack.header, stack_rows(stack, result.config),
                                    sources.snippet(side, stack), result.config.root))
     else:
