@@ -16,6 +16,12 @@ def new_bucket_chance(buckets_seen_once: int, runs: int) -> float:
     return min(1.0, max(0.0, buckets_seen_once / runs))
 
 
+# Below this many completed runs the estimate is not shown as a figure of its own: with n runs, a problem that
+# shows in fewer than about 1 of n runs is most likely unseen, and Good-Turing's "0%" (no bucket seen exactly
+# once) says nothing about it. A PASS that rests on fewer completed runs of a test names that test.
+FEW_RUNS = 30
+
+
 def cautious_new_bucket_chance(buckets_seen_once: int, runs: int) -> float:
     """Good-Turing with one imagined extra singleton, (N1 + 1) / (runs + 1): it only falls below P after
     at least 1/P - 1 runs, so `--until-confident` cannot stop on a lucky start."""

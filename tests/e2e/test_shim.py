@@ -322,6 +322,18 @@ def blocking_calls(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return built
 
 
+@pytest.fixture(scope="module")
+def sleepy(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    out = tmp_path_factory.mktemp("sleepy")
+    built = {}
+    for name, cxx in COMPILERS.items():
+        exe = out / f"sleepy-{name}"
+        subprocess.run([cxx, "-std=c++17", "-fsanitize=thread", "-g", "-O1", str(PROGRAMS / "sleepy.cpp"),
+                        "-o", str(exe)], check=True, timeout=300)
+        built[name] = exe
+    return built
+
+
 @pytest.mark.parametrize("compiler", COMPILERS)
 def test_preempt_never_interrupts_blocking_calls(blocking_calls, shim, tmp_path, compiler):
     # The kernel restarts none of poll, select, epoll_wait and recv with SO_RCVTIMEO after a signal handler,
@@ -334,3 +346,17 @@ def test_preempt_never_interrupts_blocking_calls(blocking_calls, shim, tmp_path,
         assert "interrupted 0 of 8 calls" in proc.stdout, proc.stdout
         assert rep["applied"] == "preempt" and rep["preempt_timers"] == 2, rep
         assert rep["preempt_delays"] >= 20, rep
+
+
+@pytest.mark.parametrize("compiler", COMPILERS)
+def test_preempt_lets_sleep_run_its_full_length(sleepy, shim, tmp_path, compiler):
+    # glibc's sleep() reaches clock_nanosleep inside libc, past the shim's wrapper: without a sleep()
+    # wrapper the first timer signal ended sleep(2) at once, returning 2. The spinning thread keeps the
+    # process at two live threads, so the main thread's timer fires (and delays) while it is awake.
+    proc, rep = run(sleepy[compiler], "2", "preempt", 4, shim, tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    fields = dict(item.split("=") for item in proc.stdout.split())
+    assert rep["applied"] == "preempt" and rep["preempt_signals"] > 0, rep
+    assert fields["left"] == "0", proc.stdout
+    assert float(fields["took"]) >= 1.95, proc.stdout
+    assert rep["sleeps"] >= 1, rep

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from racegate.reporters.interface import RenderOptions
 from racegate.reporters.sentences import (
-    budget_line, coverage_notes, discovery_line, focus_line, in_groups, per_strategy, suppressions_summary, verdict
+    budget_line, coverage_notes, discovery_line, focus_line, in_groups, new_problem_chance, per_strategy,
+    suppressions_summary, verdict
 )
 from racegate.reporters.text import found_after, one_line, percent, seconds, share, strategy_seconds, strip_control
 from racegate.reporters.words import VERDICT
@@ -44,7 +45,7 @@ def render(result: Result, options: RenderOptions | None = None) -> str:
     out += _suppressions_table(result, paint)
     out += [f"note: {one_line(note)}" for note in coverage_notes(result)]
     out += _cost_lines(result)
-    out.append(f"Good-Turing: chance the next run finds a new bucket: {percent(summary.new_bucket_chance)}")
+    out.append(f"Good-Turing: chance the next run finds a new bucket: {new_problem_chance(result)}")
     out.append(paint(verdict(result), VERDICT[result.verdict_state].color))
     return "\n".join(out) + "\n"
 

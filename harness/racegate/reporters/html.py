@@ -10,8 +10,8 @@ from typing import Callable, Sequence
 from racegate.model import OUTCOMES, SourceFrame, StackTrace
 from racegate.reporters.interface import RenderOptions
 from racegate.reporters.sentences import (
-    budget_line, coverage_notes, discovery_line, focus_line, in_groups, per_strategy, quiet_line, suppressions_summary,
-    verdict
+    budget_line, coverage_notes, discovery_line, focus_line, in_groups, new_problem_chance, per_strategy,
+    quiet_line, suppressions_summary, verdict
 )
 from racegate.reporters.text import (
     count_of, found_after, frame_function, frame_location, percent, repo_path, seconds, share, strategy_seconds,
@@ -25,7 +25,7 @@ from racegate.reporters.view import (
 )
 from racegate.result import Result, RunConfig
 from racegate.sourcetree import SourceReader
-from racegate.stats import runs_since_last_discovery
+from racegate.stats import FEW_RUNS, runs_since_last_discovery
 
 FORMAT = "html"
 FILENAME = "racegate.html"
@@ -110,7 +110,7 @@ def _cards(result: Result, views: list[BucketView]) -> str:
         (len(views), "distinct problems" + in_groups(result), False),
         (s.new_buckets, "new problems", s.new_buckets > 0),
         (sum(1 for t in result.tests if t.flaky), "flaky tests", False),
-        (percent(s.new_bucket_chance), "chance the next run finds a new problem", False),
+        (new_problem_chance(result), "chance the next run finds a new problem", False),
     ]
     body = "".join(
         f'<div class="card{" bad" if bad else ""}"><div class="num">{e(num)}</div><div class="lbl">{e(lbl)}</div></div>'
@@ -181,8 +181,13 @@ def _discovery(result: Result) -> str:
     if timed is not None:
         svg += _curve(timed, result.wall_seconds, "seconds since the start", seconds, seconds)
     chance = result.summary.new_bucket_chance
+    few = result.summary.completed_runs < FEW_RUNS
     if not found:
         reading = "No problem was found in any run."
+    elif few:
+        reading = (f"{count_of(found, 'problem')} found in only "
+                   f"{count_of(result.summary.completed_runs, 'completed run')}: too few to tell whether more runs "
+                   "would find more.")
     elif chance >= FLAT_BELOW:
         # The Good-Turing estimate below rests on problems seen once: the curve cannot be called flat while they
         # make up that much of the runs.
@@ -202,7 +207,7 @@ def _discovery(result: Result) -> str:
         f"<p>{e(reading)}</p>"
         + (f'<p class="muted">{e(steps)}</p>' if steps else "") +
         f"<p><strong>Good–Turing estimate:</strong> chance the next run finds a new problem: "
-        f"<strong>{e(percent(result.summary.new_bucket_chance))}</strong> "
+        f"<strong>{e(new_problem_chance(result))}</strong> "
         "<span class=\"muted\">(problems seen in exactly one run, "
         f"divided by the number of runs)</span></p>"
     )
@@ -306,7 +311,9 @@ def _stacks(v: BucketView, result: Result, sources: _Sources) -> str:
     columns = []
     if v.stacks:
         for i, stack in enumerate(v.stacks):
-            side = v.sides[i] if i < len(v.sides) else None
+            side = next((side for side in v.sides if side.stack == i), None)
+            if side is None and i < len(v.sides) and v.sides[i].stack is None:
+                side = v.sides[i]  # a frame no stack holds: paired by position, as the report has nothing better
             columns.append(_column(access_label(v.bucket, i), stack.header, stack_rows(stack, result.config),
                                    sources.snippet(side, stack), result.config.root))
     else:

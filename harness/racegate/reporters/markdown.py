@@ -2,14 +2,15 @@
 from __future__ import annotations
 
 import html
+import re
 
 from racegate.reporters.interface import RenderOptions
 from racegate.reporters.sentences import (
-    budget_line, coverage_notes, focus_line, in_groups, per_strategy, quiet_line, quiet_tail, suppressions_summary,
-    verdict
+    budget_line, coverage_notes, focus_line, in_groups, new_problem_chance, per_strategy, quiet_line, quiet_tail,
+    suppressions_summary, verdict
 )
 from racegate.reporters.text import (
-    count_of, found_after, frame_function, frame_location, one_line, percent, seconds, share, strategy_seconds,
+    count_of, found_after, frame_function, frame_location, one_line, seconds, share, strategy_seconds,
     strip_control
 )
 from racegate.reporters.words import VERDICT
@@ -27,18 +28,37 @@ FILENAME = "racegate-summary.md"
 MAX_BYTES = 1024 * 1024 - 8 * 1024
 # What a reader scrolls through: past this many bytes the remaining reports are one line each, whole in racegate.html.
 TARGET_BYTES = 28 * 1024
-_MD_SPECIAL = set("\\`*_{}[]()#+-.!|~@$")
+# What GitHub's Markdown gives a meaning to anywhere in a line: emphasis and code (`*`, backticks; `_` only where it
+# can open or close emphasis), links and images (`[`, `]`), table cells (`|`), strikethrough (`~`), math (`$`),
+# mentions (`@`) and the backslash itself. `<` and `>` become entities (no HTML, no autolink); `&` only where it
+# would start an entity. Everything else (quotes, `-`, `.`, parentheses) stays as written, readable in a raw log.
+_MD_INLINE = set("\\`*[]|~$@")
+_ENTITY_START = re.compile(r"&(?=#?[A-Za-z0-9]+;)")
+# A line that starts like a heading, a list item, a blockquote or a thematic break: its first mark is escaped.
+_BLOCK_START = re.compile(r"^(\s*)([#+-](?=[\s#+-]|$)|=+(?=\s*$)|\d{1,9}(?=[.)](?:\s|$)))")
 
 
 def md(text: object) -> str:
-    """Inline text that renders literally: HTML-escaped, Markdown punctuation backslash-escaped, one line."""
+    """Inline text that renders literally, escaped no more than Markdown needs: one line."""
+    line = _ENTITY_START.sub("&amp;", one_line(str(text)))
     out = []
-    for ch in one_line(str(text)):
-        if ch in _MD_SPECIAL:
+    for i, ch in enumerate(line):
+        if ch in _MD_INLINE or (ch == "_" and not _inside_word(line, i)):
             out.append("\\" + ch)
         else:
-            out.append(html.escape(ch))
-    return "".join(out)
+            out.append({"<": "&lt;", ">": "&gt;"}.get(ch, ch))
+    return _BLOCK_START.sub(_escape_block_start, "".join(out))
+
+
+def _inside_word(line: str, i: int) -> bool:
+    # An underscore between two letters or digits never starts or ends emphasis on GitHub (snake_case stays).
+    return 0 < i < len(line) - 1 and line[i - 1].isalnum() and line[i + 1].isalnum()
+
+
+def _escape_block_start(m: re.Match[str]) -> str:
+    mark = m.group(2)
+    # "1." / "2)" starts an ordered list: the punctuation after the number is what to escape.
+    return m.group(1) + (mark + "\\" if mark[0].isdigit() else "\\" + mark)
 
 
 def render(result: Result, options: RenderOptions | None = None, *, max_bytes: int = MAX_BYTES,
@@ -53,7 +73,7 @@ def render(result: Result, options: RenderOptions | None = None, *, max_bytes: i
     out.add("|---:|---:|---:|---:|---:|---:|---:|")
     out.add(
         f"| {summary.tests} | {summary.runs} | {summary.failed_runs} | {md(str(len(views)) + in_groups(result))} "
-        f"| {summary.new_buckets} | {md(percent(summary.new_bucket_chance))} "
+        f"| {summary.new_buckets} | {md(new_problem_chance(result))} "
         f"| {summary.wall_seconds:.1f} s |\n"
     )
     if views:

@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections import Counter
 
 from racegate.focus import GROUP_WORDS
-from racegate.reporters.text import count_of, seconds, share
+from racegate.reporters.text import count_of, percent, seconds, share
 from racegate.reporters.view import discovery_steps
 from racegate.memory import gib
 from racegate.model import CutCause
 from racegate.reporters.words import CUT_CAUSES, PURPOSES, STATUS
 from racegate.result import VERIFICATION_PURPOSES, Result, Spent, TestResult
+from racegate.stats import FEW_RUNS
 
 
 def verdict(result: Result) -> str:
@@ -37,6 +38,37 @@ def in_groups(result: Result) -> str:
     """" in 4 groups" after a count of problems when some buckets are related (each group once, each bucket outside
     one on its own); "" otherwise. The gate counts buckets, not groups."""
     return f" in {count_of(result.problem_groups, 'group')}" if result.related else ""
+
+
+def new_problem_chance(result: Result) -> str:
+    """The Good-Turing estimate as every format shows it: "–" without a completed run (nothing to estimate from),
+    the figure with the few runs it rests on below FEW_RUNS ("not known" for a 0% that only means no problem showed
+    once), the bare figure otherwise."""
+    summary = result.summary
+    n = summary.completed_runs
+    if not n:
+        return "–"
+    if n < FEW_RUNS:
+        figure = percent(summary.new_bucket_chance) if summary.new_bucket_chance else "not known"
+        return f"{figure} ({count_of(n, 'completed run')})"
+    return percent(summary.new_bucket_chance)
+
+
+def thin_evidence_notes(result: Result) -> list[str]:
+    """What the estimate and a PASS cannot say when they rest on few completed runs (fewer than FEW_RUNS): a problem
+    that shows in fewer than 1 of n runs would most likely not have shown in n."""
+    n = result.summary.completed_runs
+    notes = []
+    if 0 < n < FEW_RUNS:
+        notes.append(f"the chance of a new problem rests on only {count_of(n, 'completed run')}: a problem that "
+                     f"shows in fewer than 1 of {n} runs would most likely not have shown yet")
+    thin = [t for t in result.tests if 0 < t.completed_runs < FEW_RUNS]
+    if thin and result.verdict_state == "pass":
+        names = [f"{t.name} ({t.completed_runs})" for t in thin]
+        notes.append(f"the PASS rests on fewer than {FEW_RUNS} completed runs of {count_of(len(thin), 'test')}: "
+                     f"{first_five(names)}; a race rarer than 1 in that many runs is likely missed: give them more "
+                     f"runs (--runs, --time-budget)")
+    return notes
 
 
 def first_five(names: list[str]) -> str:
@@ -85,6 +117,7 @@ def coverage_notes(result: Result) -> list[str]:
     cut = result.summary.cut_runs - sum(t.cuts.get(CutCause.OOM, 0) for t in result.tests)
     if cut:
         notes.append(cut_note(result, cut))
+    notes += thin_evidence_notes(result)
     for t in result.tests:
         notes += [f"{t.name}: {note}" for note in t.notes]
     for reason in sorted({t.not_repeated for t in result.tests if t.not_repeated}):

@@ -30,6 +30,7 @@ class Side:
     frame: SourceFrame
     excerpt: Excerpt | None = None
     link: str | None = None
+    stack: int | None = None  # the index in the bucket's stacks of the stack this side's frame is in
 
 
 @dataclass(frozen=True)
@@ -222,10 +223,12 @@ def bucket_view(bucket: BucketResult, result: Result) -> BucketView:
     src = config.root
     exposed, fraction = result.runs_exposed(bucket), result.run_fraction(bucket)
     excerpts = list(bucket.excerpts) + [None] * (len(bucket.frames) - len(bucket.excerpts))
+    sides = [Side(access_label(bucket, i) if i is not None else "location", frame_function(f),
+                  frame_location(f, src), f, excerpt, source_link(f, config), i)
+             for f, excerpt, i in zip(bucket.frames, excerpts, side_stacks(bucket))]
     return BucketView(
         bucket=bucket,
-        sides=[Side(access_label(bucket, i), frame_function(f), frame_location(f, src), f, excerpts[i],
-                    source_link(f, config)) for i, f in enumerate(bucket.frames)],
+        sides=sorted(sides, key=lambda side: len(bucket.stacks) if side.stack is None else side.stack),
         runs_exposed=exposed, fraction=fraction,
         frequency=frequency(bucket, exposed, fraction),
         strategy=bucket.first_seen.strategy or "?",
@@ -284,6 +287,20 @@ def by_importance(result: Result) -> list[BucketView]:
 def by_severity(result: Result) -> list[BucketView]:
     views = [bucket_view(b, result) for b in result.buckets]
     return sorted(views, key=lambda v: (v.severity, -v.fraction, -v.bucket.runs_with_bucket, v.id))
+
+
+def side_stacks(bucket: BucketResult) -> list[int | None]:
+    """For each of the bucket's frames, the index of the stack it is the frame of (None when no stack holds it).
+    The frames are in the signature's order (sorted by key), the stacks in the report's: a side's access kind
+    is its own stack's, never the stack at its position (a read shown beside the other side's function)."""
+    used: set[int] = set()
+    found: list[int | None] = []
+    for frame in bucket.frames:
+        index = next((i for i, stack in enumerate(bucket.stacks) if i not in used and frame in stack.frames), None)
+        if index is not None:
+            used.add(index)
+        found.append(index)
+    return found
 
 
 def access_label(bucket: BucketResult, index: int) -> str:

@@ -457,6 +457,7 @@ class Summary:
     wall_seconds: float
     interrupted: bool
     new_bucket_chance: float  # Good-Turing: buckets seen in exactly one run / runs
+    completed_runs: int = 0  # runs that ended by themselves: what the estimate and the verdict rest on
     cut_runs: int = 0  # runs racegate ended itself (budget deadline, slowdown limit)
     not_run: int = 0  # tests that never ran (not built, or the budget ran out first)
     uncovered: int = 0  # tests without a completed run: never ran, or every run was cut
@@ -512,6 +513,7 @@ class Result:
             buckets=len(self.buckets), new_buckets=sum(1 for b in self.buckets if self.gates(b)),
             wall_seconds=round(self.wall_seconds, 3), interrupted=self.interrupted,
             new_bucket_chance=new_bucket_chance(sum(1 for b in self.buckets if b.runs_with_bucket == 1), runs),
+            completed_runs=sum(t.completed_runs for t in self.tests),
             cut_runs=sum(t.cut_runs for t in self.tests), not_run=sum(1 for t in self.tests if t.not_run),
             uncovered=len(self.uncovered))
 

@@ -157,6 +157,7 @@ typedef int (*yield_fn)(void);
 typedef int (*nsleep_fn)(const struct timespec *, struct timespec *);
 typedef int (*cnsleep_fn)(clockid_t, int, const struct timespec *, struct timespec *);
 typedef int (*usleep_fn)(useconds_t);
+typedef unsigned (*sleep_fn)(unsigned);
 typedef int (*execve_fn)(const char *, char *const[], char *const[]);
 typedef int (*execv_fn)(const char *, char *const[]);
 typedef int (*fexecve_fn)(int, char *const[], char *const[]);
@@ -208,7 +209,8 @@ static TLS volatile int t_resolving;  /* volatile: the compiler must not drop th
     X(mutex_fn, pthread_mutex_unlock) X(cwait_fn, pthread_cond_wait)                  \
     X(ctimed_fn, pthread_cond_timedwait) X(cclock_fn, pthread_cond_clockwait)         \
     X(join_fn, pthread_join) X(yield_fn, sched_yield) X(nsleep_fn, nanosleep)         \
-    X(cnsleep_fn, clock_nanosleep) X(usleep_fn, usleep) X(execve_fn, execve)            \
+    X(cnsleep_fn, clock_nanosleep) X(usleep_fn, usleep) X(sleep_fn, sleep)               \
+    X(execve_fn, execve)                                                              \
     X(execv_fn, execv) X(execv_fn, execvp) X(execve_fn, execvpe) X(fexecve_fn, fexecve)  \
     X(spawn_fn, posix_spawn) X(spawn_fn, posix_spawnp)
 
@@ -967,6 +969,18 @@ EXPORT int usleep(useconds_t us) {
     else raw_sleep_us((long)us);
     preempt_resume(paused);
     return rc;
+}
+/* glibc's sleep() calls its internal clock_nanosleep, past the wrapper above: without this one,
+ * preempt's first signal would end sleep(n) at once with the seconds left. */
+EXPORT unsigned sleep(unsigned seconds) {
+    SLEEP_POINT()
+    sleep_fn real = get_sleep();
+    int paused = preempt_pause();
+    unsigned left = 0;
+    if (real) left = real(seconds);
+    else raw_sleep_us((long)seconds * 1000000L);
+    preempt_resume(paused);
+    return left;
 }
 
 /* ---- init ---- */

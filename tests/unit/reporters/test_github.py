@@ -39,7 +39,9 @@ def test_sample_annotations_are_single_lines_in_importance_order(sample):
 def test_hostile_text_cannot_inject_commands(sample):
     bucket = next(b for b in sample["buckets"] if b["id"] == "0bad0bad0bad0bad")
     bucket["title"] = "evil\n::error::injected\r,title=x"
-    bucket["frames"][0]["file"] = sample["config"]["source_dir"] + "/src/a,b:c.cpp"
+    hostile = sample["config"]["source_dir"] + "/src/a,b:c.cpp"
+    for frame in [*bucket["frames"], *(f for s in bucket.get("stacks", []) for f in s["frames"])]:
+        frame["file"] = hostile  # the annotation's side is the report's first access, wherever its frame is
     lines = github.render(result_from_json(sample)).splitlines()
     assert len(lines) == len(sample["buckets"])
     line = next(x for x in lines if "a%2Cb%3Ac.cpp" in x)

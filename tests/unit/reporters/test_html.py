@@ -112,14 +112,25 @@ def test_the_full_tests_table_keeps_quiet_tests_behind_a_filter(sample, options)
     assert row and 'id="toggle-quiet"' in page and "1 single-threaded test passed" in page
 
 
-@pytest.mark.parametrize("runs_with_bucket, rising", [(1, True), (2, False)])
-def test_the_discovery_reading_agrees_with_the_good_turing_estimate(runs_with_bucket, rising):
-    # One bucket found on the second-last of 10 runs: seen in one run, the estimate is 10% and more runs would
-    # likely find more; seen in two, the estimate is 0% and the reading must not promise more.
-    outcomes = {"pass": 10 - runs_with_bucket, "race": runs_with_bucket}
-    data = {"schema": 1, "tests": [{"name": "T.a", "runs": 10, "outcomes": outcomes}],
-            "buckets": [{"id": "abcd", "kind": "data race", "tests": ["T.a"], "runs_with_bucket": runs_with_bucket,
-                         "first_seen": {"test": "T.a", "run": 8}}]}
-    page = html_report.render(result_from_json(data))
+@pytest.mark.parametrize("buckets, runs_with_bucket, rising", [(3, 1, True), (1, 2, False)])
+def test_the_discovery_reading_agrees_with_the_good_turing_estimate(buckets, runs_with_bucket, rising):
+    # Buckets found on the second-last of 40 runs: three seen in one run each, the estimate is 7.5% and more runs
+    # would likely find more; one seen in two, the estimate is 0% and the reading must not promise more.
+    page = html_report.render(result_from_json(_buckets(40, buckets, runs_with_bucket)))
     assert ("would likely find more" in page) is rising
     assert ("unlikely to find a new one" in page) is not rising
+
+
+def _buckets(runs: int, buckets: int, runs_with_bucket: int) -> dict:
+    outcomes = {"pass": runs - runs_with_bucket * buckets, "race": runs_with_bucket * buckets}
+    return {"schema": 1, "tests": [{"name": "T.a", "runs": runs, "outcomes": outcomes}],
+            "buckets": [{"id": f"abc{i}", "kind": "data race", "tests": ["T.a"], "runs_with_bucket": runs_with_bucket,
+                         "first_seen": {"test": "T.a", "run": runs - 2}} for i in range(buckets)]}
+
+
+def test_few_completed_runs_tell_nothing_either_way():
+    page = html_report.render(result_from_json(_buckets(10, 1, 2)))
+    assert "too few to tell whether more runs would find more" in page
+    assert "unlikely to find a new one" not in page
+    assert "new problem: <strong>not known (10 completed runs)</strong>" in page
+    assert '<div class="num">not known (10 completed runs)</div>' in page

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 from racegate.reporters import markdown
@@ -10,6 +11,24 @@ from racegate.result.codec import result_from_json
 
 def test_md_escapes_markup_and_markdown():
     assert markdown.md("<b>|*x*|</b>") == "&lt;b&gt;\\|\\*x\\*\\|&lt;/b&gt;"
+    # what needs no escape keeps its form, readable in a raw log (#59)
+    assert markdown.md("the budget's deadline: raise --time-budget") == "the budget's deadline: raise --time-budget"
+    assert markdown.md("NOT COVERED: 1 of 2 (0 known)") == "NOT COVERED: 1 of 2 (0 known)"
+    assert markdown.md("try_pop at q.hpp:12, \"a\" & b") == "try_pop at q.hpp:12, \"a\" & b"
+    # an entity, emphasis that could open or close, and marks that start a block at the line's start
+    assert markdown.md("&amp; _x_ `c` ~F() $m$ @u") == "&amp;amp; \\_x\\_ \\`c\\` \\~F() \\$m\\$ \\@u"
+    assert [markdown.md(t) for t in ("- a", "+ a", "# a", "1. a", "2) a", "==")] == [
+        "\\- a", "\\+ a", "\\# a", "1\\. a", "2\\) a", "\\=="]
+
+
+def test_hostile_names_stay_inert_in_markdown():
+    for hostile in ("<img src=x onerror=alert(1)>", "](javascript:alert(1))", "[x](javascript:alert(1))",
+                    "<script>x</script>", "![i](http://e/x.png)", "&lt;img&gt;"):
+        out = markdown.md(hostile)
+        assert "<" not in out and ">" not in out.replace("&gt;", "")
+        # no unescaped bracket: nothing can open or close a link or an image
+        assert re.search(r"(?<!\\)[\[\]]", out) is None, out
+        assert "&lt;img&gt;" not in out or out.startswith("&amp;")
     assert markdown.md("a\nb") == "a b"
 
 
@@ -55,7 +74,7 @@ def test_single_threaded_passing_tests_fold_into_one_line(sample):
     text = markdown.render(result_from_json(sample))
     tests_table = text.split("### Tests", 1)[1].split("###", 1)[0]
     assert "MathTest" not in tests_table  # one thread, every run passed
-    assert "1 single\\-threaded test passed" in tests_table
+    assert "1 single-threaded test passed" in tests_table
     assert "RegistryTest" in tests_table
 
 

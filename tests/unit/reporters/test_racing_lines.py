@@ -103,7 +103,7 @@ def test_markdown_shows_both_racing_lines_marked_escaped_and_linked(stored):
     assert "&gt; 20 |     return slots_[i] | **bold** &amp; [link](http://e.vil) &lt;img src=x" in text
     assert "<script>" not in text and "<img" not in text
     # the problems table links each side to the file at the commit; so do the stacks in the report
-    assert f"[src/queue\\.hpp:10]({URL}/src/queue.hpp#L10)" in text
+    assert f"[src/queue.hpp:10]({URL}/src/queue.hpp#L10)" in text
     assert f'<a href="{URL}/src/queue.hpp#L20">src/queue.hpp:20</a>' in text
     assert f'<a href="{URL}/tests/queue_test.cpp#L7">tests/queue_test.cpp:7</a>' in text
     # the library frames fold: one before the project frame, two between it and the test body

@@ -51,11 +51,11 @@ def test_console_shows_when_each_problem_came_and_where_the_time_went(timed):
 def test_markdown_has_a_time_section_with_tests_and_discovery_tables(timed):
     text = markdown.render(result_from_json(timed))
     time = text[text.index("### Time"):text.index("### Reports")]
-    assert "verification 5\\.75 s in 10 runs" in time
-    assert "| QueueTest\\.Shutdown | 40 | 113\\.0 s | 56% | sleep 13 runs 49\\.4 s" in time
-    assert "| 8 | 59 | 23\\.6 s |" in time and "Nothing new in the last 261 runs \\(69\\.8 s\\)" in time
-    assert "| yield | 107 | 34 | 4 | 66\\.1 s |" in text
-    assert "| yield, after 1\\.20 s |" in text  # the problems table's "found by"
+    assert "verification 5.75 s in 10 runs" in time
+    assert "| QueueTest.Shutdown | 40 | 113.0 s | 56% | sleep 13 runs 49.4 s" in time
+    assert "| 8 | 59 | 23.6 s |" in time and "Nothing new in the last 261 runs (69.8 s)" in time
+    assert "| yield | 107 | 34 | 4 | 66.1 s |" in text
+    assert "| yield, after 1.20 s |" in text  # the problems table's "found by"
 
 
 def test_html_draws_both_curves_and_lists_every_test_by_time(timed):
@@ -122,6 +122,6 @@ def test_names_in_the_time_tables_stay_text(timed):
     parser.feed(time)
     assert "img" not in parser.found
     md = markdown.render(result)
-    assert HOSTILE not in md and "&lt;img src=x onerror=alert\\(1\\)&gt;" in md
+    assert HOSTILE not in md and "&lt;img src=x onerror=alert(1)&gt;" in md
     text = console.render(result)
     assert "\x1b" not in text and HOSTILE + "[2J 1 run 99.0 s" in text
