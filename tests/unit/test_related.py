@@ -172,7 +172,7 @@ def test_every_format_shows_the_group_and_keeps_each_bucket_and_its_gate() -> No
     assert all(f"  {bid}\n" in console for bid in ("a1", "b2", "c3"))  # each bucket keeps its own block and id
     assert f"related: G1 ({reason}), with b2" in console
     markdown = render("markdown", result)
-    assert "#### Related G1: 2 buckets, same heap block allocated at Ring::Ring \\(ring\\.cpp:6\\)" in markdown
+    assert "#### Related G1: 2 buckets, same heap block allocated at Ring::Ring (ring.cpp:6)" in markdown
     assert "| 3 in 2 groups |" in markdown
     html = render("html", result)
     assert 'id="g-G1"' in html and 'href="#b-b2"' in html and "Problems (3 in 2 groups)" in html
