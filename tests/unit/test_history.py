@@ -213,10 +213,10 @@ def test_a_file_without_a_signature_version_is_read_as_version_2_and_a_new_one_r
 
 
 def legacy_finding(name, current_id=None):
-    """A finding whose ids under signature v1 to v4 are `v1-NAME` to `v4-NAME` (legacy_ids follow LEGACY)."""
-    assert [rules.version for rules in LEGACY] == [1, 2, 3, 4]
+    """A finding whose ids under signature v1 to v5 are `v1-NAME` to `v5-NAME` (legacy_ids follow LEGACY)."""
+    assert [rules.version for rules in LEGACY] == [1, 2, 3, 4, 5]
     return Finding("data race", name, [name], [], "",
-                   legacy_ids=[f"v1-{name}", f"v2-{name}", f"v3-{name}", f"v4-{name}"])
+                   legacy_ids=[f"v1-{name}", f"v2-{name}", f"v3-{name}", f"v4-{name}", f"v5-{name}"])
 
 
 def current(kind, signature):
