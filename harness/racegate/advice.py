@@ -31,6 +31,8 @@ _NESTED = re.compile(r"<[^<>]*>|\([^()]*\)")
 # clang prints `$_0::operator()`, gcc `{lambda(int)#1}::operator()`, MSVC-style demanglers `<lambda_1>`.
 # gcc's inlined frames print the bare `operator()`.
 _LAMBDA = re.compile(r"\$_\d|\{lambda|<lambda|(^|::)operator\(\)")
+# The thread an access stack header names: `Read of size 4 at 0x.. by main thread:`, `... by thread T3 (mutexes: ...):`.
+_ACCESS_THREAD = re.compile(r" by (main thread|thread T\d+)\b")
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,9 @@ def advice_for(kind: str, frames: Sequence[SourceFrame] = (), signature: Sequenc
     if issue is not None:
         return Advice(f"A known race inside the standard library ({issue.reference}): {issue.what}.", issue.workaround)
     found = kinds.category(kind)
+    one_thread = _ONE_THREAD_ADVICE.get(found or "")
+    if one_thread is not None and _one_thread(stacks):
+        return one_thread
     if found is None or found == kinds.RACE:
         return _data_race_advice(kind, frames, signature, stacks)
     if found == kinds.ASSERTION:
@@ -110,6 +115,27 @@ _CATEGORY_ADVICE = {
         "predicate under the mutex before notifying; check lock order; replay and dump the threads' stacks.",
     ),
 }
+
+
+# Categories whose advice differs when the report's accesses were all made by one thread: then no other thread took
+# part, and the threads advice of the category above would send the reader looking for one.
+_ONE_THREAD_ADVICE = {
+    kinds.LIFETIME: Advice(
+        "Memory was used after it was freed, and one thread did both: a lifetime bug, not a race between threads; "
+        "typically a destructor called by hand and then again at scope exit, a double delete, or a pointer, "
+        "reference or iterator kept past the end of what it points to.",
+        "Let exactly one owner end the object: no explicit destructor call on an object its scope will destroy "
+        "again, std::unique_ptr (or a plain member or local) rather than a raw owning pointer, and no pointer, "
+        "reference or iterator kept past the object's end. The second stack is where it was freed; an "
+        "AddressSanitizer build shows where it was allocated too.",
+    ),
+}
+
+
+def _one_thread(stacks: Sequence[StackTrace]) -> bool:
+    """Whether the report's access stacks (at least two: the use and the free) all name the same thread."""
+    threads = [m.group(1) for m in (_ACCESS_THREAD.search(s.header) for s in stacks) if m]
+    return len(threads) >= 2 and len(set(threads)) == 1
 
 
 def steady_crash_advice(signal: str) -> Advice:

@@ -5,6 +5,7 @@ import dataclasses
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -197,7 +198,18 @@ def command_test(argv: list[str]) -> TestCase:
     if not argv:
         raise RacegateError("nothing to run: give --preset, --build-dir or -- CMD ARGS")
     # Run where racegate was started: the reproduce line then says so (env -C), relative paths and all.
-    return TestCase(name=" ".join(argv)[:200], command=tuple(argv), cwd=os.getcwd(), is_gtest=is_gtest_command(argv))
+    return TestCase(name=command_name(argv)[:200], command=tuple(argv), cwd=os.getcwd(),
+                    is_gtest=is_gtest_command(argv))
+
+
+# An argument the name must quote, or `prog "a b"` and `prog a b` would be one test to the history and baseline.
+_NEEDS_QUOTING = re.compile(r"""[\s'"\\]""")
+
+
+def command_name(argv: list[str]) -> str:
+    """The test name of a command: its arguments joined by spaces, shell-quoted where one is empty or holds a space
+    or a quote; others stay bare (even `*`), so the names of earlier releases' histories and baselines hold."""
+    return " ".join(shlex.quote(a) if not a or _NEEDS_QUOTING.search(a) else a for a in argv)
 
 
 def command_tests(argv: list[str]) -> list[TestCase]:

@@ -103,6 +103,7 @@ def test_advice_differs_between_kinds():
     ("lock_order_inversion", "opposite orders"),
     ("thread_leak", "never joined"),
     ("use_after_free", "lifetime race"),
+    ("use_after_free_one_thread", "one thread did both"),
     ("signal_unsafe", "signal handler"),
     ("mutex_double_lock", "Mutex misuse"),
 ])
@@ -113,6 +114,23 @@ def test_advice_on_real_tsan_reports(compiler, log, expected):
     finding = finding_from_report(parse_reports(path.read_text(errors="replace"))[0])
     advice = advice_for(finding.kind, finding.frames, finding.signature, finding.stacks)
     assert expected in advice.what
+
+
+def test_a_use_after_free_in_one_thread_gets_lifetime_advice_not_the_threads_advice():
+    # libcuckoo's test called a destructor by hand and its scope ended the object again: both stacks by main thread.
+    one = [_stack("Read of size 4 at 0x1 by main thread:", "read_refs(int const*)", "main"),
+           _stack("Previous write of size 8 at 0x1 by main thread:", "operator delete(void*)", "Session::~Session()")]
+    advice = advice_for("heap-use-after-free", [], [], one)
+    assert "one thread did both" in advice.what and "destructor called by hand" in advice.what
+    assert "Join" not in advice.fix and "exactly one owner" in advice.fix
+    worker = [_stack("Write of size 4 at 0x1 by thread T2 (mutexes: write M3):", "f()"),
+              _stack("Previous write of size 8 at 0x1 by thread T2:", "operator delete(void*)", "g()")]
+    assert advice_for("heap-use-after-free", [], [], worker) == advice
+    # Two threads, or a header that names no thread: the lifetime race advice as before.
+    two = [one[0], _stack("Previous write of size 8 at 0x1 by thread T1:", "operator delete(void*)", "g()")]
+    assert "Join" in advice_for("heap-use-after-free", [], [], two).fix
+    assert "Join" in advice_for("heap-use-after-free", [], [], one[:1]).fix
+    assert "Join" in advice_for("heap-use-after-free", [], [], []).fix
 
 
 def test_the_container_is_the_one_accessed_not_an_argument_type():

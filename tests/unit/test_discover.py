@@ -41,6 +41,14 @@ def test_disabled_tests_are_skipped_and_commandless_ones_kept_as_not_built():
     assert discover.missing_executable(hashed) == "not built: clock_test is missing"
 
 
+def test_a_command_tests_name_quotes_only_arguments_with_spaces_or_quotes():
+    assert discover.command_test(["prog", "a b"]).name == "prog 'a b'"
+    assert discover.command_test(["prog", "a", "b"]).name == "prog a b"
+    assert discover.command_test(["prog", "it's", ""]).name == """prog 'it'"'"'s' ''"""
+    # Names without such arguments are as before, shell metacharacters and all (histories key on them).
+    assert discover.command_test(["./t", "--gtest_filter=A.*", "-n", "3"]).name == "./t --gtest_filter=A.* -n 3"
+
+
 def test_command_test_is_not_gtest_unless_flags_say_so():
     assert not discover.command_test(["./a.out", "--n", "3"]).is_gtest
     assert discover.command_test(["./t", "--gtest_filter=A.*"]).is_gtest

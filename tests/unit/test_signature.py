@@ -73,6 +73,8 @@ EXPECTED_SIGNATURE = {
     "test_bodies": [["test_bodies.cpp:Leaky_Reader_Test::TestBody", "test_bodies.cpp:operator()"],
                     ["test_bodies.cpp:Racy_Counter_Test::TestBody", "test_bodies.cpp:operator()"]],
     "use_after_free": ["use_after_free.cpp:main", "use_after_free.cpp:touch_session"],
+    # One thread freed and used the block: both sides are main's (the use in read_refs, the free in ~Session).
+    "use_after_free_one_thread": ["use_after_free_one_thread.cpp:main", "use_after_free_one_thread.cpp:main"],
     "use_after_free_virtual": ["use_after_free_virtual.cpp:dispatch", "use_after_free_virtual.cpp:~Handler"],
     # v4: the free side names the function that freed, not the library's wrapper lib_free (v3 named both bugs so).
     "alloc_wrapper": [["alloc_wrapper.c:close_session", "alloc_wrapper.c:read_refs"],
