@@ -100,6 +100,9 @@ FAILURE_RULES: tuple[FailureRule, ...] = (
     # musl's assert():   Assertion failed: expr (file: function: line)
     _rule("assert (musl)", "Assertion failed: ",
           r"^(?P<message>Assertion failed: [^\n]*?) \(" + _FILE + r": [^\n:]*: (?P<line>\d+)\)"),
+    # A library's own assert macro (libzmq's zmq_assert, several C libraries'):   Assertion failed: expr (file:line)
+    _rule("assert (file:line)", "Assertion failed: ",
+          r"^(?P<message>Assertion failed: [^\n]*?) \(" + _FILE + r":(?P<line>\d+)\)$"),
     # glog and absl: F<date> <time> <thread> file:line] Check failed: a == b (3 vs. 5) message
     _rule("glog/absl", "] ",
           r"^F\d{4}(?:\d{4})? [\d:. ]+\s+\d+ " + _FILE + r":(?P<line>\d+)\] (?P<message>[^\n]*)"),

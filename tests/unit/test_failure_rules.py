@@ -41,6 +41,8 @@ REAL = {
                      ("check", "check_checks.c", 15, "items left behind: 2")],
     "cmocka_checks": [("cmocka", "cmocka_checks.c", 12, "0x3 != 0x5"), ("cmocka", "cmocka_checks.c", 18, "left == 0")],
     "assert_fails": [("assert", "assert_fails.c", 10, "Assertion `balance >= 0 && \"balance went negative\"' failed")],
+    # A library's own assert macro (libzmq's zmq_assert), then abort(): titled by its expression and file:line.
+    "lib_assert": [("assert (file:line)", "lib_assert.cpp", 19, "Assertion failed: get_load() == 0")],
     "glog_checks": [("glog/absl", "glog_checks.cpp", 8,
                      "Check failed: credits == debits (3 vs. 5) credits and debits differ")],
     "uncaught_exception": [("uncaught exception", "uncaught exception", None,
@@ -128,3 +130,14 @@ def test_every_real_program_has_an_output_from_each_compiler():
     assert programs == variants
     for compiler in COMPILERS:
         assert {p.stem for p in (FAILURES / compiler).glob("*.out")} == set(REAL)
+
+
+@pytest.mark.parametrize("compiler", COMPILERS)
+def test_a_library_assert_macro_then_abort_is_a_test_failure_titled_by_its_expression(compiler):
+    output, status = (FAILURES / compiler / "lib_assert.out").read_text().rsplit("# exit ", 1)
+    outcome, (failure,) = classify(TestCase("ctx_destroy", ("./t",)), int(status), False, 10, output, "", False)
+    assert outcome == "fail" and failure.kind == "test failure"
+    assert failure.title == "test failure: ctx_destroy: Assertion failed: get_load() == 0 (lib_assert.cpp:19)"
+    # What earlier releases called it, `killed by SIGABRT`, is among its ids, so their baselines still know it.
+    crash = classify(TestCase("ctx_destroy", ("./t",)), -6, False, 10, "", "", False)[1][0]
+    assert crash.id in failure.legacy_ids
