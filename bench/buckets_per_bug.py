@@ -316,7 +316,7 @@ def run_failing(exe: Path, variant: list[str], env: dict[str, str]):
         out.seek(0)
         output = out.read().decode(errors="replace")
     logs = "".join(p.read_text(errors="replace") for p in sorted(work.glob("tsan.*")))
-    plan = PlannedRun(TestCase(exe.name, (str(exe),)), run=0, seed=0, schedule="none")
+    plan = PlannedRun(TestCase(exe.name, (str(exe),)), run=0, seed=0, strategy="none")
     return analyse_run(Execution(plan=plan, argv=[str(exe)], env={}, returncode=proc.returncode, timed_out=False,
                                  timeout=120.0, duration=0.1, output=output, tsan_log=logs,
                                  shim_report=work / "no-shim.txt", run_dir=work, pid=proc.pid))

@@ -231,7 +231,7 @@ def test_kind_is_part_of_the_bucket_and_variants_fold():
     assert bucket_id("heap-use-after-free", sig, V1) != bucket_id("data race", sig, V1)
     assert bucket_id("data race", sig, V1) != bucket_id("data race", sig)
     assert re.fullmatch(r"[0-9a-f]{16}", bucket_id("data race", sig))
-    assert SIGNATURE_VERSION == 5
+    assert SIGNATURE_VERSION == 6
 
 
 @pytest.mark.parametrize(
