@@ -292,7 +292,7 @@ EVIDENCE_PROGRAMS = REPO / "tests" / "evidence_programs"
 FAILURE_BUGS = {
     **{name: {"failed checks": ""} for name in (
         "gtest_checks", "doctest_checks", "catch2_checks", "boost_checks", "check_checks", "cmocka_checks",
-        "glog_checks", "assert_fails", "uncaught_exception", "abort_message", "tap_checks", "tiny_checks",
+        "glog_checks", "assert_fails", "uncaught_exception", "abort_message", "tap_checks", "tiny_checks", "lib_assert",
         "doctest_abort", "catch2_abort", "boost_abort")},
     "fork_child_race": {"child's race": ""},
     "suite_races": {"hits race": "count_hits", "log race": "write_log", "closes failure": "closes"},
@@ -334,7 +334,7 @@ def failure_runs(runs: int) -> dict[str, list]:
     for tag, (cc, cxx) in generate.COMPILERS.items():
         build = Path(tempfile.mkdtemp(prefix=f"buckets-per-bug-{tag}-"))
         for source in sources:
-            libs, env, _, _ = generate.directives(source)
+            libs, env, *_ = generate.directives(source)
             exe = build / source.stem / source.stem
             exe.parent.mkdir()
             std = ["-std=c11"] if source.suffix == ".c" else ["-std=c++17"]

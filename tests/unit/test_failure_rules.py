@@ -45,8 +45,8 @@ REAL = {
     # A library's own assert macro (libzmq's zmq_assert), then abort(): titled by its expression and file:line.
     "lib_assert": [("assert (file:line)", "lib_assert.cpp", 19, "Assertion failed: get_load() == 0")],
     # Two `assert(rc == 0)` of one file in two functions, and the file after an edit above them moved both.
-    "two_asserts": [("assert", "two_asserts.c", 11, "Assertion `rc == 0' failed")],
-    "two_asserts-destroy": [("assert", "two_asserts.c", 16, "Assertion `rc == 0' failed")],
+    "two_asserts": [("assert", "two_asserts.c", 13, "Assertion `rc == 0' failed")],
+    "two_asserts-destroy": [("assert", "two_asserts.c", 18, "Assertion `rc == 0' failed")],
     "two_asserts_shifted": [("assert", "two_asserts.c", 17, "Assertion `rc == 0' failed")],
     "two_asserts_shifted-destroy": [("assert", "two_asserts.c", 22, "Assertion `rc == 0' failed")],
     "glog_checks": [("glog/absl", "glog_checks.cpp", 8,
@@ -161,7 +161,7 @@ def test_two_asserts_of_one_file_in_two_functions_are_two_buckets_that_an_edit_a
     # one bucket. Signature v6 keys it on the function glibc's message names, as both compilers name it.
     ids = {(c, name): _failure_of(c, name) for c in COMPILERS for name in
            ("two_asserts", "two_asserts-destroy", "two_asserts_shifted", "two_asserts_shifted-destroy")}
-    for name, function, line in (("two_asserts", "open_ctx", 11), ("two_asserts-destroy", "destroy_ctx", 16)):
+    for name, function, line in (("two_asserts", "open_ctx", 13), ("two_asserts-destroy", "destroy_ctx", 18)):
         clang, gcc = ids["clang14", name], ids["gcc12", name]
         assert clang.signature == gcc.signature == ["test_ctx", "two_asserts.c", f"in {function}",
                                                     "Assertion `rc == N' failed"]
