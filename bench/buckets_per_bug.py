@@ -301,7 +301,7 @@ EVIDENCE_PROGRAMS = REPO / "tests" / "evidence_programs"
 FAILURE_BUGS = {
     **{name: {"failed checks": ""} for name in (
         "gtest_checks", "doctest_checks", "catch2_checks", "boost_checks", "check_checks", "cmocka_checks",
-        "glog_checks", "assert_fails", "uncaught_exception", "abort_message", "tap_checks", "tiny_checks",
+        "glog_checks", "assert_fails", "uncaught_exception", "abort_message", "tap_checks", "tiny_checks", "lib_assert",
         "doctest_abort", "catch2_abort", "boost_abort")},
     "fork_child_race": {"child's race": ""},
     "suite_races": {"hits race": "count_hits", "log race": "write_log", "closes failure": "closes"},
@@ -325,7 +325,7 @@ def run_failing(exe: Path, variant: list[str], env: dict[str, str]):
         out.seek(0)
         output = out.read().decode(errors="replace")
     logs = "".join(p.read_text(errors="replace") for p in sorted(work.glob("tsan.*")))
-    plan = PlannedRun(TestCase(exe.name, (str(exe),)), run=0, seed=0, schedule="none")
+    plan = PlannedRun(TestCase(exe.name, (str(exe),)), run=0, seed=0, strategy="none")
     return analyse_run(Execution(plan=plan, argv=[str(exe)], env={}, returncode=proc.returncode, timed_out=False,
                                  timeout=120.0, duration=0.1, output=output, tsan_log=logs,
                                  shim_report=work / "no-shim.txt", run_dir=work, pid=proc.pid))
@@ -343,7 +343,7 @@ def failure_runs(runs: int) -> dict[str, list]:
     for tag, (cc, cxx) in generate.COMPILERS.items():
         build = Path(tempfile.mkdtemp(prefix=f"buckets-per-bug-{tag}-"))
         for source in sources:
-            libs, env, _, _ = generate.directives(source)
+            libs, env, *_ = generate.directives(source)
             exe = build / source.stem / source.stem
             exe.parent.mkdir()
             std = ["-std=c11"] if source.suffix == ".c" else ["-std=c++17"]

@@ -23,6 +23,7 @@ from racegate.errors import EXIT_CLEAN, EXIT_FOUND, EXIT_INTERRUPTED, EXIT_USAGE
 from racegate.model import TestCase
 from racegate.progress import Progress
 from racegate.reporters import FILE_FORMATS, RenderOptions, render, write_reports
+from racegate.reporters.words import SEED_DID_NOT_REPRODUCE
 from racegate.session import Session, SessionConfig, planned_runs
 
 
@@ -228,6 +229,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
     print(f"replayed {bucket.first_seen.test} with seed {outcome.seed} under {outcome.strategy}: "
           f"reproduced in {outcome.reproduced} of {outcome.runs} runs "
           f"(logs of the runs that did not pass in {outdir.runs_dir(out_dir)})")
+    if outcome.runs and not outcome.reproduced:
+        print(f"not reproduced: {SEED_DID_NOT_REPRODUCE}")
     return EXIT_FOUND if outcome.reproduced else EXIT_CLEAN
 
 

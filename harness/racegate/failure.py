@@ -7,13 +7,13 @@ import re
 import signal
 from dataclasses import dataclass
 
-from racegate.failure_rules import (FAILURE_RULES, PERTURBED_MORE_OFTEN, SIGNAL_REPORT, SLEEP_CALL, SLEEP_WINDOW,
-                                    SLOWDOWN_FACTORS, TEST_NAME_LINES, TIMING_LABEL, TIMING_RULES, TIMING_WORDS,
-                                    VALUES_START, FailureRule, TimingRule)
+from racegate.failure_rules import (FAILURE_RULES, FUNCTION_NAME, PERTURBED_MORE_OFTEN, SIGNAL_REPORT, SLEEP_CALL,
+                                    SLEEP_WINDOW, SLOWDOWN_FACTORS, TEST_NAME_LINES, TIMING_LABEL, TIMING_RULES,
+                                    TIMING_WORDS, VALUES_START, FailureRule, TimingRule)
 from racegate.kinds import CRASH
 from racegate.model import Finding, Frame, Outcome, SourceFrame, StackTrace, TestCase
 from racegate.signature import describe, side_key, source_frame
-from racegate.signature_rules import CURRENT, LEGACY, V1, V2, V3, V4, bucket_id
+from racegate.signature_rules import CURRENT, LEGACY, V1, SignatureRules, bucket_id
 from racegate.stats import more_often_chance
 from racegate.tsan_parse import parse_frame
 
@@ -38,6 +38,7 @@ class FailureMessage:
     file: str  # "" when the format names none
     line: int | None
     block: str  # the output it was read from
+    function: str = ""  # the function it failed in, when the format names it (assert()): function_name()
 
     @property
     def headline(self) -> str:
@@ -86,7 +87,15 @@ def _message(rule: FailureRule, match: re.Match[str]) -> FailureMessage:
     if rule.marker.startswith("<"):
         text = html.unescape(text)  # an XML reporter's text
     line = groups.get("line")
-    return FailureMessage(rule.name, text, groups.get("file", ""), int(line) if line else None, match.group(0))
+    return FailureMessage(rule.name, text, groups.get("file", ""), int(line) if line else None, match.group(0),
+                          function_name(groups.get("function", "")))
+
+
+def function_name(named: str) -> str:
+    """The function a failure message names, as its key takes it (failure_rules.FUNCTION_NAME): `Ring::push` of
+    `void Ring::push(T) [with T = int]`, `open_ctx` of clang's `void open_ctx(void)` and of gcc's `open_ctx`."""
+    match = FUNCTION_NAME.search(named)
+    return match.group("name") if match else named.strip()
 
 
 def split_check(message: str) -> tuple[str, str]:
@@ -222,14 +231,24 @@ def _failure_finding(test: TestCase, messages: list[FailureMessage], earlier_ids
     where = f"{first.where}:{first.line}" if first.line is not None else first.where
     title = f"test failure: {test.name}: {first.headline} ({where})"
     # A gtest key is its file and whole message block, as every release keyed it, so baselines keep matching.
-    finding = _finding("test failure", test, title, [first.where, normalize_message(first.text)],
+    finding = _finding("test failure", test, title, failure_key(first),
                        "\n".join(m.block.rstrip("\n") for m in messages[:1 + MAX_FURTHER]),
-                       frames=[SourceFrame(test.name, first.file, first.line)] if first.line is not None else [])
+                       frames=[SourceFrame(test.name, first.file, first.line)] if first.line is not None else [],
+                       legacy_key=failure_key(first, LEGACY[-1]))
     finding.further_messages = [f"{m.headline} ({m.where}{f':{m.line}' if m.line is not None else ''})"
                                 for m in messages[1:1 + MAX_FURTHER]]
     finding.legacy_ids += earlier_ids
     finding.timing_sensitive = is_timing_assertion(first.text)
     return finding
+
+
+def failure_key(message: FailureMessage, rules: SignatureRules = CURRENT) -> list[str]:
+    """What a failure is keyed on beside its test: its file, the function it failed in where its message names one
+    and the rules key on it (signature v6), and its message with volatile values masked; never its line, which an
+    edit above it moves."""
+    function = [f"in {normalize_message(message.function)}"] if message.function and rules.key_failures_on_function \
+        else []
+    return [message.where, *function, normalize_message(message.text)]
 
 
 def _exit_ids(test: TestCase, returncode: int) -> list[str]:
@@ -260,9 +279,9 @@ def _crash_finding(test: TestCase, fatal: re.Match[str]) -> Finding:
     # Signature v1 keyed every crash on the test and what happened; baselines of earlier releases hold that id.
     legacy = [bucket_id(CRASH, [test.name, what], V1)]
     # Signature v2 keyed it on the top project frame as v2 named it (a test body without its class).
-    legacy.append(bucket_id(CRASH, [side_key(frames, V2)[0]] if top is not None else [test.name, what], V2))
-    legacy.append(bucket_id(CRASH, [side_key(frames, V3)[0]] if top is not None else [test.name, what], V3))
-    legacy.append(bucket_id(CRASH, [side_key(frames, V4)[0]] if top is not None else [test.name, what], V4))
+    # Signature v2 and later key it on the top project frame as each names it (v2: a test body without its class).
+    legacy += [bucket_id(CRASH, [side_key(frames, rules)[0]] if top is not None else [test.name, what], rules)
+               for rules in LEGACY[1:]]
     if top is None:
         finding = _finding(CRASH, test, f"crash: {test.name}: ThreadSanitizer: {fatal.group('what')}", [what], raw)
     else:
@@ -286,11 +305,14 @@ def _crash_frames(text: str, start: int) -> list[Frame]:
 
 
 def _finding(kind: str, test: TestCase, title: str, key: list[str], raw: str,
-             frames: list[SourceFrame] | None = None) -> Finding:
+             frames: list[SourceFrame] | None = None, legacy_key: list[str] | None = None) -> Finding:
+    """`legacy_key`: what the signature versions of LEGACY keyed it on, when that is not `key` (their ids are its
+    legacy_ids, one per version in order, so baselines and histories of earlier releases know it)."""
     # Non-TSan buckets are per test: the same message in two tests is usually two problems.
     signature = [test.name, *key]
+    legacy_signature = [test.name, *(key if legacy_key is None else legacy_key)]
     return Finding(kind=kind, title=title, signature=signature, frames=frames or [], raw=raw,
-                   legacy_ids=[bucket_id(kind, signature, rules) for rules in LEGACY])
+                   legacy_ids=[bucket_id(kind, legacy_signature, rules) for rules in LEGACY])
 
 
 def signal_name(number: int) -> str:

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class FailureRule:
     """One way a failure is printed. `pattern` has a `message` group and may have `file`, `line`, `detail` (the
-    values and context printed under the message) and `type` (what failed: the exception's type, the macro)."""
+    values and context printed under the message), `type` (what failed: the exception's type, the macro) and
+    `function` (the function it failed in, as the message names it)."""
 
     name: str  # the framework or source, e.g. "googletest"
     marker: str  # a plain substring of every match: the pattern runs only on output that holds it (logs are large)
@@ -29,6 +30,11 @@ def _rule(name: str, marker: str, pattern: str, abort_only: bool = False) -> Fai
 
 # A file name as frameworks print it: no spaces around, no separators of the formats below inside.
 _FILE = r"(?P<file>[^\s:()\[\]]+?)"
+
+# The name of the function a message names, as a failure's key takes it: without its return type, parameters and
+# template arguments. clang's assert() names a C function `void open_ctx(void)` where gcc's says `open_ctx`, and
+# `void check(T) [with T = int]` is one assert in every instantiation. A name without parameters is taken whole.
+FUNCTION_NAME = re.compile(r"(?P<name>[^\s(]+)\(")
 
 # In the order they are tried at one place in the output; a match that starts inside an earlier one is skipped.
 FAILURE_RULES: tuple[FailureRule, ...] = (
@@ -96,10 +102,14 @@ FAILURE_RULES: tuple[FailureRule, ...] = (
     _rule("tinytest", "[atexit failure!]", r"\[(?P<message>atexit failure)!\]"),
     # glibc's assert():   prog: file:line: function: Assertion `expr' failed.
     _rule("assert", ": Assertion `",
-          r"^(?:[^\n:]*: )?" + _FILE + r":(?P<line>\d+): [^\n]*?: (?P<message>Assertion `[^\n]*' failed)\."),
+          r"^(?:[^\n:]*: )?" + _FILE + r":(?P<line>\d+): (?P<function>[^\n]*?): "
+          r"(?P<message>Assertion `[^\n]*' failed)\."),
     # musl's assert():   Assertion failed: expr (file: function: line)
     _rule("assert (musl)", "Assertion failed: ",
-          r"^(?P<message>Assertion failed: [^\n]*?) \(" + _FILE + r": [^\n:]*: (?P<line>\d+)\)"),
+          r"^(?P<message>Assertion failed: [^\n]*?) \(" + _FILE + r": (?P<function>[^\n:]*): (?P<line>\d+)\)"),
+    # A library's own assert macro (libzmq's zmq_assert, several C libraries'):   Assertion failed: expr (file:line)
+    _rule("assert (file:line)", "Assertion failed: ",
+          r"^(?P<message>Assertion failed: [^\n]*?) \(" + _FILE + r":(?P<line>\d+)\)$"),
     # glog and absl: F<date> <time> <thread> file:line] Check failed: a == b (3 vs. 5) message
     _rule("glog/absl", "] ",
           r"^F\d{4}(?:\d{4})? [\d:. ]+\s+\d+ " + _FILE + r":(?P<line>\d+)\] (?P<message>[^\n]*)"),

@@ -8,6 +8,7 @@ stdout then stderr as a test's combined output, with a last line `# exit N`. Re-
   libs=FLAGS  extra link flags (e.g. -lgtest -lgtest_main)
   env=K=V     an environment variable for its run
   variant=NAME ARGS  also run it with these arguments, into `<program>-NAME.out` (e.g. another reporter)
+  as=NAME     build it under this file name (a copy of another program, edited: the name it prints is that one's)
   drop_tsan_reports=1  keep the output without TSan's report blocks (a framework's signal handler, which TSan
                        reports as signal-unsafe thousands of lines long, around the framework's own lines)
 """
@@ -30,8 +31,9 @@ _TSAN_REPORT = re.compile(r"^==================\nWARNING: ThreadSanitizer:.*?^==
 _DIRECTIVE = re.compile(r"^(?://|/\*)\s*corpus:\s*(\w+)=(.*?)(?:\s*\*/)?$", re.M)
 
 
-def directives(source: Path) -> tuple[list[str], dict[str, str], dict[str, list[str]], bool]:
+def directives(source: Path) -> tuple[list[str], dict[str, str], dict[str, list[str]], bool, str]:
     drop_reports = False
+    built_as = source.name
     libs: list[str] = []
     env: dict[str, str] = {}
     variants: dict[str, list[str]] = {"": []}
@@ -46,18 +48,21 @@ def directives(source: Path) -> tuple[list[str], dict[str, str], dict[str, list[
             variants[name] = args
         elif key == "drop_tsan_reports":
             drop_reports = value == "1"
-    return libs, env, variants, drop_reports
+        elif key == "as":
+            built_as = value.strip()
+    return libs, env, variants, drop_reports, built_as
 
 
 def generate(source: Path, compiler: str) -> None:
     cc, cxx = COMPILERS[compiler]
-    libs, env, variants, drop_reports = directives(source)
-    build = BUILD_ROOT / compiler
+    libs, env, variants, drop_reports, built_as = directives(source)
+    # A program built under another's file name gets a directory of its own, so neither overwrites the other.
+    build = BUILD_ROOT / compiler / (f"{source.stem}-as" if built_as != source.name else "")
     build.mkdir(parents=True, exist_ok=True)
-    shutil.copy(source, build / source.name)
+    shutil.copy(source, build / built_as)
     exe = build / source.stem
     std = ["-std=c11"] if source.suffix == ".c" else ["-std=c++17"]
-    subprocess.run([cc if source.suffix == ".c" else cxx, *std, *FLAGS, source.name, "-o", exe.name, *libs],
+    subprocess.run([cc if source.suffix == ".c" else cxx, *std, *FLAGS, built_as, "-o", exe.name, *libs],
                    cwd=build, check=True, timeout=600)
     run_env = {**os.environ, "TSAN_OPTIONS": "halt_on_error=0", **env}
     for variant, args in variants.items():

@@ -4,7 +4,7 @@ from racegate.failure import (TSAN_EXITCODE, classify, comes_from_race, is_timin
                               named_tests, timing_by_behaviour, timing_rules_matched)
 from racegate.failure_rules import SLEEP_WINDOW
 from racegate.model import Finding, SourceFrame, TestCase
-from racegate.signature_rules import V1, V2, V3, V4, bucket_id
+from racegate.signature_rules import V1, V2, V3, V4, V5, bucket_id
 from samples_helpers import CORPUS, CORPUS_CRASHES
 
 TEST = TestCase("Account.Withdraw", ("./t",), is_gtest=True)
@@ -114,12 +114,13 @@ def test_a_tsan_crash_is_keyed_on_its_stack_alike_with_every_compiler(program):
         assert finding.title == "crash: SEGV in finish_job (crash_null_deref.cpp:8)"
         assert finding.stacks[0].frames[0].function.startswith("finish_job")
         assert finding.raw.rstrip().endswith("==ABORTING")
-        # The ids release 0.1.0 (test and signal) and the v2, v3 and v4 releases (the frame) gave it, which their
+        # The ids release 0.1.0 (test and signal) and the v2 to v5 releases (the frame) gave it, which their
         # baselines hold.
         assert finding.legacy_ids == [bucket_id("crash", [TEST.name, "SEGV"], V1),
                                       bucket_id("crash", ["crash_null_deref.cpp:finish_job"], V2),
                                       bucket_id("crash", ["crash_null_deref.cpp:finish_job"], V3),
-                                      bucket_id("crash", ["crash_null_deref.cpp:finish_job"], V4)]
+                                      bucket_id("crash", ["crash_null_deref.cpp:finish_job"], V4),
+                                      bucket_id("crash", ["crash_null_deref.cpp:finish_job"], V5)]
         ids.add(bucket_id(finding.kind, finding.signature))
     assert len(ids) == 1
 

@@ -5,9 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from racegate.failure import classify, normalize_message, read_failures
+from racegate.failure import classify, function_name, normalize_message, read_failures
 from racegate.failure_rules import FAILURE_RULES
 from racegate.model import TestCase
+from racegate.signature_rules import LEGACY, bucket_id
 
 FAILURES = Path(__file__).resolve().parent.parent / "failure_corpus"
 COMPILERS = ("clang14", "gcc12")
@@ -41,6 +42,13 @@ REAL = {
                      ("check", "check_checks.c", 15, "items left behind: 2")],
     "cmocka_checks": [("cmocka", "cmocka_checks.c", 12, "0x3 != 0x5"), ("cmocka", "cmocka_checks.c", 18, "left == 0")],
     "assert_fails": [("assert", "assert_fails.c", 10, "Assertion `balance >= 0 && \"balance went negative\"' failed")],
+    # A library's own assert macro (libzmq's zmq_assert), then abort(): titled by its expression and file:line.
+    "lib_assert": [("assert (file:line)", "lib_assert.cpp", 19, "Assertion failed: get_load() == 0")],
+    # Two `assert(rc == 0)` of one file in two functions, and the file after an edit above them moved both.
+    "two_asserts": [("assert", "two_asserts.c", 13, "Assertion `rc == 0' failed")],
+    "two_asserts-destroy": [("assert", "two_asserts.c", 18, "Assertion `rc == 0' failed")],
+    "two_asserts_shifted": [("assert", "two_asserts.c", 17, "Assertion `rc == 0' failed")],
+    "two_asserts_shifted-destroy": [("assert", "two_asserts.c", 22, "Assertion `rc == 0' failed")],
     "glog_checks": [("glog/absl", "glog_checks.cpp", 8,
                      "Check failed: credits == debits (3 vs. 5) credits and debits differ")],
     "uncaught_exception": [("uncaught exception", "uncaught exception", None,
@@ -128,3 +136,48 @@ def test_every_real_program_has_an_output_from_each_compiler():
     assert programs == variants
     for compiler in COMPILERS:
         assert {p.stem for p in (FAILURES / compiler).glob("*.out")} == set(REAL)
+
+
+@pytest.mark.parametrize("compiler", COMPILERS)
+def test_a_library_assert_macro_then_abort_is_a_test_failure_titled_by_its_expression(compiler):
+    output, status = (FAILURES / compiler / "lib_assert.out").read_text().rsplit("# exit ", 1)
+    outcome, (failure,) = classify(TestCase("ctx_destroy", ("./t",)), int(status), False, 10, output, "", False)
+    assert outcome == "fail" and failure.kind == "test failure"
+    assert failure.title == "test failure: ctx_destroy: Assertion failed: get_load() == 0 (lib_assert.cpp:19)"
+    # What earlier releases called it, `killed by SIGABRT`, is among its ids, so their baselines still know it.
+    crash = classify(TestCase("ctx_destroy", ("./t",)), -6, False, 10, "", "", False)[1][0]
+    assert crash.id in failure.legacy_ids
+
+
+def _failure_of(compiler: str, output_name: str):
+    output, status = (FAILURES / compiler / f"{output_name}.out").read_text().rsplit("# exit ", 1)
+    outcome, (failure,) = classify(TestCase("test_ctx", ("./t",)), int(status), False, 10, output, "", False)
+    assert outcome == "fail"
+    return failure
+
+
+def test_two_asserts_of_one_file_in_two_functions_are_two_buckets_that_an_edit_above_them_keeps():
+    # Field tests #42: the key named the file and the expression only, so every `assert (rc == 0)` of a test file was
+    # one bucket. Signature v6 keys it on the function glibc's message names, as both compilers name it.
+    ids = {(c, name): _failure_of(c, name) for c in COMPILERS for name in
+           ("two_asserts", "two_asserts-destroy", "two_asserts_shifted", "two_asserts_shifted-destroy")}
+    for name, function, line in (("two_asserts", "open_ctx", 13), ("two_asserts-destroy", "destroy_ctx", 18)):
+        clang, gcc = ids["clang14", name], ids["gcc12", name]
+        assert clang.signature == gcc.signature == ["test_ctx", "two_asserts.c", f"in {function}",
+                                                    "Assertion `rc == N' failed"]
+        assert clang.title == f"test failure: test_ctx: Assertion `rc == 0' failed (two_asserts.c:{line})"
+        # Moved down by an edit above it: the same bucket.
+        assert ids["gcc12", name.replace("two_asserts", "two_asserts_shifted")].id == gcc.id
+    opened, destroyed = ids["gcc12", "two_asserts"], ids["gcc12", "two_asserts-destroy"]
+    assert opened.id != destroyed.id
+    # Under signature v5 both were one id, which baselines of earlier releases hold: each bucket still carries it.
+    assert opened.legacy_ids[4] == destroyed.legacy_ids[4]
+    v5_key = ["test_ctx", "two_asserts.c", "Assertion `rc == N' failed"]
+    assert opened.legacy_ids[:5] == [bucket_id("test failure", v5_key, rules) for rules in LEGACY]
+
+
+@pytest.mark.parametrize("named,name", [("void open_ctx(void)", "open_ctx"), ("open_ctx", "open_ctx"),
+                                        ("void Ring<T>::push(T) [with T = int]", "Ring<T>::push"),
+                                        ("std::pair<int, int> split(int)", "split")])
+def test_a_function_is_keyed_by_its_name_alone(named, name):
+    assert function_name(named) == name

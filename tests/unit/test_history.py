@@ -220,7 +220,7 @@ def legacy_finding(name, current_id=None):
 
 
 def current(kind, signature):
-    return "v5-" + signature[0]
+    return "v6-" + signature[0]
 
 
 def test_an_older_historys_ids_become_current_where_a_finding_names_them_and_merging_keeps_the_oldest_version():
@@ -228,20 +228,20 @@ def test_an_older_historys_ids_become_current_where_a_finding_names_them_and_mer
                    "u": TestHistory(0.1, 2, 1, ["v3-c"])}, signature_version=2)
     # Only a's bug showed: b's id may be a v2 one still, so the file keeps saying 2.
     half = old.translated(histories.aliases([legacy_finding("a")], current, since=2))
-    assert half.tests["t"].buckets == ["v5-a", "v2-b"] and half.tests["t"].strategies["noise"].buckets == ["v5-a"]
+    assert half.tests["t"].buckets == ["v6-a", "v2-b"] and half.tests["t"].strategies["noise"].buckets == ["v6-a"]
     assert half.signature_version == 2
     assert half.merged(History()).signature_version == 2
     # Every id known (v3-c was written under v3 already, as racegate did before the field): stamped current.
     found = [legacy_finding(n) for n in "abc"]
     whole = old.translated(histories.aliases(found, current, since=2))
-    assert whole.tests["t"].buckets == ["v5-a", "v5-b"] and whole.tests["u"].buckets == ["v5-c"]
+    assert whole.tests["t"].buckets == ["v6-a", "v6-b"] and whole.tests["u"].buckets == ["v6-c"]
     assert whole.signature_version == SIGNATURE_VERSION
     # A v1 id is no id of a version-2 history.
     assert "v1-a" not in histories.aliases(found, current, since=2)
     assert History().translated({}) == History()
 
 
-@pytest.mark.parametrize("version", [2, 3, 4])
+@pytest.mark.parametrize("version", [2, 3, 4, 5])
 def test_a_session_rewrites_an_older_historys_ids_as_current_ones(tmp_path, version):
     race = Finding("data race", "r", ["counter.cpp:add", "counter.cpp:add"], [], "")
     race.legacy_ids = [bucket_id(race.kind, race.signature, rules) for rules in LEGACY]

@@ -14,7 +14,7 @@ from racegate.advice import Advice
 from racegate.model import BucketStatus, Purpose, SourceFrame, StackTrace
 from racegate.reporters.interface import RenderOptions
 from racegate.reporters.text import count_of, found_after, frame_function, frame_location, percent, repo_path
-from racegate.reporters.words import ENDED_BY, ENDED_OTHERWISE, STATUS, StatusWords
+from racegate.reporters.words import ENDED_BY, ENDED_OTHERWISE, SEED_DID_NOT_REPRODUCE, STATUS, StatusWords
 from racegate.result import BucketResult, Excerpt, FirstSeen, RelatedGroup, Result, RunConfig, TestResult
 from racegate.signature import is_library_frame, library_family
 
@@ -164,7 +164,8 @@ class BucketView:
                 parts.append(f"plain {e.plain_runs_with_bucket}/{e.plain_runs}" if e.plain_runs_with_bucket
                              else f"never plain (0/{e.plain_runs})")
             if e.replays:
-                parts.append(f"{self.strategy} seed {b.first_seen.seed} replays {e.replays_with_bucket}/{e.replays}")
+                replays = f"{self.strategy} seed {b.first_seen.seed} replays {e.replays_with_bucket}/{e.replays}"
+                parts.append(replays if e.replays_with_bucket else f"{replays} ({SEED_DID_NOT_REPRODUCE})")
             if e.skipped:
                 parts.append(skipped_checks(e.skipped, e.ended_by))
         return "; ".join(parts)

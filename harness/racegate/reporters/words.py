@@ -57,3 +57,10 @@ PURPOSES: dict[str, str] = {Purpose.RECHECK: "plain re-check", Purpose.REPLAY: "
 ENDED_BY: dict[str, str] = {EndedBy.BUDGET: "the budget ran out", EndedBy.INTERRUPT: "the session was interrupted",
                             EndedBy.CONFIDENT: "--until-confident ended the session"}
 ENDED_OTHERWISE = "the session ended"
+
+
+# What a replay of a bucket's seed that brought it back in none of its runs says (`racegate replay`, and the evidence
+# line of a bucket whose session replays showed it 0 times): the seed fixes racegate's schedule, not the program's
+# own random draws or its timing (field tests #56: a program that seeded itself from the clock replayed 0 of 6).
+SEED_DID_NOT_REPRODUCE = ("the seed does not fix the schedule: the test may draw its own randomness "
+                          "(clock, random_device) or depend on timing")
