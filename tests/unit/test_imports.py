@@ -15,7 +15,7 @@ STAGES = (
                 "tsan_options", "shim", "progress"}),
     ("build", {"build"}),
     ("discover", {"discover", "frameworks"}),
-    ("plan", {"schedule", "strategies", "probe", "history", "focus"}),
+    ("plan", {"schedule", "arms", "strategies", "probe", "history", "focus"}),
     ("run", {"execute", "memory", "stall", "run_env"}),
     ("analyse", {"analyse", "batch", "tsan_parse", "library_reports", "failure", "failure_rules", "suppressions"}),
     ("bucket", {"bucket"}),
