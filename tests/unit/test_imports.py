@@ -22,7 +22,8 @@ STAGES = (
     ("result", {"result", "copies", "steady_crash", "advice", "sourcetree", "changes"}),
     ("report", {"reporters"}),
     ("gate", {"gate"}),
-    ("commands", {"cli", "__main__", "session", "replay", "merge", "doctor", "init_project", "github_actions"}),
+    ("commands", {"cli", "__main__", "session", "replay", "merge", "doctor", "compilers", "elf", "init_project",
+                  "github_actions"}),
 )
 
 
