@@ -15,7 +15,8 @@ from typing import Iterable, Mapping
 from racegate.focus import CHANGED, HISTORY, REST
 from racegate.history import History
 from racegate.model import TestCase
-from racegate.result.model import BucketResult, ChangeFocus, Result
+from racegate.result.buckets import BucketResult
+from racegate.result.model import ChangeFocus, Result
 
 # The codemodel reply CMake writes at configure for build.py's query (build.CODEMODEL_QUERY).
 _REPLY = Path(".cmake/api/v1/reply")

@@ -5,11 +5,9 @@ cheap checks that would make `racegate run` fail, before it builds anything.
 """
 from __future__ import annotations
 
-import mmap
 import os
 import re
 import shutil
-import struct
 import subprocess
 import sys
 import tempfile
@@ -17,22 +15,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from racegate import discover
-from racegate.build import (NO_RUNTIME, PRESETS_FILES, WERROR_TSAN_FIX, binary_dir_of, cache_value, find_build_preset,
-                            tree_top, uses_tsan)
+from racegate.build import (PRESETS_FILES, WERROR_TSAN_FIX, binary_dir_of, cache_value, find_build_preset, tree_top,
+                            uses_tsan)
+from racegate.compilers import NEW_RUNTIME_MMAP_BITS, SAFE_MMAP_BITS, Compiler, found_compilers, probe
+from racegate.elf import dynamic_imports, is_elf, loaded_libraries, tsan_instrumented
 from racegate.errors import RacegateError
-from racegate.analyse import UNEXPECTED_MAPPING
 from racegate.failure import signal_name
 
 OK, INFO, WARN, FAIL = "ok", "info", "warn", "FAIL"
 # Tests point this at a file of their own; run.sh reads the same variable.
 MMAP_BITS_ENV = "RACEGATE_MMAP_RND_BITS_FILE"
 MMAP_BITS_FILE = "/proc/sys/vm/mmap_rnd_bits"
-SAFE_MMAP_BITS = 28
-# LLVM 18+ runtimes start under up to 30 bits as they are, and above that re-exec without ASLR.
-NEW_RUNTIME_MMAP_BITS = 30
-# What a runtime prints when the kernel's layout does not fit: old runtimes, and new ones whose re-exec
-# without ASLR a sandbox refused (the CHECK message before LLVM 21, the FATAL one after).
-_LAYOUT_DEATHS = (UNEXPECTED_MAPPING, "unable to disable ASLR", "personality(old_personality | ADDR_NO_RANDOMIZE)")
 _ADDR_NO_RANDOMIZE = 0x0040000
 # Libraries that are the sanitizer runtime or the C/C++ runtime: never instrumented, and TSan intercepts
 # or models what matters in them. The exception, libanl's getaddrinfo_a (its resolver thread), has a check of
@@ -40,7 +33,6 @@ _ADDR_NO_RANDOMIZE = 0x0040000
 _RUNTIME_LIBS = re.compile(r"^(ld-linux|linux-vdso|linux-gate|libc\.|libm\.|libmvec\.|libpthread\.|libdl\.|"
                            r"librt\.|libutil\.|libresolv\.|libanl\.|libstdc\+\+\.|libgcc_s\.|libatomic\.|libtsan\.|"
                            r"libclang_rt\.|libc\+\+\.|libc\+\+abi\.|libunwind\.)")
-_PROBE = "int main() { return 0; }\n"
 
 
 @dataclass(frozen=True)
@@ -55,100 +47,6 @@ class Check:
         if self.fix:
             out.append(f"      fix: {self.fix}")
         return out
-
-
-@dataclass(frozen=True)
-class Compiler:
-    """A C++ compiler and what a -fsanitize=thread probe program did with it."""
-    command: str
-    family: str  # "gcc" or "clang"
-    version: str
-    links: bool
-    error: str = ""  # first line of the link errors
-    mapping_error: bool = False  # the probe died with "unexpected memory mapping"
-    found: bool = True  # False: the command does not run at all
-    start_error: str = ""  # the probe linked but exited non-zero for another reason: its first line
-
-    @property
-    def major(self) -> int:
-        match = re.match(r"\d+", self.version)
-        return int(match.group()) if match else 0
-
-    @property
-    def label(self) -> str:
-        return f"{self.command} {self.version}".strip()
-
-    @property
-    def package(self) -> str:
-        """The Debian/Ubuntu package that ships this compiler's TSan runtime."""
-        if self.family == "clang":
-            return f"libclang-rt-{self.major}-dev" if self.major else "libclang-rt-dev"
-        return "libtsan2" if self.major >= 12 or not self.major else "libtsan0"
-
-    @property
-    def max_mmap_bits(self) -> int | None:
-        """The highest vm.mmap_rnd_bits this runtime starts under, None when it copes with any.
-        LLVM 18 taught TSan to re-exec itself without ASLR when the mapping does not fit; GCC up to 14
-        imported its libsanitizer from LLVM before that."""
-        old = self.major < 18 if self.family == "clang" else self.major < 15
-        return SAFE_MMAP_BITS if old else None
-
-
-def probe(command: str) -> Compiler:
-    """Identify `command`, then compile, link and start a -fsanitize=thread program with it."""
-    try:
-        version_text = subprocess.run([command, "--version"], capture_output=True, text=True,
-                                      errors="replace", timeout=60).stdout
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return Compiler(command, "gcc", "", False, f"cannot run it: {exc}", found=False)
-    family = "clang" if "clang" in version_text.lower() else "gcc"
-    version = _compiler_version(command, family, version_text)
-    with tempfile.TemporaryDirectory(prefix="racegate-doctor-") as tmp:
-        source, exe = Path(tmp) / "probe.cpp", Path(tmp) / "probe"
-        source.write_text(_PROBE)
-        try:
-            link = subprocess.run([command, "-fsanitize=thread", str(source), "-o", str(exe)],
-                                  capture_output=True, text=True, errors="replace", timeout=300)
-        except subprocess.TimeoutExpired:
-            return Compiler(command, family, version, False, "compiling a one-line program took over 300 s")
-        if link.returncode != 0:
-            # The line naming the missing runtime says more than the linker's closing "error" line.
-            lines = link.stderr.splitlines()
-            errors = [line for line in lines if NO_RUNTIME.search(line)] or \
-                [line for line in lines if "error" in line.lower()] or lines or ["link failed"]
-            return Compiler(command, family, version, False, errors[0].strip())
-        try:
-            started = subprocess.run([str(exe)], capture_output=True, text=True, errors="replace", timeout=60)
-        except subprocess.TimeoutExpired:
-            return Compiler(command, family, version, False, "the probe program did not exit within 60 s")
-    layout_death = any(death in started.stderr for death in _LAYOUT_DEATHS)
-    start_error = ""
-    if started.returncode != 0 and not layout_death:
-        start_error = (started.stderr.strip().splitlines() or [f"exit status {started.returncode}"])[0]
-    return Compiler(command, family, version, True, mapping_error=layout_death, start_error=start_error)
-
-
-def _compiler_version(command: str, family: str, version_text: str) -> str:
-    if family == "gcc":
-        # -dumpfullversion is gcc's full "12.2.0"; plain -dumpversion may print only "12".
-        proc = subprocess.run([command, "-dumpfullversion", "-dumpversion"], capture_output=True, text=True,
-                              timeout=60)
-        if proc.returncode == 0 and proc.stdout.strip():
-            return proc.stdout.strip()
-    match = re.search(r"version (\d+[\d.]*)", version_text) or re.search(r"(\d+\.\d+[\d.]*)", version_text)
-    return match.group(1) if match else ""
-
-
-def found_compilers() -> list[str]:
-    """$CXX, g++ and clang++ as found on PATH, each binary once."""
-    seen: set[str] = set()
-    found: list[str] = []
-    for name in (os.environ.get("CXX"), "g++", "clang++"):
-        path = shutil.which(name) if name else None
-        if name and path and os.path.realpath(path) not in seen:
-            seen.add(os.path.realpath(path))
-            found.append(name)
-    return found
 
 
 # --- checks ---------------------------------------------------------------------------------------
@@ -275,7 +173,7 @@ def check_uninstrumented(build_dir: Path, compiler: str | None = None) -> list[C
         checks.append(Check(INFO, "build", f"{len(missing)} of {len(tests)} tests are not built, e.g. {missing[0]}; "
                             "racegate run lists them as not run"))
     executables = sorted({t.command[0] for t in tests
-                          if discover.missing_executable(t) is None and _is_elf(Path(t.command[0]))})
+                          if discover.missing_executable(t) is None and is_elf(Path(t.command[0]))})
     if not executables:
         return checks + [Check(INFO, "libraries", f"no test executable in {build_dir} to look into")]
     return checks + _library_checks(executables) + check_resolver_thread(executables, compiler)
@@ -284,7 +182,7 @@ def check_uninstrumented(build_dir: Path, compiler: str | None = None) -> list[C
 def _library_checks(executables: list[str]) -> list[Check]:
     loaded_by: dict[str, list[str]] = {}
     for exe in executables:
-        for lib in _loaded_libraries(exe):
+        for lib in loaded_libraries(exe):
             if not _RUNTIME_LIBS.match(os.path.basename(lib)):
                 loaded_by.setdefault(lib, []).append(os.path.basename(exe))
     plain = {lib: exes for lib, exes in loaded_by.items() if not tsan_instrumented(Path(lib))}
@@ -343,56 +241,6 @@ def _try_resolver(compiler: str) -> tuple[str | None, str]:
         except (OSError, subprocess.TimeoutExpired) as exc:
             return None, f"trying it failed ({exc})"
     return (signal_name(-ran.returncode) if ran.returncode < 0 else None), ""
-
-
-def _is_elf(path: Path) -> bool:
-    try:
-        with open(path, "rb") as f:
-            return f.read(4) == b"\x7fELF"
-    except OSError:
-        return False
-
-
-def _loaded_libraries(exe: str) -> list[str]:
-    """The resolved paths of the shared libraries `exe` loads, as the dynamic loader finds them."""
-    proc = subprocess.run(["ldd", exe], capture_output=True, text=True, errors="replace", timeout=60)
-    return re.findall(r"=>\s*(/\S+)\s+\(", proc.stdout)
-
-
-def tsan_instrumented(path: Path) -> bool:
-    """Whether the ELF file imports __tsan_* symbols (undefined in its dynamic symbol table)."""
-    return any(name.startswith("__tsan_") for name in dynamic_imports(path))
-
-
-def dynamic_imports(path: Path) -> set[str]:
-    """The symbols an ELF file imports: the undefined ones in its dynamic symbol table (none for another file)."""
-    imported: set[str] = set()
-    with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
-        if data[:4] != b"\x7fELF":
-            return imported
-        is64, order = data[4] == 2, "<" if data[5] == 1 else ">"
-        if is64:
-            (shoff,) = struct.unpack_from(order + "Q", data, 0x28)
-            shentsize, shnum = struct.unpack_from(order + "HH", data, 0x3A)
-            header, sym_shndx = order + "IIQQQQIIQQ", 6
-        else:
-            (shoff,) = struct.unpack_from(order + "I", data, 0x20)
-            shentsize, shnum = struct.unpack_from(order + "HH", data, 0x2E)
-            header, sym_shndx = order + "IIIIIIIIII", 14
-        # (type, offset, size, link, entsize) of each section
-        sections = [struct.unpack_from(header, data, shoff + i * shentsize) for i in range(shnum)]
-        sections = [(s[1], s[4], s[5], s[6], s[9]) for s in sections]
-        for kind, offset, size, link, entsize in sections:
-            if kind != 11 or not entsize:  # SHT_DYNSYM
-                continue
-            strings = sections[link][1]
-            for sym in range(offset, offset + size, entsize):
-                (name,) = struct.unpack_from(order + "I", data, sym)
-                (shndx,) = struct.unpack_from(order + "H", data, sym + sym_shndx)
-                if shndx == 0 and name:
-                    start = strings + name
-                    imported.add(data[start:data.find(b"\0", start)].decode("ascii", "replace"))
-    return imported
 
 
 _FENCE_WARNING = re.compile(r"\[-Wtsan\]|atomic_thread_fence.*(?:sanitize|tsan)", re.IGNORECASE)

@@ -7,11 +7,12 @@ import statistics
 import threading
 import time
 from collections import Counter, deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
-from racegate.focus import REST, first_run_order, group_to_serve
-from racegate.history import History, TestHistory, aliases, is_hit
+from racegate.arms import MIN_COST, UNOBSERVED, Recheck, TestState
+from racegate.focus import REST, group_to_serve
+from racegate.history import History, aliases, is_hit
 from racegate.kinds import FAILURE_KINDS
 from racegate.model import CutCause, Outcome, PlannedBatch, PlannedRun, Purpose, RunRecord, TestCase
 from racegate.signature_rules import SIGNATURE_VERSION
@@ -21,22 +22,12 @@ from racegate.strategies import NONE, SHIM_STRATEGIES, run_timeout
 DEFAULT_RUNS = 10
 CONFIDENT_MAX_RUNS = 1000  # per test, for --until-confident without --runs or --time-budget
 
-# The adaptive rule (docs/scheduling.md, "Which run next"). An arm is one (test, strategy) pair; its index is
-# its optimistic count of new findings per second. EXPLORE scales the bonus for seconds not yet spent on an arm;
+# The adaptive rule (docs/scheduling.md, "Which run next"). An arm is one (test, strategy) pair (arms.py); its index
+# is its optimistic count of new findings per second. EXPLORE scales the bonus for seconds not yet spent on an arm;
 # a test whose last SATURATED_AFTER runs all showed the same non-empty bucket set has its index multiplied by
 # MAINTENANCE: it keeps a small share (about MAINTENANCE**2 of an unsaturated test's time), in case it shows more.
 EXPLORE = 1.0
-SATURATED_AFTER = 3
 MAINTENANCE = 0.2
-# Runs that earlier sessions (--history) count as, at most, per arm: enough to start from their weights, few
-# enough that this session's own runs overrule a stale history within a handful of runs.
-HISTORY_RUNS = 10.0
-MIN_COST = 0.001  # seconds: no run is free, so no arm's index is infinite
-# The single-thread rule (_TestState.repeatable): what a result says of a test it kept to one run, and of one it
-# repeated because some process's threads went uncounted.
-SINGLE_THREADED = ("not repeated: one thread in every process of its runs, all of them counted by the shim, and "
-                   "one thread cannot race")
-UNOBSERVED = "treated as multi-threaded: the shim could not count the threads of every process"
 
 
 def run_seed(master_seed: int, test: str, k: int) -> int:
@@ -69,150 +60,9 @@ SOLO_AFTER_CLASH = ("a failure showed while another copy of this test ran: re-ch
 SOLO_FROM_HISTORY = "run one copy at a time: an earlier session (--history) saw its copies interfere"
 
 
-@dataclass
-class _Recheck:
-    """A run planned to weigh a finding, not to search: plain, or the same seed and strategy again."""
-
-    strategy: str
-    seed: int | None  # None: the test's next seed
-    purpose: Purpose
-
-
-@dataclass
-class _Arm:
-    """One strategy on one test: what its runs cost and what they showed."""
-
-    runs: int = 0  # finished search runs (re-checks and replays weigh a finding; they are not a sample)
-    seconds: float = 0.0  # spent on it, re-checks included: they cost the budget like any run
-    timed: int = 0  # runs whose duration `seconds` holds
-    hits: int = 0  # search runs that found something about the test (history.is_hit)
-    buckets: Counter = field(default_factory=Counter)  # bucket -> search runs that showed it
-    prior_runs: float = 0.0  # from --history, scaled down to at most HISTORY_RUNS
-    prior_hits: float = 0.0
-    prior_cost: float | None = None
-
-    def cost(self, fallback: float) -> float:
-        if self.timed:
-            return max(self.seconds / self.timed, MIN_COST)
-        return max(self.prior_cost if self.prior_cost is not None else fallback, MIN_COST)
-
-    def good_turing(self) -> float:
-        """The chance that its next run shows a bucket its runs have not shown: singletons over runs."""
-        if not self.runs:
-            return 0.0
-        return sum(1 for n in self.buckets.values() if n == 1) / self.runs
-
-
-@dataclass
-class _TestState:
-    test: TestCase
-    strategies: list[str]  # the perturbation strategies still in use for this test
-    started: int = 0
-    finished: int = 0
-    outcomes: Counter = field(default_factory=Counter)
-    steady: frozenset | None = None  # the buckets every finished run showed; None before any
-    sightings: Counter = field(default_factory=Counter)  # bucket -> finished runs that showed it
-    recent: deque = field(default_factory=lambda: deque(maxlen=SATURATED_AFTER))
-    threads: int | None = None
-    unobserved: str | None = None  # why some run could not count the threads of every process (shim.thread_count)
-    plain_seconds: float | None = None  # its first, plain run's duration
-    rechecks: deque = field(default_factory=deque)
-    notes: list[str] = field(default_factory=list)
-    arms: dict[str, _Arm] = field(default_factory=dict)
-    past: TestHistory | None = None
-    # Bucket ids of an older signature version, as `past` may hold them -> current ids (Scheduler.record).
-    aliases: dict[str, str] = field(default_factory=dict)
-    batched: bool = False  # its first run goes in a batch (Scheduler.add_batches), not on its own
-    # One copy at a time: a failure was seen while another copy of it ran (this session or, through --history,
-    # an earlier one); no run of it starts while another is running.
-    solo: bool = False
-    # Its first plain run was stopped at its timeout: it never finishes under TSan, so repeating it costs a whole
-    # timeout per run and shows nothing new (result.unfinished_after names it in the result).
-    unfinished: bool = False
-    group: str | None = None  # its --changed-since focus group (focus.GROUPS); None without a focus
-    terms_key: tuple | None = None  # what Scheduler._terms last computed `terms` from
-    terms: list = field(default_factory=list)
-
-    @property
-    def failed(self) -> bool:
-        return any(o.is_failure for o in self.outcomes)
-
-    @property
-    def held_back(self) -> bool:
-        """A run of it must wait: it runs one copy at a time and a copy is running."""
-        return self.solo and self.started > self.finished
-
-    @property
-    def saturated(self) -> bool:
-        """The same non-empty bucket set on its last SATURATED_AFTER runs: more of them tell nobody anything.
-        A test whose history showed the same buckets on every run (no strategy ever had a hit) is saturated as
-        soon as this session's runs show exactly those buckets again."""
-        if not self.recent or len(set(self.recent)) != 1 or not self.recent[0]:
-            return False
-        return len(self.recent) == SATURATED_AFTER or self.recent[0] == self._steady_in_history()
-
-    def _steady_in_history(self) -> frozenset | None:
-        past = self.past
-        if past is None or not past.buckets or any(s.hits for s in past.strategies.values()) or \
-                sum(s.runs for s in past.strategies.values()) < SATURATED_AFTER:
-            return None
-        return frozenset(self.aliases.get(b, b) for b in past.buckets)
-
-    def repeatable(self) -> bool:
-        """Whether repeating it can find anything: not for a single-threaded test that passed, which can have no
-        data race; a failing one is repeated to tell a flaky failure from a steady one. Single-threaded means one
-        thread in every process of the test, each of them counted: a run in which some process went uncounted (a
-        program without TSan, a child that wrote no report) makes it multi-threaded for the session, whatever
-        other runs counted, as does a run that counted nothing. One whose plain run never finished is not
-        repeated either: each repetition would cost a whole timeout and show nothing new."""
-        if self.unfinished:
-            return False
-        return self.threads is None or self.threads > 1 or self.failed or self.unobserved is not None
-
-    def single_thread_reason(self) -> str | None:
-        """Why the single-thread rule kept it from being repeated, once it did; None when it did not."""
-        if self.finished == 0 or self.unfinished or self.repeatable():
-            return None
-        return SINGLE_THREADED
-
-    def candidates(self, plain_arm: bool) -> list[str]:
-        # With the default portfolio plain repetition is an arm too: a strategy can hurt a test (noise's delays
-        # at thread start stagger threads that must overlap), and the search notices only if plain runs compete.
-        return list(dict.fromkeys([NONE, *self.strategies] if plain_arm else self.strategies or [NONE]))
-
-    def arm(self, strategy: str) -> _Arm:
-        if strategy not in self.arms:
-            arm = self.arms[strategy] = _Arm()
-            past = self.past.strategies.get(strategy) if self.past else None
-            if past and past.runs:
-                scale = min(1.0, HISTORY_RUNS / past.runs)
-                arm.prior_runs, arm.prior_hits = past.runs * scale, past.hits * scale
-                arm.prior_cost = past.seconds / past.runs
-        return self.arms[strategy]
-
-    def mean_cost(self, unit: float) -> float:
-        """What a run of this test costs so far, whatever its strategy: the prior of an arm not yet run."""
-        timed = sum(a.timed for a in self.arms.values())
-        return sum(a.seconds for a in self.arms.values()) / timed if timed else unit
-
-    def first_run_rank(self) -> int:
-        """Order of first runs: what history says failed, then multi-threaded, unknown, single-threaded."""
-        if self.past is None:
-            return 2
-        if self.past.failed:
-            return 0
-        if self.past.threads is None:
-            return 2
-        return 1 if self.past.threads > 1 else 3
-
-    def first_run_key(self) -> tuple[int, int]:
-        """First runs go closest to the change first (--changed-since), then by first_run_rank."""
-        return first_run_order(self.group), self.first_run_rank()
-
-
 @dataclass(frozen=True)
 class _Choice:
-    state: _TestState
+    state: TestState
     strategy: str | None  # None: the test's first run, or its next re-check
 
 
@@ -239,8 +89,8 @@ class Scheduler:
         # The history's ids are of this signature version or a later one (History.signature_version).
         self._history_version = history.signature_version if history else SIGNATURE_VERSION
         self._aliases: dict[str, str] = {}  # shared by every test: a bug may show in several
-        self._states = [_TestState(t, list(strategies_for(t)), past=past.get(t.name), aliases=self._aliases,
-                                   group=focus.get(t.name, REST) if focus else None) for t in tests]
+        self._states = [TestState(t, list(strategies_for(t)), past=past.get(t.name), aliases=self._aliases,
+                                  group=focus.get(t.name, REST) if focus else None) for t in tests]
         # Seconds of finished runs per focus group: the shares of focus.py rule the repetitions.
         self._group_spent: dict[str, float] | None = {} if focus else None
         self._by_name = {s.test.name: s for s in self._states}
@@ -250,7 +100,7 @@ class Scheduler:
                 state.notes.append(SOLO_FROM_HISTORY)
         # First runs in CTest order, except that what history says failed or runs several threads goes first, and
         # under a focus (--changed-since) the group closest to the change before all that.
-        self._first_order = sorted(self._states, key=_TestState.first_run_key)
+        self._first_order = sorted(self._states, key=TestState.first_run_key)
         self._bucket_runs: Counter = Counter()
         self._rechecked: set[str] = set()  # failure buckets whose re-check is planned
         self._checked_alone: set[str] = set()  # failure buckets whose re-check alone is planned
@@ -263,7 +113,7 @@ class Scheduler:
         self._stopped = False
         self._cond = threading.Condition()
         # First runs to hand out as batches (batch.py), each with its rank in history's order (add_batches).
-        self._batches: deque[tuple[tuple[int, int], list[_TestState]]] = deque()
+        self._batches: deque[tuple[tuple[int, int], list[TestState]]] = deque()
 
     def stop(self) -> None:
         with self._cond:
@@ -312,7 +162,7 @@ class Scheduler:
             self._next_run += 1
             return run
 
-    def _next_batch(self) -> list[_TestState] | None:
+    def _next_batch(self) -> list[TestState] | None:
         """The next batch to hand out, unless a test outside every batch comes before it (add_batches)."""
         if not self._batches:
             return None
@@ -324,7 +174,7 @@ class Scheduler:
         self._batches.popleft()
         return states
 
-    def _plan_batch(self, states: list[_TestState]) -> PlannedBatch:
+    def _plan_batch(self, states: list[TestState]) -> PlannedBatch:
         # Each test's first run as _plan makes it (its run index, seed, plain schedule): the tests count as
         # started, so nothing else plans them until their records come back.
         return PlannedBatch(tuple(self._plan(_Choice(state, None)) for state in states if state.started == 0))
@@ -394,7 +244,7 @@ class Scheduler:
         singletons = sum(1 for n in self._bucket_runs.values() if n == 1)
         return cautious_new_bucket_chance(singletons, self._total_finished)
 
-    def _drop_slow_strategy(self, state: _TestState, record: RunRecord) -> None:
+    def _drop_slow_strategy(self, state: TestState, record: RunRecord) -> None:
         if record.strategy not in state.strategies:
             return  # a run that started before the strategy was dropped
         state.strategies.remove(record.strategy)
@@ -403,9 +253,9 @@ class Scheduler:
             f"{record.strategy} slowed this test past {SLOWDOWN_FACTOR:g}x its plain run "
             f"({plain:.2f} s plain; stopped after {record.duration:.1f} s): {record.strategy} disabled for it")
         # Whether the test hangs by itself is for a plain run with its normal timeout to say.
-        state.rechecks.append(_Recheck(NONE, None, Purpose.RECHECK))
+        state.rechecks.append(Recheck(NONE, None, Purpose.RECHECK))
 
-    def _recheck_perturbation_failures(self, state: _TestState, record: RunRecord) -> None:
+    def _recheck_perturbation_failures(self, state: TestState, record: RunRecord) -> None:
         """A failure first seen under perturbation is weighed before it is reported: plain runs, and its seed."""
         for finding in record.findings:
             if finding.kind not in FAILURE_KINDS:
@@ -414,10 +264,10 @@ class Scheduler:
             if bucket in self._rechecked or bucket in self._seen_plain:
                 continue
             self._rechecked.add(bucket)
-            state.rechecks.extend([_Recheck(NONE, None, Purpose.RECHECK)] * PLAIN_RECHECKS)
-            state.rechecks.extend([_Recheck(record.strategy, record.seed, Purpose.REPLAY)] * SEED_REPLAYS)
+            state.rechecks.extend([Recheck(NONE, None, Purpose.RECHECK)] * PLAIN_RECHECKS)
+            state.rechecks.extend([Recheck(record.strategy, record.seed, Purpose.REPLAY)] * SEED_REPLAYS)
 
-    def _recheck_alone(self, state: _TestState, record: RunRecord) -> None:
+    def _recheck_alone(self, state: TestState, record: RunRecord) -> None:
         """A failure first seen while another copy of the test ran is weighed with the test alone before it gates:
         its seed replayed, then plain runs, through the same queue of re-checks; the test runs one copy at a time
         from then on, so those runs and every later one are alone. A run with a TSan report is left as it is: the
@@ -432,8 +282,8 @@ class Scheduler:
             if not state.solo:
                 state.solo = True
                 state.notes.append(SOLO_AFTER_CLASH)
-            state.rechecks.append(_Recheck(record.strategy, record.seed, Purpose.ALONE))
-            state.rechecks.extend([_Recheck(NONE, None, Purpose.ALONE)] * (ALONE_RECHECKS - 1))
+            state.rechecks.append(Recheck(record.strategy, record.seed, Purpose.ALONE))
+            state.rechecks.extend([Recheck(NONE, None, Purpose.ALONE)] * (ALONE_RECHECKS - 1))
 
     def one_at_a_time(self) -> list[str]:
         """The tests that run one copy at a time, for the next session's history."""
@@ -469,7 +319,7 @@ class Scheduler:
                     best, best_key = _Choice(state, strategy), key
         return best
 
-    def _repeatable_now(self) -> list[_TestState]:
+    def _repeatable_now(self) -> list[TestState]:
         """The tests a repetition may go to now; under a focus, only those of the group furthest below its share."""
         # A test's first run decides whether it is worth repeating; a solo test waits for its copy.
         states = [s for s in self._states if (self.runs is None or s.started < self.runs) and s.finished
@@ -479,7 +329,7 @@ class Scheduler:
             states = [s for s in states if s.group == group]
         return states
 
-    def _terms(self, state: _TestState, unit: float) -> list[tuple[str, float, float, float, int]]:
+    def _terms(self, state: TestState, unit: float) -> list[tuple[str, float, float, float, int]]:
         """Per arm of the test, the parts of its index that change only when the test's own runs do.
 
         The index is the arm's optimistic new findings per second: exploit, what its runs showed per second of
@@ -513,7 +363,7 @@ class Scheduler:
             self._unit = max(statistics.median(plain), MIN_COST) if plain else 1.0
         return self._unit
 
-    def _tie_break(self, state: _TestState, strategy: str) -> int:
+    def _tie_break(self, state: TestState, strategy: str) -> int:
         # Equal indexes (arms nothing has told apart yet) are ordered by the master seed, not by dict order.
         digest = hashlib.sha256(f"{self.master_seed}/{state.test.name}/{strategy}".encode(
             "utf-8", "surrogateescape")).digest()

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from racegate.schedule import SINGLE_THREADED, UNOBSERVED
+from racegate.arms import SINGLE_THREADED, UNOBSERVED
 from racegate.shim import ensure_shim, read_shim_report, thread_count
 from samples_helpers import TESTS, TEST_CXX, build_with_preset, racegate
 

@@ -15,14 +15,15 @@ STAGES = (
                 "tsan_options", "shim", "progress"}),
     ("build", {"build"}),
     ("discover", {"discover", "frameworks"}),
-    ("plan", {"schedule", "strategies", "probe", "history", "focus"}),
+    ("plan", {"schedule", "arms", "strategies", "probe", "history", "focus"}),
     ("run", {"execute", "memory", "stall", "run_env"}),
     ("analyse", {"analyse", "batch", "tsan_parse", "library_reports", "failure", "failure_rules", "suppressions"}),
     ("bucket", {"bucket"}),
     ("result", {"result", "copies", "steady_crash", "advice", "sourcetree", "changes"}),
     ("report", {"reporters"}),
     ("gate", {"gate"}),
-    ("commands", {"cli", "__main__", "session", "replay", "merge", "doctor", "init_project", "github_actions"}),
+    ("commands", {"cli", "__main__", "session", "replay", "merge", "doctor", "compilers", "elf", "init_project",
+                  "github_actions"}),
 )
 
 

@@ -2,9 +2,10 @@ import threading
 import time
 from collections import Counter
 
+from racegate.arms import SATURATED_AFTER, SINGLE_THREADED, UNOBSERVED
 from racegate.model import Finding, Purpose, RunRecord, TestCase
-from racegate.schedule import (ALONE_RECHECKS, DEFAULT_RUNS, PLAIN_RECHECKS, SATURATED_AFTER, SEED_REPLAYS,
-                               SINGLE_THREADED, UNOBSERVED, Scheduler, run_seed, slowdown_limit)
+from racegate.schedule import (ALONE_RECHECKS, DEFAULT_RUNS, PLAIN_RECHECKS, SEED_REPLAYS, Scheduler, run_seed,
+                               slowdown_limit)
 
 SCHEDULES = ["none", "noise", "pct"]
 

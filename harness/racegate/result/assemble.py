@@ -19,8 +19,9 @@ from racegate.kinds import FAILURE_KINDS
 from racegate.library_reports import BY_RULE
 from racegate.model import VERIFICATION_PURPOSES, Outcome, RunRecord
 from racegate.result import policy
-from racegate.result.model import (BucketResult, Cost, Evidence, FirstSeen, Result, RunConfig,
-                                   Spent, StrategyStats, SuppressionResult, Symptom, TestResult)
+from racegate.result.buckets import BucketResult, Evidence, FirstSeen, Symptom
+from racegate.result.model import Cost, Result, RunConfig, StrategyStats, SuppressionResult
+from racegate.result.per_test import Spent, TestResult
 from racegate.result.related import racing_memory, related_groups
 from racegate.signature_rules import SIGNATURE_VERSION
 from racegate.sourcetree import SourceReader

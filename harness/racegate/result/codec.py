@@ -15,9 +15,9 @@ from racegate.jsonfile import JsonReader, read_json, write_json
 from racegate.library_reports import BY_RULE, LibraryIssue
 from racegate.model import OUTCOMES, Outcome, SourceFrame, StackTrace
 from racegate.result import policy
-from racegate.result.model import (BucketResult, ChangeFocus, Cost, Evidence, Excerpt, FirstSeen, RacingMemory,
-                                   RelatedGroup, Result, RunConfig, Spent, StrategyStats, SuppressionResult, Symptom,
-                                   TestResult)
+from racegate.result.buckets import BucketResult, Evidence, Excerpt, FirstSeen, RacingMemory, RelatedGroup, Symptom
+from racegate.result.model import ChangeFocus, Cost, Result, RunConfig, StrategyStats, SuppressionResult
+from racegate.result.per_test import Spent, TestResult
 from racegate.signature_rules import SIGNATURE_VERSION
 from racegate.stats import discovery_points
 from racegate.steady_crash import SteadyCrash

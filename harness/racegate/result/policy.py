@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING
 from racegate.model import BucketStatus
 
 if TYPE_CHECKING:  # annotations only: the model's types, which the model builds with this policy's verdict
-    from racegate.result.model import BucketResult, RunConfig
+    from racegate.result.buckets import BucketResult
+    from racegate.result.model import RunConfig
 
 
 def status(bucket: BucketResult, config: RunConfig) -> BucketStatus:

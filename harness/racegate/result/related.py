@@ -14,7 +14,7 @@ from typing import Callable
 
 from racegate.kinds import FAILURE_KINDS
 from racegate.model import ACCESS, LOCATION, PREVIOUS, Frame, SourceFrame
-from racegate.result.model import BucketResult, RacingMemory, RelatedGroup
+from racegate.result.buckets import BucketResult, RacingMemory, RelatedGroup
 from racegate.signature import (is_allocation_frame, is_allocator_wrapper, is_project_frame, qualified_name,
                                 source_frame)
 from racegate.tsan_parse import parse_reports
