@@ -8,7 +8,7 @@ from typing import Sequence
 from racegate import kinds
 from racegate.library_reports import BY_RULE
 from racegate.model import SourceFrame, StackTrace
-from racegate.signature import is_library_frame
+from racegate.frame_kinds import is_library_frame
 
 # Standard containers by the qualified name of a function inside them (templates and arguments removed), in
 # libstdc++ (public name or internal base) and libc++ (std::__1::) spelling.

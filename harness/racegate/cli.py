@@ -13,7 +13,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Callable
 
-from racegate import __version__, changes, discover, gate, github_actions, outdir, shim, signature, strategies
+from racegate import __version__, changes, discover, frame_kinds, gate, github_actions, outdir, shim, strategies
 from racegate import suppressions
 from racegate import history as histories
 from racegate import result as results
@@ -91,7 +91,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """`racegate run`: the stages of docs/architecture.md's table, in its order."""
-    signature.use_allocator_wrappers(args.allocator_wrappers)
+    frame_kinds.use_allocator_wrappers(args.allocator_wrappers)
     formats = _formats(args.format)
     portfolio = _parse_strategies(args.schedule)
     shard = discover.parse_shard(args.shard) if args.shard else None

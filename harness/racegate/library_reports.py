@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 
 from racegate.model import ACCESS, LOCATION, PREVIOUS, TsanReport
-from racegate.signature import qualified_name
+from racegate.frame_kinds import qualified_name
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,8 @@ PACKAGE = Path(__file__).resolve().parents[2] / "harness" / "racegate"
 # Each tier may import its own and earlier tiers. The shared tier (the model and the rule tables every stage reads)
 # imports only itself; the commands wire the stages and nothing but a command imports them.
 STAGES = (
-    ("shared", {"errors", "kinds", "model", "signature_rules", "signature", "stats", "jsonfile", "outdir",
-                "tsan_options", "shim", "progress"}),
+    ("shared", {"errors", "kinds", "model", "signature_rules", "frame_kinds", "signature", "stats", "jsonfile",
+                "outdir", "tsan_options", "shim", "progress"}),
     ("build", {"build"}),
     ("discover", {"discover", "frameworks"}),
     ("plan", {"schedule", "arms", "strategies", "probe", "history", "focus"}),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from racegate import reporters
-from racegate.result.model import Evidence
+from racegate.result import Evidence
 from racegate.reporters.words import SEED_DID_NOT_REPRODUCE
 from result_factory import bucket, entry_for_test, make_result
 

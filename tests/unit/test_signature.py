@@ -7,12 +7,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from racegate import signature as signature_module
+from racegate import frame_kinds
 from racegate.bucket import Bucketer
 from racegate.model import ACCESS, PREVIOUS, Frame, RunRecord, TsanReport
-from racegate.signature import (ALLOCATOR_WRAPPERS, LOST_STACK, ONLY_WRITER, TRUNCATED, UNLOCKED_SIDE,
-                                finding_from_report, is_allocator_wrapper,
-                                is_project_frame, leaf_name, qualified_name, signature)
+from racegate.frame_kinds import ALLOCATOR_WRAPPERS, is_allocator_wrapper, is_project_frame, leaf_name, qualified_name
+from racegate.signature import LOST_STACK, ONLY_WRITER, TRUNCATED, UNLOCKED_SIDE, finding_from_report, signature
 from racegate.signature_rules import SIGNATURE_VERSION, V1, V2, V3, V4, V5, bucket_id
 from racegate.tsan_parse import parse_reports
 from samples_helpers import CORPUS
@@ -435,8 +434,8 @@ def test_wrappers_of_wrappers_are_skipped_and_a_wrapper_name_elsewhere_is_kept()
 
 @pytest.fixture
 def project_wrappers():
-    yield signature_module.use_allocator_wrappers
-    signature_module.use_allocator_wrappers(None)
+    yield frame_kinds.use_allocator_wrappers
+    frame_kinds.use_allocator_wrappers(None)
 
 
 def test_a_projects_own_wrappers(project_wrappers):

@@ -16,7 +16,7 @@ from racegate.reporters.interface import RenderOptions
 from racegate.reporters.text import count_of, found_after, frame_function, frame_location, percent, repo_path
 from racegate.reporters.words import ENDED_BY, ENDED_OTHERWISE, SEED_DID_NOT_REPRODUCE, STATUS, StatusWords
 from racegate.result import BucketResult, Excerpt, FirstSeen, RelatedGroup, Result, RunConfig, TestResult
-from racegate.signature import is_library_frame, library_family
+from racegate.frame_kinds import is_library_frame, library_family
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,8 @@ from typing import Callable
 from racegate.kinds import FAILURE_KINDS
 from racegate.model import ACCESS, LOCATION, PREVIOUS, Frame, SourceFrame
 from racegate.result.buckets import BucketResult, RacingMemory, RelatedGroup
-from racegate.signature import (is_allocation_frame, is_allocator_wrapper, is_project_frame, qualified_name,
-                                source_frame)
+from racegate.frame_kinds import is_allocation_frame, is_allocator_wrapper, is_project_frame, qualified_name
+from racegate.signature import source_frame
 from racegate.tsan_parse import parse_reports
 
 _GLOBAL = re.compile(r"Location is global '(.+)' of size (\d+) at (0x[0-9a-fA-F]+)(?: \(([^+()]*)\+0x[0-9a-fA-F]+\))?")
