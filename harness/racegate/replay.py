@@ -1,14 +1,15 @@
 """Re-run the test, seed and schedule that first produced a bucket, and say whether it came back."""
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from racegate import memory, outdir
-from racegate.analyse import analyse_run
+from racegate.analyse import run_analysed
 from racegate.errors import RacegateError
 from racegate.execute import Executor
-from racegate.model import Outcome, PlannedRun
+from racegate.model import PlannedRun
 from racegate.result import BucketResult, Result
 from racegate.shim import preloads_shim
 from racegate.strategies import SHIM_STRATEGIES
@@ -42,12 +43,11 @@ def replay(result: Result, prefix: str, runs: int, out_dir: Path, shim_path: Pat
     # As the first run had it: a plain run after the test's first went without the shim.
     preload = strategy in SHIM_STRATEGIES or preloads_shim(first.env.get("LD_PRELOAD", ""))
     reproduced = 0
+    started = time.monotonic()
     try:
         for i in range(runs):
             plan = PlannedRun(test=test, run=i, seed=first.seed, strategy=strategy, preload_shim=preload)
-            with executor.run(plan) as execution:
-                record = analyse_run(execution)
-                execution.keep_logs = record.outcome != Outcome.PASS
+            _, (record,) = run_analysed(executor, plan, started)
             # A result of an earlier release names its buckets by their ids under an earlier signature version.
             if any(bucket.id == f.id or bucket.id in f.legacy_ids for f in record.findings):
                 reproduced += 1
