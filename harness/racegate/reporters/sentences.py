@@ -117,6 +117,7 @@ def coverage_notes(result: Result) -> list[str]:
     cut = result.summary.cut_runs - sum(t.cuts.get(CutCause.OOM, 0) for t in result.tests)
     if cut:
         notes.append(cut_note(result, cut))
+    notes += cut_only_notes(result)
     notes += thin_evidence_notes(result)
     for t in result.tests:
         notes += [f"{t.name}: {note}" for note in t.notes]
@@ -138,6 +139,18 @@ def oom_note(result: Result) -> str | None:
     return (f"memory: the out-of-memory killer ended runs of {tests}{more}: the environment ran out of memory, "
             "the tests did not fail (those runs are neither a pass nor a failure and never gate); run fewer "
             "--jobs, use a runner with more memory, or exclude the test")
+
+
+def cut_only_notes(result: Result) -> list[str]:
+    """Problems whose every report came from a run racegate cut (field test #44): they still count, since TSan
+    printed them, but the reader should know that no run that ended by itself showed them."""
+    only = [b.id for b in result.buckets if b.cut_runs_with_bucket and not b.runs_with_bucket]
+    if not only:
+        return []
+    gating = sum(1 for b in result.buckets if b.id in only and result.gates(b))
+    return [f"{count_of(len(only), 'problem')} ({gating} of them gating) showed only in runs racegate cut, none in a "
+            f"run that ended by itself: {first_five(only)}; TSan printed them before the cut, so they count, but "
+            "a longer --time-budget (or fewer tests per job) gives runs that complete and say how often they show"]
 
 
 def cut_note(result: Result, cut: int) -> str:
