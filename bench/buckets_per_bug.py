@@ -57,9 +57,6 @@ TEST_OF = {
     # a pool's fileless members destroyed in three tests; a comparator the compilers inline differently.
     "self_race_two": "self_race", "self_race_one": "self_race", "fileless_pool": "fileless_pool",
     "static_comparator": "static_comparator",
-    # Signature v6 (field tests #52, #41): a reader without the lock both writers take; a spinlock TSan cannot see;
-    # a flag one function writes from two threads and another reads.
-    "locked_queue": "locked_queue", "striped_size": "striped_size", "stop_flag": "stop_flag",
 }
 BUGS = {
     "alloc_wrapper": {"session freed under a reader": "close_session", "cache freed under a reader": "drop_cache"},
@@ -68,8 +65,6 @@ BUGS = {
     "unlock_unlocked": {"unlock of an unlocked mutex": ""},
     "self_race": {"mode flag race": "'g_mode_too_late'", "context count race": "'g_created_ctx'"},
     "fileless_pool": {"running flag race": ""}, "static_comparator": {"handle table race": ""},
-    "locked_queue": {"unlocked was_empty": ""}, "striped_size": {"unlocked size": ""},
-    "stop_flag": {"unsynchronized stopping flag": ""},
 }
 COMPILERS = {"clang14": "clang++", "gcc12": "g++"}
 
@@ -205,7 +200,7 @@ def partial_reports(runs: list[tuple[str, str]]) -> str:
 def buckets_then(old: ModuleType, runs: list[tuple[str, str]]) -> dict[str, set[str]]:
     """The old release's rules: from v4 its findings fold like this tree's (partial reports into whole ones);
     before, its Bucketer keyed every finding on bucket_id(kind, signature)."""
-    if getattr(old.signature, "SIGNATURE_VERSION", 5) >= 4:
+    if old.signature.SIGNATURE_VERSION >= 4:
         return buckets_now(runs, old)
     bugs: dict[str, set[str]] = defaultdict(set)
     for test, log in runs:
@@ -249,14 +244,10 @@ def reproductions(args: argparse.Namespace) -> None:
         old = load_package(old_dir, "racegate_then")
         for module in ("tsan_parse", "signature"):
             importlib.import_module(f"racegate_then.{module}")
-        # Since v5 the version lives in signature_rules (a leaf); before, in signature.
-        rules_module = old.signature if hasattr(old.signature, "SIGNATURE_VERSION") else importlib.import_module(
-            "racegate_then.signature_rules")
-        old_version = rules_module.SIGNATURE_VERSION
         label = args.old_rev if not args.old_harness else str(args.old_harness)
         logs = reproduce(args.runs)
     from racegate.signature_rules import SIGNATURE_VERSION
-    rules = {f"{label} (signature v{old_version})": lambda runs: buckets_then(old, runs),
+    rules = {f"{label} (signature v{old.signature.SIGNATURE_VERSION})": lambda runs: buckets_then(old, runs),
              f"this tree (signature v{SIGNATURE_VERSION})": buckets_now}
     print(f"\nReproductions (tests/corpus/programs), {args.runs} runs of each program per compiler; "
           f"{len(TEST_OF)} programs, {sum(len(b) for b in BUGS.values())} bugs")
@@ -418,7 +409,7 @@ def main() -> int:
     ap.add_argument("--build-dir", type=Path, action="append", default=[], help="a TSan build of samples/")
     ap.add_argument("--reproductions", action="store_true", help="measure issue 19's reproductions too")
     ap.add_argument("--failures", action="store_true", help="measure the failure reproductions too")
-    ap.add_argument("--old-rev", default="8897649", help="the release whose rules to compare with (git revision)")
+    ap.add_argument("--old-rev", default="77198db", help="the release whose rules to compare with (git revision)")
     ap.add_argument("--old-harness", type=Path, help="or the harness/ directory of a checkout of it")
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)

@@ -249,59 +249,10 @@ def _anchors(report: TsanReport, rules: SignatureRules, test: str, memory: str) 
     return anchors
 
 
-# The elements that say which rule of v6 chose a race's one side (docs/bucketing.md).
-UNLOCKED_SIDE = "sync:unlocked side"
-ONLY_WRITER = "sync:only writer"
-
-
-def _holds_mutex(stack: Stack) -> bool:
-    """TSan prints the mutexes an access held in its header: `by thread T2 (mutexes: write M0):`."""
-    return "(mutexes:" in stack.header
-
-
-def _access(stack: Stack) -> str:
-    """`write`, `read`, `atomic write`, ...: how TSan says the stack touched the memory."""
-    return stack.header.lower().split(" of size", 1)[0].removeprefix("previous ")
-
-
-def _unsynchronized_side(report: TsanReport, rules: SignatureRules, memory: str) -> list[str]:
-    """(v6) A whole data race of two accesses keyed on its unsynchronized side: [side, rule, memory]; [] when neither
-    rule applies. The side without a mutex where the other holds one is the one to fix whatever the memory (a
-    queue on the stack is not named); with no mutex on either side, the one function that writes is, and only on
-    named memory (a writer of two unnamed variables would be one bucket)."""
-    if not rules.key_unsynchronized_side or report.kind != "data race" or missing(report):
-        return []
-    accesses = [s for s in report.stacks if s.role in (ACCESS, PREVIOUS)]
-    if len(accesses) != 2:
-        return []
-    modules = _report_modules(report)
-    keys = [_side_key(s.frames, rules, cut=False, modules=modules)[0] for s in accesses]
-    if not all(keys):
-        return []
-    held = [_holds_mutex(s) for s in accesses]
-    if held[0] != held[1]:
-        return [keys[held.index(False)], UNLOCKED_SIDE] + ([memory] if memory else [])
-    if any("atomic" in _access(s) for s in accesses):
-        return []  # an atomic store is the synchronized side: compilers print it inside or past std::atomic's code
-    writing = [(key, stack) for key, stack in zip(keys, accesses) if _access(stack) == "write"]
-    writer = {key for key, _ in writing}
-    # The writer must name code (not a lambda's operator()) and write in its own code: a write inside a container's
-    # code makes TSan name the container's global and its heap blocks by turns (race_unordered_map).
-    if (not any(held) and memory and len(writer) == 1 and not _is_generic(next(iter(writer)))
-            and all(_touches_directly(stack.frames, rules, modules) for _, stack in writing)):
-        # A heap block is named by the code that allocated it, which for one object's race is each test that made
-        # one (field test #26): the writer with "heap" is the bug, wherever the block came from.
-        return [writer.pop(), ONLY_WRITER, "heap" if memory.startswith("heap:") else memory]
-    return []
-
-
 def _signature(report: TsanReport, sides: list[tuple[str, Frame | None]], rules: SignatureRules,
                test: str = "") -> list[str]:
     keys = [key for key, _ in sides]
     memory = _location_key(report, rules) if rules.locate_generic_sides else ""
-    focused = _unsynchronized_side(report, rules, memory)
-    if focused:
-        return focused
     if memory and keys and (all(_is_generic(k) for k in keys) or _is_self_race(report, keys, rules)):
         keys.append(memory)
     if not rules.anchor_sideless:

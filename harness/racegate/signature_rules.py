@@ -41,11 +41,6 @@ class SignatureRules:
     # own executable, a project library) and its name is nobody else's: gcc printed a header-only class's members
     # with `<null>` files in the test binary, and the side fell to each calling test (field test #26).
     fileless_project_frames: bool = False
-    # A data race is keyed on its unsynchronized side and its memory: the side that holds no mutex where the other
-    # side holds one (TSan's `(mutexes: ...)`), or, when neither holds one, the one function that writes. One missing
-    # lock (a reader without the mutex both writers take) or one unsynchronized flag (written by one function from
-    # two threads, read by another) gave a bucket per pair (field tests #41, #52).
-    key_unsynchronized_side: bool = False
     # A failure whose message names the function it failed in (glibc's and musl's assert()) is keyed on that function
     # too, beside its file and expression: every `assert (rc == 0)` of one test file was one bucket (field test #42),
     # and the function, unlike the line, does not move when an edit above it shifts the file.
@@ -72,9 +67,8 @@ V3 = SignatureRules(3, skip_allocation=True, skip_generic_callers=True, id_famil
 V4 = replace(V3, version=4, skip_allocator_wrappers=True, anchor_sideless=True)
 # Version 5: a self race is told apart by its memory; fileless frames of the project's own modules name sides.
 V5 = replace(V4, version=5, locate_self_races=True, fileless_project_frames=True)
-# Version 6: a data race is keyed on its unsynchronized side (the unlocked one, or the one writer) and its memory;
-# a failed assert() is keyed on the function its message names.
-V6 = replace(V5, version=6, key_unsynchronized_side=True, key_failures_on_function=True)
+# Version 6: a failed assert() is keyed on the function its message names.
+V6 = replace(V5, version=6, key_failures_on_function=True)
 CURRENT = V6
 SIGNATURE_VERSION = CURRENT.version
 # Findings carry their ids under these too: baselines of earlier releases (0.1.0: v1, then v2 to v5) hold them.

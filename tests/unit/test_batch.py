@@ -137,7 +137,7 @@ def test_a_race_in_the_middle_of_a_batch_is_the_racy_tests_alone(tmp_path, compi
                                                                    ("S.C", "pass", 2)]
     (finding,) = split.records[1].findings
     # The same bucket as the race's own process would give (tests/unit/test_analyse.py).
-    assert finding.id == bucket_id(finding.kind, finding.signature) == "6329599aae3286f4"
+    assert finding.id == bucket_id(finding.kind, finding.signature) == "ebf13e16419d138b"
     # Each test keeps its own command to reproduce it, and its share of the process's time.
     assert split.records[1].command == list(runs[1].test.command)
     assert "log_path" not in split.records[1].env.get("TSAN_OPTIONS", "")

@@ -11,8 +11,8 @@ from racegate import frame_kinds
 from racegate.bucket import Bucketer
 from racegate.model import ACCESS, PREVIOUS, Frame, RunRecord, TsanReport
 from racegate.frame_kinds import ALLOCATOR_WRAPPERS, is_allocator_wrapper, is_project_frame, leaf_name, qualified_name
-from racegate.signature import LOST_STACK, ONLY_WRITER, TRUNCATED, UNLOCKED_SIDE, finding_from_report, signature
-from racegate.signature_rules import SIGNATURE_VERSION, V1, V2, V3, V4, V5, bucket_id
+from racegate.signature import LOST_STACK, TRUNCATED, finding_from_report, signature
+from racegate.signature_rules import SIGNATURE_VERSION, V1, V2, V3, V4, bucket_id
 from racegate.tsan_parse import parse_reports
 from samples_helpers import CORPUS
 from samples_helpers import CORPUS_COMPILERS as COMPILERS
@@ -25,12 +25,13 @@ LEDGER = ("ledger_shift_a", "ledger_shift_b", "ledger_swapped")
 LAMBDAS = ("lambda_globals", "lambda_globals_shift")
 # Programs whose log holds more than one bug, and how many.
 SEVERAL = {"race_inlined_lambdas": 2, "lambda_globals": 3, "lambda_globals_shift": 3, "test_bodies": 2,
-           "alloc_wrapper": 2, "self_race_two": 2, "striped_size": 2}
+           "alloc_wrapper": 2, "self_race_two": 2}
 
 # What each program's race is, read off its source: one entry per side of the bug.
 EXPECTED_SIGNATURE = {
-    # v6: a race on named memory without a lock on either side is keyed on its one writer (report only reads).
-    **{p: ["ledger.cpp:credit", ONLY_WRITER, "global:g_balance"] for p in LEDGER},
+    "ledger_shift_a": ["ledger.cpp:credit", "ledger.cpp:report"],
+    "ledger_shift_b": ["ledger.cpp:credit", "ledger.cpp:report"],
+    "ledger_swapped": ["ledger.cpp:credit", "ledger.cpp:report"],
     # Every side is a lambda: the racing memory names the bug (a global, or the code that allocated the heap block).
     **{p: [["lambda_globals.cpp:operator()"] * 2 + ["global:g_orders"],
            ["lambda_globals.cpp:operator()"] * 2 + ["global:anon::g_refunds"],
@@ -39,15 +40,14 @@ EXPECTED_SIGNATURE = {
     "mutex_bad_unlock": ["mutex_bad_unlock.cpp:release_twice"],
     "mutex_destroy_locked": ["mutex_destroy_locked.cpp:teardown"],
     "mutex_double_lock": ["mutex_double_lock.cpp:grab"],
-    # An atomic store racing with a plain read: v6 keeps both sides (the atomic side is the synchronized one).
     "race_atomic_mixed": ["race_atomic_mixed.cpp:peek_plain", "race_atomic_mixed.cpp:publish"],
-    # v5: a function racing with itself adds the memory it touches in its own code; v6: as its one writer.
-    "race_class_template": ["race_class_template.cpp:push", ONLY_WRITER, "global:g_acc"],
-    "race_fork": ["race_fork.cpp:enqueue", ONLY_WRITER, "global:g_jobs"],
-    "race_global": ["race_global.cpp:count_hits", ONLY_WRITER, "global:g_hits"],
-    "race_heap": ["race_heap.cpp:accumulate", ONLY_WRITER, "heap"],
+    # v5: a function racing with itself adds the memory it touches in its own code.
+    "race_class_template": ["race_class_template.cpp:push"] * 2 + ["global:g_acc"],
+    "race_fork": ["race_fork.cpp:enqueue"] * 2 + ["global:g_jobs"],
+    "race_global": ["race_global.cpp:count_hits"] * 2 + ["global:g_hits"],
+    "race_heap": ["race_heap.cpp:accumulate", "race_heap.cpp:read_total"],
     # raise_level is inlined into pump; gcc does not print it, so both sides name pump.
-    "race_inlined": ["race_inlined.cpp:pump", ONLY_WRITER, "global:g_level"],
+    "race_inlined": ["race_inlined.cpp:pump"] * 2 + ["global:g_level"],
     # Two races whose members are inlined into lambdas: named by the members, not by operator() (see below).
     "race_inlined_lambdas": [["race_inlined_lambdas.cpp:add"] * 2,
                              ["race_inlined_lambdas.cpp:raise", "race_inlined_lambdas.cpp:seen"]],
@@ -83,33 +83,26 @@ EXPECTED_SIGNATURE = {
     # ... and on the mutex and where it was created, for a misuse the shim hid the caller of.
     "unlock_unlocked": {"clang14": ["unlock_unlocked.c:unregister"],
                         "gcc12": ["test:unlock_unlocked", "global:g_registry_lock", "created:unlock_unlocked.c:main"]},
-    "stack_restore_full": ["stack_restore.c:set_status", ONLY_WRITER, "global:g_status"],
+    "stack_restore_full": ["stack_restore.c:read_status", "stack_restore.c:set_status"],
     # gcc 12 could not restore the writer's stack: the known side, the memory, and what is missing.
-    "stack_restore_lost": {"clang14": ["stack_restore.c:set_status", ONLY_WRITER, "global:g_status"],
+    "stack_restore_lost": {"clang14": ["stack_restore.c:read_status", "stack_restore.c:set_status"],
                            "gcc12": ["stack_restore.c:read_status", "global:g_status", f"({LOST_STACK})"]},
-    "truncated_full": ["truncated.c:main", ONLY_WRITER, "global:g_total"],
+    "truncated_full": ["truncated.c:main", "truncated.c:sum_total"],
     # gcc 12's log ends inside the first stack: its top frame is printed, the memory and the other side are not.
-    "truncated_exit": {"clang14": ["truncated.c:main", ONLY_WRITER, "global:g_total"],
+    "truncated_exit": {"clang14": ["truncated.c:main", "truncated.c:sum_total"],
                        "gcc12": ["truncated.c:sum_total", f"({TRUNCATED})"]},
     # v5 (field test #23): one function racing with itself on two globals is two bugs, told by the globals; its fix
     # of the first keeps the second's id.
-    "self_race_two": [["self_race.c:configure", ONLY_WRITER, "global:g_mode_too_late"],
-                      ["self_race.c:configure", ONLY_WRITER, "global:g_created_ctx"]],
-    "self_race_one": ["self_race.c:configure", ONLY_WRITER, "global:g_created_ctx"],
+    "self_race_two": [["self_race.c:configure"] * 2 + ["global:g_mode_too_late"],
+                      ["self_race.c:configure"] * 2 + ["global:g_created_ctx"]],
+    "self_race_one": ["self_race.c:configure"] * 2 + ["global:g_created_ctx"],
     # v5 (field test #26): the pool's members print without a file in the program's module and name the sides,
     # not the tests that destroyed the pool.
     "fileless_pool": ["fileless_pool:worker_main", "fileless_pool:~pool"],
-    # Field test #25: gcc keeps the search helper out of line (the comparator inlined into it), clang inlines the
-    # chain into signal_start; v5's ids differed. v6 keys both on the one writer, signal_start: one id.
-    "static_comparator": ["static_comparator.c:signal_start", ONLY_WRITER, "global:g_handles"],
-    # v6 (field test #52): was_empty reads without the mutex try_push and try_pop take; the queue is on the stack.
-    "locked_queue": ["locked_queue.cpp:was_empty", UNLOCKED_SIDE],
-    # v6 cannot see a spinlock (an atomic_flag): no mutex on either side, so each writer keys its race: two buckets
-    # for one missing lock (a known limit, docs/bucketing.md).
-    "striped_size": [["striped_size.cpp:add_to_bucket", ONLY_WRITER, "heap"],
-                     ["striped_size.cpp:move_buckets", ONLY_WRITER, "heap"]],
-    # v6 (field test #41): stop writes the flag from two threads, loop reads it: keyed on the one writer.
-    "stop_flag": ["stop_flag.cpp:stop", ONLY_WRITER, "heap"],
+    # A known limit (field test #25, docs/bucketing.md): gcc keeps the search helper out of line (the comparator
+    # inlined into it), clang inlines the chain into signal_start; the two compilers' ids differ.
+    "static_comparator": {"clang14": ["static_comparator.c:signal_start"] * 2 + ["global:g_handles"],
+                          "gcc12": ["static_comparator.c:first_handle", "static_comparator.c:signal_start"]},
 }
 # Programs whose reports differ by compiler (the shim hides frames under gcc only; only gcc lost a stack or was
 # cut short), and variants that are the same bug as another program's (folded by the bucketer).
@@ -365,11 +358,7 @@ def test_only_generic_sides_add_the_racing_memory(location, memory):
     assert signature(_generic_race(location), V2) == ["jobs.cpp:operator()"] * 2
     # A named side told the race apart by itself until v5; a function racing with itself adds the memory since.
     assert signature(_generic_race(location, "Jobs::run()"), V4) == ["jobs.cpp:run"] * 2
-    assert signature(_generic_race(location, "Jobs::run()"), V5) == ["jobs.cpp:run"] * 2 + memory
-    # v6: on named memory, no lock on either side, run is the one writer; a heap block is "heap", whoever made it.
-    named = memory and ["heap" if memory[0].startswith("heap:") else memory[0]]
-    assert signature(_generic_race(location, "Jobs::run()")) == (["jobs.cpp:run", ONLY_WRITER, *named] if named
-                                                                 else ["jobs.cpp:run"] * 2)
+    assert signature(_generic_race(location, "Jobs::run()")) == ["jobs.cpp:run"] * 2 + memory
 
 
 def test_a_test_body_is_named_by_its_generated_class_only():
@@ -632,8 +621,7 @@ def _self_race(top: str, location: str) -> TsanReport:
 
 def test_a_self_race_adds_the_memory_only_where_its_own_code_touches_it():
     glob = "  Location is global 'g_log' of size 24 at 0x10 (app+0x10)\n"
-    assert signature(_self_race("", glob), V5) == ["log.cpp:record"] * 2 + ["global:g_log"]
-    assert signature(_self_race("", glob)) == ["log.cpp:record", ONLY_WRITER, "global:g_log"]  # v6
+    assert signature(_self_race("", glob)) == ["log.cpp:record"] * 2 + ["global:g_log"]
     # Inside a container's code the memory is the container's: its object by turns with its heap blocks (the
     # unordered_map race of the corpus), so nothing is added.
     inside = "    #0 std::vector<int>::push_back(int const&) /usr/include/c++/12/bits/stl_vector.h:1281 (app+0x20)\n"
@@ -641,7 +629,7 @@ def test_a_self_race_adds_the_memory_only_where_its_own_code_touches_it():
     # An intercepted libc call is the function's own access.
     copy = "    #0 memcpy ../../../../src/libsanitizer/sanitizer_common/sanitizer_common_interceptors.inc:1 " \
            "(libtsan.so.2+0x1)\n"
-    assert signature(_self_race(copy, glob), V5) == ["log.cpp:record"] * 2 + ["global:g_log"]
+    assert signature(_self_race(copy, glob)) == ["log.cpp:record"] * 2 + ["global:g_log"]
     # Nothing named: nothing added.
     assert signature(_self_race("", "  Location is TLS of thread T1.\n")) == ["log.cpp:record"] * 2
 
@@ -677,10 +665,8 @@ _FIELD_26 = (
 def test_the_field_reports_of_one_pool_race_in_ten_tests_are_one_bucket():
     field = [parse_reports(_FIELD_26.format(n=n, line=20 + 7 * n))[0] for n in range(10)]
     assert len({bucket_id(r.kind, signature(r, V4), V4) for r in field}) == 10
-    assert {tuple(signature(r, V5)) for r in field} == {("functionality_tests:worker_main",
-                                                         "functionality_tests:~task_thread_pool")}
-    # v6: the destructor is the one writer; the block is "heap", not each test that allocated a pool: still one.
-    assert {tuple(signature(r)) for r in field} == {("functionality_tests:~task_thread_pool", ONLY_WRITER, "heap")}
+    assert {tuple(signature(r)) for r in field} == {("functionality_tests:worker_main",
+                                                     "functionality_tests:~task_thread_pool")}
     title = ("data race: task_thread_pool::task_thread_pool::worker_main (functionality_tests) vs "
              "task_thread_pool::task_thread_pool::~task_thread_pool (functionality_tests)")
     assert finding_from_report(field[0]).title == title
