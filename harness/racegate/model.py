@@ -55,6 +55,7 @@ class Purpose(Word):
     RECHECK = "recheck"  # a plain run of a failure seen only under perturbation
     REPLAY = "replay"  # its seed again
     ALONE = "alone"  # no other copy of the test runs meanwhile: a failure first seen beside another copy
+    SLOWDOWN = "slowdown"  # a plain run after a strategy slowed the test past its limit: does it hang by itself?
 
     @property
     def verifies(self) -> bool:
@@ -63,7 +64,7 @@ class Purpose(Word):
 
 
 # The purposes of runs planned to weigh a finding rather than to search, in the order results list them.
-VERIFICATION_PURPOSES = (Purpose.RECHECK, Purpose.REPLAY, Purpose.ALONE)
+VERIFICATION_PURPOSES = (Purpose.RECHECK, Purpose.REPLAY, Purpose.ALONE, Purpose.SLOWDOWN)
 
 
 class EndedBy(Word):

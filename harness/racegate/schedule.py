@@ -253,7 +253,7 @@ class Scheduler:
             f"{record.strategy} slowed this test past {SLOWDOWN_FACTOR:g}x its plain run "
             f"({plain:.2f} s plain; stopped after {record.duration:.1f} s): {record.strategy} disabled for it")
         # Whether the test hangs by itself is for a plain run with its normal timeout to say.
-        state.rechecks.append(Recheck(NONE, None, Purpose.RECHECK))
+        state.rechecks.append(Recheck(NONE, None, Purpose.SLOWDOWN))
 
     def _recheck_perturbation_failures(self, state: TestState, record: RunRecord) -> None:
         """A failure first seen under perturbation is weighed before it is reported: plain runs, and its seed."""

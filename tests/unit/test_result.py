@@ -140,7 +140,7 @@ def test_time_spent_per_test_strategy_and_purpose_round_trips():
     assert data["buckets"][0]["first_seen"]["seconds"] == 1.75
     assert data["discovery_seconds"] == [[1.75, 1], [3.5, 1]]
     assert data["verification"] == {"recheck": {"runs": 1, "seconds": 0.25}, "replay": {"runs": 0, "seconds": 0.0},
-                                    "alone": {"runs": 0, "seconds": 0.0}}
+                                    "alone": {"runs": 0, "seconds": 0.0}, "slowdown": {"runs": 0, "seconds": 0.0}}
     again = result_from_json(json.loads(json.dumps(data)))
     assert result_json(again) == data
     assert again.tests[0].seconds == 3.0 and again.run_seconds == 3.0

@@ -152,7 +152,7 @@ def test_a_strategy_that_slows_a_test_is_dropped_and_the_test_rechecked_plain():
     pct = next_with(s, "pct", duration=1.0)
     finish_record(s, pct, outcome="cut", duration=10.0, cut="slow")
     recheck = s.next()
-    assert recheck.strategy == "none" and recheck.purpose == "recheck"
+    assert recheck.strategy == "none" and recheck.purpose == "slowdown"
     finish_record(s, recheck)
     rest = drain(s, lambda p: ("pass", 2, ()))
     assert "pct" not in {p.strategy for p in rest}

@@ -257,7 +257,8 @@ def test_every_run_is_timed_from_the_session_start_and_each_bucket_knows_when_it
     assert result.strategies["none"].seconds == pytest.approx(sum(r.duration for r in session.records), abs=0.002)
     # Only search runs here, unless two copies of "fails" met: the re-checks of a finding cost nothing, and say so.
     alone = [r for r in fails if r.purpose == "alone"]
-    assert {k: v.runs for k, v in result.verification.items()} == {"recheck": 0, "replay": 0, "alone": len(alone)}
+    expected = {"recheck": 0, "replay": 0, "alone": len(alone), "slowdown": 0}
+    assert {k: v.runs for k, v in result.verification.items()} == expected
     assert result.verification["recheck"].seconds == 0.0
 
 

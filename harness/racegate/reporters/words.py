@@ -51,7 +51,8 @@ CUT_CAUSES: dict[str, str] = {CutCause.BUDGET: "at the budget's deadline",
 
 # The runs that weighed a finding rather than searched.
 PURPOSES: dict[str, str] = {Purpose.RECHECK: "plain re-check", Purpose.REPLAY: "seed replay",
-                            Purpose.ALONE: "re-check alone"}
+                            Purpose.ALONE: "re-check alone",
+                            Purpose.SLOWDOWN: "slowdown check"}
 
 # What ended the session before a finding's re-checks; ENDED_OTHERWISE for none recorded or a later release's.
 ENDED_BY: dict[str, str] = {EndedBy.BUDGET: "the budget ran out", EndedBy.INTERRUPT: "the session was interrupted",
