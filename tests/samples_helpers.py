@@ -74,6 +74,16 @@ def compile_tsan_program(compiler: str, source: Path, exe: Path, *libs: str) -> 
     return exe
 
 
+def write_ctest_suite(tmp_path: Path, tests: dict[str, list[str]]) -> Path:
+    """A directory with a hand-written CTestTestfile.cmake of plain add_test lines (test name -> command), for
+    discovery without a CMake project."""
+    ctest_dir = tmp_path / "suite"
+    ctest_dir.mkdir()
+    lines = [f'add_test({name} {" ".join(chr(34) + a + chr(34) for a in argv)})\n' for name, argv in tests.items()]
+    (ctest_dir / "CTestTestfile.cmake").write_text("".join(lines))
+    return ctest_dir
+
+
 def build_tsan_cmake_project(compiler: str, source: Path, out: Path) -> Path:
     """Configure and build the CMake project at `source` into `out` under TSan with `compiler` (a key of
     TEST_CXX), as a user's own flags would, without racegate's presets; skipped when the compiler or cmake is

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from racegate.discover import discover
-from samples_helpers import LAUNCHER, REPO, TEST_CXX, compile_tsan_program
+from samples_helpers import LAUNCHER, REPO, TEST_CXX, compile_tsan_program, write_ctest_suite
 
 pytestmark = pytest.mark.e2e
 
@@ -33,15 +33,6 @@ CASES = {
     "boost": ("shared/counter_race", "slow/sleeps", ["--run_test=shared/counter_race"]),
     "catch2": ("counter race", "slow, sleeping [20 s]", ["counter race"]),
 }
-
-
-def suite(tmp_path: Path, tests: dict[str, list[str]]) -> Path:
-    """A CTest file of plain add_test lines: test name -> command."""
-    ctest_dir = tmp_path / "suite"
-    ctest_dir.mkdir()
-    lines = [f'add_test({name} {" ".join(chr(34) + a + chr(34) for a in argv)})\n' for name, argv in tests.items()]
-    (ctest_dir / "CTestTestfile.cmake").write_text("".join(lines))
-    return ctest_dir
 
 
 def racegate(out: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], dict]:
@@ -66,7 +57,7 @@ def assert_race_found_in_its_case(proc: subprocess.CompletedProcess[str], result
 def test_a_program_added_whole_to_ctest_runs_case_by_case(build, tmp_path, framework):
     racy, long, selects_racy = CASES[framework]
     exe = str(build[framework])
-    ctest_dir = suite(tmp_path, {"whole": [exe], "one": [exe, *selects_racy]})
+    ctest_dir = write_ctest_suite(tmp_path, {"whole": [exe], "one": [exe, *selects_racy]})
     proc, result = racegate(tmp_path / "out", "--build-dir", str(ctest_dir))
     names = {t["name"] for t in result["tests"]}
     extra = {"whole/shared/inner/adds"} if framework == "boost" else set()  # disabled and hidden cases: none
@@ -80,7 +71,7 @@ def test_a_program_added_whole_to_ctest_runs_case_by_case(build, tmp_path, frame
 def test_tests_regex_selects_a_split_test_whole_or_its_cases_by_their_names(build, tmp_path, framework):
     racy, long, selects_racy = CASES[framework]
     exe = str(build[framework])
-    ctest_dir = suite(tmp_path, {"whole": [exe], "one": [exe, *selects_racy]})
+    ctest_dir = write_ctest_suite(tmp_path, {"whole": [exe], "one": [exe, *selects_racy]})
     assert {t.name for t in discover(ctest_dir, "^whole$")} >= {f"whole/{racy}", f"whole/{long}"}
     (case,) = discover(ctest_dir, "counter.race")
     assert case.name == f"whole/{racy}" and case.command[0] == exe

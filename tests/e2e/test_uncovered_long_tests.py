@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from samples_helpers import REPO, TEST_CXX, compile_tsan_program
+from samples_helpers import REPO, TEST_CXX, compile_tsan_program, write_ctest_suite
 
 pytestmark = pytest.mark.e2e
 
@@ -26,15 +26,6 @@ def build(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
             "verdicts": compile_tsan_program(request.param, PROGRAMS / "verdicts.cpp", out / "verdicts")}
 
 
-def suite(tmp_path: Path, tests: dict[str, list[str]]) -> Path:
-    """A hand-written CTest file: test name -> command."""
-    ctest_dir = tmp_path / "suite"
-    ctest_dir.mkdir()
-    lines = [f'add_test({name} {" ".join(chr(34) + a + chr(34) for a in argv)})\n' for name, argv in tests.items()]
-    (ctest_dir / "CTestTestfile.cmake").write_text("".join(lines))
-    return ctest_dir
-
-
 def racegate(out: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], dict]:
     proc = subprocess.run([sys.executable, str(LAUNCHER), "run", "--out", str(out), *args],
                           capture_output=True, text=True, timeout=600)
@@ -44,7 +35,7 @@ def racegate(out: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], d
 
 def test_a_test_longer_than_the_budget_is_not_covered_and_the_other_job_keeps_working(build, tmp_path):
     exe = str(build["long"])
-    ctest_dir = suite(tmp_path, {"LongSafe": [exe, "60", "safe"], "Short": [exe, "0", "safe"]})
+    ctest_dir = write_ctest_suite(tmp_path, {"LongSafe": [exe, "60", "safe"], "Short": [exe, "0", "safe"]})
     proc, result = racegate(tmp_path / "out", "--build-dir", str(ctest_dir), "--time-budget", "5", "--jobs", "2")
     assert proc.returncode == 3
     assert "PASS" not in proc.stdout
@@ -61,7 +52,7 @@ def test_a_test_longer_than_the_budget_is_not_covered_and_the_other_job_keeps_wo
 
 
 def test_allow_uncovered_exits_0_and_still_names_the_test(build, tmp_path):
-    ctest_dir = suite(tmp_path, {"LongSafe": [str(build["long"]), "60", "safe"]})
+    ctest_dir = write_ctest_suite(tmp_path, {"LongSafe": [str(build["long"]), "60", "safe"]})
     proc, result = racegate(tmp_path / "out", "--build-dir", str(ctest_dir), "--time-budget", "3", "--jobs", "1",
                             "--allow-uncovered")
     assert proc.returncode == 0
@@ -71,7 +62,7 @@ def test_allow_uncovered_exits_0_and_still_names_the_test(build, tmp_path):
 
 
 def test_a_race_a_cut_run_printed_gates_and_counts_as_the_cut_run_it_was(build, tmp_path):
-    ctest_dir = suite(tmp_path, {"Long": [str(build["long"]), "60", "racy"]})
+    ctest_dir = write_ctest_suite(tmp_path, {"Long": [str(build["long"]), "60", "racy"]})
     proc, result = racegate(tmp_path / "out", "--build-dir", str(ctest_dir), "--time-budget", "4", "--jobs", "1")
     assert proc.returncode == 1
     (bucket,) = result["buckets"]
