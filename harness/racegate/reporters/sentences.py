@@ -144,12 +144,13 @@ def oom_note(result: Result) -> str | None:
 def cut_only_notes(result: Result) -> list[str]:
     """Problems whose every report came from a run racegate cut (field test #44): they still count, since TSan
     printed them, but the reader should know that no run that ended by itself showed them."""
-    only = [b.id for b in result.buckets if b.cut_runs_with_bucket and not b.runs_with_bucket]
+    only = [b for b in result.buckets if b.cut_runs_with_bucket and not b.runs_with_bucket]
     if not only:
         return []
-    gating = sum(1 for b in result.buckets if b.id in only and result.gates(b))
+    gating = sum(1 for b in only if result.gates(b))
     return [f"{count_of(len(only), 'problem')} ({gating} of them gating) showed only in runs racegate cut, none in a "
-            f"run that ended by itself: {first_five(only)}; TSan printed them before the cut, so they count, but "
+            f"run that ended by itself: {first_five([b.id for b in only])}; TSan printed them before the cut, so they "
+            "count, but "
             "a longer --time-budget (or fewer tests per job) gives runs that complete and say how often they show"]
 
 
